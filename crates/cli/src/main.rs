@@ -1,0 +1,58 @@
+//! `dialtone`: the thin command line over Dialtone's crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Outage detection and response for telecom operators.
+///
+/// Dialtone watches every KPI series of a network, names the element that
+/// explains the symptoms, opens an incident and tells the public on a
+/// Statuspage-compatible status page.
+#[derive(Debug, Parser)]
+#[command(name = "dialtone", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole loop on the built-in digital twin, with the status page and console.
+    Demo(cmd::demo::DemoArgs),
+    /// Run one scenario headless, as fast as the machine allows, and print a scorecard.
+    Drill(cmd::drill::DrillArgs),
+    /// List the digital twin's scenarios.
+    Scenarios(cmd::scenarios::ScenariosArgs),
+    /// Score a `timestamp,value` CSV with the detector the server runs.
+    Detect(cmd::detect::DetectArgs),
+    /// Benchmarks: NAB, the AIOps KPI set, throughput.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Drill(args) => cmd::drill::run(args),
+        Command::Scenarios(args) => cmd::scenarios::run(args),
+        Command::Detect(args) => cmd::detect::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dialtone: error: {e:#}");
+            ExitCode::from(cmd::exit_code(&e))
+        }
+    }
+}

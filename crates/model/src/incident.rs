@@ -1,0 +1,144 @@
+//! Incidents and their public face, in the Atlassian Statuspage v2 vocabulary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::kpi::ServiceMask;
+use crate::topology::ElementId;
+
+/// Statuspage incident status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+    Postmortem,
+}
+
+impl IncidentStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Investigating => "investigating",
+            IncidentStatus::Identified => "identified",
+            IncidentStatus::Monitoring => "monitoring",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Postmortem => "postmortem",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IncidentStatus> {
+        [
+            IncidentStatus::Investigating,
+            IncidentStatus::Identified,
+            IncidentStatus::Monitoring,
+            IncidentStatus::Resolved,
+            IncidentStatus::Postmortem,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    pub const fn is_open(self) -> bool {
+        !matches!(self, IncidentStatus::Resolved | IncidentStatus::Postmortem)
+    }
+}
+
+/// Statuspage incident impact, also our severity scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    None,
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::None => "none",
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        [Severity::None, Severity::Minor, Severity::Major, Severity::Critical]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Statuspage component status, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentStatus {
+    Operational,
+    UnderMaintenance,
+    DegradedPerformance,
+    PartialOutage,
+    MajorOutage,
+}
+
+impl ComponentStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "operational",
+            ComponentStatus::UnderMaintenance => "under_maintenance",
+            ComponentStatus::DegradedPerformance => "degraded_performance",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+        }
+    }
+
+    /// Status of a service in a region from the share of its cells affected.
+    pub fn from_affected_share(share: f64) -> ComponentStatus {
+        if share <= 0.0 {
+            ComponentStatus::Operational
+        } else if share < 0.1 {
+            ComponentStatus::DegradedPerformance
+        } else if share < 0.5 {
+            ComponentStatus::PartialOutage
+        } else {
+            ComponentStatus::MajorOutage
+        }
+    }
+}
+
+/// One ranked root-cause candidate and the evidence behind its rank.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub element: ElementId,
+    pub kind: String,
+    /// Jaccard agreement between what this element's failure would break and
+    /// what is observed broken, in [0, 1].
+    pub score: f64,
+    /// Anomalous observations this candidate explains.
+    pub explained: u32,
+    /// Observations it predicts broken that look healthy.
+    pub contradicted: u32,
+    /// Anomalous observations it leaves unexplained.
+    pub unexplained: u32,
+    /// Plain-language evidence lines.
+    pub evidence: Vec<String>,
+}
+
+/// What an incident affects, for the public and for severity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    /// Per region and service: the share of that region's cells affected.
+    pub regions: Vec<RegionImpact>,
+    pub cells_affected: u32,
+    pub subscribers_affected: u64,
+    pub emergency_calls_affected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionImpact {
+    pub region: String,
+    pub services: ServiceMask,
+    /// Share of the region's cells with each service lost, by [`crate::Service::ALL`] order.
+    pub share: [f64; 3],
+}

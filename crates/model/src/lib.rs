@@ -1,0 +1,18 @@
+//! Dialtone's shared vocabulary. Every other crate speaks in these types.
+//!
+//! Nothing here does I/O or reads the clock: timestamps are plain Unix seconds
+//! handed in by whoever drives the pipeline (the digital twin, a drill, the server).
+
+pub mod kpi;
+pub mod topology;
+pub mod incident;
+
+pub use incident::{Candidate, ComponentStatus, Impact, IncidentStatus, RegionImpact, Severity};
+pub use kpi::{ALL_SERVICES, Direction, Kpi, Sample, SeriesId, SeriesKey, Service, ServiceMask};
+pub use topology::{
+    DependencyGroup, DependencySpec, Element, ElementId, ElementKind, Redundancy, Topology,
+    TopologyError,
+};
+
+/// Simulated or real time: seconds since the Unix epoch, UTC.
+pub type Timestamp = i64;
