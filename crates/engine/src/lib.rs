@@ -1,1 +1,317 @@
-//! TODO
+//! The pure pipeline: per-minute samples in; anomalies, root cause and incident
+//! lifecycle out.
+//!
+//! sources -> [`dialtone_detect`] -> correlate -> [`dialtone_rca`] -> incidents.
+//! The engine never reads the clock and does no I/O: the caller hands it each
+//! minute's timestamp, so a drill replays bit for bit and the server, the drill
+//! and the demo share one code path.
+
+mod incident;
+
+use incident::View;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dialtone_detect::{DetectorBank, DetectorConfig};
+use dialtone_model::{
+    ElementId, ElementKind, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp, Topology,
+};
+use dialtone_rca::{Explainer, Observations};
+
+pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
+
+/// How the engine turns anomalies into incidents. Defaults suit per-minute KPIs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub detector: DetectorConfig,
+    /// A series stays broken this long after its last anomalous sample, so a
+    /// noisy outage does not flicker.
+    pub hold_secs: i64,
+    /// Broken observation units, not explained by an open incident, needed to open one.
+    pub min_units_to_open: u32,
+    /// Consecutive minutes those units must persist before an incident opens.
+    pub confirm_minutes: u32,
+    /// The best candidate must score at least this to be named the root cause.
+    pub min_root_cause_score: f64,
+    /// Minutes without broken units before an incident moves to monitoring.
+    pub monitoring_after_secs: i64,
+    /// Minutes in monitoring, still quiet, before it resolves.
+    pub resolve_after_secs: i64,
+    /// Candidates kept per incident.
+    pub candidates_kept: usize,
+    /// An incident younger than this claims every broken unit and may revise its
+    /// root cause as symptoms spread.
+    pub settle_secs: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            detector: DetectorConfig::default(),
+            hold_secs: 180,
+            min_units_to_open: 6,
+            confirm_minutes: 2,
+            min_root_cause_score: 0.3,
+            monitoring_after_secs: 300,
+            resolve_after_secs: 900,
+            candidates_kept: 5,
+            settle_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("series `{0}` names element `{1}`, which is not in the topology")]
+    UnknownElement(String, ElementId),
+}
+
+/// A planned window in which an element's symptoms are expected and page nobody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub element: usize,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    explainer: Explainer,
+    series: Vec<SeriesKey>,
+    series_element: Vec<u32>,
+    bank: DetectorBank,
+    /// Last anomalous minute per series (i64::MIN: never).
+    last_anomalous: Vec<Timestamp>,
+    /// Series that were anomalous within the hold; pruned each minute.
+    hot: Vec<SeriesId>,
+    observable: Vec<ServiceMask>,
+    maintenance: Vec<Maintenance>,
+    incidents: Vec<Incident>,
+    next_incident_id: u64,
+    pending_minutes: u32,
+    now: Timestamp,
+    /// Cells per region, for the share of a region an incident affects.
+    region_cells: HashMap<String, u32>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("series", &self.series.len())
+            .field("incidents", &self.incidents.len())
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// `series[i]` is the key of [`SeriesId`] `i`; `first_incident_id` continues a store's numbering.
+    pub fn new(
+        topology: Arc<Topology>,
+        series: Vec<SeriesKey>,
+        config: EngineConfig,
+        first_incident_id: u64,
+    ) -> Result<Engine, EngineError> {
+        let mut bank = DetectorBank::new(config.detector);
+        let mut series_element = Vec::with_capacity(series.len());
+        let mut observable = vec![0; topology.len()];
+        for key in &series {
+            let e = topology.index_of(&key.element).ok_or_else(|| {
+                EngineError::UnknownElement(key.name(), key.element.clone())
+            })?;
+            series_element.push(e as u32);
+            observable[e] |= key.kpi.services();
+            bank.add_series(key.kpi.direction());
+        }
+        let n = series.len();
+        let mut region_cells = HashMap::new();
+        for el in topology.elements() {
+            if el.kind == ElementKind::Cell {
+                *region_cells
+                    .entry(el.region.clone().unwrap_or_default())
+                    .or_insert(0) += 1;
+            }
+        }
+        Ok(Engine {
+            config,
+            explainer: Explainer::new(topology),
+            series,
+            series_element,
+            bank,
+            last_anomalous: vec![Timestamp::MIN; n],
+            hot: Vec::new(),
+            observable,
+            maintenance: Vec::new(),
+            incidents: Vec::new(),
+            next_incident_id: first_incident_id,
+            pending_minutes: 0,
+            now: Timestamp::MIN,
+            region_cells,
+        })
+    }
+
+    pub fn topology(&self) -> &Topology {
+        self.explainer.topology()
+    }
+
+    pub fn series(&self) -> &[SeriesKey] {
+        &self.series
+    }
+
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    pub fn schedule_maintenance(&mut self, element: &str, start: Timestamp, end: Timestamp) -> bool {
+        match self.topology().index_of(element) {
+            Some(e) => {
+                self.maintenance.push(Maintenance { element: e, start, end });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Series that are broken right now, worst first by how recently they alarmed.
+    pub fn broken_series(&self) -> &[SeriesId] {
+        &self.hot
+    }
+
+    /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
+    pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
+        self.now = at;
+        let threshold = self.bank.config().alarm_threshold;
+        for s in samples {
+            let score = self.bank.update(s.series, at, s.value);
+            if score >= threshold && self.series[s.series as usize].kpi.services() != 0 {
+                if self.last_anomalous[s.series as usize] == Timestamp::MIN
+                    || self.last_anomalous[s.series as usize] < at - self.config.hold_secs
+                {
+                    self.hot.push(s.series);
+                }
+                self.last_anomalous[s.series as usize] = at;
+            }
+        }
+        let hold = self.config.hold_secs;
+        let last = &self.last_anomalous;
+        self.hot.retain(|&s| last[s as usize] >= at - hold);
+        self.hot.sort_unstable();
+        self.hot.dedup();
+
+        let obs = self.observations(at);
+        self.update_incidents(at, &obs, timeline);
+    }
+
+    fn under_maintenance(&self, e: usize, at: Timestamp) -> bool {
+        self.maintenance
+            .iter()
+            .any(|m| m.start <= at && at < m.end && (m.element == e || self.explainer.impact(m.element).iter().any(|&(d, _)| d as usize == e)))
+    }
+
+    fn observations(&self, at: Timestamp) -> Observations {
+        let mut obs = Observations::new(self.observable.clone());
+        for &s in &self.hot {
+            let e = self.series_element[s as usize] as usize;
+            if self.under_maintenance(e, at) {
+                continue;
+            }
+            *obs.broken.entry(e).or_insert(0) |= self.series[s as usize].kpi.services();
+        }
+        obs
+    }
+
+    fn update_incidents(
+        &mut self,
+        at: Timestamp,
+        obs: &Observations,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
+        // Each open incident claims the broken units it explains, oldest first; what
+        // nobody claims may be a new fault. A young incident claims everything, so
+        // the first minutes of one outage, while its symptoms spread, stay one incident.
+        let mut residual = obs.broken.clone();
+        let mut incidents = std::mem::take(&mut self.incidents);
+        for inc in incidents.iter_mut().filter(|i| i.status.is_open()) {
+            let settling = at - inc.opened_at < self.config.settle_secs;
+            let claimed = match inc.root {
+                Some(root) if !settling => claim(&self.explainer, root, &mut residual),
+                _ => std::mem::take(&mut residual),
+            };
+            let claimed_obs = Observations {
+                observable: obs.observable.clone(),
+                broken: claimed,
+            };
+            let ranked = if settling && claimed_obs.broken_units() > 0 {
+                Some(self.explainer.rank(&claimed_obs, self.config.candidates_kept))
+            } else {
+                None
+            };
+            inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
+        }
+        self.incidents = incidents;
+        let residual_units: u32 = residual.values().map(|m| m.count_ones()).sum();
+        if residual_units >= self.config.min_units_to_open {
+            self.pending_minutes += 1;
+        } else {
+            self.pending_minutes = 0;
+        }
+        if self.pending_minutes < self.config.confirm_minutes {
+            return;
+        }
+        self.pending_minutes = 0;
+        let residual_obs = Observations {
+            observable: obs.observable.clone(),
+            broken: residual,
+        };
+        let ranked = self
+            .explainer
+            .rank(&residual_obs, self.config.candidates_kept);
+        if let Some(top) = ranked.first()
+            && self.maintenance_explains(&top.element, at)
+        {
+            return;
+        }
+        let mut inc = Incident::open(self.next_incident_id, at);
+        self.next_incident_id += 1;
+        inc.advance(at, &residual_obs, Some(ranked), &self.view(), timeline);
+        self.incidents.push(inc);
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            config: &self.config,
+            explainer: &self.explainer,
+            series: &self.series,
+            series_element: &self.series_element,
+            hot: &self.hot,
+            region_cells: &self.region_cells,
+        }
+    }
+
+    fn maintenance_explains(&self, element: &str, at: Timestamp) -> bool {
+        self.topology()
+            .index_of(element)
+            .is_some_and(|e| self.under_maintenance(e, at))
+    }
+}
+
+/// Moves the units `root`'s failure predicts out of `residual`; returns them.
+fn claim(
+    explainer: &Explainer,
+    root: usize,
+    residual: &mut HashMap<usize, ServiceMask>,
+) -> HashMap<usize, ServiceMask> {
+    let mut claimed = HashMap::new();
+    for &(e, lost) in explainer.impact(root).iter() {
+        if let Some(broken) = residual.get_mut(&(e as usize)) {
+            let mine = *broken & lost;
+            if mine != 0 {
+                claimed.insert(e as usize, mine);
+                *broken &= !lost;
+            }
+        }
+    }
+    residual.retain(|_, m| *m != 0);
+    claimed
+}

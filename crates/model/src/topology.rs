@@ -112,7 +112,8 @@ pub struct DependencyGroup {
 }
 
 impl DependencyGroup {
-    fn required(&self) -> usize {
+    /// How many members must be up for the group to hold.
+    pub fn required(&self) -> usize {
         match self.redundancy {
             Redundancy::All => self.members.len(),
             Redundancy::AnyOf => 1,

@@ -1,0 +1,401 @@
+//! One incident's life: investigating -> identified -> monitoring -> resolved,
+//! with a timeline whose public lines never name internal elements.
+
+use std::collections::HashMap;
+
+use dialtone_model::{
+    Candidate, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey, Service,
+    ServiceMask, Severity, Timestamp,
+};
+use dialtone_rca::{Explainer, Observations};
+use serde::{Deserialize, Serialize};
+
+use crate::EngineConfig;
+
+/// Charts per incident: enough to see the shape, few enough to read.
+const CHARTED_SERIES: usize = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    Detected,
+    RootCauseIdentified,
+    RootCauseRevised,
+    Monitoring,
+    SymptomsReturned,
+    Resolved,
+}
+
+impl TimelineKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Detected => "detected",
+            TimelineKind::RootCauseIdentified => "root_cause_identified",
+            TimelineKind::RootCauseRevised => "root_cause_revised",
+            TimelineKind::Monitoring => "monitoring",
+            TimelineKind::SymptomsReturned => "symptoms_returned",
+            TimelineKind::Resolved => "resolved",
+        }
+    }
+
+    /// Whether the entry is published on the status page.
+    pub const fn is_public(self) -> bool {
+        !matches!(self, TimelineKind::RootCauseRevised)
+    }
+}
+
+/// Something that happened to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub incident: u64,
+    pub at: Timestamp,
+    pub kind: TimelineKind,
+    /// The incident's status after this entry.
+    pub status: IncidentStatus,
+    /// Plain words for the public; no internal element names.
+    pub public_body: String,
+    /// What the operator sees in the console.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: u64,
+    pub status: IncidentStatus,
+    pub severity: Severity,
+    /// Public title, e.g. "Calls and mobile data disrupted in North".
+    pub title: String,
+    pub opened_at: Timestamp,
+    pub identified_at: Option<Timestamp>,
+    pub monitoring_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// The named root cause, once identified.
+    pub root_cause: Option<String>,
+    /// Element index of the named root cause in the engine's topology.
+    #[serde(skip)]
+    pub(crate) root: Option<usize>,
+    /// Ranked candidates, best first, with evidence.
+    pub candidates: Vec<Candidate>,
+    pub impact: Impact,
+    /// Broken series worth charting.
+    pub charted_series: Vec<SeriesId>,
+    pub last_broken_at: Timestamp,
+    /// Everything that happened, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    #[serde(skip)]
+    previous_top: Option<usize>,
+}
+
+/// What an incident may read of the engine while it advances.
+pub(crate) struct View<'a> {
+    pub config: &'a EngineConfig,
+    pub explainer: &'a Explainer,
+    pub series: &'a [SeriesKey],
+    pub series_element: &'a [u32],
+    pub hot: &'a [SeriesId],
+    pub region_cells: &'a HashMap<String, u32>,
+}
+
+impl Incident {
+    pub(crate) fn open(id: u64, at: Timestamp) -> Incident {
+        Incident {
+            id,
+            status: IncidentStatus::Investigating,
+            severity: Severity::Minor,
+            title: String::new(),
+            opened_at: at,
+            identified_at: None,
+            monitoring_at: None,
+            resolved_at: None,
+            updated_at: at,
+            root: None,
+            candidates: Vec::new(),
+            impact: Impact::default(),
+            charted_series: Vec::new(),
+            last_broken_at: at,
+            timeline: Vec::new(),
+            previous_top: None,
+            root_cause: None,
+        }
+    }
+
+    /// One minute of this incident's life. `claimed` is what it explains now;
+    /// `ranked`, when given, is a fresh candidate ranking over `claimed`.
+    pub(crate) fn advance(
+        &mut self,
+        at: Timestamp,
+        claimed: &Observations,
+        ranked: Option<Vec<Candidate>>,
+        view: &View<'_>,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
+        let units = claimed.broken_units();
+        if units > 0 {
+            self.last_broken_at = at;
+        }
+        let first_minute = self.title.is_empty();
+        if let Some(ranked) = ranked {
+            self.consider(at, ranked, view, timeline);
+        }
+        self.refresh_impact(claimed, view);
+        self.chart_more(claimed, view);
+        if first_minute {
+            self.push(at, TimelineKind::Detected, self.detected_detail(), timeline);
+        }
+        let cfg = view.config;
+        match self.status {
+            IncidentStatus::Investigating | IncidentStatus::Identified
+                if units == 0 && at - self.last_broken_at >= cfg.monitoring_after_secs =>
+            {
+                self.status = IncidentStatus::Monitoring;
+                self.monitoring_at = Some(at);
+                self.push(at, TimelineKind::Monitoring, "no broken KPIs left".into(), timeline);
+            }
+            IncidentStatus::Monitoring if units > 0 => {
+                self.status = if self.root.is_some() {
+                    IncidentStatus::Identified
+                } else {
+                    IncidentStatus::Investigating
+                };
+                self.monitoring_at = None;
+                let detail = format!("{units} broken observations again");
+                self.push(at, TimelineKind::SymptomsReturned, detail, timeline);
+            }
+            IncidentStatus::Monitoring
+                if self
+                    .monitoring_at
+                    .is_some_and(|m| at - m >= cfg.resolve_after_secs) =>
+            {
+                self.status = IncidentStatus::Resolved;
+                self.resolved_at = Some(at);
+                self.push(at, TimelineKind::Resolved, "quiet since monitoring began".into(), timeline);
+            }
+            _ => {}
+        }
+    }
+
+    /// Names (or revises) the root cause once the same candidate leads two minutes running.
+    fn consider(
+        &mut self,
+        at: Timestamp,
+        ranked: Vec<Candidate>,
+        view: &View<'_>,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
+        let topology = view.explainer.topology();
+        let top = ranked
+            .first()
+            .filter(|c| c.score >= view.config.min_root_cause_score)
+            .and_then(|c| topology.index_of(&c.element));
+        let stable = top.is_some() && top == self.previous_top;
+        self.previous_top = top;
+        if stable && top != self.root {
+            let revised = self.root.is_some();
+            self.root = top;
+            self.candidates = ranked;
+            self.root_cause = Some(self.candidates[0].element.clone());
+            let detail = format!(
+                "root cause: {} ({:.0}% agreement)",
+                self.candidates[0].element,
+                self.candidates[0].score * 100.0
+            );
+            if revised {
+                self.push(at, TimelineKind::RootCauseRevised, detail, timeline);
+            } else {
+                self.identified_at = Some(at);
+                self.status = IncidentStatus::Identified;
+                self.push(at, TimelineKind::RootCauseIdentified, detail, timeline);
+            }
+        } else if self.root.is_none() || top == self.root {
+            self.candidates = ranked;
+        }
+    }
+
+    fn refresh_impact(&mut self, claimed: &Observations, view: &View<'_>) {
+        let topology = view.explainer.topology();
+        let cells: Vec<(usize, ServiceMask)> = match self.root {
+            Some(root) => view
+                .explainer
+                .impact(root)
+                .iter()
+                .map(|&(e, m)| (e as usize, m))
+                .collect(),
+            None => claimed.broken.iter().map(|(&e, &m)| (e, m)).collect(),
+        };
+        let mut per_region: HashMap<&str, [u32; 3]> = HashMap::new();
+        let mut impact = Impact::default();
+        for (e, lost) in cells {
+            let el = topology.element(e);
+            if el.kind != ElementKind::Cell || lost == 0 {
+                continue;
+            }
+            impact.cells_affected += 1;
+            impact.subscribers_affected += u64::from(el.subscribers);
+            let cannot_call = lost & (Service::Registration.bit() | Service::Voice.bit()) != 0;
+            impact.emergency_calls_affected |= el.emergency_capable && cannot_call;
+            let counts = per_region.entry(el.region.as_deref().unwrap_or("")).or_default();
+            for (i, s) in Service::ALL.iter().enumerate() {
+                // Without registration nothing else works either.
+                if lost & (s.bit() | Service::Registration.bit()) != 0 {
+                    counts[i] += 1;
+                }
+            }
+        }
+        let mut regions: Vec<RegionImpact> = per_region
+            .into_iter()
+            .map(|(region, counts)| {
+                let total = f64::from(view.region_cells.get(region).copied().unwrap_or(1).max(1));
+                let share = counts.map(|c| f64::from(c) / total);
+                let services = Service::ALL
+                    .iter()
+                    .zip(share)
+                    .filter(|(_, s)| *s > 0.0)
+                    .fold(0, |m, (s, _)| m | s.bit());
+                RegionImpact {
+                    region: region.to_string(),
+                    services,
+                    share,
+                }
+            })
+            .collect();
+        regions.sort_by(|a, b| a.region.cmp(&b.region));
+        impact.regions = regions;
+        self.severity = severity_of(&impact);
+        if impact.cells_affected > 0 || self.title.is_empty() {
+            self.title = public_title(&impact);
+            self.impact = impact;
+        }
+    }
+
+    fn chart_more(&mut self, claimed: &Observations, view: &View<'_>) {
+        for &s in view.hot {
+            if self.charted_series.len() >= CHARTED_SERIES {
+                return;
+            }
+            let e = view.series_element[s as usize] as usize;
+            let kpi = view.series[s as usize].kpi;
+            let new_kpi = !self
+                .charted_series
+                .iter()
+                .any(|&c| view.series[c as usize].kpi == kpi);
+            if claimed.broken.contains_key(&e) && new_kpi {
+                self.charted_series.push(s);
+            }
+        }
+    }
+
+    fn detected_detail(&self) -> String {
+        format!(
+            "{} cells in {} region(s) show broken KPIs",
+            self.impact.cells_affected,
+            self.impact.regions.len()
+        )
+    }
+
+    fn push(&mut self, at: Timestamp, kind: TimelineKind, detail: String, timeline: &mut Vec<TimelineEntry>) {
+        self.updated_at = at;
+        let entry = TimelineEntry {
+            incident: self.id,
+            at,
+            kind,
+            status: self.status,
+            public_body: public_body(kind, &self.impact),
+            detail,
+        };
+        self.timeline.push(entry.clone());
+        timeline.push(entry);
+    }
+}
+
+fn severity_of(impact: &Impact) -> Severity {
+    match impact.subscribers_affected {
+        s if s >= 100_000 => Severity::Critical,
+        s if s >= 10_000 => Severity::Major,
+        _ => Severity::Minor,
+    }
+}
+
+/// "Network access, calls and mobile data" for a mask.
+pub fn services_phrase(mask: ServiceMask) -> String {
+    let names: Vec<String> = Service::ALL
+        .iter()
+        .filter(|s| mask & s.bit() != 0)
+        .map(|s| s.public_name().to_lowercase())
+        .collect();
+    let mut phrase = join_words(&names);
+    if let Some(first) = phrase.get(..1) {
+        phrase = first.to_uppercase() + &phrase[1..];
+    }
+    phrase
+}
+
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A region id as the public reads it: `north-east` -> `North-East`.
+pub fn region_name(region: &str) -> String {
+    region
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn regions_phrase(impact: &Impact) -> String {
+    let names: Vec<String> = impact.regions.iter().map(|r| region_name(&r.region)).collect();
+    join_words(&names)
+}
+
+fn all_services(impact: &Impact) -> ServiceMask {
+    impact.regions.iter().fold(0, |m, r| m | r.services)
+}
+
+fn public_title(impact: &Impact) -> String {
+    if impact.regions.is_empty() {
+        return "Service disruption under investigation".into();
+    }
+    format!(
+        "{} disrupted in {}",
+        services_phrase(all_services(impact)),
+        regions_phrase(impact)
+    )
+}
+
+fn public_body(kind: TimelineKind, impact: &Impact) -> String {
+    let what = services_phrase(all_services(impact)).to_lowercase();
+    let where_ = regions_phrase(impact);
+    let emergency = if impact.emergency_calls_affected {
+        " Emergency calls may not connect from affected areas: if you need help, try a landline or another network's phone."
+    } else {
+        ""
+    };
+    match kind {
+        TimelineKind::Detected => format!(
+            "We are investigating problems with {what} for customers in {where_}.{emergency} We will post an update within 30 minutes."
+        ),
+        TimelineKind::RootCauseIdentified | TimelineKind::RootCauseRevised => format!(
+            "We have found the cause of the problems with {what} in {where_} and are working to restore service.{emergency}"
+        ),
+        TimelineKind::Monitoring => format!(
+            "Service has been restored in {where_}. We are monitoring to make sure it stays that way. If your phone still has no service, restart it."
+        ),
+        TimelineKind::SymptomsReturned => format!(
+            "Problems with {what} in {where_} have returned. We are working on it.{emergency}"
+        ),
+        TimelineKind::Resolved => format!(
+            "This incident has been resolved. {} and their services are working normally.",
+            if where_.is_empty() { "All areas".to_string() } else { where_ }
+        ),
+    }
+}
