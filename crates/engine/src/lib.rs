@@ -28,7 +28,8 @@ pub struct EngineConfig {
     /// A series stays broken this long after its last anomalous sample, so a
     /// noisy outage does not flicker.
     pub hold_secs: i64,
-    /// Broken observation units, not explained by an open incident, needed to open one.
+    /// Broken cell services (one cell's calls, say), explained by one element and
+    /// not by an open incident, needed to open an incident.
     pub min_units_to_open: u32,
     /// Consecutive minutes those units must persist before an incident opens.
     pub confirm_minutes: u32,
@@ -40,6 +41,9 @@ pub struct EngineConfig {
     pub resolve_after_secs: i64,
     /// Candidates kept per incident.
     pub candidates_kept: usize,
+    /// No incident opens this long after the first sample: baselines are still
+    /// being learned and their alarms mean nothing yet.
+    pub startup_grace_secs: i64,
     /// An incident younger than this claims every broken unit and may revise its
     /// root cause as symptoms spread.
     pub settle_secs: i64,
@@ -50,12 +54,13 @@ impl Default for EngineConfig {
         EngineConfig {
             detector: DetectorConfig::default(),
             hold_secs: 180,
-            min_units_to_open: 6,
+            min_units_to_open: 2,
             confirm_minutes: 2,
-            min_root_cause_score: 0.3,
+            min_root_cause_score: 0.5,
             monitoring_after_secs: 300,
             resolve_after_secs: 900,
             candidates_kept: 5,
+            startup_grace_secs: 3600,
             settle_secs: 600,
         }
     }
@@ -91,6 +96,7 @@ pub struct Engine {
     next_incident_id: u64,
     pending_minutes: u32,
     now: Timestamp,
+    first_sample_at: Option<Timestamp>,
     /// Cells per region, for the share of a region an incident affects.
     region_cells: HashMap<String, u32>,
 }
@@ -147,6 +153,7 @@ impl Engine {
             next_incident_id: first_incident_id,
             pending_minutes: 0,
             now: Timestamp::MIN,
+            first_sample_at: None,
             region_cells,
         })
     }
@@ -181,6 +188,7 @@ impl Engine {
     /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
         self.now = at;
+        let started = *self.first_sample_at.get_or_insert(at);
         let threshold = self.bank.config().alarm_threshold;
         for s in samples {
             let score = self.bank.update(s.series, at, s.value);
@@ -199,8 +207,10 @@ impl Engine {
         self.hot.sort_unstable();
         self.hot.dedup();
 
-        let obs = self.observations(at);
-        self.update_incidents(at, &obs, timeline);
+        if at - started >= self.config.startup_grace_secs {
+            let obs = self.observations(at);
+            self.update_incidents(at, &obs, timeline);
+        }
     }
 
     fn under_maintenance(&self, e: usize, at: Timestamp) -> bool {
@@ -250,28 +260,21 @@ impl Engine {
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }
         self.incidents = incidents;
-        let residual_units: u32 = residual.values().map(|m| m.count_ones()).sum();
-        if residual_units >= self.config.min_units_to_open {
-            self.pending_minutes += 1;
-        } else {
-            self.pending_minutes = 0;
-        }
-        if self.pending_minutes < self.config.confirm_minutes {
-            return;
-        }
-        self.pending_minutes = 0;
         let residual_obs = Observations {
             observable: obs.observable.clone(),
             broken: residual,
         };
-        let ranked = self
-            .explainer
-            .rank(&residual_obs, self.config.candidates_kept);
-        if let Some(top) = ranked.first()
-            && self.maintenance_explains(&top.element, at)
-        {
-            return;
+        let ranked = self.coherent_fault(&residual_obs, at);
+        if ranked.is_some() {
+            self.pending_minutes += 1;
+        } else {
+            self.pending_minutes = 0;
         }
+        let Some(ranked) = ranked.filter(|_| self.pending_minutes >= self.config.confirm_minutes)
+        else {
+            return;
+        };
+        self.pending_minutes = 0;
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
         inc.advance(at, &residual_obs, Some(ranked), &self.view(), timeline);
@@ -289,10 +292,36 @@ impl Engine {
         }
     }
 
-    fn maintenance_explains(&self, element: &str, at: Timestamp) -> bool {
-        self.topology()
-            .index_of(element)
-            .is_some_and(|e| self.under_maintenance(e, at))
+    /// A ranking of `residual` when one element explains it well enough to be a
+    /// customer-facing fault: enough broken cell services, coherent, and not
+    /// planned maintenance. Scattered noise and a pool member lost behind
+    /// healthy peers (no cell breaks) are not.
+    fn coherent_fault(&self, residual: &Observations, at: Timestamp) -> Option<Vec<dialtone_model::Candidate>> {
+        let cell_units = |broken: &HashMap<usize, ServiceMask>| -> u32 {
+            broken
+                .iter()
+                .filter(|(e, _)| self.topology().element(**e).kind == ElementKind::Cell)
+                .map(|(_, m)| m.count_ones())
+                .sum()
+        };
+        if cell_units(&residual.broken) < self.config.min_units_to_open {
+            return None;
+        }
+        let ranked = self.explainer.rank(residual, self.config.candidates_kept);
+        let top = ranked.first()?;
+        let root = self.topology().index_of(&top.element)?;
+        let mut explained = residual.broken.clone();
+        let impact = self.explainer.impact(root);
+        explained.retain(|e, m| {
+            *m &= impact
+                .binary_search_by_key(&(*e as u32), |&(i, _)| i)
+                .map_or(0, |i| impact[i].1);
+            *m != 0
+        });
+        let coherent = top.score >= self.config.min_root_cause_score
+            && cell_units(&explained) >= self.config.min_units_to_open
+            && !self.under_maintenance(root, at);
+        coherent.then_some(ranked)
     }
 }
 

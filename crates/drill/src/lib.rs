@@ -1,0 +1,231 @@
+//! Drills: the digital twin drives the very pipeline the server runs, and the
+//! result is scored against the twin's ground truth.
+//!
+//! [`Run`] is one twin wired to one engine, advanced a minute at a time; the
+//! demo paces it in real time, [`drill`] runs it flat out and scores it. Pure:
+//! simulated time only, so a drill replays bit for bit.
+
+use std::sync::Arc;
+
+use dialtone_engine::{Engine, EngineConfig, EngineError, Incident, TimelineEntry};
+use dialtone_model::{Sample, Timestamp};
+use dialtone_sim::{FaultTruth, SimError, Twin, TwinConfig};
+use dialtone_statuspage::{PageInfo, PageState, summary};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// A twin feeding an engine.
+pub struct Run {
+    twin: Twin,
+    engine: Engine,
+    samples: Vec<Sample>,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run").field("now", &self.twin.now()).finish()
+    }
+}
+
+impl Run {
+    pub fn new(twin_config: TwinConfig, engine_config: EngineConfig, first_incident_id: u64) -> Result<Run, DrillError> {
+        let twin = Twin::new(twin_config)?;
+        let topology = Arc::new(twin.topology().clone());
+        let mut engine = Engine::new(topology, twin.series().to_vec(), engine_config, first_incident_id)?;
+        for w in twin.maintenance_windows() {
+            engine.schedule_maintenance(&w.element, w.start, w.end);
+        }
+        Ok(Run {
+            twin,
+            engine,
+            samples: Vec::new(),
+        })
+    }
+
+    /// Advances one simulated minute; returns its timestamp.
+    pub fn step(&mut self, timeline: &mut Vec<TimelineEntry>) -> Timestamp {
+        let at = self.twin.step(&mut self.samples);
+        self.engine.ingest(at, &self.samples, timeline);
+        at
+    }
+
+    /// This minute's samples, as last fed to the engine.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    pub fn twin(&self) -> &Twin {
+        &self.twin
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The twin's regions, in id order: the status page's components.
+    pub fn regions(&self) -> Vec<String> {
+        let mut regions: Vec<String> = self
+            .twin
+            .topology()
+            .elements()
+            .iter()
+            .filter_map(|e| e.region.clone())
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        regions
+    }
+}
+
+/// What to drill.
+#[derive(Debug, Clone)]
+pub struct DrillConfig {
+    pub twin: TwinConfig,
+    pub engine: EngineConfig,
+    /// Simulated minutes to run; the drill covers the fault and its recovery by default.
+    pub minutes: u32,
+}
+
+impl DrillConfig {
+    /// A drill of `scenario` that runs until an hour after the fault ends, or a
+    /// whole week for `quiet-week`.
+    pub fn new(twin: TwinConfig) -> DrillConfig {
+        let minutes = if twin.scenario == "quiet-week" {
+            7 * 24 * 60
+        } else {
+            ((twin.fault_at - twin.start + twin.fault_duration_secs) / 60 + 60) as u32
+        };
+        DrillConfig {
+            twin,
+            engine: EngineConfig::default(),
+            minutes,
+        }
+    }
+}
+
+/// One drill's result. Times are simulated Unix seconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Scorecard {
+    pub scenario: String,
+    pub seed: u64,
+    pub cells: usize,
+    pub simulated_minutes: u32,
+    pub fault_onset: Option<Timestamp>,
+    /// First minute the fault's symptoms reached the KPIs.
+    pub symptoms_at: Option<Timestamp>,
+    pub detected_at: Option<Timestamp>,
+    /// `detected_at - symptoms_at`; null when not detected or nothing was injected.
+    pub time_to_detect_s: Option<i64>,
+    pub root_cause: Option<String>,
+    pub root_cause_truth: Option<String>,
+    /// 1-based rank of the truth among the incident's candidates; null if absent.
+    pub root_cause_rank: Option<usize>,
+    pub incident_id: Option<u64>,
+    /// First minute the public summary.json carried the incident.
+    pub status_published_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    /// Incidents that match no injected fault.
+    pub false_incidents: u32,
+    /// False incidents opened before the fault: during the warm-up.
+    pub false_incidents_before_fault: u32,
+    /// When each false incident opened and what it blamed, to see why.
+    pub false_incident_details: Vec<String>,
+}
+
+/// Runs a whole drill, calling `progress(done, total)` every simulated hour.
+pub fn drill(config: &DrillConfig, mut progress: impl FnMut(u32, u32)) -> Result<Scorecard, DrillError> {
+    let mut run = Run::new(config.twin.clone(), config.engine.clone(), 1)?;
+    let page = PageInfo::default();
+    let regions = run.regions();
+    let mut timeline = Vec::new();
+    let mut published: Vec<(u64, Timestamp)> = Vec::new();
+    for minute in 0..config.minutes {
+        timeline.clear();
+        let at = run.step(&mut timeline);
+        if !timeline.is_empty() {
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents: run.engine().incidents(),
+                now: at,
+            };
+            for inc in summary(&state).incidents {
+                let id: u64 = inc.id.parse().unwrap_or(0);
+                if !published.iter().any(|(p, _)| *p == id) {
+                    published.push((id, at));
+                }
+            }
+        }
+        if minute % 60 == 59 {
+            progress(minute + 1, config.minutes);
+        }
+    }
+    Ok(score(config, run.twin().ground_truth(), run.engine().incidents(), &published))
+}
+
+/// An incident belongs to a fault when it opens while the fault is on or its
+/// symptoms are still fading.
+fn belongs(inc: &Incident, truth: &FaultTruth, settle_secs: i64) -> bool {
+    inc.opened_at >= truth.onset && inc.opened_at <= truth.end + settle_secs
+}
+
+fn score(config: &DrillConfig, truths: &[FaultTruth], incidents: &[Incident], published: &[(u64, Timestamp)]) -> Scorecard {
+    let settle = config.engine.settle_secs;
+    let truth = truths.first();
+    let matched = truth.and_then(|t| incidents.iter().find(|i| belongs(i, t, settle)));
+    let false_incidents: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| !truths.iter().any(|t| belongs(i, t, settle)))
+        .collect();
+    let before = truth.map_or(false_incidents.len(), |t| {
+        false_incidents.iter().filter(|i| i.opened_at < t.onset).count()
+    });
+    let rank = matched.zip(truth).and_then(|(i, t)| {
+        i.candidates
+            .iter()
+            .position(|c| c.element == t.root_cause)
+            .map(|p| p + 1)
+    });
+    Scorecard {
+        scenario: config.twin.scenario.clone(),
+        seed: config.twin.seed,
+        cells: config.twin.cells,
+        simulated_minutes: config.minutes,
+        fault_onset: truth.map(|t| t.onset),
+        symptoms_at: truth.map(|t| t.symptoms_at),
+        detected_at: matched.map(|i| i.opened_at),
+        time_to_detect_s: matched.zip(truth).map(|(i, t)| i.opened_at - t.symptoms_at),
+        root_cause: matched.and_then(|i| i.root_cause.clone()),
+        root_cause_truth: truth.map(|t| t.root_cause.clone()),
+        root_cause_rank: rank,
+        incident_id: matched.map(|i| i.id),
+        status_published_at: matched.and_then(|i| {
+            published.iter().find(|(id, _)| *id == i.id).map(|(_, at)| *at)
+        }),
+        resolved_at: matched.and_then(|i| i.resolved_at),
+        false_incidents: false_incidents.len() as u32,
+        false_incidents_before_fault: before as u32,
+        false_incident_details: false_incidents
+            .iter()
+            .map(|i| {
+                let top = i.candidates.first();
+                format!(
+                    "t+{}min {}: {} ({}, score {:.2}, {} units)",
+                    (i.opened_at - config.twin.start) / 60,
+                    i.title,
+                    top.map_or("-", |c| c.element.as_str()),
+                    top.map_or("-", |c| c.kind.as_str()),
+                    top.map_or(0.0, |c| c.score),
+                    top.map_or(0, |c| c.explained + c.unexplained)
+                )
+            })
+            .collect(),
+    }
+}
