@@ -56,6 +56,11 @@ impl Run {
         at
     }
 
+    /// Numbers new incidents from `first_id` on, after those a store already holds.
+    pub fn continue_numbering_from(&mut self, first_id: u64) {
+        self.engine.continue_numbering_from(first_id);
+    }
+
     /// This minute's samples, as last fed to the engine.
     pub fn samples(&self) -> &[Sample] {
         &self.samples

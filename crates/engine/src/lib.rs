@@ -170,6 +170,11 @@ impl Engine {
         &self.incidents
     }
 
+    /// Numbers new incidents from `first_id` on (never backwards).
+    pub fn continue_numbering_from(&mut self, first_id: u64) {
+        self.next_incident_id = self.next_incident_id.max(first_id);
+    }
+
     pub fn schedule_maintenance(&mut self, element: &str, start: Timestamp, end: Timestamp) -> bool {
         match self.topology().index_of(element) {
             Some(e) => {

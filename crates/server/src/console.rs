@@ -1,0 +1,144 @@
+//! The operator console: live incidents, ranked root-cause candidates with
+//! their evidence, and server-rendered SVG charts of the affected KPIs.
+
+use std::fmt::Write;
+
+use dialtone_engine::Incident;
+use dialtone_model::{SeriesKey, Timestamp};
+use dialtone_statuspage::iso8601;
+
+use crate::History;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#11151c;color:#e6e9ef}\
+main{max-width:1100px;margin:0 auto;padding:20px}h1{font-size:1.4rem}a{color:#8ab4f8}\
+.inc{background:#1b2130;border-radius:6px;padding:16px;margin-bottom:20px}\
+.open{border-left:6px solid #ef5350}.closed{border-left:6px solid #66bb6a}\
+table{border-collapse:collapse;width:100%;margin:8px 0}td,th{padding:4px 8px;border-bottom:1px solid #2c3446;text-align:left;vertical-align:top}\
+.charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#0d1017;border-radius:4px;padding:6px}\
+.muted{color:#98a2b3;font-size:.85rem}.tag{display:inline-block;padding:1px 8px;border-radius:10px;background:#2c3446;margin-right:6px}";
+
+/// Renders the console for `incidents` (oldest first) as of `now`.
+pub fn render_console(incidents: &[Incident], series: &[SeriesKey], history: &History, now: Timestamp) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
+<title>Dialtone console</title><style>{STYLE}</style></head><body><main><h1>Dialtone console</h1>\
+<p class=\"muted\">Network time {} · <a href=\"/\">public status page</a></p>",
+        iso8601(now)
+    );
+    let open: Vec<&Incident> = incidents.iter().rev().filter(|i| i.status.is_open()).collect();
+    if open.is_empty() {
+        h.push_str("<p id=\"no-incidents\">No open incidents.</p>");
+    }
+    for inc in open {
+        render_incident(&mut h, inc, series, history, true);
+    }
+    h.push_str("<h2>Recent incidents</h2>");
+    for inc in incidents.iter().rev().filter(|i| !i.status.is_open()).take(5) {
+        render_incident(&mut h, inc, series, history, false);
+    }
+    h.push_str("</main></body></html>");
+    h
+}
+
+fn render_incident(h: &mut String, inc: &Incident, series: &[SeriesKey], history: &History, open: bool) {
+    let _ = write!(
+        h,
+        "<section class=\"inc {}\" id=\"incident-{}\"><h2>#{} {}</h2>\
+<p><span class=\"tag\">{}</span><span class=\"tag\">severity {}</span>\
+<span class=\"tag\">{} cells · {} subscribers{}</span></p>",
+        if open { "open" } else { "closed" },
+        inc.id,
+        inc.id,
+        escape(&inc.title),
+        inc.status.as_str(),
+        inc.severity.as_str(),
+        inc.impact.cells_affected,
+        inc.impact.subscribers_affected,
+        if inc.impact.emergency_calls_affected { " · emergency calls affected" } else { "" }
+    );
+    let _ = write!(
+        h,
+        "<h3>Root cause</h3><p id=\"root-cause\">{}</p><table class=\"candidates\"><tr><th>#</th><th>Element</th><th>Kind</th><th>Agreement</th><th>Explained / contradicted / unexplained</th><th>Evidence</th></tr>",
+        inc.root_cause.as_deref().map_or("not yet identified".to_string(), escape)
+    );
+    for (rank, c) in inc.candidates.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td><td>{} / {} / {}</td><td>{}</td></tr>",
+            rank + 1,
+            escape(&c.element),
+            escape(&c.kind),
+            c.score * 100.0,
+            c.explained,
+            c.contradicted,
+            c.unexplained,
+            c.evidence.iter().map(|e| escape(e)).collect::<Vec<_>>().join("<br>")
+        );
+    }
+    h.push_str("</table>");
+    if open {
+        h.push_str("<h3>Affected KPIs</h3><div class=\"charts\">");
+        for &s in &inc.charted_series {
+            if let Some(key) = series.get(s as usize) {
+                h.push_str(&chart(&key.name(), &history.series(s), inc.opened_at));
+            }
+        }
+        h.push_str("</div>");
+    }
+    h.push_str("<h3>Timeline</h3><table>");
+    for e in &inc.timeline {
+        let _ = write!(
+            h,
+            "<tr><td class=\"muted\">{}</td><td>{}</td><td>{}</td></tr>",
+            iso8601(e.at),
+            e.kind.as_str(),
+            escape(&e.detail)
+        );
+    }
+    h.push_str("</table></section>");
+}
+
+/// A line chart with a red rule where the incident opened.
+fn chart(title: &str, points: &[(Timestamp, f32)], marker: Timestamp) -> String {
+    const W: f64 = 320.0;
+    const H: f64 = 110.0;
+    const PAD: f64 = 18.0;
+    let mut svg = format!(
+        "<figure class=\"chart\"><svg width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{t}\">",
+        t = escape(title)
+    );
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let (t0, t1) = (first.0 as f64, (last.0 as f64).max(first.0 as f64 + 60.0));
+        let lo = points.iter().map(|p| p.1).fold(f32::INFINITY, f32::min) as f64;
+        let hi = points.iter().map(|p| p.1).fold(f32::NEG_INFINITY, f32::max) as f64;
+        let span = (hi - lo).max(1e-9);
+        let x = |t: f64| PAD + (t - t0) / (t1 - t0) * (W - 2.0 * PAD);
+        let y = |v: f64| H - PAD - (v - lo) / span * (H - 2.0 * PAD);
+        let line: Vec<String> = points
+            .iter()
+            .map(|(t, v)| format!("{:.1},{:.1}", x(*t as f64), y(f64::from(*v))))
+            .collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"#8ab4f8\" stroke-width=\"1.5\" points=\"{}\"/>",
+            line.join(" ")
+        );
+        if (t0..=t1).contains(&(marker as f64)) {
+            let mx = x(marker as f64);
+            let _ = write!(svg, "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{PAD}\" y2=\"{}\" stroke=\"#ef5350\"/>", H - PAD);
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{PAD}\" y=\"12\" fill=\"#98a2b3\" font-size=\"10\">max {hi:.2}</text><text x=\"{PAD}\" y=\"{}\" fill=\"#98a2b3\" font-size=\"10\">min {lo:.2}</text>",
+            H - 4.0
+        );
+    }
+    let _ = write!(svg, "</svg><figcaption class=\"muted\">{}</figcaption></figure>", escape(title));
+    svg
+}
