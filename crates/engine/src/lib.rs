@@ -31,8 +31,12 @@ pub struct EngineConfig {
     /// Broken cell services (one cell's calls, say), explained by one element and
     /// not by an open incident, needed to open an incident.
     pub min_units_to_open: u32,
-    /// Consecutive minutes those units must persist before an incident opens.
+    /// Consecutive minutes a large fault must persist before an incident opens.
     pub confirm_minutes: u32,
+    /// Broken cell services from which a fault counts as large.
+    pub large_fault_units: u32,
+    /// Consecutive minutes a smaller fault must persist.
+    pub small_fault_confirm_minutes: u32,
     /// The best candidate must score at least this to be named the root cause.
     pub min_root_cause_score: f64,
     /// Minutes without broken units before an incident moves to monitoring.
@@ -56,6 +60,8 @@ impl Default for EngineConfig {
             hold_secs: 180,
             min_units_to_open: 2,
             confirm_minutes: 2,
+            large_fault_units: 10,
+            small_fault_confirm_minutes: 5,
             min_root_cause_score: 0.5,
             monitoring_after_secs: 300,
             resolve_after_secs: 900,
@@ -249,9 +255,15 @@ impl Engine {
         let mut incidents = std::mem::take(&mut self.incidents);
         for inc in incidents.iter_mut().filter(|i| i.status.is_open()) {
             let settling = at - inc.opened_at < self.config.settle_secs;
-            let claimed = match inc.root {
-                Some(root) if !settling => claim(&self.explainer, root, &mut residual),
-                _ => std::mem::take(&mut residual),
+            // Past settling, an incident claims what its cause (or, unnamed, its best
+            // guess) predicts, so a fault that is not its own opens a new one.
+            let focus = inc
+                .root
+                .or_else(|| inc.candidates.first().and_then(|c| self.explainer.topology().index_of(&c.element)));
+            let claimed = match focus {
+                _ if settling => std::mem::take(&mut residual),
+                Some(focus) => claim(&self.explainer, focus, &mut residual),
+                None => HashMap::new(),
             };
             let claimed_obs = Observations {
                 observable: obs.observable.clone(),
@@ -275,10 +287,19 @@ impl Engine {
         } else {
             self.pending_minutes = 0;
         }
-        let Some(ranked) = ranked.filter(|_| self.pending_minutes >= self.config.confirm_minutes)
-        else {
+        let Some((ranked, cell_units)) = ranked else {
             return;
         };
+        // Small faults must persist longer: one cell's noise looks like one cell dying
+        // for a minute or two, a dying cell stays dead.
+        let needed = if cell_units >= self.config.large_fault_units {
+            self.config.confirm_minutes
+        } else {
+            self.config.small_fault_confirm_minutes
+        };
+        if self.pending_minutes < needed {
+            return;
+        }
         self.pending_minutes = 0;
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
@@ -301,7 +322,11 @@ impl Engine {
     /// customer-facing fault: enough broken cell services, coherent, and not
     /// planned maintenance. Scattered noise and a pool member lost behind
     /// healthy peers (no cell breaks) are not.
-    fn coherent_fault(&self, residual: &Observations, at: Timestamp) -> Option<Vec<dialtone_model::Candidate>> {
+    fn coherent_fault(
+        &self,
+        residual: &Observations,
+        at: Timestamp,
+    ) -> Option<(Vec<dialtone_model::Candidate>, u32)> {
         let cell_units = |broken: &HashMap<usize, ServiceMask>| -> u32 {
             broken
                 .iter()
@@ -323,10 +348,11 @@ impl Engine {
                 .map_or(0, |i| impact[i].1);
             *m != 0
         });
+        let explained_units = cell_units(&explained);
         let coherent = top.score >= self.config.min_root_cause_score
-            && cell_units(&explained) >= self.config.min_units_to_open
+            && explained_units >= self.config.min_units_to_open
             && !self.under_maintenance(root, at);
-        coherent.then_some(ranked)
+        coherent.then_some((ranked, explained_units))
     }
 }
 
