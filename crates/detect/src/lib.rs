@@ -3,16 +3,82 @@
 //! Pure: no I/O, no clock. A score depends only on the samples up to it, so a
 //! drill replays bit for bit and `dialtone detect` scores a file exactly as the
 //! server would have scored it live.
+//!
+//! # What each part sees
+//!
+//! Every sample goes through two baselines, two test statistics, a rarity
+//! calibration and an episode filter:
+//!
+//! * **Fast baseline** — an EWMA level with a robust spread (EWMA of the
+//!   clipped absolute residual). Its standardised residual `z_fast` sees
+//!   spikes and the first samples of abrupt shifts: it reacts within one
+//!   sample, which is what an outage on a per-minute cell KPI needs.
+//! * **Slow seasonal baseline** — a slow level (memory about a day) plus a
+//!   time-of-day profile ([`BINS`] bins, linearly interpolated, memory a few
+//!   days), each learning only from clipped residuals so that a fault does not
+//!   become the new normal at once. Its standardised residual feeds a
+//!   two-sided **CUSUM**, which sees what a point test cannot: small sustained
+//!   shifts and values that are ordinary in size but wrong for the time of day
+//!   (a flat day, a missing daily peak).
+//! * **Rarity calibration** (in the spirit of Numenta's anomaly likelihood) —
+//!   a test statistic means nothing until we know how often this series
+//!   produces it. Each statistic keeps a decayed table of how often it
+//!   exceeded a ladder of levels; the surprise of a sample is
+//!   `-log10 P(statistic >= observed)` from that table, smoothed towards a
+//!   heavy-tailed prior (`P ~ v^-prior_exponent`) for levels the series has
+//!   not yet shown. A spiky series thus learns that its spikes are routine and
+//!   a quiet one stays sensitive, with one configuration for all data. The
+//!   sample's surprise is the larger of the two.
+//! * **Episode filter** — a sample alarms only if its surprise beats the
+//!   decaying peak of the recent surprises by a margin; otherwise it is
+//!   damped. One event therefore makes one alert (escalations excepted),
+//!   which is what NAB rewards and what keeps alert volume sane.
+//! * **Hold for broken series** — the episode filter must not hide an outage
+//!   that persists. After an alarm, while the series stays at least
+//!   [`DetectorConfig::hold_sigmas`] robust deviations beyond the slow
+//!   baseline in the anomalous direction, the score is kept at or above
+//!   [`DetectorConfig::alarm_threshold`], for at most
+//!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
+//!   taken to have a new normal, and the baselines adapt to it.
+//!
+//! The score is `s / (s + 3)` for the final surprise `s` in decades, so it
+//! lies in [0, 1) and a score of 0.5 is a 1-in-1000 event for that series.
+//! The default alarm threshold, 0.52 (about 3.25 decades), keeps healthy
+//! per-minute cell KPIs near 3e-5 false alarms per sample in simulation.
+//!
+//! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profile
+//! included; levels are `f64` (KPIs can sit on large offsets), everything else
+//! `f32`.
 
 use dialtone_model::{Direction, Timestamp};
 
 /// Settings shared by every series of a bank. One configuration for all data.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetectorConfig {
-    /// Weight of the newest sample in the running level.
-    pub level_alpha: f64,
-    /// Weight of the newest absolute residual in the running spread.
+    /// Weight of the newest sample in the fast level.
+    pub fast_alpha: f64,
+    /// Weight of the newest absolute residual in the robust spreads.
     pub spread_alpha: f64,
+    /// Memory of the slow level, in days.
+    pub slow_days: f64,
+    /// Memory of the time-of-day profile, in days.
+    pub season_days: f64,
+    /// CUSUM allowance, in robust standard deviations.
+    pub cusum_k: f64,
+    /// Samples remembered by the rarity tables.
+    pub rarity_memory: f64,
+    /// Weight, in samples, of the prior tail in the rarity tables.
+    pub prior_samples: f64,
+    /// Exponent of the prior tail `P(v) = v^-prior_exponent`.
+    pub prior_exponent: f64,
+    /// Decades by which a sample must beat the recent peak to alarm again.
+    pub escalate_margin: f64,
+    /// Decades per sample by which the recent peak decays.
+    pub peak_decay: f64,
+    /// Robust deviations from the slow baseline that keep an alarm held.
+    pub hold_sigmas: f64,
+    /// Longest time, in seconds, an alarm is held on a broken series.
+    pub hold_secs: i64,
     /// Samples a series must have seen before it may alarm.
     pub warmup_samples: u32,
     /// Scores at or above this are anomalous.
@@ -22,56 +88,325 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
-            level_alpha: 0.1,
-            spread_alpha: 0.02,
+            fast_alpha: 0.2,
+            spread_alpha: 0.01,
+            slow_days: 1.0,
+            season_days: 4.0,
+            cusum_k: 0.5,
+            rarity_memory: 8192.0,
+            prior_samples: 50.0,
+            prior_exponent: 2.0,
+            escalate_margin: 0.5,
+            peak_decay: 3.0 / 48.0,
+            hold_sigmas: 10.0,
+            hold_secs: 2 * 3600,
             warmup_samples: 30,
-            alarm_threshold: 0.9,
+            alarm_threshold: 0.52,
+        }
+    }
+}
+
+/// Bins of the time-of-day profile (30 minutes each).
+pub const BINS: usize = 48;
+/// Rungs of the rarity ladder: levels `2^(j/2)`, 1 to 181.
+const LEVELS: usize = 16;
+const DAY: f64 = 86_400.0;
+/// Surprise (decades) that maps to a score of 0.5.
+const SCORE_SCALE: f64 = 3.0;
+/// Mean absolute deviation to standard deviation, for Gaussian noise.
+const MAD_TO_SIGMA: f64 = 1.25;
+/// Residuals are clipped at this many robust deviations before learning.
+const CLIP_SIGMAS: f64 = 6.0;
+/// Caps that keep every statistic finite (spreads are `f32`).
+const VALUE_CAP: f64 = 1e30;
+const Z_CAP: f64 = 1e6;
+const CUSUM_CAP: f64 = 100.0;
+
+/// Bytes of detector state per series.
+pub const SERIES_STATE_BYTES: usize = std::mem::size_of::<SeriesState>();
+
+/// Decayed exceedance frequencies of one statistic over a ladder of levels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rarity {
+    freq: [f32; LEVELS],
+}
+
+/// The rarity ladder, `2^(j/2)`.
+const LADDER: [f64; LEVELS] = {
+    let mut l = [1.0; LEVELS];
+    let mut j = 1;
+    while j < LEVELS {
+        l[j] = if j % 2 == 0 {
+            l[j - 2] * 2.0
+        } else {
+            l[j - 1] * std::f64::consts::SQRT_2
+        };
+        j += 1;
+    }
+    l
+};
+
+/// Everything a series needs that only depends on the configuration.
+#[derive(Debug, Clone, Copy)]
+struct Tuned {
+    cfg: DetectorConfig,
+    /// `prior_samples * LADDER[j]^-prior_exponent`.
+    prior: [f64; LEVELS],
+    /// Surprise at which a score reaches the alarm threshold.
+    alarm_surprise: f64,
+}
+
+impl Tuned {
+    fn new(cfg: DetectorConfig) -> Tuned {
+        Tuned {
+            cfg,
+            prior: LADDER.map(|l| cfg.prior_samples * l.powf(-cfg.prior_exponent)),
+            alarm_surprise: surprise_of(cfg.alarm_threshold),
+        }
+    }
+}
+
+impl Rarity {
+    const NEW: Rarity = Rarity {
+        freq: [0.0; LEVELS],
+    };
+
+    /// `P(v >= LADDER[j])`: the table smoothed towards the prior tail.
+    fn tail(&self, j: usize, n: f64, t: &Tuned) -> f64 {
+        (n * self.freq[j] as f64 + t.prior[j]) / (n + t.cfg.prior_samples)
+    }
+
+    /// Surprise, in decades, of the statistic `v >= 0` after `n` samples.
+    fn surprise(&self, v: f64, n: f64, t: &Tuned) -> f64 {
+        if v.is_nan() || v <= 1.0 {
+            return 0.0;
+        }
+        let n = n.min(t.cfg.rarity_memory);
+        let rung = 2.0 * v.min(Z_CAP).log2();
+        let j = rung.floor() as usize;
+        if j + 1 >= LEVELS {
+            // Beyond the ladder, extrapolate with the prior's slope.
+            let top = LEVELS - 1;
+            return -self.tail(top, n, t).max(1e-300).log10()
+                + t.cfg.prior_exponent * (v / LADDER[top]).log10();
+        }
+        let f = rung - j as f64;
+        let p = self.tail(j, n, t) * (1.0 - f) + self.tail(j + 1, n, t) * f;
+        -p.max(1e-300).log10()
+    }
+
+    fn learn(&mut self, v: f64, n: f64, cfg: &DetectorConfig) {
+        let rate = (1.0 / n.min(cfg.rarity_memory)) as f32;
+        for (f, &l) in self.freq.iter_mut().zip(&LADDER) {
+            let hit = if v >= l { 1.0 } else { 0.0 };
+            *f += rate * (hit - *f);
         }
     }
 }
 
 /// Per-series detector state.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct SeriesState {
-    level: f64,
-    spread: f64,
+    fast: f64,
+    slow: f64,
+    last_ts: i64,
+    alarm_ts: i64,
+    /// Typical interval between samples, seconds.
+    dt: f32,
+    fast_spread: f32,
+    slow_spread: f32,
+    /// Long-run mean absolute residual: a floor for the spreads, so a series
+    /// that sat still for hours does not divide by zero when it moves.
+    long_spread: f32,
+    cusum_up: f32,
+    cusum_down: f32,
+    /// Decaying peak of recent surprises (episode filter).
+    peak: f32,
+    /// Slow-baseline deviation scale when the current alarm was raised.
+    alarm_sigma: f32,
     seen: u32,
-    direction_code: u8,
+    direction: Direction,
+    profile: [f32; BINS],
+    rare_fast: Rarity,
+    rare_cusum: Rarity,
+}
+
+impl SeriesState {
+    fn new(direction: Direction) -> SeriesState {
+        SeriesState {
+            fast: 0.0,
+            slow: 0.0,
+            last_ts: 0,
+            alarm_ts: i64::MIN,
+            dt: 0.0,
+            fast_spread: 0.0,
+            slow_spread: 0.0,
+            long_spread: 0.0,
+            cusum_up: 0.0,
+            cusum_down: 0.0,
+            peak: 0.0,
+            alarm_sigma: 0.0,
+            seen: 0,
+            direction,
+            profile: [0.0; BINS],
+            rare_fast: Rarity::NEW,
+            rare_cusum: Rarity::NEW,
+        }
+    }
+
+    /// Bins either side of `timestamp` and the weight of the second.
+    fn bins(timestamp: i64) -> (usize, usize, f64) {
+        let pos = timestamp.rem_euclid(86_400) as f64 / DAY * BINS as f64 - 0.5;
+        let lo = pos.floor();
+        let i0 = (lo as i64).rem_euclid(BINS as i64) as usize;
+        (i0, (i0 + 1) % BINS, pos - lo)
+    }
+
+    fn update(&mut self, t: &Tuned, timestamp: i64, value: f64) -> f64 {
+        let cfg = &t.cfg;
+        let value = value.clamp(-VALUE_CAP, VALUE_CAP);
+        if self.seen == 0 {
+            self.fast = value;
+            self.slow = value;
+            self.last_ts = timestamp;
+            self.seen = 1;
+            return 0.0;
+        }
+        let gap = timestamp.saturating_sub(self.last_ts);
+        if gap > 0 {
+            let g = (gap as f64).min(DAY) as f32;
+            self.dt = if self.dt == 0.0 {
+                g
+            } else {
+                self.dt + 0.05 * (g - self.dt)
+            };
+            self.last_ts = timestamp;
+        }
+        let dt = if self.dt > 0.0 { self.dt as f64 } else { 60.0 };
+        let n = self.seen as f64;
+        // Samples the rarity tables have learned from.
+        let n_rare = self.seen.saturating_sub(cfg.warmup_samples) as f64;
+        let floor = (0.2 * self.long_spread as f64).max(1e-9 * self.fast.abs() + 1e-12);
+        let fast_sigma = (MAD_TO_SIGMA * self.fast_spread as f64).max(floor);
+        let slow_sigma = (MAD_TO_SIGMA * self.slow_spread as f64).max(floor);
+
+        // Test statistics, from the state before this sample.
+        let r_fast = value - self.fast;
+        let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
+        let (i0, i1, w1) = Self::bins(timestamp);
+        let seasonal = self.profile[i0] as f64 * (1.0 - w1) + self.profile[i1] as f64 * w1;
+        let r_slow = value - self.slow - seasonal;
+        let z_slow = (r_slow / slow_sigma).clamp(-Z_CAP, Z_CAP);
+        let zc = z_slow.clamp(-CUSUM_CAP, CUSUM_CAP);
+        self.cusum_up = (self.cusum_up as f64 + zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
+        self.cusum_down = (self.cusum_down as f64 - zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
+        let (v_fast, v_cusum, away) = match self.direction {
+            Direction::Down => (-z_fast, self.cusum_down as f64, -r_slow),
+            Direction::Up => (z_fast, self.cusum_up as f64, r_slow),
+            Direction::Both => (
+                z_fast.abs(),
+                self.cusum_up.max(self.cusum_down) as f64,
+                r_slow.abs(),
+            ),
+        };
+        let surprise = self
+            .rare_fast
+            .surprise(v_fast, n_rare, t)
+            .max(self.rare_cusum.surprise(v_cusum, n_rare, t));
+        if self.seen >= cfg.warmup_samples {
+            // The statistics of the first samples, before the spreads have
+            // settled, would teach the tables that anything goes.
+            self.rare_fast.learn(v_fast, n_rare + 1.0, cfg);
+            self.rare_cusum.learn(v_cusum, n_rare + 1.0, cfg);
+        }
+
+        // Learn the baselines from clipped residuals.
+        let clip = CLIP_SIGMAS * fast_sigma;
+        self.fast += cfg.fast_alpha * r_fast.clamp(-clip, clip);
+        self.fast_spread +=
+            (cfg.spread_alpha * (r_fast.abs().min(clip) - self.fast_spread as f64)) as f32;
+        let clip = CLIP_SIGMAS * slow_sigma;
+        let r_slow_c = r_slow.clamp(-clip, clip);
+        let per_day = DAY / dt;
+        self.slow += r_slow_c / (per_day * cfg.slow_days).max(1.0).min(n);
+        self.slow_spread +=
+            (cfg.spread_alpha * (r_slow.abs().min(clip) - self.slow_spread as f64)) as f32;
+        self.long_spread +=
+            ((r_fast.abs() - self.long_spread as f64) / n.min(cfg.rarity_memory)) as f32;
+        if self.seen < 10 {
+            // Seed the spreads from the first residuals.
+            self.fast_spread = self.fast_spread.max(0.5 * r_fast.abs() as f32);
+            self.slow_spread = self.slow_spread.max(0.5 * r_slow.abs() as f32);
+        }
+        let days_seen = n * dt / DAY;
+        let per_bin = per_day / BINS as f64;
+        let rate = 1.0 / (per_bin * (days_seen + 1.0).min(cfg.season_days)).max(1.0);
+        self.profile[i0] += (rate * (1.0 - w1) * r_slow_c) as f32;
+        self.profile[i1] += (rate * w1 * r_slow_c) as f32;
+        self.seen = self.seen.saturating_add(1);
+
+        if self.seen <= cfg.warmup_samples {
+            return 0.0;
+        }
+        // Episode filter.
+        let prev = self.peak as f64;
+        let mut out = if surprise > prev + cfg.escalate_margin {
+            surprise
+        } else {
+            0.25 * surprise
+        };
+        self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
+        let alarm_surprise = t.alarm_surprise;
+        if out >= alarm_surprise && prev < alarm_surprise {
+            self.alarm_ts = timestamp;
+            self.alarm_sigma = slow_sigma as f32;
+        }
+        // Hold: a series still far beyond its slow baseline, measured in the
+        // deviation scale from before the alarm (the spreads learn from the
+        // outage too), stays alarmed.
+        let held = timestamp.saturating_sub(self.alarm_ts);
+        if away >= cfg.hold_sigmas * self.alarm_sigma as f64 && (0..=cfg.hold_secs).contains(&held)
+        {
+            out = out.max(alarm_surprise);
+        }
+        score_of(out)
+    }
+}
+
+/// Score in [0, 1) of a surprise in decades.
+fn score_of(surprise: f64) -> f64 {
+    let s = surprise.max(0.0);
+    s / (s + SCORE_SCALE)
+}
+
+/// Surprise in decades whose score is `score` (inverse of [`score_of`]).
+fn surprise_of(score: f64) -> f64 {
+    let p = score.clamp(0.0, 1.0 - 1e-9);
+    SCORE_SCALE * p / (1.0 - p)
 }
 
 /// The detectors of many series, addressed by dense series index.
 #[derive(Debug, Clone)]
 pub struct DetectorBank {
-    config: DetectorConfig,
+    tuned: Tuned,
     states: Vec<SeriesState>,
-}
-
-const fn direction_code(d: Direction) -> u8 {
-    match d {
-        Direction::Down => 0,
-        Direction::Up => 1,
-        Direction::Both => 2,
-    }
 }
 
 impl DetectorBank {
     pub fn new(config: DetectorConfig) -> DetectorBank {
         DetectorBank {
-            config,
+            tuned: Tuned::new(config),
             states: Vec::new(),
         }
     }
 
     pub fn config(&self) -> &DetectorConfig {
-        &self.config
+        &self.tuned.cfg
     }
 
     /// Adds a series that is anomalous when it moves in `direction`; returns its index.
     pub fn add_series(&mut self, direction: Direction) -> u32 {
-        self.states.push(SeriesState {
-            direction_code: direction_code(direction),
-            ..SeriesState::default()
-        });
+        self.states.push(SeriesState::new(direction));
         (self.states.len() - 1) as u32
     }
 
@@ -85,40 +420,257 @@ impl DetectorBank {
 
     /// Scores `value` of series `series` at `timestamp`, in [0, 1]; non-finite
     /// values score 0 and leave the state alone.
-    pub fn update(&mut self, series: u32, _timestamp: Timestamp, value: f64) -> f64 {
-        let cfg = self.config;
-        let s = &mut self.states[series as usize];
+    ///
+    /// # Panics
+    ///
+    /// If `series` was not returned by [`DetectorBank::add_series`].
+    pub fn update(&mut self, series: u32, timestamp: Timestamp, value: f64) -> f64 {
         if !value.is_finite() {
             return 0.0;
         }
-        if s.seen == 0 {
-            s.level = value;
-            s.spread = value.abs() * 0.01 + 1e-9;
-            s.seen = 1;
-            return 0.0;
+        self.states[series as usize].update(&self.tuned, timestamp, value)
+    }
+
+    /// Scores one interval of every series: `values[i]` is series `i`'s
+    /// sample at `timestamp` and its score goes to `scores[i]`. Same results
+    /// as calling [`DetectorBank::update`] for each in turn.
+    ///
+    /// # Panics
+    ///
+    /// If `values` or `scores` is longer than the bank.
+    pub fn update_interval(&mut self, timestamp: Timestamp, values: &[f64], scores: &mut [f64]) {
+        let tuned = self.tuned;
+        for ((state, &value), score) in self.states[..values.len()]
+            .iter_mut()
+            .zip(values)
+            .zip(&mut scores[..values.len()])
+        {
+            *score = if value.is_finite() {
+                state.update(&tuned, timestamp, value)
+            } else {
+                0.0
+            };
         }
-        let residual = value - s.level;
-        let floor = s.level.abs() * 1e-3 + 1e-9;
-        let z = residual / (1.4826 * s.spread).max(floor);
-        let signed = match s.direction_code {
-            0 => -z,
-            1 => z,
-            _ => z.abs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const T0: i64 = 1_700_000_000;
+
+    /// Deterministic standard normal noise (xorshift + Box-Muller).
+    struct Noise(u64);
+
+    impl Noise {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+        fn gauss(&mut self) -> f64 {
+            let (u, v) = (self.uniform(), self.uniform());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+    }
+
+    /// A per-minute success rate around 99.5 %: `(bank, series, next minute)`.
+    fn warmed_success_rate(minutes: i64, noise: &mut Noise) -> (DetectorBank, u32, i64) {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Down);
+        for m in 0..minutes {
+            bank.update(s, T0 + 60 * m, 99.5 + 0.15 * noise.gauss());
+        }
+        (bank, s, minutes)
+    }
+
+    #[test]
+    fn state_fits_budget() {
+        const { assert!(SERIES_STATE_BYTES <= 512) };
+    }
+
+    #[test]
+    fn score_mapping_round_trips() {
+        for s in [0.0, 0.5, 3.0, 7.5, 40.0] {
+            assert!((surprise_of(score_of(s)) - s).abs() < 1e-9);
+        }
+        assert_eq!(score_of(-1.0), 0.0);
+        assert!(score_of(1e300) <= 1.0);
+    }
+
+    #[test]
+    fn ladder_doubles_every_two_rungs() {
+        for j in 2..LEVELS {
+            assert!((LADDER[j] / LADDER[j - 2] - 2.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn healthy_series_rarely_alarms() {
+        let mut noise = Noise(7);
+        let (mut bank, s, start) = warmed_success_rate(1440, &mut noise);
+        let threshold = bank.config().alarm_threshold;
+        let alarms = (start..start + 3 * 1440)
+            .filter(|m| bank.update(s, T0 + 60 * m, 99.5 + 0.15 * noise.gauss()) >= threshold)
+            .count();
+        assert!(alarms <= 1, "{alarms} false alarms in three days");
+    }
+
+    #[test]
+    fn outage_alarms_at_onset_and_stays_alarmed() {
+        let mut noise = Noise(11);
+        let (mut bank, s, start) = warmed_success_rate(2 * 1440, &mut noise);
+        let threshold = bank.config().alarm_threshold;
+        let scores: Vec<f64> = (start..start + 30)
+            .map(|m| bank.update(s, T0 + 60 * m, 92.0 + 0.15 * noise.gauss()))
+            .collect();
+        assert!(scores[0] >= threshold, "onset scored {}", scores[0]);
+        let held = scores.iter().filter(|&&x| x >= threshold).count();
+        assert_eq!(held, scores.len(), "{scores:?}");
+    }
+
+    #[test]
+    fn wrong_direction_is_not_anomalous() {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Down);
+        let mut noise = Noise(3);
+        for m in 0..1440 {
+            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss());
+        }
+        let up = bank.update(s, T0 + 60 * 1440, 80.0);
+        assert!(up < 0.1, "upward jump on a Down series scored {up}");
+        for m in 1441..1500 {
+            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss());
+        }
+        let down = bank.update(s, T0 + 60 * 1500, 20.0);
+        assert!(down >= bank.config().alarm_threshold, "drop scored {down}");
+    }
+
+    #[test]
+    fn level_shift_alarms_once_without_hold() {
+        let cfg = DetectorConfig {
+            hold_sigmas: f64::INFINITY,
+            ..DetectorConfig::default()
         };
-        let score = if s.seen < cfg.warmup_samples {
-            0.0
-        } else {
-            // Map a z of 3 to 0.5 and 6 to about 0.9.
-            let x = (signed - 3.0).max(0.0);
-            1.0 - (-x * 0.77).exp()
-        };
-        let anomalous = score >= cfg.alarm_threshold;
-        // Outliers move the baseline slowly so one fault does not become the new normal at once.
-        let alpha = if anomalous { cfg.level_alpha * 0.05 } else { cfg.level_alpha };
-        s.level += alpha * residual;
-        let capped = residual.abs().min(6.0 * 1.4826 * s.spread.max(floor));
-        s.spread += cfg.spread_alpha * (capped - s.spread);
-        s.seen = s.seen.saturating_add(1);
-        score
+        let mut bank = DetectorBank::new(cfg);
+        let s = bank.add_series(Direction::Both);
+        let mut noise = Noise(5);
+        for m in 0..2000 {
+            bank.update(s, T0 + 300 * m, 10.0 + noise.gauss());
+        }
+        let alarms = (2000..2300)
+            .filter(|m| bank.update(s, T0 + 300 * m, 40.0 + noise.gauss()) >= cfg.alarm_threshold)
+            .count();
+        assert!((1..=2).contains(&alarms), "{alarms} alarms for one shift");
+    }
+
+    #[test]
+    fn spiky_series_learns_its_spikes() {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        let mut noise = Noise(9);
+        let mut late = 0.0f64;
+        for m in 0..6000 {
+            let spike = if m % 50 == 0 { 30.0 } else { 0.0 };
+            let score = bank.update(s, T0 + 300 * m, 5.0 + noise.gauss() + spike);
+            if m >= 5000 && spike > 0.0 {
+                late = late.max(score);
+            }
+        }
+        assert!(
+            late < bank.config().alarm_threshold,
+            "routine spike scored {late}"
+        );
+    }
+
+    #[test]
+    fn non_finite_values_score_zero_and_change_nothing() {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        for m in 0..100 {
+            bank.update(s, T0 + 60 * m, (m % 7) as f64);
+        }
+        let before = bank.states[s as usize];
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(bank.update(s, T0 + 60 * 100, v), 0.0);
+        }
+        assert_eq!(bank.states[s as usize], before);
+    }
+
+    #[test]
+    fn interval_update_matches_single_updates() {
+        let mut a = DetectorBank::new(DetectorConfig::default());
+        let mut b = DetectorBank::new(DetectorConfig::default());
+        for d in [Direction::Down, Direction::Up, Direction::Both] {
+            a.add_series(d);
+            b.add_series(d);
+        }
+        let mut noise = Noise(13);
+        let mut out = [0.0; 3];
+        for m in 0..500 {
+            let ts = T0 + 60 * m;
+            let vals = [
+                noise.gauss(),
+                100.0 + noise.gauss(),
+                if m == 400 {
+                    f64::NAN
+                } else {
+                    1e6 * noise.gauss()
+                },
+            ];
+            a.update_interval(ts, &vals, &mut out);
+            for (i, &v) in vals.iter().enumerate() {
+                assert_eq!(b.update(i as u32, ts, v), out[i]);
+            }
+        }
+    }
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => -1e3..1e3f64,
+            1 => any::<f64>(),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::MAX),
+            1 => Just(-f64::MAX),
+            1 => Just(0.0),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn scores_are_in_unit_interval_and_deterministic(
+            samples in prop::collection::vec((-1_000i64..100_000, value()), 1..300),
+            dir in 0u8..3,
+        ) {
+            let direction = [Direction::Down, Direction::Up, Direction::Both][dir as usize];
+            let mut a = DetectorBank::new(DetectorConfig::default());
+            let mut b = DetectorBank::new(DetectorConfig::default());
+            let sa = a.add_series(direction);
+            let sb = b.add_series(direction);
+            let mut ts = T0;
+            for (step, v) in samples {
+                // Steps may go backwards, repeat or jump.
+                ts = ts.saturating_add(step);
+                let x = a.update(sa, ts, v);
+                prop_assert!((0.0..=1.0).contains(&x), "score {x}");
+                prop_assert_eq!(x.to_bits(), b.update(sb, ts, v).to_bits());
+            }
+        }
+
+        #[test]
+        fn extreme_timestamps_do_not_panic(
+            samples in prop::collection::vec((any::<i64>(), value()), 1..100),
+        ) {
+            let mut bank = DetectorBank::new(DetectorConfig::default());
+            let s = bank.add_series(Direction::Both);
+            for (ts, v) in samples {
+                let x = bank.update(s, ts, v);
+                prop_assert!((0.0..=1.0).contains(&x));
+            }
+        }
     }
 }
