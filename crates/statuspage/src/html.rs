@@ -46,17 +46,27 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
 <body><main><h1>{name} status</h1><div class=\"banner {}\" id=\"status\">{}</div>",
         status.indicator, status.description
     );
-    let open: Vec<_> = state.incidents.iter().rev().filter(|i| i.status.is_open()).collect();
+    let open: Vec<_> = state
+        .incidents
+        .iter()
+        .rev()
+        .filter(|i| i.status.is_open())
+        .collect();
     if !open.is_empty() {
         h.push_str("<h2>Current incidents</h2>");
         for inc in open {
             render_incident(&mut h, inc);
         }
     }
-    h.push_str("<h2>Services by region</h2><table><tr><th>Region</th><th>Service</th><th>Status</th></tr>");
+    h.push_str(
+        "<h2>Services by region</h2><table><tr><th>Region</th><th>Service</th><th>Status</th></tr>",
+    );
     let comps = components(state);
     for group in comps.iter().filter(|c| c.group) {
-        for c in comps.iter().filter(|c| c.group_id.as_deref() == Some(&group.id)) {
+        for c in comps
+            .iter()
+            .filter(|c| c.group_id.as_deref() == Some(&group.id))
+        {
             let service = c.name.rsplit(" – ").next().unwrap_or(&c.name);
             let _ = write!(
                 h,
@@ -69,7 +79,13 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
         }
     }
     h.push_str("</table>");
-    let past: Vec<_> = state.incidents.iter().rev().filter(|i| !i.status.is_open()).take(10).collect();
+    let past: Vec<_> = state
+        .incidents
+        .iter()
+        .rev()
+        .filter(|i| !i.status.is_open())
+        .take(10)
+        .collect();
     h.push_str("<h2>Past incidents</h2>");
     if past.is_empty() {
         h.push_str("<p>No incidents reported.</p>");

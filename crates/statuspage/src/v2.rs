@@ -127,7 +127,12 @@ fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> 
 
 /// Regions as group components, each holding one component per service.
 pub fn components(state: &PageState<'_>) -> Vec<Component> {
-    let created = iso8601(state.incidents.first().map_or(state.now, |i| i.opened_at.min(state.now)));
+    let created = iso8601(
+        state
+            .incidents
+            .first()
+            .map_or(state.now, |i| i.opened_at.min(state.now)),
+    );
     let updated = page(state).updated_at;
     let mut out = Vec::new();
     let mut position = 1;
@@ -137,7 +142,7 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let c = Component {
+                Component {
                     id: component_id(region, Some(*s)),
                     name: format!("{} – {}", region_name(region), s.public_name()),
                     status: service_status(state, region, i).as_str(),
@@ -152,8 +157,7 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
                     group: false,
                     only_show_if_degraded: false,
                     components: None,
-                };
-                c
+                }
             })
             .collect();
         let worst = Service::ALL
@@ -188,17 +192,17 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
 pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
     let id = inc.id.to_string();
     let all = components(state);
-    let affected: Vec<Component> = all
-        .into_iter()
-        .filter(|c| {
-            !c.group
-                && inc.impact.regions.iter().any(|r| {
-                    Service::ALL.iter().enumerate().any(|(i, s)| {
-                        r.share[i] > 0.0 && c.id == component_id(&r.region, Some(*s))
+    let affected: Vec<Component> =
+        all.into_iter()
+            .filter(|c| {
+                !c.group
+                    && inc.impact.regions.iter().any(|r| {
+                        Service::ALL.iter().enumerate().any(|(i, s)| {
+                            r.share[i] > 0.0 && c.id == component_id(&r.region, Some(*s))
+                        })
                     })
-                })
-        })
-        .collect();
+            })
+            .collect();
     let updates = inc
         .timeline
         .iter()
