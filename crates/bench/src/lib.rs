@@ -1,1 +1,15 @@
-//! TODO
+//! Benchmarks of Dialtone's detector: the NAB scorer, the AIOps KPI
+//! point-adjusted F1, and kernel throughput, with the CSV reading they share.
+//!
+//! Scoring is pure and deterministic; only the runners read files, and they
+//! feed the detector strictly online, sample by sample, as the server would.
+
+pub mod kpi;
+pub mod nab;
+pub mod online;
+pub mod series;
+pub mod throughput;
+
+/// A threshold above every score in [0, 1]: the "flag nothing" candidate of
+/// both sweeps (NAB's own choice of value).
+pub const NO_DETECTION_THRESHOLD: f64 = 1.1;

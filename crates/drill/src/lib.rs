@@ -30,15 +30,26 @@ pub struct Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Run").field("now", &self.twin.now()).finish()
+        f.debug_struct("Run")
+            .field("now", &self.twin.now())
+            .finish()
     }
 }
 
 impl Run {
-    pub fn new(twin_config: TwinConfig, engine_config: EngineConfig, first_incident_id: u64) -> Result<Run, DrillError> {
+    pub fn new(
+        twin_config: TwinConfig,
+        engine_config: EngineConfig,
+        first_incident_id: u64,
+    ) -> Result<Run, DrillError> {
         let twin = Twin::new(twin_config)?;
         let topology = Arc::new(twin.topology().clone());
-        let mut engine = Engine::new(topology, twin.series().to_vec(), engine_config, first_incident_id)?;
+        let mut engine = Engine::new(
+            topology,
+            twin.series().to_vec(),
+            engine_config,
+            first_incident_id,
+        )?;
         for w in twin.maintenance_windows() {
             engine.schedule_maintenance(&w.element, w.start, w.end);
         }
@@ -145,7 +156,10 @@ pub struct Scorecard {
 }
 
 /// Runs a whole drill, calling `progress(done, total)` every simulated hour.
-pub fn drill(config: &DrillConfig, mut progress: impl FnMut(u32, u32)) -> Result<Scorecard, DrillError> {
+pub fn drill(
+    config: &DrillConfig,
+    mut progress: impl FnMut(u32, u32),
+) -> Result<Scorecard, DrillError> {
     let mut run = Run::new(config.twin.clone(), config.engine.clone(), 1)?;
     let page = PageInfo::default();
     let regions = run.regions();
@@ -172,7 +186,12 @@ pub fn drill(config: &DrillConfig, mut progress: impl FnMut(u32, u32)) -> Result
             progress(minute + 1, config.minutes);
         }
     }
-    Ok(score(config, run.twin().ground_truth(), run.engine().incidents(), &published))
+    Ok(score(
+        config,
+        run.twin().ground_truth(),
+        run.engine().incidents(),
+        &published,
+    ))
 }
 
 /// An incident belongs to a fault when it opens while the fault is on or its
@@ -181,7 +200,12 @@ fn belongs(inc: &Incident, truth: &FaultTruth, settle_secs: i64) -> bool {
     inc.opened_at >= truth.onset && inc.opened_at <= truth.end + settle_secs
 }
 
-fn score(config: &DrillConfig, truths: &[FaultTruth], incidents: &[Incident], published: &[(u64, Timestamp)]) -> Scorecard {
+fn score(
+    config: &DrillConfig,
+    truths: &[FaultTruth],
+    incidents: &[Incident],
+    published: &[(u64, Timestamp)],
+) -> Scorecard {
     let settle = config.engine.settle_secs;
     let truth = truths.first();
     let matched = truth.and_then(|t| incidents.iter().find(|i| belongs(i, t, settle)));
@@ -190,7 +214,10 @@ fn score(config: &DrillConfig, truths: &[FaultTruth], incidents: &[Incident], pu
         .filter(|i| !truths.iter().any(|t| belongs(i, t, settle)))
         .collect();
     let before = truth.map_or(false_incidents.len(), |t| {
-        false_incidents.iter().filter(|i| i.opened_at < t.onset).count()
+        false_incidents
+            .iter()
+            .filter(|i| i.opened_at < t.onset)
+            .count()
     });
     let rank = matched.zip(truth).and_then(|(i, t)| {
         i.candidates
@@ -212,7 +239,10 @@ fn score(config: &DrillConfig, truths: &[FaultTruth], incidents: &[Incident], pu
         root_cause_rank: rank,
         incident_id: matched.map(|i| i.id),
         status_published_at: matched.and_then(|i| {
-            published.iter().find(|(id, _)| *id == i.id).map(|(_, at)| *at)
+            published
+                .iter()
+                .find(|(id, _)| *id == i.id)
+                .map(|(_, at)| *at)
         }),
         resolved_at: matched.and_then(|i| i.resolved_at),
         false_incidents: false_incidents.len() as u32,

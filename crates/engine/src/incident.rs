@@ -150,7 +150,12 @@ impl Incident {
             {
                 self.status = IncidentStatus::Monitoring;
                 self.monitoring_at = Some(at);
-                self.push(at, TimelineKind::Monitoring, "no broken KPIs left".into(), timeline);
+                self.push(
+                    at,
+                    TimelineKind::Monitoring,
+                    "no broken KPIs left".into(),
+                    timeline,
+                );
             }
             IncidentStatus::Monitoring if units > 0 => {
                 self.status = if self.root.is_some() {
@@ -169,7 +174,12 @@ impl Incident {
             {
                 self.status = IncidentStatus::Resolved;
                 self.resolved_at = Some(at);
-                self.push(at, TimelineKind::Resolved, "quiet since monitoring began".into(), timeline);
+                self.push(
+                    at,
+                    TimelineKind::Resolved,
+                    "quiet since monitoring began".into(),
+                    timeline,
+                );
             }
             _ => {}
         }
@@ -234,7 +244,9 @@ impl Incident {
             impact.subscribers_affected += u64::from(el.subscribers);
             let cannot_call = lost & (Service::Registration.bit() | Service::Voice.bit()) != 0;
             impact.emergency_calls_affected |= el.emergency_capable && cannot_call;
-            let counts = per_region.entry(el.region.as_deref().unwrap_or("")).or_default();
+            let counts = per_region
+                .entry(el.region.as_deref().unwrap_or(""))
+                .or_default();
             for (i, s) in Service::ALL.iter().enumerate() {
                 // Without registration nothing else works either.
                 if lost & (s.bit() | Service::Registration.bit()) != 0 {
@@ -293,7 +305,13 @@ impl Incident {
         )
     }
 
-    fn push(&mut self, at: Timestamp, kind: TimelineKind, detail: String, timeline: &mut Vec<TimelineEntry>) {
+    fn push(
+        &mut self,
+        at: Timestamp,
+        kind: TimelineKind,
+        detail: String,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
         self.updated_at = at;
         let entry = TimelineEntry {
             incident: self.id,
@@ -353,7 +371,11 @@ pub fn region_name(region: &str) -> String {
 }
 
 fn regions_phrase(impact: &Impact) -> String {
-    let names: Vec<String> = impact.regions.iter().map(|r| region_name(&r.region)).collect();
+    let names: Vec<String> = impact
+        .regions
+        .iter()
+        .map(|r| region_name(&r.region))
+        .collect();
     join_words(&names)
 }
 
@@ -395,7 +417,11 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
         ),
         TimelineKind::Resolved => format!(
             "This incident has been resolved. {} and their services are working normally.",
-            if where_.is_empty() { "All areas".to_string() } else { where_ }
+            if where_.is_empty() {
+                "All areas".to_string()
+            } else {
+                where_
+            }
         ),
     }
 }

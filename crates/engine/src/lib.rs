@@ -129,9 +129,9 @@ impl Engine {
         let mut series_element = Vec::with_capacity(series.len());
         let mut observable = vec![0; topology.len()];
         for key in &series {
-            let e = topology.index_of(&key.element).ok_or_else(|| {
-                EngineError::UnknownElement(key.name(), key.element.clone())
-            })?;
+            let e = topology
+                .index_of(&key.element)
+                .ok_or_else(|| EngineError::UnknownElement(key.name(), key.element.clone()))?;
             series_element.push(e as u32);
             observable[e] |= key.kpi.services();
             bank.add_series(key.kpi.direction());
@@ -181,10 +181,19 @@ impl Engine {
         self.next_incident_id = self.next_incident_id.max(first_id);
     }
 
-    pub fn schedule_maintenance(&mut self, element: &str, start: Timestamp, end: Timestamp) -> bool {
+    pub fn schedule_maintenance(
+        &mut self,
+        element: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> bool {
         match self.topology().index_of(element) {
             Some(e) => {
-                self.maintenance.push(Maintenance { element: e, start, end });
+                self.maintenance.push(Maintenance {
+                    element: e,
+                    start,
+                    end,
+                });
                 true
             }
             None => false,
@@ -225,9 +234,16 @@ impl Engine {
     }
 
     fn under_maintenance(&self, e: usize, at: Timestamp) -> bool {
-        self.maintenance
-            .iter()
-            .any(|m| m.start <= at && at < m.end && (m.element == e || self.explainer.impact(m.element).iter().any(|&(d, _)| d as usize == e)))
+        self.maintenance.iter().any(|m| {
+            m.start <= at
+                && at < m.end
+                && (m.element == e
+                    || self
+                        .explainer
+                        .impact(m.element)
+                        .iter()
+                        .any(|&(d, _)| d as usize == e))
+        })
     }
 
     fn observations(&self, at: Timestamp) -> Observations {
@@ -257,9 +273,11 @@ impl Engine {
             let settling = at - inc.opened_at < self.config.settle_secs;
             // Past settling, an incident claims what its cause (or, unnamed, its best
             // guess) predicts, so a fault that is not its own opens a new one.
-            let focus = inc
-                .root
-                .or_else(|| inc.candidates.first().and_then(|c| self.explainer.topology().index_of(&c.element)));
+            let focus = inc.root.or_else(|| {
+                inc.candidates
+                    .first()
+                    .and_then(|c| self.explainer.topology().index_of(&c.element))
+            });
             let claimed = match focus {
                 _ if settling => std::mem::take(&mut residual),
                 Some(focus) => claim(&self.explainer, focus, &mut residual),
@@ -270,7 +288,10 @@ impl Engine {
                 broken: claimed,
             };
             let ranked = if settling && claimed_obs.broken_units() > 0 {
-                Some(self.explainer.rank(&claimed_obs, self.config.candidates_kept))
+                Some(
+                    self.explainer
+                        .rank(&claimed_obs, self.config.candidates_kept),
+                )
             } else {
                 None
             };

@@ -65,9 +65,14 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        [Severity::None, Severity::Minor, Severity::Major, Severity::Critical]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Severity::None,
+            Severity::Minor,
+            Severity::Major,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 

@@ -3,9 +3,9 @@
 //! Nothing here does I/O or reads the clock: timestamps are plain Unix seconds
 //! handed in by whoever drives the pipeline (the digital twin, a drill, the server).
 
+pub mod incident;
 pub mod kpi;
 pub mod topology;
-pub mod incident;
 
 pub use incident::{Candidate, ComponentStatus, Impact, IncidentStatus, RegionImpact, Severity};
 pub use kpi::{ALL_SERVICES, Direction, Kpi, Sample, SeriesId, SeriesKey, Service, ServiceMask};

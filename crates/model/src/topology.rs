@@ -163,7 +163,10 @@ pub struct DependencySpec {
 
 impl Topology {
     /// Validates and indexes a topology.
-    pub fn new(elements: Vec<Element>, deps: Vec<DependencySpec>) -> Result<Topology, TopologyError> {
+    pub fn new(
+        elements: Vec<Element>,
+        deps: Vec<DependencySpec>,
+    ) -> Result<Topology, TopologyError> {
         let mut index = HashMap::with_capacity(elements.len());
         for (i, e) in elements.iter().enumerate() {
             if index.insert(e.id.clone(), i).is_some() {
@@ -300,7 +303,10 @@ fn evaluation_order(
     let n = elements.len();
     let mut pending = vec![0usize; n];
     for (e, gs) in groups_of.iter().enumerate() {
-        let mut members: Vec<usize> = gs.iter().flat_map(|&g| groups[g].members.iter().copied()).collect();
+        let mut members: Vec<usize> = gs
+            .iter()
+            .flat_map(|&g| groups[g].members.iter().copied())
+            .collect();
         members.sort_unstable();
         members.dedup();
         pending[e] = members.len();
@@ -377,7 +383,10 @@ mod tests {
         ];
         let cyc = Topology::new(
             els.clone(),
-            vec![dep("x", &["y"], Redundancy::All), dep("y", &["x"], Redundancy::All)],
+            vec![
+                dep("x", &["y"], Redundancy::All),
+                dep("y", &["x"], Redundancy::All),
+            ],
         );
         assert!(matches!(cyc, Err(TopologyError::Cycle(_))));
         let unknown = Topology::new(els.clone(), vec![dep("x", &["z"], Redundancy::All)]);

@@ -96,8 +96,10 @@ impl Explainer {
             b.score
                 .total_cmp(&a.score)
                 .then(b.explained.cmp(&a.explained))
-                .then(kind_preference(self.topology.element(*bi).kind)
-                    .cmp(&kind_preference(self.topology.element(*ai).kind)))
+                .then(
+                    kind_preference(self.topology.element(*bi).kind)
+                        .cmp(&kind_preference(self.topology.element(*ai).kind)),
+                )
                 .then(ai.cmp(bi))
         });
         scored.truncate(top);
@@ -182,7 +184,10 @@ impl Explainer {
         regions.sort_unstable();
         regions.dedup();
         if !regions.is_empty() {
-            lines.push(format!("broken elements it explains sit in: {}", regions.join(", ")));
+            lines.push(format!(
+                "broken elements it explains sit in: {}",
+                regions.join(", ")
+            ));
         }
         lines
     }

@@ -10,7 +10,10 @@ use dialtone_statuspage::iso8601;
 use crate::History;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#11151c;color:#e6e9ef}\
@@ -22,7 +25,12 @@ table{border-collapse:collapse;width:100%;margin:8px 0}td,th{padding:4px 8px;bor
 .muted{color:#98a2b3;font-size:.85rem}.tag{display:inline-block;padding:1px 8px;border-radius:10px;background:#2c3446;margin-right:6px}";
 
 /// Renders the console for `incidents` (oldest first) as of `now`.
-pub fn render_console(incidents: &[Incident], series: &[SeriesKey], history: &History, now: Timestamp) -> String {
+pub fn render_console(
+    incidents: &[Incident],
+    series: &[SeriesKey],
+    history: &History,
+    now: Timestamp,
+) -> String {
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
@@ -31,7 +39,11 @@ pub fn render_console(incidents: &[Incident], series: &[SeriesKey], history: &Hi
 <p class=\"muted\">Network time {} · <a href=\"/\">public status page</a></p>",
         iso8601(now)
     );
-    let open: Vec<&Incident> = incidents.iter().rev().filter(|i| i.status.is_open()).collect();
+    let open: Vec<&Incident> = incidents
+        .iter()
+        .rev()
+        .filter(|i| i.status.is_open())
+        .collect();
     if open.is_empty() {
         h.push_str("<p id=\"no-incidents\">No open incidents.</p>");
     }
@@ -39,14 +51,25 @@ pub fn render_console(incidents: &[Incident], series: &[SeriesKey], history: &Hi
         render_incident(&mut h, inc, series, history, true);
     }
     h.push_str("<h2>Recent incidents</h2>");
-    for inc in incidents.iter().rev().filter(|i| !i.status.is_open()).take(5) {
+    for inc in incidents
+        .iter()
+        .rev()
+        .filter(|i| !i.status.is_open())
+        .take(5)
+    {
         render_incident(&mut h, inc, series, history, false);
     }
     h.push_str("</main></body></html>");
     h
 }
 
-fn render_incident(h: &mut String, inc: &Incident, series: &[SeriesKey], history: &History, open: bool) {
+fn render_incident(
+    h: &mut String,
+    inc: &Incident,
+    series: &[SeriesKey],
+    history: &History,
+    open: bool,
+) {
     let _ = write!(
         h,
         "<section class=\"inc {}\" id=\"incident-{}\"><h2>#{} {}</h2>\
@@ -60,12 +83,18 @@ fn render_incident(h: &mut String, inc: &Incident, series: &[SeriesKey], history
         inc.severity.as_str(),
         inc.impact.cells_affected,
         inc.impact.subscribers_affected,
-        if inc.impact.emergency_calls_affected { " · emergency calls affected" } else { "" }
+        if inc.impact.emergency_calls_affected {
+            " · emergency calls affected"
+        } else {
+            ""
+        }
     );
     let _ = write!(
         h,
         "<h3>Root cause</h3><p id=\"root-cause\">{}</p><table class=\"candidates\"><tr><th>#</th><th>Element</th><th>Kind</th><th>Agreement</th><th>Explained / contradicted / unexplained</th><th>Evidence</th></tr>",
-        inc.root_cause.as_deref().map_or("not yet identified".to_string(), escape)
+        inc.root_cause
+            .as_deref()
+            .map_or("not yet identified".to_string(), escape)
     );
     for (rank, c) in inc.candidates.iter().enumerate() {
         let _ = write!(
@@ -78,7 +107,11 @@ fn render_incident(h: &mut String, inc: &Incident, series: &[SeriesKey], history
             c.explained,
             c.contradicted,
             c.unexplained,
-            c.evidence.iter().map(|e| escape(e)).collect::<Vec<_>>().join("<br>")
+            c.evidence
+                .iter()
+                .map(|e| escape(e))
+                .collect::<Vec<_>>()
+                .join("<br>")
         );
     }
     h.push_str("</table>");
@@ -131,7 +164,11 @@ fn chart(title: &str, points: &[(Timestamp, f32)], marker: Timestamp) -> String 
         );
         if (t0..=t1).contains(&(marker as f64)) {
             let mx = x(marker as f64);
-            let _ = write!(svg, "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{PAD}\" y2=\"{}\" stroke=\"#ef5350\"/>", H - PAD);
+            let _ = write!(
+                svg,
+                "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{PAD}\" y2=\"{}\" stroke=\"#ef5350\"/>",
+                H - PAD
+            );
         }
         let _ = write!(
             svg,
@@ -139,6 +176,10 @@ fn chart(title: &str, points: &[(Timestamp, f32)], marker: Timestamp) -> String 
             H - 4.0
         );
     }
-    let _ = write!(svg, "</svg><figcaption class=\"muted\">{}</figcaption></figure>", escape(title));
+    let _ = write!(
+        svg,
+        "</svg><figcaption class=\"muted\">{}</figcaption></figure>",
+        escape(title)
+    );
     svg
 }

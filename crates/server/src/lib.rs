@@ -57,7 +57,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves pre-rendered bytes with an ETag and short public caching that lets
 /// caches keep serving a stale copy if we fail.
-fn cached(headers: &HeaderMap, etag: &str, content_type: &'static str, body: bytes_of::Bytes) -> Response {
+fn cached(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: bytes_of::Bytes,
+) -> Response {
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let cache = HeaderValue::from_static("public, max-age=10, stale-if-error=300");
     if headers
@@ -93,7 +98,11 @@ async fn status_page(State(s): State<AppState>, headers: HeaderMap) -> Response 
     cached(&headers, &r.etag, HTML, r.status_html.clone())
 }
 
-async fn public_json(State(s): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn public_json(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let r = s.published.current();
     let body = match file.as_str() {
         "summary.json" => r.summary_json.clone(),
@@ -111,15 +120,30 @@ async fn unresolved(State(s): State<AppState>, headers: HeaderMap) -> Response {
     cached(&headers, &r.etag, JSON, r.unresolved_json.clone())
 }
 
-async fn maintenances(State(s): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn maintenances(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let r = s.published.current();
     match file.as_str() {
-        "upcoming.json" | "active.json" => Ok(cached(&headers, &r.etag, JSON, r.maintenances_json.clone())),
-        _ => Err(ApiError::NotFound(format!("no such file /api/v2/scheduled-maintenances/{file}"))),
+        "upcoming.json" | "active.json" => {
+            Ok(cached(&headers, &r.etag, JSON, r.maintenances_json.clone()))
+        }
+        _ => Err(ApiError::NotFound(format!(
+            "no such file /api/v2/scheduled-maintenances/{file}"
+        ))),
     }
 }
 
 async fn console_page(State(s): State<AppState>) -> Response {
     let r = s.published.current();
-    ([(header::CONTENT_TYPE, HTML), (header::CACHE_CONTROL, "no-store")], r.console_html.clone()).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, HTML),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        r.console_html.clone(),
+    )
+        .into_response()
 }

@@ -48,7 +48,10 @@ impl Live {
         Live {
             run,
             history,
-            earlier: earlier.into_iter().filter(|i| !i.status.is_open()).collect(),
+            earlier: earlier
+                .into_iter()
+                .filter(|i| !i.status.is_open())
+                .collect(),
             regions,
             page,
             version: 0,
@@ -92,7 +95,12 @@ impl Live {
             incidents: &incidents,
             now: self.now,
         };
-        let console = render_console(&incidents, self.run.engine().series(), &self.history, self.now);
+        let console = render_console(
+            &incidents,
+            self.run.engine().series(),
+            &self.history,
+            self.now,
+        );
         Rendered::render(&state, console, self.version)
     }
 

@@ -29,7 +29,10 @@ fn live_with_incident() -> Live {
     for _ in 0..(6 * 60 + 5) {
         live.step();
     }
-    assert!(!live.run().engine().incidents().is_empty(), "the outage opened an incident");
+    assert!(
+        !live.run().engine().incidents().is_empty(),
+        "the outage opened an incident"
+    );
     live
 }
 
@@ -50,7 +53,12 @@ async fn summary_json_has_the_statuspage_v2_shape() {
     let published = Arc::new(Published::new(live.render()));
     let (status, headers, body) = get(app(AppState { published }), "/api/v2/summary.json").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["cache-control"].to_str().unwrap().contains("max-age=10"));
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=10")
+    );
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     insta::assert_json_snapshot!("summary", json);
 }
@@ -63,7 +71,12 @@ async fn etag_revalidation_answers_not_modified() {
     let (_, headers, _) = get(router.clone(), "/").await;
     let etag = headers["etag"].to_str().unwrap().to_string();
     let resp = router
-        .oneshot(Request::get("/").header("if-none-match", &etag).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/")
+                .header("if-none-match", &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
@@ -94,5 +107,8 @@ async fn the_status_page_keeps_answering_while_the_database_is_gone() {
     let (status, _, body) = get(app(AppState { published }), "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("disrupted in"), "the incident is on the page");
-    assert!(store.recent_incidents(10).await.is_err(), "the store really is gone");
+    assert!(
+        store.recent_incidents(10).await.is_err(),
+        "the store really is gone"
+    );
 }

@@ -141,23 +141,21 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
         let children: Vec<Component> = Service::ALL
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                Component {
-                    id: component_id(region, Some(*s)),
-                    name: format!("{} – {}", region_name(region), s.public_name()),
-                    status: service_status(state, region, i).as_str(),
-                    created_at: created.clone(),
-                    updated_at: updated.clone(),
-                    position: position + 1 + i as u32,
-                    description: None,
-                    showcase: true,
-                    start_date: None,
-                    group_id: Some(group_id.clone()),
-                    page_id: state.page.id.clone(),
-                    group: false,
-                    only_show_if_degraded: false,
-                    components: None,
-                }
+            .map(|(i, s)| Component {
+                id: component_id(region, Some(*s)),
+                name: format!("{} – {}", region_name(region), s.public_name()),
+                status: service_status(state, region, i).as_str(),
+                created_at: created.clone(),
+                updated_at: updated.clone(),
+                position: position + 1 + i as u32,
+                description: None,
+                showcase: true,
+                start_date: None,
+                group_id: Some(group_id.clone()),
+                page_id: state.page.id.clone(),
+                group: false,
+                only_show_if_degraded: false,
+                components: None,
             })
             .collect();
         let worst = Service::ALL

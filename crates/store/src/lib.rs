@@ -9,8 +9,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dialtone_engine::Incident;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// File name of the embedded database inside the data directory.
 pub const SQLITE_FILE: &str = "dialtone.sqlite";
@@ -23,11 +25,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("could not migrate the database schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("stored incident {id} is unreadable ({source}); the row was written by an incompatible version")]
-    Corrupt {
-        id: i64,
-        source: serde_json::Error,
-    },
+    #[error(
+        "stored incident {id} is unreadable ({source}); the row was written by an incompatible version"
+    )]
+    Corrupt { id: i64, source: serde_json::Error },
     #[error("could not encode incident {0} for storage: {1}")]
     Encode(u64, serde_json::Error),
 }
@@ -36,7 +37,8 @@ pub enum StoreError {
 /// the same incident twice, or after a restart, duplicates nothing.
 pub trait Store: Send + Sync {
     /// Inserts or updates the incident and appends timeline entries not yet stored.
-    fn save_incident<'a>(&'a self, incident: &'a Incident) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn save_incident<'a>(&'a self, incident: &'a Incident)
+    -> BoxFuture<'a, Result<(), StoreError>>;
     /// The `limit` most recent incidents, oldest first, with their timelines.
     fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>>;
     /// The id the next new incident should take.

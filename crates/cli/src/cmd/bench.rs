@@ -1,8 +1,292 @@
-//! `dialtone bench`.
+//! `dialtone bench`: NAB, the AIOps KPI set, detector throughput.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use dialtone_bench::throughput::{self, Workload};
+use dialtone_bench::{kpi, nab};
+use dialtone_detect::SERIES_STATE_BYTES;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::UsageError;
 
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
 
-pub fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`dialtone bench` is not built yet")
+#[derive(Debug, clap::Subcommand)]
+enum BenchCommand {
+    /// Numenta Anomaly Benchmark: normalized score per profile at NAB's
+    /// corpus-wide oracle threshold, per category, and raw totals.
+    Nab(DataArgs),
+    /// 2018 AIOps Challenge KPIs: point-adjusted F1 (delay 7), threshold from
+    /// the train halves applied to the test halves, plus the test oracle.
+    Kpi(DataArgs),
+    /// Detector-kernel samples per second (one thread) and state bytes per series.
+    Throughput(ThroughputArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DataArgs {
+    /// The data set's directory (NAB: holding config/, data/, labels/; KPI: the *.csv.gz files).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ThroughputArgs {
+    /// Series counts to measure, comma-separated; `1e6` notation is accepted.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = parse_count,
+          default_value = "1e4,1e5,1e6")]
+    series: Vec<usize>,
+    /// Timed repetitions per series count; the median is reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    repetitions: u16,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `1000000` or `1e6`.
+fn parse_count(s: &str) -> Result<usize, String> {
+    let bad = || format!("`{s}` is not a series count; write e.g. 1000000 or 1e6");
+    let n = match s.split_once(['e', 'E']) {
+        Some((m, e)) => {
+            let e: u32 = e.parse().map_err(|_| bad())?;
+            m.parse::<usize>()
+                .ok()
+                .and_then(|m| 10usize.checked_pow(e).and_then(|p| m.checked_mul(p)))
+                .ok_or_else(bad)?
+        }
+        None => s.parse().map_err(|_| bad())?,
+    };
+    // Series are addressed by u32 in the detector.
+    if n == 0 || n > u32::MAX as usize {
+        return Err(format!(
+            "`{s}`: the series count must be between 1 and {}",
+            u32::MAX
+        ));
+    }
+    Ok(n)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.command {
+        BenchCommand::Nab(a) => run_nab(a),
+        BenchCommand::Kpi(a) => run_kpi(a),
+        BenchCommand::Throughput(a) => run_throughput(a),
+    }
+}
+
+/// A progress bar on a terminal, nothing otherwise (logs and pipes stay clean).
+fn progress(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    if std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+    }
+    bar
+}
+
+fn run_nab(args: DataArgs) -> anyhow::Result<()> {
+    let files = nab::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
+    let bar = progress(files.len() as u64);
+    let reports = nab::run_detector(&args.data, |f| {
+        bar.set_message(f.name.clone());
+        bar.inc(1);
+    })
+    .map_err(|e| UsageError(e.to_string()))?;
+    bar.finish_and_clear();
+    if args.json {
+        let out = json!({
+            "benchmark": "nab",
+            "data": args.data,
+            "threshold": "corpus-wide oracle per profile, as NAB's scoreboard",
+            "profiles": reports,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    let total = &reports[0].total;
+    println!(
+        "NAB: {} files, {} windows; threshold swept over the whole corpus per profile (NAB's oracle)",
+        total.files, total.windows
+    );
+    println!();
+    println!(
+        "{:<20} {:>10} {:>10} {:>11} {:>7} {:>7} {:>7} {:>8}",
+        "profile", "normalized", "threshold", "raw score", "TP", "FP", "FN", "TN"
+    );
+    for r in &reports {
+        let t = &r.total;
+        println!(
+            "{:<20} {:>10} {:>10.6} {:>11.4} {:>7} {:>7} {:>7} {:>8}",
+            r.profile,
+            fmt_norm(t.normalized),
+            r.threshold,
+            t.raw.score,
+            t.raw.tp,
+            t.raw.fp,
+            t.raw.fn_,
+            t.raw.tn
+        );
+    }
+    println!();
+    println!("per category (normalized at each profile's threshold; n/a without windows):");
+    print!("{:<24} {:>5} {:>7}", "category", "files", "windows");
+    for r in &reports {
+        print!(" {:>20}", r.profile);
+    }
+    println!();
+    for (cat, c) in &reports[0].categories {
+        print!("{:<24} {:>5} {:>7}", cat, c.files, c.windows);
+        for r in &reports {
+            print!(" {:>20}", fmt_norm(r.categories[cat].normalized));
+        }
+        println!();
+    }
+    println!();
+    println!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.");
+    Ok(())
+}
+
+fn fmt_norm(n: Option<f64>) -> String {
+    n.map_or_else(|| "n/a".to_owned(), |n| format!("{n:.2}"))
+}
+
+fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
+    let files = kpi::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
+    let bar = progress(files.len() as u64);
+    let report = kpi::run_detector(&files, |path| {
+        bar.set_message(
+            path.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
+        bar.inc(1);
+    })
+    .map_err(|e| UsageError(e.to_string()))?;
+    bar.finish_and_clear();
+    if args.json {
+        let out = json!({
+            "benchmark": "aiops-kpi",
+            "data": args.data,
+            "kpis": report.kpis,
+            "rows": report.rows,
+            "delay": report.delay,
+            "train_best": report.train,
+            "test_at_train_threshold": report.test,
+            "test_oracle_best_f1": report.test_oracle,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "AIOps KPI: {} KPIs, {} rows; point-adjusted, delay {} points; one F1 over all KPIs",
+        report.kpis, report.rows, report.delay
+    );
+    println!();
+    println!(
+        "{:<44} {:>9} {:>7} {:>9} {:>7} {:>9} {:>9}",
+        "", "threshold", "F1", "precision", "recall", "TP", "FP"
+    );
+    for (label, s) in [
+        ("train halves, best threshold", &report.train),
+        ("test halves, train threshold (deployable)", &report.test),
+        ("test halves, best threshold (ORACLE)", &report.test_oracle),
+    ] {
+        println!(
+            "{:<44} {:>9.6} {:>7.4} {:>9.4} {:>7.4} {:>9} {:>9}",
+            label, s.threshold, s.f1, s.precision, s.recall, s.counts.tp, s.counts.fp
+        );
+    }
+    println!();
+    println!("The oracle picks its threshold on the data it scores: optimistic, not deployable.");
+    Ok(())
+}
+
+fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for &n in &args.series {
+        let mut workload = Workload::new(n, 0xd1a1_7013);
+        let mut bank = workload.bank();
+        workload.warm_up(&mut bank);
+        // Per-series state plus the bank's own fields shared by all series.
+        let state_bytes =
+            SERIES_STATE_BYTES as f64 + std::mem::size_of_val(&bank) as f64 / n as f64;
+        let intervals = workload.intervals_per_repetition();
+        let rates: Vec<f64> = (0..args.repetitions)
+            .map(|_| workload.repetition(&mut bank, intervals))
+            .collect();
+        let median = throughput::median(&rates);
+        let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = rates.iter().copied().fold(0.0, f64::max);
+        let row = json!({
+            "series": n,
+            "repetitions": rates.len(),
+            "intervals_per_repetition": intervals,
+            "samples_per_sec_median": median,
+            "samples_per_sec_min": min,
+            "samples_per_sec_max": max,
+            "ns_per_sample_median": 1e9 / median,
+            "state_bytes_per_series": state_bytes,
+        });
+        if !args.json {
+            if rows.is_empty() {
+                println!(
+                    "detector kernel, one thread, {}-s scrapes of every series; median of {} repetitions",
+                    throughput::INTERVAL_SECS,
+                    args.repetitions
+                );
+                println!(
+                    "{:>10} {:>14} {:>12} {:>11} {:>16}",
+                    "series", "samples/s", "ns/sample", "spread", "state B/series"
+                );
+            }
+            println!(
+                "{:>10} {:>14.0} {:>12.2} {:>10.1}% {:>16.2}",
+                n,
+                median,
+                1e9 / median,
+                100.0 * (max - min) / median,
+                state_bytes,
+            );
+        }
+        rows.push(row);
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({ "benchmark": "throughput", "threads": 1, "results": rows })
+        );
+    } else {
+        println!();
+        println!("spread: (max - min) / median over the repetitions.");
+        println!("state B/series: size_of the per-series state plus the bank's shared state / N.");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_counts_parse() {
+        assert_eq!(parse_count("10000"), Ok(10_000));
+        assert_eq!(parse_count("1e7"), Ok(10_000_000));
+        assert_eq!(parse_count("5E3"), Ok(5_000));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("1e20").is_err());
+        assert!(parse_count("lots").is_err());
+    }
 }

@@ -88,18 +88,36 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     // Check everything the user gave before touching the disk, so a bad flag
     // leaves nothing behind.
-    let mut run = Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
+    let mut run =
+        Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| UsageError(format!("cannot listen on {}: {e} (is another server using it? pick another with --listen)", args.listen)))?;
+        .map_err(|e| {
+            UsageError(format!(
+                "cannot listen on {}: {e} (is another server using it? pick another with --listen)",
+                args.listen
+            ))
+        })?;
     std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-        UsageError(format!("cannot create data directory {}: {e} (choose another with --data-dir)", args.data_dir.display()))
+        UsageError(format!(
+            "cannot create data directory {}: {e} (choose another with --data-dir)",
+            args.data_dir.display()
+        ))
     })?;
     let store = SqliteStore::open(&args.data_dir).await.map_err(|e| {
-        UsageError(format!("cannot open the database in {}: {e} (is the directory writable?)", args.data_dir.display()))
+        UsageError(format!(
+            "cannot open the database in {}: {e} (is the directory writable?)",
+            args.data_dir.display()
+        ))
     })?;
-    let earlier = store.recent_incidents(50).await.context("loading earlier incidents")?;
-    let first_id = store.next_incident_id().await.context("numbering incidents")?;
+    let earlier = store
+        .recent_incidents(50)
+        .await
+        .context("loading earlier incidents")?;
+    let first_id = store
+        .next_incident_id()
+        .await
+        .context("numbering incidents")?;
     let store: Arc<dyn Store> = Arc::new(store);
 
     let page = PageInfo {
@@ -108,7 +126,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     run.continue_numbering_from(first_id);
     let mut live = Live::new(run, earlier, page);
-    eprintln!("dialtone: warming up: {} simulated hours of normal traffic on {} cells...", args.warmup_hours, args.cells);
+    eprintln!(
+        "dialtone: warming up: {} simulated hours of normal traffic on {} cells...",
+        args.warmup_hours, args.cells
+    );
     while live.now() < live_from - 60 {
         live.step();
     }
@@ -116,32 +137,52 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let published = Arc::new(Published::new(live.render()));
 
     let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
-    println!("Dialtone is running (scenario {}, fault in {} simulated minutes).", args.scenario, args.fault_after_mins);
+    println!(
+        "Dialtone is running (scenario {}, fault in {} simulated minutes).",
+        args.scenario, args.fault_after_mins
+    );
     println!("  status page   {base_url}/");
     println!("  console       {base_url}/console");
     println!("  Statuspage v2 {base_url}/api/v2/summary.json");
-    println!("  database      {}", args.data_dir.join(dialtone_store::SQLITE_FILE).display());
+    println!(
+        "  database      {}",
+        args.data_dir.join(dialtone_store::SQLITE_FILE).display()
+    );
     println!("Press Ctrl-C to stop.");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);
-    let pipeline = tokio::spawn(run_paced(live, store.clone(), published.clone(), tick, stop_rx.clone()));
+    let pipeline = tokio::spawn(run_paced(
+        live,
+        store.clone(),
+        published.clone(),
+        tick,
+        stop_rx.clone(),
+    ));
     let mut server_stop = stop_rx;
-    let server = axum::serve(listener, app(AppState { published }))
-        .with_graceful_shutdown(async move {
+    let server =
+        axum::serve(listener, app(AppState { published })).with_graceful_shutdown(async move {
             let _ = server_stop.changed().await;
         });
     let server = tokio::spawn(async move { server.await });
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     eprintln!("dialtone: stopping...");
     let _ = stop_tx.send(true);
     pipeline.await.context("pipeline task")?;
-    server.await.context("server task")?.context("serving HTTP")?;
+    server
+        .await
+        .context("server task")?
+        .context("serving HTTP")?;
     Ok(())
 }
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIALTONE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

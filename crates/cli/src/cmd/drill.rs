@@ -38,7 +38,10 @@ pub struct DrillArgs {
 }
 
 pub fn run(args: DrillArgs) -> anyhow::Result<()> {
-    if !dialtone_sim::scenarios().iter().any(|s| s.id == args.scenario) {
+    if !dialtone_sim::scenarios()
+        .iter()
+        .any(|s| s.id == args.scenario)
+    {
         let ids: Vec<&str> = dialtone_sim::scenarios().iter().map(|s| s.id).collect();
         return Err(UsageError(format!(
             "unknown scenario `{}`: use one of {}",
@@ -92,14 +95,26 @@ fn progress_bar(minutes: u32) -> Option<indicatif::ProgressBar> {
 
 fn print_card(c: &Scorecard) {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-    println!("scenario         {} (seed {}, {} cells, {} simulated minutes)", c.scenario, c.seed, c.cells, c.simulated_minutes);
-    println!("detected         {}", if c.detected_at.is_some() { "yes" } else { "no" });
-    println!("time to detect   {} s after symptoms", opt(c.time_to_detect_s));
+    println!(
+        "scenario         {} (seed {}, {} cells, {} simulated minutes)",
+        c.scenario, c.seed, c.cells, c.simulated_minutes
+    );
+    println!(
+        "detected         {}",
+        if c.detected_at.is_some() { "yes" } else { "no" }
+    );
+    println!(
+        "time to detect   {} s after symptoms",
+        opt(c.time_to_detect_s)
+    );
     println!(
         "root cause       {} (truth {}, rank {})",
         c.root_cause.as_deref().unwrap_or("-"),
         c.root_cause_truth.as_deref().unwrap_or("-"),
         c.root_cause_rank.map_or("-".into(), |r| r.to_string())
     );
-    println!("false incidents  {} ({} during warm-up)", c.false_incidents, c.false_incidents_before_fault);
+    println!(
+        "false incidents  {} ({} during warm-up)",
+        c.false_incidents, c.false_incidents_before_fault
+    );
 }

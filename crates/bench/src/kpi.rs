@@ -1,0 +1,468 @@
+//! The 2018 AIOps Challenge KPI protocol: point-adjusted F1 with a detection delay.
+//!
+//! A labelled segment counts as detected if any of its first `delay + 1`
+//! points is flagged; then all its points are true positives, else all are
+//! false negatives. Flagged points outside segments are false positives. All
+//! KPIs are pooled into one F1.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::NO_DETECTION_THRESHOLD;
+use crate::online::OnlineSeries;
+use crate::series::{ReadError, SeriesReader};
+
+/// The challenge's delay: 7 points (7 min on 60 s KPIs, 35 min on 300 s ones).
+pub const DELAY: usize = 7;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KpiError {
+    #[error("cannot list {path}: {err}; point --data at the AIOps KPI directory (*.csv.gz)")]
+    Io {
+        path: PathBuf,
+        #[source]
+        err: std::io::Error,
+    },
+    #[error("{0}: no *.csv.gz files; expected one `timestamp,value,label,is_test` file per KPI")]
+    NoData(PathBuf),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{source_name}: no `{column}` column; expected `timestamp,value,label,is_test`")]
+    MissingColumn {
+        source_name: String,
+        column: &'static str,
+    },
+    #[error("{source_name}: line {line}: `{column}` is `{value}`; it must be 0 or 1")]
+    BadFlag {
+        source_name: String,
+        line: u64,
+        column: &'static str,
+        value: String,
+    },
+    #[error(
+        "{source_name}: line {line}: a train row (is_test=0) after test rows; the train half must come first"
+    )]
+    TrainAfterTest { source_name: String, line: u64 },
+}
+
+/// Point counts after point adjustment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub tp: u64,
+    pub fp: u64,
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+}
+
+impl Counts {
+    pub fn precision(self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    pub fn recall(self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+
+    pub fn f1(self) -> f64 {
+        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+    }
+}
+
+/// `num / den`, 0 for an empty denominator (no flags, or no positives: nothing was found).
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// The point-adjusted counts of one series, straight from the rule; the
+/// reference that [`Sweep`] must agree with.
+pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Counts {
+    let mut c = Counts::default();
+    let mut i = 0;
+    while i < labels.len() {
+        if labels[i] {
+            let end = labels[i..]
+                .iter()
+                .position(|&l| !l)
+                .map_or(labels.len(), |k| i + k);
+            let len = (end - i) as u64;
+            if flagged[i..end.min(i + delay + 1)].iter().any(|&f| f) {
+                c.tp += len;
+            } else {
+                c.fn_ += len;
+            }
+            i = end;
+        } else {
+            c.fp += u64::from(flagged[i]);
+            i += 1;
+        }
+    }
+    c
+}
+
+/// Everything the threshold sweep needs, reduced to events: a segment is
+/// detected from the threshold at the maximum score of its first `delay + 1`
+/// points on, and adds its length to TP; a point outside segments adds one FP
+/// from its own score on. Sorting the events once gives every threshold's counts.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    events: Vec<Event>,
+    positives: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    score: f64,
+    tp: u64,
+    fp: u64,
+}
+
+/// A threshold and the counts it gives.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Scored {
+    /// A point is flagged iff its score >= threshold.
+    pub threshold: f64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Scored {
+    fn new(threshold: f64, counts: Counts) -> Scored {
+        Scored {
+            threshold,
+            counts,
+            precision: counts.precision(),
+            recall: counts.recall(),
+            f1: counts.f1(),
+        }
+    }
+}
+
+impl Sweep {
+    /// Adds one series (a KPI's half); segments end at its edges.
+    pub fn add_series(&mut self, labels: &[bool], scores: &[f64], delay: usize) {
+        assert_eq!(labels.len(), scores.len(), "one label per score");
+        let mut i = 0;
+        while i < labels.len() {
+            if labels[i] {
+                let end = labels[i..]
+                    .iter()
+                    .position(|&l| !l)
+                    .map_or(labels.len(), |k| i + k);
+                let score = scores[i..end.min(i + delay + 1)]
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let len = (end - i) as u64;
+                self.positives += len;
+                self.events.push(Event {
+                    score,
+                    tp: len,
+                    fp: 0,
+                });
+                i = end;
+            } else {
+                self.events.push(Event {
+                    score: scores[i],
+                    tp: 0,
+                    fp: 1,
+                });
+                i += 1;
+            }
+        }
+    }
+
+    /// The counts at `threshold`.
+    pub fn at(&self, threshold: f64) -> Scored {
+        let mut c = Counts::default();
+        for e in self.events.iter().filter(|e| e.score >= threshold) {
+            c.tp += e.tp;
+            c.fp += e.fp;
+        }
+        c.fn_ = self.positives - c.tp;
+        Scored::new(threshold, c)
+    }
+
+    /// The threshold with the best F1 over every distinct score (and "flag
+    /// nothing"); the highest such threshold on ties, flagging least.
+    pub fn best(&mut self) -> Scored {
+        self.events
+            .sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+        let mut c = Counts {
+            fn_: self.positives,
+            ..Counts::default()
+        };
+        let mut best = Scored::new(NO_DETECTION_THRESHOLD, c);
+        // NaN never reaches a threshold, so it is never a candidate either.
+        for group in self
+            .events
+            .chunk_by(|a, b| a.score == b.score)
+            .filter(|g| !g[0].score.is_nan())
+        {
+            for e in group {
+                c.tp += e.tp;
+                c.fp += e.fp;
+            }
+            c.fn_ = self.positives - c.tp;
+            if c.f1() > best.f1 {
+                best = Scored::new(group[0].score, c);
+            }
+        }
+        best
+    }
+}
+
+/// The KPI benchmark's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    pub kpis: usize,
+    pub rows: u64,
+    pub delay: usize,
+    /// Best F1 on the train halves; its threshold is the one deployed.
+    pub train: Scored,
+    /// The train threshold applied unchanged to the test halves: the deployable number.
+    pub test: Scored,
+    /// The best threshold chosen on the test halves themselves: an optimistic oracle.
+    pub test_oracle: Scored,
+}
+
+/// The KPI files (`*.csv.gz`) in `dir`, sorted.
+pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
+    let io = |err| KpiError::Io {
+        path: dir.to_owned(),
+        err,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.to_string_lossy().ends_with(".csv.gz") {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(KpiError::NoData(dir.to_owned()));
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Runs the detector online over each KPI file (train half then test half,
+/// one fresh state per KPI) and scores it. `progress` is called once per
+/// finished file.
+pub fn run_detector(
+    files: &[PathBuf],
+    mut progress: impl FnMut(&Path),
+) -> Result<KpiReport, KpiError> {
+    let (mut train, mut test) = (Sweep::default(), Sweep::default());
+    let mut rows = 0;
+    for path in files {
+        let [(train_labels, train_scores), (test_labels, test_scores)] = score_file(path)?;
+        train.add_series(&train_labels, &train_scores, DELAY);
+        test.add_series(&test_labels, &test_scores, DELAY);
+        rows += (train_labels.len() + test_labels.len()) as u64;
+        progress(path);
+    }
+    let train_best = train.best();
+    Ok(KpiReport {
+        kpis: files.len(),
+        rows,
+        delay: DELAY,
+        train: train_best,
+        test: test.at(train_best.threshold),
+        test_oracle: test.best(),
+    })
+}
+
+/// Labels and detector scores of one KPI's train and test halves.
+type Halves = [(Vec<bool>, Vec<f64>); 2];
+
+fn score_file(path: &Path) -> Result<Halves, KpiError> {
+    let mut reader = SeriesReader::open(path)?;
+    let column = |reader: &SeriesReader, column| {
+        reader
+            .column(column)
+            .ok_or_else(|| KpiError::MissingColumn {
+                source_name: reader.source_name().to_owned(),
+                column,
+            })
+    };
+    let label_col = column(&reader, "label")?;
+    let test_col = column(&reader, "is_test")?;
+    let source_name = reader.source_name().to_owned();
+    let mut detector = OnlineSeries::default();
+    let mut halves: Halves = Default::default();
+    while let Some(row) = reader.next_row()? {
+        let flag = |col, column| match row.field(col).trim() {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            other => Err(KpiError::BadFlag {
+                source_name: source_name.clone(),
+                line: row.line,
+                column,
+                value: other.to_owned(),
+            }),
+        };
+        let label = flag(label_col, "label")?;
+        let is_test = flag(test_col, "is_test")?;
+        if !is_test && !halves[1].0.is_empty() {
+            return Err(KpiError::TrainAfterTest {
+                source_name,
+                line: row.line,
+            });
+        }
+        let half = &mut halves[usize::from(is_test)];
+        half.0.push(label);
+        half.1.push(detector.score(row.timestamp, row.value));
+    }
+    Ok(halves)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn bits(s: &str) -> Vec<bool> {
+        s.bytes().map(|b| b == b'1').collect()
+    }
+
+    #[test]
+    fn flag_within_delay_detects_whole_segment() {
+        // Segment of 12 points; flagged at its 8th point (offset 7 = delay): detected.
+        let labels = bits("0011111111111100");
+        let flagged = bits("0000000001000000");
+        assert_eq!(
+            point_adjust(&labels, &flagged, 7),
+            Counts {
+                tp: 12,
+                fp: 0,
+                fn_: 0
+            }
+        );
+    }
+
+    #[test]
+    fn flag_after_delay_misses_segment() {
+        // Flagged at offset 8: too late, the segment is missed and the flag is not an FP.
+        let labels = bits("0011111111111100");
+        let flagged = bits("0000000000100000");
+        assert_eq!(
+            point_adjust(&labels, &flagged, 7),
+            Counts {
+                tp: 0,
+                fp: 0,
+                fn_: 12
+            }
+        );
+    }
+
+    #[test]
+    fn flags_outside_segments_are_false_positives() {
+        let labels = bits("1100011000");
+        let flagged = bits("0110000011");
+        // First segment caught at its 2nd point; second missed; 3 flags outside.
+        assert_eq!(
+            point_adjust(&labels, &flagged, 0),
+            Counts {
+                tp: 0,
+                fp: 3,
+                fn_: 4
+            }
+        );
+        assert_eq!(
+            point_adjust(&labels, &flagged, 1),
+            Counts {
+                tp: 2,
+                fp: 3,
+                fn_: 2
+            }
+        );
+        let c = point_adjust(&labels, &flagged, 1);
+        assert_eq!((c.precision(), c.recall(), c.f1()), (0.4, 0.5, 4.0 / 9.0));
+    }
+
+    #[test]
+    fn segment_at_series_end_and_empty_cases() {
+        assert_eq!(
+            point_adjust(&bits("0111"), &bits("0001"), 7),
+            Counts {
+                tp: 3,
+                fp: 0,
+                fn_: 0
+            }
+        );
+        assert_eq!(point_adjust(&[], &[], 7), Counts::default());
+        assert_eq!(Counts::default().f1(), 0.0);
+    }
+
+    #[test]
+    fn sweep_picks_best_threshold_and_splits_at_series_edges() {
+        let mut s = Sweep::default();
+        // Two series; the second's segment starts at its first point.
+        s.add_series(&bits("0110"), &[0.9, 0.2, 0.8, 0.1], 1);
+        s.add_series(&bits("11"), &[0.5, 0.3], 1);
+        let best = s.best();
+        // At 0.5: both segments (4 points) caught, one FP (0.9).
+        assert_eq!(best.threshold, 0.5);
+        assert_eq!(
+            best.counts,
+            Counts {
+                tp: 4,
+                fp: 1,
+                fn_: 0
+            }
+        );
+        assert_eq!(
+            s.at(0.85).counts,
+            Counts {
+                tp: 0,
+                fp: 1,
+                fn_: 4
+            }
+        );
+        assert_eq!(
+            s.at(NO_DETECTION_THRESHOLD).counts,
+            Counts {
+                tp: 0,
+                fp: 0,
+                fn_: 4
+            }
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn sweep_agrees_with_the_rule(
+            series in proptest::collection::vec(
+                proptest::collection::vec((any::<bool>(), 0u8..5), 0..40), 1..4),
+            delay in 0usize..4,
+            threshold in 0u8..6,
+        ) {
+            let threshold = f64::from(threshold) / 4.0;
+            let mut sweep = Sweep::default();
+            let mut direct = Counts::default();
+            for s in &series {
+                let labels: Vec<bool> = s.iter().map(|p| p.0).collect();
+                let scores: Vec<f64> = s.iter().map(|p| f64::from(p.1) / 4.0).collect();
+                let flagged: Vec<bool> = scores.iter().map(|&x| x >= threshold).collect();
+                sweep.add_series(&labels, &scores, delay);
+                let c = point_adjust(&labels, &flagged, delay);
+                direct.tp += c.tp;
+                direct.fp += c.fp;
+                direct.fn_ += c.fn_;
+            }
+            prop_assert_eq!(sweep.at(threshold).counts, direct);
+            let best = sweep.best();
+            prop_assert!(best.f1 >= sweep.at(threshold).f1);
+            prop_assert_eq!(sweep.at(best.threshold).counts, best.counts);
+            prop_assert!((0.0..=1.0).contains(&best.f1));
+        }
+    }
+}

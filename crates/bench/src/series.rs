@@ -1,0 +1,327 @@
+//! Reading `timestamp,value[,...]` CSV series (NAB and AIOps KPI layouts).
+//!
+//! Rows are streamed, not collected: the KPI set has six million rows and
+//! `dialtone detect` must handle files larger than memory. Per-row problems
+//! that a live feed also has (an empty or non-numeric value) are reported in
+//! the row, not as errors; only a file we cannot interpret at all is an error.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use dialtone_model::Timestamp;
+use time::PrimitiveDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+/// Why a series file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot open {source_name}: {err}")]
+    Open {
+        source_name: String,
+        #[source]
+        err: std::io::Error,
+    },
+    #[error("{source_name}: line {line}: {err}")]
+    Csv {
+        source_name: String,
+        line: u64,
+        #[source]
+        err: csv::Error,
+    },
+    #[error("{source_name}: the file is empty; expected a header line `timestamp,value`")]
+    Empty { source_name: String },
+    #[error(
+        "{source_name}: line 1: the header `{header}` has no `{column}` column; \
+         expected a header line starting `timestamp,value`"
+    )]
+    MissingColumn {
+        source_name: String,
+        header: String,
+        column: &'static str,
+    },
+    #[error("{source_name}: line {line}: {err}")]
+    Timestamp {
+        source_name: String,
+        line: u64,
+        #[source]
+        err: TimestampError,
+    },
+}
+
+/// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]` nor integer Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot parse timestamp `{0}`; use `YYYY-MM-DD HH:MM:SS` (naive, read as UTC) or integer Unix seconds"
+)]
+pub struct TimestampError(pub String);
+
+const DATE_TIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]");
+
+/// Parses `YYYY-MM-DD HH:MM:SS` (optionally with fractional seconds, as NAB's
+/// label files write them) as UTC, or integer Unix seconds.
+///
+/// NAB's times are naive local times; reading them as UTC keeps their order
+/// and spacing, which is all a detector and the scorer need.
+pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<Timestamp>() {
+        return Ok(secs);
+    }
+    PrimitiveDateTime::parse(s, DATE_TIME)
+        .map(|t| t.assume_utc().unix_timestamp())
+        .map_err(|_| TimestampError(s.to_owned()))
+}
+
+/// The value of a row, or `None` when it is empty, non-numeric or not finite:
+/// such a row is a missing sample, not a reason to stop.
+pub fn parse_value(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// One data row. Raw fields are kept so `dialtone detect` can echo them unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    pub timestamp_raw: &'a str,
+    pub timestamp: Timestamp,
+    pub value_raw: &'a str,
+    pub value: Option<f64>,
+    record: &'a csv::StringRecord,
+}
+
+impl<'a> Row<'a> {
+    /// The field in column `index` (see [`SeriesReader::column`]); empty if the row is short.
+    pub fn field(&self, index: usize) -> &'a str {
+        self.record.get(index).unwrap_or("")
+    }
+}
+
+/// A streaming reader of a `timestamp,value[,...]` CSV file, gzip-compressed or not.
+pub struct SeriesReader {
+    source_name: String,
+    reader: csv::Reader<Box<dyn Read>>,
+    headers: csv::StringRecord,
+    record: csv::StringRecord,
+    timestamp_col: usize,
+    value_col: usize,
+}
+
+impl std::fmt::Debug for SeriesReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesReader")
+            .field("source_name", &self.source_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SeriesReader {
+    /// Opens `path`; a name ending in `.gz` is decompressed on the fly.
+    pub fn open(path: &Path) -> Result<SeriesReader, ReadError> {
+        let source_name = path.display().to_string();
+        let file = File::open(path).map_err(|err| ReadError::Open {
+            source_name: source_name.clone(),
+            err,
+        })?;
+        let file = BufReader::with_capacity(1 << 16, file);
+        let input: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        SeriesReader::from_reader(input, source_name)
+    }
+
+    /// Reads the header from `input`; `source_name` names the input in errors.
+    pub fn from_reader(
+        input: Box<dyn Read>,
+        source_name: String,
+    ) -> Result<SeriesReader, ReadError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            // Short rows (a missing value) are missing samples, not a broken file.
+            .flexible(true)
+            .from_reader(input);
+        let mut headers = csv::StringRecord::new();
+        let got = reader
+            .read_record(&mut headers)
+            .map_err(|err| ReadError::Csv {
+                source_name: source_name.clone(),
+                line: 1,
+                err,
+            })?;
+        if !got {
+            return Err(ReadError::Empty { source_name });
+        }
+        let find = |column: &'static str| {
+            headers
+                .iter()
+                .position(|h| h.trim() == column)
+                .ok_or_else(|| ReadError::MissingColumn {
+                    source_name: source_name.clone(),
+                    header: headers.iter().collect::<Vec<_>>().join(","),
+                    column,
+                })
+        };
+        let timestamp_col = find("timestamp")?;
+        let value_col = find("value")?;
+        Ok(SeriesReader {
+            source_name,
+            reader,
+            headers,
+            record: csv::StringRecord::new(),
+            timestamp_col,
+            value_col,
+        })
+    }
+
+    /// The index of the column named `name`, for [`Row::field`].
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h.trim() == name)
+    }
+
+    /// The name given to errors (the path, for opened files).
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// The next row, or `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
+        let got = self
+            .reader
+            .read_record(&mut self.record)
+            .map_err(|err| ReadError::Csv {
+                source_name: self.source_name.clone(),
+                line: err.position().map_or(0, |p| p.line()),
+                err,
+            })?;
+        if !got {
+            return Ok(None);
+        }
+        let line = self.record.position().map_or(0, |p| p.line());
+        let timestamp_raw = self.record.get(self.timestamp_col).unwrap_or("");
+        let timestamp = parse_timestamp(timestamp_raw).map_err(|err| ReadError::Timestamp {
+            source_name: self.source_name.clone(),
+            line,
+            err,
+        })?;
+        let value_raw = self.record.get(self.value_col).unwrap_or("");
+        Ok(Some(Row {
+            line,
+            timestamp_raw,
+            timestamp,
+            value_raw,
+            value: parse_value(value_raw),
+            record: &self.record,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reader(text: &str) -> Result<SeriesReader, ReadError> {
+        SeriesReader::from_reader(
+            Box::new(std::io::Cursor::new(text.to_owned())),
+            "t.csv".into(),
+        )
+    }
+
+    #[test]
+    fn timestamps_in_both_layouts() {
+        assert_eq!(parse_timestamp("1970-01-01 00:00:00"), Ok(0));
+        assert_eq!(
+            parse_timestamp("2014-04-10 07:15:00.000000"),
+            Ok(1_397_114_100)
+        );
+        assert_eq!(parse_timestamp("2014-04-10 07:15:00"), Ok(1_397_114_100));
+        assert_eq!(parse_timestamp("1397114100"), Ok(1_397_114_100));
+        assert!(parse_timestamp("2014-04-10").is_err());
+        assert!(parse_timestamp("yesterday").is_err());
+        assert!(parse_timestamp("").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_missing_samples() {
+        assert_eq!(parse_value(" 1.5 "), Some(1.5));
+        assert_eq!(parse_value("-2e3"), Some(-2000.0));
+        assert_eq!(parse_value(""), None);
+        assert_eq!(parse_value("n/a"), None);
+        assert_eq!(parse_value("NaN"), None);
+        assert_eq!(parse_value("inf"), None);
+    }
+
+    #[test]
+    fn rows_keep_raw_fields_and_extra_columns() {
+        let mut r = reader("timestamp,value,label\n100,1.0,0\n160,,1\n220\n").unwrap();
+        let label = r.column("label").unwrap();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.line, row.timestamp, row.value, row.field(label)),
+            (2, 100, Some(1.0), "0")
+        );
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.value_raw, row.value, row.field(label)),
+            ("", None, "1")
+        );
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.line, row.value, row.field(label)), (4, None, ""));
+        assert!(r.next_row().unwrap().is_none());
+    }
+
+    #[test]
+    fn malformed_files_name_the_problem_and_line() {
+        let e = reader("").unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        let e = reader("1,2\n3,4\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1") && e.contains("no `timestamp` column"),
+            "{e}"
+        );
+        let e = reader("timestamp,val\n1,2\n").unwrap_err().to_string();
+        assert!(e.contains("no `value` column"), "{e}");
+        let mut r = reader("timestamp,value\n1,2\nnoon,3\n").unwrap();
+        r.next_row().unwrap();
+        let e = r.next_row().unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("`noon`"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn date_times_round_trip(secs in 0i64..4_102_444_800) {
+            let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
+            let text = format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()
+            );
+            prop_assert_eq!(parse_timestamp(&text), Ok(secs));
+            prop_assert_eq!(parse_timestamp(&secs.to_string()), Ok(secs));
+        }
+
+        #[test]
+        fn parsers_never_panic(s in ".*") {
+            let _ = parse_timestamp(&s);
+            if let Some(v) = parse_value(&s) {
+                prop_assert!(v.is_finite());
+            }
+        }
+
+        #[test]
+        fn finite_values_round_trip(v in proptest::num::f64::NORMAL | proptest::num::f64::ZERO) {
+            prop_assert_eq!(parse_value(&v.to_string()), Some(v));
+        }
+
+        #[test]
+        fn reader_never_panics(body in "[0-9a-z,.: \n-]{0,200}") {
+            if let Ok(mut r) = reader(&format!("timestamp,value\n{body}")) {
+                while let Ok(Some(_)) = r.next_row() {}
+            }
+        }
+    }
+}
