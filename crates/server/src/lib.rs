@@ -41,9 +41,7 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(status_page))
-        .route("/api/v2/{file}", get(public_json))
-        .route("/api/v2/incidents/unresolved.json", get(unresolved))
-        .route("/api/v2/scheduled-maintenances/{file}", get(maintenances))
+        .route("/api/v2/{*file}", get(public_json))
         .route("/console", get(console_page))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
@@ -98,6 +96,7 @@ async fn status_page(State(s): State<AppState>, headers: HeaderMap) -> Response 
     cached(&headers, &r.etag, HTML, r.status_html.clone())
 }
 
+/// Every Statuspage v2 document, by its path under `/api/v2/`.
 async fn public_json(
     State(s): State<AppState>,
     Path(file): Path<String>,
@@ -105,35 +104,17 @@ async fn public_json(
 ) -> Result<Response, ApiError> {
     let r = s.published.current();
     let body = match file.as_str() {
-        "summary.json" => r.summary_json.clone(),
-        "status.json" => r.status_json.clone(),
-        "components.json" => r.components_json.clone(),
-        "incidents.json" => r.incidents_json.clone(),
-        "scheduled-maintenances.json" => r.maintenances_json.clone(),
+        "summary.json" => &r.summary_json,
+        "status.json" => &r.status_json,
+        "components.json" => &r.components_json,
+        "incidents.json" => &r.incidents_json,
+        "incidents/unresolved.json" => &r.unresolved_json,
+        "scheduled-maintenances.json"
+        | "scheduled-maintenances/upcoming.json"
+        | "scheduled-maintenances/active.json" => &r.maintenances_json,
         _ => return Err(ApiError::NotFound(format!("no such file /api/v2/{file}"))),
     };
-    Ok(cached(&headers, &r.etag, JSON, body))
-}
-
-async fn unresolved(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let r = s.published.current();
-    cached(&headers, &r.etag, JSON, r.unresolved_json.clone())
-}
-
-async fn maintenances(
-    State(s): State<AppState>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let r = s.published.current();
-    match file.as_str() {
-        "upcoming.json" | "active.json" => {
-            Ok(cached(&headers, &r.etag, JSON, r.maintenances_json.clone()))
-        }
-        _ => Err(ApiError::NotFound(format!(
-            "no such file /api/v2/scheduled-maintenances/{file}"
-        ))),
-    }
+    Ok(cached(&headers, &r.etag, JSON, body.clone()))
 }
 
 async fn console_page(State(s): State<AppState>) -> Response {
