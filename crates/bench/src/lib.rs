@@ -1,9 +1,11 @@
 //! Benchmarks of Dialtone's detector: the NAB scorer, the AIOps KPI
-//! point-adjusted F1, and kernel throughput, with the CSV reading they share.
+//! point-adjusted F1, kernel throughput and the end-to-end ingest rate, with
+//! the CSV reading they share.
 //!
 //! Scoring is pure and deterministic; only the runners read files, and they
 //! feed the detector strictly online, sample by sample, as the server would.
 
+pub mod ingest;
 pub mod kpi;
 pub mod nab;
 pub mod online;

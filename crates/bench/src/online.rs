@@ -20,7 +20,14 @@ pub struct OnlineSeries {
 
 impl Default for OnlineSeries {
     fn default() -> Self {
-        let mut bank = DetectorBank::new(DetectorConfig::default());
+        OnlineSeries::new(DetectorConfig::default())
+    }
+}
+
+impl OnlineSeries {
+    /// A series scored with `config` (the benchmarks use the default one).
+    pub fn new(config: DetectorConfig) -> Self {
+        let mut bank = DetectorBank::new(config);
         // Benchmarks label both spikes and dips, so the series alarms both ways.
         let series = bank.add_series(Direction::Both);
         OnlineSeries {
@@ -29,9 +36,7 @@ impl Default for OnlineSeries {
             last_fed: None,
         }
     }
-}
 
-impl OnlineSeries {
     /// The anomaly score of this sample, in [0, 1].
     pub fn score(&mut self, timestamp: Timestamp, value: Option<f64>) -> f64 {
         match value {

@@ -33,6 +33,13 @@
 //!   decaying peak of the recent surprises by a margin; otherwise it is
 //!   damped. One event therefore makes one alert (escalations excepted),
 //!   which is what NAB rewards and what keeps alert volume sane.
+//! * **Routine filter** — per half-hour of the day, the peak surprise seen
+//!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
+//!   decades a day). A sample must also beat the routine of its time of day
+//!   and the neighbouring half-hours by [`DetectorConfig::routine_margin`]:
+//!   a daily ramp, batch job or shift change that the baselines cannot
+//!   follow surprises once or twice, then stops alarming, while the same
+//!   jump at an unusual hour still does.
 //! * **Hold for broken series** — the episode filter must not hide an outage
 //!   that persists. After an alarm, while the series stays at least
 //!   [`DetectorConfig::hold_sigmas`] robust deviations beyond the slow
@@ -47,8 +54,8 @@
 //! per-minute cell KPIs near 3e-5 false alarms per sample in simulation.
 //!
 //! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profile
-//! included; levels are `f64` (KPIs can sit on large offsets), everything else
-//! `f32`.
+//! included; levels are `f64` (KPIs can sit on large offsets), spreads and
+//! the profile `f32`, the routine table and the rarity histograms `u16`.
 
 use dialtone_model::{Direction, Timestamp};
 
@@ -65,7 +72,8 @@ pub struct DetectorConfig {
     pub season_days: f64,
     /// CUSUM allowance, in robust standard deviations.
     pub cusum_k: f64,
-    /// Samples remembered by the rarity tables.
+    /// Samples remembered by the rarity tables: their counts are halved
+    /// when they reach twice this.
     pub rarity_memory: f64,
     /// Weight, in samples, of the prior tail in the rarity tables.
     pub prior_samples: f64,
@@ -75,6 +83,10 @@ pub struct DetectorConfig {
     pub escalate_margin: f64,
     /// Decades per sample by which the recent peak decays.
     pub peak_decay: f64,
+    /// Decades by which the routine surprise of a time of day decays each day.
+    pub routine_decay: f64,
+    /// Decades by which a sample must beat the routine surprise of its time of day to alarm.
+    pub routine_margin: f64,
     /// Robust deviations from the slow baseline that keep an alarm held.
     pub hold_sigmas: f64,
     /// Longest time, in seconds, an alarm is held on a broken series.
@@ -93,11 +105,13 @@ impl Default for DetectorConfig {
             slow_days: 1.0,
             season_days: 4.0,
             cusum_k: 0.5,
-            rarity_memory: 8192.0,
-            prior_samples: 50.0,
+            rarity_memory: 2048.0,
+            prior_samples: 200.0,
             prior_exponent: 2.0,
             escalate_margin: 0.5,
             peak_decay: 3.0 / 48.0,
+            routine_decay: 0.25,
+            routine_margin: 0.5,
             hold_sigmas: 10.0,
             hold_secs: 2 * 3600,
             warmup_samples: 30,
@@ -121,14 +135,20 @@ const CLIP_SIGMAS: f64 = 6.0;
 const VALUE_CAP: f64 = 1e30;
 const Z_CAP: f64 = 1e6;
 const CUSUM_CAP: f64 = 100.0;
+/// Decades per unit of the routine table.
+const ROUTINE_UNIT: f64 = 1e-3;
 
 /// Bytes of detector state per series.
 pub const SERIES_STATE_BYTES: usize = std::mem::size_of::<SeriesState>();
 
-/// Decayed exceedance frequencies of one statistic over a ladder of levels.
+/// Decayed histogram of one statistic over a ladder of levels: `hist[j]`
+/// counts the samples in `[LADDER[j], LADDER[j+1])` (the top rung is open).
+/// Integer counts, halved with the series' sample count when that reaches
+/// [`Tuned::rarity_cap`], cost a quarter of the memory of exceedance
+/// frequencies and one increment per sample instead of a pass over the ladder.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Rarity {
-    freq: [f32; LEVELS],
+    hist: [u16; LEVELS],
 }
 
 /// The rarity ladder, `2^(j/2)`.
@@ -152,6 +172,8 @@ struct Tuned {
     cfg: DetectorConfig,
     /// `prior_samples * LADDER[j]^-prior_exponent`.
     prior: [f64; LEVELS],
+    /// Sample count at which the rarity histograms are halved.
+    rarity_cap: u16,
     /// Surprise at which a score reaches the alarm threshold.
     alarm_surprise: f64,
 }
@@ -161,45 +183,65 @@ impl Tuned {
         Tuned {
             cfg,
             prior: LADDER.map(|l| cfg.prior_samples * l.powf(-cfg.prior_exponent)),
+            rarity_cap: (2.0 * cfg.rarity_memory).clamp(2.0, u16::MAX as f64) as u16,
             alarm_surprise: surprise_of(cfg.alarm_threshold),
         }
     }
 }
 
-impl Rarity {
-    const NEW: Rarity = Rarity {
-        freq: [0.0; LEVELS],
+/// The rung of `v` in `[1, Z_CAP]` and its position towards the next rung,
+/// in [0, 1), from the float's bits: no logarithm on the hot path.
+fn rung(v: f64) -> (usize, f64) {
+    let bits = v.to_bits();
+    let octave = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    // The mantissa as a value in [1, 2).
+    let m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+    let (half, base) = if m >= std::f64::consts::SQRT_2 {
+        (1, std::f64::consts::SQRT_2)
+    } else {
+        (0, 1.0)
     };
+    let j = (2 * octave.max(0) + half) as usize;
+    (j, (m / base - 1.0) / (std::f64::consts::SQRT_2 - 1.0))
+}
 
-    /// `P(v >= LADDER[j])`: the table smoothed towards the prior tail.
-    fn tail(&self, j: usize, n: f64, t: &Tuned) -> f64 {
-        (n * self.freq[j] as f64 + t.prior[j]) / (n + t.cfg.prior_samples)
+impl Rarity {
+    const NEW: Rarity = Rarity { hist: [0; LEVELS] };
+
+    /// `P(v >= LADDER[j])` from a tail count, smoothed towards the prior tail.
+    fn tail(count: u32, j: usize, n: f64, t: &Tuned) -> f64 {
+        (count as f64 + t.prior[j]) / (n + t.cfg.prior_samples)
     }
 
-    /// Surprise, in decades, of the statistic `v >= 0` after `n` samples.
-    fn surprise(&self, v: f64, n: f64, t: &Tuned) -> f64 {
+    /// Probability, under this table after `n` samples, of a statistic at
+    /// least `v >= 0`.
+    fn p_value(&self, v: f64, n: f64, t: &Tuned) -> f64 {
         if v.is_nan() || v <= 1.0 {
-            return 0.0;
+            return 1.0;
         }
-        let n = n.min(t.cfg.rarity_memory);
-        let rung = 2.0 * v.min(Z_CAP).log2();
-        let j = rung.floor() as usize;
-        if j + 1 >= LEVELS {
+        let v = v.min(Z_CAP);
+        let (j, f) = rung(v);
+        let top = LEVELS - 1;
+        if j >= top {
             // Beyond the ladder, extrapolate with the prior's slope.
-            let top = LEVELS - 1;
-            return -self.tail(top, n, t).max(1e-300).log10()
-                + t.cfg.prior_exponent * (v / LADDER[top]).log10();
+            let count = self.hist[top] as u32;
+            return Self::tail(count, top, n, t) * (LADDER[top] / v).powf(t.cfg.prior_exponent);
         }
-        let f = rung - j as f64;
-        let p = self.tail(j, n, t) * (1.0 - f) + self.tail(j + 1, n, t) * f;
-        -p.max(1e-300).log10()
+        let above: u32 = self.hist[j + 1..].iter().map(|&c| c as u32).sum();
+        let at = above + self.hist[j] as u32;
+        Self::tail(at, j, n, t) * (1.0 - f) + Self::tail(above, j + 1, n, t) * f
     }
 
-    fn learn(&mut self, v: f64, n: f64, cfg: &DetectorConfig) {
-        let rate = (1.0 / n.min(cfg.rarity_memory)) as f32;
-        for (f, &l) in self.freq.iter_mut().zip(&LADDER) {
-            let hit = if v >= l { 1.0 } else { 0.0 };
-            *f += rate * (hit - *f);
+    fn learn(&mut self, v: f64) {
+        if v >= 1.0 {
+            let (j, _) = rung(v.min(Z_CAP));
+            self.hist[j.min(LEVELS - 1)] += 1;
+        }
+    }
+
+    fn halve(&mut self) {
+        for c in &mut self.hist {
+            *c /= 2;
         }
     }
 }
@@ -225,8 +267,16 @@ struct SeriesState {
     /// Slow-baseline deviation scale when the current alarm was raised.
     alarm_sigma: f32,
     seen: u32,
+    /// Samples the rarity histograms hold.
+    rare_n: u16,
     direction: Direction,
     profile: [f32; BINS],
+    /// Per time-of-day bin, the decaying peak surprise seen there on recent
+    /// days, in [`ROUTINE_UNIT`]s: a daily ramp or batch job is routine.
+    routine: [u16; BINS],
+    /// Peak surprise of the current bin so far, in [`ROUTINE_UNIT`]s.
+    pending: u16,
+    pending_bin: u8,
     rare_fast: Rarity,
     rare_cusum: Rarity,
 }
@@ -247,16 +297,20 @@ impl SeriesState {
             peak: 0.0,
             alarm_sigma: 0.0,
             seen: 0,
+            rare_n: 0,
             direction,
             profile: [0.0; BINS],
+            routine: [0; BINS],
+            pending: 0,
+            pending_bin: 0,
             rare_fast: Rarity::NEW,
             rare_cusum: Rarity::NEW,
         }
     }
 
-    /// Bins either side of `timestamp` and the weight of the second.
-    fn bins(timestamp: i64) -> (usize, usize, f64) {
-        let pos = timestamp.rem_euclid(86_400) as f64 / DAY * BINS as f64 - 0.5;
+    /// Bins either side of the time of day `tod` (seconds) and the weight of the second.
+    fn bins(tod: f64) -> (usize, usize, f64) {
+        let pos = tod * (BINS as f64 / DAY) - 0.5;
         let lo = pos.floor();
         let i0 = (lo as i64).rem_euclid(BINS as i64) as usize;
         (i0, (i0 + 1) % BINS, pos - lo)
@@ -284,8 +338,6 @@ impl SeriesState {
         }
         let dt = if self.dt > 0.0 { self.dt as f64 } else { 60.0 };
         let n = self.seen as f64;
-        // Samples the rarity tables have learned from.
-        let n_rare = self.seen.saturating_sub(cfg.warmup_samples) as f64;
         let floor = (0.2 * self.long_spread as f64).max(1e-9 * self.fast.abs() + 1e-12);
         let fast_sigma = (MAD_TO_SIGMA * self.fast_spread as f64).max(floor);
         let slow_sigma = (MAD_TO_SIGMA * self.slow_spread as f64).max(floor);
@@ -293,7 +345,8 @@ impl SeriesState {
         // Test statistics, from the state before this sample.
         let r_fast = value - self.fast;
         let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
-        let (i0, i1, w1) = Self::bins(timestamp);
+        let tod = timestamp.rem_euclid(86_400) as f64;
+        let (i0, i1, w1) = Self::bins(tod);
         let seasonal = self.profile[i0] as f64 * (1.0 - w1) + self.profile[i1] as f64 * w1;
         let r_slow = value - self.slow - seasonal;
         let z_slow = (r_slow / slow_sigma).clamp(-Z_CAP, Z_CAP);
@@ -309,15 +362,28 @@ impl SeriesState {
                 r_slow.abs(),
             ),
         };
-        let surprise = self
+        let n_rare = self.rare_n as f64;
+        let p = self
             .rare_fast
-            .surprise(v_fast, n_rare, t)
-            .max(self.rare_cusum.surprise(v_cusum, n_rare, t));
+            .p_value(v_fast, n_rare, t)
+            .min(self.rare_cusum.p_value(v_cusum, n_rare, t));
+        // Most samples are unremarkable: skip the logarithm for them.
+        let surprise = if p >= 1.0 {
+            0.0
+        } else {
+            -p.max(1e-300).log10()
+        };
         if self.seen >= cfg.warmup_samples {
             // The statistics of the first samples, before the spreads have
             // settled, would teach the tables that anything goes.
-            self.rare_fast.learn(v_fast, n_rare + 1.0, cfg);
-            self.rare_cusum.learn(v_cusum, n_rare + 1.0, cfg);
+            self.rare_fast.learn(v_fast);
+            self.rare_cusum.learn(v_cusum);
+            self.rare_n += 1;
+            if self.rare_n >= t.rarity_cap {
+                self.rare_fast.halve();
+                self.rare_cusum.halve();
+                self.rare_n /= 2;
+            }
         }
 
         // Learn the baselines from clipped residuals.
@@ -348,13 +414,28 @@ impl SeriesState {
         if self.seen <= cfg.warmup_samples {
             return 0.0;
         }
+        // Routine filter: what this time of day produced on earlier days.
+        // The current bin's peak is committed only when the bin ends, so the
+        // table never holds today's samples and an hour of trouble does not
+        // hide the next one; the bin after this one is yesterday's too.
+        let bin = ((tod * (BINS as f64 / DAY)) as usize).min(BINS - 1);
+        if bin != self.pending_bin as usize {
+            let b = self.pending_bin as usize % BINS;
+            let decayed = self.routine[b] as f64 - cfg.routine_decay / ROUTINE_UNIT;
+            self.routine[b] = decayed.max(self.pending as f64).clamp(0.0, u16::MAX as f64) as u16;
+            self.pending = 0;
+            self.pending_bin = bin as u8;
+        }
+        let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
+        self.pending = self.pending.max((surprise.min(60.0) / ROUTINE_UNIT) as u16);
         // Episode filter.
         let prev = self.peak as f64;
-        let mut out = if surprise > prev + cfg.escalate_margin {
-            surprise
-        } else {
-            0.25 * surprise
-        };
+        let mut out =
+            if surprise > prev + cfg.escalate_margin && surprise > routine + cfg.routine_margin {
+                surprise
+            } else {
+                0.25 * surprise
+            };
         self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
         let alarm_surprise = t.alarm_surprise;
         if out >= alarm_surprise && prev < alarm_surprise {
@@ -506,6 +587,49 @@ mod tests {
         for j in 2..LEVELS {
             assert!((LADDER[j] / LADDER[j - 2] - 2.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn rung_matches_the_ladder() {
+        for (j, &l) in LADDER.iter().enumerate() {
+            let (r, f) = rung(l);
+            assert_eq!(r, j, "level {l}");
+            assert!(f.abs() < 1e-9, "level {l}: {f}");
+            let (r, f) = rung(l * 1.2);
+            assert_eq!(r, j);
+            assert!((0.0..1.0).contains(&f));
+        }
+    }
+
+    #[test]
+    fn daily_jump_becomes_routine_but_odd_hours_still_alarm() {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        let threshold = bank.config().alarm_threshold;
+        let mut noise = Noise(17);
+        // A 5-minute series with a sharp one-sample burst every day at 09:00.
+        let per_day = 288;
+        let mut burst_alarms = Vec::new();
+        for m in 0..10 * per_day {
+            let burst = m % per_day == 108;
+            let v = 50.0 + noise.gauss() + if burst { 25.0 } else { 0.0 };
+            let score = bank.update(s, T0 - T0 % 86_400 + 300 * m, v);
+            if burst {
+                burst_alarms.push(score >= threshold);
+            }
+        }
+        assert!(
+            burst_alarms[5..].iter().all(|&a| !a),
+            "routine burst still alarms: {burst_alarms:?}"
+        );
+        // A burst at 21:00 is news (bigger than the routine one: the rarity
+        // tables rightly learned that a 25-sigma burst happens daily).
+        let m = 10 * per_day + 252;
+        for k in 10 * per_day..m {
+            bank.update(s, T0 - T0 % 86_400 + 300 * k, 50.0 + noise.gauss());
+        }
+        let odd = bank.update(s, T0 - T0 % 86_400 + 300 * m, 110.0);
+        assert!(odd >= threshold, "burst at an odd hour scored {odd}");
     }
 
     #[test]
