@@ -85,6 +85,11 @@ impl Run {
         &self.engine
     }
 
+    /// The engine, for operator actions on its incidents (the server's live loop).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     /// The twin's regions, in id order: the status page's components.
     pub fn regions(&self) -> Vec<String> {
         let mut regions: Vec<String> = self
@@ -110,13 +115,17 @@ pub struct DrillConfig {
 }
 
 impl DrillConfig {
-    /// A drill of `scenario` that runs until an hour after the fault ends, or a
-    /// whole week for `quiet-week`.
+    /// A drill of `scenario` that runs until an hour after the fault and its
+    /// aftermath end, or a whole week for `quiet-week`.
     pub fn new(twin: TwinConfig) -> DrillConfig {
+        let aftermath = dialtone_sim::scenarios()
+            .iter()
+            .find(|s| s.id == twin.scenario)
+            .map_or(0, |s| s.aftermath_secs);
         let minutes = if twin.scenario == "quiet-week" {
             7 * 24 * 60
         } else {
-            ((twin.fault_at - twin.start + twin.fault_duration_secs) / 60 + 60) as u32
+            ((twin.fault_at - twin.start + twin.fault_duration_secs + aftermath) / 60 + 60) as u32
         };
         DrillConfig {
             twin,
@@ -194,10 +203,10 @@ pub fn drill(
     ))
 }
 
-/// An incident belongs to a fault when it opens while the fault is on or its
-/// symptoms are still fading.
+/// An incident belongs to a fault when it opens while the fault or its
+/// aftermath is on, or its symptoms are still fading.
 fn belongs(inc: &Incident, truth: &FaultTruth, settle_secs: i64) -> bool {
-    inc.opened_at >= truth.onset && inc.opened_at <= truth.end + settle_secs
+    inc.opened_at >= truth.onset && inc.opened_at <= truth.settled_at + settle_secs
 }
 
 fn score(
@@ -263,4 +272,174 @@ fn score(
             })
             .collect(),
     }
+}
+
+/// What to drill as a suite: every scenario over the same seeds.
+#[derive(Debug, Clone)]
+pub struct SuiteConfig {
+    /// Scenario ids, in the order rows are reported.
+    pub scenarios: Vec<String>,
+    /// Seeds `first_seed .. first_seed + seeds`.
+    pub first_seed: u64,
+    pub seeds: u64,
+    pub cells: usize,
+    /// Simulated seconds of normal operation before each fault.
+    pub warmup_secs: i64,
+}
+
+impl SuiteConfig {
+    /// Every scenario the twin knows.
+    pub fn all(first_seed: u64, seeds: u64, cells: usize, warmup_secs: i64) -> SuiteConfig {
+        SuiteConfig {
+            scenarios: dialtone_sim::scenarios()
+                .iter()
+                .map(|s| s.id.to_string())
+                .collect(),
+            first_seed,
+            seeds,
+            cells,
+            warmup_secs,
+        }
+    }
+
+    /// The drills, in run order.
+    pub fn drills(&self) -> Vec<DrillConfig> {
+        let seeds = self.first_seed..self.first_seed + self.seeds;
+        self.scenarios
+            .iter()
+            .flat_map(|scenario| seeds.clone().map(move |seed| (scenario, seed)))
+            .map(|(scenario, seed)| {
+                let base = TwinConfig::default();
+                DrillConfig::new(TwinConfig {
+                    seed,
+                    cells: self.cells,
+                    scenario: scenario.clone(),
+                    fault_at: base.start + self.warmup_secs,
+                    ..base
+                })
+            })
+            .collect()
+    }
+}
+
+/// Figures over a set of drills. Rates are over the runs that injected a
+/// fault and are null when none did; times are simulated seconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SuiteRow {
+    /// A scenario id, or `total`.
+    pub scenario: String,
+    pub runs: u32,
+    /// Runs that injected a fault (all but `quiet-week` and `planned-maintenance`).
+    pub faults: u32,
+    pub detected: u32,
+    pub detection_rate: Option<f64>,
+    /// Over the detected runs, from the symptoms reaching the KPIs.
+    pub median_time_to_detect_s: Option<i64>,
+    pub p95_time_to_detect_s: Option<i64>,
+    /// Share of fault runs whose incident ranked the injected root cause first.
+    pub root_cause_top1: Option<f64>,
+    /// Share of fault runs whose incident ranked it in the first three.
+    pub root_cause_top3: Option<f64>,
+    pub false_incidents: u32,
+    pub simulated_weeks: f64,
+    pub false_incidents_per_week: f64,
+}
+
+impl SuiteRow {
+    /// The figures of `cards`, labelled `scenario`.
+    pub fn of(scenario: &str, cards: &[&Scorecard]) -> SuiteRow {
+        let faults: Vec<&&Scorecard> = cards
+            .iter()
+            .filter(|c| c.root_cause_truth.is_some())
+            .collect();
+        let n = faults.len() as u32;
+        let share = |k: usize| (n > 0).then(|| k as f64 / f64::from(n));
+        let mut ttd: Vec<i64> = faults.iter().filter_map(|c| c.time_to_detect_s).collect();
+        ttd.sort_unstable();
+        let ranked_within = |k: usize| {
+            share(
+                faults
+                    .iter()
+                    .filter(|c| c.root_cause_rank.is_some_and(|r| r <= k))
+                    .count(),
+            )
+        };
+        let false_incidents = cards.iter().map(|c| c.false_incidents).sum();
+        let minutes: u64 = cards.iter().map(|c| u64::from(c.simulated_minutes)).sum();
+        let simulated_weeks = minutes as f64 / (7.0 * 24.0 * 60.0);
+        SuiteRow {
+            scenario: scenario.to_string(),
+            runs: cards.len() as u32,
+            faults: n,
+            detected: ttd.len() as u32,
+            detection_rate: share(ttd.len()),
+            median_time_to_detect_s: percentile(&ttd, 0.5),
+            p95_time_to_detect_s: percentile(&ttd, 0.95),
+            root_cause_top1: ranked_within(1),
+            root_cause_top3: ranked_within(3),
+            false_incidents,
+            simulated_weeks,
+            false_incidents_per_week: if simulated_weeks > 0.0 {
+                f64::from(false_incidents) / simulated_weeks
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// The nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// A suite's result: one row per scenario, a total, and every scorecard.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SuiteScorecard {
+    pub cells: usize,
+    pub first_seed: u64,
+    pub seeds: u64,
+    pub scenarios: Vec<SuiteRow>,
+    pub total: SuiteRow,
+    pub runs: Vec<Scorecard>,
+}
+
+/// Runs every drill of `config`, calling `progress(done, total)` in simulated
+/// minutes over the whole suite.
+pub fn suite(
+    config: &SuiteConfig,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<SuiteScorecard, DrillError> {
+    let drills = config.drills();
+    let total: u64 = drills.iter().map(|d| u64::from(d.minutes)).sum();
+    let mut done = 0u64;
+    let mut runs = Vec::with_capacity(drills.len());
+    for d in &drills {
+        runs.push(drill(d, |minutes, _| {
+            progress(done + u64::from(minutes), total)
+        })?);
+        done += u64::from(d.minutes);
+        progress(done, total);
+    }
+    let rows = config
+        .scenarios
+        .iter()
+        .map(|s| {
+            let cards: Vec<&Scorecard> = runs.iter().filter(|c| &c.scenario == s).collect();
+            SuiteRow::of(s, &cards)
+        })
+        .collect();
+    let all: Vec<&Scorecard> = runs.iter().collect();
+    Ok(SuiteScorecard {
+        cells: config.cells,
+        first_seed: config.first_seed,
+        seeds: config.seeds,
+        scenarios: rows,
+        total: SuiteRow::of("total", &all),
+        runs,
+    })
 }

@@ -11,6 +11,7 @@ use dialtone_rca::{Explainer, Observations};
 use serde::{Deserialize, Serialize};
 
 use crate::EngineConfig;
+use crate::operator::OperatorState;
 
 /// Charts per incident: enough to see the shape, few enough to read.
 const CHARTED_SERIES: usize = 6;
@@ -24,6 +25,15 @@ pub enum TimelineKind {
     Monitoring,
     SymptomsReturned,
     Resolved,
+    /// An operator opened the incident by hand.
+    Declared,
+    Acknowledged,
+    Assigned,
+    /// An operator's public update, possibly changing the status.
+    Updated,
+    SeverityChanged,
+    /// Another incident was merged into this one.
+    Merged,
 }
 
 impl TimelineKind {
@@ -35,12 +45,25 @@ impl TimelineKind {
             TimelineKind::Monitoring => "monitoring",
             TimelineKind::SymptomsReturned => "symptoms_returned",
             TimelineKind::Resolved => "resolved",
+            TimelineKind::Declared => "declared",
+            TimelineKind::Acknowledged => "acknowledged",
+            TimelineKind::Assigned => "assigned",
+            TimelineKind::Updated => "updated",
+            TimelineKind::SeverityChanged => "severity_changed",
+            TimelineKind::Merged => "merged",
         }
     }
 
     /// Whether the entry is published on the status page.
     pub const fn is_public(self) -> bool {
-        !matches!(self, TimelineKind::RootCauseRevised)
+        !matches!(
+            self,
+            TimelineKind::RootCauseRevised
+                | TimelineKind::Acknowledged
+                | TimelineKind::Assigned
+                | TimelineKind::SeverityChanged
+                | TimelineKind::Merged
+        )
     }
 }
 
@@ -85,6 +108,9 @@ pub struct Incident {
     pub timeline: Vec<TimelineEntry>,
     #[serde(skip)]
     previous_top: Option<usize>,
+    /// Operator state (see `operator.rs`); `default` keeps older records readable.
+    #[serde(default)]
+    pub operator: OperatorState,
 }
 
 /// What an incident may read of the engine while it advances.
@@ -117,6 +143,7 @@ impl Incident {
             timeline: Vec::new(),
             previous_top: None,
             root_cause: None,
+            operator: OperatorState::default(),
         }
     }
 
@@ -273,7 +300,10 @@ impl Incident {
             .collect();
         regions.sort_by(|a, b| a.region.cmp(&b.region));
         impact.regions = regions;
-        self.severity = severity_of(&impact);
+        // A severity an operator set stands until they change it again.
+        if !self.operator.severity_pinned {
+            self.severity = severity_of(&impact);
+        }
         if impact.cells_affected > 0 || self.title.is_empty() {
             self.title = public_title(&impact);
             self.impact = impact;
@@ -423,5 +453,12 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
                 where_
             }
         ),
+        // Operators write their own public words (see `operator.rs`).
+        TimelineKind::Declared
+        | TimelineKind::Acknowledged
+        | TimelineKind::Assigned
+        | TimelineKind::Updated
+        | TimelineKind::SeverityChanged
+        | TimelineKind::Merged => String::new(),
     }
 }

@@ -7,6 +7,7 @@
 //! and the demo share one code path.
 
 mod incident;
+mod operator;
 
 use incident::View;
 
@@ -20,6 +21,7 @@ use dialtone_model::{
 use dialtone_rca::{Explainer, Observations};
 
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
+pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
 
 /// How the engine turns anomalies into incidents. Defaults suit per-minute KPIs.
 #[derive(Debug, Clone)]
@@ -28,12 +30,13 @@ pub struct EngineConfig {
     /// A series stays broken this long after its last anomalous sample, so a
     /// noisy outage does not flicker.
     pub hold_secs: i64,
-    /// Broken cell services (one cell's calls, say), explained by one element and
-    /// not by an open incident, needed to open an incident.
+    /// Broken customer-facing services (one cell's calls, say: services of an
+    /// element that serves subscribers), explained by one element and not by
+    /// an open incident, needed to open an incident.
     pub min_units_to_open: u32,
     /// Consecutive minutes a large fault must persist before an incident opens.
     pub confirm_minutes: u32,
-    /// Broken cell services from which a fault counts as large.
+    /// Broken customer-facing services from which a fault counts as large.
     pub large_fault_units: u32,
     /// Consecutive minutes a smaller fault must persist.
     pub small_fault_confirm_minutes: u32,
@@ -96,11 +99,25 @@ pub struct Engine {
     last_anomalous: Vec<Timestamp>,
     /// Series that were anomalous within the hold; pruned each minute.
     hot: Vec<SeriesId>,
+    /// Per element: the services its series measure.
     observable: Vec<ServiceMask>,
+    /// Per element: the services its series that reported this minute measure.
+    reporting: Vec<ServiceMask>,
+    /// Per element: whether it serves subscribers directly (a cell, a fixed
+    /// gateway, a conference bridge): its broken services are customer-facing.
+    serves: Vec<bool>,
     maintenance: Vec<Maintenance>,
+    /// Indices into `maintenance` of the windows open this minute.
+    open_windows: Vec<usize>,
+    /// Per element: whether an open window covers it (the window's element
+    /// or anything its failure would break). Rebuilt only when `open_windows`
+    /// changes, so a broken series costs one lookup instead of a scan of
+    /// every window's impact set.
+    maintained: Vec<bool>,
     incidents: Vec<Incident>,
     next_incident_id: u64,
-    pending_minutes: u32,
+    /// The coherent fault not yet confirmed, if one was seen last minute.
+    pending: Option<Pending>,
     now: Timestamp,
     first_sample_at: Option<Timestamp>,
     /// Cells per region, for the share of a region an incident affects.
@@ -127,6 +144,11 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let mut bank = DetectorBank::new(config.detector);
         let mut series_element = Vec::with_capacity(series.len());
+        let serves = topology
+            .elements()
+            .iter()
+            .map(|e| e.subscribers > 0)
+            .collect();
         let mut observable = vec![0; topology.len()];
         for key in &series {
             let e = topology
@@ -145,6 +167,7 @@ impl Engine {
                     .or_insert(0) += 1;
             }
         }
+        let n_elements = topology.len();
         Ok(Engine {
             config,
             explainer: Explainer::new(topology),
@@ -154,10 +177,14 @@ impl Engine {
             last_anomalous: vec![Timestamp::MIN; n],
             hot: Vec::new(),
             observable,
+            reporting: vec![0; n_elements],
+            serves,
             maintenance: Vec::new(),
+            open_windows: Vec::new(),
+            maintained: vec![false; n_elements],
             incidents: Vec::new(),
             next_incident_id: first_incident_id,
-            pending_minutes: 0,
+            pending: None,
             now: Timestamp::MIN,
             first_sample_at: None,
             region_cells,
@@ -210,7 +237,10 @@ impl Engine {
         self.now = at;
         let started = *self.first_sample_at.get_or_insert(at);
         let threshold = self.bank.config().alarm_threshold;
+        self.reporting.fill(0);
         for s in samples {
+            let e = self.series_element[s.series as usize] as usize;
+            self.reporting[e] |= self.series[s.series as usize].kpi.services();
             let score = self.bank.update(s.series, at, s.value);
             if score >= threshold && self.series[s.series as usize].kpi.services() != 0 {
                 if self.last_anomalous[s.series as usize] == Timestamp::MIN
@@ -228,29 +258,45 @@ impl Engine {
         self.hot.dedup();
 
         if at - started >= self.config.startup_grace_secs {
-            let obs = self.observations(at);
+            self.refresh_maintenance(at);
+            let obs = self.observations();
             self.update_incidents(at, &obs, timeline);
         }
     }
 
-    fn under_maintenance(&self, e: usize, at: Timestamp) -> bool {
-        self.maintenance.iter().any(|m| {
-            m.start <= at
-                && at < m.end
-                && (m.element == e
-                    || self
-                        .explainer
-                        .impact(m.element)
-                        .iter()
-                        .any(|&(d, _)| d as usize == e))
-        })
+    /// Brings `maintained` up to date for the windows open at `at`.
+    fn refresh_maintenance(&mut self, at: Timestamp) {
+        let open: Vec<usize> = (0..self.maintenance.len())
+            .filter(|&i| self.maintenance[i].start <= at && at < self.maintenance[i].end)
+            .collect();
+        if open == self.open_windows {
+            return;
+        }
+        self.maintained.fill(false);
+        for &i in &open {
+            let e = self.maintenance[i].element;
+            self.maintained[e] = true;
+            for &(d, _) in self.explainer.impact(e).iter() {
+                self.maintained[d as usize] = true;
+            }
+        }
+        self.open_windows = open;
     }
 
-    fn observations(&self, at: Timestamp) -> Observations {
-        let mut obs = Observations::new(self.observable.clone());
+    fn observations(&self) -> Observations {
+        let mut obs = Observations::new(self.reporting.clone());
+        for (e, (&all, &now)) in self.observable.iter().zip(&self.reporting).enumerate() {
+            if all & !now != 0 && !self.maintained[e] {
+                obs.silent.insert(e, all & !now);
+            }
+        }
         for &s in &self.hot {
             let e = self.series_element[s as usize] as usize;
-            if self.under_maintenance(e, at) {
+            // What stopped reporting is unknown, neither broken nor healthy: a
+            // collector gap must not look like an outage, and an element that
+            // went dark with a failed transport must not contradict the cause.
+            if self.maintained[e] || self.reporting[e] & self.series[s as usize].kpi.services() == 0
+            {
                 continue;
             }
             *obs.broken.entry(e).or_insert(0) |= self.series[s as usize].kpi.services();
@@ -269,7 +315,11 @@ impl Engine {
         // the first minutes of one outage, while its symptoms spread, stay one incident.
         let mut residual = obs.broken.clone();
         let mut incidents = std::mem::take(&mut self.incidents);
-        for inc in incidents.iter_mut().filter(|i| i.status.is_open()) {
+        // Incidents an operator declared are theirs alone: the engine never advances them.
+        for inc in incidents
+            .iter_mut()
+            .filter(|i| i.status.is_open() && i.operator.declared_by.is_none())
+        {
             let settling = at - inc.opened_at < self.config.settle_secs;
             // Past settling, an incident claims what its cause (or, unnamed, its best
             // guess) predicts, so a fault that is not its own opens a new one.
@@ -286,6 +336,7 @@ impl Engine {
             let claimed_obs = Observations {
                 observable: obs.observable.clone(),
                 broken: claimed,
+                silent: obs.silent.clone(),
             };
             let ranked = if settling && claimed_obs.broken_units() > 0 {
                 Some(
@@ -301,27 +352,35 @@ impl Engine {
         let residual_obs = Observations {
             observable: obs.observable.clone(),
             broken: residual,
+            silent: obs.silent.clone(),
         };
-        let ranked = self.coherent_fault(&residual_obs, at);
-        if ranked.is_some() {
-            self.pending_minutes += 1;
-        } else {
-            self.pending_minutes = 0;
-        }
-        let Some((ranked, cell_units)) = ranked else {
+        let Some(fault) = self.coherent_fault(&residual_obs) else {
+            self.pending = None;
             return;
+        };
+        // A fault persists when the same elements stay broken. Counting any coherent
+        // fault would chain unrelated one-minute blips on different cells (each held
+        // for a few minutes) into one "persistent" small fault.
+        let minutes = match &self.pending {
+            Some(p) if overlaps(&p.elements, &fault.elements) => p.minutes + 1,
+            _ => 1,
         };
         // Small faults must persist longer: one cell's noise looks like one cell dying
         // for a minute or two, a dying cell stays dead.
-        let needed = if cell_units >= self.config.large_fault_units {
+        let needed = if fault.cell_units >= self.config.large_fault_units {
             self.config.confirm_minutes
         } else {
             self.config.small_fault_confirm_minutes
         };
-        if self.pending_minutes < needed {
+        if minutes < needed {
+            self.pending = Some(Pending {
+                elements: fault.elements,
+                minutes,
+            });
             return;
         }
-        self.pending_minutes = 0;
+        self.pending = None;
+        let ranked = fault.ranked;
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
         inc.advance(at, &residual_obs, Some(ranked), &self.view(), timeline);
@@ -343,15 +402,11 @@ impl Engine {
     /// customer-facing fault: enough broken cell services, coherent, and not
     /// planned maintenance. Scattered noise and a pool member lost behind
     /// healthy peers (no cell breaks) are not.
-    fn coherent_fault(
-        &self,
-        residual: &Observations,
-        at: Timestamp,
-    ) -> Option<(Vec<dialtone_model::Candidate>, u32)> {
+    fn coherent_fault(&self, residual: &Observations) -> Option<CoherentFault> {
         let cell_units = |broken: &HashMap<usize, ServiceMask>| -> u32 {
             broken
                 .iter()
-                .filter(|(e, _)| self.topology().element(**e).kind == ElementKind::Cell)
+                .filter(|(e, _)| self.serves[**e])
                 .map(|(_, m)| m.count_ones())
                 .sum()
         };
@@ -372,9 +427,49 @@ impl Engine {
         let explained_units = cell_units(&explained);
         let coherent = top.score >= self.config.min_root_cause_score
             && explained_units >= self.config.min_units_to_open
-            && !self.under_maintenance(root, at);
-        coherent.then_some((ranked, explained_units))
+            && !self.maintained[root];
+        if !coherent {
+            return None;
+        }
+        let mut elements: Vec<usize> = explained.into_keys().collect();
+        elements.sort_unstable();
+        Some(CoherentFault {
+            ranked,
+            cell_units: explained_units,
+            elements,
+        })
     }
+}
+
+/// A coherent fault seen this minute, not yet an incident.
+struct CoherentFault {
+    ranked: Vec<dialtone_model::Candidate>,
+    /// Broken customer-facing services its top candidate explains.
+    cell_units: u32,
+    /// Broken elements its top candidate explains, sorted.
+    elements: Vec<usize>,
+}
+
+/// A coherent fault waiting to be confirmed.
+#[derive(Debug)]
+struct Pending {
+    /// Broken elements it explained last minute, sorted.
+    elements: Vec<usize>,
+    /// Consecutive minutes it has been seen.
+    minutes: u32,
+}
+
+/// Whether two sorted element lists share an element.
+fn overlaps(a: &[usize], b: &[usize]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// Moves the units `root`'s failure predicts out of `residual`; returns them.

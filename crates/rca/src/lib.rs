@@ -10,6 +10,13 @@
 //! outranks the shared software version that predicts every failing instance
 //! and every dark cell.
 //!
+//! Telemetry that stops is a symptom too, but an ambiguous one: a collector
+//! restart looks the same. Units that went silent are therefore neither
+//! contradictions nor unexplained; a candidate that predicts them down earns
+//! half a unit of agreement each, so the cause of a failure that also blinded
+//! the operator (CenturyLink 2018) outranks one that explains only what still
+//! reports. Silence alone never makes a candidate.
+//!
 //! Pure: no I/O, no clock. Impact sets are computed lazily, only for ancestors
 //! of what is broken, and cached: a topology is fixed for an explainer's life.
 
@@ -25,6 +32,8 @@ pub struct Observations {
     pub observable: Vec<ServiceMask>,
     /// Services each element's KPIs currently show broken.
     pub broken: HashMap<usize, ServiceMask>,
+    /// Services whose KPIs usually report but stopped: not in `observable`.
+    pub silent: HashMap<usize, ServiceMask>,
 }
 
 impl Observations {
@@ -32,6 +41,7 @@ impl Observations {
         Observations {
             observable,
             broken: HashMap::new(),
+            silent: HashMap::new(),
         }
     }
 
@@ -84,18 +94,21 @@ impl Explainer {
         if broken_total == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(Candidate, usize)> = self
+        let mut scored: Vec<(Candidate, usize, u32)> = self
             .ancestors(obs.broken.keys().copied())
             .into_iter()
             .filter_map(|c| {
-                let cand = self.score(c, obs, broken_total)?;
-                Some((cand, c))
+                let (cand, dark) = self.score(c, obs, broken_total)?;
+                Some((cand, c, dark))
             })
             .collect();
-        scored.sort_by(|(a, ai), (b, bi)| {
+        scored.sort_by(|(a, ai, a_dark), (b, bi, b_dark)| {
             b.score
                 .total_cmp(&a.score)
                 .then(b.explained.cmp(&a.explained))
+                // Of two that fit what reports equally, the one that also
+                // predicts what went dark.
+                .then(b_dark.cmp(a_dark))
                 .then(
                     kind_preference(self.topology.element(*bi).kind)
                         .cmp(&kind_preference(self.topology.element(*ai).kind)),
@@ -105,7 +118,7 @@ impl Explainer {
         scored.truncate(top);
         scored
             .into_iter()
-            .map(|(mut c, i)| {
+            .map(|(mut c, i, _)| {
                 c.evidence = self.evidence(i, &c, obs);
                 c
             })
@@ -130,22 +143,27 @@ impl Explainer {
         out
     }
 
-    fn score(&self, c: usize, obs: &Observations, broken_total: u32) -> Option<Candidate> {
+    /// The candidate `c` with its score, and the silent units it predicts.
+    fn score(&self, c: usize, obs: &Observations, broken_total: u32) -> Option<(Candidate, u32)> {
         let impact = self.impact(c);
-        let (mut explained, mut contradicted) = (0u32, 0u32);
+        let (mut explained, mut contradicted, mut dark) = (0u32, 0u32, 0u32);
         for &(e, lost) in impact.iter() {
             let seen = lost & obs.observable[e as usize];
             let broken = obs.broken.get(&(e as usize)).copied().unwrap_or(0);
             explained += (seen & broken).count_ones();
             contradicted += (seen & !broken).count_ones();
+            if !obs.silent.is_empty() {
+                dark += (lost & obs.silent.get(&(e as usize)).copied().unwrap_or(0)).count_ones();
+            }
         }
         if explained == 0 {
             return None;
         }
         let unexplained = broken_total - explained;
-        let score = f64::from(explained) / f64::from(explained + contradicted + unexplained);
+        let agree = f64::from(explained) + SILENT_WEIGHT * f64::from(dark);
+        let score = agree / (agree + f64::from(contradicted + unexplained));
         let el = self.topology.element(c);
-        Some(Candidate {
+        let cand = Candidate {
             element: el.id.clone(),
             kind: el.kind.as_str().to_string(),
             score,
@@ -153,7 +171,8 @@ impl Explainer {
             contradicted,
             unexplained,
             evidence: Vec::new(),
-        })
+        };
+        Some((cand, dark))
     }
 
     fn evidence(&self, c: usize, cand: &Candidate, obs: &Observations) -> Vec<String> {
@@ -165,6 +184,17 @@ impl Explainer {
             cand.explained + cand.unexplained,
             cand.contradicted
         )];
+        let dark: u32 = impact
+            .iter()
+            .map(|&(e, lost)| {
+                (lost & obs.silent.get(&(e as usize)).copied().unwrap_or(0)).count_ones()
+            })
+            .sum();
+        if dark > 0 {
+            lines.push(format!(
+                "{dark} observations it predicts broken stopped reporting"
+            ));
+        }
         let dependents: Vec<usize> = t.dependents(c).to_vec();
         let failing = dependents
             .iter()
@@ -192,6 +222,10 @@ impl Explainer {
         lines
     }
 }
+
+/// Agreement earned by a predicted-down unit that stopped reporting, relative
+/// to one that reports broken.
+const SILENT_WEIGHT: f64 = 0.5;
 
 /// When two candidates explain the same observations equally well, prefer the
 /// shared hidden dependency: it names the common cause and the fix.
@@ -243,4 +277,54 @@ fn sparse_propagate(t: &Topology, root: usize) -> Vec<(u32, ServiceMask)> {
     let mut out: Vec<(u32, ServiceMask)> = lost.into_iter().map(|(e, m)| (e as u32, m)).collect();
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, Redundancy};
+
+    use super::*;
+
+    /// A power feed under cell `a` only, a transport segment under `a` and `b`.
+    fn explainer() -> Explainer {
+        let mut els = vec![
+            Element::new("grid", ElementKind::PowerFeed),
+            Element::new("segment", ElementKind::Link),
+        ];
+        els.extend(["a", "b"].map(|id| Element::new(id, ElementKind::Cell)));
+        let dep = |d: &str, m: &[&str]| DependencySpec {
+            dependent: d.into(),
+            members: m.iter().map(|s| s.to_string()).collect(),
+            redundancy: Redundancy::All,
+            services: ALL_SERVICES,
+        };
+        let deps = vec![dep("a", &["grid", "segment"]), dep("b", &["segment"])];
+        Explainer::new(Arc::new(Topology::new(els, deps).unwrap()))
+    }
+
+    #[test]
+    fn what_went_dark_points_at_the_cause_that_predicts_it() {
+        let x = explainer();
+        let t = x.topology();
+        let (a, b) = (t.index_of("a").unwrap(), t.index_of("b").unwrap());
+        let mut observable = vec![0; t.len()];
+        observable[a] = ALL_SERVICES;
+        let mut obs = Observations::new(observable.clone());
+        obs.broken.insert(a, ALL_SERVICES);
+        // With `b` merely unobserved the power feed is the better-named cause.
+        assert_eq!(x.rank(&obs, 3)[0].element, "grid");
+        obs.silent.insert(b, ALL_SERVICES);
+        let ranked = x.rank(&obs, 3);
+        assert_eq!(ranked[0].element, "segment");
+        assert!(
+            ranked[0]
+                .evidence
+                .iter()
+                .any(|l| l.contains("stopped reporting"))
+        );
+        // Silence alone makes no candidate: a collector gap is not an outage.
+        let mut gap = Observations::new(observable);
+        gap.silent.insert(b, ALL_SERVICES);
+        assert!(x.rank(&gap, 3).is_empty());
+    }
 }

@@ -6,10 +6,11 @@
 //! says and advances one minute per [`Twin::step`], so a drill replays bit
 //! for bit from its seed.
 //!
-//! Randomness comes from three independent ChaCha8 streams of the seed: the
-//! network, the event plan and the per-minute noise. Changing the scenario
-//! therefore never changes the network, and a fault never shifts the noise
-//! of cells it does not touch.
+//! Randomness comes from independent ChaCha8 streams of the seed: the
+//! network, the event plan, the per-minute noise of cells and core instances,
+//! and that of the other elements with KPIs (gateways, the bridge). Changing
+//! the scenario therefore never changes the network, and a fault never shifts
+//! the noise of cells it does not touch.
 
 mod network;
 mod scenario;
@@ -23,7 +24,7 @@ use dialtone_model::{
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use network::{FUNCTIONS, MIN_CELLS, Network};
+use network::{ExtraKind, FUNCTIONS, MIN_CELLS, Network};
 pub use scenario::{FaultTruth, MaintenanceWindow, ScenarioInfo, scenarios};
 use scenario::{Plan, scenario_ids};
 use telemetry::{CellState, DATA, RAN, REG, VOICE};
@@ -96,12 +97,15 @@ pub struct Twin {
     net: Network,
     plan: Plan,
     noise: ChaCha8Rng,
+    extra_noise: ChaCha8Rng,
     now: Timestamp,
     cells: Vec<CellState>,
     /// Stadium load multiplier per cell this minute.
     crowd: Vec<f32>,
     /// Severity per core instance, like [`CellState::sev`].
     core_sev: Vec<f32>,
+    /// Severity per extra element (gateways, the bridge).
+    extra_sev: Vec<f32>,
     /// What is down this minute: fault roots, then maintenance elements.
     down: (Vec<usize>, Vec<usize>),
     /// Derived from `down` (recomputed only when it changes).
@@ -109,9 +113,20 @@ pub struct Twin {
     cell_silent: Vec<bool>,
     core_broken: Vec<bool>,
     core_silent: Vec<bool>,
+    extra_broken: Vec<bool>,
+    extra_silent: Vec<bool>,
     pool_up: Vec<u32>,
     rise: f32,
     depth: f32,
+    /// Per cell: how far its KPIs go under the current faults.
+    cell_depth: Vec<f32>,
+    /// The running faults' spread and blind share (see [`scenario::Fault`]).
+    spread: Option<(u8, f32)>,
+    blind: f32,
+    /// Cells and core instances the re-attach storm hits, and its level this minute.
+    storm_cells: Vec<bool>,
+    storm_cores: Vec<bool>,
+    storm_level: f32,
     /// Per region this minute: subscribers attempting to register, those
     /// registered, and those re-attaching after an outage.
     region_load: Vec<[f32; 3]>,
@@ -148,21 +163,42 @@ impl Twin {
         let n_cores = net.cores.len();
         let n_pools = net.pools.len();
         let n_regions = net.regions.len();
+        let n_extras = net.extras.len();
+        let (storm_cells, storm_cores) = match &plan.storm {
+            Some(storm) => {
+                let lost = net.topology.propagate(&[plan.faults[storm.fault].elem]);
+                (
+                    net.cells.iter().map(|c| lost[c.elem] != 0).collect(),
+                    net.cores.iter().map(|c| lost[c.elem] != 0).collect(),
+                )
+            }
+            None => (vec![false; n_cells], vec![false; n_cores]),
+        };
         let mut twin = Twin {
             now: cfg.start,
             cfg,
             noise: stream(2),
+            extra_noise: stream(3),
             cells: vec![CellState::default(); n_cells],
             crowd: vec![1.0; n_cells],
             core_sev: vec![0.0; n_cores],
+            extra_sev: vec![0.0; n_extras],
             down: (Vec::new(), Vec::new()),
             cell_target: vec![0; n_cells],
             cell_silent: vec![false; n_cells],
             core_broken: vec![false; n_cores],
             core_silent: vec![false; n_cores],
+            extra_broken: vec![false; n_extras],
+            extra_silent: vec![false; n_extras],
             pool_up: vec![0; n_pools],
             rise: 0.6,
             depth: 1.0,
+            cell_depth: vec![1.0; n_cells],
+            spread: None,
+            blind: 0.0,
+            storm_cells,
+            storm_cores,
+            storm_level: 0.0,
             region_load: vec![[0.0; 3]; n_regions],
             gaps: Vec::new(),
             net,
@@ -182,7 +218,8 @@ impl Twin {
 
     /// Every series the twin emits; a series' index is its [`dialtone_model::SeriesId`].
     /// Cells come first (six KPIs each, in [`Kpi::CELL`] order), then core
-    /// instances (two each, in [`Kpi::CORE`] order).
+    /// instances, then the fixed broadband gateways and the conference bridge
+    /// (two each, in [`Kpi::CORE`] order: procedure success and rate).
     pub fn series(&self) -> &[SeriesKey] {
         &self.net.series
     }
@@ -239,15 +276,19 @@ impl Twin {
         for (c, spec) in self.net.cells.iter().enumerate() {
             let st = &mut self.cells[c];
             let target = self.cell_target[c];
+            let depth = self.cell_depth[c];
             for (ch, sev) in st.sev.iter_mut().enumerate() {
                 if target & (1 << ch) != 0 {
-                    *sev += (self.depth - *sev) * self.rise;
+                    *sev += (depth - *sev) * self.rise;
                 } else if *sev > 0.0 {
                     *sev *= DECAY[ch];
                     if *sev < SETTLED {
                         *sev = 0.0;
                     }
                 }
+            }
+            if self.storm_cells[c] {
+                st.sev[REG] = st.sev[REG].max(self.storm_level);
             }
             let (values, [attempting, registered]) =
                 telemetry::cell_minute(spec, st, load, self.crowd[c], &mut self.noise);
@@ -298,9 +339,14 @@ impl Twin {
                     *sev = 0.0;
                 }
             }
+            // The storm congests the instances that admit the re-attaches.
+            if self.storm_cores[i] {
+                *sev = sev.max(self.storm_level);
+            }
             let peers_up = up > u32::from(!self.core_broken[i]);
             let values = telemetry::core_minute(
-                spec,
+                spec.fail,
+                spec.resid,
                 demand / up.max(1) as f32,
                 demand / members,
                 peers_up,
@@ -309,6 +355,44 @@ impl Twin {
             );
             if !self.core_silent[i] {
                 let first = self.net.core_series(i);
+                out.extend(
+                    values
+                        .iter()
+                        .zip(first..)
+                        .map(|(&value, series)| Sample { series, value }),
+                );
+            }
+        }
+
+        let on_call = self.plan.calls.iter().any(|c| c.contains(&t));
+        for (i, spec) in self.net.extras.iter().enumerate() {
+            let demand = spec.rate
+                * match spec.kind {
+                    ExtraKind::Bng => load,
+                    // Hundreds of participants join within minutes of the start.
+                    ExtraKind::Bridge if on_call => 20.0,
+                    ExtraKind::Bridge => load,
+                };
+            let sev = &mut self.extra_sev[i];
+            if self.extra_broken[i] {
+                *sev += (self.depth - *sev) * self.rise;
+            } else if *sev > 0.0 {
+                *sev *= 0.5;
+                if *sev < SETTLED {
+                    *sev = 0.0;
+                }
+            }
+            let values = telemetry::core_minute(
+                spec.fail,
+                spec.resid,
+                demand,
+                demand,
+                false,
+                *sev,
+                &mut self.extra_noise,
+            );
+            if !self.extra_silent[i] {
+                let first = self.net.extra_series(i);
                 out.extend(
                     values
                         .iter()
@@ -337,13 +421,21 @@ impl Twin {
         }
         let mut faults: Vec<usize> = Vec::new();
         let (mut rise, mut depth) = (0.0f32, 0.0f32);
+        let (mut spread, mut blind) = (None, 0.0f32);
         for f in &self.plan.faults {
             if f.start <= t && t < f.end {
                 faults.push(f.elem);
                 rise = rise.max(f.rise);
                 depth = depth.max(f.depth);
+                spread = spread.or(f.spread);
+                blind = blind.max(f.blind);
             }
         }
+        self.storm_level = self
+            .plan
+            .storm
+            .as_ref()
+            .map_or(0.0, |s| s.level(self.plan.faults[s.fault].end, t));
         let mut maint: Vec<usize> = self
             .plan
             .maintenance
@@ -357,6 +449,8 @@ impl Twin {
         if !faults.is_empty() {
             self.rise = rise;
             self.depth = depth;
+            self.spread = spread;
+            self.blind = blind;
         }
         if (&faults, &maint) != (&self.down.0, &self.down.1) {
             self.down = (faults, maint);
@@ -371,8 +465,18 @@ impl Twin {
         let lost = topo.propagate(&all);
         let planned = topo.propagate(&self.down.1);
         for (c, spec) in self.net.cells.iter().enumerate() {
-            // A site locked for work reports nothing rather than looking broken.
-            let silent = planned[spec.site_elem] != 0 || self.down.1.contains(&spec.elem);
+            // A site locked for work reports nothing rather than looking broken;
+            // so does a site cut off with the transport its management rides
+            // (a fixed share of sites, picked by id so the choice is stable).
+            let blinded = self.blind > 0.0
+                && lost[spec.site_elem] != 0
+                && ((spec.site_elem % 100) as f32) < 100.0 * self.blind;
+            let silent =
+                planned[spec.site_elem] != 0 || self.down.1.contains(&spec.elem) || blinded;
+            self.cell_depth[c] = match self.spread {
+                Some((region, depth)) if region != spec.region => depth * self.depth,
+                _ => self.depth,
+            };
             let mut target = 0u8;
             if !silent {
                 for (ch, service) in [
@@ -397,6 +501,10 @@ impl Twin {
             let silent = planned[spec.elem] != 0 || spec.hosts.iter().any(|&h| lost[h] != 0);
             self.core_broken[i] = lost[spec.elem] != 0 && !silent;
             self.core_silent[i] = silent;
+        }
+        for (i, spec) in self.net.extras.iter().enumerate() {
+            self.extra_silent[i] = planned[spec.elem] != 0;
+            self.extra_broken[i] = lost[spec.elem] != 0 && !self.extra_silent[i];
         }
         for (p, pool) in self.net.pools.iter().enumerate() {
             self.pool_up[p] = pool

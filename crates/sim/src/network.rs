@@ -98,6 +98,8 @@ pub(crate) const FUNCTIONS: [Function; 6] = [
 ];
 /// Index of AMF in [`FUNCTIONS`]: the function the common-mode scenario targets.
 pub(crate) const AMF: usize = 0;
+/// Index of IMS in [`FUNCTIONS`]: its signalling rides the leased fiber.
+pub(crate) const IMS: usize = 3;
 /// Index of DNS in [`FUNCTIONS`]: its instances share a zone-config system.
 const DNS: usize = 5;
 
@@ -146,6 +148,27 @@ pub(crate) struct CoreSpec {
     pub resid: f32,
 }
 
+/// What an extra element serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExtraKind {
+    /// A fixed broadband gateway: sessions of one region's fixed lines.
+    Bng,
+    /// The conference bridge: call joins.
+    Bridge,
+}
+
+/// An element outside the cell and core-pool structure whose two
+/// [`Kpi::CORE`] series read as its procedure success and rate.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraSpec {
+    pub elem: usize,
+    pub kind: ExtraKind,
+    /// Procedures per second at full load.
+    pub rate: f32,
+    pub fail: f32,
+    pub resid: f32,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct PoolSpec {
     pub elem: usize,
@@ -177,6 +200,24 @@ pub(crate) struct Network {
     pub grids: Vec<Vec<usize>>,
     /// Element index of the DNS zone configuration system.
     pub dns_config: usize,
+    /// The routing policy every core router runs (the Rogers 2022 filter).
+    pub route_policy: usize,
+    /// The upstream peering every provider-edge router learns routes from.
+    pub peering: usize,
+    /// The configuration added with the mobility-core expansion, which every
+    /// AMF instance loads (AT&T 2024).
+    pub amf_expansion: usize,
+    /// Transport management channel segments; region `r` rides segment `r % 2`.
+    pub dcn: Vec<usize>,
+    /// The leased fiber IMS signalling is routed over (T-Mobile 2020) and
+    /// the region at its far end.
+    pub fiber: usize,
+    pub fiber_region: u8,
+    /// Elements with KPIs beside cells and core instances: fixed broadband
+    /// gateways and the conference bridge.
+    pub extras: Vec<ExtraSpec>,
+    /// Index into `extras` of the conference bridge.
+    pub bridge: usize,
     pub series: Vec<SeriesKey>,
 }
 
@@ -189,6 +230,11 @@ impl Network {
     /// First series id of core instance `i`.
     pub fn core_series(&self, i: usize) -> u32 {
         (self.cells.len() * Kpi::CELL.len() + i * Kpi::CORE.len()) as u32
+    }
+
+    /// First series id of extra element `i`.
+    pub fn extra_series(&self, i: usize) -> u32 {
+        self.core_series(self.cores.len() + i)
     }
 
     pub fn id(&self, elem: usize) -> &str {
@@ -252,12 +298,37 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
         b.add(format!("region-{r}"), ElementKind::Region, Some(r));
     }
 
-    // Two data centers per region, each with its own power feed and core router.
+    // The shared layers the real outages went through. None draws from the
+    // RNG, so adding them left every seed's network as it was.
+    let route_policy = b.add(
+        "config-core-route-policy".into(),
+        ElementKind::ConfigSystem,
+        None,
+    );
+    let peering = b.add(
+        "peering-ix-upstream".into(),
+        ElementKind::ExternalPeering,
+        None,
+    );
+    let amf_expansion = b.add(
+        "config-amf-expansion".into(),
+        ElementKind::ConfigSystem,
+        None,
+    );
+    b.elements[amf_expansion].function = Some("AMF".into());
+    let dcn: Vec<usize> = (1..=2)
+        .map(|k| b.add(format!("dcn-transport-mgmt-{k}"), ElementKind::Link, None))
+        .collect();
+
+    // Two data centers per region, each with its own power feed, core router
+    // and provider-edge router.
     let mut dcs = Vec::new(); // [region][a/b] -> (dc, power)
     let mut core_routers = Vec::new();
+    let mut edge_routers = Vec::new();
     for r in &regions {
         let mut pair = Vec::new();
         let mut routers = Vec::new();
+        let mut edges = Vec::new();
         for side in ["a", "b"] {
             let power = b.add(
                 format!("power-dc-{r}-{side}"),
@@ -266,13 +337,35 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
             );
             let dc = b.add(format!("dc-{r}-{side}"), ElementKind::DataCenter, Some(r));
             let cr = b.add(format!("cr-{r}-{side}"), ElementKind::Router, Some(r));
-            b.dep(cr, &[dc, power], Redundancy::All, ALL_SERVICES);
+            b.dep(
+                cr,
+                &[dc, power, route_policy],
+                Redundancy::All,
+                ALL_SERVICES,
+            );
+            // The edge carries RAN and fixed traffic into the core and learns
+            // internet routes from the peer: a route flood shuts it down.
+            let pe = b.add(format!("pe-{r}-{side}"), ElementKind::Router, Some(r));
+            b.dep(pe, &[cr, peering], Redundancy::All, ALL_SERVICES);
             pair.push((dc, power));
             routers.push(cr);
+            edges.push(pe);
         }
         dcs.push(pair);
         core_routers.push(routers);
+        edge_routers.push(edges);
     }
+    // IMS signalling between regions rides one leased fiber to the biggest
+    // region: the link weights leave no other path, a single point of failure
+    // for voice everywhere.
+    let fiber_region = (0..n_regions)
+        .max_by_key(|&r| (sites_per_region[r], std::cmp::Reverse(r)))
+        .expect("at least four regions");
+    let fiber = b.add(
+        format!("fiber-leased-{}", regions[fiber_region]),
+        ElementKind::Link,
+        Some(regions[fiber_region]),
+    );
 
     let dns_config = b.add("config-dns-zones".into(), ElementKind::ConfigSystem, None);
     b.elements[dns_config].function = Some("DNS".into());
@@ -331,11 +424,17 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
                 let inst = b.add(id, ElementKind::CoreInstance, Some(regions[r]));
                 b.elements[inst].function = Some(f.name.into());
                 let (dc, power) = dcs[r][side];
-                let mut needs = vec![version, power, dc];
+                let mut needs = vec![version, power, dc, core_routers[r][side]];
                 if fi == DNS {
                     needs.push(dns_config);
                 }
+                if fi == AMF {
+                    needs.push(amf_expansion);
+                }
                 b.dep(inst, &needs, Redundancy::All, ALL_SERVICES);
+                if fi == IMS {
+                    b.dep(inst, &[fiber], Redundancy::All, VOICE);
+                }
                 member_elems.push(inst);
                 member_idx.push(cores.len() as u32);
                 cores.push(CoreSpec {
@@ -361,8 +460,13 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
     let mut cell_specs = Vec::with_capacity(cells);
     let mut sites = Vec::with_capacity(n_sites);
     let mut grids = vec![Vec::new(); n_regions];
+    let mut extras = Vec::new();
     for (r, &region) in regions.iter().enumerate() {
         let n = sites_per_region[r];
+        // The region's optical transport, managed over one channel segment:
+        // a storm on that channel takes the transport down (CenturyLink 2018).
+        let otn = b.add(format!("otn-{region}"), ElementKind::Link, Some(region));
+        b.dep(otn, &[dcn[r % dcn.len()]], Redundancy::All, ALL_SERVICES);
         let n_agg = n.div_ceil(SITES_PER_AGG);
         let aggs: Vec<usize> = (1..=n_agg)
             .map(|k| {
@@ -372,9 +476,19 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
                     Some(region),
                 );
                 b.dep(agg, &core_routers[r], Redundancy::AnyOf, ALL_SERVICES);
+                b.dep(agg, &[otn], Redundancy::All, ALL_SERVICES);
                 agg
             })
             .collect();
+        let bng = b.add(format!("bng-{region}"), ElementKind::Router, Some(region));
+        b.dep(bng, &edge_routers[r], Redundancy::AnyOf, ALL_SERVICES);
+        extras.push(ExtraSpec {
+            elem: bng,
+            kind: ExtraKind::Bng,
+            rate: 4.0 * n as f32,
+            fail: 0.001,
+            resid: 4.0,
+        });
         let n_grid = (n + GRID_OFFSET).div_ceil(SITES_PER_GRID);
         grids[r] = (1..=n_grid)
             .map(|k| {
@@ -430,6 +544,8 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
                 let mut needs = vec![site];
                 needs.extend(&needs_all);
                 b.dep(cell, &needs, Redundancy::All, ALL_SERVICES);
+                // The RAN reaches the core through either edge router.
+                b.dep(cell, &edge_routers[r], Redundancy::AnyOf, ALL_SERVICES);
                 b.dep(cell, &needs_data, Redundancy::All, DATA);
                 b.dep(cell, &needs_voice, Redundancy::All, VOICE);
                 cell_specs.push(cell_spec(cell, site, r as u8, subs, rng));
@@ -440,7 +556,33 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
                 cells: count as u32,
             });
         }
+        // Fixed lines behind the gateway, for the blast radius.
+        b.elements[bng].subscribers = (n * 1500) as u32;
     }
+
+    // The conference bridge, hosted in the first region's data center a.
+    let bridge_elem = b.add(
+        "bridge-conference-1".into(),
+        ElementKind::ConferenceBridge,
+        Some(regions[0]),
+    );
+    let (dc, power) = dcs[0][0];
+    b.dep(
+        bridge_elem,
+        &[dc, power, core_routers[0][0]],
+        Redundancy::All,
+        ALL_SERVICES,
+    );
+    // Participants it can host.
+    b.elements[bridge_elem].subscribers = 500;
+    let bridge = extras.len();
+    extras.push(ExtraSpec {
+        elem: bridge_elem,
+        kind: ExtraKind::Bridge,
+        rate: 0.5,
+        fail: 0.002,
+        resid: 35.0,
+    });
 
     let series = cell_specs
         .iter()
@@ -448,7 +590,9 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
         .chain(
             cores
                 .iter()
-                .flat_map(|c| Kpi::CORE.map(|kpi| (c.elem, kpi))),
+                .map(|c| c.elem)
+                .chain(extras.iter().map(|x| x.elem))
+                .flat_map(|e| Kpi::CORE.map(|kpi| (e, kpi))),
         )
         .map(|(e, kpi)| SeriesKey {
             element: b.elements[e].id.clone(),
@@ -465,6 +609,14 @@ pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimEr
         pools,
         grids,
         dns_config,
+        route_policy,
+        peering,
+        amf_expansion,
+        dcn,
+        fiber,
+        fiber_region: fiber_region as u8,
+        extras,
+        bridge,
         series,
     })
 }

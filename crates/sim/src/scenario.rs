@@ -17,39 +17,94 @@ use crate::{SimError, TwinConfig};
 pub struct ScenarioInfo {
     pub id: &'static str,
     pub summary: &'static str,
+    /// How long symptoms outlast the fault (a re-attach storm), in seconds:
+    /// a drill runs that much longer.
+    pub aftermath_secs: i64,
 }
 
-const SCENARIOS: [ScenarioInfo; 6] = [
+/// How long the re-attach storm after `expansion-misconfig-attach-storm`'s
+/// rollback keeps the core congested (AT&T: about 10 h; compressed here).
+const ATTACH_STORM_SECS: i64 = 4 * HOUR;
+
+const SCENARIOS: [ScenarioInfo; 12] = [
     ScenarioInfo {
         id: "core-software-version",
         summary: "One AMF software version fails on every instance running it (Ericsson \
                   SGSN-MME certificate, 2018): cells whose pool runs only that version lose \
                   registration, calls and data; pools mixing versions keep working.",
+        aftermath_secs: 0,
     },
     ScenarioInfo {
         id: "quiet-week",
-        summary: "No fault: a stadium crowd, planned maintenance and collection gaps only. \
-                  Every incident opened is a false one.",
+        summary: "No fault for a week: stadium crowds, planned maintenance, collection gaps \
+                  and the daily call on the conference bridge only. Every incident opened is a \
+                  false one.",
+        aftermath_secs: 0,
     },
     ScenarioInfo {
         id: "single-cell-hardware-fault",
         summary: "One cell's radio unit dies: one cell goes dark. The incident must stay \
                   that small.",
+        aftermath_secs: 0,
     },
     ScenarioInfo {
         id: "regional-power-outage",
         summary: "A utility grid segment fails and the cell sites it feeds go down; the \
                   segment crosses aggregation areas, so the grid, not a router, explains it.",
+        aftermath_secs: 0,
     },
     ScenarioInfo {
         id: "dns-failure",
         summary: "A bad zone push from the DNS configuration system breaks every resolver: \
                   mobile data degrades network-wide as caches expire, over several minutes.",
+        aftermath_secs: 0,
     },
     ScenarioInfo {
         id: "planned-maintenance",
         summary: "No fault: at the fault time a UPF pool member is upgraded and a cell site \
                   is locked for work, both announced as maintenance windows.",
+        aftermath_secs: 0,
+    },
+    ScenarioInfo {
+        id: "expansion-misconfig-attach-storm",
+        summary: "A misconfigured element added during a core expansion puts every AMF into \
+                  protective mode: all devices detach nationwide (AT&T, Feb 2024). After the \
+                  rollback a re-attach storm keeps registration degraded for hours.",
+        aftermath_secs: ATTACH_STORM_SECS,
+    },
+    ScenarioInfo {
+        id: "core-routing-filter-removed",
+        summary: "A route filter removed from the routing policy floods every core router \
+                  (Rogers, Jul 2022): cell sites lose backhaul, core functions and fixed \
+                  broadband gateways fail together.",
+        aftermath_secs: 0,
+    },
+    ScenarioInfo {
+        id: "peering-route-flood-zombie-ran",
+        summary: "Routes from the upstream peer overwhelm every provider-edge router, which \
+                  shut down (Optus, Nov 2023): cells stay on air with no core behind them, so \
+                  phones cannot fall back for emergency calls; fixed broadband fails too.",
+        aftermath_secs: 0,
+    },
+    ScenarioInfo {
+        id: "transport-mgmt-packet-storm",
+        summary: "A faulty card floods one transport management channel segment node to \
+                  node (CenturyLink, Dec 2018): the optical transport of its regions fails \
+                  and most of their sites stop reporting: the operator loses visibility.",
+        aftermath_secs: 0,
+    },
+    ScenarioInfo {
+        id: "fiber-cut-ims-registration-storm",
+        summary: "The leased fiber that wrong link weights made the only IMS path fails \
+                  (T-Mobile, Jun 2020): voice fails in its region and a re-registration \
+                  storm degrades calls nationwide; data keeps working.",
+        aftermath_secs: 0,
+    },
+    ScenarioInfo {
+        id: "conference-bridge-degradation",
+        summary: "The conference bridge degrades during a scheduled high-stakes call (the \
+                  AT&T conference call): joins fail and legs drop; no cell is affected.",
+        aftermath_secs: 0,
     },
 ];
 
@@ -81,6 +136,9 @@ pub struct FaultTruth {
     /// When the fault ended (moved earlier by [`crate::Twin::restore`]); KPIs
     /// take some minutes more to recover.
     pub end: Timestamp,
+    /// When the fault's aftermath (a re-attach storm) is over: `end` plus
+    /// [`ScenarioInfo::aftermath_secs`].
+    pub settled_at: Timestamp,
     /// Cells that lose at least one service, by [`dialtone_model::Topology::propagate`].
     pub affected_cells: usize,
 }
@@ -104,8 +162,35 @@ pub(crate) struct Fault {
     pub rise: f32,
     /// How far the KPIs go at worst (1 = the cell's full fault profile).
     pub depth: f32,
+    /// Cells outside this region reach only this depth (a storm spreading
+    /// from where the fault is).
+    pub spread: Option<(u8, f32)>,
+    /// Share of the sites it cuts off whose telemetry goes dark with them
+    /// (their management rides the failed transport).
+    pub blind: f32,
     /// Index into the ground truth.
     pub truth: usize,
+}
+
+/// Registration still degraded after a fault ends: everyone re-attaches at
+/// once and the core admits them slowly.
+#[derive(Debug, Clone)]
+pub(crate) struct Storm {
+    /// The fault whose end starts it.
+    pub fault: usize,
+    pub secs: i64,
+    /// Severity right after the fault ends, falling linearly to zero.
+    pub depth: f32,
+}
+
+impl Storm {
+    /// Severity floor at `t`, given the fault's `end`.
+    pub fn level(&self, end: Timestamp, t: Timestamp) -> f32 {
+        if t < end || t >= end + self.secs {
+            return 0.0;
+        }
+        self.depth * (1.0 - (t - end) as f32 / self.secs as f32)
+    }
 }
 
 /// A crowd at a venue: cells' load multiplied for a few hours.
@@ -161,6 +246,9 @@ pub(crate) struct Plan {
     pub maintenance_elems: Vec<usize>,
     pub crowds: Vec<Crowd>,
     pub gaps: Vec<Gap>,
+    pub storm: Option<Storm>,
+    /// Scheduled calls on the conference bridge: joins surge while they run.
+    pub calls: Vec<Range<Timestamp>>,
 }
 
 const MIN: i64 = 60;
@@ -180,36 +268,77 @@ pub(crate) fn plan(
     let fault_end = fault_at + cfg.fault_duration_secs;
     let mut plan = Plan::default();
 
-    let mut inject = |elem: usize, rise: f32, depth: f32| {
+    let inject = |plan: &mut Plan, elem: usize, rise: f32, depth: f32| {
         plan.truths.push(FaultTruth {
             scenario: info.id.to_string(),
             root_cause: net.id(elem).to_string(),
             onset: fault_at,
             symptoms_at: fault_at + MIN * minutes_to_half(rise),
             end: fault_end,
+            settled_at: fault_end + info.aftermath_secs,
             affected_cells: affected_cells(net, &[elem]),
         });
+        let truth = plan.truths.len() - 1;
         plan.faults.push(Fault {
             elem,
             start: fault_at,
             end: fault_end,
             rise,
             depth,
-            truth: plan.truths.len() - 1,
+            spread: None,
+            blind: 0.0,
+            truth,
         });
+        plan.faults.len() - 1
     };
     match info.id {
-        "core-software-version" => inject(riskiest_version(net, AMF), 0.6, 1.0),
+        "core-software-version" => {
+            inject(&mut plan, riskiest_version(net, AMF), 0.6, 1.0);
+        }
         "single-cell-hardware-fault" => {
             let cell = rng.random_range(0..net.cells.len());
-            inject(net.cells[cell].elem, 0.9, 1.0);
+            inject(&mut plan, net.cells[cell].elem, 0.9, 1.0);
         }
         "regional-power-outage" => {
             let region = rng.random_range(0..net.regions.len());
-            inject(outage_grid(net, region), 0.8, 1.0);
+            inject(&mut plan, outage_grid(net, region), 0.8, 1.0);
         }
         // Resolver caches keep some names working while their TTLs run out.
-        "dns-failure" => inject(net.dns_config, 0.15, 0.85),
+        "dns-failure" => {
+            inject(&mut plan, net.dns_config, 0.15, 0.85);
+        }
+        "expansion-misconfig-attach-storm" => {
+            let fault = inject(&mut plan, net.amf_expansion, 0.7, 1.0);
+            plan.storm = Some(Storm {
+                fault,
+                secs: ATTACH_STORM_SECS,
+                depth: 0.5,
+            });
+        }
+        // Core routers fail within minutes of the policy push.
+        "core-routing-filter-removed" => {
+            inject(&mut plan, net.route_policy, 0.6, 1.0);
+        }
+        "peering-route-flood-zombie-ran" => {
+            inject(&mut plan, net.peering, 0.7, 1.0);
+        }
+        "transport-mgmt-packet-storm" => {
+            let segment = net.dcn[rng.random_range(0..net.dcn.len())];
+            // Three sites in five are managed only over the transport.
+            let f = inject(&mut plan, segment, 0.5, 1.0);
+            plan.faults[f].blind = 0.6;
+        }
+        // The isolated region fails outright; elsewhere the re-registration
+        // storm fails a bit under half the calls (T-Mobile: at least 41%).
+        "fiber-cut-ims-registration-storm" => {
+            let f = inject(&mut plan, net.fiber, 0.5, 1.0);
+            plan.faults[f].spread = Some((net.fiber_region, 0.5));
+        }
+        "conference-bridge-degradation" => {
+            inject(&mut plan, net.extras[net.bridge].elem, 0.4, 0.6);
+            // The high-stakes call starts a little before the bridge degrades.
+            plan.calls.push(fault_at - 10 * MIN..fault_end);
+        }
         "planned-maintenance" => {
             let upfs: Vec<u32> = net
                 .pools
@@ -236,7 +365,7 @@ pub(crate) fn plan(
     // day on while they would overlap the scenario's window, so every fault
     // is scored on its own.
     let start_day = cfg.start.div_euclid(DAY) * DAY;
-    let busy = fault_at - HOUR..fault_end + 2 * HOUR;
+    let busy = fault_at - HOUR..fault_end + info.aftermath_secs + 2 * HOUR;
     let place = |at: Timestamp, len: i64| {
         let mut at = at;
         while at < busy.end && at + len > busy.start {
@@ -305,6 +434,13 @@ pub(crate) fn plan(
             start,
             end: start + len,
         });
+    }
+
+    // A standing call on the conference bridge every afternoon: joins surge
+    // and that is not a fault.
+    for day in 0..7 {
+        let start = place(start_day + day * DAY + 16 * HOUR, 45 * MIN);
+        plan.calls.push(start..start + 45 * MIN);
     }
     Ok(plan)
 }

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::network::{CellSpec, CoreSpec};
+use crate::network::CellSpec;
 
 /// Relative load by hour of day, Monday to Friday: a night trough, a morning
 /// ramp, a lunchtime shoulder and the evening busy hour.
@@ -141,14 +141,17 @@ pub(crate) fn cell_minute(
     )
 }
 
-/// Draws the two [`dialtone_model::Kpi::CORE`] values of one instance.
+/// Draws the two [`dialtone_model::Kpi::CORE`] values of one instance (or
+/// of another element whose procedures succeed or fail: a gateway, a bridge).
 ///
-/// `share` is the procedure rate the instance carries when healthy (its
-/// pool's demand over the members up), `nominal` its share with every member
-/// up, `peers_up` whether another member can take its work, `sev` how broken
-/// it is.
+/// `fail` is its normal failure fraction and `resid` the success percent left
+/// when fully broken; `share` is the procedure rate the instance carries when
+/// healthy (its pool's demand over the members up), `nominal` its share with
+/// every member up, `peers_up` whether another member can take its work,
+/// `sev` how broken it is.
 pub(crate) fn core_minute(
-    spec: &CoreSpec,
+    fail: f32,
+    resid: f32,
     share: f32,
     nominal: f32,
     peers_up: bool,
@@ -159,9 +162,9 @@ pub(crate) fn core_minute(
     // sees the retry storm of every UE it cannot serve.
     let broken_rate = nominal * if peers_up { 0.25 } else { 1.8 };
     let rate = (share * (1.0 - sev) + broken_rate * sev) * (1.0 + 0.03 * normal(rng)).max(0.5);
-    let fail = failures(spec.fail, rate * 60.0 + 20.0, normal(rng));
+    let fail = failures(fail, rate * 60.0 + 20.0, normal(rng));
     let ok = 100.0 * (1.0 - fail);
-    let success = ok - sev * (ok - spec.resid);
+    let success = ok - sev * (ok - resid);
     [f64::from(success), f64::from(rate.max(0.0))]
 }
 

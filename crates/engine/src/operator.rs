@@ -1,0 +1,411 @@
+//! Human actions on incidents, beside the automatic lifecycle.
+//!
+//! The console and the operator API turn requests into [`OperatorAction`]s and
+//! the server applies them to the engine that owns the incidents. The engine
+//! keeps running around them: an operator may acknowledge, assign, pin the
+//! severity of and publish updates on an incident the engine opened, and the
+//! engine still moves it to monitoring when the KPIs recover. An incident an
+//! operator declared by hand is the operator's alone: the engine never
+//! advances it, since it cannot see what the operator saw.
+
+use dialtone_model::{IncidentStatus, Severity, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, Incident, TimelineEntry, TimelineKind};
+
+/// Longest public title accepted.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest public update accepted.
+pub const MAX_BODY_CHARS: usize = 5000;
+
+/// What operators did to an incident, kept with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorState {
+    /// Who declared it by hand; `None` when the engine opened it.
+    pub declared_by: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub assignee: Option<String>,
+    /// An operator set the severity; the engine no longer derives it from impact.
+    pub severity_pinned: bool,
+    /// The incident this one was merged into.
+    pub merged_into: Option<u64>,
+}
+
+/// One thing an operator does to an existing incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorAction {
+    Acknowledge,
+    Assign {
+        to: String,
+    },
+    /// Publishes `body` to the public, optionally moving the status.
+    Update {
+        status: Option<IncidentStatus>,
+        body: String,
+    },
+    SetSeverity(Severity),
+    /// Resolves with the given public words, or a standard line.
+    Resolve {
+        body: Option<String>,
+    },
+}
+
+impl OperatorAction {
+    /// The audit log's name for the action.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperatorAction::Acknowledge => "acknowledge",
+            OperatorAction::Assign { .. } => "assign",
+            OperatorAction::Update { .. } => "update",
+            OperatorAction::SetSeverity(_) => "set_severity",
+            OperatorAction::Resolve { .. } => "resolve",
+        }
+    }
+}
+
+/// A hand-declared incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// Public title: what customers notice, no internal element names.
+    pub title: String,
+    pub severity: Severity,
+    /// The first public update.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("there is no incident {0}: list them with GET /api/v1/incidents")]
+    NotFound(u64),
+    #[error("incident {id} is {status}: declare a new incident instead of changing a closed one")]
+    Closed { id: u64, status: &'static str },
+    #[error("incident {id} was merged into incident {into}: act on incident {into} instead")]
+    Merged { id: u64, into: u64 },
+    #[error(
+        "incident {id} cannot go from {from} to {to}: a resolved incident can only move to postmortem, and only a resolved one can"
+    )]
+    Transition {
+        id: u64,
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error("the {0} is empty: write what customers should know")]
+    Empty(&'static str),
+    #[error("the {field} has {chars} characters: keep it to {max}")]
+    TooLong {
+        field: &'static str,
+        chars: usize,
+        max: usize,
+    },
+    #[error("incident {0} is already acknowledged by {1}")]
+    AlreadyAcknowledged(u64, String),
+    #[error("cannot merge incident {0} into itself: name two different incidents")]
+    SelfMerge(u64),
+}
+
+fn text(field: &'static str, s: &str, max: usize) -> Result<String, ActionError> {
+    let s = s.trim();
+    let chars = s.chars().count();
+    if chars == 0 {
+        return Err(ActionError::Empty(field));
+    }
+    if chars > max {
+        return Err(ActionError::TooLong { field, chars, max });
+    }
+    Ok(s.to_string())
+}
+
+impl Incident {
+    /// Applies one operator action at network time `at`; returns the timeline entry it wrote.
+    pub fn apply(
+        &mut self,
+        at: Timestamp,
+        by: &str,
+        action: &OperatorAction,
+    ) -> Result<TimelineEntry, ActionError> {
+        if let Some(into) = self.operator.merged_into {
+            return Err(ActionError::Merged { id: self.id, into });
+        }
+        let closed = || ActionError::Closed {
+            id: self.id,
+            status: self.status.as_str(),
+        };
+        match action {
+            OperatorAction::Acknowledge => {
+                if !self.status.is_open() {
+                    return Err(closed());
+                }
+                if let Some(who) = &self.operator.acknowledged_by {
+                    return Err(ActionError::AlreadyAcknowledged(self.id, who.clone()));
+                }
+                self.operator.acknowledged_by = Some(by.to_string());
+                self.operator.acknowledged_at = Some(at);
+                Ok(self.record(
+                    at,
+                    TimelineKind::Acknowledged,
+                    String::new(),
+                    format!("acknowledged by {by}"),
+                ))
+            }
+            OperatorAction::Assign { to } => {
+                let to = text("assignee", to, 100)?;
+                let detail = format!("assigned to {to} by {by}");
+                self.operator.assignee = Some(to);
+                Ok(self.record(at, TimelineKind::Assigned, String::new(), detail))
+            }
+            OperatorAction::SetSeverity(severity) => {
+                let detail = format!(
+                    "severity {} -> {} by {by}",
+                    self.severity.as_str(),
+                    severity.as_str()
+                );
+                self.severity = *severity;
+                self.operator.severity_pinned = true;
+                Ok(self.record(at, TimelineKind::SeverityChanged, String::new(), detail))
+            }
+            OperatorAction::Update { status, body } => {
+                let body = text("update text", body, MAX_BODY_CHARS)?;
+                let to = status.unwrap_or(self.status);
+                self.check_transition(to)?;
+                self.move_to(to, at);
+                let detail = format!("update by {by} ({})", to.as_str());
+                Ok(self.record(at, TimelineKind::Updated, body, detail))
+            }
+            OperatorAction::Resolve { body } => {
+                if !self.status.is_open() {
+                    return Err(closed());
+                }
+                let body = match body {
+                    Some(b) => text("resolution text", b, MAX_BODY_CHARS)?,
+                    None => "This incident has been resolved and services are working normally."
+                        .to_string(),
+                };
+                self.move_to(IncidentStatus::Resolved, at);
+                Ok(self.record(
+                    at,
+                    TimelineKind::Resolved,
+                    body,
+                    format!("resolved by {by}"),
+                ))
+            }
+        }
+    }
+
+    fn check_transition(&self, to: IncidentStatus) -> Result<(), ActionError> {
+        use IncidentStatus::{Postmortem, Resolved};
+        let allowed = match (self.status, to) {
+            (from, to) if from.is_open() => to != Postmortem,
+            (Resolved | Postmortem, Postmortem) => true,
+            _ => false,
+        };
+        allowed.then_some(()).ok_or(ActionError::Transition {
+            id: self.id,
+            from: self.status.as_str(),
+            to: to.as_str(),
+        })
+    }
+
+    fn move_to(&mut self, to: IncidentStatus, at: Timestamp) {
+        match to {
+            IncidentStatus::Identified if self.identified_at.is_none() => {
+                self.identified_at = Some(at);
+            }
+            IncidentStatus::Monitoring => self.monitoring_at = Some(at),
+            IncidentStatus::Resolved => self.resolved_at = Some(at),
+            _ => {}
+        }
+        self.status = to;
+    }
+
+    fn record(
+        &mut self,
+        at: Timestamp,
+        kind: TimelineKind,
+        public_body: String,
+        detail: String,
+    ) -> TimelineEntry {
+        self.updated_at = at;
+        let entry = TimelineEntry {
+            incident: self.id,
+            at,
+            kind,
+            status: self.status,
+            public_body,
+            detail,
+        };
+        self.timeline.push(entry.clone());
+        entry
+    }
+}
+
+impl Engine {
+    /// Opens an incident by hand; the engine will not advance it.
+    pub fn declare(
+        &mut self,
+        at: Timestamp,
+        by: &str,
+        d: &Declaration,
+    ) -> Result<&Incident, ActionError> {
+        let title = text("title", &d.title, MAX_TITLE_CHARS)?;
+        let body = text("first update", &d.body, MAX_BODY_CHARS)?;
+        let mut inc = Incident::open(self.next_incident_id, at);
+        self.next_incident_id += 1;
+        inc.title = title;
+        inc.severity = d.severity;
+        inc.operator.severity_pinned = true;
+        inc.operator.declared_by = Some(by.to_string());
+        inc.record(
+            at,
+            TimelineKind::Declared,
+            body,
+            format!("declared by {by}"),
+        );
+        self.incidents.push(inc);
+        Ok(&self.incidents[self.incidents.len() - 1])
+    }
+
+    /// The engine's incident `id`, for operator actions.
+    pub fn incident_mut(&mut self, id: u64) -> Option<&mut Incident> {
+        self.incidents.iter_mut().find(|i| i.id == id)
+    }
+
+    /// Merges open incident `from` into `into`: `from` resolves, pointing the
+    /// public to `into`, which takes the worse severity. Returns both entries written.
+    pub fn merge(
+        &mut self,
+        at: Timestamp,
+        by: &str,
+        into: u64,
+        from: u64,
+    ) -> Result<[TimelineEntry; 2], ActionError> {
+        if into == from {
+            return Err(ActionError::SelfMerge(into));
+        }
+        let find = |id: u64| {
+            self.incidents
+                .iter()
+                .position(|i| i.id == id)
+                .ok_or(ActionError::NotFound(id))
+        };
+        let (t, f) = (find(into)?, find(from)?);
+        for i in [t, f] {
+            let inc = &self.incidents[i];
+            if let Some(into) = inc.operator.merged_into {
+                return Err(ActionError::Merged { id: inc.id, into });
+            }
+            if !inc.status.is_open() {
+                return Err(ActionError::Closed {
+                    id: inc.id,
+                    status: inc.status.as_str(),
+                });
+            }
+        }
+        let (from_title, from_severity) = {
+            let source = &mut self.incidents[f];
+            source.operator.merged_into = Some(into);
+            source.move_to(IncidentStatus::Resolved, at);
+            (source.title.clone(), source.severity)
+        };
+        let closed = self.incidents[f].record(
+            at,
+            TimelineKind::Resolved,
+            format!("This incident is being handled together with incident {into}: follow the updates there."),
+            format!("merged into incident {into} by {by}"),
+        );
+        let target = &mut self.incidents[t];
+        target.severity = target.severity.max(from_severity);
+        let merged = target.record(
+            at,
+            TimelineKind::Merged,
+            String::new(),
+            format!("incident {from} ({from_title}) merged into this one by {by}"),
+        );
+        Ok([merged, closed])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident() -> Incident {
+        let mut i = Incident::open(7, 100);
+        i.title = "Calls disrupted in North".into();
+        i
+    }
+
+    fn update(status: Option<IncidentStatus>, body: &str) -> OperatorAction {
+        OperatorAction::Update {
+            status,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn acknowledge_records_who_once() {
+        let mut i = incident();
+        let e = i.apply(160, "ada", &OperatorAction::Acknowledge).unwrap();
+        assert_eq!(e.kind, TimelineKind::Acknowledged);
+        assert!(!e.kind.is_public(), "acknowledging is internal");
+        assert_eq!(i.operator.acknowledged_by.as_deref(), Some("ada"));
+        let again = i
+            .apply(170, "bob", &OperatorAction::Acknowledge)
+            .unwrap_err();
+        assert_eq!(again, ActionError::AlreadyAcknowledged(7, "ada".into()));
+    }
+
+    #[test]
+    fn updates_walk_the_statuses_forward_to_postmortem() {
+        let mut i = incident();
+        for (at, s) in [
+            (200, IncidentStatus::Identified),
+            (300, IncidentStatus::Monitoring),
+            (400, IncidentStatus::Resolved),
+            (500, IncidentStatus::Postmortem),
+        ] {
+            let e = i.apply(at, "ada", &update(Some(s), "words")).unwrap();
+            assert_eq!((e.status, e.public_body.as_str()), (s, "words"));
+        }
+        assert_eq!(i.identified_at, Some(200));
+        assert_eq!(i.resolved_at, Some(400));
+        let back = i.apply(
+            600,
+            "ada",
+            &update(Some(IncidentStatus::Investigating), "x"),
+        );
+        assert!(matches!(back, Err(ActionError::Transition { .. })));
+    }
+
+    #[test]
+    fn postmortem_needs_a_resolved_incident_and_updates_need_words() {
+        let mut i = incident();
+        let early = i.apply(200, "ada", &update(Some(IncidentStatus::Postmortem), "x"));
+        assert!(matches!(early, Err(ActionError::Transition { .. })));
+        assert_eq!(
+            i.apply(200, "ada", &update(None, "   ")),
+            Err(ActionError::Empty("update text"))
+        );
+        let long = "x".repeat(MAX_BODY_CHARS + 1);
+        assert!(matches!(
+            i.apply(200, "ada", &update(None, &long)),
+            Err(ActionError::TooLong { .. })
+        ));
+        assert_eq!(i.timeline.len(), 0, "a refused action writes nothing");
+    }
+
+    #[test]
+    fn a_pinned_severity_and_a_resolution_stick() {
+        let mut i = incident();
+        i.apply(200, "ada", &OperatorAction::SetSeverity(Severity::Critical))
+            .unwrap();
+        assert!(i.operator.severity_pinned);
+        i.apply(300, "ada", &OperatorAction::Resolve { body: None })
+            .unwrap();
+        assert_eq!(i.status, IncidentStatus::Resolved);
+        assert!(matches!(
+            i.apply(310, "ada", &OperatorAction::Resolve { body: None }),
+            Err(ActionError::Closed { .. })
+        ));
+    }
+}
