@@ -9,11 +9,19 @@ use dialtone_statuspage::iso8601;
 
 use crate::History;
 
-fn escape(s: &str) -> String {
+/// Filled per request with the session's CSRF token: the console is
+/// pre-rendered once for everyone, the token is per session.
+pub const CSRF_SLOT: &str = "{{csrf}}";
+/// Filled per request with the signed-in user's (escaped) name.
+pub const USER_SLOT: &str = "{{user}}";
+
+/// Escapes text for HTML; `{` too, so no text can forge a slot.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('{', "&#123;")
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#11151c;color:#e6e9ef}\
@@ -34,10 +42,21 @@ pub fn render_console(
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>Dialtone console</title><style>{STYLE}</style></head><body><main><h1>Dialtone console</h1>\
-<p class=\"muted\">Network time {} · <a href=\"/\">public status page</a></p>",
+<form method=\"post\" action=\"/logout\" class=\"muted\">Signed in as <b id=\"user\">{USER_SLOT}</b> \
+<input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\"><button>Sign out</button></form>\
+<p class=\"muted\">Network time {} · <a href=\"/console\">refresh</a> · <a href=\"/\">public status page</a></p>",
         iso8601(now)
+    );
+    let _ = write!(
+        h,
+        "<details class=\"inc\"><summary>Declare an incident</summary>\
+<form method=\"post\" action=\"/console/incidents\" id=\"declare\"><input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\">\
+<p><input name=\"title\" required maxlength=\"200\" placeholder=\"Public title, e.g. Calls failing in North\" size=\"60\"> \
+<select name=\"severity\"><option>minor</option><option>major</option><option>critical</option></select></p>\
+<p><textarea name=\"body\" required rows=\"3\" cols=\"80\" placeholder=\"First public update\"></textarea></p>\
+<button>Declare</button></form></details>"
     );
     let open: Vec<&Incident> = incidents
         .iter()
@@ -124,6 +143,9 @@ fn render_incident(
         }
         h.push_str("</div>");
     }
+    if open {
+        render_actions(h, inc);
+    }
     h.push_str("<h3>Timeline</h3><table>");
     for e in &inc.timeline {
         let _ = write!(
@@ -182,4 +204,42 @@ fn chart(title: &str, points: &[(Timestamp, f32)], marker: Timestamp) -> String 
         escape(title)
     );
     svg
+}
+
+/// The operator's forms for an open incident; they post to `/console/incidents/{id}`.
+fn render_actions(h: &mut String, inc: &Incident) {
+    let id = inc.id;
+    let who = |w: &Option<String>| w.as_deref().map_or("nobody".to_string(), escape);
+    let _ = write!(
+        h,
+        "<h3>Response</h3><p class=\"muted\">Acknowledged by {} · assigned to {}</p><div class=\"actions\">",
+        who(&inc.operator.acknowledged_by),
+        who(&inc.operator.assignee)
+    );
+    let form = |h: &mut String, action: &str, fields: &str, button: &str| {
+        let _ = write!(
+            h,
+            "<form method=\"post\" action=\"/console/incidents/{id}\" class=\"{action}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
+{fields}<button>{button}</button></form>"
+        );
+    };
+    if inc.operator.acknowledged_by.is_none() {
+        form(h, "acknowledge", "", "Acknowledge");
+    }
+    form(
+        h,
+        "update",
+        "<select name=\"status\"><option>investigating</option><option>identified</option>\
+<option>monitoring</option><option>resolved</option></select> \
+<textarea name=\"body\" required rows=\"2\" cols=\"70\" placeholder=\"Public update\"></textarea> ",
+        "Publish update",
+    );
+    form(
+        h,
+        "severity",
+        "<select name=\"severity\"><option>minor</option><option>major</option><option>critical</option></select> ",
+        "Set severity",
+    );
+    h.push_str("</div>");
 }

@@ -2,8 +2,10 @@
 //! nowhere else.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dialtone_engine::ActionError;
+use dialtone_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -11,6 +13,20 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// No credentials, or credentials that are not valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the needed role, or a missing CSRF token.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request contradicts the current state (e.g. acting on a resolved incident).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests from your address: wait {retry_after_secs} s and try again")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A dependency (the database) failed; the request may succeed later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -20,7 +36,41 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ActionError::Closed { .. }
+            | ActionError::Merged { .. }
+            | ActionError::Transition { .. }
+            | ActionError::AlreadyAcknowledged(..) => ApiError::Conflict(e.to_string()),
+            ActionError::Empty(_) | ActionError::TooLong { .. } | ActionError::SelfMerge(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            e => {
+                tracing::error!(error = %e, "database failure on an operator path");
+                ApiError::Unavailable(
+                    "the database is unavailable; the public status page is unaffected. Try again shortly".into(),
+                )
+            }
         }
     }
 }
@@ -28,10 +78,21 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        (
+        let mut resp = (
             status,
             Json(serde_json::json!({ "error": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        let headers = resp.headers_mut();
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
+        }
+        resp
     }
 }

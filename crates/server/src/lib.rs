@@ -1,49 +1,293 @@
 //! The HTTP shell around the pure pipeline.
 //!
-//! Public paths (status page, Statuspage v2 JSON) are served from bytes
-//! pre-rendered on every state change: no database access on any public path,
-//! so the page keeps answering while the store is down. [`live`] runs the
-//! twin-fed pipeline, persists incidents, and re-renders.
+//! Public paths (status page, Statuspage v2 JSON, history feeds) are served
+//! from bytes pre-rendered on every state change: no database access on any
+//! public path, so the page keeps answering while the store is down. The
+//! console and the operator API (`/api/v1/`) require a signed-in user or an
+//! API token; [`routes`] is the one table that says what each route needs.
+//! [`live`] runs the twin-fed pipeline, persists incidents, and re-renders.
 
+mod access;
+mod api;
 mod console;
 mod error;
 mod history;
 pub mod live;
 mod published;
+mod ratelimit;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use dialtone_auth::Role;
+use dialtone_store::{AuthStore, Store};
+use tokio::sync::Mutex;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use access::Principal;
 pub use error::ApiError;
 pub use history::History;
 pub use published::{Published, Rendered};
+pub use ratelimit::{Rate, RateLimiter};
+
+use live::Live;
 
 /// Largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest any request may take.
 pub const REQUEST_TIMEOUT_SECS: u64 = 10;
 
+/// How the server treats clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Mark cookies `Secure`: on when a TLS proxy fronts the server, so the
+    /// browser never sends the session over plain HTTP.
+    pub secure_cookies: bool,
+    /// Per client IP, on every public route.
+    pub public_rate: Rate,
+    /// Per client IP, on password sign-in attempts.
+    pub login_rate: Rate,
+    /// How long a console session lasts.
+    pub session_secs: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            secure_cookies: false,
+            public_rate: Rate {
+                per_second: 50.0,
+                burst: 200.0,
+            },
+            login_rate: Rate {
+                per_second: 0.2,
+                burst: 10.0,
+            },
+            session_secs: 12 * 3600,
+        }
+    }
+}
+
+pub(crate) struct Limits {
+    pub public: RateLimiter,
+    pub login: RateLimiter,
+}
+
 /// What every handler shares.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub published: Arc<Published>,
+    /// The pipeline; the live loop and operator actions take turns on it.
+    pub live: Arc<Mutex<Live>>,
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<dyn AuthStore>,
+    pub config: Arc<ServerConfig>,
+    pub(crate) limits: Arc<Limits>,
+    /// An argon2id hash of a random password, verified against when the user
+    /// name is unknown so a failed sign-in takes the same time either way.
+    pub(crate) dummy_hash: Arc<str>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        published: Arc<Published>,
+        live: Arc<Mutex<Live>>,
+        store: Arc<dyn Store>,
+        auth: Arc<dyn AuthStore>,
+        config: ServerConfig,
+    ) -> Result<AppState, dialtone_auth::AuthError> {
+        let random = dialtone_auth::random_secret()?;
+        let dummy_hash = dialtone_auth::hash_password(&random)?;
+        Ok(AppState {
+            published,
+            live,
+            store,
+            auth,
+            limits: Arc::new(Limits {
+                public: RateLimiter::new(config.public_rate),
+                login: RateLimiter::new(config.login_rate),
+            }),
+            config: Arc::new(config),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+}
+
+/// The HTTP methods routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+}
+
+impl Verb {
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, rate limited per client IP.
+    Public,
+    /// A user with at least this role, by API token or session (+ CSRF for writes).
+    Signed(Role),
+}
+
+/// One row of the route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub verb: Verb,
+    pub path: &'static str,
+    pub access: Access,
+    /// A page for people: anonymous GETs are sent to `/login` instead of a 401.
+    pub browser: bool,
+}
+
+fn route<H, T>(
+    verb: Verb,
+    path: &'static str,
+    access: Access,
+    handler: H,
+) -> (RouteSpec, MethodRouter<AppState>)
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let spec = RouteSpec {
+        verb,
+        path,
+        access,
+        browser: path == "/console" || path.starts_with("/console/") || path == "/logout",
+    };
+    (spec, on(verb.filter(), handler))
+}
+
+/// Every route with its handler: the only place routes are declared.
+fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use Access::{Public, Signed};
+    use Role::{Admin, Operator, Viewer};
+    use Verb::{Get, Post};
+    vec![
+        route(Get, "/", Public, status_page),
+        route(Get, "/api/v2/{*file}", Public, public_json),
+        route(Get, "/history.atom", Public, history_atom),
+        route(Get, "/history.rss", Public, history_rss),
+        route(Get, "/healthz", Public, || async { "ok" }),
+        route(Get, "/login", Public, access::login_page),
+        route(Post, "/login", Public, access::login),
+        route(Get, "/login/link", Public, access::login_link),
+        route(Post, "/logout", Signed(Viewer), access::logout),
+        route(Get, "/console", Signed(Viewer), api::console_page),
+        route(
+            Post,
+            "/console/incidents",
+            Signed(Operator),
+            api::console_declare,
+        ),
+        route(
+            Post,
+            "/console/incidents/{id}",
+            Signed(Operator),
+            api::console_act,
+        ),
+        route(Get, "/api/v1/me", Signed(Viewer), api::me),
+        route(Get, "/api/v1/incidents", Signed(Viewer), api::list),
+        route(Post, "/api/v1/incidents", Signed(Operator), api::declare),
+        route(Get, "/api/v1/incidents/{id}", Signed(Viewer), api::get),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/acknowledge",
+            Signed(Operator),
+            api::acknowledge,
+        ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/assign",
+            Signed(Operator),
+            api::assign,
+        ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/updates",
+            Signed(Operator),
+            api::update,
+        ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/severity",
+            Signed(Operator),
+            api::severity,
+        ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/resolve",
+            Signed(Operator),
+            api::resolve,
+        ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/merge",
+            Signed(Operator),
+            api::merge,
+        ),
+        route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
+    ]
+}
+
+/// The route table, for tests and documentation that must cover every route.
+pub fn routes() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
 }
 
 /// The whole HTTP application; tests drive it in-process with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(status_page))
-        .route("/api/v2/{*file}", get(public_json))
-        .route("/console", get(console_page))
-        .route("/healthz", get(|| async { "ok" }))
+    let mut router = Router::new();
+    for (spec, handler) in table() {
+        let guarded = match spec.access {
+            Access::Public => {
+                handler.route_layer(from_fn_with_state(state.clone(), access::public_limit))
+            }
+            Access::Signed(role) => handler.route_layer(from_fn_with_state(
+                access::Gate {
+                    state: state.clone(),
+                    role,
+                    browser: spec.browser,
+                },
+                access::require,
+            )),
+        };
+        router = router.route(spec.path, guarded);
+    }
+    router
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -59,7 +303,7 @@ fn cached(
     headers: &HeaderMap,
     etag: &str,
     content_type: &'static str,
-    body: bytes_of::Bytes,
+    body: axum::body::Bytes,
 ) -> Response {
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let cache = HeaderValue::from_static("public, max-age=10, stale-if-error=300");
@@ -84,16 +328,24 @@ fn cached(
         .into_response()
 }
 
-mod bytes_of {
-    pub use axum::body::Bytes;
-}
-
 const JSON: &str = "application/json";
 const HTML: &str = "text/html; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
+const RSS: &str = "application/rss+xml; charset=utf-8";
 
 async fn status_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let r = s.published.current();
     cached(&headers, &r.etag, HTML, r.status_html.clone())
+}
+
+async fn history_atom(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let r = s.published.current();
+    cached(&headers, &r.etag, ATOM, r.history_atom.clone())
+}
+
+async fn history_rss(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let r = s.published.current();
+    cached(&headers, &r.etag, RSS, r.history_rss.clone())
 }
 
 /// Every Statuspage v2 document, by its path under `/api/v2/`.
@@ -115,16 +367,4 @@ async fn public_json(
         _ => return Err(ApiError::NotFound(format!("no such file /api/v2/{file}"))),
     };
     Ok(cached(&headers, &r.etag, JSON, body.clone()))
-}
-
-async fn console_page(State(s): State<AppState>) -> Response {
-    let r = s.published.current();
-    (
-        [
-            (header::CONTENT_TYPE, HTML),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        r.console_html.clone(),
-    )
-        .into_response()
 }

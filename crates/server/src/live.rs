@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dialtone_drill::Run;
-use dialtone_engine::Incident;
+use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
 use dialtone_model::Timestamp;
 use dialtone_statuspage::{PageInfo, PageState};
 use dialtone_store::Store;
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 
 use crate::console::render_console;
 use crate::{History, Published, Rendered};
@@ -85,6 +85,52 @@ impl Live {
             .collect()
     }
 
+    /// The incident `id`, from this run or an earlier one.
+    pub fn incident(&self, id: u64) -> Option<&Incident> {
+        self.run
+            .engine()
+            .incidents()
+            .iter()
+            .chain(&self.earlier)
+            .find(|i| i.id == id)
+    }
+
+    /// Applies an operator action at the current network time; the incident becomes dirty.
+    pub fn act(
+        &mut self,
+        id: u64,
+        by: &str,
+        action: &OperatorAction,
+    ) -> Result<TimelineEntry, ActionError> {
+        let at = self.now;
+        let in_run = self.run.engine().incidents().iter().any(|i| i.id == id);
+        let inc = if in_run {
+            self.run.engine_mut().incident_mut(id)
+        } else {
+            self.earlier.iter_mut().find(|i| i.id == id)
+        }
+        .ok_or(ActionError::NotFound(id))?;
+        let entry = inc.apply(at, by, action)?;
+        self.dirty.insert(id);
+        Ok(entry)
+    }
+
+    /// Declares an incident by hand at the current network time.
+    pub fn declare(&mut self, by: &str, d: &Declaration) -> Result<Incident, ActionError> {
+        let at = self.now;
+        let inc = self.run.engine_mut().declare(at, by, d)?.clone();
+        self.dirty.insert(inc.id);
+        Ok(inc)
+    }
+
+    /// Merges open incident `from` into open incident `into`.
+    pub fn merge(&mut self, by: &str, into: u64, from: u64) -> Result<(), ActionError> {
+        let at = self.now;
+        self.run.engine_mut().merge(at, by, into, from)?;
+        self.dirty.extend([into, from]);
+        Ok(())
+    }
+
     /// Renders every public document and the console as of now.
     pub fn render(&mut self) -> Rendered {
         self.version += 1;
@@ -108,7 +154,7 @@ impl Live {
     pub async fn save(&mut self, store: &dyn Store) {
         let dirty = std::mem::take(&mut self.dirty);
         for id in dirty {
-            let Some(inc) = self.run.engine().incidents().iter().find(|i| i.id == id) else {
+            let Some(inc) = self.incident(id) else {
                 continue;
             };
             if let Err(e) = store.save_incident(inc).await {
@@ -120,13 +166,17 @@ impl Live {
 }
 
 /// Runs `live` until `shutdown` flips, one simulated minute per `tick`.
+///
+/// The loop and operator requests share `live` behind one lock: each minute
+/// and each operator action is applied, re-rendered and saved whole, so the
+/// page never shows half of either.
 pub async fn run_paced(
-    mut live: Live,
+    live: Arc<Mutex<Live>>,
     store: Arc<dyn Store>,
     published: Arc<Published>,
     tick: Duration,
     mut shutdown: watch::Receiver<bool>,
-) -> Live {
+) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -134,10 +184,10 @@ pub async fn run_paced(
             _ = interval.tick() => {}
             _ = shutdown.changed() => break,
         }
+        let mut live = live.lock().await;
         live.step();
         published.publish(live.render());
         live.save(store.as_ref()).await;
     }
-    live.save(store.as_ref()).await;
-    live
+    live.lock().await.save(store.as_ref()).await;
 }

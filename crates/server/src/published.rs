@@ -4,7 +4,8 @@ use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use dialtone_statuspage::{
-    PageState, components, incident_json, render_status_html, status_of, summary,
+    PageState, components, incident_json, render_atom, render_rss, render_status_html, status_of,
+    summary,
 };
 use serde_json::json;
 
@@ -20,6 +21,10 @@ pub struct Rendered {
     pub incidents_json: Bytes,
     pub unresolved_json: Bytes,
     pub maintenances_json: Bytes,
+    pub history_atom: Bytes,
+    pub history_rss: Bytes,
+    /// The console with [`crate::console::CSRF_SLOT`] and
+    /// [`crate::console::USER_SLOT`] left for each request to fill.
     pub console_html: Bytes,
 }
 
@@ -52,6 +57,8 @@ impl Rendered {
             incidents_json: to_bytes(json!({ "page": page, "incidents": incidents })),
             unresolved_json: to_bytes(json!({ "page": page, "incidents": unresolved })),
             maintenances_json: to_bytes(json!({ "page": page, "scheduled_maintenances": [] })),
+            history_atom: Bytes::from(render_atom(state)),
+            history_rss: Bytes::from(render_rss(state)),
             console_html: Bytes::from(console_html),
         }
     }

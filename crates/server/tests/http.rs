@@ -1,57 +1,19 @@
 //! The HTTP app in-process: Statuspage v2 shape (golden file), caching headers,
 //! and the public page served from memory with the database gone.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dialtone_drill::Run;
-use dialtone_engine::EngineConfig;
-use dialtone_server::live::Live;
-use dialtone_server::{AppState, Published, app};
-use dialtone_sim::TwinConfig;
-use dialtone_statuspage::PageInfo;
-use dialtone_store::{SqliteStore, Store};
-use http_body_util::BodyExt;
+use common::{get, harness, live_with_incident};
+use dialtone_store::Store;
 use tower::ServiceExt;
-
-/// A live pipeline stepped until the twin's outage has an identified incident.
-fn live_with_incident() -> Live {
-    let base = TwinConfig::default();
-    let twin = TwinConfig {
-        seed: 2,
-        cells: 60,
-        fault_at: base.start + 6 * 3600,
-        ..base
-    };
-    let run = Run::new(twin, EngineConfig::default(), 1).unwrap();
-    let mut live = Live::new(run, Vec::new(), PageInfo::default());
-    for _ in 0..(6 * 60 + 5) {
-        live.step();
-    }
-    assert!(
-        !live.run().engine().incidents().is_empty(),
-        "the outage opened an incident"
-    );
-    live
-}
-
-async fn get(app: axum::Router, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
 
 #[tokio::test]
 async fn summary_json_has_the_statuspage_v2_shape() {
-    let mut live = live_with_incident();
-    let published = Arc::new(Published::new(live.render()));
-    let (status, headers, body) = get(app(AppState { published }), "/api/v2/summary.json").await;
+    let h = harness(live_with_incident()).await;
+    let r = get(h.router(), "/api/v2/summary.json").await;
+    let (status, headers, body) = (r.status, r.headers, r.body);
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers["cache-control"]
@@ -65,11 +27,11 @@ async fn summary_json_has_the_statuspage_v2_shape() {
 
 #[tokio::test]
 async fn etag_revalidation_answers_not_modified() {
-    let mut live = live_with_incident();
-    let published = Arc::new(Published::new(live.render()));
-    let router = app(AppState { published });
-    let (_, headers, _) = get(router.clone(), "/").await;
-    let etag = headers["etag"].to_str().unwrap().to_string();
+    let router = harness(live_with_incident()).await.router();
+    let etag = get(router.clone(), "/").await.headers["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let resp = router
         .oneshot(
             Request::get("/")
@@ -84,31 +46,86 @@ async fn etag_revalidation_answers_not_modified() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_json_404() {
-    let published = Arc::new(Published::new(live_with_incident().render()));
-    let (status, _, body) = get(app(AppState { published }), "/api/v2/nope.json").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("no such file"));
+    let r = get(
+        harness(live_with_incident()).await.router(),
+        "/api/v2/nope.json",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("no such file"));
 }
 
 #[tokio::test]
 async fn the_status_page_keeps_answering_while_the_database_is_gone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
-    let mut live = live_with_incident();
-    live.save(&store).await;
-    assert_eq!(store.recent_incidents(10).await.unwrap().len(), 1);
-    let published = Arc::new(Published::new(live.render()));
-    store.close().await;
-    drop(dir);
-    // The pipeline goes on; saves fail and are retried, the public page is fresh.
-    live.step();
-    live.save(&store).await;
-    published.publish(live.render());
-    let (status, _, body) = get(app(AppState { published }), "/").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("disrupted in"), "the incident is on the page");
+    let h = harness(live_with_incident()).await;
+    let token = h.token("ada", dialtone_auth::Role::Operator).await;
+    {
+        let mut live = h.state.live.lock().await;
+        live.save(&h.store).await;
+        assert_eq!(h.store.recent_incidents(10).await.unwrap().len(), 1);
+        h.store.close().await;
+        // The pipeline goes on; saves fail and are retried, the public page is fresh.
+        live.step();
+        live.save(&h.store).await;
+        h.state.published.publish(live.render());
+    }
+    let r = get(h.router(), "/").await;
+    assert_eq!(r.status, StatusCode::OK);
     assert!(
-        store.recent_incidents(10).await.is_err(),
+        r.body.contains("disrupted in"),
+        "the incident is on the page"
+    );
+    for path in ["/api/v2/summary.json", "/history.atom", "/history.rss"] {
+        assert_eq!(get(h.router(), path).await.status, StatusCode::OK, "{path}");
+    }
+    assert!(
+        h.store.recent_incidents(10).await.is_err(),
         "the store really is gone"
     );
+    // Operator paths need the database to authenticate: they say so instead of failing open.
+    let r = common::send(
+        h.router(),
+        common::authed("GET", "/api/v1/incidents", &token, None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.body.contains("database is unavailable"));
+}
+
+/// The history feeds, golden: an engine-detected incident and a hand-declared
+/// one whose text tries to break out of the XML.
+#[tokio::test]
+async fn history_feeds_match_their_golden_files() {
+    let mut live = live_with_incident();
+    let declaration = dialtone_engine::Declaration {
+        title: "Billing <portal> & \"top-ups\" down".into(),
+        severity: dialtone_model::Severity::Minor,
+        body: "Top-ups fail: use the app\u{0} meanwhile ]]> <b>".into(),
+    };
+    live.declare("ada", &declaration).unwrap();
+    let h = harness(live).await;
+    let atom = get(h.router(), "/history.atom").await;
+    assert_eq!(atom.status, StatusCode::OK);
+    assert!(
+        atom.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("atom+xml")
+    );
+    assert!(atom.headers.contains_key("etag"));
+    insta::assert_snapshot!("history_atom", atom.body);
+    let rss = get(h.router(), "/history.rss").await;
+    assert!(
+        rss.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("rss+xml")
+    );
+    insta::assert_snapshot!("history_rss", rss.body);
+    for body in [&atom.body, &rss.body] {
+        assert!(
+            !body.contains("<portal>") && !body.contains('\u{0}'),
+            "escaped"
+        );
+    }
 }

@@ -4,9 +4,11 @@
 //! Rendering does no I/O, so the server can pre-render on every state change
 //! and serve bytes from memory, and a drill can check what the public saw.
 
+mod feed;
 mod html;
 mod v2;
 
+pub use feed::{render_atom, render_rss, xml_escape};
 pub use html::render_status_html;
 pub use v2::{
     Component, IncidentJson, IncidentUpdate, Page, Status, Summary, components, incident_json,

@@ -2,6 +2,10 @@
 //! the embedded default (one file in the data directory, WAL, migrations).
 //! A shared PostgreSQL store implements the same trait.
 
+mod auth;
+
+pub use auth::{AuditEntry, AuthStore, Session, User};
+
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -31,6 +35,10 @@ pub enum StoreError {
     Corrupt { id: i64, source: serde_json::Error },
     #[error("could not encode incident {0} for storage: {1}")]
     Encode(u64, serde_json::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("a stored row is unreadable ({0}); it was written by an incompatible version")]
+    BadRow(String),
 }
 
 /// Persistence of incidents and their timelines. Saves are idempotent: saving

@@ -9,10 +9,10 @@ use anyhow::Context;
 use dialtone_drill::Run;
 use dialtone_engine::EngineConfig;
 use dialtone_server::live::{Live, run_paced};
-use dialtone_server::{AppState, Published, app};
+use dialtone_server::{AppState, Published, Rate, ServerConfig, app};
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
-use dialtone_store::{SqliteStore, Store};
+use dialtone_store::{AuthStore, SqliteStore, Store};
 
 use super::UsageError;
 
@@ -55,6 +55,21 @@ pub struct DemoArgs {
     /// How long the fault lasts, in simulated minutes.
     #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u32).range(1..=24 * 60))]
     fault_mins: u32,
+    /// Mark session cookies Secure: use when a TLS proxy fronts Dialtone.
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Requests per second each client IP may make to public pages (bursts of 4x).
+    #[arg(long, default_value_t = 50.0, value_parser = parse_rate)]
+    public_rate: f64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && (0.1..=1_000_000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range: use 0.1 to 1000000"))
+    }
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -118,7 +133,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .next_incident_id()
         .await
         .context("numbering incidents")?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let console_link = demo_login_link(&store).await?;
+    let store = Arc::new(store);
 
     let page = PageInfo {
         url: format!("http://{}", args.listen),
@@ -135,6 +151,23 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     live.save(store.as_ref()).await;
     let published = Arc::new(Published::new(live.render()));
+    let live = Arc::new(tokio::sync::Mutex::new(live));
+    let config = ServerConfig {
+        secure_cookies: args.secure_cookies,
+        public_rate: Rate {
+            per_second: args.public_rate,
+            burst: args.public_rate * 4.0,
+        },
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(
+        published.clone(),
+        live.clone(),
+        store.clone(),
+        store.clone(),
+        config,
+    )
+    .context("preparing the server")?;
 
     let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
     println!(
@@ -143,6 +176,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  status page   {base_url}/");
     println!("  console       {base_url}/console");
+    match &console_link {
+        Some(code) => println!(
+            "  console login {base_url}/login/link?code={code} (one-time link for demo-admin, valid 30 minutes)"
+        ),
+        None => println!("  console login {base_url}/login (users from `dialtone user add`)"),
+    }
     println!("  Statuspage v2 {base_url}/api/v2/summary.json");
     println!(
         "  database      {}",
@@ -154,16 +193,19 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let tick = Duration::from_secs_f64(60.0 / args.speed);
     let pipeline = tokio::spawn(run_paced(
         live,
-        store.clone(),
+        store.clone() as Arc<dyn Store>,
         published.clone(),
         tick,
         stop_rx.clone(),
     ));
     let mut server_stop = stop_rx;
-    let server =
-        axum::serve(listener, app(AppState { published })).with_graceful_shutdown(async move {
-            let _ = server_stop.changed().await;
-        });
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = server_stop.changed().await;
+    });
     let server = tokio::spawn(async move { server.await });
     tokio::signal::ctrl_c()
         .await
@@ -176,6 +218,26 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .context("server task")?
         .context("serving HTTP")?;
     Ok(())
+}
+
+/// A one-time console sign-in link for `demo-admin`, created (admin, no
+/// password) in a fresh data directory. A data directory that already has
+/// other users gets no link: its people sign in with their passwords.
+async fn demo_login_link(store: &SqliteStore) -> anyhow::Result<Option<String>> {
+    const DEMO_ADMIN: &str = "demo-admin";
+    let user = match store.user_by_name(DEMO_ADMIN).await? {
+        Some(user) => user,
+        None if store.count_users().await? == 0 => {
+            let now = super::user::unix_now();
+            store
+                .add_user(DEMO_ADMIN, dialtone_auth::Role::Admin, None, now)
+                .await?
+        }
+        None => return Ok(None),
+    };
+    super::user::login_link(store, &user, 30 * 60)
+        .await
+        .map(Some)
 }
 
 fn init_tracing() {

@@ -1,0 +1,55 @@
+//! `dialtone token`: API tokens for the operator API.
+
+use anyhow::Context;
+use dialtone_auth::new_token;
+use dialtone_store::AuthStore;
+
+use super::user::{DataDir, audit, existing_user, open, unix_now};
+
+/// Manage API tokens for `/api/v1/`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenCommand {
+    /// Create a token acting as a user; it is printed once and only its hash is kept.
+    ///
+    /// Example: dialtone token create --user ada --label pager-bridge
+    Create {
+        /// The user the token acts as (with that user's role).
+        #[arg(long)]
+        user: String,
+        /// What the token is for, to recognise it later.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let TokenCommand::Create { user, label, data } = args.command;
+        let store = open(&data.data_dir).await?;
+        let owner = existing_user(&store, &user).await?;
+        let token = new_token().context("drawing a token")?;
+        store
+            .add_token(owner.id, &token.id, &token.secret_hash, &label, unix_now())
+            .await
+            .context("saving the token")?;
+        audit(&store, "token_create", format!("token {} for user {user}", token.id)).await?;
+        eprintln!(
+            "token {} for {} ({}); it is shown once, store it now. Use it as `Authorization: Bearer <token>`.",
+            token.id, owner.name, owner.role
+        );
+        println!("{}", token.plaintext);
+        Ok(())
+    })
+}

@@ -1,0 +1,419 @@
+//! Who is asking, and may they: API tokens and console sessions, roles, CSRF,
+//! per-IP rate limits, and the sign-in and sign-out pages.
+//!
+//! Every route declares its [`Access`] in the route table (`lib.rs`); the
+//! layers here enforce it before any handler runs, so a handler cannot forget.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use dialtone_auth::{
+    CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, Role, SESSION_COOKIE, bearer, clear_cookie,
+    constant_time_eq, cookie, form_field, new_session, parse_token, random_secret, set_cookie,
+    sha256_hex, token_matches, verify_password,
+};
+use dialtone_store::{AuditEntry, User};
+
+use crate::console::escape;
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+    /// The session's CSRF token, for cookie-authenticated requests.
+    pub csrf: Option<String>,
+    /// SHA-256 of the session id, for cookie-authenticated requests.
+    pub session: Option<String>,
+}
+
+/// Unix seconds from the wall clock: sessions, links and the audit log are about people.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+fn internal(e: dialtone_auth::AuthError) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Who sent these headers: a Bearer token, else a session cookie.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let bad = || {
+            ApiError::Unauthorized(
+                "the API token is not valid: send `Authorization: Bearer dt_...` with a token from `dialtone token create`".into(),
+            )
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .and_then(parse_token)
+            .ok_or_else(bad)?;
+        let (user, hash) = state.auth.token(token.id).await?.ok_or_else(bad)?;
+        if !token_matches(token.secret, &hash) {
+            return Err(bad());
+        }
+        return Ok(Principal {
+            name: user.name,
+            role: user.role,
+            csrf: None,
+            session: None,
+        });
+    }
+    let session_cookie = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| cookie(h, SESSION_COOKIE));
+    if let Some(value) = session_cookie {
+        let id_hash = sha256_hex(value.as_bytes());
+        let session = state
+            .auth
+            .session(&id_hash, unix_now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "your session has expired or was signed out: sign in again at /login".into(),
+                )
+            })?;
+        return Ok(Principal {
+            name: session.user.name,
+            role: session.user.role,
+            csrf: Some(session.csrf),
+            session: Some(id_hash),
+        });
+    }
+    Err(ApiError::Unauthorized(
+        "this needs a signed-in user: sign in at /login, or send `Authorization: Bearer <token>` (create one with `dialtone token create`)".into(),
+    ))
+}
+
+/// What one route requires; see [`require`].
+#[derive(Clone)]
+pub(crate) struct Gate {
+    pub state: AppState,
+    pub role: Role,
+    /// A page for people: an anonymous GET is sent to the sign-in page.
+    pub browser: bool,
+}
+
+/// Authenticates, checks the role and, for cookie-authenticated writes, the
+/// CSRF token; hands the [`Principal`] to the handler as an extension.
+pub(crate) async fn require(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    match admit(&gate, req).await {
+        Ok(req) => next.run(req).await,
+        Err(resp) => resp,
+    }
+}
+
+async fn admit(gate: &Gate, req: Request) -> Result<Request, Response> {
+    let principal = match authenticate(&gate.state, req.headers()).await {
+        Ok(p) => p,
+        Err(ApiError::Unauthorized(_)) if gate.browser && req.method() == Method::GET => {
+            return Err(Redirect::to("/login").into_response());
+        }
+        Err(e) => return Err(e.into_response()),
+    };
+    if !principal.role.allows(gate.role) {
+        return Err(ApiError::Forbidden(format!(
+            "{} {} needs the {} role; {} is {}: ask an admin",
+            req.method(),
+            req.uri().path(),
+            gate.role,
+            principal.name,
+            principal.role
+        ))
+        .into_response());
+    }
+    let mut req = match &principal.csrf {
+        Some(expected) if !req.method().is_safe() => check_csrf(req, expected)
+            .await
+            .map_err(IntoResponse::into_response)?,
+        _ => req,
+    };
+    req.extensions_mut().insert(principal);
+    Ok(req)
+}
+
+/// A cookie-authenticated write must echo the session's CSRF token, in the
+/// `X-CSRF-Token` header (API) or the `csrf` form field (console forms).
+async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
+    let refused = || {
+        ApiError::Forbidden(format!(
+            "missing or wrong CSRF token: send the session's token in the {CSRF_HEADER} header or the `{CSRF_FIELD}` form field (reload the console to get a fresh form)"
+        ))
+    };
+    if let Some(v) = req.headers().get(CSRF_HEADER) {
+        let ok = v.to_str().is_ok_and(|v| constant_time_eq(v, expected));
+        return if ok { Ok(req) } else { Err(refused()) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::BadRequest(format!("the form is larger than {MAX_BODY_BYTES} bytes"))
+        })?;
+    let ok = form_field(&bytes, CSRF_FIELD).is_some_and(|v| constant_time_eq(&v, expected));
+    if !ok {
+        return Err(refused());
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Rate limit for routes anyone may call.
+pub(crate) async fn public_limit(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match state.limits.public.check(client_ip(&req), Instant::now()) {
+        Ok(()) => next.run(req).await,
+        Err(retry_after_secs) => ApiError::TooManyRequests { retry_after_secs }.into_response(),
+    }
+}
+
+/// Writes one audit row; an operator action is not complete without it.
+pub(crate) async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        at: unix_now(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target,
+        detail,
+    };
+    state.auth.audit(&entry).await.map_err(|e| {
+        tracing::error!(error = %e, ?entry, "could not write the audit log");
+        ApiError::Unavailable(format!(
+            "`{action}` was applied but the audit log could not be written ({e}); check the database"
+        ))
+    })
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+/// Login-form CSRF cookie lifetime: long enough to type a password.
+const LOGIN_FORM_SECS: i64 = 600;
+
+fn login_html(csrf: &str, message: Option<&str>) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Dialtone</title>\
+<style>body{{font-family:system-ui,sans-serif;background:#11151c;color:#e6e9ef}}main{{max-width:360px;margin:80px auto}}\
+input{{display:block;width:100%;margin:6px 0 12px;padding:6px}}.err{{color:#ef5350}}</style></head><body><main>\
+<h1>Dialtone console</h1>{}<form method=\"post\" action=\"/login\" id=\"login\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" autocomplete=\"username\" required></label>\
+<label>Password<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+<button type=\"submit\">Sign in</button></form></main></body></html>",
+        message.map_or(String::new(), |m| format!(
+            "<p class=\"err\" id=\"error\">{}</p>",
+            escape(m)
+        )),
+        escape(csrf)
+    )
+}
+
+fn login_form(
+    state: &AppState,
+    status: axum::http::StatusCode,
+    message: Option<&str>,
+) -> Result<Response, ApiError> {
+    let csrf = random_secret().map_err(internal)?;
+    let cookie = set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &csrf,
+        LOGIN_FORM_SECS,
+        state.config.secure_cookies,
+    );
+    Ok((
+        status,
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CONTENT_TYPE, HTML.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        login_html(&csrf, message),
+    )
+        .into_response())
+}
+
+/// `GET /login`: the sign-in form, with a double-submit CSRF cookie.
+pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    login_form(&state, axum::http::StatusCode::OK, None)
+}
+
+/// Starts a session for `user` and sends the browser to the console.
+async fn start_session(state: &AppState, user: &User, how: &str) -> Result<Response, ApiError> {
+    let session = new_session().map_err(internal)?;
+    let now = unix_now();
+    state
+        .auth
+        .add_session(
+            &session.id_hash,
+            user.id,
+            &session.csrf,
+            now,
+            now + state.config.session_secs,
+        )
+        .await?;
+    audit(
+        state,
+        &user.name,
+        "login",
+        format!("user {}", user.name),
+        how.to_string(),
+    )
+    .await?;
+    let secure = state.config.secure_cookies;
+    let mut resp = Redirect::to("/console").into_response();
+    let headers = resp.headers_mut();
+    for c in [
+        set_cookie(
+            SESSION_COOKIE,
+            &session.cookie_value,
+            state.config.session_secs,
+            secure,
+        ),
+        clear_cookie(LOGIN_CSRF_COOKIE, secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// `POST /login`: checks the form's CSRF cookie, the rate limit and the password.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    if let Err(retry_after_secs) = state.limits.login.check(client_ip(&req), Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let cookie_csrf = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
+        .map(str::to_string);
+    let body: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::BadRequest(format!("the form is larger than {MAX_BODY_BYTES} bytes"))
+        })?;
+    let field = |name| form_field(&body, name).unwrap_or_default();
+    let csrf_ok =
+        cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
+    if !csrf_ok {
+        return login_form(
+            &state,
+            axum::http::StatusCode::FORBIDDEN,
+            Some("The form expired. Please sign in again."),
+        );
+    }
+    let (name, password) = (field("username"), field("password"));
+    let user = state.auth.user_by_name(&name).await?;
+    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    // An unknown user still costs one verification, so timing does not tell
+    // which names exist.
+    let dummy = state.dummy_hash.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        verify_password(&password, phc.as_deref().unwrap_or(&dummy)) && phc.is_some()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match user {
+        Some(user) if verified => start_session(&state, &user, "password").await,
+        _ => {
+            audit(
+                &state,
+                &name,
+                "login_failed",
+                format!("user {name}"),
+                String::new(),
+            )
+            .await?;
+            login_form(
+                &state,
+                axum::http::StatusCode::UNAUTHORIZED,
+                Some("Wrong user name or password."),
+            )
+        }
+    }
+}
+
+/// `GET /login/link?code=...`: a one-time sign-in link (printed by `dialtone demo`
+/// and `dialtone user link`).
+pub(crate) async fn login_link(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let code = query
+        .as_deref()
+        .and_then(|q| form_field(q.as_bytes(), "code"))
+        .unwrap_or_default();
+    let user = state
+        .auth
+        .take_login_link(&sha256_hex(code.as_bytes()), unix_now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "this sign-in link is invalid, used or expired: sign in at /login or ask for a new link".into(),
+            )
+        })?;
+    start_session(&state, &user, "one-time link").await
+}
+
+/// `POST /logout`: ends the session.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+) -> Result<Response, ApiError> {
+    if let Some(id_hash) = &who.session {
+        state.auth.delete_session(id_hash).await?;
+    }
+    audit(
+        &state,
+        &who.name,
+        "logout",
+        format!("user {}", who.name),
+        String::new(),
+    )
+    .await?;
+    let mut resp = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie(SESSION_COOKIE, state.config.secure_cookies))
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}

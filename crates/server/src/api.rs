@@ -1,0 +1,401 @@
+//! The operator API under `/api/v1/` and the console's forms: both turn a
+//! request into an operator action and go through [`operate`].
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use dialtone_auth::form_field;
+use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
+use dialtone_model::{IncidentStatus, Severity, Timestamp};
+use dialtone_statuspage::iso8601;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::access::{Principal, audit};
+use crate::console::{CSRF_SLOT, USER_SLOT, escape};
+use crate::live::Live;
+use crate::{ApiError, AppState};
+
+/// Audit entries listed by `GET /api/v1/audit`.
+const AUDIT_LISTED: u32 = 500;
+
+/// Applies `f` to the live state under its lock, re-renders every document,
+/// saves the touched incidents and writes the audit row.
+async fn operate<T>(
+    state: &AppState,
+    who: &Principal,
+    action: &str,
+    target: String,
+    detail: String,
+    f: impl FnOnce(&mut Live) -> Result<T, ActionError>,
+) -> Result<T, ApiError> {
+    let out = {
+        let mut live = state.live.lock().await;
+        let out = f(&mut live)?;
+        state.published.publish(live.render());
+        // A failed save leaves the incident dirty; the loop retries it.
+        live.save(state.store.as_ref()).await;
+        out
+    };
+    audit(state, &who.name, action, target, detail).await?;
+    Ok(out)
+}
+
+fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the request body is not the JSON this endpoint takes: {e}"
+        ))
+    })
+}
+
+fn parse_status(s: &str) -> Result<IncidentStatus, ApiError> {
+    IncidentStatus::parse(s).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown status `{s}`: use investigating, identified, monitoring, resolved or postmortem"
+        ))
+    })
+}
+
+fn parse_severity(s: &str) -> Result<Severity, ApiError> {
+    Severity::parse(s).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown severity `{s}`: use none, minor, major or critical"
+        ))
+    })
+}
+
+fn at(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(iso8601(t)))
+}
+
+/// The list view of an incident.
+fn summary(i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "title": i.title,
+        "status": i.status.as_str(),
+        "severity": i.severity.as_str(),
+        "opened_at": iso8601(i.opened_at),
+        "updated_at": iso8601(i.updated_at),
+        "resolved_at": at(i.resolved_at),
+        "root_cause": i.root_cause,
+        "declared_by": i.operator.declared_by,
+        "acknowledged_by": i.operator.acknowledged_by,
+        "assignee": i.operator.assignee,
+        "merged_into": i.operator.merged_into,
+    })
+}
+
+async fn incident_json(state: &AppState, id: u64) -> Result<Json<Value>, ApiError> {
+    let live = state.live.lock().await;
+    let inc = live.incident(id).ok_or(ActionError::NotFound(id))?;
+    Ok(Json(json!({ "incident": inc })))
+}
+
+/// `GET /api/v1/me`
+pub(crate) async fn me(Extension(who): Extension<Principal>) -> Json<Value> {
+    Json(json!({ "name": who.name, "role": who.role }))
+}
+
+/// `GET /api/v1/incidents`: newest first.
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+    let live = state.live.lock().await;
+    let incidents: Vec<Value> = live.incidents().iter().rev().map(summary).collect();
+    Json(json!({ "incidents": incidents }))
+}
+
+/// `GET /api/v1/incidents/{id}`: the whole record, timeline and evidence included.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    incident_json(&state, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclareBody {
+    title: String,
+    body: String,
+    severity: Option<String>,
+}
+
+fn declaration(
+    title: String,
+    body: String,
+    severity: Option<&str>,
+) -> Result<Declaration, ApiError> {
+    Ok(Declaration {
+        title,
+        body,
+        severity: severity.map_or(Ok(Severity::Minor), parse_severity)?,
+    })
+}
+
+async fn declare_as(
+    state: &AppState,
+    who: &Principal,
+    d: Declaration,
+) -> Result<Incident, ApiError> {
+    let detail = d.title.clone();
+    let name = who.name.clone();
+    let inc = operate(
+        state,
+        who,
+        "declare",
+        "new incident".into(),
+        detail,
+        |live| live.declare(&name, &d),
+    )
+    .await?;
+    Ok(inc)
+}
+
+/// `POST /api/v1/incidents`: declares one by hand.
+pub(crate) async fn declare(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: DeclareBody = parse_json(&body)?;
+    let d = declaration(b.title, b.body, b.severity.as_deref())?;
+    let inc = declare_as(&state, &who, d).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "incident": inc }))).into_response())
+}
+
+/// Applies `action` to incident `id` with its audit row; returns the timeline entry.
+async fn apply(
+    state: &AppState,
+    who: &Principal,
+    id: u64,
+    action: OperatorAction,
+) -> Result<TimelineEntry, ApiError> {
+    let detail = match &action {
+        OperatorAction::Assign { to } => format!("to {to}"),
+        OperatorAction::Update { status, body } => {
+            format!("{}: {body}", status.map_or("same status", |s| s.as_str()))
+        }
+        OperatorAction::SetSeverity(s) => s.as_str().to_string(),
+        OperatorAction::Resolve { body } => body.clone().unwrap_or_default(),
+        OperatorAction::Acknowledge => String::new(),
+    };
+    let name = who.name.clone();
+    operate(
+        state,
+        who,
+        action.name(),
+        format!("incident {id}"),
+        detail,
+        |live| live.act(id, &name, &action),
+    )
+    .await
+}
+
+/// [`apply`], answering with the entry and the incident after it.
+async fn act(
+    state: &AppState,
+    who: &Principal,
+    id: u64,
+    action: OperatorAction,
+) -> Result<Json<Value>, ApiError> {
+    let entry = apply(state, who, id, action).await?;
+    let live = state.live.lock().await;
+    let inc = live.incident(id).ok_or(ActionError::NotFound(id))?;
+    Ok(Json(json!({ "entry": entry, "incident": inc })))
+}
+
+/// `POST /api/v1/incidents/{id}/acknowledge`
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    act(&state, &who, id, OperatorAction::Acknowledge).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    assignee: String,
+}
+
+/// `POST /api/v1/incidents/{id}/assign` `{"assignee": "..."}`
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: AssignBody = parse_json(&body)?;
+    act(&state, &who, id, OperatorAction::Assign { to: b.assignee }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    body: String,
+    status: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/updates` `{"body": "...", "status": "identified"}`
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: UpdateBody = parse_json(&body)?;
+    let status = b.status.as_deref().map(parse_status).transpose()?;
+    act(
+        &state,
+        &who,
+        id,
+        OperatorAction::Update {
+            status,
+            body: b.body,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeverityBody {
+    severity: String,
+}
+
+/// `POST /api/v1/incidents/{id}/severity` `{"severity": "major"}`
+pub(crate) async fn severity(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: SeverityBody = parse_json(&body)?;
+    act(
+        &state,
+        &who,
+        id,
+        OperatorAction::SetSeverity(parse_severity(&b.severity)?),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    body: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/resolve`, optionally `{"body": "..."}`
+pub(crate) async fn resolve(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: ResolveBody = if body.is_empty() {
+        ResolveBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    act(&state, &who, id, OperatorAction::Resolve { body: b.body }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    from: u64,
+}
+
+/// `POST /api/v1/incidents/{id}/merge` `{"from": 12}`: incident 12 joins `id`.
+pub(crate) async fn merge(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: MergeBody = parse_json(&body)?;
+    let name = who.name.clone();
+    operate(
+        &state,
+        &who,
+        "merge",
+        format!("incident {id}"),
+        format!("from incident {}", b.from),
+        |live| live.merge(&name, id, b.from),
+    )
+    .await?;
+    incident_json(&state, id).await
+}
+
+/// `GET /api/v1/audit`: the newest audit entries (admins only).
+pub(crate) async fn audit_log(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let entries = state.auth.audit_log(AUDIT_LISTED).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+/// `GET /console`: the pre-rendered console with this session's CSRF token.
+pub(crate) async fn console_page(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Response {
+    let r = state.published.current();
+    let html = String::from_utf8_lossy(&r.console_html)
+        .replace(USER_SLOT, &escape(&who.name))
+        .replace(CSRF_SLOT, who.csrf.as_deref().unwrap_or(""));
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn field(body: &Bytes, name: &str) -> String {
+    form_field(body, name).unwrap_or_default()
+}
+
+/// `POST /console/incidents`: the console's declare form.
+pub(crate) async fn console_declare(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let severity = field(&body, "severity");
+    let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
+    let inc = declare_as(&state, &who, d).await?;
+    Ok(Redirect::to(&format!("/console#incident-{}", inc.id)).into_response())
+}
+
+/// `POST /console/incidents/{id}`: the console's per-incident forms.
+pub(crate) async fn console_act(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let action = match field(&body, "action").as_str() {
+        "acknowledge" => OperatorAction::Acknowledge,
+        "update" => OperatorAction::Update {
+            status: Some(parse_status(&field(&body, "status"))?),
+            body: field(&body, "body"),
+        },
+        "severity" => OperatorAction::SetSeverity(parse_severity(&field(&body, "severity"))?),
+        "resolve" => OperatorAction::Resolve { body: None },
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown console action `{other}`: use acknowledge, update, severity or resolve"
+            )));
+        }
+    };
+    apply(&state, &who, id, action).await?;
+    Ok(Redirect::to(&format!("/console#incident-{id}")).into_response())
+}

@@ -1,0 +1,558 @@
+//! The operator API and the console: authentication, roles and CSRF on every
+//! route of the route table, operator actions reaching the public page, and
+//! the sign-in flow.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Harness, authed, get, harness, harness_with, live_after, live_with_incident, send};
+use dialtone_auth::Role;
+use dialtone_server::{Access, Rate, ServerConfig, Verb, routes};
+use dialtone_store::AuthStore;
+use serde_json::json;
+
+/// A concrete path for a route pattern.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1").replace("{*file}", "summary.json")
+}
+
+fn request(verb: Verb, path: &str) -> axum::http::request::Builder {
+    Request::builder().method(verb.method()).uri(concrete(path))
+}
+
+/// Every route in the table: writes refuse anonymous callers (401) and callers
+/// below the route's role (403); viewers read but cannot write; a session
+/// cookie without the CSRF token cannot write.
+#[tokio::test]
+async fn every_route_enforces_authentication_roles_and_csrf() {
+    let h = harness(live_after(0)).await;
+    let viewer = h.token("vera", Role::Viewer).await;
+    let operator = h.token("otto", Role::Operator).await;
+    let admin = h.token("ada", Role::Admin).await;
+    let session = sign_in_as(&h, "sam", Role::Admin).await;
+    let table = routes();
+    assert!(table.len() >= 20, "the whole table is enumerated");
+
+    for spec in &table {
+        let label = format!("{:?} {}", spec.verb, spec.path);
+        let Access::Signed(needed) = spec.access else {
+            // The only public write is the sign-in form itself.
+            assert!(
+                spec.verb == Verb::Get || spec.path == "/login",
+                "{label} is public but writes"
+            );
+            if spec.verb == Verb::Post || spec.path == "/login/link" {
+                continue; // sign-in by form and by link have their own tests below
+            }
+            let r = send(
+                h.router(),
+                request(spec.verb, spec.path).body(Body::empty()).unwrap(),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{label} is public");
+            continue;
+        };
+        let anonymous = send(
+            h.router(),
+            request(spec.verb, spec.path).body(Body::empty()).unwrap(),
+        )
+        .await;
+        match (spec.verb, spec.browser) {
+            (Verb::Get, true) => {
+                assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{label}");
+                assert_eq!(anonymous.headers["location"], "/login", "{label}");
+            }
+            _ => assert_eq!(
+                anonymous.status,
+                StatusCode::UNAUTHORIZED,
+                "{label}: {}",
+                anonymous.body
+            ),
+        }
+        let forged = send(
+            h.router(),
+            request(spec.verb, spec.path)
+                .header("authorization", "Bearer dt_0000000000000000_0000000000000000000000000000000000000000000000000000000000000000")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            forged.status, anonymous.status,
+            "{label}: a made-up token is no token"
+        );
+
+        for (role, token) in [
+            (Role::Viewer, &viewer),
+            (Role::Operator, &operator),
+            (Role::Admin, &admin),
+        ] {
+            let r = send(
+                h.router(),
+                authed(
+                    spec.verb.method().as_str(),
+                    &concrete(spec.path),
+                    token,
+                    None,
+                ),
+            )
+            .await;
+            if role.allows(needed) {
+                assert!(
+                    r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
+                    "{label} as {role}: {} {}",
+                    r.status,
+                    r.body
+                );
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{label} as {role}: {}",
+                    r.body
+                );
+                assert!(
+                    r.body.contains(needed.as_str()),
+                    "{label}: the error names the role"
+                );
+            }
+        }
+        if spec.verb == Verb::Post {
+            assert!(
+                needed != Role::Viewer || spec.path == "/logout",
+                "{label}: viewers never write (signing out aside)"
+            );
+            let no_csrf = send(
+                h.router(),
+                request(spec.verb, spec.path)
+                    .header("cookie", format!("dialtone_session={}", session.cookie))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                no_csrf.status,
+                StatusCode::FORBIDDEN,
+                "{label}: session without CSRF token"
+            );
+            assert!(no_csrf.body.contains("CSRF"), "{label}");
+        }
+    }
+}
+
+struct SignedIn {
+    cookie: String,
+    csrf: String,
+}
+
+fn set_cookie_value(r: &common::Reply, name: &str) -> Option<String> {
+    r.headers.get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let rest = v.strip_prefix(&format!("{name}="))?;
+        Some(rest.split(';').next()?.to_string())
+    })
+}
+
+/// Signs in through the real form; returns the session cookie and its CSRF token.
+async fn sign_in_as(h: &Harness, name: &str, role: Role) -> SignedIn {
+    let password = "correct horse battery staple";
+    let hash = dialtone_auth::hash_password(password).unwrap();
+    h.store.add_user(name, role, Some(&hash), 0).await.unwrap();
+    let form = get(h.router(), "/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let login_csrf = set_cookie_value(&form, "dialtone_login_csrf").unwrap();
+    assert!(
+        form.body.contains(&login_csrf),
+        "the form carries the double-submit token"
+    );
+    let r = send(
+        h.router(),
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("dialtone_login_csrf={login_csrf}"))
+            .body(Body::from(format!(
+                "csrf={login_csrf}&username={name}&password={}",
+                password.replace(' ', "+")
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers["location"], "/console");
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    let session_header = set
+        .iter()
+        .find(|c| c.starts_with("dialtone_session="))
+        .unwrap();
+    assert!(session_header.contains("HttpOnly") && session_header.contains("SameSite=Strict"));
+    let cookie = set_cookie_value(&r, "dialtone_session").unwrap();
+    let console = send(
+        h.router(),
+        Request::get("/console")
+            .header("cookie", format!("dialtone_session={cookie}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(console.status, StatusCode::OK);
+    assert!(console.body.contains(&format!("<b id=\"user\">{name}</b>")));
+    let marker = "name=\"csrf\" value=\"";
+    let at = console.body.find(marker).unwrap() + marker.len();
+    let csrf = console.body[at..at + 64].to_string();
+    SignedIn { cookie, csrf }
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
+    let h = harness(live_after(0)).await;
+    let hash = dialtone_auth::hash_password("correct horse battery staple").unwrap();
+    h.store
+        .add_user("ada", Role::Admin, Some(&hash), 0)
+        .await
+        .unwrap();
+    let login = |csrf_cookie: &str, csrf_field: &str, password: &str| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("dialtone_login_csrf={csrf_cookie}"))
+            .body(Body::from(format!(
+                "csrf={csrf_field}&username=ada&password={password}"
+            )))
+            .unwrap()
+    };
+    let wrong = send(h.router(), login("abc", "abc", "nope")).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Wrong user name or password"));
+    assert!(set_cookie_value(&wrong, "dialtone_session").is_none());
+    let forged = send(
+        h.router(),
+        login("abc", "xyz", "correct+horse+battery+staple"),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "login CSRF: the field must match the cookie"
+    );
+    let audit = h.store.audit_log(10).await.unwrap();
+    assert_eq!(audit[0].action, "login_failed");
+}
+
+#[tokio::test]
+async fn a_session_acts_with_its_csrf_token_and_signs_out() {
+    let h = harness(live_with_incident()).await;
+    let s = sign_in_as(&h, "sam", Role::Operator).await;
+    let cookie = format!("dialtone_session={}", s.cookie);
+    let ack = |csrf: &str| {
+        Request::post("/api/v1/incidents/1/acknowledge")
+            .header("cookie", &cookie)
+            .header("x-csrf-token", csrf)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(h.router(), ack("0")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = send(h.router(), ack(&s.csrf)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["incident"]["operator"]["acknowledged_by"], "sam");
+
+    // The console's own form: the CSRF token travels in the form body.
+    let form = send(
+        h.router(),
+        Request::post("/console/incidents/1")
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&action=update&status=identified&body=Engineers+are+restoring+service.",
+                s.csrf
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::SEE_OTHER, "{}", form.body);
+    assert!(
+        get(h.router(), "/")
+            .await
+            .body
+            .contains("Engineers are restoring service.")
+    );
+
+    let out = send(
+        h.router(),
+        Request::post("/logout")
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}", s.csrf)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = send(
+        h.router(),
+        Request::get("/api/v1/me")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "the session is gone"
+    );
+}
+
+/// Declare, acknowledge, assign, update, change severity, merge and resolve
+/// over the API: each reaches the public page at once and leaves an audit row.
+#[tokio::test]
+async fn operator_actions_reach_the_public_page_and_the_audit_log() {
+    let h = harness(live_with_incident()).await;
+    let op = h.token("otto", Role::Operator).await;
+    let admin = h.token("ada", Role::Admin).await;
+    let post = |path: &str, body: Option<serde_json::Value>| authed("POST", path, &op, body);
+
+    let declared = send(
+        h.router(),
+        post(
+            "/api/v1/incidents",
+            Some(json!({"title": "Top-ups failing", "body": "Top-ups fail; calls work.", "severity": "major"})),
+        ),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+    assert_eq!(id, 2, "numbered after the engine's incident");
+    let page = get(h.router(), "/api/v2/summary.json").await.json();
+    let public = page["incidents"].as_array().unwrap();
+    assert!(
+        public
+            .iter()
+            .any(|i| i["name"] == "Top-ups failing" && i["impact"] == "major")
+    );
+    assert!(
+        get(h.router(), "/history.atom")
+            .await
+            .body
+            .contains("Top-ups failing")
+    );
+
+    for (path, body) in [
+        (format!("/api/v1/incidents/{id}/acknowledge"), None),
+        (
+            format!("/api/v1/incidents/{id}/assign"),
+            Some(json!({"assignee": "billing-team"})),
+        ),
+        (
+            format!("/api/v1/incidents/{id}/updates"),
+            Some(json!({"status": "identified", "body": "A certificate expired; renewing it."})),
+        ),
+        (
+            format!("/api/v1/incidents/{id}/severity"),
+            Some(json!({"severity": "critical"})),
+        ),
+    ] {
+        let r = send(h.router(), post(&path, body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    }
+    let r = send(
+        h.router(),
+        authed("GET", &format!("/api/v1/incidents/{id}"), &op, None),
+    )
+    .await;
+    let inc = &r.json()["incident"];
+    assert_eq!(inc["status"], "identified");
+    assert_eq!(inc["severity"], "critical");
+    assert_eq!(inc["operator"]["assignee"], "billing-team");
+    let status = get(h.router(), "/api/v2/status.json").await.json();
+    assert_eq!(status["status"]["indicator"], "critical");
+    assert!(
+        get(h.router(), "/")
+            .await
+            .body
+            .contains("A certificate expired; renewing it.")
+    );
+
+    // Refusals say what was wrong.
+    let twice = send(
+        h.router(),
+        post(&format!("/api/v1/incidents/{id}/acknowledge"), None),
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(
+        twice.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("already acknowledged by otto")
+    );
+    let bad = send(
+        h.router(),
+        post(
+            &format!("/api/v1/incidents/{id}/updates"),
+            Some(json!({"status": "fixed", "body": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("use investigating"));
+    let junk = send(
+        h.router(),
+        post("/api/v1/incidents", Some(json!({"title": "x"}))),
+    )
+    .await;
+    assert_eq!(junk.status, StatusCode::BAD_REQUEST);
+    assert!(junk.body.contains("missing field `body`"));
+    let none = send(h.router(), post("/api/v1/incidents/99/acknowledge", None)).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+    // Merge the engine's incident into the declared one, then resolve it.
+    let merged = send(
+        h.router(),
+        post(
+            &format!("/api/v1/incidents/{id}/merge"),
+            Some(json!({"from": 1})),
+        ),
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    let list = send(h.router(), authed("GET", "/api/v1/incidents", &op, None))
+        .await
+        .json();
+    let first = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == 1)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (first["status"].clone(), first["merged_into"].clone()),
+        (json!("resolved"), json!(id))
+    );
+    let resolved = send(
+        h.router(),
+        post(
+            &format!("/api/v1/incidents/{id}/resolve"),
+            Some(json!({"body": "Top-ups work again."})),
+        ),
+    )
+    .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let unresolved = get(h.router(), "/api/v2/incidents/unresolved.json")
+        .await
+        .json();
+    assert_eq!(unresolved["incidents"].as_array().unwrap().len(), 0);
+    let after = send(
+        h.router(),
+        post(
+            &format!("/api/v1/incidents/{id}/updates"),
+            Some(json!({"status": "investigating", "body": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        after.status,
+        StatusCode::CONFLICT,
+        "a resolved incident does not reopen"
+    );
+
+    // Saved, so a restart keeps the operators' work.
+    let stored = dialtone_store::Store::recent_incidents(&h.store, 10)
+        .await
+        .unwrap();
+    let saved = stored.iter().find(|i| i.id == id).unwrap();
+    assert_eq!(saved.operator.acknowledged_by.as_deref(), Some("otto"));
+
+    let audit = send(h.router(), authed("GET", "/api/v1/audit", &admin, None))
+        .await
+        .json();
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "resolve",
+            "merge",
+            "set_severity",
+            "update",
+            "assign",
+            "acknowledge",
+            "declare"
+        ],
+        "one row per successful action, newest first"
+    );
+    assert_eq!(audit["entries"][0]["actor"], "otto");
+    assert_eq!(audit["entries"][0]["target"], format!("incident {id}"));
+}
+
+#[tokio::test]
+async fn a_one_time_link_signs_in_once() {
+    let h = harness(live_after(0)).await;
+    let user = h
+        .store
+        .add_user("demo-admin", Role::Admin, None, 0)
+        .await
+        .unwrap();
+    let code = dialtone_auth::random_secret().unwrap();
+    h.store
+        .add_login_link(
+            &dialtone_auth::sha256_hex(code.as_bytes()),
+            user.id,
+            i64::MAX,
+        )
+        .await
+        .unwrap();
+    let first = get(h.router(), &format!("/login/link?code={code}")).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert!(set_cookie_value(&first, "dialtone_session").is_some());
+    let again = get(h.router(), &format!("/login/link?code={code}")).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.body.contains("invalid, used or expired"));
+}
+
+#[tokio::test]
+async fn public_pages_are_rate_limited_per_client() {
+    let config = ServerConfig {
+        public_rate: Rate {
+            per_second: 0.001,
+            burst: 3.0,
+        },
+        ..ServerConfig::default()
+    };
+    let h = harness_with(live_after(0), config).await;
+    for _ in 0..3 {
+        assert_eq!(get(h.router(), "/").await.status, StatusCode::OK);
+    }
+    let limited = get(h.router(), "/api/v2/status.json").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let h = harness(live_after(0)).await;
+    let op = h.token("otto", Role::Operator).await;
+    let big = "x".repeat(dialtone_server::MAX_BODY_BYTES + 1);
+    let r = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &op,
+            Some(json!({"title": "t", "body": big})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

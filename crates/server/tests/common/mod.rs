@@ -1,0 +1,142 @@
+//! What the server's integration tests share: a pipeline, an app with a real
+//! SQLite store, and users with tokens.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use dialtone_auth::{Role, new_token};
+use dialtone_drill::Run;
+use dialtone_engine::EngineConfig;
+use dialtone_server::live::Live;
+use dialtone_server::{AppState, Published, ServerConfig, app};
+use dialtone_sim::TwinConfig;
+use dialtone_statuspage::PageInfo;
+use dialtone_store::{AuthStore, SqliteStore};
+use http_body_util::BodyExt;
+use tokio::sync::Mutex;
+use tower::ServiceExt;
+
+fn twin() -> TwinConfig {
+    let base = TwinConfig::default();
+    TwinConfig {
+        seed: 2,
+        cells: 60,
+        fault_at: base.start + 6 * 3600,
+        ..base
+    }
+}
+
+/// A pipeline that has run `minutes` simulated minutes.
+pub fn live_after(minutes: u32) -> Live {
+    let run = Run::new(twin(), EngineConfig::default(), 1).unwrap();
+    let mut live = Live::new(run, Vec::new(), PageInfo::default());
+    for _ in 0..minutes {
+        live.step();
+    }
+    live
+}
+
+/// A live pipeline stepped until the twin's outage has an identified incident.
+pub fn live_with_incident() -> Live {
+    let live = live_after(6 * 60 + 5);
+    assert!(
+        !live.run().engine().incidents().is_empty(),
+        "the outage opened an incident"
+    );
+    live
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub store: SqliteStore,
+    pub state: AppState,
+}
+
+impl Harness {
+    pub fn router(&self) -> Router {
+        app(self.state.clone())
+    }
+
+    /// A user with `role` and an API token for it.
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        let user = self.store.add_user(name, role, None, 0).await.unwrap();
+        let t = new_token().unwrap();
+        self.store
+            .add_token(user.id, &t.id, &t.secret_hash, "test", 0)
+            .await
+            .unwrap();
+        t.plaintext
+    }
+}
+
+pub async fn harness_with(mut live: Live, config: ServerConfig) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let published = Arc::new(Published::new(live.render()));
+    let shared = Arc::new(store.clone());
+    let state = AppState::new(
+        published,
+        Arc::new(Mutex::new(live)),
+        shared.clone(),
+        shared,
+        config,
+    )
+    .unwrap();
+    Harness { dir, store, state }
+}
+
+pub async fn harness(live: Live) -> Harness {
+    harness_with(live, ServerConfig::default()).await
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+pub async fn send(router: Router, req: Request<Body>) -> Reply {
+    let resp = router.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+pub async fn get(router: Router, path: &str) -> Reply {
+    send(router, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+/// A request with a Bearer token and, when given, a JSON body.
+pub fn authed(
+    method: &str,
+    path: &str,
+    token: &str,
+    json: Option<serde_json::Value>,
+) -> Request<Body> {
+    let b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"));
+    match json {
+        Some(j) => b
+            .header("content-type", "application/json")
+            .body(Body::from(j.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
