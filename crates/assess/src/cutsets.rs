@@ -1,0 +1,310 @@
+//! Common-mode groups and minimal cut sets of order 2 and 3 per redundant
+//! set, with shared attributes (a vendor) as basic events beside elements,
+//! in the spirit of INDaaS's structural-independence audit.
+//!
+//! For a redundant set (a pool or k-of-n group) a basic event "covers" the
+//! members whose failure it causes alone. A cut set is a set of events whose
+//! covers together exceed what the group tolerates; it is minimal when no
+//! part of it is a cut set. Events with the same cover are interchangeable,
+//! so the search runs over cover classes and counts by multiplication.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use crate::impact::Loss;
+use crate::network::{Network, VENDOR_RATES, unavailability};
+
+/// Redundant sets analysed, most consequential first; beyond this the
+/// single-failure pass still finds every common cause, without cut sets.
+const MAX_SETS: usize = 2_000;
+/// An ancestry bigger than this is not expanded into single-failure causes.
+const MAX_CONE: usize = 5_000;
+/// Order-3 search only over this many cover classes.
+const MAX_CLASSES_FOR_TRIPLES: usize = 60;
+const EXAMPLES: usize = 4;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CutSet {
+    pub events: Vec<String>,
+    /// Steady-state probability that all its events are down at once.
+    pub probability: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedCause {
+    /// An element id, or `vendor:NAME`.
+    pub event: String,
+    /// What is shared: `software version`, `power feed`, `vendor`, ...
+    pub shared: String,
+    pub probability: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedundantSet {
+    /// Elements relying on this set (first few) and how many there are.
+    pub dependents: Vec<String>,
+    pub dependent_count: usize,
+    pub members: Vec<String>,
+    /// Members that may fail with the dependents still served.
+    pub tolerance: u32,
+    /// Order-1 cut sets that are not members: the common modes.
+    pub shared_causes: Vec<SharedCause>,
+    pub order_2: u64,
+    /// `None` when there were too many distinct events to search.
+    pub order_3: Option<u64>,
+    /// The most probable order-2 and order-3 cut sets.
+    pub examples: Vec<CutSet>,
+    /// What the dependents lose when the set fails (the worst dependent).
+    pub loss: Loss,
+}
+
+pub(crate) fn shared_label(kind: dialtone_model::ElementKind) -> &'static str {
+    use dialtone_model::ElementKind as K;
+    match kind {
+        K::SoftwareVersion => "software version",
+        K::PowerFeed => "power feed",
+        K::Dns => "DNS",
+        K::ConfigSystem => "configuration push",
+        K::Certificate => "certificate",
+        K::DataCenter => "data center",
+        _ => "upstream element",
+    }
+}
+
+/// Single-failure causes of each element, memoised.
+struct Causes<'a, 't> {
+    net: &'a Network<'t>,
+    position: Vec<u32>,
+    memo: HashMap<usize, Option<Rc<Vec<u32>>>>,
+}
+
+impl Causes<'_, '_> {
+    /// Elements whose failure alone takes `e` down (with `e` itself), sorted;
+    /// `None` if the ancestry is too large to expand.
+    fn of(&mut self, e: usize) -> Option<Rc<Vec<u32>>> {
+        if let Some(c) = self.memo.get(&e) {
+            return c.clone();
+        }
+        let t = self.net.topology;
+        let mut cone = vec![e];
+        let mut seen = std::collections::HashSet::from([e]);
+        let mut i = 0;
+        while i < cone.len() {
+            for g in t.groups_of(cone[i]) {
+                for &m in &g.members {
+                    if !self.memo.contains_key(&m) && seen.insert(m) {
+                        cone.push(m);
+                    }
+                }
+            }
+            i += 1;
+            if cone.len() > MAX_CONE {
+                self.memo.insert(e, None);
+                return None;
+            }
+        }
+        cone.sort_unstable_by_key(|&x| self.position[x]);
+        for x in cone {
+            let mut set = vec![x as u32];
+            let mut ok = true;
+            for g in t.groups_of(x) {
+                let tolerance = g.members.len() - g.required().min(g.members.len());
+                let mut counts: HashMap<u32, usize> = HashMap::new();
+                for &m in &g.members {
+                    match self.memo.get(&m).cloned().flatten() {
+                        Some(s) => {
+                            for &c in s.iter() {
+                                *counts.entry(c).or_default() += 1;
+                            }
+                        }
+                        None => ok = false,
+                    }
+                }
+                set.extend(
+                    counts
+                        .into_iter()
+                        .filter(|&(_, n)| n > tolerance)
+                        .map(|(c, _)| c),
+                );
+            }
+            set.sort_unstable();
+            set.dedup();
+            self.memo.insert(x, ok.then(|| Rc::new(set)));
+        }
+        self.memo.get(&e).cloned().flatten()
+    }
+}
+
+pub(crate) fn analyse(
+    net: &Network<'_>,
+    single: &[crate::blast::SingleFailure],
+) -> Vec<RedundantSet> {
+    let t = net.topology;
+    // Distinct member sets of groups that tolerate a loss.
+    let mut sets: HashMap<Vec<usize>, (u32, Vec<usize>)> = HashMap::new();
+    for (gi, g) in t.groups().iter().enumerate() {
+        let tolerance = net.group_tolerance[gi];
+        if tolerance == 0 || g.members.len() > 64 {
+            continue;
+        }
+        let mut key = g.members.clone();
+        key.sort_unstable();
+        let entry = sets.entry(key).or_insert((tolerance, Vec::new()));
+        entry.1.push(g.dependent);
+    }
+    let mut ranked: Vec<(Vec<usize>, u32, Vec<usize>, Loss)> = sets
+        .into_iter()
+        .map(|(members, (tolerance, mut deps))| {
+            deps.sort_unstable();
+            deps.dedup();
+            let loss = deps
+                .iter()
+                .map(|&d| single[d].loss)
+                .max_by_key(|l| (l.subscribers, l.cells))
+                .unwrap_or_default();
+            (members, tolerance, deps, loss)
+        })
+        .filter(|s| s.3.cells > 0)
+        .collect();
+    ranked.sort_by(|a, b| {
+        (b.3.subscribers, b.3.cells)
+            .cmp(&(a.3.subscribers, a.3.cells))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    ranked.truncate(MAX_SETS);
+
+    let mut position = vec![0u32; t.len()];
+    for (p, &e) in t.evaluation_order().iter().enumerate() {
+        position[e] = p as u32;
+    }
+    let mut causes = Causes {
+        net,
+        position,
+        memo: HashMap::new(),
+    };
+    let mut out = Vec::new();
+    for (members, tolerance, deps, loss) in ranked {
+        // Basic events: elements and vendors, with the members each fails.
+        let mut cover: HashMap<String, (u64, f64)> = HashMap::new();
+        let mut expanded = true;
+        for (i, &m) in members.iter().enumerate() {
+            let bit = 1u64 << i;
+            match causes.of(m) {
+                Some(set) => {
+                    for &c in set.iter() {
+                        let id = t.element(c as usize).id.clone();
+                        let q = net.unavailability[c as usize];
+                        cover.entry(id).or_insert((0, q)).0 |= bit;
+                    }
+                }
+                None => expanded = false,
+            }
+            if let Some(v) = &t.element(m).vendor {
+                cover
+                    .entry(format!("vendor:{v}"))
+                    .or_insert((0, unavailability(VENDOR_RATES)))
+                    .0 |= bit;
+            }
+        }
+        if !expanded {
+            continue;
+        }
+        let needed = tolerance + 1;
+        let member_ids: Vec<&str> = members.iter().map(|&m| t.element(m).id.as_str()).collect();
+        let mut shared_causes = Vec::new();
+        let mut classes: HashMap<u64, Vec<(String, f64)>> = HashMap::new();
+        let mut events: Vec<(String, (u64, f64))> = cover.into_iter().collect();
+        events.sort_by(|a, b| a.0.cmp(&b.0));
+        for (event, (mask, q)) in events {
+            if mask.count_ones() >= needed {
+                if !member_ids.contains(&event.as_str()) {
+                    let shared = match event.strip_prefix("vendor:") {
+                        Some(_) => "vendor",
+                        None => shared_label(t.element(t.index_of(&event).unwrap_or(0)).kind),
+                    };
+                    shared_causes.push(SharedCause {
+                        event,
+                        shared: shared.to_owned(),
+                        probability: q,
+                    });
+                }
+            } else {
+                classes.entry(mask).or_default().push((event, q));
+            }
+        }
+        let mut classes: Vec<(u64, Vec<(String, f64)>)> = classes.into_iter().collect();
+        classes.sort_by_key(|a| a.0);
+        for (_, evs) in &mut classes {
+            evs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        }
+        let is_cut = |mask: u64| mask.count_ones() >= needed;
+        let mut order_2 = 0u64;
+        let mut examples: Vec<CutSet> = Vec::new();
+        let total_q = |evs: &[(String, f64)]| evs.iter().map(|e| e.1).sum::<f64>();
+        for a in 0..classes.len() {
+            for b in a + 1..classes.len() {
+                if is_cut(classes[a].0 | classes[b].0) {
+                    order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
+                    examples.push(CutSet {
+                        events: vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()],
+                        probability: total_q(&classes[a].1) * total_q(&classes[b].1),
+                    });
+                }
+            }
+        }
+        let order_3 = (classes.len() <= MAX_CLASSES_FOR_TRIPLES).then(|| {
+            let mut n = 0u64;
+            for a in 0..classes.len() {
+                for b in a + 1..classes.len() {
+                    let ab = classes[a].0 | classes[b].0;
+                    if is_cut(ab) {
+                        continue;
+                    }
+                    for c in b + 1..classes.len() {
+                        let (ca, cb, cc) = (classes[a].0, classes[b].0, classes[c].0);
+                        if is_cut(ab | cc) && !is_cut(ca | cc) && !is_cut(cb | cc) {
+                            n += (classes[a].1.len() * classes[b].1.len() * classes[c].1.len())
+                                as u64;
+                            examples.push(CutSet {
+                                events: vec![
+                                    classes[a].1[0].0.clone(),
+                                    classes[b].1[0].0.clone(),
+                                    classes[c].1[0].0.clone(),
+                                ],
+                                probability: total_q(&classes[a].1)
+                                    * total_q(&classes[b].1)
+                                    * total_q(&classes[c].1),
+                            });
+                        }
+                    }
+                }
+            }
+            n
+        });
+        examples.sort_by(|a, b| {
+            b.probability
+                .total_cmp(&a.probability)
+                .then_with(|| a.events.cmp(&b.events))
+        });
+        examples.truncate(EXAMPLES);
+        let dependent_count = deps.len();
+        out.push(RedundantSet {
+            dependents: deps
+                .iter()
+                .take(3)
+                .map(|&d| t.element(d).id.clone())
+                .collect(),
+            dependent_count,
+            members: member_ids.iter().map(|s| (*s).to_owned()).collect(),
+            tolerance,
+            shared_causes,
+            order_2,
+            order_3,
+            examples,
+            loss,
+        });
+    }
+    out
+}

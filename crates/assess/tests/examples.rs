@@ -1,0 +1,77 @@
+//! The shipped example topologies and their expected findings (golden files
+//! under `examples/expected/`; review changes with `cargo insta review`).
+
+use std::path::{Path, PathBuf};
+
+use dialtone_assess::{Assessment, Options, assess, render_html};
+use serde_json::json;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn run(name: &str) -> (dialtone_model::Topology, Assessment) {
+    let t = dialtone_topofile::load(&examples().join(name)).unwrap();
+    let a = assess(&t, &Options::default(), &mut |_| {});
+    (t, a)
+}
+
+/// The findings a reviewer checks, without the bulky blast-radius list.
+fn findings(a: &Assessment) -> serde_json::Value {
+    json!({
+        "summary": a.summary,
+        "single_points_of_failure": a.single_points_of_failure.iter()
+            .map(|s| json!([s.element, s.loss.cells, s.loss.subscribers, s.physical_cut]))
+            .collect::<Vec<_>>(),
+        "common_modes": a.redundant_sets.iter()
+            .flat_map(|s| s.shared_causes.iter().map(move |c| json!([c.event, c.shared, s.members])))
+            .collect::<Vec<_>>(),
+        "physical": a.physical,
+        "availability": a.availability.rows.iter()
+            .map(|r| format!("{} {} {:.8} ({:.1} min/yr)", r.region, r.service, r.availability, r.minutes_down_per_year))
+            .collect::<Vec<_>>(),
+        "availability_method": a.availability.method,
+        "risks": a.risks.iter().take(10)
+            .map(|r| json!({"title": r.title, "fix": r.fix, "emergency_cells": r.loss.emergency_cells}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn golden(name: &str, value: &serde_json::Value) {
+    insta::with_settings!({
+        snapshot_path => examples().join("expected"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_json_snapshot!(name, value);
+    });
+}
+
+#[test]
+fn small_mobile_findings() {
+    let (t, a) = run("small-mobile.toml");
+    let causes: Vec<&str> = a
+        .redundant_sets
+        .iter()
+        .flat_map(|s| s.shared_causes.iter().map(|c| c.event.as_str()))
+        .collect();
+    assert!(causes.contains(&"amf-22.4.1"), "{causes:?}");
+    assert!(causes.contains(&"feed-main"), "{causes:?}");
+    assert!(a.physical.bridges.contains(&"fiber-south".to_owned()));
+    assert!(
+        a.risks[0]
+            .fix
+            .contains("runs one version (amf-22.4.1): stagger upgrades")
+    );
+    let html = render_html(&t, &a, "small-mobile.toml");
+    assert!(html.contains("<svg") && html.contains("amf-22.4.1"));
+    // Self-contained: nothing to run, nothing to fetch.
+    assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("src="));
+    golden("small-mobile", &findings(&a));
+}
+
+#[test]
+fn edge_list_findings() {
+    let (_, a) = run("edges.csv");
+    golden("edges", &findings(&a));
+}

@@ -1,0 +1,218 @@
+//! `dialtone assess` and `dialtone bench assess`.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dialtone_assess::{Assessment, Options, Progress, assess, render_html, synthetic};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::UsageError;
+
+/// Inputs at least this large get a progress bar (on a terminal).
+const PROGRESS_FROM_ELEMENTS: usize = 50_000;
+
+/// Finds single points of failure, common-mode groups and cut sets, blast
+/// radius and availability in a topology, and ranks the risks with fixes.
+#[derive(Debug, clap::Args)]
+pub struct AssessArgs {
+    /// The topology: the TOML format (docs/topology.md) or, for a `.csv`
+    /// file, a `source,target[,relation]` edge list.
+    #[arg(value_name = "TOPOLOGY")]
+    topology: PathBuf,
+    /// Print the whole assessment as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Also write a self-contained HTML report here.
+    #[arg(long, value_name = "OUT.html")]
+    html: Option<PathBuf>,
+    /// Monte Carlo rounds, when the exact availability is too much work.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+    /// Seed of the Monte Carlo rounds.
+    #[arg(long, default_value_t = Options::default().seed)]
+    seed: u64,
+    /// Risks listed.
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AssessBenchArgs {
+    /// Elements of the synthetic topology; `1e6` notation is accepted.
+    #[arg(long, default_value = "1e6", value_parser = super::bench::parse_count)]
+    elements: usize,
+    /// Timed repetitions; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    repetitions: u16,
+    /// Monte Carlo rounds per assessment.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn bar(enabled: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::hidden());
+    if enabled && std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+    }
+    bar
+}
+
+pub fn run(args: AssessArgs) -> anyhow::Result<()> {
+    let topology =
+        dialtone_topofile::load(&args.topology).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(out) = &args.html {
+        // Refuse an unwritable report path before the work, not after.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
+    }
+    let options = Options {
+        monte_carlo_rounds: args.rounds,
+        seed: args.seed,
+        threads: threads(),
+        top_risks: args.top,
+    };
+    let progress = bar(topology.len() >= PROGRESS_FROM_ELEMENTS);
+    let assessment = assess(&topology, &options, &mut |p: Progress| {
+        progress.set_length(p.total);
+        progress.set_position(p.done);
+        progress.set_message(p.stage);
+    });
+    progress.finish_and_clear();
+    let name = args.topology.display().to_string();
+    if let Some(out) = &args.html {
+        std::fs::write(out, render_html(&topology, &assessment, &name))
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    let text = if args.json {
+        let mut json = serde_json::to_string(&assessment)?;
+        json.push('\n');
+        json
+    } else {
+        human(&name, &assessment)
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // A closed pipe (`| head`) means the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the assessment"),
+    }
+}
+
+/// The ranked list and availability table, as text.
+fn human(name: &str, a: &Assessment) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail: the results are ignored.
+    let s = &a.summary;
+    let _ = writeln!(
+        out,
+        "{name}: {} elements, {} cells, {} subscribers, {} regions",
+        s.elements, s.cells, s.subscribers, s.regions
+    );
+    let _ = writeln!(
+        out,
+        "{} single points of failure, {} common-mode causes, {} / {} minimal cut sets of order 2 / 3",
+        s.single_points_of_failure, s.common_mode_groups, s.cut_sets_order_2, s.cut_sets_order_3
+    );
+    out.push('\n');
+    let _ = writeln!(out, "Top risks, by expected subscriber-hours lost a year:");
+    for r in &a.risks {
+        let _ = writeln!(out, "{:>3}. [{}] {}", r.rank, r.category, r.title);
+        let _ = writeln!(
+            out,
+            "     {} subscribers on {} cells{}; {:.1} subscriber-hours/year",
+            r.loss.subscribers,
+            r.loss.cells,
+            if r.loss.emergency_cells > 0 {
+                format!(", EMERGENCY CALLS lost on {} cells", r.loss.emergency_cells)
+            } else {
+                String::new()
+            },
+            r.expected_subscriber_hours_per_year
+        );
+        let _ = writeln!(out, "     fix: {}", r.fix);
+    }
+    out.push('\n');
+    let av = &a.availability;
+    let _ = writeln!(
+        out,
+        "Availability ({}{}):",
+        av.method,
+        if av.rounds > 0 {
+            format!(", {} rounds, seed {}, 95% interval", av.rounds, av.seed)
+        } else {
+            String::new()
+        }
+    );
+    for r in &av.rows {
+        let interval = if av.rounds > 0 {
+            format!(" [{:.6}%, {:.6}%]", 100.0 * r.low, 100.0 * r.high)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<12} {:>11.6}%{}  {:>9.1} min/year down",
+            r.region,
+            r.service,
+            100.0 * r.availability,
+            interval,
+            r.minutes_down_per_year
+        );
+    }
+    out
+}
+
+/// `dialtone bench assess`: generation and assessment times of a synthetic network.
+pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let topology = synthetic::generate(args.elements, 0xd1a1_7013);
+    let generate = started.elapsed();
+    let options = Options {
+        monte_carlo_rounds: args.rounds,
+        threads: threads(),
+        ..Options::default()
+    };
+    let mut times: Vec<Duration> = Vec::new();
+    let mut last = None;
+    for _ in 0..args.repetitions {
+        let t = Instant::now();
+        last = Some(assess(&topology, &options, &mut |_| {}));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    let a = last.context("at least one repetition")?;
+    println!(
+        "assess: {} elements, {} dependency groups, {} cells; {} threads, {} Monte Carlo rounds",
+        topology.len(),
+        topology.groups().len(),
+        a.summary.cells,
+        options.threads,
+        args.rounds
+    );
+    println!(
+        "generate {:.2} s; assess median {:.2} s (min {:.2} s, max {:.2} s, {} runs)",
+        generate.as_secs_f64(),
+        median.as_secs_f64(),
+        times[0].as_secs_f64(),
+        times[times.len() - 1].as_secs_f64(),
+        times.len()
+    );
+    println!(
+        "found {} single points of failure, {} common-mode causes; availability by {}",
+        a.summary.single_points_of_failure, a.summary.common_mode_groups, a.availability.method
+    );
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! The format-independent half of loading: elements and dependencies as
+//! written, each with the line it came from, validated into a [`Topology`].
+
+use std::collections::HashMap;
+
+use dialtone_model::{
+    ALL_SERVICES, DependencySpec, Element, ElementKind, Redundancy, ServiceMask, Topology,
+};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::TopoFileError;
+
+/// A reference to an element as written: the id and the line it is on.
+#[derive(Debug, Clone)]
+pub(crate) struct Ref {
+    pub id: String,
+    pub line: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct DraftDependency {
+    pub dependent: Ref,
+    pub members: Vec<Ref>,
+    pub redundancy: Redundancy,
+    /// The line of `k` for a k-of-n group (where an impossible k is reported).
+    pub k: Option<(i64, usize)>,
+    pub services: ServiceMask,
+}
+
+/// Elements and dependencies collected from a file, not yet validated.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    file: String,
+    elements: Vec<Element>,
+    lines: Vec<usize>,
+    index: HashMap<String, usize>,
+    dependencies: Vec<DraftDependency>,
+    /// Elements a shorthand implies (`software = "v1"`): created at the end
+    /// unless the file defines them itself.
+    implied: Vec<(Ref, ElementKind)>,
+    /// Physical uplinks per downstream element, in file order: the element
+    /// needs any one of them.
+    uplinks: Vec<(Ref, Vec<Ref>)>,
+    uplinks_of: HashMap<String, usize>,
+}
+
+impl Draft {
+    pub fn new(file: &str) -> Draft {
+        Draft {
+            file: file.to_owned(),
+            elements: Vec::new(),
+            lines: Vec::new(),
+            index: HashMap::new(),
+            dependencies: Vec::new(),
+            implied: Vec::new(),
+            uplinks: Vec::new(),
+            uplinks_of: HashMap::new(),
+        }
+    }
+
+    pub fn is_defined(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub fn invalid(&self, line: usize, element: &str, message: impl Into<String>) -> TopoFileError {
+        TopoFileError::Invalid {
+            file: self.file.clone(),
+            line,
+            element: element.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Adds an element defined on `line`; a second definition of an id is refused.
+    pub fn define(&mut self, element: Element, line: usize) -> Result<(), TopoFileError> {
+        if element.id.trim().is_empty() {
+            return Err(self.invalid(line, &element.id, "an element id cannot be empty"));
+        }
+        if let Some(&first) = self.index.get(&element.id) {
+            return Err(TopoFileError::DuplicateId {
+                file: self.file.clone(),
+                line,
+                element: element.id,
+                first_line: self.lines[first],
+            });
+        }
+        self.index.insert(element.id.clone(), self.elements.len());
+        self.elements.push(element);
+        self.lines.push(line);
+        Ok(())
+    }
+
+    /// Records that `reference` must exist, created with `kind` if the file
+    /// does not define it.
+    pub fn imply(&mut self, reference: Ref, kind: ElementKind) {
+        self.implied.push((reference, kind));
+    }
+
+    pub fn depend(&mut self, dependency: DraftDependency) {
+        self.dependencies.push(dependency);
+    }
+
+    /// `from` reaches the rest of the network through `link` (among others).
+    pub fn uplink(&mut self, from: Ref, link: Ref) {
+        match self.uplinks_of.get(&from.id) {
+            Some(&i) => self.uplinks[i].1.push(link),
+            None => {
+                self.uplinks_of.insert(from.id.clone(), self.uplinks.len());
+                self.uplinks.push((from, vec![link]));
+            }
+        }
+    }
+
+    /// Validates everything and builds the topology.
+    pub fn finish(mut self) -> Result<Topology, TopoFileError> {
+        for (reference, kind) in std::mem::take(&mut self.implied) {
+            if !self.is_defined(&reference.id) {
+                self.define(Element::new(reference.id, kind), reference.line)?;
+            }
+        }
+        for (from, links) in std::mem::take(&mut self.uplinks) {
+            self.dependencies.push(DraftDependency {
+                dependent: from,
+                members: links,
+                redundancy: Redundancy::AnyOf,
+                k: None,
+                services: ALL_SERVICES,
+            });
+        }
+        let mut specs = Vec::with_capacity(self.dependencies.len());
+        let mut edges = Vec::new();
+        for d in &self.dependencies {
+            let dependent = self.resolve(&d.dependent, &d.dependent.id)?;
+            for m in &d.members {
+                edges.push((dependent, self.resolve(m, &d.dependent.id)?));
+            }
+            self.check_redundancy(d)?;
+            specs.push(DependencySpec {
+                dependent: d.dependent.id.clone(),
+                members: d.members.iter().map(|m| m.id.clone()).collect(),
+                redundancy: d.redundancy,
+                services: d.services,
+            });
+        }
+        self.check_acyclic(&edges)?;
+        let lines = std::mem::take(&mut self.lines);
+        let file = self.file.clone();
+        Topology::new(self.elements, specs).map_err(|e| TopoFileError::Syntax {
+            // Unreachable after the checks above; kept as an error, not a panic,
+            // because the input is untrusted.
+            file,
+            line: lines.first().copied().unwrap_or(1),
+            message: e.to_string(),
+        })
+    }
+
+    fn resolve(&self, reference: &Ref, by: &str) -> Result<usize, TopoFileError> {
+        self.index
+            .get(&reference.id)
+            .copied()
+            .ok_or_else(|| TopoFileError::UnknownReference {
+                file: self.file.clone(),
+                line: reference.line,
+                element: by.to_owned(),
+                reference: reference.id.clone(),
+            })
+    }
+
+    fn check_redundancy(&self, d: &DraftDependency) -> Result<(), TopoFileError> {
+        let n = d.members.len();
+        if let Some((k, line)) = d.k
+            && (k < 1 || k as u64 > n as u64)
+        {
+            return Err(TopoFileError::ImpossibleKOfN {
+                file: self.file.clone(),
+                line,
+                element: d.dependent.id.clone(),
+                k,
+                n,
+            });
+        }
+        if n == 0 && d.redundancy != Redundancy::All {
+            return Err(self.invalid(
+                d.dependent.line,
+                &d.dependent.id,
+                "a redundant group needs at least one member",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a dependency cycle, naming its elements in order.
+    fn check_acyclic(&self, edges: &[(usize, usize)]) -> Result<(), TopoFileError> {
+        let mut graph = DiGraph::<(), ()>::with_capacity(self.elements.len(), edges.len());
+        for _ in 0..self.elements.len() {
+            graph.add_node(());
+        }
+        for &(a, b) in edges {
+            graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
+        let cyclic = petgraph::algo::tarjan_scc(&graph)
+            .into_iter()
+            .find(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]));
+        let Some(scc) = cyclic else {
+            return Ok(());
+        };
+        // Report the cycle from the element defined first, so the message
+        // does not depend on the traversal.
+        let start = scc
+            .iter()
+            .map(|n| n.index())
+            .min_by_key(|&i| (self.lines[i], i))
+            .unwrap_or(0);
+        let members: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
+        let path = cycle_path(&graph, start, &members)
+            .into_iter()
+            .map(|i| self.elements[i].id.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ");
+        Err(TopoFileError::Cycle {
+            file: self.file.clone(),
+            line: self.lines[start],
+            element: self.elements[start].id.clone(),
+            path,
+        })
+    }
+}
+
+/// A shortest cycle from `start` back to itself inside one strongly
+/// connected component (breadth-first, so it is short enough to read).
+fn cycle_path(
+    graph: &DiGraph<(), ()>,
+    start: usize,
+    members: &std::collections::HashSet<usize>,
+) -> Vec<usize> {
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(at) = queue.pop_front() {
+        for next in graph.neighbors(NodeIndex::new(at)).map(|n| n.index()) {
+            if next == start {
+                let mut path = vec![start];
+                let mut cur = at;
+                while cur != start {
+                    path.push(cur);
+                    cur = parent[&cur];
+                }
+                path.push(start);
+                // Built backwards (start, at, ..., start): read it forwards.
+                path.reverse();
+                return path;
+            }
+            if members.contains(&next) && next != start && !parent.contains_key(&next) {
+                parent.insert(next, at);
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start, start]
+}

@@ -1,0 +1,161 @@
+//! The quick-start CSV edge list: `source,target[,relation]`, one edge a line.
+//!
+//! `source` depends on `target`. The relation is `requires` (the default: the
+//! source needs every such target), `any_of` (the source needs one of its
+//! `any_of` targets) or `link` (a physical link from the source up to the
+//! target; the source needs one of its links, so parallel rows are
+//! redundancy). Element kinds come from the id's first word (`cell-7` is a
+//! cell); see `docs/topology.md`.
+
+use std::collections::HashMap;
+
+use dialtone_model::{ALL_SERVICES, Element, ElementKind, Redundancy};
+
+use crate::TopoFileError;
+use crate::draft::{Draft, DraftDependency, Ref};
+
+pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, TopoFileError> {
+    let mut draft = Draft::new(file);
+    let mut requires: Vec<(Ref, Vec<Ref>)> = Vec::new();
+    let mut any_of: Vec<(Ref, Vec<Ref>)> = Vec::new();
+    let mut requires_of: HashMap<String, usize> = HashMap::new();
+    let mut any_of_of: HashMap<String, usize> = HashMap::new();
+    let mut links: HashMap<(String, String), usize> = HashMap::new();
+    let mut seen_row = false;
+
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let row = raw.trim();
+        if row.is_empty() || row.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if !seen_row {
+            seen_row = true;
+            if fields.first() == Some(&"source") && fields.get(1) == Some(&"target") {
+                continue;
+            }
+        }
+        let (source, target, relation) = match fields[..] {
+            [s, t] => (s, t, "requires"),
+            [s, t, ""] => (s, t, "requires"),
+            [s, t, r] => (s, t, r),
+            _ => {
+                return Err(TopoFileError::Syntax {
+                    file: file.to_owned(),
+                    line,
+                    message: format!(
+                        "expected `source,target[,relation]`, found {} fields",
+                        fields.len()
+                    ),
+                });
+            }
+        };
+        for id in [source, target] {
+            if id.is_empty() {
+                return Err(draft.invalid(line, id, "an element id cannot be empty"));
+            }
+            if !draft.is_defined(id) {
+                draft.define(guess_element(id), line)?;
+            }
+        }
+        let s = Ref {
+            id: source.to_owned(),
+            line,
+        };
+        let t = Ref {
+            id: target.to_owned(),
+            line,
+        };
+        match relation {
+            "requires" => push_group(&mut requires, &mut requires_of, s, t),
+            "any_of" => push_group(&mut any_of, &mut any_of_of, s, t),
+            "link" => {
+                let n = links.entry((source.into(), target.into())).or_insert(0);
+                *n += 1;
+                let base = format!("link-{source}-{target}");
+                let id = if *n == 1 { base } else { format!("{base}-{n}") };
+                draft.define(Element::new(id.clone(), ElementKind::Link), line)?;
+                let link = Ref { id, line };
+                draft.depend(DraftDependency {
+                    dependent: link.clone(),
+                    members: vec![t],
+                    redundancy: Redundancy::All,
+                    k: None,
+                    services: ALL_SERVICES,
+                });
+                draft.uplink(s, link);
+            }
+            other => {
+                return Err(draft.invalid(
+                    line,
+                    source,
+                    format!("unknown relation `{other}`: use requires, any_of or link"),
+                ));
+            }
+        }
+    }
+    for (groups, redundancy) in [(requires, Redundancy::All), (any_of, Redundancy::AnyOf)] {
+        for (dependent, members) in groups {
+            draft.depend(DraftDependency {
+                dependent,
+                members,
+                redundancy,
+                k: None,
+                services: ALL_SERVICES,
+            });
+        }
+    }
+    draft.finish()
+}
+
+fn push_group(
+    groups: &mut Vec<(Ref, Vec<Ref>)>,
+    index: &mut HashMap<String, usize>,
+    source: Ref,
+    target: Ref,
+) {
+    match index.get(&source.id) {
+        Some(&i) => groups[i].1.push(target),
+        None => {
+            index.insert(source.id.clone(), groups.len());
+            groups.push((source, vec![target]));
+        }
+    }
+}
+
+/// An element whose kind (and, for core functions, function) is read from
+/// the first word of its id; unknown words make a router.
+fn guess_element(id: &str) -> Element {
+    let word = id
+        .split(['-', '_', '.', ':', ' '])
+        .next()
+        .unwrap_or(id)
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .to_ascii_lowercase();
+    const FUNCTIONS: [&str; 11] = [
+        "amf", "smf", "upf", "mme", "sgsn", "sgw", "pgw", "ims", "hss", "udm", "pcf",
+    ];
+    let kind = match word.as_str() {
+        "region" => ElementKind::Region,
+        "cell" => ElementKind::Cell,
+        "site" | "enb" | "gnb" => ElementKind::Site,
+        "link" | "fiber" | "fibre" => ElementKind::Link,
+        "pool" => ElementKind::CorePool,
+        "dns" => ElementKind::Dns,
+        "power" | "feed" | "grid" => ElementKind::PowerFeed,
+        "dc" => ElementKind::DataCenter,
+        "sw" | "version" => ElementKind::SoftwareVersion,
+        "config" => ElementKind::ConfigSystem,
+        "cert" | "certificate" => ElementKind::Certificate,
+        "peer" | "peering" | "ix" => ElementKind::ExternalPeering,
+        "bridge" => ElementKind::ConferenceBridge,
+        w if FUNCTIONS.contains(&w) => ElementKind::CoreInstance,
+        _ => ElementKind::Router,
+    };
+    let mut element = Element::new(id, kind);
+    if kind == ElementKind::CoreInstance {
+        element.function = Some(word.to_ascii_uppercase());
+    }
+    element
+}

@@ -1,0 +1,212 @@
+//! The shipped examples load, and every class of invalid file is refused with
+//! an error that points at the right line and element.
+
+use std::path::Path;
+
+use dialtone_model::{ElementKind, Redundancy};
+use dialtone_topofile::{TopoFileError, load, parse_csv, parse_toml};
+use proptest::prelude::*;
+
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+#[test]
+fn the_small_mobile_example_loads_with_its_shorthands_expanded() {
+    let t = load(&example("small-mobile.toml")).unwrap();
+    let version = t
+        .index_of("amf-22.4.1")
+        .expect("software = ... creates the version");
+    assert_eq!(t.element(version).kind, ElementKind::SoftwareVersion);
+    assert_eq!(t.dependents(version).len(), 2, "both AMFs run it");
+    let feed = t.index_of("feed-main").unwrap();
+    assert_eq!(t.element(feed).mtbf_hours, Some(20000.0), "kind default");
+    let fiber = t.index_of("fiber-south").unwrap();
+    assert_eq!(t.element(fiber).mttr_hours, Some(10.0));
+    let upf = t.index_of("pool-upf").unwrap();
+    assert_eq!(
+        t.groups_of(upf).next().unwrap().redundancy,
+        Redundancy::KOfN(2)
+    );
+    // Parallel links from agg-north are one any-of group of two link elements.
+    let agg = t.index_of("agg-north").unwrap();
+    let uplinks = t
+        .groups_of(agg)
+        .find(|g| g.redundancy == Redundancy::AnyOf)
+        .unwrap();
+    assert_eq!(uplinks.members.len(), 2);
+}
+
+#[test]
+fn the_edge_list_example_loads_with_kinds_from_ids() {
+    let t = load(&example("edges.csv")).unwrap();
+    let kind = |id: &str| t.element(t.index_of(id).unwrap()).kind;
+    assert_eq!(kind("cell-a1"), ElementKind::Cell);
+    assert_eq!(kind("amf-1"), ElementKind::CoreInstance);
+    assert_eq!(kind("sw-amf-1.2"), ElementKind::SoftwareVersion);
+    assert_eq!(kind("power-1"), ElementKind::PowerFeed);
+    assert_eq!(kind("link-site-a-agg-1-2"), ElementKind::Link);
+    let site = t.index_of("site-a").unwrap();
+    assert_eq!(t.groups_of(site).next().unwrap().members.len(), 2);
+}
+
+fn toml_error(text: &str) -> TopoFileError {
+    parse_toml(text, "net.toml").expect_err("must be refused")
+}
+
+fn assert_points_at(e: &TopoFileError, line: usize, needles: &[&str]) {
+    let message = e.to_string();
+    assert_eq!(e.line(), Some(line), "{message}");
+    assert!(
+        message.starts_with("net.") && message.contains(&format!(":{line}: ")),
+        "{message}"
+    );
+    for n in needles {
+        assert!(message.contains(n), "`{n}` not in: {message}");
+    }
+    assert!(!message.contains('\n'), "one line: {message}");
+}
+
+const TWO: &str = r#"
+[[element]]
+id = "a"
+kind = "router"
+
+[[element]]
+id = "b"
+kind = "router"
+"#;
+
+#[test]
+fn a_duplicate_id_points_at_the_second_definition() {
+    let e = toml_error(&format!(
+        "{TWO}\n[[element]]\nid = \"a\"\nkind = \"cell\"\n"
+    ));
+    assert!(matches!(
+        e,
+        TopoFileError::DuplicateId { first_line: 3, .. }
+    ));
+    assert_points_at(&e, 11, &["`a`", "line 3"]);
+}
+
+#[test]
+fn an_unknown_reference_points_at_the_reference() {
+    let text = "[[element]]\nid = \"a\"\nkind = \"cell\"\nneeds = [\n  \"b\",\n  \"nowhere\",\n]\n\n[[element]]\nid = \"b\"\nkind = \"site\"\n";
+    assert_points_at(&toml_error(text), 6, &["`a`", "`nowhere`"]);
+    let in_dependency = format!("{TWO}\n[[dependency]]\nelement = \"a\"\nneeds = [\"ghost\"]\n");
+    assert_points_at(&toml_error(&in_dependency), 12, &["`ghost`"]);
+}
+
+#[test]
+fn an_impossible_k_of_n_points_at_k() {
+    let text = format!(
+        "{TWO}\n[[element]]\nid = \"pool\"\nkind = \"core_pool\"\nk_of_n = {{ k = 3, of = [\"a\", \"b\"] }}\n"
+    );
+    let e = toml_error(&text);
+    assert!(matches!(
+        e,
+        TopoFileError::ImpossibleKOfN { k: 3, n: 2, .. }
+    ));
+    assert_points_at(&e, 13, &["`pool`", "3 of 2"]);
+    let zero = format!(
+        "{TWO}\n[[dependency]]\nelement = \"a\"\nneeds = [\"b\"]\nredundancy = \"k_of_n\"\nk = 0\n"
+    );
+    assert_points_at(&toml_error(&zero), 14, &["0 of 1"]);
+}
+
+#[test]
+fn a_cycle_names_its_elements_in_order() {
+    let text = "[[element]]\nid = \"x\"\nkind = \"router\"\nneeds = [\"y\"]\n\n[[element]]\nid = \"y\"\nkind = \"router\"\nneeds = [\"z\"]\n\n[[element]]\nid = \"z\"\nkind = \"router\"\nneeds = [\"x\"]\n";
+    let e = toml_error(text);
+    assert_points_at(&e, 2, &["x -> y -> z -> x"]);
+    let self_loop = "[[element]]\nid = \"me\"\nkind = \"site\"\nneeds = [\"me\"]\n";
+    assert_points_at(&toml_error(self_loop), 2, &["me -> me"]);
+}
+
+#[test]
+fn syntax_and_vocabulary_errors_point_at_their_line() {
+    assert_points_at(&toml_error("[[element]]\nid = \"a\"\nkind = \n"), 3, &[]);
+    assert_points_at(
+        &toml_error("[[element]]\nid = \"a\"\nkind = \"router\"\nvendr = \"x\"\n"),
+        4,
+        &["vendr"],
+    );
+    assert_points_at(
+        &toml_error("[[element]]\nid = \"a\"\nkind = \"toaster\"\n"),
+        3,
+        &["unknown kind `toaster`", "core_instance"],
+    );
+    assert_points_at(
+        &toml_error("[[element]]\nid = \"a\"\nkind = \"router\"\nmtbf_hours = -5.0\n"),
+        4,
+        &["positive"],
+    );
+    assert_points_at(
+        &toml_error(&format!(
+            "{TWO}\n[[dependency]]\nelement = \"a\"\nneeds = [\"b\"]\nservices = [\"fax\"]\n"
+        )),
+        13,
+        &["unknown service `fax`"],
+    );
+}
+
+fn csv_error(text: &str) -> TopoFileError {
+    parse_csv(text, "net.csv").expect_err("must be refused")
+}
+
+#[test]
+fn edge_list_errors_point_at_their_row() {
+    let cycle = csv_error("source,target\n# comment\na,b\nb,c\nc,a\n");
+    assert!(
+        matches!(cycle, TopoFileError::Cycle { line: 3, .. }),
+        "{cycle}"
+    );
+    assert!(cycle.to_string().starts_with("net.csv:3: "));
+    let relation = csv_error("a,b\nb,c,maybe\n");
+    assert_eq!(relation.line(), Some(2));
+    assert!(relation.to_string().contains("unknown relation `maybe`"));
+    assert_eq!(csv_error("a,b\n\nb,c,link,extra\n").line(), Some(3));
+    assert_eq!(csv_error("a,b\n,c\n").line(), Some(2));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn no_toml_input_panics(text in "\\PC{0,400}") {
+        let _ = parse_toml(&text, "fuzz.toml");
+    }
+
+    #[test]
+    fn no_near_miss_toml_panics(lines in proptest::collection::vec(
+        prop_oneof![
+            Just("[[element]]".to_owned()),
+            Just("[[dependency]]".to_owned()),
+            Just("[[link]]".to_owned()),
+            Just("[defaults.link]".to_owned()),
+            "(id|kind|from|to|element|software|power) = \"[a-c]\"",
+            Just("kind = \"router\"".to_owned()),
+            "needs = \\[(\"[a-c]\", ){0,3}\\]",
+            "any_of = \\[(\"[a-c]\", ){0,3}\\]",
+            "k_of_n = \\{ k = -?[0-9], of = \\[(\"[a-c]\", ){0,3}\\] \\}",
+            "(mtbf_hours|mttr_hours) = -?[0-9]{1,3}\\.[0-9]",
+            Just("redundancy = \"k_of_n\"".to_owned()),
+            "k = -?[0-9]{1,20}",
+        ],
+        0..30,
+    )) {
+        let _ = parse_toml(&lines.join("\n"), "fuzz.toml");
+    }
+
+    #[test]
+    fn no_edge_list_panics(rows in proptest::collection::vec(
+        "[a-d ]{0,2}(,[a-d]{0,2}){0,2}(,(link|any_of|requires|x))?", 0..40)
+    ) {
+        let text = rows.join("\n");
+        if let Err(e) = parse_csv(&text, "fuzz.csv") {
+            prop_assert!(e.line().is_some());
+        }
+    }
+}
