@@ -28,8 +28,14 @@ enum Command {
     Scenarios(cmd::scenarios::ScenariosArgs),
     /// Score a `timestamp,value` CSV with the detector the server runs.
     Detect(cmd::detect::DetectArgs),
-    /// Benchmarks: NAB, the AIOps KPI set, throughput.
+    /// Benchmarks: NAB, the AIOps KPI set, throughput, assess.
     Bench(cmd::bench::BenchArgs),
+    /// Assess a topology: single points of failure, common modes, blast radius, availability.
+    Assess(cmd::assess::AssessArgs),
+    /// Console and API users: add one, or print a one-time sign-in link.
+    User(cmd::user::UserArgs),
+    /// API tokens for the operator API.
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,9 @@ fn main() -> ExitCode {
         Command::Scenarios(args) => cmd::scenarios::run(args),
         Command::Detect(args) => cmd::detect::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Assess(args) => cmd::assess::run(args),
+        Command::User(args) => cmd::user::run(args),
+        Command::Token(args) => cmd::token::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,29 @@ pub enum ElementKind {
 }
 
 impl ElementKind {
+    pub const ALL: [ElementKind; 15] = [
+        ElementKind::Region,
+        ElementKind::Cell,
+        ElementKind::Site,
+        ElementKind::Router,
+        ElementKind::Link,
+        ElementKind::CoreInstance,
+        ElementKind::CorePool,
+        ElementKind::Dns,
+        ElementKind::PowerFeed,
+        ElementKind::DataCenter,
+        ElementKind::SoftwareVersion,
+        ElementKind::ConfigSystem,
+        ElementKind::Certificate,
+        ElementKind::ExternalPeering,
+        ElementKind::ConferenceBridge,
+    ];
+
+    /// The kind named by [`ElementKind::as_str`].
+    pub fn parse(name: &str) -> Option<ElementKind> {
+        ElementKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ElementKind::Region => "region",
@@ -74,6 +97,13 @@ pub struct Element {
     pub subscribers: u32,
     #[serde(default)]
     pub emergency_capable: bool,
+    /// Mean time between failures in hours, when known; reliability tools
+    /// fall back to a per-kind default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf_hours: Option<f64>,
+    /// Mean time to repair in hours, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr_hours: Option<f64>,
 }
 
 impl Element {
@@ -86,6 +116,8 @@ impl Element {
             vendor: None,
             subscribers: 0,
             emergency_capable: false,
+            mtbf_hours: None,
+            mttr_hours: None,
         }
     }
 }
@@ -251,6 +283,11 @@ impl Topology {
     /// Elements that directly depend on element `i`.
     pub fn dependents(&self, i: usize) -> &[usize] {
         &self.dependents[i]
+    }
+
+    /// Every element, each after all the elements it depends on.
+    pub fn evaluation_order(&self) -> &[usize] {
+        &self.order
     }
 
     pub fn len(&self) -> usize {

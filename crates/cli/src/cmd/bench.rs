@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use dialtone_bench::ingest::IngestRun;
 use dialtone_bench::throughput::{self, Workload};
 use dialtone_bench::{kpi, nab};
 use dialtone_detect::SERIES_STATE_BYTES;
@@ -25,8 +26,11 @@ enum BenchCommand {
     /// 2018 AIOps Challenge KPIs: point-adjusted F1 (delay 7), threshold from
     /// the train halves applied to the test halves, plus the test oracle.
     Kpi(DataArgs),
-    /// Detector-kernel samples per second (one thread) and state bytes per series.
+    /// Detector-kernel samples per second (one thread) and state bytes per
+    /// series, then the end-to-end rate through the engine's ingest path.
     Throughput(ThroughputArgs),
+    /// `dialtone assess` on a synthetic network of N elements: time taken.
+    Assess(super::assess::AssessBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,8 +47,15 @@ struct DataArgs {
 struct ThroughputArgs {
     /// Series counts to measure, comma-separated; `1e6` notation is accepted.
     #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = parse_count,
-          default_value = "1e4,1e5,1e6")]
+          default_value = "1e4,1e5,1e6,1e7")]
     series: Vec<usize>,
+    /// Twin sizes, in cells, for the end-to-end rate through `Engine::ingest`.
+    #[arg(long, value_name = "CELLS,...", value_delimiter = ',', value_parser = parse_count,
+          default_value = "1e3,1e4")]
+    ingest_cells: Vec<usize>,
+    /// Timed minutes per twin size for the end-to-end rate.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..))]
+    ingest_minutes: u16,
     /// Timed repetitions per series count; the median is reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     repetitions: u16,
@@ -54,7 +65,7 @@ struct ThroughputArgs {
 }
 
 /// `1000000` or `1e6`.
-fn parse_count(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     let bad = || format!("`{s}` is not a series count; write e.g. 1000000 or 1e6");
     let n = match s.split_once(['e', 'E']) {
         Some((m, e)) => {
@@ -81,6 +92,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Nab(a) => run_nab(a),
         BenchCommand::Kpi(a) => run_kpi(a),
         BenchCommand::Throughput(a) => run_throughput(a),
+        BenchCommand::Assess(a) => super::assess::run_bench(a),
     }
 }
 
@@ -263,15 +275,58 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         }
         rows.push(row);
     }
-    if args.json {
-        println!(
-            "{}",
-            json!({ "benchmark": "throughput", "threads": 1, "results": rows })
-        );
-    } else {
+    if !args.json {
         println!();
         println!("spread: (max - min) / median over the repetitions.");
         println!("state B/series: size_of the per-series state plus the bank's shared state / N.");
+    }
+    let mut ingest = Vec::new();
+    for &cells in &args.ingest_cells {
+        let mut run = IngestRun::new(cells, 1).map_err(|e| UsageError(e.to_string()))?;
+        run.run(IngestRun::warm_up_minutes());
+        let (samples, secs) = run.run(args.ingest_minutes.into());
+        let rate = samples as f64 / secs;
+        if !args.json {
+            if ingest.is_empty() {
+                println!();
+                println!(
+                    "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
+                     root cause, incidents), one thread, {} timed minutes after the start-up grace",
+                    args.ingest_minutes
+                );
+                println!(
+                    "{:>10} {:>10} {:>14} {:>12} {:>12}",
+                    "cells", "series", "samples/s", "ns/sample", "ms/minute"
+                );
+            }
+            println!(
+                "{:>10} {:>10} {:>14.0} {:>12.1} {:>12.2}",
+                cells,
+                run.series(),
+                rate,
+                1e9 / rate,
+                1e3 * secs / f64::from(args.ingest_minutes)
+            );
+        }
+        ingest.push(json!({
+            "cells": cells,
+            "series": run.series(),
+            "timed_minutes": args.ingest_minutes,
+            "samples_per_sec": rate,
+            "ns_per_sample": 1e9 / rate,
+            "ms_per_minute": 1e3 * secs / f64::from(args.ingest_minutes),
+        }));
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "benchmark": "throughput",
+                "threads": 1,
+                "results": rows,
+                "ingest": ingest,
+            })
+        );
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use anyhow::Context;
-use dialtone_drill::{DrillConfig, Scorecard, drill};
+use dialtone_drill::{DrillConfig, Scorecard, SuiteConfig, SuiteRow, SuiteScorecard, drill, suite};
 use dialtone_sim::TwinConfig;
 
 use super::UsageError;
@@ -12,20 +12,29 @@ use super::UsageError;
 /// allows, and print a scorecard: was it detected, how fast, was the injected
 /// root cause ranked first, how many false incidents.
 ///
-/// Times in the scorecard are simulated Unix seconds.
+/// Times in the scorecard are simulated Unix seconds. With `--all`, every
+/// scenario runs over `--seeds` seeds (default 3) and one suite scorecard
+/// is printed: detection rate, median and p95 time to detect, root-cause
+/// top-1 and top-3 accuracy and false incidents per simulated week, per
+/// scenario and in total.
 ///
 /// Example: dialtone drill --scenario core-software-version --seed 3 --json
+/// Example: dialtone drill --all --seeds 3 --json
 #[derive(Debug, clap::Args)]
 pub struct DrillArgs {
     /// Scenario id (see `dialtone scenarios`).
     #[arg(long, default_value = "core-software-version")]
     scenario: String,
+    /// Run every scenario and print one suite scorecard.
+    #[arg(long, conflicts_with = "scenario")]
+    all: bool,
     /// Seed of the digital twin; the same seed replays bit for bit.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run seeds `seed .. seed+seeds` and print one scorecard each.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
-    seeds: u64,
+    /// Run seeds `seed .. seed+seeds` and print one scorecard each (default
+    /// 1; 3 with `--all`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: Option<u64>,
     /// Cells in the simulated network.
     #[arg(long, default_value_t = 300)]
     cells: usize,
@@ -38,6 +47,9 @@ pub struct DrillArgs {
 }
 
 pub fn run(args: DrillArgs) -> anyhow::Result<()> {
+    if args.all {
+        return run_suite(&args);
+    }
     if !dialtone_sim::scenarios()
         .iter()
         .any(|s| s.id == args.scenario)
@@ -50,7 +62,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    for seed in args.seed..args.seed + args.seeds {
+    for seed in args.seed..args.seed + args.seeds.unwrap_or(1) {
         let base = TwinConfig::default();
         let twin = TwinConfig {
             seed,
@@ -80,11 +92,82 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress_bar(minutes: u32) -> Option<indicatif::ProgressBar> {
+fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
+    let config = SuiteConfig::all(
+        args.seed,
+        args.seeds.unwrap_or(3),
+        args.cells,
+        i64::from(args.warmup_hours) * 3600,
+    );
+    let total: u64 = config.drills().iter().map(|d| u64::from(d.minutes)).sum();
+    let bar = progress_bar(total);
+    let card = suite(&config, |done, _| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    })
+    .map_err(|e| UsageError(e.to_string()))
+    .context("drill suite")?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&card)?);
+    } else {
+        print_suite(&card);
+    }
+    Ok(())
+}
+
+fn print_suite(card: &SuiteScorecard) {
+    println!(
+        "drill suite: {} cells, seeds {}..{}",
+        card.cells,
+        card.first_seed,
+        card.first_seed + card.seeds - 1
+    );
+    let width = card
+        .scenarios
+        .iter()
+        .map(|r| r.scenario.len())
+        .max()
+        .unwrap_or(5);
+    println!(
+        "{:width$}  {:>4}  {:>8}  {:>7}  {:>7}  {:>5}  {:>5}  {:>6}  {:>7}",
+        "scenario", "runs", "detected", "ttd med", "ttd p95", "top1", "top3", "false", "false/wk"
+    );
+    let row = |r: &SuiteRow| {
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
+        let secs = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("{v} s"));
+        let detected = if r.faults == 0 {
+            "-".to_string()
+        } else {
+            format!("{}/{}", r.detected, r.faults)
+        };
+        println!(
+            "{:width$}  {:>4}  {:>8}  {:>7}  {:>7}  {:>5}  {:>5}  {:>6}  {:>7.2}",
+            r.scenario,
+            r.runs,
+            detected,
+            secs(r.median_time_to_detect_s),
+            secs(r.p95_time_to_detect_s),
+            pct(r.root_cause_top1),
+            pct(r.root_cause_top3),
+            r.false_incidents,
+            r.false_incidents_per_week
+        );
+    };
+    for r in &card.scenarios {
+        row(r);
+    }
+    row(&card.total);
+}
+
+fn progress_bar(minutes: impl Into<u64>) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(u64::from(minutes));
+    let bar = indicatif::ProgressBar::new(minutes.into());
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} simulated minutes")
             .expect("static template"),

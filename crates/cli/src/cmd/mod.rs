@@ -1,10 +1,13 @@
 //! One module per subcommand; each turns flags into calls on the library crates.
 
+pub mod assess;
 pub mod bench;
 pub mod demo;
 pub mod detect;
 pub mod drill;
 pub mod scenarios;
+pub mod token;
+pub mod user;
 
 /// The user gave something we cannot work with (bad input, occupied port,
 /// unwritable directory): exit code 2, like a usage error.

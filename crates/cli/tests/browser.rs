@@ -1,0 +1,203 @@
+//! A real headless Chromium, driven over WebDriver by Debian's chromedriver,
+//! watches the demo: the status page switches from healthy to an incident
+//! naming the affected services, and an operator signs in to the console,
+//! which explains it.
+//!
+//! Runs only where the test command set DIALTONE_BROWSER_TESTS=1 (it installs
+//! `chromium` and `chromium-driver`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A child process killed when the test ends, pass or fail.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_quiet(command: &mut Command) -> Killed {
+    Killed(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}")),
+    )
+}
+
+/// Starts chromedriver and opens a headless Chromium session through it.
+async fn browser(profile: &std::path::Path) -> (Killed, Client) {
+    let port = free_port();
+    let driver = spawn_quiet(
+        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}")),
+    );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let started = Instant::now();
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                eprintln!("waiting for chromedriver: {e}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a session: {e}"),
+        }
+    }
+}
+
+/// Reloads `url` until the text of `css` satisfies `wanted`, and returns it.
+async fn wait_for_text(
+    client: &Client,
+    url: &str,
+    css: &str,
+    limit: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < limit {
+        if client.goto(url).await.is_ok()
+            && let Ok(element) = client.find(Locator::Css(css)).await
+        {
+            last = element.text().await.unwrap_or_default();
+            if wanted(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("gave up after {limit:?} waiting on {url} ({css}); last text: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sees_the_status_page_switch_to_an_incident_and_the_console_explain_it() {
+    if std::env::var("DIALTONE_BROWSER_TESTS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set DIALTONE_BROWSER_TESTS=1 (scripts/test does) to run the browser test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    // The console needs a signed-in user: add one the way an operator would.
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "correct horse battery staple\n").unwrap();
+    let added = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args([
+            "user",
+            "add",
+            "otto",
+            "--role",
+            "operator",
+            "--password-file",
+        ])
+        .arg(&password_file)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let _demo = spawn_quiet(
+        Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .args(["demo", "--listen", &listen, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--cells", "120", "--warmup-hours", "8", "--speed", "120"])
+            .args(["--fault-after-mins", "20"]),
+    );
+    let (_driver, client) = browser(&dir.path().join("chromium")).await;
+    let page = format!("http://{listen}/");
+
+    let healthy = wait_for_text(&client, &page, "#status", Duration::from_secs(120), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert!(
+        healthy.contains("All Systems Operational"),
+        "healthy before the fault, got: {healthy}"
+    );
+
+    let body = wait_for_text(&client, &page, "body", Duration::from_secs(120), |t| {
+        t.contains("disrupted in")
+    })
+    .await;
+    let banner = client.find(Locator::Css("#status")).await.unwrap();
+    assert!(
+        !banner
+            .text()
+            .await
+            .unwrap()
+            .contains("All Systems Operational")
+    );
+    assert!(
+        ["Network access", "Calls", "Mobile data"]
+            .iter()
+            .any(|service| body.contains(service)),
+        "the incident names an affected service: {body}"
+    );
+
+    client
+        .goto(&format!("http://{listen}/console"))
+        .await
+        .unwrap();
+    assert!(
+        client.current_url().await.unwrap().path() == "/login",
+        "the console sends strangers to the sign-in page"
+    );
+    let form = client.form(Locator::Css("#login")).await.unwrap();
+    form.set_by_name("username", "otto").await.unwrap();
+    form.set_by_name("password", "correct horse battery staple")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    let console = format!("http://{listen}/console");
+    let ranking = wait_for_text(&client, &console, "body", Duration::from_secs(60), |t| {
+        t.contains("sw-amf-")
+    })
+    .await;
+    assert!(ranking.contains("Root cause"), "console: {ranking}");
+    let candidates = client
+        .find_all(Locator::Css(".candidates tr"))
+        .await
+        .unwrap();
+    assert!(candidates.len() >= 2, "a ranking, not a single guess");
+    let charts = client.find_all(Locator::Css("svg polyline")).await.unwrap();
+    assert!(!charts.is_empty(), "KPI charts are drawn");
+
+    client.close().await.unwrap();
+}
