@@ -335,6 +335,7 @@ impl Incident {
         )
     }
 
+    /// An engine event: its public text is drafted from the impact.
     fn push(
         &mut self,
         at: Timestamp,
@@ -342,17 +343,30 @@ impl Incident {
         detail: String,
         timeline: &mut Vec<TimelineEntry>,
     ) {
+        let public_body = public_body(kind, &self.impact);
+        timeline.push(self.record(at, kind, public_body, detail));
+    }
+
+    /// Appends an entry to the incident's own timeline and returns a copy
+    /// for the caller's (engine events and operator actions alike).
+    pub(crate) fn record(
+        &mut self,
+        at: Timestamp,
+        kind: TimelineKind,
+        public_body: String,
+        detail: String,
+    ) -> TimelineEntry {
         self.updated_at = at;
         let entry = TimelineEntry {
             incident: self.id,
             at,
             kind,
             status: self.status,
-            public_body: public_body(kind, &self.impact),
+            public_body,
             detail,
         };
         self.timeline.push(entry.clone());
-        timeline.push(entry);
+        entry
     }
 }
 

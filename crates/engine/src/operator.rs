@@ -217,26 +217,6 @@ impl Incident {
         }
         self.status = to;
     }
-
-    fn record(
-        &mut self,
-        at: Timestamp,
-        kind: TimelineKind,
-        public_body: String,
-        detail: String,
-    ) -> TimelineEntry {
-        self.updated_at = at;
-        let entry = TimelineEntry {
-            incident: self.id,
-            at,
-            kind,
-            status: self.status,
-            public_body,
-            detail,
-        };
-        self.timeline.push(entry.clone());
-        entry
-    }
 }
 
 impl Engine {
