@@ -1,5 +1,5 @@
 //! End-to-end ingest rate: the digital twin's per-minute samples through
-//! [`Engine::ingest`], the path the server and the drill share (detector
+//! [`dialtone_engine::Engine::ingest`], the path the server and the drill share (detector
 //! bank, broken-series bookkeeping, observations, root-cause ranking and the
 //! incident lifecycle), one thread.
 //!
@@ -7,59 +7,34 @@
 //! is timed. Runs start after the engine's start-up grace, when the
 //! incident logic is live.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use dialtone_engine::{Engine, EngineConfig, EngineError};
-use dialtone_model::Sample;
-use dialtone_sim::{SimError, Twin, TwinConfig};
+use dialtone_drill::{DrillError, Run};
+use dialtone_engine::EngineConfig;
+use dialtone_sim::TwinConfig;
 
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error(transparent)]
-    Sim(#[from] SimError),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-/// A twin of `cells` cells wired to a fresh engine with the default configuration.
+/// A twin of `cells` cells wired to a fresh engine with the default
+/// configuration: the drill's [`Run`], timed.
+#[derive(Debug)]
 pub struct IngestRun {
-    twin: Twin,
-    engine: Engine,
-    samples: Vec<Sample>,
-}
-
-impl std::fmt::Debug for IngestRun {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IngestRun")
-            .field("series", &self.series())
-            .finish_non_exhaustive()
-    }
+    run: Run,
 }
 
 impl IngestRun {
-    pub fn new(cells: usize, seed: u64) -> Result<IngestRun, IngestError> {
-        let twin = Twin::new(TwinConfig {
+    pub fn new(cells: usize, seed: u64) -> Result<IngestRun, DrillError> {
+        let twin = TwinConfig {
             seed,
             cells,
             ..TwinConfig::default()
-        })?;
-        let engine = Engine::new(
-            Arc::new(twin.topology().clone()),
-            twin.series().to_vec(),
-            EngineConfig::default(),
-            1,
-        )?;
+        };
         Ok(IngestRun {
-            twin,
-            engine,
-            samples: Vec::new(),
+            run: Run::new(twin, EngineConfig::default(), 1)?,
         })
     }
 
     /// Series the twin reports every minute.
     pub fn series(&self) -> usize {
-        self.twin.series().len()
+        self.run.twin().series().len()
     }
 
     /// Feeds `minutes` minutes; returns the samples fed and the seconds spent in `ingest`.
@@ -67,11 +42,11 @@ impl IngestRun {
         let mut timeline = Vec::new();
         let (mut samples, mut secs) = (0, 0.0);
         for _ in 0..minutes {
-            let at = self.twin.step(&mut self.samples);
+            let at = self.run.generate();
             let start = Instant::now();
-            self.engine.ingest(at, &self.samples, &mut timeline);
+            self.run.ingest(at, &mut timeline);
             secs += start.elapsed().as_secs_f64();
-            samples += self.samples.len() as u64;
+            samples += self.run.samples().len() as u64;
             timeline.clear();
         }
         (samples, secs)

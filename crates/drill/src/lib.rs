@@ -62,9 +62,20 @@ impl Run {
 
     /// Advances one simulated minute; returns its timestamp.
     pub fn step(&mut self, timeline: &mut Vec<TimelineEntry>) -> Timestamp {
-        let at = self.twin.step(&mut self.samples);
-        self.engine.ingest(at, &self.samples, timeline);
+        let at = self.generate();
+        self.ingest(at, timeline);
         at
+    }
+
+    /// The twin's next minute of samples, not yet fed to the engine; split
+    /// from [`Run::ingest`] so a benchmark can time ingest alone.
+    pub fn generate(&mut self) -> Timestamp {
+        self.twin.step(&mut self.samples)
+    }
+
+    /// Feeds the minute [`Run::generate`] produced to the engine.
+    pub fn ingest(&mut self, at: Timestamp, timeline: &mut Vec<TimelineEntry>) {
+        self.engine.ingest(at, &self.samples, timeline);
     }
 
     /// Numbers new incidents from `first_id` on, after those a store already holds.
