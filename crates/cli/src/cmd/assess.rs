@@ -1,15 +1,15 @@
 //! `dialtone assess` and `dialtone bench assess`.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dialtone_assess::{Assessment, Options, Progress, assess, render_html, synthetic};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
-use super::UsageError;
+use super::{UsageError, progress_bar};
 
 /// Inputs at least this large get a progress bar (on a terminal).
 const PROGRESS_FROM_ELEMENTS: usize = 50_000;
@@ -57,14 +57,11 @@ fn threads() -> usize {
 }
 
 fn bar(enabled: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::hidden());
-    if enabled && std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-            bar.set_style(style);
-        }
+    if enabled {
+        progress_bar(1, "{bar:30} {pos}/{len} {msg}")
+    } else {
+        ProgressBar::hidden()
     }
-    bar
 }
 
 pub fn run(args: AssessArgs) -> anyhow::Result<()> {

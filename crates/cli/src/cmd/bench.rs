@@ -1,16 +1,14 @@
 //! `dialtone bench`: NAB, the AIOps KPI set, detector throughput.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use dialtone_bench::ingest::IngestRun;
 use dialtone_bench::throughput::{self, Workload};
 use dialtone_bench::{kpi, nab};
 use dialtone_detect::SERIES_STATE_BYTES;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::UsageError;
+use super::{UsageError, progress_bar};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -97,15 +95,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// A progress bar on a terminal, nothing otherwise (logs and pipes stay clean).
-fn progress(len: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
-    if std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-            bar.set_style(style);
-        }
-    }
-    bar
+fn progress(len: u64) -> indicatif::ProgressBar {
+    progress_bar(len, "{bar:30} {pos}/{len} {msg}")
 }
 
 fn run_nab(args: DataArgs) -> anyhow::Result<()> {

@@ -1,12 +1,10 @@
 //! `dialtone drill`.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
 use dialtone_drill::{DrillConfig, Scorecard, SuiteConfig, SuiteRow, SuiteScorecard, drill, suite};
 use dialtone_sim::TwinConfig;
 
-use super::UsageError;
+use super::{UsageError, progress_bar};
 
 /// Run a scenario on the digital twin, headless and as fast as the machine
 /// allows, and print a scorecard: was it detected, how fast, was the injected
@@ -72,17 +70,11 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
             ..base
         };
         let config = DrillConfig::new(twin);
-        let bar = progress_bar(config.minutes);
-        let card = drill(&config, |done, _| {
-            if let Some(b) = &bar {
-                b.set_position(u64::from(done));
-            }
-        })
-        .map_err(|e| UsageError(e.to_string()))
-        .with_context(|| format!("drill of `{}` with seed {seed}", args.scenario))?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let bar = minutes_bar(config.minutes);
+        let card = drill(&config, |done, _| bar.set_position(u64::from(done)))
+            .map_err(|e| UsageError(e.to_string()))
+            .with_context(|| format!("drill of `{}` with seed {seed}", args.scenario))?;
+        bar.finish_and_clear();
         if args.json {
             println!("{}", serde_json::to_string(&card)?);
         } else {
@@ -100,17 +92,11 @@ fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
         i64::from(args.warmup_hours) * 3600,
     );
     let total: u64 = config.drills().iter().map(|d| u64::from(d.minutes)).sum();
-    let bar = progress_bar(total);
-    let card = suite(&config, |done, _| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    })
-    .map_err(|e| UsageError(e.to_string()))
-    .context("drill suite")?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let bar = minutes_bar(total);
+    let card = suite(&config, |done, _| bar.set_position(done))
+        .map_err(|e| UsageError(e.to_string()))
+        .context("drill suite")?;
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&card)?);
     } else {
@@ -163,17 +149,13 @@ fn print_suite(card: &SuiteScorecard) {
     row(&card.total);
 }
 
-fn progress_bar(minutes: impl Into<u64>) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(minutes.into());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} simulated minutes")
-            .expect("static template"),
+fn minutes_bar(minutes: impl Into<u64>) -> indicatif::ProgressBar {
+    let bar = progress_bar(
+        minutes.into(),
+        "{msg} [{bar:40}] {pos}/{len} simulated minutes",
     );
     bar.set_message("drill");
-    Some(bar)
+    bar
 }
 
 fn print_card(c: &Scorecard) {

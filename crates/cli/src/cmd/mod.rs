@@ -23,3 +23,18 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         1
     }
 }
+
+/// A progress bar drawn on stderr when it is a terminal and hidden otherwise,
+/// so pipes and scripts never see escape codes. `template` is indicatif's.
+pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    if std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+    }
+    bar
+}
