@@ -2,15 +2,8 @@
 //! HTML report, and bad files refused with file:line and exit code 2.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn dialtone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs")
-}
+mod common;
+use common::dialtone;
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

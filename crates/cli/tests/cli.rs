@@ -1,15 +1,10 @@
 //! The binary as a user meets it: clear one-line errors with exit code 2 and
 //! nothing half-written. (The real-browser walk is in `browser.rs`.)
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn dialtone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dialtone"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs")
-}
+mod common;
+use common::dialtone;
 
 fn assert_usage_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
