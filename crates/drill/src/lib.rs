@@ -78,6 +78,13 @@ impl Run {
         self.engine.ingest(at, &self.samples, timeline);
     }
 
+    /// Fails `element` over in the twin from `at` (a mitigation): its fault
+    /// stops and the KPIs recover over the following minutes. False when no
+    /// fault on it is running.
+    pub fn restore(&mut self, element: &str, at: Timestamp) -> bool {
+        self.twin.restore(element, at)
+    }
+
     /// Numbers new incidents from `first_id` on, after those a store already holds.
     pub fn continue_numbering_from(&mut self, first_id: u64) {
         self.engine.continue_numbering_from(first_id);

@@ -34,6 +34,19 @@ pub enum TimelineKind {
     SeverityChanged,
     /// Another incident was merged into this one.
     Merged,
+    /// The drafted first update waits for an operator's approval: the
+    /// incident is below the playbook's auto-publish severity.
+    AwaitingApproval,
+    /// An operator approved the drafted update; the incident is public.
+    Approved,
+    /// The public update cadence is due: the owner was reminded.
+    UpdateDue,
+    /// Someone was paged (or escalated to).
+    Paged,
+    /// A mitigation action fired.
+    Mitigated,
+    /// A public update was queued for subscribers.
+    Notified,
 }
 
 impl TimelineKind {
@@ -51,6 +64,12 @@ impl TimelineKind {
             TimelineKind::Updated => "updated",
             TimelineKind::SeverityChanged => "severity_changed",
             TimelineKind::Merged => "merged",
+            TimelineKind::AwaitingApproval => "awaiting_approval",
+            TimelineKind::Approved => "approved",
+            TimelineKind::UpdateDue => "update_due",
+            TimelineKind::Paged => "paged",
+            TimelineKind::Mitigated => "mitigated",
+            TimelineKind::Notified => "notified",
         }
     }
 
@@ -63,6 +82,12 @@ impl TimelineKind {
                 | TimelineKind::Assigned
                 | TimelineKind::SeverityChanged
                 | TimelineKind::Merged
+                | TimelineKind::AwaitingApproval
+                | TimelineKind::Approved
+                | TimelineKind::UpdateDue
+                | TimelineKind::Paged
+                | TimelineKind::Mitigated
+                | TimelineKind::Notified
         )
     }
 }
@@ -111,6 +136,10 @@ pub struct Incident {
     /// Operator state (see `operator.rs`); `default` keeps older records readable.
     #[serde(default)]
     pub operator: OperatorState,
+    /// Kept off the status page until an operator approves the drafted
+    /// update (see the `respond` crate's playbook).
+    #[serde(default)]
+    pub awaiting_approval: bool,
 }
 
 /// What an incident may read of the engine while it advances.
@@ -144,6 +173,7 @@ impl Incident {
             previous_top: None,
             root_cause: None,
             operator: OperatorState::default(),
+            awaiting_approval: false,
         }
     }
 
@@ -349,6 +379,18 @@ impl Incident {
 
     /// Appends an entry to the incident's own timeline and returns a copy
     /// for the caller's (engine events and operator actions alike).
+    /// Whether the status page and subscribers may see the incident.
+    pub fn is_public(&self) -> bool {
+        !self.awaiting_approval
+    }
+
+    /// Writes an internal timeline entry (paging, mitigation, notification):
+    /// what the response did, for the console and the postmortem.
+    pub fn note(&mut self, at: Timestamp, kind: TimelineKind, detail: String) -> TimelineEntry {
+        debug_assert!(!kind.is_public(), "notes are internal");
+        self.record(at, kind, String::new(), detail)
+    }
+
     pub(crate) fn record(
         &mut self,
         at: Timestamp,
@@ -467,12 +509,19 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
                 where_
             }
         ),
-        // Operators write their own public words (see `operator.rs`).
+        // Operators write their own public words (see `operator.rs`); the
+        // response's own entries are internal.
         TimelineKind::Declared
         | TimelineKind::Acknowledged
         | TimelineKind::Assigned
         | TimelineKind::Updated
         | TimelineKind::SeverityChanged
-        | TimelineKind::Merged => String::new(),
+        | TimelineKind::Merged
+        | TimelineKind::AwaitingApproval
+        | TimelineKind::Approved
+        | TimelineKind::UpdateDue
+        | TimelineKind::Paged
+        | TimelineKind::Mitigated
+        | TimelineKind::Notified => String::new(),
     }
 }

@@ -49,6 +49,8 @@ pub enum OperatorAction {
     Resolve {
         body: Option<String>,
     },
+    /// Publishes an incident whose drafted update awaited approval.
+    Approve,
 }
 
 impl OperatorAction {
@@ -60,6 +62,7 @@ impl OperatorAction {
             OperatorAction::Update { .. } => "update",
             OperatorAction::SetSeverity(_) => "set_severity",
             OperatorAction::Resolve { .. } => "resolve",
+            OperatorAction::Approve => "approve",
         }
     }
 }
@@ -102,6 +105,8 @@ pub enum ActionError {
     AlreadyAcknowledged(u64, String),
     #[error("cannot merge incident {0} into itself: name two different incidents")]
     SelfMerge(u64),
+    #[error("incident {0} is already public: there is no draft to approve")]
+    AlreadyPublic(u64),
 }
 
 fn text(field: &'static str, s: &str, max: usize) -> Result<String, ActionError> {
@@ -187,6 +192,17 @@ impl Incident {
                     TimelineKind::Resolved,
                     body,
                     format!("resolved by {by}"),
+                ))
+            }
+            OperatorAction::Approve => {
+                if !self.awaiting_approval {
+                    return Err(ActionError::AlreadyPublic(self.id));
+                }
+                self.awaiting_approval = false;
+                Ok(self.note(
+                    at,
+                    TimelineKind::Approved,
+                    format!("drafted update approved by {by}; the incident is public"),
                 ))
             }
         }

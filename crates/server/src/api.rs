@@ -182,7 +182,7 @@ async fn apply(
         }
         OperatorAction::SetSeverity(s) => s.as_str().to_string(),
         OperatorAction::Resolve { body } => body.clone().unwrap_or_default(),
-        OperatorAction::Acknowledge => String::new(),
+        OperatorAction::Acknowledge | OperatorAction::Approve => String::new(),
     };
     let name = who.name.clone();
     operate(

@@ -53,7 +53,8 @@ impl From<ActionError> for ApiError {
             ActionError::Closed { .. }
             | ActionError::Merged { .. }
             | ActionError::Transition { .. }
-            | ActionError::AlreadyAcknowledged(..) => ApiError::Conflict(e.to_string()),
+            | ActionError::AlreadyAcknowledged(..)
+            | ActionError::AlreadyPublic(_) => ApiError::Conflict(e.to_string()),
             ActionError::Empty(_) | ActionError::TooLong { .. } | ActionError::SelfMerge(_) => {
                 ApiError::BadRequest(e.to_string())
             }

@@ -3,8 +3,10 @@
 //! A shared PostgreSQL store implements the same trait.
 
 mod auth;
+mod notify;
 
 pub use auth::{AuditEntry, AuthStore, Session, User};
+pub use notify::{Channel, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, Subscriber};
 
 use std::future::Future;
 use std::path::Path;

@@ -1,0 +1,500 @@
+//! The crisis playbook as a pure state machine.
+//!
+//! Once a minute (and after operator actions) the shell hands the
+//! [`Responder`] the engine at network time `at`; it returns the [`Effect`]s
+//! the playbook calls for and writes what it did into the incidents'
+//! timelines. It never reads the clock and does no I/O: the shell delivers
+//! notices and pages and runs mitigations, so a drill replays bit for bit.
+//!
+//! Per incident, the playbook:
+//! - publishes the drafted first update at or above `auto_publish_at`, and
+//!   below it holds the incident off the status page until an operator
+//!   approves (the incident's `awaiting_approval`);
+//! - queues every public timeline entry of a public incident for subscribers
+//!   as a [`Notice`], each exactly once per responder (the shell's outbox is
+//!   keyed by incident and entry, so a restart duplicates nothing);
+//! - pages the first escalation level at or above `page_at`, escalates one
+//!   level each `escalate_after_secs` nobody acknowledges, and resolves the
+//!   page when the incident resolves;
+//! - fires each matching [`MitigationRule`] once on the named root cause;
+//! - reminds the owner when `update_cadence_secs` pass without a public update.
+
+use std::collections::HashMap;
+
+use dialtone_engine::{Engine, Incident, TimelineKind};
+use dialtone_model::{ElementKind, IncidentStatus, Severity, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// What the response to an incident is, by severity. Operators write it in
+/// the `[playbook]` table of the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Playbook {
+    /// Incidents at or above this severity go public at once; below it the
+    /// drafted update waits for one-click approval.
+    pub auto_publish_at: Severity,
+    /// A public update is due this long after the last one.
+    pub update_cadence_secs: i64,
+    /// Incidents at or above this severity page the first escalation level.
+    pub page_at: Severity,
+    /// Who is paged, in escalation order (PagerDuty services, Alertmanager receivers).
+    pub escalation: Vec<String>,
+    /// Unacknowledged this long, a page escalates to the next level.
+    pub escalate_after_secs: i64,
+    /// Mitigations the root-cause verdict may trigger.
+    pub mitigations: Vec<MitigationRule>,
+}
+
+impl Default for Playbook {
+    fn default() -> Self {
+        Playbook {
+            auto_publish_at: Severity::Major,
+            update_cadence_secs: 30 * 60,
+            page_at: Severity::Major,
+            escalation: vec![
+                "noc-primary".to_string(),
+                "noc-secondary".to_string(),
+                "duty-manager".to_string(),
+            ],
+            escalate_after_secs: 15 * 60,
+            mitigations: vec![MitigationRule::default()],
+        }
+    }
+}
+
+/// "When the root cause is one of these kinds and the incident is this bad,
+/// run this action on it."
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MitigationRule {
+    /// Shown in the timeline and the postmortem, e.g. "fail over to the standby".
+    pub name: String,
+    /// Root-cause element kinds the rule applies to; empty means any.
+    pub root_kinds: Vec<ElementKind>,
+    /// Least severity at which it fires on its own.
+    pub at_least: Severity,
+    /// What to run; the shell knows how.
+    pub action: MitigationAction,
+}
+
+impl Default for MitigationRule {
+    fn default() -> Self {
+        MitigationRule {
+            name: "fail over to the standby".to_string(),
+            root_kinds: vec![
+                ElementKind::CoreInstance,
+                ElementKind::CorePool,
+                ElementKind::SoftwareVersion,
+                ElementKind::ConferenceBridge,
+            ],
+            at_least: Severity::Major,
+            action: MitigationAction::TwinFailover,
+        }
+    }
+}
+
+/// How a mitigation reaches the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MitigationAction {
+    /// The digital twin's failover: traffic moves to the standby and the
+    /// element's fault stops affecting service (drills and the demo).
+    TwinFailover,
+    /// POST the verdict as JSON to an orchestrator.
+    Webhook { url: String },
+    /// Run a program; `{element}` and `{incident}` in `args` are replaced.
+    Command { program: String, args: Vec<String> },
+}
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Notify(Notice),
+    Page(Page),
+    Mitigate(Mitigation),
+}
+
+/// A public timeline entry to send to the subscribers of what it affects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub incident: u64,
+    /// Index of the entry in the incident's timeline: with `incident`, the
+    /// idempotency key of every delivery made for it.
+    pub entry: usize,
+    pub kind: NoticeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The incident's first public words.
+    Created,
+    Updated,
+    Resolved,
+}
+
+impl NoticeKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Created => "create",
+            NoticeKind::Updated => "update",
+            NoticeKind::Resolved => "resolve",
+        }
+    }
+}
+
+/// Outbound paging, in the shape both PagerDuty and Alertmanager understand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub incident: u64,
+    pub action: PageAction,
+    /// Escalation level, 0 for the first.
+    pub level: usize,
+    /// Who, from [`Playbook::escalation`].
+    pub target: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAction {
+    Trigger,
+    Resolve,
+}
+
+/// A mitigation to run on the named root cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mitigation {
+    pub incident: u64,
+    pub rule: String,
+    pub action: MitigationAction,
+    pub element: String,
+    pub at: Timestamp,
+}
+
+/// What the responder has done for one incident.
+#[derive(Debug, Clone, Default)]
+struct Tracking {
+    /// Timeline entries already looked at for notices.
+    seen_entries: usize,
+    /// Whether the first public notice went out.
+    announced: bool,
+    /// Highest escalation level paged, if any.
+    paged_level: Option<usize>,
+    page_resolved: bool,
+    /// Mitigations fired, by rule index and element.
+    fired: Vec<(usize, String)>,
+    /// When the owner was last reminded of the update cadence.
+    reminded_at: Option<Timestamp>,
+    /// Whether the publish-or-hold decision was made.
+    decided: bool,
+}
+
+/// The playbook, applied.
+#[derive(Debug, Clone)]
+pub struct Responder {
+    playbook: Playbook,
+    tracking: HashMap<u64, Tracking>,
+}
+
+impl Responder {
+    pub fn new(playbook: Playbook) -> Responder {
+        Responder {
+            playbook,
+            tracking: HashMap::new(),
+        }
+    }
+
+    pub fn playbook(&self) -> &Playbook {
+        &self.playbook
+    }
+
+    /// Applies the playbook to every incident of `engine` at network time `at`.
+    pub fn review(&mut self, at: Timestamp, engine: &mut Engine) -> Vec<Effect> {
+        let ids: Vec<u64> = engine.incidents().iter().map(|i| i.id).collect();
+        let mut effects = Vec::new();
+        for id in ids {
+            let root_kind = engine
+                .incidents()
+                .iter()
+                .find(|i| i.id == id)
+                .and_then(|i| {
+                    let root = i.root_cause.as_deref()?;
+                    let topology = engine.topology();
+                    Some(topology.element(topology.index_of(root)?).kind)
+                });
+            let Some(inc) = engine.incident_mut(id) else {
+                continue;
+            };
+            let track = self.tracking.entry(id).or_default();
+            review_incident(&self.playbook, at, inc, root_kind, track, &mut effects);
+        }
+        effects
+    }
+}
+
+fn review_incident(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &mut Incident,
+    root_kind: Option<ElementKind>,
+    track: &mut Tracking,
+    effects: &mut Vec<Effect>,
+) {
+    if inc.operator.merged_into.is_some() {
+        return;
+    }
+    let open = inc.status.is_open();
+    publish_or_hold(playbook, at, inc, track);
+    if open {
+        page(playbook, at, inc, track, effects);
+        mitigate(playbook, at, inc, root_kind, track, effects);
+        remind(playbook, at, inc, track);
+    } else if track.paged_level.is_some() && !track.page_resolved {
+        track.page_resolved = true;
+        effects.push(Effect::Page(Page {
+            incident: inc.id,
+            action: PageAction::Resolve,
+            level: track.paged_level.unwrap_or(0),
+            target: target(playbook, track.paged_level.unwrap_or(0)),
+            at,
+        }));
+    }
+    notify(at, inc, track, effects);
+}
+
+/// Holds a fresh engine-opened incident below `auto_publish_at` for approval;
+/// publishes a held one once its severity reaches the threshold.
+fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tracking) {
+    if !track.decided {
+        track.decided = true;
+        // A person who declares an incident by hand has already decided to publish it.
+        let hand_declared = inc.operator.declared_by.is_some();
+        if !hand_declared && inc.status.is_open() && inc.severity < playbook.auto_publish_at {
+            inc.awaiting_approval = true;
+            inc.note(
+                at,
+                TimelineKind::AwaitingApproval,
+                format!(
+                    "drafted first update held for approval: severity {} is below auto-publish at {}",
+                    inc.severity.as_str(),
+                    playbook.auto_publish_at.as_str()
+                ),
+            );
+        }
+    } else if inc.awaiting_approval && inc.severity >= playbook.auto_publish_at {
+        inc.awaiting_approval = false;
+        inc.note(
+            at,
+            TimelineKind::Approved,
+            format!(
+                "published without approval: severity rose to {}",
+                inc.severity.as_str()
+            ),
+        );
+    }
+}
+
+fn target(playbook: &Playbook, level: usize) -> String {
+    playbook
+        .escalation
+        .get(level)
+        .or(playbook.escalation.last())
+        .cloned()
+        .unwrap_or_else(|| "on-call".to_string())
+}
+
+fn page(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &mut Incident,
+    track: &mut Tracking,
+    effects: &mut Vec<Effect>,
+) {
+    if playbook.escalation.is_empty() || inc.severity < playbook.page_at {
+        return;
+    }
+    let due_level = match track.paged_level {
+        None => 0,
+        Some(_) if inc.operator.acknowledged_by.is_some() => return,
+        Some(level) => {
+            let unacknowledged = at - inc.opened_at;
+            let next = level + 1;
+            if next >= playbook.escalation.len()
+                || unacknowledged < playbook.escalate_after_secs * next as i64
+            {
+                return;
+            }
+            next
+        }
+    };
+    track.paged_level = Some(due_level);
+    let who = target(playbook, due_level);
+    let detail = if due_level == 0 {
+        format!("paged {who} (severity {})", inc.severity.as_str())
+    } else {
+        format!(
+            "escalated to {who}: not acknowledged after {} min",
+            (at - inc.opened_at) / 60
+        )
+    };
+    inc.note(at, TimelineKind::Paged, detail);
+    effects.push(Effect::Page(Page {
+        incident: inc.id,
+        action: PageAction::Trigger,
+        level: due_level,
+        target: who,
+        at,
+    }));
+}
+
+fn mitigate(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &mut Incident,
+    root_kind: Option<ElementKind>,
+    track: &mut Tracking,
+    effects: &mut Vec<Effect>,
+) {
+    let (Some(root), Some(kind)) = (inc.root_cause.clone(), root_kind) else {
+        return;
+    };
+    for (i, rule) in playbook.mitigations.iter().enumerate() {
+        let applies = inc.severity >= rule.at_least
+            && (rule.root_kinds.is_empty() || rule.root_kinds.contains(&kind));
+        if !applies || track.fired.iter().any(|(r, e)| *r == i && *e == root) {
+            continue;
+        }
+        track.fired.push((i, root.clone()));
+        inc.note(
+            at,
+            TimelineKind::Mitigated,
+            format!("mitigation '{}' fired on {root}", rule.name),
+        );
+        effects.push(Effect::Mitigate(Mitigation {
+            incident: inc.id,
+            rule: rule.name.clone(),
+            action: rule.action.clone(),
+            element: root.clone(),
+            at,
+        }));
+    }
+}
+
+fn remind(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tracking) {
+    if inc.awaiting_approval || playbook.update_cadence_secs <= 0 {
+        return;
+    }
+    let last_public = inc
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| e.kind.is_public())
+        .map_or(inc.opened_at, |e| e.at);
+    let since = last_public.max(track.reminded_at.unwrap_or(i64::MIN));
+    if at - since >= playbook.update_cadence_secs {
+        track.reminded_at = Some(at);
+        let owner = inc
+            .operator
+            .assignee
+            .clone()
+            .or_else(|| inc.operator.acknowledged_by.clone())
+            .unwrap_or_else(|| "the incident owner".to_string());
+        inc.note(
+            at,
+            TimelineKind::UpdateDue,
+            format!(
+                "public update due: {} min since the last one; reminded {owner}",
+                (at - last_public) / 60
+            ),
+        );
+    }
+}
+
+/// Queues each new public entry of a public incident, once.
+fn notify(at: Timestamp, inc: &mut Incident, track: &mut Tracking, effects: &mut Vec<Effect>) {
+    if inc.awaiting_approval {
+        return;
+    }
+    let mut fresh: Vec<(usize, IncidentStatus)> = inc
+        .timeline
+        .iter()
+        .enumerate()
+        .skip(track.seen_entries)
+        .filter(|(_, e)| e.kind.is_public())
+        .map(|(i, e)| (i, e.status))
+        .collect();
+    track.seen_entries = inc.timeline.len();
+    if !track.announced && fresh.len() > 1 {
+        // Published after a hold: subscribers hear where things stand now,
+        // not every step they missed.
+        fresh.drain(..fresh.len() - 1);
+    }
+    let mut queued = 0;
+    for (entry, status) in fresh {
+        let kind = if !track.announced {
+            NoticeKind::Created
+        } else if status == IncidentStatus::Resolved {
+            NoticeKind::Resolved
+        } else {
+            NoticeKind::Updated
+        };
+        track.announced = true;
+        effects.push(Effect::Notify(Notice {
+            incident: inc.id,
+            entry,
+            kind,
+        }));
+        queued += 1;
+    }
+    if queued > 0 {
+        inc.note(
+            at,
+            TimelineKind::Notified,
+            format!("{queued} public update(s) queued for subscribers"),
+        );
+        // The note itself is internal; skip it next time.
+        track.seen_entries = inc.timeline.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_playbook_reads_from_toml_with_defaults_for_what_is_left_out() {
+        let p: Playbook = toml::from_str(
+            r#"
+            auto_publish_at = "critical"
+            escalation = ["noc"]
+            [[mitigations]]
+            name = "drain"
+            root_kinds = ["site"]
+            action = { webhook = { url = "https://orchestrator.example/drain" } }
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(p.auto_publish_at, Severity::Critical);
+        assert_eq!(p.update_cadence_secs, 1800);
+        assert_eq!(p.mitigations[0].root_kinds, vec![ElementKind::Site]);
+        assert_eq!(
+            p.mitigations[0].action,
+            MitigationAction::Webhook {
+                url: "https://orchestrator.example/drain".into()
+            }
+        );
+        let typo = toml::from_str::<Playbook>("auto_publish = \"major\"");
+        assert!(typo.is_err(), "unknown keys are refused, not ignored");
+    }
+
+    #[test]
+    fn escalation_stays_on_the_last_level_once_it_runs_out() {
+        let p = Playbook::default();
+        assert_eq!(target(&p, 0), "noc-primary");
+        assert_eq!(target(&p, 7), "duty-manager");
+        let none = Playbook {
+            escalation: Vec::new(),
+            ..Playbook::default()
+        };
+        assert_eq!(target(&none, 0), "on-call");
+    }
+}

@@ -1,0 +1,188 @@
+//! The playbook on the digital twin: the software-version outage is
+//! published, paged, mitigated by the failover the verdict triggers, and
+//! recovers before the fault would have ended on its own.
+
+use dialtone_drill::Run;
+use dialtone_engine::{EngineConfig, OperatorAction, TimelineKind};
+use dialtone_model::{IncidentStatus, Severity, Timestamp};
+use dialtone_respond::{Effect, MitigationAction, NoticeKind, PageAction, Playbook, Responder};
+use dialtone_sim::TwinConfig;
+
+struct Outcome {
+    run: Run,
+    effects: Vec<(Timestamp, Effect)>,
+    restored_at: Option<Timestamp>,
+    fault_end: Timestamp,
+}
+
+/// Runs the scenario with `playbook`, applying twin failovers as they fire,
+/// until the first incident resolves or the fault's aftermath is long over.
+fn drive(playbook: Playbook, mut before_review: impl FnMut(&mut Run, Timestamp)) -> Outcome {
+    let base = TwinConfig::default();
+    let twin = TwinConfig {
+        cells: 120,
+        fault_at: base.start + 26 * 3600,
+        ..base
+    };
+    let fault_end = twin.fault_at + twin.fault_duration_secs;
+    let last = fault_end + 4 * 3600;
+    let mut run = Run::new(twin, EngineConfig::default(), 1).expect("twin builds");
+    let mut responder = Responder::new(playbook);
+    let mut effects = Vec::new();
+    let mut restored_at = None;
+    let mut timeline = Vec::new();
+    loop {
+        timeline.clear();
+        let at = run.step(&mut timeline);
+        before_review(&mut run, at);
+        for effect in responder.review(at, run.engine_mut()) {
+            if let Effect::Mitigate(m) = &effect {
+                if m.action == MitigationAction::TwinFailover && run.restore(&m.element, at) {
+                    restored_at.get_or_insert(at);
+                }
+            }
+            effects.push((at, effect));
+        }
+        let resolved = run
+            .engine()
+            .incidents()
+            .first()
+            .is_some_and(|i| !i.status.is_open());
+        if resolved || at >= last {
+            break;
+        }
+    }
+    Outcome {
+        run,
+        effects,
+        restored_at,
+        fault_end,
+    }
+}
+
+#[test]
+fn failover_closes_the_loop_from_detection_to_resolved() {
+    let out = drive(
+        Playbook {
+            auto_publish_at: Severity::Minor,
+            page_at: Severity::Minor,
+            mitigations: vec![dialtone_respond::MitigationRule {
+                at_least: Severity::Minor,
+                ..Default::default()
+            }],
+            ..Playbook::default()
+        },
+        |_, _| {},
+    );
+    let inc = out
+        .run
+        .engine()
+        .incidents()
+        .first()
+        .expect("an incident opened");
+    let truth = &out.run.twin().ground_truth()[0];
+    assert_eq!(inc.root_cause.as_ref(), Some(&truth.root_cause));
+
+    let created = out
+        .effects
+        .iter()
+        .find_map(|(at, e)| match e {
+            Effect::Notify(n) if n.incident == inc.id && n.kind == NoticeKind::Created => Some(*at),
+            _ => None,
+        })
+        .expect("subscribers were told");
+    assert!(
+        created - inc.opened_at <= 120,
+        "first update within 2 minutes"
+    );
+
+    let restored = out.restored_at.expect("the failover fired and took");
+    assert!(
+        inc.timeline
+            .iter()
+            .any(|e| e.kind == TimelineKind::Mitigated)
+    );
+    let monitoring = inc.monitoring_at.expect("moved to monitoring");
+    let resolved = inc.resolved_at.expect("resolved");
+    assert!(restored < monitoring && monitoring < resolved);
+    assert!(
+        monitoring < out.fault_end,
+        "recovery came from the failover, not from the fault ending on its own"
+    );
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+
+    let pages: Vec<&PageAction> = out
+        .effects
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::Page(p) if p.incident == inc.id => Some(&p.action),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pages.first(), Some(&&PageAction::Trigger));
+    assert_eq!(pages.last(), Some(&&PageAction::Resolve));
+    let resolve_notices = out
+        .effects
+        .iter()
+        .filter(|(_, e)| matches!(e, Effect::Notify(n) if n.kind == NoticeKind::Resolved))
+        .count();
+    assert_eq!(resolve_notices, 1, "one resolution notice");
+}
+
+#[test]
+fn below_the_threshold_the_draft_waits_for_approval_and_nothing_goes_out() {
+    let mut approved_at = None;
+    let out = drive(
+        Playbook {
+            auto_publish_at: Severity::Critical,
+            page_at: Severity::Critical,
+            mitigations: Vec::new(),
+            ..Playbook::default()
+        },
+        |run, at| {
+            let Some(inc) = run.engine_mut().incident_mut(1) else {
+                return;
+            };
+            // The operator approves ten minutes after the incident opened.
+            if inc.awaiting_approval && at - inc.opened_at >= 600 {
+                inc.apply(at, "alice", &OperatorAction::Approve)
+                    .expect("a held draft can be approved");
+                approved_at = Some(at);
+            }
+        },
+    );
+    let inc = out
+        .run
+        .engine()
+        .incidents()
+        .first()
+        .expect("an incident opened");
+    assert!(
+        inc.severity < Severity::Critical,
+        "the scenario stays below critical"
+    );
+    let approved_at = approved_at.expect("the draft was held, then approved");
+    let notices: Vec<(Timestamp, NoticeKind)> = out
+        .effects
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Effect::Notify(n) => Some((*at, n.kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices.first().map(|n| n.1), Some(NoticeKind::Created));
+    assert!(
+        notices.iter().all(|(at, _)| *at >= approved_at),
+        "nothing reached subscribers before approval: {notices:?}"
+    );
+    assert!(
+        !out.effects
+            .iter()
+            .any(|(_, e)| matches!(e, Effect::Page(_) | Effect::Mitigate(_))),
+        "no page and no mitigation below their severities"
+    );
+    assert!(
+        out.restored_at.is_none() && inc.resolved_at.is_none_or(|r| r >= out.fault_end),
+        "without a failover the outage lasts as long as the fault"
+    );
+}

@@ -1,0 +1,503 @@
+//! Subscribers and the outbox.
+//!
+//! Every outbound message is first a row in the outbox, keyed by what it is
+//! about (`notice/<incident>/<entry>/<subscriber>`, `page/...`): enqueueing
+//! the same message twice, or again after a restart, is a no-op, and a
+//! message that failed stays until it is delivered or given up on.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{BoxFuture, SqliteStore, StoreError};
+
+/// How a subscriber hears from us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Webhook,
+}
+
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Channel, StoreError> {
+        match s {
+            "email" => Ok(Channel::Email),
+            "webhook" => Ok(Channel::Webhook),
+            other => Err(StoreError::BadRow(format!("unknown channel `{other}`"))),
+        }
+    }
+}
+
+/// A subscription as requested: what to send where, about what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscriber {
+    pub channel: Channel,
+    /// An email address or a webhook URL.
+    pub target: String,
+    /// Service names (`registration`, `voice`, `data`); empty means all.
+    pub services: Vec<String>,
+    /// Region ids; empty means all.
+    pub regions: Vec<String>,
+}
+
+/// A stored subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    pub id: i64,
+    pub channel: Channel,
+    pub target: String,
+    pub services: Vec<String>,
+    pub regions: Vec<String>,
+    #[serde(skip)]
+    pub secret: Option<String>,
+    pub confirmed: bool,
+    #[serde(skip)]
+    pub unsubscribe_token: String,
+}
+
+impl Subscriber {
+    /// Whether an incident touching `services` in `regions` concerns this subscriber.
+    pub fn wants(&self, services: &[&str], regions: &[&str]) -> bool {
+        let any = |mine: &[String], theirs: &[&str]| {
+            mine.is_empty() || mine.iter().any(|m| theirs.contains(&m.as_str()))
+        };
+        any(&self.services, services) && any(&self.regions, regions)
+    }
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Idempotency key: what the message is about and for whom.
+    pub key: String,
+    /// `email`, `webhook`, `pagerduty`, `alertmanager`, `mitigation` ...
+    pub channel: String,
+    /// Address or URL.
+    pub destination: String,
+    pub subject: String,
+    pub body: String,
+    /// HMAC key to sign the body with, for subscriber webhooks.
+    pub secret: Option<String>,
+    /// Network time of the event the message is about.
+    pub event_at: i64,
+}
+
+/// A message in the outbox with its delivery state (times are wall-clock Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    #[serde(skip)]
+    pub item: OutboxItem,
+    pub key: String,
+    pub channel: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub gave_up_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Persistence of subscribers and outbound messages.
+pub trait NotifyStore: Send + Sync {
+    /// Adds a subscriber; one already subscribed on that channel and target
+    /// is [`StoreError::Conflict`]. An email subscriber stays unconfirmed
+    /// until [`NotifyStore::confirm_subscriber`] sees the token hashing to `confirm_hash`.
+    fn add_subscriber<'a>(
+        &'a self,
+        new: &'a NewSubscriber,
+        confirm_hash: Option<&'a str>,
+        secret: Option<&'a str>,
+        unsubscribe_token: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<Subscriber, StoreError>>;
+    /// Confirms the subscriber whose token hashes to `confirm_hash`, once.
+    fn confirm_subscriber<'a>(
+        &'a self,
+        confirm_hash: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<Option<Subscriber>, StoreError>>;
+    /// Removes the subscriber holding `token`; false if none does.
+    fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
+    fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
+    /// Queues messages not queued before; returns how many were new.
+    fn enqueue<'a>(
+        &'a self,
+        items: &'a [OutboxItem],
+        now: i64,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// Undelivered messages due by `now`, oldest first.
+    fn due_messages(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+    fn mark_delivered<'a>(&'a self, key: &'a str, at: i64)
+    -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Records a failed attempt: retried at `retry_at`, or given up on when `None`.
+    fn mark_failed<'a>(
+        &'a self,
+        key: &'a str,
+        error: &'a str,
+        retry_at: Option<i64>,
+        at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The most recent messages, newest first.
+    fn outbox(&self, limit: u32) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+}
+
+const SUBSCRIBER_COLUMNS: &str =
+    "id, channel, target, services, regions, secret, confirmed_at, unsubscribe_token";
+const OUTBOX_COLUMNS: &str = "key, channel, destination, subject, body, secret, event_at, \
+     attempts, next_attempt_at, delivered_at, gave_up_at, last_error";
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn subscriber_of(row: &SqliteRow) -> Result<Subscriber, StoreError> {
+    let channel: String = row.try_get("channel")?;
+    let services: String = row.try_get("services")?;
+    let regions: String = row.try_get("regions")?;
+    let confirmed_at: Option<i64> = row.try_get("confirmed_at")?;
+    Ok(Subscriber {
+        id: row.try_get("id")?,
+        channel: Channel::parse(&channel)?,
+        target: row.try_get("target")?,
+        services: list(&services),
+        regions: list(&regions),
+        secret: row.try_get("secret")?,
+        confirmed: confirmed_at.is_some(),
+        unsubscribe_token: row.try_get("unsubscribe_token")?,
+    })
+}
+
+fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
+    let attempts: i64 = row.try_get("attempts")?;
+    let item = OutboxItem {
+        key: row.try_get("key")?,
+        channel: row.try_get("channel")?,
+        destination: row.try_get("destination")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        secret: row.try_get("secret")?,
+        event_at: row.try_get("event_at")?,
+    };
+    Ok(OutboxMessage {
+        key: item.key.clone(),
+        channel: item.channel.clone(),
+        item,
+        attempts: attempts.try_into().unwrap_or(u32::MAX),
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        gave_up_at: row.try_get("gave_up_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+impl NotifyStore for SqliteStore {
+    fn add_subscriber<'a>(
+        &'a self,
+        new: &'a NewSubscriber,
+        confirm_hash: Option<&'a str>,
+        secret: Option<&'a str>,
+        unsubscribe_token: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<Subscriber, StoreError>> {
+        Box::pin(async move {
+            let confirmed_at = confirm_hash.is_none().then_some(at);
+            let result = sqlx::query(
+                "INSERT INTO subscribers (channel, target, services, regions, secret, confirm_hash, \
+                 confirmed_at, unsubscribe_token, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .bind(new.channel.as_str())
+            .bind(&new.target)
+            .bind(new.services.join(","))
+            .bind(new.regions.join(","))
+            .bind(secret)
+            .bind(confirm_hash)
+            .bind(confirmed_at)
+            .bind(unsubscribe_token)
+            .bind(at)
+            .execute(&self.pool)
+            .await;
+            match result {
+                Ok(done) => Ok(Subscriber {
+                    id: done.last_insert_rowid(),
+                    channel: new.channel,
+                    target: new.target.clone(),
+                    services: new.services.clone(),
+                    regions: new.regions.clone(),
+                    secret: secret.map(str::to_string),
+                    confirmed: confirmed_at.is_some(),
+                    unsubscribe_token: unsubscribe_token.to_string(),
+                }),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Err(StoreError::Conflict(format!(
+                        "{} is already subscribed; unsubscribe first to change what it receives",
+                        new.target
+                    )))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    fn confirm_subscriber<'a>(
+        &'a self,
+        confirm_hash: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<Option<Subscriber>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "UPDATE subscribers SET confirmed_at = ?2, confirm_hash = NULL \
+                 WHERE confirm_hash = ?1 RETURNING {SUBSCRIBER_COLUMNS}"
+            ))
+            .bind(confirm_hash)
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(subscriber_of)
+            .transpose()
+        })
+    }
+
+    fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM subscribers WHERE unsubscribe_token = ?1")
+                .bind(token)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE confirmed_at IS NOT NULL ORDER BY id"
+            ))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(subscriber_of)
+            .collect()
+        })
+    }
+
+    fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id"
+            ))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(subscriber_of)
+            .collect()
+        })
+    }
+
+    fn enqueue<'a>(
+        &'a self,
+        items: &'a [OutboxItem],
+        now: i64,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let mut added = 0;
+            for m in items {
+                let done = sqlx::query(
+                    "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
+                     event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .bind(&m.key)
+                .bind(&m.channel)
+                .bind(&m.destination)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .bind(&m.secret)
+                .bind(m.event_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                added += done.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(added)
+        })
+    }
+
+    fn due_messages(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
+                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, rowid LIMIT ?2"
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(message_of)
+            .collect()
+        })
+    }
+
+    fn mark_delivered<'a>(
+        &'a self,
+        key: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE key = ?1",
+            )
+            .bind(key)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn mark_failed<'a>(
+        &'a self,
+        key: &'a str,
+        error: &'a str,
+        retry_at: Option<i64>,
+        at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                 next_attempt_at = COALESCE(?3, next_attempt_at), \
+                 gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END WHERE key = ?1",
+            )
+            .bind(key)
+            .bind(error)
+            .bind(retry_at)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn outbox(&self, limit: u32) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY rowid DESC LIMIT ?1"
+            ))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(message_of)
+            .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path()).await.expect("opens");
+        (dir, store)
+    }
+
+    fn email(target: &str) -> NewSubscriber {
+        NewSubscriber {
+            channel: Channel::Email,
+            target: target.into(),
+            services: vec!["voice".into()],
+            regions: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn email_subscribers_count_only_once_confirmed_and_leave_by_token() {
+        let (_dir, s) = store().await;
+        s.add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", 10)
+            .await
+            .expect("adds");
+        assert!(s.confirmed_subscribers().await.expect("lists").is_empty());
+        assert!(matches!(
+            s.add_subscriber(&email("a@example.net"), Some("h2"), None, "u2", 11)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        let confirmed = s.confirm_subscriber("h1", 12).await.expect("confirms");
+        assert!(confirmed.is_some_and(|c| c.confirmed));
+        assert!(
+            s.confirm_subscriber("h1", 13)
+                .await
+                .expect("runs")
+                .is_none(),
+            "a confirmation token works once"
+        );
+        let subs = s.confirmed_subscribers().await.expect("lists");
+        assert_eq!(subs.len(), 1);
+        assert!(subs[0].wants(&["voice", "data"], &["north"]));
+        assert!(!subs[0].wants(&["data"], &["north"]));
+        assert!(s.unsubscribe("u1").await.expect("runs"));
+        assert!(!s.unsubscribe("u1").await.expect("runs"));
+    }
+
+    #[tokio::test]
+    async fn the_outbox_queues_once_retries_and_gives_up() {
+        let (_dir, s) = store().await;
+        let item = OutboxItem {
+            key: "notice/1/0/1".into(),
+            channel: "webhook".into(),
+            destination: "http://127.0.0.1:9/hook".into(),
+            subject: String::new(),
+            body: "{}".into(),
+            secret: Some("k".into()),
+            event_at: 100,
+        };
+        assert_eq!(
+            s.enqueue(&[item.clone(), item.clone()], 1000)
+                .await
+                .expect("queues"),
+            1
+        );
+        assert_eq!(s.enqueue(&[item.clone()], 1001).await.expect("queues"), 0);
+        let due = s.due_messages(1000, 10).await.expect("lists");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].item, item);
+        s.mark_failed(&item.key, "refused", Some(1030), 1000)
+            .await
+            .expect("marks");
+        assert!(s.due_messages(1029, 10).await.expect("lists").is_empty());
+        let again = s.due_messages(1030, 10).await.expect("lists");
+        assert_eq!(
+            (again[0].attempts, again[0].last_error.as_deref()),
+            (1, Some("refused"))
+        );
+        s.mark_failed(&item.key, "refused", None, 1030)
+            .await
+            .expect("marks");
+        assert!(s.due_messages(5000, 10).await.expect("lists").is_empty());
+        assert_eq!(s.outbox(10).await.expect("lists")[0].gave_up_at, Some(1030));
+    }
+}
