@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config;
 
 /// Outage detection and response for telecom operators.
 ///

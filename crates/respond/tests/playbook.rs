@@ -36,10 +36,11 @@ fn drive(playbook: Playbook, mut before_review: impl FnMut(&mut Run, Timestamp))
         let at = run.step(&mut timeline);
         before_review(&mut run, at);
         for effect in responder.review(at, run.engine_mut()) {
-            if let Effect::Mitigate(m) = &effect {
-                if m.action == MitigationAction::TwinFailover && run.restore(&m.element, at) {
-                    restored_at.get_or_insert(at);
-                }
+            if let Effect::Mitigate(m) = &effect
+                && m.action == MitigationAction::TwinFailover
+                && run.restore(&m.element, at)
+            {
+                restored_at.get_or_insert(at);
             }
             effects.push((at, effect));
         }

@@ -36,9 +36,11 @@ async fn operate<T>(
     let out = {
         let mut live = state.live.lock().await;
         let out = f(&mut live)?;
-        state.published.publish(live.render());
+        // The playbook sees the action at once: an approved draft or a
+        // published update reaches subscribers without waiting a minute.
+        live.respond();
         // A failed save leaves the incident dirty; the loop retries it.
-        live.save(state.store.as_ref()).await;
+        live.settle(&state.sinks()).await;
         out
     };
     audit(state, &who.name, action, target, detail).await?;
@@ -307,6 +309,16 @@ pub(crate) async fn resolve(
     act(&state, &who, id, OperatorAction::Resolve { body: b.body }).await
 }
 
+/// `POST /api/v1/incidents/{id}/approve`: publishes a drafted update held
+/// below the playbook's auto-publish severity.
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    act(&state, &who, id, OperatorAction::Approve).await
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MergeBody {
@@ -390,9 +402,10 @@ pub(crate) async fn console_act(
         },
         "severity" => OperatorAction::SetSeverity(parse_severity(&field(&body, "severity"))?),
         "resolve" => OperatorAction::Resolve { body: None },
+        "approve" => OperatorAction::Approve,
         other => {
             return Err(ApiError::BadRequest(format!(
-                "unknown console action `{other}`: use acknowledge, update, severity or resolve"
+                "unknown console action `{other}`: use acknowledge, approve, update, severity or resolve"
             )));
         }
     };

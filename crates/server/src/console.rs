@@ -92,13 +92,18 @@ fn render_incident(
     let _ = write!(
         h,
         "<section class=\"inc {}\" id=\"incident-{}\"><h2>#{} {}</h2>\
-<p><span class=\"tag\">{}</span><span class=\"tag\">severity {}</span>\
+<p><span class=\"tag\">{}</span>{}<span class=\"tag\">severity {}</span>\
 <span class=\"tag\">{} cells · {} subscribers{}</span></p>",
         if open { "open" } else { "closed" },
         inc.id,
         inc.id,
         escape(&inc.title),
         inc.status.as_str(),
+        if inc.awaiting_approval {
+            "<span class=\"tag held\">draft awaiting approval: not on the status page</span>"
+        } else {
+            ""
+        },
         inc.severity.as_str(),
         inc.impact.cells_affected,
         inc.impact.subscribers_affected,
@@ -224,6 +229,15 @@ fn render_actions(h: &mut String, inc: &Incident) {
 {fields}<button>{button}</button></form>"
         );
     };
+    if inc.awaiting_approval {
+        let draft = inc
+            .timeline
+            .iter()
+            .find(|e| e.kind.is_public())
+            .map_or(String::new(), |e| escape(&e.public_body));
+        let _ = write!(h, "<blockquote class=\"draft\">{draft}</blockquote>");
+        form(h, "approve", "", "Approve and publish");
+    }
     if inc.operator.acknowledged_by.is_none() {
         form(h, "acknowledge", "", "Acknowledge");
     }

@@ -15,6 +15,7 @@ mod history;
 pub mod live;
 mod published;
 mod ratelimit;
+mod subscribe;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,7 +29,8 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use dialtone_auth::Role;
-use dialtone_store::{AuthStore, Store};
+use dialtone_notify::NotifyConfig;
+use dialtone_store::{AuthStore, NotifyStore, Store};
 use tokio::sync::Mutex;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -90,6 +92,9 @@ pub struct AppState {
     pub live: Arc<Mutex<Live>>,
     pub store: Arc<dyn Store>,
     pub auth: Arc<dyn AuthStore>,
+    /// Subscribers and the outbox.
+    pub notify_store: Arc<dyn NotifyStore>,
+    pub notify: Arc<NotifyConfig>,
     pub config: Arc<ServerConfig>,
     pub(crate) limits: Arc<Limits>,
     /// An argon2id hash of a random password, verified against when the user
@@ -105,12 +110,31 @@ impl fmt::Debug for AppState {
     }
 }
 
+/// The stores the server writes to; one SQLite file serves all three.
+#[derive(Clone)]
+pub struct Stores {
+    pub incidents: Arc<dyn Store>,
+    pub auth: Arc<dyn AuthStore>,
+    pub notify: Arc<dyn NotifyStore>,
+}
+
+impl Stores {
+    /// All three from one store that implements them.
+    pub fn of<S: Store + AuthStore + NotifyStore + 'static>(store: Arc<S>) -> Stores {
+        Stores {
+            incidents: store.clone(),
+            auth: store.clone(),
+            notify: store,
+        }
+    }
+}
+
 impl AppState {
     pub fn new(
         published: Arc<Published>,
         live: Arc<Mutex<Live>>,
-        store: Arc<dyn Store>,
-        auth: Arc<dyn AuthStore>,
+        stores: Stores,
+        notify: NotifyConfig,
         config: ServerConfig,
     ) -> Result<AppState, dialtone_auth::AuthError> {
         let random = dialtone_auth::random_secret()?;
@@ -118,8 +142,10 @@ impl AppState {
         Ok(AppState {
             published,
             live,
-            store,
-            auth,
+            store: stores.incidents,
+            auth: stores.auth,
+            notify_store: stores.notify,
+            notify: Arc::new(notify),
             limits: Arc::new(Limits {
                 public: RateLimiter::new(config.public_rate),
                 login: RateLimiter::new(config.login_rate),
@@ -127,6 +153,16 @@ impl AppState {
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
         })
+    }
+
+    /// What the pipeline writes to after a change.
+    pub fn sinks(&self) -> live::Sinks {
+        live::Sinks {
+            store: self.store.clone(),
+            notify_store: self.notify_store.clone(),
+            notify: self.notify.clone(),
+            published: self.published.clone(),
+        }
     }
 }
 
@@ -202,6 +238,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Get, "/history.atom", Public, history_atom),
         route(Get, "/history.rss", Public, history_rss),
         route(Get, "/healthz", Public, || async { "ok" }),
+        route(Get, "/subscribe", Public, subscribe::form),
+        route(Post, "/subscribe", Public, subscribe::subscribe),
+        route(Get, "/subscribe/confirm", Public, subscribe::confirm),
+        route(Get, "/unsubscribe", Public, subscribe::unsubscribe_page),
+        route(Post, "/unsubscribe", Public, subscribe::unsubscribe),
         route(Get, "/login", Public, access::login_page),
         route(Post, "/login", Public, access::login),
         route(Get, "/login/link", Public, access::login_link),
@@ -259,6 +300,14 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Signed(Operator),
             api::merge,
         ),
+        route(
+            Post,
+            "/api/v1/incidents/{id}/approve",
+            Signed(Operator),
+            api::approve,
+        ),
+        route(Get, "/api/v1/subscribers", Signed(Admin), subscribe::list),
+        route(Get, "/api/v1/outbox", Signed(Admin), subscribe::outbox),
         route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
     ]
 }

@@ -12,8 +12,10 @@ use std::time::Duration;
 use dialtone_drill::Run;
 use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
 use dialtone_model::Timestamp;
+use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
+use dialtone_respond::{Effect, MitigationAction, Playbook, Responder};
 use dialtone_statuspage::{PageInfo, PageState};
-use dialtone_store::Store;
+use dialtone_store::{NotifyStore, OutboxItem, Store, Subscriber};
 use tokio::sync::{Mutex, watch};
 
 use crate::console::render_console;
@@ -33,6 +35,9 @@ pub struct Live {
     version: u64,
     now: Timestamp,
     dirty: BTreeSet<u64>,
+    responder: Responder,
+    /// Effects not yet turned into outbox rows (the store may be down).
+    pending: Vec<Effect>,
 }
 
 impl std::fmt::Debug for Live {
@@ -42,7 +47,7 @@ impl std::fmt::Debug for Live {
 }
 
 impl Live {
-    pub fn new(run: Run, earlier: Vec<Incident>, page: PageInfo) -> Live {
+    pub fn new(run: Run, earlier: Vec<Incident>, page: PageInfo, playbook: Playbook) -> Live {
         let history = History::new(run.engine().series().len(), HISTORY_MINUTES);
         let regions = run.regions();
         Live {
@@ -57,6 +62,8 @@ impl Live {
             version: 0,
             now: 0,
             dirty: BTreeSet::new(),
+            responder: Responder::new(playbook),
+            pending: Vec::new(),
         }
     }
 
@@ -68,12 +75,78 @@ impl Live {
         &self.run
     }
 
+    /// The status page's components' regions, in display order.
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
+    pub fn page(&self) -> &PageInfo {
+        &self.page
+    }
+
     /// One simulated minute; incidents it touched become dirty (to be saved).
     pub fn step(&mut self) {
         let mut timeline = Vec::new();
         self.now = self.run.step(&mut timeline);
         self.history.push(self.now, self.run.samples());
         self.dirty.extend(timeline.iter().map(|e| e.incident));
+        self.respond();
+    }
+
+    /// Applies the playbook now: twin failovers take effect at once, every
+    /// other effect waits in `pending` for [`Live::outbound`].
+    pub fn respond(&mut self) {
+        let before: Vec<(u64, usize)> = self
+            .run
+            .engine()
+            .incidents()
+            .iter()
+            .map(|i| (i.id, i.timeline.len()))
+            .collect();
+        let effects = self.responder.review(self.now, self.run.engine_mut());
+        for (id, len) in before {
+            if self.incident(id).is_some_and(|i| i.timeline.len() != len) {
+                self.dirty.insert(id);
+            }
+        }
+        for effect in effects {
+            if let Effect::Mitigate(m) = &effect
+                && m.action == MitigationAction::TwinFailover
+            {
+                let took = self.run.restore(&m.element, m.at);
+                tracing::info!(incident = m.incident, element = %m.element, took, "twin failover");
+            }
+            self.pending.push(effect);
+        }
+    }
+
+    /// The outbox rows for the effects waiting since the last successful
+    /// [`Live::sent`], addressed to `subscribers`.
+    pub fn outbound(&self, subscribers: &[Subscriber], notify: &NotifyConfig) -> Vec<OutboxItem> {
+        if self.pending.is_empty() {
+            return Vec::new();
+        }
+        let all = self.incidents();
+        let public: Vec<Incident> = all.iter().filter(|i| i.is_public()).cloned().collect();
+        let c = Compose {
+            state: PageState {
+                page: &self.page,
+                regions: &self.regions,
+                incidents: &public,
+                now: self.now,
+            },
+            all_incidents: &all,
+            base_url: &notify.base_url,
+            subscribers,
+            pagers: &notify.pagers,
+            now: self.now,
+        };
+        compose(&self.pending, &c)
+    }
+
+    /// The rows from [`Live::outbound`] are safely in the outbox.
+    pub fn sent(&mut self) {
+        self.pending.clear();
     }
 
     /// Every incident, oldest first: earlier runs' history, then this run's.
@@ -135,10 +208,16 @@ impl Live {
     pub fn render(&mut self) -> Rendered {
         self.version += 1;
         let incidents = self.incidents();
+        // Incidents held for approval are the console's until approved.
+        let public: Vec<Incident> = incidents
+            .iter()
+            .filter(|i| i.is_public())
+            .cloned()
+            .collect();
         let state = PageState {
             page: &self.page,
             regions: &self.regions,
-            incidents: &incidents,
+            incidents: &public,
             now: self.now,
         };
         let console = render_console(
@@ -165,6 +244,48 @@ impl Live {
     }
 }
 
+/// What the loop writes to: incidents, the outbox, and the public documents.
+#[derive(Clone)]
+pub struct Sinks {
+    pub store: Arc<dyn Store>,
+    pub notify_store: Arc<dyn NotifyStore>,
+    pub notify: Arc<NotifyConfig>,
+    pub published: Arc<Published>,
+}
+
+/// Wall-clock Unix seconds, for delivery scheduling (network time is the twin's).
+pub fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Live {
+    /// After a minute or an operator action: re-render, save dirty incidents,
+    /// queue outbound messages. A store failure loses nothing: incidents stay
+    /// dirty and effects pending until a later call succeeds.
+    pub async fn settle(&mut self, sinks: &Sinks) {
+        sinks.published.publish(self.render());
+        self.save(sinks.store.as_ref()).await;
+        if self.pending.is_empty() {
+            return;
+        }
+        let queued = match sinks.notify_store.confirmed_subscribers().await {
+            Ok(subs) => {
+                let items = self.outbound(&subs, &sinks.notify);
+                sinks.notify_store.enqueue(&items, wall_now()).await
+            }
+            Err(e) => Err(e),
+        };
+        match queued {
+            Ok(_) => self.sent(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not queue notifications; will retry next minute");
+            }
+        }
+    }
+}
+
 /// Runs `live` until `shutdown` flips, one simulated minute per `tick`.
 ///
 /// The loop and operator requests share `live` behind one lock: each minute
@@ -172,8 +293,7 @@ impl Live {
 /// page never shows half of either.
 pub async fn run_paced(
     live: Arc<Mutex<Live>>,
-    store: Arc<dyn Store>,
-    published: Arc<Published>,
+    sinks: Sinks,
     tick: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -186,8 +306,28 @@ pub async fn run_paced(
         }
         let mut live = live.lock().await;
         live.step();
-        published.publish(live.render());
-        live.save(store.as_ref()).await;
+        live.settle(&sinks).await;
     }
-    live.lock().await.save(store.as_ref()).await;
+    live.lock().await.settle(&sinks).await;
+}
+
+/// Delivers the outbox every `every` until `shutdown` flips: the only task
+/// that talks to mail relays, webhooks and pagers, outside the pipeline's lock.
+pub async fn deliver_paced(
+    notify_store: Arc<dyn NotifyStore>,
+    courier: Courier,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) = deliver_due(notify_store.as_ref(), &courier, wall_now()).await {
+            tracing::warn!(error = %e, "could not read the outbox; will retry");
+        }
+    }
 }

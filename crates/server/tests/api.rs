@@ -37,13 +37,16 @@ async fn every_route_enforces_authentication_roles_and_csrf() {
     for spec in &table {
         let label = format!("{:?} {}", spec.verb, spec.path);
         let Access::Signed(needed) = spec.access else {
-            // The only public write is the sign-in form itself.
+            // The only public writes are signing in and (un)subscribing, each
+            // guarded by what it takes: a password, a double opt-in, a token.
             assert!(
-                spec.verb == Verb::Get || spec.path == "/login",
+                spec.verb == Verb::Get
+                    || ["/login", "/subscribe", "/unsubscribe"].contains(&spec.path),
                 "{label} is public but writes"
             );
-            if spec.verb == Verb::Post || spec.path == "/login/link" {
-                continue; // sign-in by form and by link have their own tests below
+            let takes_a_token = ["/login/link", "/subscribe/confirm", "/unsubscribe"];
+            if spec.verb == Verb::Post || takes_a_token.contains(&spec.path) {
+                continue; // each has its own tests (here and in tests/respond.rs)
             }
             let r = send(
                 h.router(),

@@ -481,7 +481,12 @@ mod tests {
                 .expect("queues"),
             1
         );
-        assert_eq!(s.enqueue(&[item.clone()], 1001).await.expect("queues"), 0);
+        assert_eq!(
+            s.enqueue(std::slice::from_ref(&item), 1001)
+                .await
+                .expect("queues"),
+            0
+        );
         let due = s.due_messages(1000, 10).await.expect("lists");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].item, item);

@@ -8,13 +8,15 @@ use std::time::Duration;
 use anyhow::Context;
 use dialtone_drill::Run;
 use dialtone_engine::EngineConfig;
-use dialtone_server::live::{Live, run_paced};
-use dialtone_server::{AppState, Published, Rate, ServerConfig, app};
+use dialtone_notify::Courier;
+use dialtone_server::live::{Live, deliver_paced, run_paced};
+use dialtone_server::{AppState, Published, Rate, ServerConfig, Stores, app};
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use dialtone_store::{AuthStore, SqliteStore, Store};
 
 use super::UsageError;
+use crate::config::Config;
 
 /// Run the whole loop on the built-in digital twin: a simulated operator
 /// network has an outage; Dialtone detects it, names the failing element,
@@ -61,6 +63,11 @@ pub struct DemoArgs {
     /// Requests per second each client IP may make to public pages (bursts of 4x).
     #[arg(long, default_value_t = 50.0, value_parser = parse_rate)]
     public_rate: f64,
+    /// Configuration file: the crisis playbook and where notifications go
+    /// (see docs/configuration.md). Without one, built-in defaults apply and
+    /// email is off.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -103,6 +110,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     // Check everything the user gave before touching the disk, so a bad flag
     // leaves nothing behind.
+    let mut config = Config::load(args.config.as_deref())?;
+    if config.notify.base_url.is_empty() {
+        config.notify.base_url = format!("http://{}", args.listen);
+    }
+    let courier = Courier::new(&config.notify).map_err(|e| UsageError(e.to_string()))?;
     let mut run =
         Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -141,7 +153,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         ..PageInfo::default()
     };
     run.continue_numbering_from(first_id);
-    let mut live = Live::new(run, earlier, page);
+    let mut live = Live::new(run, earlier, page, config.playbook);
     eprintln!(
         "dialtone: warming up: {} simulated hours of normal traffic on {} cells...",
         args.warmup_hours, args.cells
@@ -152,7 +164,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     live.save(store.as_ref()).await;
     let published = Arc::new(Published::new(live.render()));
     let live = Arc::new(tokio::sync::Mutex::new(live));
-    let config = ServerConfig {
+    let server_config = ServerConfig {
         secure_cookies: args.secure_cookies,
         public_rate: Rate {
             per_second: args.public_rate,
@@ -163,9 +175,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let state = AppState::new(
         published.clone(),
         live.clone(),
-        store.clone(),
-        store.clone(),
-        config,
+        Stores::of(store.clone()),
+        config.notify,
+        server_config,
     )
     .context("preparing the server")?;
 
@@ -191,11 +203,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);
-    let pipeline = tokio::spawn(run_paced(
-        live,
-        store.clone() as Arc<dyn Store>,
-        published.clone(),
-        tick,
+    let pipeline = tokio::spawn(run_paced(live, state.sinks(), tick, stop_rx.clone()));
+    let delivery = tokio::spawn(deliver_paced(
+        state.notify_store.clone(),
+        courier,
+        Duration::from_secs(1),
         stop_rx.clone(),
     ));
     let mut server_stop = stop_rx;
@@ -213,6 +225,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     eprintln!("dialtone: stopping...");
     let _ = stop_tx.send(true);
     pipeline.await.context("pipeline task")?;
+    delivery.await.context("delivery task")?;
     server
         .await
         .context("server task")?

@@ -11,8 +11,10 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use dialtone_auth::{Role, new_token};
 use dialtone_drill::Run;
 use dialtone_engine::EngineConfig;
+use dialtone_notify::NotifyConfig;
+use dialtone_respond::Playbook;
 use dialtone_server::live::Live;
-use dialtone_server::{AppState, Published, ServerConfig, app};
+use dialtone_server::{AppState, Published, ServerConfig, Stores, app};
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use dialtone_store::{AuthStore, SqliteStore};
@@ -33,7 +35,12 @@ fn twin() -> TwinConfig {
 /// A pipeline that has run `minutes` simulated minutes.
 pub fn live_after(minutes: u32) -> Live {
     let run = Run::new(twin(), EngineConfig::default(), 1).unwrap();
-    let mut live = Live::new(run, Vec::new(), PageInfo::default());
+    // Everything public at once, as most of these tests look at the page.
+    let playbook = Playbook {
+        auto_publish_at: dialtone_model::Severity::Minor,
+        ..Playbook::default()
+    };
+    let mut live = Live::new(run, Vec::new(), PageInfo::default(), playbook);
     for _ in 0..minutes {
         live.step();
     }
@@ -73,16 +80,28 @@ impl Harness {
     }
 }
 
-pub async fn harness_with(mut live: Live, config: ServerConfig) -> Harness {
+pub async fn harness_with(live: Live, config: ServerConfig) -> Harness {
+    let notify = NotifyConfig {
+        base_url: "http://127.0.0.1:8080".into(),
+        ..NotifyConfig::default()
+    };
+    harness_notifying(live, config, notify).await
+}
+
+/// A harness whose notifications go where `notify` says.
+pub async fn harness_notifying(
+    mut live: Live,
+    config: ServerConfig,
+    notify: NotifyConfig,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
     let published = Arc::new(Published::new(live.render()));
-    let shared = Arc::new(store.clone());
     let state = AppState::new(
         published,
         Arc::new(Mutex::new(live)),
-        shared.clone(),
-        shared,
+        Stores::of(Arc::new(store.clone())),
+        notify,
         config,
     )
     .unwrap();

@@ -1,0 +1,57 @@
+//! The configuration file: what Dialtone should do (the crisis playbook,
+//! where notifications go). How to run it (addresses, directories, speeds)
+//! stays on the command line. Reference: docs/configuration.md.
+
+use std::path::Path;
+
+use dialtone_notify::NotifyConfig;
+use dialtone_respond::Playbook;
+use serde::Deserialize;
+
+use crate::cmd::UsageError;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub playbook: Playbook,
+    pub notify: NotifyConfig,
+}
+
+impl Config {
+    /// Reads `path`, or the defaults without one. A missing file, bad TOML
+    /// or an unknown key is a usage error naming the file and the place.
+    pub fn load(path: Option<&Path>) -> Result<Config, UsageError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_configuration_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/dialtone.toml");
+        let config = Config::load(Some(&example)).expect("examples/dialtone.toml is valid");
+        assert!(config.notify.smtp.is_some());
+        assert!(!config.playbook.mitigations.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[playbook]\nauto_publish = \"major\"\n").expect("writes");
+        let err = Config::load(Some(&path)).expect_err("refused");
+        assert!(
+            err.0.contains("bad.toml") && err.0.contains("auto_publish"),
+            "{}",
+            err.0
+        );
+    }
+}

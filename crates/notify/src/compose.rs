@@ -1,0 +1,301 @@
+//! Effects to outbox rows, purely.
+
+use dialtone_engine::Incident;
+use dialtone_model::{Service, Severity};
+use dialtone_respond::{Effect, MitigationAction, Notice, Page, PageAction};
+use dialtone_statuspage::{PageState, incident_json, iso8601, status_of};
+use dialtone_store::{Channel, OutboxItem, Subscriber};
+use serde_json::json;
+
+use crate::PagerConfig;
+
+/// What composing needs besides the effects.
+#[derive(Debug, Clone, Copy)]
+pub struct Compose<'a> {
+    /// The public page as of now: only public incidents.
+    pub state: PageState<'a>,
+    /// Every incident, public or held, for pages and mitigations.
+    pub all_incidents: &'a [Incident],
+    /// The status page's public address.
+    pub base_url: &'a str,
+    /// Confirmed subscribers.
+    pub subscribers: &'a [Subscriber],
+    pub pagers: &'a [PagerConfig],
+    /// Network time now.
+    pub now: i64,
+}
+
+/// The outbox rows for `effects`. Twin failovers are the shell's to apply and
+/// produce no message.
+pub fn compose(effects: &[Effect], c: &Compose<'_>) -> Vec<OutboxItem> {
+    let mut out = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Notify(n) => notice(n, c, &mut out),
+            Effect::Page(p) => page(p, c, &mut out),
+            Effect::Mitigate(m) => {
+                let key = format!("mitigation/{}/{}/{}", m.incident, m.rule, m.element);
+                let verdict = json!({
+                    "incident_id": m.incident.to_string(),
+                    "rule": m.rule,
+                    "element": m.element,
+                    "at": iso8601(m.at),
+                });
+                match &m.action {
+                    MitigationAction::TwinFailover => {}
+                    MitigationAction::Webhook { url } => out.push(OutboxItem {
+                        key,
+                        channel: "mitigation".into(),
+                        destination: url.clone(),
+                        subject: m.rule.clone(),
+                        body: verdict.to_string(),
+                        secret: None,
+                        event_at: m.at,
+                    }),
+                    MitigationAction::Command { program, args } => {
+                        let args: Vec<String> = args
+                            .iter()
+                            .map(|a| {
+                                a.replace("{element}", &m.element)
+                                    .replace("{incident}", &m.incident.to_string())
+                            })
+                            .collect();
+                        out.push(OutboxItem {
+                            key,
+                            channel: "command".into(),
+                            destination: program.clone(),
+                            subject: m.rule.clone(),
+                            body: json!(args).to_string(),
+                            secret: None,
+                            event_at: m.at,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn find<'a>(c: &Compose<'a>, id: u64) -> Option<&'a Incident> {
+    c.all_incidents.iter().find(|i| i.id == id)
+}
+
+/// Service names and region ids the incident affects.
+fn scope(inc: &Incident) -> (Vec<&'static str>, Vec<&str>) {
+    let mut services = Vec::new();
+    let mut regions = Vec::new();
+    for r in &inc.impact.regions {
+        regions.push(r.region.as_str());
+        for s in Service::ALL {
+            if r.services & s.bit() != 0 && !services.contains(&s.as_str()) {
+                services.push(s.as_str());
+            }
+        }
+    }
+    (services, regions)
+}
+
+fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
+    // Only public incidents reach subscribers.
+    let Some(inc) = c.state.incidents.iter().find(|i| i.id == n.incident) else {
+        return;
+    };
+    let Some(entry) = inc.timeline.get(n.entry) else {
+        return;
+    };
+    let (services, regions) = scope(inc);
+    for sub in c
+        .subscribers
+        .iter()
+        .filter(|s| s.wants(&services, &regions))
+    {
+        let key = format!("notice/{}/{}/{}", inc.id, n.entry, sub.id);
+        let unsubscribe = format!("{}/unsubscribe?token={}", c.base_url, sub.unsubscribe_token);
+        let item = match sub.channel {
+            Channel::Email => OutboxItem {
+                key,
+                channel: "email".into(),
+                destination: sub.target.clone(),
+                subject: format!(
+                    "[{}] {}: {}",
+                    c.state.page.name,
+                    inc.title,
+                    entry.status.as_str()
+                ),
+                body: format!(
+                    "{}\n\nStatus: {}\nPosted: {}\n\nFollow this incident: {}/\n\nYou receive this because you subscribed to {}. Unsubscribe: {}\n",
+                    entry.public_body,
+                    entry.status.as_str(),
+                    iso8601(entry.at),
+                    c.base_url,
+                    c.state.page.name,
+                    unsubscribe
+                ),
+                secret: None,
+                event_at: entry.at,
+            },
+            Channel::Webhook => {
+                let status = status_of(&c.state);
+                let envelope = json!({
+                    "meta": {
+                        "unsubscribe": unsubscribe,
+                        "documentation": "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/",
+                        "generated_at": iso8601(c.now),
+                    },
+                    "page": {
+                        "id": c.state.page.id,
+                        "status_indicator": status.indicator,
+                        "status_description": status.description,
+                    },
+                    "incident": incident_json(&c.state, inc),
+                });
+                OutboxItem {
+                    key,
+                    channel: "webhook".into(),
+                    destination: sub.target.clone(),
+                    subject: n.kind.as_str().into(),
+                    body: envelope.to_string(),
+                    secret: sub.secret.clone(),
+                    event_at: entry.at,
+                }
+            }
+        };
+        out.push(item);
+    }
+}
+
+const fn pagerduty_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::Major => "error",
+        Severity::Minor => "warning",
+        Severity::None => "info",
+    }
+}
+
+fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
+    let Some(inc) = find(c, p.incident) else {
+        return;
+    };
+    let (services, regions) = scope(inc);
+    let console = format!("{}/console#incident-{}", c.base_url, inc.id);
+    let summary = format!(
+        "{} [{}]{}",
+        inc.title,
+        inc.severity.as_str(),
+        inc.root_cause
+            .as_deref()
+            .map(|r| format!(" root cause: {r}"))
+            .unwrap_or_default()
+    );
+    let summary: String = summary.chars().take(1024).collect();
+    let action = match p.action {
+        PageAction::Trigger => "trigger",
+        PageAction::Resolve => "resolve",
+    };
+    for pager in c.pagers {
+        let body = match pager {
+            PagerConfig::Pagerduty { routing_key, .. } => json!({
+                "routing_key": routing_key,
+                "event_action": action,
+                "dedup_key": format!("dialtone-incident-{}", inc.id),
+                "payload": {
+                    "summary": summary,
+                    "source": "dialtone",
+                    "severity": pagerduty_severity(inc.severity),
+                    "timestamp": iso8601(p.at),
+                    "component": inc.root_cause.clone().unwrap_or_default(),
+                    "group": regions.join(","),
+                    "class": "outage",
+                    "custom_details": {
+                        "incident_id": inc.id.to_string(),
+                        "status": inc.status.as_str(),
+                        "escalation_level": p.level,
+                        "escalation_target": p.target,
+                        "services": services,
+                        "subscribers_affected": inc.impact.subscribers_affected,
+                        "emergency_calls_affected": inc.impact.emergency_calls_affected,
+                    },
+                },
+                "links": [{"href": console, "text": "Incident in the Dialtone console"}],
+                "client": "Dialtone",
+                "client_url": c.base_url,
+            }),
+            PagerConfig::Alertmanager { .. } => {
+                let status = match p.action {
+                    PageAction::Trigger => "firing",
+                    PageAction::Resolve => "resolved",
+                };
+                let labels = json!({
+                    "alertname": "DialtoneIncident",
+                    "incident": inc.id.to_string(),
+                    "severity": inc.severity.as_str(),
+                    "escalation_target": p.target,
+                });
+                let annotations = json!({
+                    "summary": summary,
+                    "root_cause": inc.root_cause.clone().unwrap_or_default(),
+                    "regions": regions.join(","),
+                });
+                json!({
+                    "version": "4",
+                    "groupKey": format!("{{}}:{{incident=\"{}\"}}", inc.id),
+                    "truncatedAlerts": 0,
+                    "status": status,
+                    "receiver": p.target,
+                    "groupLabels": {"incident": inc.id.to_string()},
+                    "commonLabels": labels,
+                    "commonAnnotations": annotations,
+                    "externalURL": c.base_url,
+                    "alerts": [{
+                        "status": status,
+                        "labels": labels,
+                        "annotations": annotations,
+                        "startsAt": iso8601(inc.opened_at),
+                        "endsAt": inc.resolved_at.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), iso8601),
+                        "generatorURL": console,
+                        "fingerprint": format!("{:016x}", inc.id),
+                    }],
+                })
+            }
+        };
+        out.push(OutboxItem {
+            key: format!("page/{}/{}/{}/{}", inc.id, action, p.level, pager.name()),
+            channel: pager.name().into(),
+            destination: pager.url().to_string(),
+            subject: summary.clone(),
+            body: body.to_string(),
+            secret: None,
+            event_at: p.at,
+        });
+    }
+}
+
+/// The double opt-in email: nothing is sent to `target` until its owner
+/// follows the link.
+pub fn confirmation_email(
+    page_name: &str,
+    base_url: &str,
+    target: &str,
+    subscriber_id: i64,
+    token: &str,
+    at: i64,
+) -> OutboxItem {
+    OutboxItem {
+        key: format!("confirm/{subscriber_id}"),
+        channel: "email".into(),
+        destination: target.to_string(),
+        subject: format!("[{page_name}] Confirm your subscription"),
+        body: format!(
+            "Someone, hopefully you, asked to receive {page_name} incident notifications at this address.\n\n\
+             Confirm: {base_url}/subscribe/confirm?token={token}\n\n\
+             If it was not you, ignore this message: nothing more will be sent.\n"
+        ),
+        secret: None,
+        event_at: at,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+use dialtone_engine::Incident;
+use dialtone_respond::{Mitigation, NoticeKind};
+use dialtone_statuspage::PageInfo;
+use serde_json::json;
+
+use super::*;
+
+fn incident() -> Incident {
+    serde_json::from_value(json!({
+        "id": 7,
+        "status": "identified",
+        "severity": "major",
+        "title": "Calls and mobile data disrupted in North",
+        "opened_at": 1_767_780_000,
+        "identified_at": 1_767_780_120,
+        "monitoring_at": null,
+        "resolved_at": null,
+        "updated_at": 1_767_780_120,
+        "root_cause": "sw-amf-v2",
+        "candidates": [],
+        "impact": {
+            "regions": [{"region": "north", "services": 6, "share": [0.0, 0.5, 0.5]}],
+            "cells_affected": 40,
+            "subscribers_affected": 52_000,
+            "emergency_calls_affected": true
+        },
+        "charted_series": [],
+        "last_broken_at": 1_767_780_120,
+        "timeline": [
+            {"incident": 7, "at": 1_767_780_000, "kind": "detected", "status": "investigating",
+             "public_body": "We are investigating problems with calls in North.", "detail": "40 cells"},
+            {"incident": 7, "at": 1_767_780_060, "kind": "paged", "status": "investigating",
+             "public_body": "", "detail": "paged noc-primary"}
+        ]
+    }))
+    .expect("fixture is an incident")
+}
+
+fn subscriber(id: i64, channel: Channel, target: &str, regions: &[&str]) -> Subscriber {
+    Subscriber {
+        id,
+        channel,
+        target: target.into(),
+        services: Vec::new(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        secret: (channel == Channel::Webhook).then(|| "s3cret".to_string()),
+        confirmed: true,
+        unsubscribe_token: format!("u{id}"),
+    }
+}
+
+#[test]
+fn every_effect_becomes_its_message_in_the_formats_we_speak() {
+    let incidents = vec![incident()];
+    let page = PageInfo::default();
+    let regions = vec!["north".to_string(), "south".to_string()];
+    let subscribers = vec![
+        subscriber(1, Channel::Email, "ana@example.net", &[]),
+        subscriber(2, Channel::Webhook, "http://127.0.0.1:9/hook", &["north"]),
+        subscriber(3, Channel::Email, "south-only@example.net", &["south"]),
+    ];
+    let pagers = vec![
+        PagerConfig::Pagerduty {
+            url: "https://events.pagerduty.com/v2/enqueue".into(),
+            routing_key: "R0UT1NG".into(),
+        },
+        PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9093/hook".into(),
+        },
+    ];
+    let c = Compose {
+        state: PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &incidents,
+            now: 1_767_780_120,
+        },
+        all_incidents: &incidents,
+        base_url: "https://status.example.net",
+        subscribers: &subscribers,
+        pagers: &pagers,
+        now: 1_767_780_120,
+    };
+    let effects = vec![
+        Effect::Notify(Notice {
+            incident: 7,
+            entry: 0,
+            kind: NoticeKind::Created,
+        }),
+        Effect::Page(Page {
+            incident: 7,
+            action: PageAction::Trigger,
+            level: 0,
+            target: "noc-primary".into(),
+            at: 1_767_780_060,
+        }),
+        Effect::Mitigate(Mitigation {
+            incident: 7,
+            rule: "fail over to the standby".into(),
+            action: MitigationAction::Webhook {
+                url: "https://orchestrator.example.net/failover".into(),
+            },
+            element: "sw-amf-v2".into(),
+            at: 1_767_780_120,
+        }),
+        Effect::Mitigate(Mitigation {
+            incident: 7,
+            rule: "twin".into(),
+            action: MitigationAction::TwinFailover,
+            element: "sw-amf-v2".into(),
+            at: 1_767_780_120,
+        }),
+    ];
+    let items = compose(&effects, &c);
+    assert!(
+        !items
+            .iter()
+            .any(|i| i.destination == "south-only@example.net"),
+        "subscribers of other regions hear nothing"
+    );
+    let shown: Vec<serde_json::Value> = items
+        .iter()
+        .map(|i| {
+            json!({
+                "key": i.key,
+                "channel": i.channel,
+                "destination": i.destination,
+                "subject": i.subject,
+                "body": serde_json::from_str::<serde_json::Value>(&i.body)
+                    .unwrap_or_else(|_| json!(i.body)),
+                "signed": i.secret.is_some(),
+                "event_at": i.event_at,
+            })
+        })
+        .collect();
+    insta::assert_json_snapshot!("compose", shown);
+}
+
+#[test]
+fn signatures_are_hmac_sha256_in_hex() {
+    // RFC 4231, test case 2.
+    assert_eq!(
+        sign_for_test("Jefe", b"what do ya want for nothing?"),
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+}
+
+fn sign_for_test(key: &str, body: &[u8]) -> String {
+    crate::sign(key, body)
+}
+
+#[test]
+fn retries_back_off_to_an_hour() {
+    let delays: Vec<i64> = (1..=9).map(crate::retry_delay_secs).collect();
+    assert_eq!(delays, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+}
+
+#[test]
+fn the_confirmation_email_carries_the_link_and_nothing_else_goes_out() {
+    let m = confirmation_email(
+        "Dialtone Mobile",
+        "https://s.example",
+        "a@example.net",
+        4,
+        "tok",
+        9,
+    );
+    assert_eq!(m.key, "confirm/4");
+    assert!(
+        m.body
+            .contains("https://s.example/subscribe/confirm?token=tok")
+    );
+}

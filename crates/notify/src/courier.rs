@@ -1,0 +1,233 @@
+//! Delivery: SMTP and HTTP, with retries from the outbox.
+
+use std::time::Duration;
+
+use dialtone_store::{NotifyStore, OutboxItem, StoreError};
+use hmac::{Hmac, Mac};
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sha2::Sha256;
+
+use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
+
+/// Attempts before a message is given up on (about 4.5 hours of backoff).
+const MAX_ATTEMPTS: u32 = 12;
+/// How long a receiver may take, as Statuspage allows its webhooks.
+const HTTP_TIMEOUT_SECS: u64 = 30;
+
+/// Why a message did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Retrying cannot help (a refused address, a 4xx answer, no relay configured).
+    #[error("{0}")]
+    Permanent(String),
+    /// Worth another try later (connection refused, timeout, 5xx, 429).
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`, as sent in
+/// [`SIGNATURE_HEADER`]. Receivers recompute it over the raw body.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Seconds to wait after the `attempts`-th failure: 30 s doubling, at most an hour.
+pub fn retry_delay_secs(attempts: u32) -> i64 {
+    (30_i64 << attempts.min(7)).min(3600)
+}
+
+/// Sends outbox messages.
+#[derive(Clone)]
+pub struct Courier {
+    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Courier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Courier")
+            .field("smtp", &self.smtp.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Courier {
+    pub fn new(config: &NotifyConfig) -> Result<Courier, SendError> {
+        let smtp = match &config.smtp {
+            None => None,
+            Some(s) => {
+                let builder = match s.security {
+                    SmtpSecurity::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+                    }
+                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(
+                        &s.host,
+                    )
+                    .map_err(|e| SendError::Permanent(format!("smtp.host {}: {e}", s.host)))?,
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
+                        .map_err(|e| SendError::Permanent(format!("smtp.host {}: {e}", s.host)))?,
+                };
+                let mut builder = builder
+                    .port(s.port)
+                    .timeout(Some(Duration::from_secs(s.timeout_secs)));
+                if let (Some(u), Some(p)) = (&s.username, &s.password) {
+                    builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+                }
+                let from = s.from.parse().map_err(|e| {
+                    SendError::Permanent(format!(
+                        "smtp.from `{}` is not an address ({e}); write it as `Name <status@example.net>`",
+                        s.from
+                    ))
+                })?;
+                Some((builder.build(), from))
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
+            .user_agent("Dialtone")
+            .build()
+            .map_err(|e| SendError::Permanent(format!("HTTP client: {e}")))?;
+        Ok(Courier { smtp, http })
+    }
+
+    /// Whether email can be sent at all.
+    pub fn has_smtp(&self) -> bool {
+        self.smtp.is_some()
+    }
+
+    /// Sends one message.
+    pub async fn send(&self, m: &OutboxItem) -> Result<(), SendError> {
+        match m.channel.as_str() {
+            "email" => self.email(m).await,
+            "command" => run_command(m).await,
+            _ => self.post(m).await,
+        }
+    }
+
+    async fn email(&self, m: &OutboxItem) -> Result<(), SendError> {
+        let Some((transport, from)) = &self.smtp else {
+            return Err(SendError::Permanent(
+                "no SMTP relay is configured: add [notify.smtp] to the configuration".into(),
+            ));
+        };
+        let to = m.destination.parse().map_err(|e| {
+            SendError::Permanent(format!("`{}` is not an email address: {e}", m.destination))
+        })?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(&m.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))?;
+        transport.send(message).await.map(|_| ()).map_err(|e| {
+            if e.is_permanent() {
+                SendError::Permanent(format!("the mail relay refused the message: {e}"))
+            } else {
+                SendError::Transient(format!("could not reach the mail relay: {e}"))
+            }
+        })
+    }
+
+    async fn post(&self, m: &OutboxItem) -> Result<(), SendError> {
+        let mut request = self
+            .http
+            .post(&m.destination)
+            .header("Content-Type", "application/json")
+            .header(DELIVERY_HEADER, &m.key);
+        if let Some(secret) = &m.secret {
+            request = request.header(SIGNATURE_HEADER, sign(secret, m.body.as_bytes()));
+        }
+        let response = request
+            .body(m.body.clone())
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("POST {}: {e}", m.destination)))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            Err(SendError::Transient(format!(
+                "POST {} answered {status}",
+                m.destination
+            )))
+        } else {
+            Err(SendError::Permanent(format!(
+                "POST {} answered {status}",
+                m.destination
+            )))
+        }
+    }
+}
+
+/// Runs a mitigation command; its arguments are the body's JSON array.
+async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
+    let args: Vec<String> = serde_json::from_str(&m.body)
+        .map_err(|e| SendError::Permanent(format!("bad command arguments: {e}")))?;
+    let output = tokio::process::Command::new(&m.destination)
+        .args(&args)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(HTTP_TIMEOUT_SECS), output)
+        .await
+        .map_err(|_| {
+            SendError::Transient(format!("{} took over {HTTP_TIMEOUT_SECS} s", m.destination))
+        })?
+        .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(SendError::Transient(format!(
+            "{} exited with {}: {}",
+            m.destination,
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: u32,
+    pub retrying: u32,
+    pub gave_up: u32,
+}
+
+/// Sends every message due at wall-clock `now`; failures are retried with
+/// backoff, permanent ones and those out of attempts are given up on.
+pub async fn deliver_due(
+    store: &dyn NotifyStore,
+    courier: &Courier,
+    now: i64,
+) -> Result<DeliveryReport, StoreError> {
+    let mut report = DeliveryReport::default();
+    for m in store.due_messages(now, 100).await? {
+        match courier.send(&m.item).await {
+            Ok(()) => {
+                store.mark_delivered(&m.key, now).await?;
+                report.delivered += 1;
+            }
+            Err(e) => {
+                let attempts = m.attempts + 1;
+                let retry = matches!(e, SendError::Transient(_)) && attempts < MAX_ATTEMPTS;
+                let retry_at = retry.then(|| now + retry_delay_secs(attempts));
+                tracing::warn!(key = %m.key, attempts, error = %e, retry = retry, "delivery failed");
+                store
+                    .mark_failed(&m.key, &e.to_string(), retry_at, now)
+                    .await?;
+                if retry {
+                    report.retrying += 1;
+                } else {
+                    report.gave_up += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,105 @@
+//! Outbound messages.
+//!
+//! [`compose`] turns the playbook's effects into outbox rows, purely: a
+//! Statuspage webhook envelope or an email per subscriber of what the
+//! incident affects, a PagerDuty Events v2 or Alertmanager v4 body per
+//! configured pager, a JSON call per mitigation webhook. The [`Courier`]
+//! delivers due rows over SMTP and HTTP, signing subscriber webhooks with
+//! HMAC-SHA256, and [`deliver_due`] retries failures with backoff. The
+//! outbox's keys make every message at most once per subscriber and event,
+//! across restarts.
+
+mod compose;
+mod courier;
+
+pub use compose::{Compose, compose, confirmation_email};
+pub use courier::{Courier, DeliveryReport, SendError, deliver_due, retry_delay_secs, sign};
+
+use serde::{Deserialize, Serialize};
+
+/// Header carrying `sha256=<hex HMAC-SHA256 of the body>` on subscriber webhooks.
+pub const SIGNATURE_HEADER: &str = "X-Dialtone-Signature";
+/// Header carrying the outbox key, so a receiver can drop a redelivery.
+pub const DELIVERY_HEADER: &str = "X-Dialtone-Delivery";
+
+/// Where outbound messages go: the `[notify]` table of the configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The status page's public address, for links in messages; empty means
+    /// the address the server listens on.
+    pub base_url: String,
+    /// The mail relay; without one, email subscriptions are refused.
+    pub smtp: Option<SmtpConfig>,
+    /// Who pages are sent to.
+    pub pagers: Vec<PagerConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (a relay on this host only).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// The sender, e.g. `Dialtone Status <status@example.net>`.
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
+
+/// One paging destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PagerConfig {
+    /// PagerDuty Events API v2.
+    Pagerduty {
+        #[serde(default = "default_pagerduty_url")]
+        url: String,
+        routing_key: String,
+    },
+    /// Anything that takes Alertmanager's webhook (version 4).
+    Alertmanager { url: String },
+}
+
+fn default_pagerduty_url() -> String {
+    "https://events.pagerduty.com/v2/enqueue".into()
+}
+
+impl PagerConfig {
+    fn name(&self) -> &'static str {
+        match self {
+            PagerConfig::Pagerduty { .. } => "pagerduty",
+            PagerConfig::Alertmanager { .. } => "alertmanager",
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            PagerConfig::Pagerduty { url, .. } | PagerConfig::Alertmanager { url } => url,
+        }
+    }
+}

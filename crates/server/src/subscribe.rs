@@ -1,0 +1,368 @@
+//! Self-service subscriptions: email with double opt-in, webhooks signed
+//! with a secret handed out once; unsubscribing by the token every message
+//! carries. Admins list subscribers and the outbox over `/api/v1/`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dialtone_auth::{form_field, random_secret, sha256_hex};
+use dialtone_model::Service;
+use dialtone_notify::confirmation_email;
+use dialtone_store::{Channel, NewSubscriber};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access::unix_now;
+use crate::console::escape;
+use crate::{ApiError, AppState, HTML};
+
+/// Longest email address (RFC 5321) and webhook URL accepted.
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_URL_CHARS: usize = 2000;
+/// Outbox rows listed by `GET /api/v1/outbox`.
+const OUTBOX_LISTED: u32 = 200;
+
+fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
+         fieldset{{margin:1rem 0}}label{{display:block;margin:.3rem 0}}code{{word-break:break-all}}</style></head>\
+         <body><h1>{t}</h1>{body_html}<p><a href=\"/\">Back to the status page</a></p></body></html>",
+        t = escape(title)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HTML),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// `GET /subscribe`: the form.
+pub(crate) async fn form(State(state): State<AppState>) -> Response {
+    let regions = state.live.lock().await.regions().to_vec();
+    let services: String = Service::ALL
+        .iter()
+        .map(|s| {
+            format!(
+                "<label><input type=\"checkbox\" name=\"service_{}\"> {}</label>",
+                s.as_str(),
+                s.public_name()
+            )
+        })
+        .collect();
+    let regions: String = regions
+        .iter()
+        .map(|r| {
+            format!(
+                "<label><input type=\"checkbox\" name=\"region_{id}\"> {name}</label>",
+                id = escape(r),
+                name = escape(&dialtone_engine::region_name(r))
+            )
+        })
+        .collect();
+    let email_note = if state.notify.smtp.is_some() {
+        ""
+    } else {
+        "<p>Email notifications are not set up on this server: use a webhook or the <a href=\"/history.atom\">Atom feed</a>.</p>"
+    };
+    page(
+        StatusCode::OK,
+        "Get notified of incidents",
+        &format!(
+            "<form method=\"post\" action=\"/subscribe\">{email_note}\
+             <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\"></label>\
+             <label>or webhook URL <input type=\"url\" name=\"webhook\"></label>\
+             <fieldset><legend>Services (none ticked: all)</legend>{services}</fieldset>\
+             <fieldset><legend>Areas (none ticked: all)</legend>{regions}</fieldset>\
+             <button type=\"submit\">Subscribe</button></form>"
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeBody {
+    email: Option<String>,
+    webhook: Option<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The request as a subscription, checked against what exists.
+fn parse(body: &Bytes, json: bool, regions: &[String]) -> Result<NewSubscriber, ApiError> {
+    let b = if json {
+        serde_json::from_slice::<SubscribeBody>(body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body must be {{\"email\": ...}} or {{\"webhook\": ...}} with optional \"services\" and \"regions\" lists: {e}"
+            ))
+        })?
+    } else {
+        let ticked = |prefix: &str, names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .filter(|n| form_field(body, &format!("{prefix}{n}")).is_some())
+                .map(|n| n.to_string())
+                .collect()
+        };
+        let service_names: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
+        let region_names: Vec<&str> = regions.iter().map(String::as_str).collect();
+        SubscribeBody {
+            email: form_field(body, "email").filter(|s| !s.trim().is_empty()),
+            webhook: form_field(body, "webhook").filter(|s| !s.trim().is_empty()),
+            services: ticked("service_", &service_names),
+            regions: ticked("region_", &region_names),
+        }
+    };
+    for s in &b.services {
+        if !Service::ALL.iter().any(|k| k.as_str() == s) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown service `{s}`: use registration, voice or data"
+            )));
+        }
+    }
+    for r in &b.regions {
+        if !regions.contains(r) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown region `{r}`: use one of {}",
+                regions.join(", ")
+            )));
+        }
+    }
+    let (channel, target) = match (b.email, b.webhook) {
+        (Some(email), None) => {
+            let email = email.trim().to_string();
+            let valid = email.chars().count() <= MAX_EMAIL_CHARS
+                && email.split('@').count() == 2
+                && !email.starts_with('@')
+                && !email.ends_with('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !valid {
+                return Err(ApiError::BadRequest(format!(
+                    "`{email}` is not an email address"
+                )));
+            }
+            (Channel::Email, email)
+        }
+        (None, Some(url)) => {
+            let url = url.trim().to_string();
+            let valid = url.chars().count() <= MAX_URL_CHARS
+                && (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !valid {
+                return Err(ApiError::BadRequest(format!(
+                    "`{url}` is not an http(s) URL of at most {MAX_URL_CHARS} characters"
+                )));
+            }
+            (Channel::Webhook, url)
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either an email address or a webhook URL, not both".into(),
+            ));
+        }
+    };
+    Ok(NewSubscriber {
+        channel,
+        target,
+        services: b.services,
+        regions: b.regions,
+    })
+}
+
+fn secret() -> Result<String, ApiError> {
+    random_secret().map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `POST /subscribe`, form or JSON. Email waits for the confirmation link;
+/// a webhook is live at once and its signing secret is shown this once.
+pub(crate) async fn subscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let json = is_json(&headers);
+    let (regions, page_name) = {
+        let live = state.live.lock().await;
+        (live.regions().to_vec(), live.page().name.clone())
+    };
+    let new = parse(&body, json, &regions)?;
+    let now = unix_now();
+    let unsubscribe = secret()?;
+    match new.channel {
+        Channel::Email => {
+            if state.notify.smtp.is_none() {
+                return Err(ApiError::Unavailable(
+                    "email notifications are not set up on this server: subscribe with a webhook or follow /history.atom".into(),
+                ));
+            }
+            let token = secret()?;
+            let sub = state
+                .notify_store
+                .add_subscriber(
+                    &new,
+                    Some(&sha256_hex(token.as_bytes())),
+                    None,
+                    &unsubscribe,
+                    now,
+                )
+                .await?;
+            let mail = confirmation_email(
+                &page_name,
+                &state.notify.base_url,
+                &sub.target,
+                sub.id,
+                &token,
+                now,
+            );
+            state.notify_store.enqueue(&[mail], now).await?;
+            if json {
+                return Ok((
+                    StatusCode::ACCEPTED,
+                    Json(json!({
+                        "subscriber": sub,
+                        "next": format!("follow the link sent to {} to confirm", sub.target),
+                    })),
+                )
+                    .into_response());
+            }
+            Ok(page(
+                StatusCode::ACCEPTED,
+                "Check your inbox",
+                &format!(
+                    "<p>We sent a confirmation link to <b>{}</b>. Nothing more is sent until you follow it.</p>",
+                    escape(&sub.target)
+                ),
+            ))
+        }
+        Channel::Webhook => {
+            let signing = secret()?;
+            let sub = state
+                .notify_store
+                .add_subscriber(&new, None, Some(&signing), &unsubscribe, now)
+                .await?;
+            if json {
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(json!({
+                        "subscriber": sub,
+                        "secret": signing,
+                        "signature_header": dialtone_notify::SIGNATURE_HEADER,
+                        "unsubscribe": format!("{}/unsubscribe?token={unsubscribe}", state.notify.base_url),
+                    })),
+                )
+                    .into_response());
+            }
+            Ok(page(
+                StatusCode::CREATED,
+                "Webhook subscribed",
+                &format!(
+                    "<p>Notifications go to <code>{}</code>, signed in the <code>{}</code> header as \
+                     <code>sha256=</code> HMAC-SHA256 of the body with this secret, shown only now:</p>\
+                     <p><code>{}</code></p>",
+                    escape(&sub.target),
+                    dialtone_notify::SIGNATURE_HEADER,
+                    escape(&signing)
+                ),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenQuery {
+    token: String,
+}
+
+/// `GET /subscribe/confirm?token=`: the double opt-in link.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, ApiError> {
+    let confirmed = state
+        .notify_store
+        .confirm_subscriber(&sha256_hex(q.token.as_bytes()), unix_now())
+        .await?;
+    Ok(match confirmed {
+        Some(sub) => page(
+            StatusCode::OK,
+            "Subscribed",
+            &format!(
+                "<p><b>{}</b> will hear about incidents as they open, change and resolve.</p>",
+                escape(&sub.target)
+            ),
+        ),
+        None => page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This confirmation link is not valid or was already used. Subscribe again to get a new one.</p>",
+        ),
+    })
+}
+
+/// `GET /unsubscribe?token=`: a button, so a mail scanner following the
+/// link does not unsubscribe anyone.
+pub(crate) async fn unsubscribe_page(Query(q): Query<TokenQuery>) -> Response {
+    page(
+        StatusCode::OK,
+        "Unsubscribe",
+        &format!(
+            "<form method=\"post\" action=\"/unsubscribe\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <button type=\"submit\">Stop notifications</button></form>",
+            escape(&q.token)
+        ),
+    )
+}
+
+/// `POST /unsubscribe` with the form field `token`.
+pub(crate) async fn unsubscribe(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let token = form_field(&body, "token").unwrap_or_default();
+    let removed = state.notify_store.unsubscribe(&token).await?;
+    Ok(if removed {
+        page(
+            StatusCode::OK,
+            "Unsubscribed",
+            "<p>No more notifications will be sent.</p>",
+        )
+    } else {
+        page(
+            StatusCode::NOT_FOUND,
+            "Already unsubscribed",
+            "<p>This link is not valid or was already used.</p>",
+        )
+    })
+}
+
+/// `GET /api/v1/subscribers` (admin).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let subs = state.notify_store.subscribers().await?;
+    Ok(Json(json!({ "subscribers": subs })))
+}
+
+/// `GET /api/v1/outbox` (admin): recent outbound messages and their delivery state.
+pub(crate) async fn outbox(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let messages = state.notify_store.outbox(OUTBOX_LISTED).await?;
+    Ok(Json(json!({ "messages": messages })))
+}
