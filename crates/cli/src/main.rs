@@ -33,6 +33,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Assess a topology: single points of failure, common modes, blast radius, availability.
     Assess(cmd::assess::AssessArgs),
+    /// Write the Markdown postmortem of an incident.
+    Postmortem(cmd::postmortem::PostmortemArgs),
     /// Console and API users: add one, or print a one-time sign-in link.
     User(cmd::user::UserArgs),
     /// API tokens for the operator API.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => cmd::detect::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Assess(args) => cmd::assess::run(args),
+        Command::Postmortem(args) => cmd::postmortem::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Token(args) => cmd::token::run(args),
     };

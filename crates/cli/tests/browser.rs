@@ -1,7 +1,8 @@
 //! A real headless Chromium, driven over WebDriver by Debian's chromedriver,
-//! watches the demo: the status page switches from healthy to an incident
-//! naming the affected services, and an operator signs in to the console,
-//! which explains it.
+//! walks the demo: a visitor subscribes a webhook, the status page switches
+//! from healthy to an incident naming the affected services, an operator
+//! signs in to the console, which explains it, acknowledges the incident and
+//! publishes an update, and the status page shows the update.
 //!
 //! Runs only where the test command set DIALTONE_BROWSER_TESTS=1 (it installs
 //! `chromium` and `chromium-driver`).
@@ -101,8 +102,25 @@ async fn wait_for_text(
     panic!("gave up after {limit:?} waiting on {url} ({css}); last text: {last}");
 }
 
+/// Waits, without navigating, until the text of `css` on the page the
+/// browser lands on (after a form submission, say) satisfies `wanted`.
+async fn wait_here(client: &Client, css: &str, wanted: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if wanted(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("gave up waiting on the current page ({css}); last text: {last}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_sees_the_status_page_switch_to_an_incident_and_the_console_explain_it() {
+async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     if std::env::var("DIALTONE_BROWSER_TESTS").as_deref() != Ok("1") {
         eprintln!(
             "skipped: set DIALTONE_BROWSER_TESTS=1 (scripts/test does) to run the browser test"
@@ -133,15 +151,37 @@ async fn chromium_sees_the_status_page_switch_to_an_incident_and_the_console_exp
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
+    // No automatic failover: the incident must stay open while the operator acts.
+    let config = dir.path().join("dialtone.toml");
+    std::fs::write(&config, "[playbook]\nmitigations = []\n").unwrap();
     let _demo = spawn_quiet(
         Command::new(env!("CARGO_BIN_EXE_dialtone"))
             .args(["demo", "--listen", &listen, "--data-dir"])
             .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
             .args(["--cells", "120", "--warmup-hours", "8", "--speed", "120"])
-            .args(["--fault-after-mins", "20"]),
+            .args(["--fault-after-mins", "20", "--fault-mins", "600"]),
     );
     let (_driver, client) = browser(&dir.path().join("chromium")).await;
     let page = format!("http://{listen}/");
+
+    // A visitor subscribes a webhook through the form.
+    let subscribe = format!("http://{listen}/subscribe");
+    wait_for_text(&client, &subscribe, "h1", Duration::from_secs(120), |t| {
+        t.contains("Get notified")
+    })
+    .await;
+    let form = client.form(Locator::Css("form")).await.unwrap();
+    form.set_by_name("webhook", "http://127.0.0.1:9/hook")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    let answer = wait_here(&client, "body", |t| t.contains("subscribed")).await;
+    assert!(
+        answer.contains("Webhook subscribed") && answer.contains("X-Dialtone-Signature"),
+        "the subscription is confirmed with its signing secret: {answer}"
+    );
 
     let healthy = wait_for_text(&client, &page, "#status", Duration::from_secs(120), |t| {
         !t.is_empty()
@@ -198,6 +238,34 @@ async fn chromium_sees_the_status_page_switch_to_an_incident_and_the_console_exp
     assert!(candidates.len() >= 2, "a ranking, not a single guess");
     let charts = client.find_all(Locator::Css("svg polyline")).await.unwrap();
     assert!(!charts.is_empty(), "KPI charts are drawn");
+
+    // The operator acknowledges, then publishes an update...
+    client
+        .form(Locator::Css("form.acknowledge"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    let acknowledged = wait_for_text(&client, &console, "body", Duration::from_secs(30), |t| {
+        t.contains("Acknowledged by otto")
+    })
+    .await;
+    assert!(
+        acknowledged.contains("acknowledged by otto"),
+        "the timeline records it"
+    );
+    let words = "Engineers are moving traffic to the standby core; next update in 30 minutes.";
+    let update = client.form(Locator::Css("form.update")).await.unwrap();
+    update.set_by_name("body", words).await.unwrap();
+    update.submit().await.unwrap();
+
+    // ...and the public page shows it.
+    let public = wait_for_text(&client, &page, "body", Duration::from_secs(30), |t| {
+        t.contains(words)
+    })
+    .await;
+    assert!(public.contains(words));
 
     client.close().await.unwrap();
 }

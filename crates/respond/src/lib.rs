@@ -19,6 +19,8 @@
 //! - fires each matching [`MitigationRule`] once on the named root cause;
 //! - reminds the owner when `update_cadence_secs` pass without a public update.
 
+pub mod postmortem;
+
 use std::collections::HashMap;
 
 use dialtone_engine::{Engine, Incident, TimelineKind};

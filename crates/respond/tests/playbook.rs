@@ -111,6 +111,10 @@ fn failover_closes_the_loop_from_detection_to_resolved() {
         "recovery came from the failover, not from the fault ending on its own"
     );
     assert_eq!(inc.status, IncidentStatus::Resolved);
+    let report = dialtone_respond::postmortem::render(inc, &[]);
+    assert!(report.contains("mitigation 'fail over to the standby' fired on"));
+    assert!(!report.contains("| mitigated | not reached |"), "{report}");
+    assert!(report.contains("Subscriber-minutes lost"));
 
     let pages: Vec<&PageAction> = out
         .effects

@@ -309,6 +309,44 @@ pub(crate) async fn resolve(
     act(&state, &who, id, OperatorAction::Resolve { body: b.body }).await
 }
 
+/// `GET /console/incidents/{id}/postmortem`: the report as Markdown, the
+/// same text `dialtone postmortem` writes.
+pub(crate) async fn postmortem(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Response, ApiError> {
+    let inc = {
+        let live = state.live.lock().await;
+        live.incident(id).ok_or(ActionError::NotFound(id))?.clone()
+    };
+    let sent = sent_about(&state, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        dialtone_respond::postmortem::render(&inc, &sent),
+    )
+        .into_response())
+}
+
+/// What the outbox holds about incident `id`, for the postmortem.
+async fn sent_about(
+    state: &AppState,
+    id: u64,
+) -> Result<Vec<dialtone_respond::postmortem::Sent>, ApiError> {
+    Ok(state
+        .notify_store
+        .outbox_for_incident(id)
+        .await?
+        .into_iter()
+        .map(|m| dialtone_respond::postmortem::Sent {
+            channel: m.channel,
+            delivered: m.delivered_at.is_some(),
+        })
+        .collect())
+}
+
 /// `POST /api/v1/incidents/{id}/approve`: publishes a drafted update held
 /// below the playbook's auto-publish severity.
 pub(crate) async fn approve(

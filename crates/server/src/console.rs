@@ -150,6 +150,12 @@ fn render_incident(
     }
     if open {
         render_actions(h, inc);
+    } else {
+        let _ = write!(
+            h,
+            "<p><a href=\"/console/incidents/{}/postmortem\">Postmortem (Markdown)</a></p>",
+            inc.id
+        );
     }
     h.push_str("<h3>Timeline</h3><table>");
     for e in &inc.timeline {
@@ -226,7 +232,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
             h,
             "<form method=\"post\" action=\"/console/incidents/{id}\" class=\"{action}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
-{fields}<button>{button}</button></form>"
+{fields}<button type=\"submit\">{button}</button></form>"
         );
     };
     if inc.awaiting_approval {

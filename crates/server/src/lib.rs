@@ -260,6 +260,12 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Signed(Operator),
             api::console_act,
         ),
+        route(
+            Get,
+            "/console/incidents/{id}/postmortem",
+            Signed(Viewer),
+            api::postmortem,
+        ),
         route(Get, "/api/v1/me", Signed(Viewer), api::me),
         route(Get, "/api/v1/incidents", Signed(Viewer), api::list),
         route(Post, "/api/v1/incidents", Signed(Operator), api::declare),

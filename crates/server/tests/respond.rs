@@ -342,6 +342,26 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     );
     assert!(pages.iter().all(|p| p["version"] == "4"));
 
+    // The postmortem counts what was sent.
+    let admin = h.token("ada", dialtone_auth::Role::Admin).await;
+    let report = send(
+        h.router(),
+        common::authed(
+            "GET",
+            &format!("/console/incidents/{id}/postmortem"),
+            &admin,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(
+        report.body.contains("| webhook |") && report.body.contains("| email |"),
+        "{}",
+        report.body
+    );
+    assert!(report.body.contains("| alertmanager |"));
+
     // A restart replays the same minutes into the same store: nothing new is queued.
     let queued_before = h
         .state

@@ -151,6 +151,9 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The most recent messages, newest first.
     fn outbox(&self, limit: u32) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+    /// Every notice, page and mitigation about incident `id`, oldest first.
+    fn outbox_for_incident(&self, id: u64)
+    -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
 }
 
 const SUBSCRIBER_COLUMNS: &str =
@@ -413,11 +416,59 @@ impl NotifyStore for SqliteStore {
             .collect()
         })
     }
+
+    fn outbox_for_incident(
+        &self,
+        id: u64,
+    ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>> {
+        Box::pin(async move {
+            let id = id.to_string();
+            sqlx::query(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE key LIKE 'notice/' || ?1 || '/%' \
+                 OR key LIKE 'page/' || ?1 || '/%' OR key LIKE 'mitigation/' || ?1 || '/%' ORDER BY rowid"
+            ))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(message_of)
+            .collect()
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn messages_are_found_by_the_incident_they_are_about() {
+        let (_dir, s) = store().await;
+        let item = |key: &str| OutboxItem {
+            key: key.into(),
+            channel: "email".into(),
+            destination: "a@example.net".into(),
+            subject: String::new(),
+            body: String::new(),
+            secret: None,
+            event_at: 0,
+        };
+        let items = [
+            item("notice/1/0/1"),
+            item("page/1/trigger/0/pagerduty"),
+            item("notice/12/0/1"),
+            item("confirm/1"),
+        ];
+        s.enqueue(&items, 0).await.expect("queues");
+        let keys: Vec<String> = s
+            .outbox_for_incident(1)
+            .await
+            .expect("lists")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(keys, ["notice/1/0/1", "page/1/trigger/0/pagerduty"]);
+    }
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -1,0 +1,70 @@
+//! `dialtone postmortem`: the Markdown report of one incident.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use dialtone_respond::postmortem::{Sent, render};
+use dialtone_store::{NotifyStore, Store};
+
+use super::UsageError;
+use super::user::{DataDir, open};
+
+/// Write the postmortem of an incident as Markdown: response times, impact
+/// (subscriber-minutes lost), root cause with its evidence, actions,
+/// communications sent, the whole timeline, and sections for the lessons.
+/// The console shows the same report at /console/incidents/ID/postmortem.
+///
+/// Example: dialtone postmortem 3 --output incident-3.md
+#[derive(Debug, clap::Args)]
+pub struct PostmortemArgs {
+    /// The incident's number.
+    incident: u64,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// How many stored incidents are searched, newest first.
+const SEARCHED: u32 = 100_000;
+
+pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let store = open(&args.data.data_dir).await?;
+        let incident = store
+            .recent_incidents(SEARCHED)
+            .await
+            .context("reading incidents")?
+            .into_iter()
+            .find(|i| i.id == args.incident)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "there is no incident {} in {}",
+                    args.incident,
+                    args.data.data_dir.display()
+                ))
+            })?;
+        let sent: Vec<Sent> = store
+            .outbox_for_incident(incident.id)
+            .await
+            .context("reading the outbox")?
+            .into_iter()
+            .map(|m| Sent {
+                channel: m.channel,
+                delivered: m.delivered_at.is_some(),
+            })
+            .collect();
+        let report = render(&incident, &sent);
+        match &args.output {
+            Some(path) => std::fs::write(path, report)
+                .with_context(|| format!("writing {}", path.display()))?,
+            None => print!("{report}"),
+        }
+        Ok(())
+    })
+}

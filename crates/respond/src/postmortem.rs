@@ -1,0 +1,188 @@
+//! The postmortem: one Markdown report per incident, from its record and
+//! what was sent about it. Pure: `dialtone postmortem` and the console's
+//! postmortem page render the same text.
+
+use std::fmt::Write;
+
+use dialtone_engine::{Incident, TimelineKind};
+use dialtone_model::Timestamp;
+
+/// One outbound message about the incident, as the outbox recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// `email`, `webhook`, `pagerduty`, `alertmanager`, `mitigation`, `command`.
+    pub channel: String,
+    pub delivered: bool,
+}
+
+fn utc(t: Timestamp) -> String {
+    use time::macros::format_description;
+    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_else(|| format!("@{t}"))
+}
+
+fn minutes(from: Timestamp, to: Option<Timestamp>) -> String {
+    to.map_or("not reached".to_string(), |t| {
+        format!("{} min", (t - from).max(0) / 60)
+    })
+}
+
+/// The report, in Markdown.
+pub fn render(inc: &Incident, sent: &[Sent]) -> String {
+    let mut md = String::new();
+    let first = |kind: TimelineKind| inc.timeline.iter().find(|e| e.kind == kind).map(|e| e.at);
+    let opened = inc.opened_at;
+    let mitigated = first(TimelineKind::Mitigated);
+    let recovered = inc.monitoring_at.or(inc.resolved_at);
+    let _ = writeln!(md, "# Postmortem: incident {}: {}\n", inc.id, inc.title);
+    let _ = writeln!(
+        md,
+        "Status **{}**, severity **{}**. Opened {}{}.\n",
+        inc.status.as_str(),
+        inc.severity.as_str(),
+        utc(opened),
+        inc.resolved_at
+            .map(|r| format!(", resolved {}", utc(r)))
+            .unwrap_or_default()
+    );
+
+    md.push_str("## Response times\n\n| from detection to | took |\n|---|---|\n");
+    for (what, at) in [
+        ("root cause named", inc.identified_at),
+        ("acknowledged", inc.operator.acknowledged_at),
+        ("mitigated", mitigated),
+        ("service recovered (monitoring)", inc.monitoring_at),
+        ("resolved", inc.resolved_at),
+    ] {
+        let _ = writeln!(md, "| {what} | {} |", minutes(opened, at));
+    }
+    let outage_minutes = recovered.map_or(0, |r| (r - opened).max(0) / 60);
+    let _ = writeln!(
+        md,
+        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
+        inc.impact.cells_affected,
+        inc.impact.subscribers_affected,
+        if inc.impact.emergency_calls_affected {
+            "; **emergency calls affected**"
+        } else {
+            ""
+        },
+        inc.impact.subscribers_affected * outage_minutes as u64,
+        outage_minutes
+    );
+    for r in &inc.impact.regions {
+        let _ = writeln!(
+            md,
+            "- {}: {}.",
+            dialtone_engine::region_name(&r.region),
+            dialtone_engine::services_phrase(r.services)
+        );
+    }
+
+    md.push_str("\n## Root cause\n\n");
+    match &inc.root_cause {
+        Some(root) => {
+            let _ = writeln!(md, "**{root}**. Evidence:\n");
+            if let Some(c) = inc.candidates.iter().find(|c| &c.element == root) {
+                for line in &c.evidence {
+                    let _ = writeln!(md, "- {line}");
+                }
+            }
+        }
+        None => md.push_str("Not named.\n"),
+    }
+    if inc.candidates.len() > 1 {
+        md.push_str("\nOther candidates considered:\n\n");
+        for c in inc
+            .candidates
+            .iter()
+            .filter(|c| Some(&c.element) != inc.root_cause.as_ref())
+        {
+            let _ = writeln!(md, "- {} ({}, score {:.2})", c.element, c.kind, c.score);
+        }
+    }
+
+    md.push_str("\n## Actions\n\n");
+    let actions: Vec<_> = inc
+        .timeline
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                TimelineKind::Acknowledged
+                    | TimelineKind::Assigned
+                    | TimelineKind::SeverityChanged
+                    | TimelineKind::Paged
+                    | TimelineKind::Mitigated
+                    | TimelineKind::Approved
+                    | TimelineKind::Merged
+            )
+        })
+        .collect();
+    if actions.is_empty() {
+        md.push_str("None recorded.\n");
+    }
+    for e in actions {
+        let _ = writeln!(md, "- {}: {}", utc(e.at), e.detail);
+    }
+
+    md.push_str("\n## Communications\n\nPublic updates:\n\n");
+    for e in inc.timeline.iter().filter(|e| e.kind.is_public()) {
+        let _ = writeln!(
+            md,
+            "- {} ({}): {}",
+            utc(e.at),
+            e.status.as_str(),
+            e.public_body
+        );
+    }
+    let mut channels: Vec<(&str, usize, usize)> = Vec::new();
+    for s in sent {
+        match channels.iter_mut().find(|(c, ..)| *c == s.channel) {
+            Some(row) => {
+                row.1 += 1;
+                row.2 += usize::from(s.delivered);
+            }
+            None => channels.push((&s.channel, 1, usize::from(s.delivered))),
+        }
+    }
+    if channels.is_empty() {
+        md.push_str("\nNo messages were sent.\n");
+    } else {
+        md.push_str("\n| channel | messages | delivered |\n|---|---|---|\n");
+        for (channel, total, delivered) in channels {
+            let _ = writeln!(md, "| {channel} | {total} | {delivered} |");
+        }
+    }
+
+    md.push_str("\n## Timeline\n\n| time | event | status | detail |\n|---|---|---|---|\n");
+    for e in &inc.timeline {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            utc(e.at),
+            e.kind.as_str(),
+            e.status.as_str(),
+            e.detail.replace('|', "/")
+        );
+    }
+    md.push_str(
+        "\n## Lessons\n\n### What went well\n\n_to be written_\n\n### What went badly\n\n_to be written_\n\n### Where we got lucky\n\n_to be written_\n\n### Action items\n\n| action | owner | due |\n|---|---|---|\n",
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_767_780_000), "2026-01-07 10:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}
