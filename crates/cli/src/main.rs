@@ -30,6 +30,8 @@ enum Command {
     Detect(cmd::detect::DetectArgs),
     /// Benchmarks: NAB, the AIOps KPI set, throughput, assess.
     Bench(cmd::bench::BenchArgs),
+    /// Rank root-cause candidates for a telemetry file over a topology, with evidence.
+    Rca(cmd::rca::RcaArgs),
     /// Assess a topology: single points of failure, common modes, blast radius, availability.
     Assess(cmd::assess::AssessArgs),
     /// Console and API users: add one, or print a one-time sign-in link.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => cmd::detect::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Assess(args) => cmd::assess::run(args),
+        Command::Rca(args) => cmd::rca::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Token(args) => cmd::token::run(args),
     };

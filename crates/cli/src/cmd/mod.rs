@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod detect;
 pub mod drill;
+pub mod rca;
 pub mod scenarios;
 pub mod token;
 pub mod user;
