@@ -10,9 +10,10 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 
 use dialtone_model::Timestamp;
-use time::PrimitiveDateTime;
 use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Why a series file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +51,11 @@ pub enum ReadError {
     },
 }
 
-/// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]` nor integer Unix seconds.
+/// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]`, RFC 3339 nor integer Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "cannot parse timestamp `{0}`; use `YYYY-MM-DD HH:MM:SS` (naive, read as UTC) or integer Unix seconds"
+    "cannot parse timestamp `{0}`; use `YYYY-MM-DD HH:MM:SS` (naive, read as UTC), RFC 3339 \
+     (`2024-05-01T12:00:00Z`) or integer Unix seconds"
 )]
 pub struct TimestampError(pub String);
 
@@ -61,7 +63,8 @@ const DATE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]");
 
 /// Parses `YYYY-MM-DD HH:MM:SS` (optionally with fractional seconds, as NAB's
-/// label files write them) as UTC, or integer Unix seconds.
+/// label files write them) as UTC, RFC 3339 (what exporters write, with its
+/// offset), or integer Unix seconds.
 ///
 /// NAB's times are naive local times; reading them as UTC keeps their order
 /// and spacing, which is all a detector and the scorer need.
@@ -71,7 +74,9 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
         return Ok(secs);
     }
     PrimitiveDateTime::parse(s, DATE_TIME)
-        .map(|t| t.assume_utc().unix_timestamp())
+        .map(|t| t.assume_utc())
+        .or_else(|_| OffsetDateTime::parse(s, &Rfc3339))
+        .map(|t| t.unix_timestamp())
         .map_err(|_| TimestampError(s.to_owned()))
 }
 
@@ -241,6 +246,11 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2014-04-10 07:15:00"), Ok(1_397_114_100));
         assert_eq!(parse_timestamp("1397114100"), Ok(1_397_114_100));
+        assert_eq!(parse_timestamp("2014-04-10T07:15:00Z"), Ok(1_397_114_100));
+        assert_eq!(
+            parse_timestamp("2014-04-10T09:15:00.5+02:00"),
+            Ok(1_397_114_100)
+        );
         assert!(parse_timestamp("2014-04-10").is_err());
         assert!(parse_timestamp("yesterday").is_err());
         assert!(parse_timestamp("").is_err());

@@ -31,6 +31,8 @@ enum Command {
     Detect(cmd::detect::DetectArgs),
     /// Benchmarks: NAB, the AIOps KPI set, throughput, assess.
     Bench(cmd::bench::BenchArgs),
+    /// Rank root-cause candidates for a telemetry file over a topology, with evidence.
+    Rca(cmd::rca::RcaArgs),
     /// Assess a topology: single points of failure, common modes, blast radius, availability.
     Assess(cmd::assess::AssessArgs),
     /// Write the Markdown postmortem of an incident.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Postmortem(args) => cmd::postmortem::run(args),
+        Command::Rca(args) => cmd::rca::run(args),
         Command::User(args) => cmd::user::run(args),
         Command::Token(args) => cmd::token::run(args),
     };

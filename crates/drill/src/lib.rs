@@ -170,6 +170,9 @@ pub struct Scorecard {
     pub root_cause_truth: Option<String>,
     /// 1-based rank of the truth among the incident's candidates; null if absent.
     pub root_cause_rank: Option<usize>,
+    /// The confidence of each of the incident's candidates, best first: with
+    /// `root_cause_rank`, what checks that confidence is calibrated.
+    pub candidate_confidences: Vec<f64>,
     pub incident_id: Option<u64>,
     /// First minute the public summary.json carried the incident.
     pub status_published_at: Option<Timestamp>,
@@ -264,6 +267,9 @@ fn score(
         root_cause: matched.and_then(|i| i.root_cause.clone()),
         root_cause_truth: truth.map(|t| t.root_cause.clone()),
         root_cause_rank: rank,
+        candidate_confidences: matched.map_or_else(Vec::new, |i| {
+            i.candidates.iter().map(|c| c.confidence).collect()
+        }),
         incident_id: matched.map(|i| i.id),
         status_published_at: matched.and_then(|i| {
             published

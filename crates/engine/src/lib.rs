@@ -18,7 +18,7 @@ use dialtone_detect::{DetectorBank, DetectorConfig};
 use dialtone_model::{
     ElementId, ElementKind, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp, Topology,
 };
-use dialtone_rca::{Explainer, Observations};
+use dialtone_rca::{CHANGE_LOOKBACK_SECS, ChangeEvent, Explainer, Observations, UnknownElement};
 
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
@@ -97,6 +97,9 @@ pub struct Engine {
     bank: DetectorBank,
     /// Last anomalous minute per series (i64::MIN: never).
     last_anomalous: Vec<Timestamp>,
+    /// Per series: the minute it last became broken (joined `hot`), the onset
+    /// of its current episode.
+    hot_since: Vec<Timestamp>,
     /// Series that were anomalous within the hold; pruned each minute.
     hot: Vec<SeriesId>,
     /// Per element: the services its series measure.
@@ -175,6 +178,7 @@ impl Engine {
             series_element,
             bank,
             last_anomalous: vec![Timestamp::MIN; n],
+            hot_since: vec![Timestamp::MIN; n],
             hot: Vec::new(),
             observable,
             reporting: vec![0; n_elements],
@@ -193,6 +197,17 @@ impl Engine {
 
     pub fn topology(&self) -> &Topology {
         self.explainer.topology()
+    }
+
+    /// The root-cause ranker, with the changes recorded so far.
+    pub fn explainer(&self) -> &Explainer {
+        &self.explainer
+    }
+
+    /// Records a configuration change or deployment; rankings of faults that
+    /// begin within [`CHANGE_LOOKBACK_SECS`] after it weigh it as evidence.
+    pub fn record_change(&mut self, change: ChangeEvent) -> Result<(), UnknownElement> {
+        self.explainer.record_change(change)
     }
 
     pub fn series(&self) -> &[SeriesKey] {
@@ -234,8 +249,25 @@ impl Engine {
 
     /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
+        self.detect(at, samples);
+        let started = self.first_sample_at.unwrap_or(at);
+        if at - started >= self.config.startup_grace_secs {
+            self.refresh_maintenance(at);
+            // No fault still being ranked began this long ago: its series
+            // would have left the hold (and so the ranking) long before.
+            self.explainer
+                .forget_changes_before(at - CHANGE_RETENTION_SECS - CHANGE_LOOKBACK_SECS);
+            let obs = self.observations();
+            self.update_incidents(at, &obs, timeline);
+        }
+    }
+
+    /// Runs the detectors over one minute of samples and updates which series
+    /// are broken, without touching incidents: what `dialtone rca` replays a
+    /// file through before it reads [`Engine::observations`].
+    pub fn detect(&mut self, at: Timestamp, samples: &[Sample]) {
         self.now = at;
-        let started = *self.first_sample_at.get_or_insert(at);
+        self.first_sample_at.get_or_insert(at);
         let threshold = self.bank.config().alarm_threshold;
         self.reporting.fill(0);
         for s in samples {
@@ -247,6 +279,7 @@ impl Engine {
                     || self.last_anomalous[s.series as usize] < at - self.config.hold_secs
                 {
                     self.hot.push(s.series);
+                    self.hot_since[s.series as usize] = at;
                 }
                 self.last_anomalous[s.series as usize] = at;
             }
@@ -256,12 +289,6 @@ impl Engine {
         self.hot.retain(|&s| last[s as usize] >= at - hold);
         self.hot.sort_unstable();
         self.hot.dedup();
-
-        if at - started >= self.config.startup_grace_secs {
-            self.refresh_maintenance(at);
-            let obs = self.observations();
-            self.update_incidents(at, &obs, timeline);
-        }
     }
 
     /// Brings `maintained` up to date for the windows open at `at`.
@@ -283,7 +310,9 @@ impl Engine {
         self.open_windows = open;
     }
 
-    fn observations(&self) -> Observations {
+    /// What is observed this minute: the services each element reports, those
+    /// broken (outside maintenance) and those gone silent, with the onset.
+    pub fn observations(&self) -> Observations {
         let mut obs = Observations::new(self.reporting.clone());
         for (e, (&all, &now)) in self.observable.iter().zip(&self.reporting).enumerate() {
             if all & !now != 0 && !self.maintained[e] {
@@ -301,7 +330,22 @@ impl Engine {
             }
             *obs.broken.entry(e).or_insert(0) |= self.series[s as usize].kpi.services();
         }
+        obs.onset = self.onset_of(&obs.broken);
         obs
+    }
+
+    /// When the oldest broken series behind `broken` became broken.
+    fn onset_of(&self, broken: &HashMap<usize, ServiceMask>) -> Option<Timestamp> {
+        self.hot
+            .iter()
+            .filter(|&&s| {
+                let e = self.series_element[s as usize] as usize;
+                broken
+                    .get(&e)
+                    .is_some_and(|m| m & self.series[s as usize].kpi.services() != 0)
+            })
+            .map(|&s| self.hot_since[s as usize])
+            .min()
     }
 
     fn update_incidents(
@@ -335,6 +379,7 @@ impl Engine {
             };
             let claimed_obs = Observations {
                 observable: obs.observable.clone(),
+                onset: self.onset_of(&claimed),
                 broken: claimed,
                 silent: obs.silent.clone(),
             };
@@ -351,6 +396,7 @@ impl Engine {
         self.incidents = incidents;
         let residual_obs = Observations {
             observable: obs.observable.clone(),
+            onset: self.onset_of(&residual),
             broken: residual,
             silent: obs.silent.clone(),
         };
@@ -441,6 +487,10 @@ impl Engine {
     }
 }
 
+/// Changes are kept this long past their lookback window, for faults whose
+/// symptoms began up to a day ago and are still being ranked.
+const CHANGE_RETENTION_SECS: i64 = 24 * 3600;
+
 /// A coherent fault seen this minute, not yet an incident.
 struct CoherentFault {
     ranked: Vec<dialtone_model::Candidate>,
@@ -490,4 +540,105 @@ fn claim(
     }
     residual.retain(|_, m| *m != 0);
     claimed
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, Kpi, Redundancy};
+    use dialtone_rca::ChangeKind;
+
+    use super::*;
+
+    /// Cells `a1` and `a2` behind a site and a router that explain them
+    /// equally well, so only a change can tell the two apart.
+    fn engine() -> Engine {
+        let mut els = vec![
+            Element::new("site-x", ElementKind::Site),
+            Element::new("router-x", ElementKind::Router),
+        ];
+        for id in ["a1", "a2", "b"] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = 1000;
+            els.push(cell);
+        }
+        let deps = ["a1", "a2"]
+            .map(|cell| DependencySpec {
+                dependent: cell.into(),
+                members: vec!["site-x".into(), "router-x".into()],
+                redundancy: Redundancy::All,
+                services: ALL_SERVICES,
+            })
+            .to_vec();
+        let series = ["a1", "a2", "b"]
+            .map(|e| SeriesKey {
+                element: e.into(),
+                kpi: Kpi::AttachSuccess,
+            })
+            .to_vec();
+        let topology = Arc::new(Topology::new(els, deps).unwrap());
+        Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+    }
+
+    const START: Timestamp = 1_700_000_040;
+    const FAULT_MINUTE: i64 = 150;
+
+    /// Runs three hours; `a1` and `a2` lose registrations from [`FAULT_MINUTE`].
+    fn run(engine: &mut Engine) {
+        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+        let mut timeline = Vec::new();
+        for minute in 0..180 {
+            let samples: Vec<Sample> = (0..3)
+                .map(|series| {
+                    noise ^= noise << 13;
+                    noise ^= noise >> 7;
+                    noise ^= noise << 17;
+                    let jitter = (noise % 1000) as f64 / 1000.0 - 0.5;
+                    let down = series < 2 && minute >= FAULT_MINUTE;
+                    Sample {
+                        series,
+                        value: if down { 40.0 } else { 98.5 } + jitter,
+                    }
+                })
+                .collect();
+            engine.ingest(START + 60 * minute, &samples, &mut timeline);
+        }
+    }
+
+    #[test]
+    fn a_recorded_change_names_the_changed_element_on_the_live_path() {
+        let mut plain = engine();
+        run(&mut plain);
+        let top = |e: &Engine| e.incidents()[0].candidates[0].clone();
+        assert_eq!(plain.incidents().len(), 1);
+        assert_eq!(top(&plain).element, "site-x");
+        let onset = plain.observations().onset.expect("a1 and a2 are broken");
+        assert_eq!(onset, START + 60 * FAULT_MINUTE);
+
+        let mut changed = engine();
+        let change = ChangeEvent {
+            at: START + 60 * (FAULT_MINUTE - 20),
+            element: "router-x".into(),
+            kind: ChangeKind::Config,
+            description: "new QoS policy".into(),
+        };
+        changed.record_change(change.clone()).unwrap();
+        assert!(
+            changed
+                .record_change(ChangeEvent {
+                    element: "ghost".into(),
+                    ..change
+                })
+                .is_err()
+        );
+        run(&mut changed);
+        let top = top(&changed);
+        assert_eq!(top.element, "router-x");
+        assert!(
+            top.evidence
+                .iter()
+                .any(|l| l == "config change 'new QoS policy' on router-x 20 min before onset"),
+            "{:?}",
+            top.evidence
+        );
+    }
 }

@@ -126,6 +126,12 @@ pub struct Candidate {
     pub contradicted: u32,
     /// Anomalous observations it leaves unexplained.
     pub unexplained: u32,
+    /// How sure the ranking is that this is the root cause, in [0, 1]: the
+    /// agreement (plus any recent-change bonus) times the candidate's softmax
+    /// share over all candidates; see `docs/rca.md`. Absent (0) in records
+    /// written before it existed.
+    #[serde(default)]
+    pub confidence: f64,
     /// Plain-language evidence lines.
     pub evidence: Vec<String>,
 }

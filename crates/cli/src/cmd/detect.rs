@@ -18,7 +18,7 @@ use super::UsageError;
 #[derive(Debug, clap::Args)]
 pub struct DetectArgs {
     /// CSV with a `timestamp,value` header (NAB layout; extra columns are
-    /// ignored). Timestamps are `YYYY-MM-DD HH:MM:SS` or Unix seconds. A
+    /// ignored). Timestamps are `YYYY-MM-DD HH:MM:SS`, RFC 3339 or Unix seconds. A
     /// `.gz` file is decompressed on the fly.
     #[arg(long, value_name = "FILE.csv")]
     input: PathBuf,

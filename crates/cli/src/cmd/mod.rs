@@ -6,6 +6,7 @@ pub mod demo;
 pub mod detect;
 pub mod drill;
 pub mod postmortem;
+pub mod rca;
 pub mod scenarios;
 pub mod token;
 pub mod user;
