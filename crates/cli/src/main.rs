@@ -28,7 +28,7 @@ enum Command {
     Scenarios(cmd::scenarios::ScenariosArgs),
     /// Score a `timestamp,value` CSV with the detector the server runs.
     Detect(cmd::detect::DetectArgs),
-    /// Benchmarks: NAB, the AIOps KPI set, throughput, assess.
+    /// Benchmarks: NAB, the AIOps KPI set, throughput, assess, the status page under load.
     Bench(cmd::bench::BenchArgs),
     /// Assess a topology: single points of failure, common modes, blast radius, availability.
     Assess(cmd::assess::AssessArgs),
