@@ -69,11 +69,19 @@ pub struct StatuspageArgs {
     json: bool,
 }
 
+/// /proc counts CPU time in USER_HZ ticks: 100 a second on every
+/// architecture Debian ships.
+const USER_HZ: f64 = 100.0;
+
 /// One wrk run against one side.
 struct Measured {
     report: WrkReport,
     /// Size of the page as the run began (Dialtone's changes as the drill goes on).
     page_bytes: usize,
+    /// The server's CPU time (user and system, all its threads or worker
+    /// processes) over the run, per response: unlike requests per second,
+    /// barely moved by other work on the machine. `None` where /proc cannot tell.
+    cpu_us_per_request: Option<f64>,
 }
 
 pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
@@ -119,20 +127,28 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         bar.set_message(format!("round {round}: Dialtone"));
         let page_bytes = dialtone.published.current().status_html.len();
         let before = dialtone.live.blocking_lock().now();
-        let report = run_wrk(&wrk_bin, &args, &dialtone.url)?;
+        // Dialtone's CPU time is this process's, the drill's share included.
+        ours.push(measure(
+            &wrk_bin,
+            &args,
+            &dialtone.url,
+            &[std::process::id()],
+            page_bytes,
+        )?);
         minutes_under_load += (dialtone.live.blocking_lock().now() - before) / 60;
-        ours.push(Measured { report, page_bytes });
         bar.inc(1);
 
         bar.set_message(format!("round {round}: nginx"));
         // nginx gets the page as it stands now, so both serve the same bytes.
         let page = dialtone.published.current().status_html.clone();
         write_page(&www, &page)?;
-        let report = run_wrk(&wrk_bin, &args, &nginx.url())?;
-        theirs.push(Measured {
-            report,
-            page_bytes: page.len(),
-        });
+        theirs.push(measure(
+            &wrk_bin,
+            &args,
+            &nginx.url(),
+            &nginx.pids(),
+            page.len(),
+        )?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -182,8 +198,8 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "{:<9} {:>12} {:>9} {:>9} {:>11}  runs (requests/s)",
-        "server", "requests/s", "p50 ms", "p99 ms", "page bytes"
+        "{:<9} {:>12} {:>9} {:>9} {:>11} {:>11}  runs (requests/s)",
+        "server", "requests/s", "p50 ms", "p99 ms", "CPU us/req", "page bytes"
     );
     for (name, side) in [("Dialtone", &ours), ("nginx", &theirs)] {
         let runs: Vec<String> = side
@@ -191,11 +207,12 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
             .map(|m| format!("{:.0}", m.report.requests_per_sec))
             .collect();
         println!(
-            "{:<9} {:>12.0} {:>9.3} {:>9.3} {:>11}  {}",
+            "{:<9} {:>12.0} {:>9.3} {:>9.3} {:>11} {:>11}  {}",
             name,
             median_of(side, |r| r.requests_per_sec),
             median_of(side, |r| r.latency_p50_ms),
             median_of(side, |r| r.latency_p99_ms),
+            cpu_median(side).map_or_else(|| "n/a".to_owned(), |c| format!("{c:.1}")),
             page_bytes_range(side),
             runs.join(" ")
         );
@@ -223,14 +240,22 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
     );
     println!(
         "Medians over the rounds (p50/p99: median of each run's percentile). wrk, the drill and \
-         the server under test share this machine's cores; both sides pay the same. Dialtone's \
-         public rate limit is raised to {UNLIMITED_RATE:e}/s for the run (the limiter still runs)."
+         the server under test share this machine's cores; both sides pay the same. CPU us/req: \
+         the server's CPU time over a run per response (Dialtone's includes the drill). \
+         Dialtone's public rate limit is raised to {UNLIMITED_RATE:e}/s for the run (the \
+         limiter still runs)."
     );
     Ok(())
 }
 
 fn median_of(side: &[Measured], figure: impl Fn(&WrkReport) -> f64) -> f64 {
     median(&side.iter().map(|m| figure(&m.report)).collect::<Vec<_>>())
+}
+
+/// `None` unless every run could be measured.
+fn cpu_median(side: &[Measured]) -> Option<f64> {
+    let cpu: Option<Vec<f64>> = side.iter().map(|m| m.cpu_us_per_request).collect();
+    cpu.map(|c| median(&c))
 }
 
 fn page_bytes_range(side: &[Measured]) -> String {
@@ -249,6 +274,7 @@ fn side_json(side: &[Measured]) -> Value {
         .map(|m| {
             let mut run = json!(m.report);
             run["page_bytes"] = json!(m.page_bytes);
+            run["cpu_us_per_request"] = json!(m.cpu_us_per_request);
             run
         })
         .collect();
@@ -256,6 +282,7 @@ fn side_json(side: &[Measured]) -> Value {
         "requests_per_sec_median": median_of(side, |r| r.requests_per_sec),
         "latency_p50_ms_median": median_of(side, |r| r.latency_p50_ms),
         "latency_p99_ms_median": median_of(side, |r| r.latency_p99_ms),
+        "cpu_us_per_request_median": cpu_median(side),
         "runs": runs,
     })
 }
@@ -268,6 +295,41 @@ fn find_tool(name: &str) -> Option<PathBuf> {
         .chain([PathBuf::from("/usr/sbin")])
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
+}
+
+/// One wrk run against `url`, with the CPU time the processes `pids` spent meanwhile.
+fn measure(
+    wrk_bin: &Path,
+    args: &StatuspageArgs,
+    url: &str,
+    pids: &[u32],
+    page_bytes: usize,
+) -> anyhow::Result<Measured> {
+    let cpu = || pids.iter().map(|&pid| cpu_secs(pid)).sum::<Option<f64>>();
+    let before = cpu();
+    let report = run_wrk(wrk_bin, args, url)?;
+    let spent = cpu().zip(before).map(|(after, before)| after - before);
+    Ok(Measured {
+        cpu_us_per_request: spent.map(|s| 1e6 * s / report.requests as f64),
+        report,
+        page_bytes,
+    })
+}
+
+/// CPU time (user and system) process `pid` has used, all its threads
+/// including ended ones, in seconds.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_ticks(&stat).map(|ticks| ticks as f64 / USER_HZ)
+}
+
+/// utime + stime, fields 14 and 15 of a /proc/PID/stat line. Fields are
+/// counted from the end of the command name, which may hold spaces and
+/// parentheses.
+fn stat_ticks(stat: &str) -> Option<u64> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(11);
+    let mut next = || fields.next()?.parse::<u64>().ok();
+    Some(next()? + next()?)
 }
 
 fn run_wrk(bin: &Path, args: &StatuspageArgs, url: &str) -> anyhow::Result<WrkReport> {
@@ -459,6 +521,16 @@ impl Nginx {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
+    /// The master and its worker processes.
+    fn pids(&self) -> Vec<u32> {
+        let master = self.child.id();
+        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+            .unwrap_or_default();
+        std::iter::once(master)
+            .chain(children.split_whitespace().filter_map(|p| p.parse().ok()))
+            .collect()
+    }
+
     fn wait_listening(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let log = |dir: &Path| std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
@@ -541,4 +613,19 @@ http {{
 }}
 "
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_read_past_a_command_name_with_spaces() {
+        // A /proc/PID/stat line of a process named "a) b", utime 1234, stime 56.
+        let stat = "4242 (a) b) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 3 0 99 0";
+        assert_eq!(stat_ticks(stat), Some(1290));
+        assert_eq!(stat_ticks("4242 (x) S 1"), None);
+        let own = cpu_secs(std::process::id());
+        assert!(own.is_some_and(|s| s >= 0.0));
+    }
 }
