@@ -1,6 +1,7 @@
 //! Benchmarks of Dialtone's detector: the NAB scorer, the AIOps KPI
 //! point-adjusted F1, kernel throughput and the end-to-end ingest rate, with
-//! the CSV reading they share.
+//! the CSV reading they share; and the reader of `wrk`'s report for the
+//! status-page load test.
 //!
 //! Scoring is pure and deterministic; only the runners read files, and they
 //! feed the detector strictly online, sample by sample, as the server would.
@@ -11,6 +12,7 @@ pub mod nab;
 pub mod online;
 pub mod series;
 pub mod throughput;
+pub mod wrk;
 
 /// A threshold above every score in [0, 1]: the "flag nothing" candidate of
 /// both sweeps (NAB's own choice of value).

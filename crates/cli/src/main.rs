@@ -29,7 +29,7 @@ enum Command {
     Scenarios(cmd::scenarios::ScenariosArgs),
     /// Score a `timestamp,value` CSV with the detector the server runs.
     Detect(cmd::detect::DetectArgs),
-    /// Benchmarks: NAB, the AIOps KPI set, throughput, assess.
+    /// Benchmarks: NAB, the AIOps KPI set, throughput, assess, the status page under load.
     Bench(cmd::bench::BenchArgs),
     /// Rank root-cause candidates for a telemetry file over a topology, with evidence.
     Rca(cmd::rca::RcaArgs),

@@ -5,6 +5,7 @@
 //! layers here enforce it before any handler runs, so a handler cannot forget.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -20,7 +21,7 @@ use dialtone_auth::{
 use dialtone_store::{AuditEntry, User};
 
 use crate::console::escape;
-use crate::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::{ApiError, AppState, Limits, MAX_BODY_BYTES};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,13 +186,15 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// Rate limit for routes anyone may call.
+/// Rate limit for routes anyone may call. It takes the limiters alone, not
+/// the whole [`AppState`]: the state is cloned for every request, and each of
+/// its shared fields is a reference count both cores would fight over.
 pub(crate) async fn public_limit(
-    State(state): State<AppState>,
+    State(limits): State<Arc<Limits>>,
     req: Request,
     next: Next,
 ) -> Response {
-    match state.limits.public.check(client_ip(&req), Instant::now()) {
+    match limits.public.check(client_ip(&req), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(retry_after_secs) => ApiError::TooManyRequests { retry_after_secs }.into_response(),
     }

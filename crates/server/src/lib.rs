@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
@@ -328,9 +328,10 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     for (spec, handler) in table() {
         let guarded = match spec.access {
-            Access::Public => {
-                handler.route_layer(from_fn_with_state(state.clone(), access::public_limit))
-            }
+            Access::Public => handler.route_layer(from_fn_with_state(
+                state.limits.clone(),
+                access::public_limit,
+            )),
             Access::Signed(role) => handler.route_layer(from_fn_with_state(
                 access::Gate {
                     state: state.clone(),
@@ -388,28 +389,37 @@ const HTML: &str = "text/html; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 const RSS: &str = "application/rss+xml; charset=utf-8";
 
-async fn status_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let r = s.published.current();
-    cached(&headers, &r.etag, HTML, r.status_html.clone())
+/// Public handlers extract the published documents alone rather than the whole
+/// state, and borrow the request's headers rather than cloning them
+/// (`HeaderMap` as an extractor is a copy): they run on every public request.
+impl FromRef<AppState> for Arc<Published> {
+    fn from_ref(state: &AppState) -> Self {
+        state.published.clone()
+    }
 }
 
-async fn history_atom(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let r = s.published.current();
-    cached(&headers, &r.etag, ATOM, r.history_atom.clone())
+async fn status_page(State(published): State<Arc<Published>>, req: Request) -> Response {
+    let r = published.current();
+    cached(req.headers(), &r.etag, HTML, r.status_html.clone())
 }
 
-async fn history_rss(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let r = s.published.current();
-    cached(&headers, &r.etag, RSS, r.history_rss.clone())
+async fn history_atom(State(published): State<Arc<Published>>, req: Request) -> Response {
+    let r = published.current();
+    cached(req.headers(), &r.etag, ATOM, r.history_atom.clone())
+}
+
+async fn history_rss(State(published): State<Arc<Published>>, req: Request) -> Response {
+    let r = published.current();
+    cached(req.headers(), &r.etag, RSS, r.history_rss.clone())
 }
 
 /// Every Statuspage v2 document, by its path under `/api/v2/`.
 async fn public_json(
-    State(s): State<AppState>,
+    State(published): State<Arc<Published>>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let r = s.published.current();
+    let r = published.current();
     let body = match file.as_str() {
         "summary.json" => &r.summary_json,
         "status.json" => &r.status_json,
@@ -421,5 +431,5 @@ async fn public_json(
         | "scheduled-maintenances/active.json" => &r.maintenances_json,
         _ => return Err(ApiError::NotFound(format!("no such file /api/v2/{file}"))),
     };
-    Ok(cached(&headers, &r.etag, JSON, body.clone()))
+    Ok(cached(req.headers(), &r.etag, JSON, body.clone()))
 }

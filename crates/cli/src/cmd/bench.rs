@@ -1,4 +1,4 @@
-//! `dialtone bench`: NAB, the AIOps KPI set, detector throughput.
+//! `dialtone bench`: NAB, the AIOps KPI set, detector throughput, assess, the status page.
 
 use std::path::PathBuf;
 
@@ -29,6 +29,9 @@ enum BenchCommand {
     Throughput(ThroughputArgs),
     /// `dialtone assess` on a synthetic network of N elements: time taken.
     Assess(super::assess::AssessBenchArgs),
+    /// The status page under wrk while a drill runs, beside nginx serving the
+    /// same page from disk: both throughputs, p50 and p99 latency.
+    Statuspage(super::bench_statuspage::StatuspageArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,6 +94,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Kpi(a) => run_kpi(a),
         BenchCommand::Throughput(a) => run_throughput(a),
         BenchCommand::Assess(a) => super::assess::run_bench(a),
+        BenchCommand::Statuspage(a) => super::bench_statuspage::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod assess;
 pub mod bench;
+pub mod bench_statuspage;
 pub mod demo;
 pub mod detect;
 pub mod drill;
