@@ -47,6 +47,8 @@ pub enum TimelineKind {
     Mitigated,
     /// A public update was queued for subscribers.
     Notified,
+    /// A surge of customer problem reports.
+    CustomerReports,
 }
 
 impl TimelineKind {
@@ -70,6 +72,7 @@ impl TimelineKind {
             TimelineKind::Paged => "paged",
             TimelineKind::Mitigated => "mitigated",
             TimelineKind::Notified => "notified",
+            TimelineKind::CustomerReports => "customer_reports",
         }
     }
 
@@ -88,6 +91,7 @@ impl TimelineKind {
                 | TimelineKind::Paged
                 | TimelineKind::Mitigated
                 | TimelineKind::Notified
+                | TimelineKind::CustomerReports
         )
     }
 }
@@ -522,6 +526,7 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
         | TimelineKind::UpdateDue
         | TimelineKind::Paged
         | TimelineKind::Mitigated
-        | TimelineKind::Notified => String::new(),
+        | TimelineKind::Notified
+        | TimelineKind::CustomerReports => String::new(),
     }
 }

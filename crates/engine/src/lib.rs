@@ -8,6 +8,7 @@
 
 mod incident;
 mod operator;
+mod reports;
 
 use incident::View;
 
@@ -22,6 +23,7 @@ use dialtone_rca::{CHANGE_LOOKBACK_SECS, ChangeEvent, Explainer, Observations, U
 
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
+pub use reports::{REPORTS_ACTOR, SurgeOutcome};
 
 /// How the engine turns anomalies into incidents. Defaults suit per-minute KPIs.
 #[derive(Debug, Clone)]

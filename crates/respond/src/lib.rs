@@ -282,7 +282,12 @@ fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track
                 ),
             );
         }
-    } else if inc.awaiting_approval && inc.severity >= playbook.auto_publish_at {
+    } else if inc.awaiting_approval
+        && inc.operator.declared_by.is_none()
+        && inc.severity >= playbook.auto_publish_at
+    {
+        // An engine-opened incident that grew. Incidents opened from customer
+        // reports alone wait for a person whatever their severity.
         inc.awaiting_approval = false;
         inc.note(
             at,

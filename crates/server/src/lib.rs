@@ -15,6 +15,7 @@ mod history;
 pub mod live;
 mod published;
 mod ratelimit;
+mod reports;
 mod subscribe;
 
 use std::fmt;
@@ -58,6 +59,9 @@ pub struct ServerConfig {
     pub public_rate: Rate,
     /// Per client IP, on password sign-in attempts.
     pub login_rate: Rate,
+    /// Per client IP, on customer problem reports: a person reports once,
+    /// a script hammering the form should not make a surge.
+    pub report_rate: Rate,
     /// How long a console session lasts.
     pub session_secs: i64,
 }
@@ -74,6 +78,10 @@ impl Default for ServerConfig {
                 per_second: 0.2,
                 burst: 10.0,
             },
+            report_rate: Rate {
+                per_second: 1.0 / 60.0,
+                burst: 3.0,
+            },
             session_secs: 12 * 3600,
         }
     }
@@ -82,6 +90,7 @@ impl Default for ServerConfig {
 pub(crate) struct Limits {
     pub public: RateLimiter,
     pub login: RateLimiter,
+    pub reports: RateLimiter,
 }
 
 /// What every handler shares.
@@ -149,6 +158,7 @@ impl AppState {
             limits: Arc::new(Limits {
                 public: RateLimiter::new(config.public_rate),
                 login: RateLimiter::new(config.login_rate),
+                reports: RateLimiter::new(config.report_rate),
             }),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
@@ -238,6 +248,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Get, "/history.atom", Public, history_atom),
         route(Get, "/history.rss", Public, history_rss),
         route(Get, "/healthz", Public, || async { "ok" }),
+        route(Get, "/report", Public, reports::form),
+        route(Post, "/report", Public, reports::report),
         route(Get, "/subscribe", Public, subscribe::form),
         route(Post, "/subscribe", Public, subscribe::subscribe),
         route(Get, "/subscribe/confirm", Public, subscribe::confirm),

@@ -13,13 +13,18 @@ use dialtone_drill::Run;
 use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
 use dialtone_model::Timestamp;
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
-use dialtone_respond::{Effect, MitigationAction, Playbook, Responder};
+use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
+use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
 use dialtone_statuspage::{PageInfo, PageState};
-use dialtone_store::{NotifyStore, OutboxItem, Store, Subscriber};
+use dialtone_store::{NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
 use tokio::sync::{Mutex, watch};
 
 use crate::console::render_console;
 use crate::{History, Published, Rendered};
+
+/// Reports this long before an incident opened are answered when it resolves:
+/// customers often notice first.
+const REPORTS_BEFORE_SECS: i64 = 3600;
 
 /// Minutes of KPI history kept for charts.
 pub const HISTORY_MINUTES: usize = 180;
@@ -38,6 +43,8 @@ pub struct Live {
     responder: Responder,
     /// Effects not yet turned into outbox rows (the store may be down).
     pending: Vec<Effect>,
+    /// Customer problem reports, counted against their usual level.
+    surges: SurgeDetector,
 }
 
 impl std::fmt::Debug for Live {
@@ -64,6 +71,7 @@ impl Live {
             dirty: BTreeSet::new(),
             responder: Responder::new(playbook),
             pending: Vec::new(),
+            surges: SurgeDetector::new(SurgeConfig::default()),
         }
     }
 
@@ -90,7 +98,54 @@ impl Live {
         self.now = self.run.step(&mut timeline);
         self.history.push(self.now, self.run.samples());
         self.dirty.extend(timeline.iter().map(|e| e.incident));
+        for s in self.surges.close(self.now) {
+            let outcome = self
+                .run
+                .engine_mut()
+                .report_surge(self.now, &s.area, s.service, s.reports, s.expected);
+            let (dialtone_engine::SurgeOutcome::Corroborated(id)
+            | dialtone_engine::SurgeOutcome::Opened(id)
+            | dialtone_engine::SurgeOutcome::AlreadyOpen(id)) = outcome;
+            self.dirty.insert(id);
+        }
         self.respond();
+    }
+
+    /// Counts a customer report at the current network time, which it returns.
+    pub fn record_report(&mut self, area: &str, problem: Problem) -> Timestamp {
+        self.surges.record(self.now, area, problem);
+        self.now
+    }
+
+    /// The replies owed to reporters for the incidents the pending effects resolve.
+    fn report_replies(&self) -> Vec<ReportReply> {
+        self.pending
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Notify(n) if n.kind == NoticeKind::Resolved => self.incident(n.incident),
+                _ => None,
+            })
+            .map(|inc| {
+                let areas: Vec<String> = inc.impact.regions.iter().map(|r| r.region.clone()).collect();
+                let places: Vec<String> = areas.iter().map(|a| dialtone_engine::region_name(a)).collect();
+                ReportReply {
+                    incident: inc.id,
+                    from: inc.opened_at - REPORTS_BEFORE_SECS,
+                    to: inc.resolved_at.unwrap_or(self.now),
+                    subject: format!("[{}] Fixed: {}", self.page.name, inc.title),
+                    body: format!(
+                        "You told us about a problem in {}. It has been fixed: {}\n\nThank you for reporting it. We have now deleted your email address from the report.\n",
+                        places.join(", "),
+                        inc.timeline
+                            .iter()
+                            .rev()
+                            .find(|e| e.kind.is_public())
+                            .map_or("", |e| e.public_body.as_str())
+                    ),
+                    areas,
+                }
+            })
+            .collect()
     }
 
     /// Applies the playbook now: twin failovers take effect at once, every
@@ -277,6 +332,19 @@ impl Live {
             }
             Err(e) => Err(e),
         };
+        let mut replied = Ok(0);
+        if queued.is_ok() {
+            for reply in self.report_replies() {
+                replied = sinks
+                    .notify_store
+                    .queue_report_replies(&reply, wall_now())
+                    .await;
+                if replied.is_err() {
+                    break;
+                }
+            }
+        }
+        let queued = queued.and(replied);
         match queued {
             Ok(_) => self.sent(),
             Err(e) => {

@@ -24,7 +24,7 @@ const MAX_URL_CHARS: usize = 2000;
 /// Outbox rows listed by `GET /api/v1/outbox`.
 const OUTBOX_LISTED: u32 = 200;
 
-fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -147,12 +147,7 @@ fn parse(body: &Bytes, json: bool, regions: &[String]) -> Result<NewSubscriber, 
     let (channel, target) = match (b.email, b.webhook) {
         (Some(email), None) => {
             let email = email.trim().to_string();
-            let valid = email.chars().count() <= MAX_EMAIL_CHARS
-                && email.split('@').count() == 2
-                && !email.starts_with('@')
-                && !email.ends_with('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
+            if !valid_email(&email) {
                 return Err(ApiError::BadRequest(format!(
                     "`{email}` is not an email address"
                 )));
@@ -183,6 +178,16 @@ fn parse(body: &Bytes, json: bool, regions: &[String]) -> Result<NewSubscriber, 
         services: b.services,
         regions: b.regions,
     })
+}
+
+/// A plausible address: one `@` with something on each side, no spaces.
+/// The mail relay is the real judge; this only keeps garbage out of the store.
+pub(crate) fn valid_email(email: &str) -> bool {
+    email.chars().count() <= MAX_EMAIL_CHARS
+        && email.split('@').count() == 2
+        && !email.starts_with('@')
+        && !email.ends_with('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn secret() -> Result<String, ApiError> {

@@ -6,7 +6,9 @@ mod auth;
 mod notify;
 
 pub use auth::{AuditEntry, AuthStore, Session, User};
-pub use notify::{Channel, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, Subscriber};
+pub use notify::{
+    Channel, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
+};
 
 use std::future::Future;
 use std::path::Path;

@@ -73,6 +73,19 @@ impl Subscriber {
     }
 }
 
+/// The email owed to customers who reported a problem, once it is fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportReply {
+    pub incident: u64,
+    /// Areas (region ids) the incident covered.
+    pub areas: Vec<String>,
+    /// Network-time window of the reports it answers.
+    pub from: i64,
+    pub to: i64,
+    pub subject: String,
+    pub body: String,
+}
+
 /// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
@@ -151,6 +164,23 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The most recent messages, newest first.
     fn outbox(&self, limit: u32) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+    /// Stores a customer report; returns its id.
+    fn add_report<'a>(
+        &'a self,
+        at: i64,
+        area: &'a str,
+        problem: &'a str,
+        contact: Option<&'a str>,
+        received_at: i64,
+    ) -> BoxFuture<'a, Result<i64, StoreError>>;
+    /// Queues `reply` to every reporter who left a contact in its areas and
+    /// time window, and forgets those contacts, in one transaction: each
+    /// reporter is told once and their address kept no longer.
+    fn queue_report_replies<'a>(
+        &'a self,
+        reply: &'a ReportReply,
+        now: i64,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// Every notice, page and mitigation about incident `id`, oldest first.
     fn outbox_for_incident(&self, id: u64)
     -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
@@ -414,6 +444,75 @@ impl NotifyStore for SqliteStore {
             .iter()
             .map(message_of)
             .collect()
+        })
+    }
+
+    fn add_report<'a>(
+        &'a self,
+        at: i64,
+        area: &'a str,
+        problem: &'a str,
+        contact: Option<&'a str>,
+        received_at: i64,
+    ) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "INSERT INTO reports (at, area, problem, contact, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(at)
+            .bind(area)
+            .bind(problem)
+            .bind(contact)
+            .bind(received_at)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.last_insert_rowid())
+        })
+    }
+
+    fn queue_report_replies<'a>(
+        &'a self,
+        reply: &'a ReportReply,
+        now: i64,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let mut queued = 0;
+            for area in &reply.areas {
+                let rows = sqlx::query(
+                    "SELECT id, contact FROM reports WHERE area = ?1 AND at BETWEEN ?2 AND ?3 \
+                     AND contact IS NOT NULL ORDER BY id",
+                )
+                .bind(area)
+                .bind(reply.from)
+                .bind(reply.to)
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in &rows {
+                    let id: i64 = row.try_get("id")?;
+                    let contact: String = row.try_get("contact")?;
+                    let done = sqlx::query(
+                        "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, event_at, \
+                         next_attempt_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .bind(format!("report/{id}/{}", reply.incident))
+                    .bind(&contact)
+                    .bind(&reply.subject)
+                    .bind(&reply.body)
+                    .bind(reply.to)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    queued += done.rows_affected();
+                    // Told (or about to be): the address is no longer needed.
+                    sqlx::query("UPDATE reports SET contact = NULL WHERE id = ?1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(queued)
         })
     }
 

@@ -1,0 +1,300 @@
+//! Customer problem reports, the Downdetector idea done by the operator.
+//!
+//! Reports are counted per area (a region id) and service in buckets of
+//! `bucket_secs`. When a bucket closes, its count is compared with what is
+//! usual for that area and service at that hour of the week: an EWMA of
+//! past counts per hour-of-week slot, floored by a prior so a quiet area
+//! does not alarm on its second report. A count whose Poisson tail
+//! probability under that expectation is below `surge_p` (and that reaches
+//! `min_reports`) is a [`Surge`]. Pure: time is a parameter, nothing is
+//! stored beyond counts, and no personal data ever reaches this crate.
+
+use std::collections::HashMap;
+
+use dialtone_model::{Service, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Hour-of-week slots of the baseline.
+const SLOTS: usize = 7 * 24;
+
+/// What a customer says is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    NoSignal,
+    CannotCall,
+    CallsDrop,
+    NoData,
+    SlowData,
+    Other,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 6] = [
+        Problem::NoSignal,
+        Problem::CannotCall,
+        Problem::CallsDrop,
+        Problem::NoData,
+        Problem::SlowData,
+        Problem::Other,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Problem::NoSignal => "no_signal",
+            Problem::CannotCall => "cannot_call",
+            Problem::CallsDrop => "calls_drop",
+            Problem::NoData => "no_data",
+            Problem::SlowData => "slow_data",
+            Problem::Other => "other",
+        }
+    }
+
+    /// What people see on the form.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Problem::NoSignal => "No signal / no service",
+            Problem::CannotCall => "Cannot make or receive calls",
+            Problem::CallsDrop => "Calls drop",
+            Problem::NoData => "No mobile data",
+            Problem::SlowData => "Slow mobile data",
+            Problem::Other => "Something else",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Problem> {
+        Problem::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The service the problem is about.
+    pub const fn service(self) -> Service {
+        match self {
+            Problem::NoSignal | Problem::Other => Service::Registration,
+            Problem::CannotCall | Problem::CallsDrop => Service::Voice,
+            Problem::NoData | Problem::SlowData => Service::Data,
+        }
+    }
+}
+
+/// How reports become a signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurgeConfig {
+    pub bucket_secs: i64,
+    /// Least reports in one bucket that can be a surge.
+    pub min_reports: u32,
+    /// A bucket is a surge when a count at least this high has probability
+    /// below `surge_p` under the baseline.
+    pub surge_p: f64,
+    /// Expected reports per bucket before any history: a floor on the baseline.
+    pub prior_per_bucket: f64,
+    /// Weight of the newest week in the hour-of-week EWMA.
+    pub learning_rate: f64,
+}
+
+impl Default for SurgeConfig {
+    fn default() -> Self {
+        SurgeConfig {
+            bucket_secs: 300,
+            min_reports: 5,
+            surge_p: 1e-4,
+            prior_per_bucket: 0.5,
+            learning_rate: 0.2,
+        }
+    }
+}
+
+/// A significant surge of reports in one area about one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Surge {
+    pub area: String,
+    pub service: Service,
+    /// Start of the bucket.
+    pub at: Timestamp,
+    pub reports: u32,
+    pub expected: f64,
+    /// Poisson tail probability of at least `reports` under `expected`.
+    pub p_value: f64,
+}
+
+/// P(X >= k) for X ~ Poisson(lambda), summed in log space for stability.
+pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    // 1 - P(X <= k-1)
+    let mut term = (-lambda).exp();
+    let mut cdf = term;
+    for i in 1..k {
+        term *= lambda / f64::from(i);
+        cdf += term;
+    }
+    (1.0 - cdf).clamp(0.0, 1.0)
+}
+
+fn slot(at: Timestamp) -> usize {
+    // 1970-01-01 was a Thursday; the slot only needs to be stable.
+    (at.div_euclid(3600).rem_euclid(SLOTS as i64)) as usize
+}
+
+/// Counts and baselines for every area and service seen.
+#[derive(Debug, Clone)]
+pub struct SurgeDetector {
+    config: SurgeConfig,
+    /// Start of the open bucket.
+    bucket_at: Option<Timestamp>,
+    open: HashMap<(String, Service), u32>,
+    /// Per area and service: EWMA of counts per bucket, per hour-of-week slot.
+    baseline: HashMap<(String, Service), Box<[f32; SLOTS]>>,
+}
+
+impl SurgeDetector {
+    pub fn new(config: SurgeConfig) -> SurgeDetector {
+        SurgeDetector {
+            config,
+            bucket_at: None,
+            open: HashMap::new(),
+            baseline: HashMap::new(),
+        }
+    }
+
+    fn bucket_of(&self, at: Timestamp) -> Timestamp {
+        at.div_euclid(self.config.bucket_secs) * self.config.bucket_secs
+    }
+
+    /// Counts one report at `at`; reports for a bucket already closed count
+    /// in the open one, as they are news now.
+    pub fn record(&mut self, at: Timestamp, area: &str, problem: Problem) {
+        if self.bucket_at.is_none() {
+            self.bucket_at = Some(self.bucket_of(at));
+        }
+        *self
+            .open
+            .entry((area.to_string(), problem.service()))
+            .or_insert(0) += 1;
+    }
+
+    /// Closes every bucket that ended by `now`, learns from it, and returns
+    /// its surges. Call once a minute.
+    pub fn close(&mut self, now: Timestamp) -> Vec<Surge> {
+        let current = self.bucket_of(now);
+        let Some(at) = self.bucket_at else {
+            self.bucket_at = Some(current);
+            return Vec::new();
+        };
+        if at >= current {
+            return Vec::new();
+        }
+        let counts = std::mem::take(&mut self.open);
+        self.bucket_at = Some(current);
+        let s = slot(at);
+        let cfg = &self.config;
+        let mut surges = Vec::new();
+        // Keys seen now or before: silence is also something to learn.
+        let mut keys: Vec<(String, Service)> = self.baseline.keys().cloned().collect();
+        for k in counts.keys() {
+            if !self.baseline.contains_key(k) {
+                keys.push(k.clone());
+            }
+        }
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        for key in keys {
+            let n = counts.get(&key).copied().unwrap_or(0);
+            let base = self
+                .baseline
+                .entry(key.clone())
+                .or_insert_with(|| Box::new([0.0; SLOTS]));
+            let expected = f64::from(base[s]).max(cfg.prior_per_bucket);
+            let p_value = poisson_tail(n, expected);
+            let surge = n >= cfg.min_reports && p_value < cfg.surge_p;
+            if surge {
+                surges.push(Surge {
+                    area: key.0.clone(),
+                    service: key.1,
+                    at,
+                    reports: n,
+                    expected,
+                    p_value,
+                });
+            }
+            // An outage's burst teaches the baseline only a little (clipped), so
+            // one bad evening does not hide the next; a level that recurs every
+            // week is learned within a few weeks.
+            let learned = f64::from(n).min(3.0 * expected + f64::from(cfg.min_reports));
+            let lr = cfg.learning_rate;
+            base[s] = ((1.0 - lr) * f64::from(base[s]) + lr * learned) as f32;
+        }
+        surges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_poisson_tail_matches_known_values() {
+        assert_eq!(poisson_tail(0, 3.0), 1.0);
+        // P(X >= 1 | 1) = 1 - e^-1
+        assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        // P(X >= 10 | 0.5) is about 1.7e-10.
+        let p = poisson_tail(10, 0.5);
+        assert!(p > 1e-11 && p < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn a_burst_of_reports_in_one_area_is_a_surge_and_a_trickle_is_not() {
+        let mut d = SurgeDetector::new(SurgeConfig::default());
+        let t0 = 1_767_571_200;
+        d.close(t0);
+        for i in 0..3 {
+            d.record(t0 + i * 60, "north", Problem::NoData);
+        }
+        assert!(d.close(t0 + 300).is_empty(), "three reports are a trickle");
+        for i in 0..25 {
+            d.record(t0 + 300 + i * 10, "north", Problem::CannotCall);
+        }
+        d.record(t0 + 310, "south", Problem::CannotCall);
+        let surges = d.close(t0 + 600);
+        assert_eq!(surges.len(), 1, "{surges:?}");
+        assert_eq!(surges[0].area, "north");
+        assert_eq!(surges[0].service, Service::Voice);
+        assert_eq!(surges[0].reports, 25);
+    }
+
+    #[test]
+    fn a_busy_area_learns_its_usual_level() {
+        let cfg = SurgeConfig::default();
+        let mut d = SurgeDetector::new(cfg.clone());
+        let t0: i64 = 1_767_571_200;
+        d.close(t0);
+        // Eight reports every bucket at this hour of the week, for six weeks.
+        for week in 0..6 {
+            let at = t0 + week * 7 * 86_400;
+            d.close(at);
+            for _ in 0..8 {
+                d.record(at, "capital", Problem::SlowData);
+            }
+            let surges = d.close(at + cfg.bucket_secs);
+            if week >= 4 {
+                assert!(
+                    surges.is_empty(),
+                    "week {week}: eight is normal here by now"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_tail_is_a_probability_and_falls_with_k(k in 0u32..200, lambda in 0.0f64..50.0) {
+            let p = poisson_tail(k, lambda);
+            prop_assert!((0.0..=1.0).contains(&p));
+            prop_assert!(poisson_tail(k + 1, lambda) <= p + 1e-12);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Customer problem reports: a public form and API. A report keeps only
+//! what the count and the promised reply need (network time, area, problem,
+//! and an email only if the reporter wants to hear back, erased once told).
+//! No IP address is stored; the per-client rate limit lives in memory.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dialtone_auth::form_field;
+use dialtone_reports::Problem;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access::{client_ip, unix_now};
+use crate::console::escape;
+use crate::subscribe::{page, valid_email};
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+/// `GET /report`: the form.
+pub(crate) async fn form(State(state): State<AppState>) -> Response {
+    let regions = state.live.lock().await.regions().to_vec();
+    let problems: String = Problem::ALL
+        .iter()
+        .map(|p| format!("<option value=\"{}\">{}</option>", p.as_str(), p.label()))
+        .collect();
+    let areas: String = regions
+        .iter()
+        .map(|r| {
+            format!(
+                "<option value=\"{}\">{}</option>",
+                escape(r),
+                escape(&dialtone_engine::region_name(r))
+            )
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        "Report a problem",
+        &format!(
+            "<form method=\"post\" action=\"/report\">\
+             <label>What is wrong <select name=\"problem\">{problems}</select></label>\
+             <label>Where <select name=\"area\">{areas}</select></label>\
+             <label>Email, if you want to hear when it is fixed (optional) \
+             <input type=\"email\" name=\"contact\" autocomplete=\"email\"></label>\
+             <button type=\"submit\">Send report</button></form>\
+             <p>We keep the time, the area and the problem; your email only until we have told you it is fixed.</p>"
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportBody {
+    problem: String,
+    area: String,
+    contact: Option<String>,
+}
+
+/// `POST /report`, form or JSON `{"problem", "area", "contact"?}`.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    if let Err(retry_after_secs) = state.limits.reports.check(client_ip(&req), Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+    let b = if json {
+        serde_json::from_slice::<ReportBody>(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body must be {{\"problem\": ..., \"area\": ..., \"contact\"?: ...}}: {e}"
+            ))
+        })?
+    } else {
+        ReportBody {
+            problem: form_field(&body, "problem").unwrap_or_default(),
+            area: form_field(&body, "area").unwrap_or_default(),
+            contact: form_field(&body, "contact").filter(|c| !c.trim().is_empty()),
+        }
+    };
+    let problem = Problem::parse(&b.problem).ok_or_else(|| {
+        let known: Vec<&str> = Problem::ALL.iter().map(|p| p.as_str()).collect();
+        ApiError::BadRequest(format!(
+            "unknown problem `{}`: use one of {}",
+            b.problem,
+            known.join(", ")
+        ))
+    })?;
+    let contact = match b.contact.map(|c| c.trim().to_string()) {
+        Some(c) if !valid_email(&c) => {
+            return Err(ApiError::BadRequest(format!(
+                "`{c}` is not an email address"
+            )));
+        }
+        other => other,
+    };
+    let at = {
+        let mut live = state.live.lock().await;
+        if !live.regions().contains(&b.area) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown area `{}`: use one of {}",
+                b.area,
+                live.regions().join(", ")
+            )));
+        }
+        live.record_report(&b.area, problem)
+    };
+    let id = state
+        .notify_store
+        .add_report(
+            at,
+            &b.area,
+            problem.as_str(),
+            contact.as_deref(),
+            unix_now(),
+        )
+        .await?;
+    if json {
+        return Ok((StatusCode::CREATED, Json(json!({ "report": id }))).into_response());
+    }
+    Ok(page(
+        StatusCode::CREATED,
+        "Thank you",
+        if contact.is_some() {
+            "<p>Your report counts. We will email you when the problem is fixed.</p>"
+        } else {
+            "<p>Your report counts. Follow the <a href=\"/\">status page</a> for updates.</p>"
+        },
+    ))
+}

@@ -1,0 +1,149 @@
+//! Customer problem reports: a surge nobody's KPIs explain opens an incident
+//! held for approval; once approved it is public, and when it resolves the
+//! reporters who left an address are owed one email, after which the
+//! address is gone.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{authed, get, harness_with, live_after, send};
+use dialtone_auth::Role;
+use dialtone_server::{Rate, ServerConfig};
+use serde_json::json;
+
+fn report(problem: &str, area: &str, contact: Option<&str>) -> Request<Body> {
+    let mut body = json!({"problem": problem, "area": area});
+    if let Some(c) = contact {
+        body["contact"] = json!(c);
+    }
+    Request::post("/report")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_fixed() {
+    let config = ServerConfig {
+        report_rate: Rate {
+            per_second: 1000.0,
+            burst: 1000.0,
+        },
+        ..ServerConfig::default()
+    };
+    // Two hours in: the twin is healthy (its fault is hours away).
+    let h = harness_with(live_after(120), config).await;
+    let area = h.state.live.lock().await.regions()[0].clone();
+    let bad = send(h.router(), report("no_such_problem", &area, None)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("cannot_call"),
+        "the error lists what is accepted"
+    );
+    let nowhere = send(h.router(), report("cannot_call", "atlantis", None)).await;
+    assert_eq!(nowhere.status, StatusCode::BAD_REQUEST);
+    for i in 0..20 {
+        let contact = (i == 0).then_some("ana@example.net");
+        let r = send(h.router(), report("cannot_call", &area, contact)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    {
+        let mut live = h.state.live.lock().await;
+        for _ in 0..6 {
+            live.step();
+        }
+        live.settle(&h.state.sinks()).await;
+    }
+    let live = h.state.live.lock().await;
+    let inc = live
+        .run()
+        .engine()
+        .incidents()
+        .iter()
+        .find(|i| i.operator.declared_by.as_deref() == Some("customer reports"))
+        .expect("the surge opened an incident")
+        .clone();
+    drop(live);
+    assert!(inc.awaiting_approval);
+    let page = get(h.router(), "/api/v2/incidents.json").await.json();
+    assert!(
+        page["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != inc.id.to_string()),
+        "unverified reports are not public before approval"
+    );
+
+    let otto = h.token("otto", Role::Operator).await;
+    let approved = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{}/approve", inc.id),
+            &otto,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let page = get(h.router(), "/api/v2/incidents.json").await.json();
+    assert!(
+        page["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == inc.id.to_string())
+    );
+
+    let resolved = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{}/resolve", inc.id),
+            &otto,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let admin = h.token("ada", Role::Admin).await;
+    let outbox = send(h.router(), authed("GET", "/api/v1/outbox", &admin, None))
+        .await
+        .json();
+    let replies: Vec<&serde_json::Value> = outbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["key"].as_str().is_some_and(|k| k.starts_with("report/")))
+        .collect();
+    assert_eq!(replies.len(), 1, "one reporter left an address: {outbox}");
+    let again = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{}/resolve", inc.id),
+            &otto,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
+}
+
+#[tokio::test]
+async fn reports_are_rate_limited_per_client() {
+    let h = harness_with(live_after(0), ServerConfig::default()).await;
+    let area = h.state.live.lock().await.regions()[0].clone();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            send(h.router(), report("no_data", &area, None))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(&statuses[..3], [StatusCode::CREATED; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+}
