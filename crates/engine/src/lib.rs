@@ -255,8 +255,8 @@ impl Engine {
         let started = self.first_sample_at.unwrap_or(at);
         if at - started >= self.config.startup_grace_secs {
             self.refresh_maintenance(at);
-            // No fault still being ranked began this long ago: its series
-            // would have left the hold (and so the ranking) long before.
+            // A server runs for months: keep only the changes a fault that
+            // began in the last day could still be weighed against.
             self.explainer
                 .forget_changes_before(at - CHANGE_RETENTION_SECS - CHANGE_LOOKBACK_SECS);
             let obs = self.observations();

@@ -23,7 +23,7 @@ pub const CHANGE_LOOKBACK_SECS: i64 = 2 * 3600;
 /// The most a change adds to a candidate's ranking score (an agreement in [0, 1]).
 /// A change made at the onset adds all of it; the bonus falls linearly to 0 at
 /// [`CHANGE_LOOKBACK_SECS`] before the onset, so there is no cliff at the window's edge.
-pub const CHANGE_BONUS: f64 = 0.05;
+const CHANGE_BONUS: f64 = 0.05;
 
 /// What kind of change an operator made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ impl ChangeLog {
     ) -> Option<ChangeHint> {
         let from = self
             .entries
-            .partition_point(|r| r.event.at < onset - CHANGE_LOOKBACK_SECS);
+            .partition_point(|r| r.event.at < onset.saturating_sub(CHANGE_LOOKBACK_SECS));
         let to = self.entries.partition_point(|r| r.event.at <= onset);
         self.entries[from..to]
             .iter()

@@ -17,7 +17,7 @@
 //! the operator (CenturyLink 2018) outranks one that explains only what still
 //! reports. Silence alone never makes a candidate.
 //!
-//! A change on a candidate shortly before the onset (see [`changes`]) adds a
+//! A change on a candidate shortly before the onset (see `changes.rs`) adds a
 //! small bounded bonus and an evidence line. Each candidate carries a
 //! confidence in [0, 1] (see [`Candidate::confidence`] and `docs/rca.md`):
 //! its agreement times its share of the softmax over every candidate's ranking
@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use dialtone_model::{Candidate, ElementKind, ServiceMask, Timestamp, Topology};
 
-pub use changes::{CHANGE_BONUS, CHANGE_LOOKBACK_SECS, ChangeEvent, ChangeKind, UnknownElement};
+pub use changes::{CHANGE_LOOKBACK_SECS, ChangeEvent, ChangeKind, UnknownElement};
 use changes::{ChangeHint, ChangeLog};
 
 /// What is observed, per element: the services that have KPIs and those that look broken.
@@ -165,20 +165,18 @@ impl Explainer {
                 .then(a.element.cmp(&b.element))
         });
         let confidence = confidences(scored.iter().map(|s| s.ranking));
-        let lead = lead_line(&scored);
+        // The leader's line, taken by the first candidate only.
+        let mut lead = lead_line(&scored);
         scored
             .into_iter()
             .zip(confidence)
             .take(top)
-            .enumerate()
-            .map(|(i, (s, confidence))| {
+            .map(|(s, confidence)| {
                 let mut c = s.cand;
                 c.confidence = confidence;
                 c.evidence = self.evidence(s.element, &c, obs);
                 c.evidence.extend(s.change.map(|h| h.evidence));
-                if i == 0 {
-                    c.evidence.extend(lead.clone());
-                }
+                c.evidence.extend(lead.take());
                 c
             })
             .collect()
