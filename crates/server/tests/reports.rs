@@ -65,6 +65,7 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
         .expect("the surge opened an incident")
         .clone();
     drop(live);
+    let id = inc.id.to_string();
     assert!(inc.awaiting_approval);
     let page = get(h.router(), "/api/v2/incidents.json").await.json();
     assert!(
@@ -72,7 +73,7 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
             .as_array()
             .unwrap()
             .iter()
-            .all(|i| i["id"] != inc.id.to_string()),
+            .all(|i| i["id"].as_str() != Some(id.as_str())),
         "unverified reports are not public before approval"
     );
 
@@ -94,7 +95,7 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
             .as_array()
             .unwrap()
             .iter()
-            .any(|i| i["id"] == inc.id.to_string())
+            .any(|i| i["id"].as_str() == Some(id.as_str()))
     );
 
     let resolved = send(
