@@ -19,8 +19,9 @@ use dialtone_detect::{DetectorBank, DetectorConfig};
 use dialtone_model::{
     ElementId, ElementKind, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp, Topology,
 };
-use dialtone_rca::{CHANGE_LOOKBACK_SECS, ChangeEvent, Explainer, Observations, UnknownElement};
+use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 
+pub use dialtone_rca::{ChangeEvent, ChangeKind, UnknownElement};
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
 pub use reports::{REPORTS_ACTOR, SurgeOutcome};

@@ -347,6 +347,59 @@ async fn sent_about(
         .collect())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    element: String,
+    kind: String,
+    description: String,
+    /// Network time (Unix seconds) the change took effect; now if absent.
+    at: Option<Timestamp>,
+}
+
+/// `POST /api/v1/changes`: a deployment or configuration change from a
+/// change-management system; a fault starting soon after on that element
+/// (or on what depends on its version or configuration) weighs it as evidence.
+pub(crate) async fn record_change(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: ChangeBody = parse_json(&body)?;
+    let kind = dialtone_engine::ChangeKind::parse(&b.kind).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown change kind `{}`: use deploy, config, hardware or other",
+            b.kind
+        ))
+    })?;
+    if b.description.trim().is_empty() || b.description.chars().count() > 500 {
+        return Err(ApiError::BadRequest(
+            "describe the change in 1 to 500 characters".into(),
+        ));
+    }
+    let change = {
+        let mut live = state.live.lock().await;
+        let change = dialtone_engine::ChangeEvent {
+            at: b.at.unwrap_or(live.now()),
+            element: b.element.clone(),
+            kind,
+            description: b.description.trim().to_string(),
+        };
+        live.record_change(change.clone())
+            .map_err(|e| ApiError::BadRequest(format!("{e}: name a topology element id")))?;
+        change
+    };
+    audit(
+        &state,
+        &who.name,
+        "record_change",
+        format!("element {}", change.element),
+        format!("{}: {}", kind.as_str(), change.description),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "change": change }))).into_response())
+}
+
 /// `POST /api/v1/incidents/{id}/approve`: publishes a drafted update held
 /// below the playbook's auto-publish severity.
 pub(crate) async fn approve(

@@ -326,6 +326,12 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         route(Get, "/api/v1/subscribers", Signed(Admin), subscribe::list),
         route(Get, "/api/v1/outbox", Signed(Admin), subscribe::outbox),
+        route(
+            Post,
+            "/api/v1/changes",
+            Signed(Operator),
+            api::record_change,
+        ),
         route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
     ]
 }

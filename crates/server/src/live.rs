@@ -111,6 +111,14 @@ impl Live {
         self.respond();
     }
 
+    /// Records a change to the network (at network time now unless given).
+    pub fn record_change(
+        &mut self,
+        change: dialtone_engine::ChangeEvent,
+    ) -> Result<(), dialtone_engine::UnknownElement> {
+        self.run.engine_mut().record_change(change)
+    }
+
     /// Counts a customer report at the current network time, which it returns.
     pub fn record_report(&mut self, area: &str, problem: Problem) -> Timestamp {
         self.surges.record(self.now, area, problem);

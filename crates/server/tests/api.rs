@@ -559,3 +559,42 @@ async fn oversized_bodies_are_refused() {
     .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Change records arrive over the API and are checked against the topology.
+#[tokio::test]
+async fn changes_are_recorded_for_elements_that_exist() {
+    let h = harness(live_after(0)).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let element = h
+        .state
+        .live
+        .lock()
+        .await
+        .run()
+        .engine()
+        .topology()
+        .elements()[0]
+        .id
+        .clone();
+    let post = |body: serde_json::Value| authed("POST", "/api/v1/changes", &otto, Some(body));
+    let ok = send(
+        h.router(),
+        post(serde_json::json!({"element": element, "kind": "deploy", "description": "AMF 22.4.2 wave 1"})),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let unknown = send(
+        h.router(),
+        post(serde_json::json!({"element": "no-such-box", "kind": "config", "description": "x"})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("no-such-box"), "{}", unknown.body);
+    let bad_kind = send(
+        h.router(),
+        post(serde_json::json!({"element": element, "kind": "reboot", "description": "x"})),
+    )
+    .await;
+    assert_eq!(bad_kind.status, StatusCode::BAD_REQUEST);
+    assert!(bad_kind.body.contains("deploy, config, hardware or other"));
+}
