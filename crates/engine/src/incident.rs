@@ -49,6 +49,8 @@ pub enum TimelineKind {
     Notified,
     /// A surge of customer problem reports.
     CustomerReports,
+    /// The incident hit a watched high-stakes event.
+    EventWatch,
 }
 
 impl TimelineKind {
@@ -73,6 +75,7 @@ impl TimelineKind {
             TimelineKind::Mitigated => "mitigated",
             TimelineKind::Notified => "notified",
             TimelineKind::CustomerReports => "customer_reports",
+            TimelineKind::EventWatch => "event_watch",
         }
     }
 
@@ -92,6 +95,7 @@ impl TimelineKind {
                 | TimelineKind::Mitigated
                 | TimelineKind::Notified
                 | TimelineKind::CustomerReports
+                | TimelineKind::EventWatch
         )
     }
 }
@@ -144,6 +148,9 @@ pub struct Incident {
     /// update (see the `respond` crate's playbook).
     #[serde(default)]
     pub awaiting_approval: bool,
+    /// The watched high-stakes event this incident hit, if any.
+    #[serde(default)]
+    pub watch: Option<crate::EventWatch>,
 }
 
 /// What an incident may read of the engine while it advances.
@@ -178,6 +185,7 @@ impl Incident {
             root_cause: None,
             operator: OperatorState::default(),
             awaiting_approval: false,
+            watch: None,
         }
     }
 
@@ -527,6 +535,7 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
         | TimelineKind::Paged
         | TimelineKind::Mitigated
         | TimelineKind::Notified
-        | TimelineKind::CustomerReports => String::new(),
+        | TimelineKind::CustomerReports
+        | TimelineKind::EventWatch => String::new(),
     }
 }

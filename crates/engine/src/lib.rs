@@ -9,6 +9,7 @@
 mod incident;
 mod operator;
 mod reports;
+mod watch;
 
 use incident::View;
 
@@ -25,6 +26,7 @@ pub use dialtone_rca::{ChangeEvent, ChangeKind, UnknownElement};
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
 pub use reports::{REPORTS_ACTOR, SurgeOutcome};
+pub use watch::{EventWatch, PREFLIGHT_SECS, WATCH_SENSITIVITY};
 
 /// How the engine turns anomalies into incidents. Defaults suit per-minute KPIs.
 #[derive(Debug, Clone)]
@@ -128,6 +130,11 @@ pub struct Engine {
     first_sample_at: Option<Timestamp>,
     /// Cells per region, for the share of a region an incident affects.
     region_cells: HashMap<String, u32>,
+    /// Scheduled high-stakes events (see `watch.rs`).
+    watches: Vec<watch::Watch>,
+    /// Per element: whether an event watch is on for it this minute.
+    watched: Vec<bool>,
+    watch_log: Vec<(Timestamp, String)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -187,6 +194,9 @@ impl Engine {
             reporting: vec![0; n_elements],
             serves,
             maintenance: Vec::new(),
+            watches: Vec::new(),
+            watched: vec![false; n_elements],
+            watch_log: Vec::new(),
             open_windows: Vec::new(),
             maintained: vec![false; n_elements],
             incidents: Vec::new(),
@@ -252,6 +262,7 @@ impl Engine {
 
     /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
+        self.refresh_watches(at);
         self.detect(at, samples);
         let started = self.first_sample_at.unwrap_or(at);
         if at - started >= self.config.startup_grace_secs {
@@ -277,6 +288,12 @@ impl Engine {
             let e = self.series_element[s.series as usize] as usize;
             self.reporting[e] |= self.series[s.series as usize].kpi.services();
             let score = self.bank.update(s.series, at, s.value);
+            // A watched event's element alarms earlier (see `watch.rs`).
+            let threshold = if self.watched[e] {
+                threshold * WATCH_SENSITIVITY
+            } else {
+                threshold
+            };
             if score >= threshold && self.series[s.series as usize].kpi.services() != 0 {
                 if self.last_anomalous[s.series as usize] == Timestamp::MIN
                     || self.last_anomalous[s.series as usize] < at - self.config.hold_secs
@@ -416,7 +433,11 @@ impl Engine {
         };
         // Small faults must persist longer: one cell's noise looks like one cell dying
         // for a minute or two, a dying cell stays dead.
-        let needed = if fault.cell_units >= self.config.large_fault_units {
+        // A fault on a watched event's element opens at once: the event cannot wait.
+        let watch = self.watch_over(at, &fault.elements).cloned();
+        let needed = if watch.is_some() {
+            1
+        } else if fault.cell_units >= self.config.large_fault_units {
             self.config.confirm_minutes
         } else {
             self.config.small_fault_confirm_minutes
@@ -433,6 +454,22 @@ impl Engine {
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
         inc.advance(at, &residual_obs, Some(ranked), &self.view(), timeline);
+        if let Some(w) = watch {
+            timeline.push(inc.note(
+                at,
+                TimelineKind::EventWatch,
+                format!(
+                    "degradation during the watched event '{}' on {}{}",
+                    w.name,
+                    w.element,
+                    w.fallback
+                        .as_deref()
+                        .map(|f| format!(": fallback {f} ready to switch"))
+                        .unwrap_or_default()
+                ),
+            ));
+            inc.watch = Some(w);
+        }
         self.incidents.push(inc);
     }
 

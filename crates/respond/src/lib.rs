@@ -45,6 +45,8 @@ pub struct Playbook {
     pub escalate_after_secs: i64,
     /// Mitigations the root-cause verdict may trigger.
     pub mitigations: Vec<MitigationRule>,
+    /// How to switch a watched event to its fallback when it degrades.
+    pub event_fallback: MitigationAction,
 }
 
 impl Default for Playbook {
@@ -60,6 +62,7 @@ impl Default for Playbook {
             ],
             escalate_after_secs: 15 * 60,
             mitigations: vec![MitigationRule::default()],
+            event_fallback: MitigationAction::TwinFailover,
         }
     }
 }
@@ -316,7 +319,8 @@ fn page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    if playbook.escalation.is_empty() || inc.severity < playbook.page_at {
+    // A watched high-stakes event pages at any severity.
+    if playbook.escalation.is_empty() || (inc.severity < playbook.page_at && inc.watch.is_none()) {
         return;
     }
     let due_level = match track.paged_level {
@@ -361,6 +365,29 @@ fn mitigate(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
+    if let Some(w) = inc.watch.clone() {
+        // The prepared fallback first: the event is running now.
+        let rule = match &w.fallback {
+            Some(f) => format!("switch '{}' to the fallback {f}", w.name),
+            None => format!("fail '{}' over", w.name),
+        };
+        let key = (usize::MAX, w.element.clone());
+        if !track.fired.contains(&key) {
+            track.fired.push(key);
+            inc.note(
+                at,
+                TimelineKind::Mitigated,
+                format!("mitigation '{rule}' fired on {}", w.element),
+            );
+            effects.push(Effect::Mitigate(Mitigation {
+                incident: inc.id,
+                rule,
+                action: playbook.event_fallback.clone(),
+                element: w.element,
+                at,
+            }));
+        }
+    }
     let (Some(root), Some(kind)) = (inc.root_cause.clone(), root_kind) else {
         return;
     };

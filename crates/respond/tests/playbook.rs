@@ -191,3 +191,101 @@ fn below_the_threshold_the_draft_waits_for_approval_and_nothing_goes_out() {
         "without a failover the outage lasts as long as the fault"
     );
 }
+
+/// The conference bridge degrades during a scheduled high-stakes call. With
+/// the call watched, the incident opens sooner, pages at once although it
+/// is minor, and the fallback switch saves the rest of the call.
+#[test]
+fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
+    let run_bridge = |watched: bool| {
+        let base = TwinConfig::default();
+        let twin = TwinConfig {
+            cells: 120,
+            scenario: "conference-bridge-degradation".into(),
+            fault_at: base.start + 26 * 3600,
+            ..base
+        };
+        let fault_at = twin.fault_at;
+        let fault_end = twin.fault_at + twin.fault_duration_secs;
+        let mut run = Run::new(twin, EngineConfig::default(), 1).expect("twin builds");
+        let bridge = run.twin().ground_truth()[0].root_cause.clone();
+        if watched {
+            run.engine_mut()
+                .watch_event(dialtone_engine::EventWatch {
+                    name: "Leadership call".into(),
+                    element: bridge.clone(),
+                    start: fault_at - 600,
+                    end: fault_end,
+                    fallback: Some("bridge-standby".into()),
+                })
+                .expect("the bridge is in the topology");
+        }
+        // Paging at major only: a watched event must page anyway.
+        let mut responder = Responder::new(Playbook {
+            mitigations: Vec::new(),
+            ..Playbook::default()
+        });
+        let mut effects = Vec::new();
+        let mut timeline = Vec::new();
+        while run.twin().now() < fault_end + 3600 {
+            timeline.clear();
+            let at = run.step(&mut timeline);
+            for effect in responder.review(at, run.engine_mut()) {
+                if let Effect::Mitigate(m) = &effect
+                    && m.action == MitigationAction::TwinFailover
+                {
+                    run.restore(&m.element, at);
+                }
+                effects.push(effect);
+            }
+        }
+        let inc = run
+            .engine()
+            .incidents()
+            .first()
+            .cloned()
+            .expect("an incident opened");
+        (inc, effects, run, fault_end)
+    };
+    let (plain, plain_effects, _, _) = run_bridge(false);
+    let (watched, watched_effects, run, fault_end) = run_bridge(true);
+    assert!(
+        watched.opened_at < plain.opened_at,
+        "watched opens at {} , unwatched at {}",
+        watched.opened_at,
+        plain.opened_at
+    );
+    assert!(watched.severity < Severity::Major, "{:?}", watched.severity);
+    assert!(
+        !plain_effects.iter().any(|e| matches!(e, Effect::Page(_))),
+        "a minor incident pages nobody unwatched"
+    );
+    assert!(
+        watched_effects
+            .iter()
+            .any(|e| matches!(e, Effect::Page(p) if p.action == PageAction::Trigger))
+    );
+    assert!(
+        watched_effects
+            .iter()
+            .any(|e| matches!(e, Effect::Mitigate(m) if m.rule.contains("bridge-standby")))
+    );
+    assert!(
+        run.twin().ground_truth()[0].end < fault_end,
+        "the switch ended the degradation early"
+    );
+    assert!(
+        watched
+            .timeline
+            .iter()
+            .any(|e| e.kind == TimelineKind::EventWatch)
+    );
+    assert!(
+        run.engine()
+            .watch_log()
+            .iter()
+            .any(|(_, l)| l.contains("pre-flight for 'Leadership call'")),
+        "{:?}",
+        run.engine().watch_log()
+    );
+}

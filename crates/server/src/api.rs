@@ -400,6 +400,75 @@ pub(crate) async fn record_change(
     Ok((StatusCode::CREATED, Json(json!({ "change": change }))).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchBody {
+    name: String,
+    element: String,
+    /// Network time (Unix seconds) the event starts and ends.
+    start: Timestamp,
+    end: Timestamp,
+    fallback: Option<String>,
+}
+
+/// `POST /api/v1/watches`: schedules a high-stakes event ("the leadership
+/// call on bridge X from 14:00 to 15:00"): pre-flight 15 minutes before,
+/// earlier alarms and instant incidents on its element during it, paging at
+/// any severity and the switch to `fallback` when it degrades.
+pub(crate) async fn watch_event(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: WatchBody = parse_json(&body)?;
+    if b.name.trim().is_empty() || b.name.chars().count() > 200 {
+        return Err(ApiError::BadRequest(
+            "name the event in 1 to 200 characters".into(),
+        ));
+    }
+    if b.end <= b.start {
+        return Err(ApiError::BadRequest(format!(
+            "the event ends ({}) before it starts ({}): give start < end in Unix seconds",
+            b.end, b.start
+        )));
+    }
+    let event = dialtone_engine::EventWatch {
+        name: b.name.trim().to_string(),
+        element: b.element,
+        start: b.start,
+        end: b.end,
+        fallback: b.fallback,
+    };
+    state
+        .live
+        .lock()
+        .await
+        .watch_event(event.clone())
+        .map_err(|e| ApiError::BadRequest(format!("{e}: name the element the event runs on")))?;
+    audit(
+        &state,
+        &who.name,
+        "watch_event",
+        format!("element {}", event.element),
+        format!("{} {}..{}", event.name, event.start, event.end),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "watch": event }))).into_response())
+}
+
+/// `GET /api/v1/watches`: scheduled events and what their pre-flights found.
+pub(crate) async fn watches(State(state): State<AppState>) -> Json<Value> {
+    let live = state.live.lock().await;
+    let engine = live.run().engine();
+    let watches: Vec<&dialtone_engine::EventWatch> = engine.watches().collect();
+    let log: Vec<Value> = engine
+        .watch_log()
+        .iter()
+        .map(|(at, line)| json!({"at": iso8601(*at), "message": line}))
+        .collect();
+    Json(json!({ "watches": watches, "log": log }))
+}
+
 /// `POST /api/v1/incidents/{id}/approve`: publishes a drafted update held
 /// below the playbook's auto-publish severity.
 pub(crate) async fn approve(

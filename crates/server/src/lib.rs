@@ -332,6 +332,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Signed(Operator),
             api::record_change,
         ),
+        route(Get, "/api/v1/watches", Signed(Viewer), api::watches),
+        route(Post, "/api/v1/watches", Signed(Operator), api::watch_event),
         route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
     ]
 }

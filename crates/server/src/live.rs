@@ -119,6 +119,14 @@ impl Live {
         self.run.engine_mut().record_change(change)
     }
 
+    /// Schedules a high-stakes event watch.
+    pub fn watch_event(
+        &mut self,
+        event: dialtone_engine::EventWatch,
+    ) -> Result<(), dialtone_engine::UnknownElement> {
+        self.run.engine_mut().watch_event(event)
+    }
+
     /// Counts a customer report at the current network time, which it returns.
     pub fn record_report(&mut self, area: &str, problem: Problem) -> Timestamp {
         self.surges.record(self.now, area, problem);

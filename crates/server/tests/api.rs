@@ -598,3 +598,37 @@ async fn changes_are_recorded_for_elements_that_exist() {
     assert_eq!(bad_kind.status, StatusCode::BAD_REQUEST);
     assert!(bad_kind.body.contains("deploy, config, hardware or other"));
 }
+
+/// Event watches are scheduled over the API on elements that exist.
+#[tokio::test]
+async fn event_watches_are_scheduled_and_listed() {
+    let h = harness(live_after(0)).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let bridge = "bridge-conference-1";
+    let ok = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/watches",
+            &otto,
+            Some(json!({"name": "Board call", "element": bridge, "start": 1_767_700_000, "end": 1_767_703_600, "fallback": "bridge-standby"})),
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let backwards = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/watches",
+            &otto,
+            Some(json!({"name": "x", "element": bridge, "start": 10, "end": 5})),
+        ),
+    )
+    .await;
+    assert_eq!(backwards.status, StatusCode::BAD_REQUEST);
+    let listed = send(h.router(), authed("GET", "/api/v1/watches", &otto, None))
+        .await
+        .json();
+    assert_eq!(listed["watches"][0]["name"], "Board call");
+}
