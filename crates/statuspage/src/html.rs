@@ -58,10 +58,10 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
             render_incident(&mut h, inc);
         }
     }
-    h.push_str(
-        "<h2>Services by region</h2><table><tr><th>Region</th><th>Service</th><th>Status</th></tr>",
-    );
     let comps = components(state);
+    h.push_str("<h2>Services by region</h2>");
+    render_impact_map(&mut h, &comps);
+    h.push_str("<table><tr><th>Region</th><th>Service</th><th>Status</th></tr>");
     for group in comps.iter().filter(|c| c.group) {
         for c in comps
             .iter()
@@ -95,10 +95,75 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
     }
     let _ = write!(
         h,
-        "<footer>Updated {} · <a href=\"/api/v2/summary.json\">JSON</a></footer></main></body></html>",
+        "<footer>Updated {} · <a href=\"/subscribe\">Get notified</a> · <a href=\"/report\">Report a problem</a> · \
+<a href=\"/history.atom\">Atom</a> · <a href=\"/api/v2/summary.json\">JSON</a></footer></main></body></html>",
         iso8601(state.now)
     );
     h
+}
+
+/// Component statuses from best to worst, as Statuspage orders them.
+const STATUS_ORDER: [&str; 5] = [
+    "operational",
+    "under_maintenance",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+];
+
+/// Fill of a region's tile for its worst component status.
+fn tile_fill(status: &str) -> &'static str {
+    match status {
+        "major_outage" => "#c62828",
+        "partial_outage" => "#ef6c00",
+        "degraded_performance" => "#f9a825",
+        "under_maintenance" => "#1565c0",
+        _ => "#2e7d32",
+    }
+}
+
+/// The impact map: one tile per region, coloured by its worst service, so
+/// a glance says where the trouble is. Regions have no geometry in the
+/// topology, so the map is a grid in region order, not a geographic map.
+fn render_impact_map(h: &mut String, comps: &[crate::Component]) {
+    const COLS: usize = 4;
+    const W: usize = 150;
+    const H: usize = 56;
+    const GAP: usize = 8;
+    let groups: Vec<_> = comps.iter().filter(|c| c.group).collect();
+    if groups.is_empty() {
+        return;
+    }
+    let rows = groups.len().div_ceil(COLS);
+    let width = COLS.min(groups.len()) * (W + GAP);
+    let height = rows * (H + GAP);
+    let _ = write!(
+        h,
+        "<svg id=\"impact-map\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Impact by region\">"
+    );
+    for (i, group) in groups.iter().enumerate() {
+        let worst = comps
+            .iter()
+            .filter(|c| c.group_id.as_deref() == Some(&group.id))
+            .map(|c| c.status)
+            .max_by_key(|s| STATUS_ORDER.iter().position(|o| o == s).unwrap_or(0))
+            .unwrap_or("operational");
+        let (x, y) = ((i % COLS) * (W + GAP), (i / COLS) * (H + GAP));
+        let _ = write!(
+            h,
+            "<g class=\"region {worst}\"><title>{name}: {label}</title>\
+<rect x=\"{x}\" y=\"{y}\" width=\"{W}\" height=\"{H}\" rx=\"6\" fill=\"{fill}\"/>\
+<text x=\"{tx}\" y=\"{ty}\" fill=\"#fff\" font-size=\"14\" font-weight=\"600\">{name}</text>\
+<text x=\"{tx}\" y=\"{ty2}\" fill=\"#fff\" font-size=\"12\">{label}</text></g>",
+            name = escape(&group.name),
+            label = worst.replace('_', " "),
+            fill = tile_fill(worst),
+            tx = x + 10,
+            ty = y + 24,
+            ty2 = y + 44,
+        );
+    }
+    h.push_str("</svg>");
 }
 
 fn render_incident(h: &mut String, inc: &dialtone_engine::Incident) {
@@ -126,4 +191,26 @@ fn capitalize(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PageInfo;
+
+    #[test]
+    fn the_impact_map_has_a_tile_per_region_coloured_by_its_worst_service() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string(), "south".to_string()];
+        let state = PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &[],
+            now: 0,
+        };
+        let html = render_status_html(&state);
+        assert!(html.contains("id=\"impact-map\""));
+        assert_eq!(html.matches("<g class=\"region operational\">").count(), 2);
+        assert!(html.contains("href=\"/subscribe\"") && html.contains("href=\"/report\""));
+    }
 }
