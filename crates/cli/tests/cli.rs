@@ -89,3 +89,49 @@ fn scenarios_lists_the_first_scenario() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("core-software-version"));
 }
+
+#[test]
+fn a_token_is_created_once_and_revoked_by_its_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let password = dir.path().join("password");
+    std::fs::write(&password, "correct horse battery staple\n").expect("writes");
+    let password = password.to_str().expect("utf-8 path");
+    let added = dialtone(&[
+        "user",
+        "add",
+        "ada",
+        "--role",
+        "admin",
+        "--password-file",
+        password,
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let created = dialtone(&["token", "create", "--user", "ada", "--data-dir", data]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    // dt_<id>_<secret>
+    let id = token.split('_').nth(1).expect("a token id");
+    let revoked = dialtone(&["token", "revoke", id, "--data-dir", data]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let again = dialtone(&["token", "revoke", id, "--data-dir", data]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an unknown token is a usage error"
+    );
+}

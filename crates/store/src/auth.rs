@@ -62,6 +62,9 @@ pub trait AuthStore: Send + Sync {
         &'a self,
         token_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<(User, String)>, StoreError>>;
+    /// Deletes token `token_id`: requests bearing it fail from now on.
+    /// False when there is no such token.
+    fn revoke_token<'a>(&'a self, token_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn add_session<'a>(
         &'a self,
         id_hash: &'a str,
@@ -201,6 +204,16 @@ impl AuthStore for SqliteStore {
             .await?;
             row.map(|r| Ok((user_of(&r)?, r.try_get("secret_hash")?)))
                 .transpose()
+        })
+    }
+
+    fn revoke_token<'a>(&'a self, token_id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM api_tokens WHERE id = ?1")
+                .bind(token_id)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
         })
     }
 
@@ -379,6 +392,19 @@ mod tests {
         assert!(err.to_string().contains("already exists"));
         assert_eq!(s.count_users().await.unwrap(), 1);
         assert_eq!(s.user_by_name("bob").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_revoked_token_no_longer_resolves() {
+        let (_dir, s) = store().await;
+        let user = s.add_user("ada", Role::Admin, None, 0).await.unwrap();
+        s.add_token(user.id, "t1", "hash", "pager", 0)
+            .await
+            .unwrap();
+        assert!(s.token("t1").await.unwrap().is_some());
+        assert!(s.revoke_token("t1").await.unwrap());
+        assert!(s.token("t1").await.unwrap().is_none());
+        assert!(!s.revoke_token("t1").await.unwrap(), "gone already");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ use anyhow::Context;
 use dialtone_auth::new_token;
 use dialtone_store::AuthStore;
 
+use super::UsageError;
 use super::user::{DataDir, audit, existing_user, open, unix_now};
 
 /// Manage API tokens for `/api/v1/`.
@@ -28,6 +29,16 @@ enum TokenCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Revoke a token by its id (the `dt_<id>_` part, also printed at creation);
+    /// requests bearing it are refused from the next one on.
+    ///
+    /// Example: dialtone token revoke 3f9a0c
+    Revoke {
+        /// The token's public id.
+        id: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
@@ -36,7 +47,18 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     runtime.block_on(async {
-        let TokenCommand::Create { user, label, data } = args.command;
+        let (user, label, data) = match args.command {
+            TokenCommand::Create { user, label, data } => (user, label, data),
+            TokenCommand::Revoke { id, data } => {
+                let store = open(&data.data_dir).await?;
+                if !store.revoke_token(&id).await.context("revoking the token")? {
+                    return Err(UsageError(format!("there is no token `{id}`")).into());
+                }
+                audit(&store, "token_revoke", format!("token {id}")).await?;
+                eprintln!("token {id} revoked");
+                return Ok(());
+            }
+        };
         let store = open(&data.data_dir).await?;
         let owner = existing_user(&store, &user).await?;
         let token = new_token().context("drawing a token")?;
