@@ -30,9 +30,9 @@ use tokio::task::JoinHandle;
 
 use super::{UsageError, progress_bar};
 
-/// The drill that runs under the load: demo's scenario and timing, paced
-/// fast so the page goes from operational to an incident and back while
-/// wrk reads it.
+// The drill that runs under the load: demo's scenario and timing, paced
+// fast so the page goes from operational to an incident and back while
+// wrk reads it.
 const WARMUP_HOURS: i64 = 34;
 const FAULT_AFTER_MINS: i64 = 5;
 const FAULT_MINS: i64 = 45;
@@ -42,6 +42,10 @@ const TICK: Duration = Duration::from_millis(100);
 /// The public rate limit during the run: far above any rate wrk reaches from
 /// one address, so the limiter still runs on every request but never refuses.
 const UNLIMITED_RATE: f64 = 1e9;
+
+/// /proc counts CPU time in USER_HZ ticks: 100 a second on every
+/// architecture Debian ships.
+const USER_HZ: f64 = 100.0;
 
 const INSTALL: &str = "install Debian's wrk and nginx: apt-get install wrk nginx";
 
@@ -74,18 +78,14 @@ pub struct StatuspageArgs {
     json: bool,
 }
 
-/// /proc counts CPU time in USER_HZ ticks: 100 a second on every
-/// architecture Debian ships.
-const USER_HZ: f64 = 100.0;
-
 /// One wrk run against one side.
 struct Measured {
     report: WrkReport,
     /// Size of the page as the run began (Dialtone's changes as the drill goes on).
     page_bytes: usize,
     /// The server's CPU time (user and system, all its threads or worker
-    /// processes) over the run, per response: unlike requests per second,
-    /// barely moved by other work on the machine. `None` where /proc cannot tell.
+    /// processes) over the run, per response: moved less than requests per
+    /// second by other work on the machine. `None` where /proc cannot tell.
     cpu_us_per_request: Option<f64>,
 }
 
