@@ -32,9 +32,9 @@ use tokio::task::JoinHandle;
 
 use super::{UsageError, progress_bar};
 
-/// The drill that runs under the load: demo's scenario and timing, paced
-/// fast so the page goes from operational to an incident and back while
-/// wrk reads it.
+// The drill that runs under the load: demo's scenario and timing, paced
+// fast so the page goes from operational to an incident and back while
+// wrk reads it.
 const WARMUP_HOURS: i64 = 34;
 const FAULT_AFTER_MINS: i64 = 5;
 const FAULT_MINS: i64 = 45;
@@ -44,6 +44,10 @@ const TICK: Duration = Duration::from_millis(100);
 /// The public rate limit during the run: far above any rate wrk reaches from
 /// one address, so the limiter still runs on every request but never refuses.
 const UNLIMITED_RATE: f64 = 1e9;
+
+/// /proc counts CPU time in USER_HZ ticks: 100 a second on every
+/// architecture Debian ships.
+const USER_HZ: f64 = 100.0;
 
 const INSTALL: &str = "install Debian's wrk and nginx: apt-get install wrk nginx";
 
@@ -66,14 +70,15 @@ pub struct StatuspageArgs {
     /// Runs per server, alternating Dialtone and nginx; medians are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
+    /// Let nginx keep the page's file open between requests
+    /// (`open_file_cache`), as a tuned static server would; Debian's default
+    /// configuration does not, and opens, stats and closes it every time.
+    #[arg(long)]
+    nginx_open_file_cache: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
 }
-
-/// /proc counts CPU time in USER_HZ ticks: 100 a second on every
-/// architecture Debian ships.
-const USER_HZ: f64 = 100.0;
 
 /// One wrk run against one side.
 struct Measured {
@@ -81,8 +86,8 @@ struct Measured {
     /// Size of the page as the run began (Dialtone's changes as the drill goes on).
     page_bytes: usize,
     /// The server's CPU time (user and system, all its threads or worker
-    /// processes) over the run, per response: unlike requests per second,
-    /// barely moved by other work on the machine. `None` where /proc cannot tell.
+    /// processes) over the run, per response: moved less than requests per
+    /// second by other work on the machine. `None` where /proc cannot tell.
     cpu_us_per_request: Option<f64>,
 }
 
@@ -120,7 +125,12 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
     }
     let dialtone = start_dialtone(&runtime, &data_dir)?;
     write_page(&www, &dialtone.published.current().status_html)?;
-    let nginx = Nginx::start(&nginx_bin, &www, workers, args.connections)?;
+    let conf = NginxConf {
+        workers,
+        connections: args.connections,
+        open_file_cache: args.nginx_open_file_cache,
+    };
+    let nginx = Nginx::start(&nginx_bin, &www, &conf)?;
 
     let bar = progress_bar(u64::from(args.rounds) * 2, "{bar:30} {pos}/{len} {msg}");
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
@@ -144,6 +154,10 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         // nginx gets the page as it stands now, so both serve the same bytes.
         let page = dialtone.published.current().status_html.clone();
         write_page(&www, &page)?;
+        if args.nginx_open_file_cache {
+            // Past open_file_cache_valid, so nginx has seen the new file.
+            std::thread::sleep(OPEN_FILE_CACHE_VALID + Duration::from_millis(100));
+        }
         theirs.push(measure(
             &wrk_bin,
             &args,
@@ -178,6 +192,7 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
                 "wrk_threads": args.threads,
                 "rounds": args.rounds,
                 "server_workers": workers,
+                "nginx_open_file_cache": args.nginx_open_file_cache,
                 "public_rate_per_sec": UNLIMITED_RATE,
                 "drill": {
                     "scenario": TwinConfig::default().scenario,
@@ -195,8 +210,16 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
     println!(
         "status page (GET /) under wrk: {} connections, {} wrk threads, {} s per run, {} rounds \
          alternating Dialtone and nginx; {workers} server threads (Dialtone) and worker processes \
-         (nginx)",
-        args.connections, args.threads, args.duration_secs, args.rounds
+         (nginx, {})",
+        args.connections,
+        args.threads,
+        args.duration_secs,
+        args.rounds,
+        if args.nginx_open_file_cache {
+            "with open_file_cache"
+        } else {
+            "Debian's static-file defaults"
+        }
     );
     println!();
     println!(
@@ -480,14 +503,14 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(bin: &Path, dir: &Path, workers: usize, connections: u32) -> anyhow::Result<Nginx> {
+    fn start(bin: &Path, dir: &Path, conf: &NginxConf) -> anyhow::Result<Nginx> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .context("finding a free port for nginx")?
             .port();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, nginx_conf(dir, port, workers, connections))
-            .with_context(|| format!("writing {}", conf.display()))?;
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf.render(dir, port))
+            .with_context(|| format!("writing {}", path.display()))?;
         let child = Command::new(bin)
             .args(Self::args(dir))
             .stdin(Stdio::null())
@@ -576,16 +599,42 @@ impl Drop for Nginx {
     }
 }
 
-/// A minimal static-file server: Debian's defaults for static files
-/// (sendfile, tcp_nopush), no access log, and keep-alive connections kept
-/// for any number of requests, as Dialtone's server keeps them.
-fn nginx_conf(dir: &Path, port: u16, workers: usize, connections: u32) -> String {
-    // Quoted in the file: a temporary directory's path may hold spaces.
-    let d = dir.display();
-    // Every wrk connection may land on one worker; headroom for the listener.
-    let worker_connections = (connections + 64).max(1024);
-    format!(
-        "daemon off;
+/// How often nginx checks that a cached open file is still the one on disk.
+const OPEN_FILE_CACHE_VALID: Duration = Duration::from_secs(1);
+
+/// nginx's side of the comparison.
+struct NginxConf {
+    /// Worker processes: as many as Dialtone's server threads.
+    workers: usize,
+    /// wrk's connections, all of which may land on one worker.
+    connections: u32,
+    open_file_cache: bool,
+}
+
+impl NginxConf {
+    /// A minimal static-file server: Debian's defaults for static files
+    /// (sendfile, tcp_nopush), no access log, and keep-alive connections kept
+    /// for any number of requests, as Dialtone's server keeps them.
+    fn render(&self, dir: &Path, port: u16) -> String {
+        let NginxConf {
+            workers,
+            connections,
+            open_file_cache,
+        } = self;
+        // Quoted in the file: a temporary directory's path may hold spaces.
+        let d = dir.display();
+        // Headroom over wrk's connections for the listener.
+        let worker_connections = (connections + 64).max(1024);
+        let cache = if *open_file_cache {
+            format!(
+                "open_file_cache max=16;\n    open_file_cache_valid {}s;",
+                OPEN_FILE_CACHE_VALID.as_secs()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "daemon off;
 master_process on;
 worker_processes {workers};
 pid \"{d}/nginx.pid\";
@@ -598,6 +647,7 @@ http {{
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000000;
+    {cache}
     default_type \"text/html; charset=utf-8\";
     client_body_temp_path \"{d}/body\";
     proxy_temp_path \"{d}/proxy\";
@@ -613,7 +663,8 @@ http {{
     }}
 }}
 "
-    )
+        )
+    }
 }
 
 #[cfg(test)]
