@@ -249,6 +249,11 @@ fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
     };
     let (plain, plain_effects, _, _) = run_bridge(false);
     let (watched, watched_effects, run, fault_end) = run_bridge(true);
+    eprintln!(
+        "incident opened {} s earlier with the watch; degradation ended {} min before the fault would have",
+        plain.opened_at - watched.opened_at,
+        (fault_end - run.twin().ground_truth()[0].end) / 60
+    );
     assert!(
         watched.opened_at < plain.opened_at,
         "watched opens at {} , unwatched at {}",

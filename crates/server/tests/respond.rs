@@ -159,6 +159,17 @@ fn fresh_live() -> Live {
     Live::new(run, Vec::new(), PageInfo::default(), playbook())
 }
 
+async fn mitigated_at(h: &Harness, id: u64) -> i64 {
+    let live = h.state.live.lock().await;
+    live.incident(id)
+        .and_then(|i| {
+            i.timeline
+                .iter()
+                .find(|e| e.kind == TimelineKind::Mitigated)
+        })
+        .map_or(0, |e| e.at)
+}
+
 async fn post_json(h: &Harness, path: &str, body: Value) -> common::Reply {
     let req = Request::post(path)
         .header("content-type", "application/json")
@@ -280,6 +291,12 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
         .map(|m| m.item.event_at)
         .min()
         .expect("notices were queued");
+    eprintln!(
+        "first public update queued {} s after detection; monitoring {} min after the failover, {} min before the fault's planned end",
+        first_notice - opened,
+        (monitoring - mitigated_at(&h, id).await) / 60,
+        (planned_end - monitoring) / 60
+    );
     assert!(
         first_notice - opened <= 120,
         "first update {} s after detection",
