@@ -201,6 +201,7 @@ pub fn drill(
         if !timeline.is_empty() {
             let state = PageState {
                 page: &page,
+                maintenances: &[],
                 regions: &regions,
                 incidents: run.engine().incidents(),
                 now: at,

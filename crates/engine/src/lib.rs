@@ -236,6 +236,11 @@ impl Engine {
         self.next_incident_id = self.next_incident_id.max(first_id);
     }
 
+    /// Every maintenance window scheduled, in the order given.
+    pub fn maintenance(&self) -> &[Maintenance] {
+        &self.maintenance
+    }
+
     pub fn schedule_maintenance(
         &mut self,
         element: &str,

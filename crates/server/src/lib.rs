@@ -446,9 +446,9 @@ async fn public_json(
         "components.json" => &r.components_json,
         "incidents.json" => &r.incidents_json,
         "incidents/unresolved.json" => &r.unresolved_json,
-        "scheduled-maintenances.json"
-        | "scheduled-maintenances/upcoming.json"
-        | "scheduled-maintenances/active.json" => &r.maintenances_json,
+        "scheduled-maintenances.json" => &r.maintenances_json,
+        "scheduled-maintenances/upcoming.json" => &r.upcoming_maintenances_json,
+        "scheduled-maintenances/active.json" => &r.active_maintenances_json,
         _ => return Err(ApiError::NotFound(format!("no such file /api/v2/{file}"))),
     };
     Ok(cached(req.headers(), &r.etag, JSON, body.clone()))

@@ -15,7 +15,7 @@ use dialtone_model::Timestamp;
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
-use dialtone_statuspage::{PageInfo, PageState};
+use dialtone_statuspage::{PageInfo, PageState, PlannedMaintenance};
 use dialtone_store::{NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
 use tokio::sync::{Mutex, watch};
 
@@ -119,6 +119,34 @@ impl Live {
         self.run.engine_mut().record_change(change)
     }
 
+    /// The engine's maintenance windows in public words: the region, never the element.
+    fn planned_maintenance(&self) -> Vec<PlannedMaintenance> {
+        let engine = self.run.engine();
+        let topology = engine.topology();
+        engine
+            .maintenance()
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let regions: Vec<String> =
+                    topology.element(m.element).region.iter().cloned().collect();
+                let name = match regions.first() {
+                    Some(r) => {
+                        format!("Planned maintenance in {}", dialtone_engine::region_name(r))
+                    }
+                    None => "Planned core network maintenance".to_string(),
+                };
+                PlannedMaintenance {
+                    id: format!("maintenance-{}", i + 1),
+                    name,
+                    regions,
+                    start: m.start,
+                    end: m.end,
+                }
+            })
+            .collect()
+    }
+
     /// Schedules a high-stakes event watch.
     pub fn watch_event(
         &mut self,
@@ -204,6 +232,7 @@ impl Live {
                 page: &self.page,
                 regions: &self.regions,
                 incidents: &public,
+                maintenances: &[],
                 now: self.now,
             },
             all_incidents: &all,
@@ -285,10 +314,12 @@ impl Live {
             .filter(|i| i.is_public())
             .cloned()
             .collect();
+        let planned = self.planned_maintenance();
         let state = PageState {
             page: &self.page,
             regions: &self.regions,
             incidents: &public,
+            maintenances: &planned,
             now: self.now,
         };
         let console = render_console(

@@ -4,8 +4,8 @@ use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use dialtone_statuspage::{
-    PageState, components, incident_json, render_atom, render_rss, render_status_html, status_of,
-    summary,
+    PageState, components, incident_json, maintenance_json, render_atom, render_rss,
+    render_status_html, status_of, summary,
 };
 use serde_json::json;
 
@@ -21,6 +21,8 @@ pub struct Rendered {
     pub incidents_json: Bytes,
     pub unresolved_json: Bytes,
     pub maintenances_json: Bytes,
+    pub upcoming_maintenances_json: Bytes,
+    pub active_maintenances_json: Bytes,
     pub history_atom: Bytes,
     pub history_rss: Bytes,
     /// The console with [`crate::console::CSRF_SLOT`] and
@@ -48,6 +50,15 @@ impl Rendered {
             .cloned()
             .collect();
         let to_bytes = |v: serde_json::Value| Bytes::from(v.to_string());
+        let maintenances = |keep: fn(&str) -> bool| {
+            let listed: Vec<_> = state
+                .maintenances
+                .iter()
+                .filter(|m| keep(m.status(state.now)))
+                .map(|m| maintenance_json(state, m))
+                .collect();
+            to_bytes(json!({ "page": page, "scheduled_maintenances": listed }))
+        };
         Rendered {
             etag: format!("\"{version:x}\""),
             status_html: Bytes::from(render_status_html(state)),
@@ -56,7 +67,9 @@ impl Rendered {
             components_json: to_bytes(json!({ "page": page, "components": components(state) })),
             incidents_json: to_bytes(json!({ "page": page, "incidents": incidents })),
             unresolved_json: to_bytes(json!({ "page": page, "incidents": unresolved })),
-            maintenances_json: to_bytes(json!({ "page": page, "scheduled_maintenances": [] })),
+            maintenances_json: maintenances(|_| true),
+            upcoming_maintenances_json: maintenances(|s| s == "scheduled"),
+            active_maintenances_json: maintenances(|s| s == "in_progress"),
             history_atom: Bytes::from(render_atom(state)),
             history_rss: Bytes::from(render_rss(state)),
             console_html: Bytes::from(console_html),

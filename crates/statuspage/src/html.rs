@@ -58,6 +58,24 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
             render_incident(&mut h, inc);
         }
     }
+    let planned: Vec<_> = state
+        .maintenances
+        .iter()
+        .filter(|m| m.status(state.now) != "completed")
+        .collect();
+    if !planned.is_empty() {
+        h.push_str("<h2>Scheduled maintenance</h2>");
+        for m in planned {
+            let _ = write!(
+                h,
+                "<section class=\"incident maintenance\"><h3>{}</h3><div class=\"update\"><strong>{}</strong> – {} to {}</div></section>",
+                escape(&m.name),
+                capitalize(&m.status(state.now).replace('_', " ")),
+                iso8601(m.start),
+                iso8601(m.end)
+            );
+        }
+    }
     let comps = components(state);
     h.push_str("<h2>Services by region</h2>");
     render_impact_map(&mut h, &comps);
@@ -204,6 +222,7 @@ mod tests {
         let regions = vec!["north".to_string(), "south".to_string()];
         let state = PageState {
             page: &page,
+            maintenances: &[],
             regions: &regions,
             incidents: &[],
             now: 0,
@@ -212,5 +231,49 @@ mod tests {
         assert!(html.contains("id=\"impact-map\""));
         assert_eq!(html.matches("<g class=\"region operational\">").count(), 2);
         assert!(html.contains("href=\"/subscribe\"") && html.contains("href=\"/report\""));
+    }
+
+    #[test]
+    fn maintenance_starts_and_ends_by_the_clock() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string(), "south".to_string()];
+        let window = [crate::PlannedMaintenance {
+            id: "maintenance-1".into(),
+            name: "Planned maintenance in North".into(),
+            regions: vec!["north".into()],
+            start: 1000,
+            end: 2000,
+        }];
+        let at = |now| PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &[],
+            maintenances: &window,
+            now,
+        };
+        let statuses: Vec<(&str, usize)> = [500, 1500, 2500]
+            .into_iter()
+            .map(|now| {
+                let m = crate::maintenance_json(&at(now), &window[0]);
+                (m.incident.status, m.incident.incident_updates.len())
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            [("scheduled", 1), ("in_progress", 2), ("completed", 3)]
+        );
+        let during = crate::maintenance_json(&at(1500), &window[0]);
+        assert!(
+            during
+                .incident
+                .components
+                .iter()
+                .all(|c| c.group_id.as_deref() == Some("region-north"))
+        );
+        assert_eq!(during.scheduled_for, crate::iso8601(1000));
+        assert!(render_status_html(&at(1500)).contains("Scheduled maintenance"));
+        assert!(!render_status_html(&at(2500)).contains("Scheduled maintenance"));
+        assert_eq!(crate::summary(&at(2500)).scheduled_maintenances.len(), 0);
+        assert_eq!(crate::summary(&at(500)).scheduled_maintenances.len(), 1);
     }
 }

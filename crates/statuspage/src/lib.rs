@@ -11,8 +11,8 @@ mod v2;
 pub use feed::{render_atom, render_rss, xml_escape};
 pub use html::render_status_html;
 pub use v2::{
-    Component, IncidentJson, IncidentUpdate, Page, Status, Summary, components, incident_json,
-    status_of, summary,
+    Component, IncidentJson, IncidentUpdate, MaintenanceJson, Page, Status, Summary, components,
+    incident_json, maintenance_json, status_of, summary,
 };
 
 use dialtone_model::Timestamp;
@@ -37,6 +37,30 @@ impl Default for PageInfo {
     }
 }
 
+/// A planned maintenance window in public words: where, not which element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedMaintenance {
+    pub id: String,
+    pub name: String,
+    /// Region ids affected; empty for work on the national core.
+    pub regions: Vec<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl PlannedMaintenance {
+    /// Statuspage's maintenance status at `now`: it starts and ends on its own.
+    pub fn status(&self, now: Timestamp) -> &'static str {
+        if now < self.start {
+            "scheduled"
+        } else if now < self.end {
+            "in_progress"
+        } else {
+            "completed"
+        }
+    }
+}
+
 /// What the public page is rendered from.
 #[derive(Debug, Clone, Copy)]
 pub struct PageState<'a> {
@@ -45,6 +69,8 @@ pub struct PageState<'a> {
     pub regions: &'a [String],
     /// Every incident known, any status, oldest first.
     pub incidents: &'a [dialtone_engine::Incident],
+    /// Planned maintenance windows, any time, earliest first.
+    pub maintenances: &'a [PlannedMaintenance],
     pub now: Timestamp,
 }
 

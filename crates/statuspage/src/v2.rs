@@ -79,12 +79,21 @@ pub struct IncidentJson {
     pub components: Vec<Component>,
 }
 
+/// A scheduled maintenance: an incident's fields plus its window.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MaintenanceJson {
+    #[serde(flatten)]
+    pub incident: IncidentJson,
+    pub scheduled_for: String,
+    pub scheduled_until: String,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
     pub page: Page,
     pub components: Vec<Component>,
     pub incidents: Vec<IncidentJson>,
-    pub scheduled_maintenances: Vec<IncidentJson>,
+    pub scheduled_maintenances: Vec<MaintenanceJson>,
     pub status: Status,
 }
 
@@ -236,6 +245,83 @@ pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
     }
 }
 
+/// One planned maintenance in Statuspage's shape. Its status follows the
+/// clock (scheduled, in progress, completed) and each step it has reached
+/// is an update, newest first.
+pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) -> MaintenanceJson {
+    let status = m.status(state.now);
+    let mut steps = vec![(
+        "scheduled",
+        m.start.min(state.now),
+        format!(
+            "{} is scheduled from {} to {}. Service may be interrupted briefly.",
+            m.name,
+            iso8601(m.start),
+            iso8601(m.end)
+        ),
+    )];
+    if status != "scheduled" {
+        steps.push((
+            "in_progress",
+            m.start,
+            "Scheduled maintenance is in progress.".into(),
+        ));
+    }
+    if status == "completed" {
+        steps.push((
+            "completed",
+            m.end,
+            "Scheduled maintenance has been completed.".into(),
+        ));
+    }
+    let updates = steps
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(n, (s, at, body))| IncidentUpdate {
+            id: format!("{}-{n}", m.id),
+            status: s,
+            body: body.clone(),
+            incident_id: m.id.clone(),
+            created_at: iso8601(*at),
+            updated_at: iso8601(*at),
+            display_at: iso8601(*at),
+            affected_components: None,
+            deliver_notifications: true,
+        })
+        .collect();
+    let affected: Vec<Component> = components(state)
+        .into_iter()
+        .filter(|c| {
+            !c.group
+                && (m.regions.is_empty()
+                    || m.regions
+                        .iter()
+                        .any(|r| c.group_id.as_deref() == Some(&component_id(r, None))))
+        })
+        .collect();
+    let last = steps.last().map_or(m.start, |s| s.1);
+    MaintenanceJson {
+        incident: IncidentJson {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            status,
+            created_at: iso8601(steps[0].1),
+            updated_at: iso8601(last),
+            monitoring_at: None,
+            resolved_at: (status == "completed").then(|| iso8601(m.end)),
+            impact: "maintenance",
+            shortlink: format!("{}/incidents/{}", state.page.url, m.id),
+            started_at: iso8601(m.start),
+            page_id: state.page.id.clone(),
+            incident_updates: updates,
+            components: affected,
+        },
+        scheduled_for: iso8601(m.start),
+        scheduled_until: iso8601(m.end),
+    }
+}
+
 /// The page's overall indicator: the worst open incident's impact.
 pub fn status_of(state: &PageState<'_>) -> Status {
     let worst = state
@@ -269,7 +355,12 @@ pub fn summary(state: &PageState<'_>) -> Summary {
             .filter(|i| i.status.is_open())
             .map(|i| incident_json(state, i))
             .collect(),
-        scheduled_maintenances: Vec::new(),
+        scheduled_maintenances: state
+            .maintenances
+            .iter()
+            .filter(|m| m.status(state.now) != "completed")
+            .map(|m| maintenance_json(state, m))
+            .collect(),
         status: status_of(state),
     }
 }

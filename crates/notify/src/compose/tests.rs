@@ -71,6 +71,7 @@ fn every_effect_becomes_its_message_in_the_formats_we_speak() {
     let c = Compose {
         state: PageState {
             page: &page,
+            maintenances: &[],
             regions: &regions,
             incidents: &incidents,
             now: 1_767_780_120,
