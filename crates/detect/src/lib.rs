@@ -30,9 +30,12 @@
 //!   a quiet one stays sensitive, with one configuration for all data. The
 //!   sample's surprise is the larger of the two.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
-//!   decaying peak of the recent surprises by a margin; otherwise it is
-//!   damped. One event therefore makes one alert (escalations excepted),
-//!   which is what NAB rewards and what keeps alert volume sane.
+//!   decaying peak of the recent surprises by a margin, or is the first of
+//!   its episode to reach the alarm level (the recent peak is below it);
+//!   otherwise it is damped. One event therefore makes one alert
+//!   (escalations excepted), which is what NAB rewards and what keeps alert
+//!   volume sane, and an outage that develops slowly, each minute a little
+//!   worse than the last, still alarms when it becomes rare enough.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
 //!   decades a day). A sample must also beat the routine of its time of day
@@ -428,16 +431,20 @@ impl SeriesState {
         }
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
         self.pending = self.pending.max((surprise.min(60.0) / ROUTINE_UNIT) as u16);
-        // Episode filter.
+        // Episode filter: a sample alarms when it escalates the episode, or
+        // when it is the episode's first to reach the alarm level. Without the
+        // second case an outage that develops slowly (each minute a little
+        // worse than the last, never by the margin) would never alarm.
         let prev = self.peak as f64;
-        let mut out =
-            if surprise > prev + cfg.escalate_margin && surprise > routine + cfg.routine_margin {
-                surprise
-            } else {
-                0.25 * surprise
-            };
-        self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
         let alarm_surprise = t.alarm_surprise;
+        let news = surprise > prev + cfg.escalate_margin
+            || (surprise >= alarm_surprise && prev < alarm_surprise);
+        let mut out = if news && surprise > routine + cfg.routine_margin {
+            surprise
+        } else {
+            0.25 * surprise
+        };
+        self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
         if out >= alarm_surprise && prev < alarm_surprise {
             self.alarm_ts = timestamp;
             self.alarm_sigma = slow_sigma as f32;
@@ -654,6 +661,32 @@ mod tests {
         assert!(scores[0] >= threshold, "onset scored {}", scores[0]);
         let held = scores.iter().filter(|&&x| x >= threshold).count();
         assert_eq!(held, scores.len(), "{scores:?}");
+    }
+
+    #[test]
+    fn slowly_developing_outage_alarms() {
+        // A success rate sliding from 99.5 % towards 89.5 %, each minute 15 %
+        // of the remaining way (caches expiring): no single step stands out,
+        // and each minute is only a little more surprising than the last.
+        let mut noise = Noise(23);
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Down);
+        let threshold = bank.config().alarm_threshold;
+        for m in 0..2 * 1440 {
+            bank.update(s, T0 + 60 * m, 99.5 + noise.gauss());
+        }
+        let mut sev = 0.0;
+        let scores: Vec<f64> = (2 * 1440..2 * 1440 + 60)
+            .map(|m| {
+                sev += (1.0 - sev) * 0.15;
+                bank.update(s, T0 + 60 * m, 99.5 - 10.0 * sev + noise.gauss())
+            })
+            .collect();
+        let first = scores.iter().position(|&x| x >= threshold);
+        assert!(
+            first.is_some_and(|m| m <= 10),
+            "first alarm {first:?}: {scores:?}"
+        );
     }
 
     #[test]
