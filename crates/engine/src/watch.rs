@@ -73,8 +73,12 @@ impl Engine {
 
     /// Marks the elements watched at `at`, and runs pre-flight checks that are due.
     pub(crate) fn refresh_watches(&mut self, at: Timestamp) {
+        // Two events may share an element: it is watched while either is on.
         for w in &self.watches {
-            self.watched[w.element] = w.event.is_on(at);
+            self.watched[w.element] = false;
+        }
+        for w in &self.watches {
+            self.watched[w.element] |= w.event.is_on(at);
         }
         for i in 0..self.watches.len() {
             let w = &self.watches[i];
