@@ -210,16 +210,16 @@ pub async fn deliver_due(
     for m in store.due_messages(now, 100).await? {
         match courier.send(&m.item).await {
             Ok(()) => {
-                store.mark_delivered(&m.key, now).await?;
+                store.mark_delivered(&m.item.key, now).await?;
                 report.delivered += 1;
             }
             Err(e) => {
                 let attempts = m.attempts + 1;
                 let retry = matches!(e, SendError::Transient(_)) && attempts < MAX_ATTEMPTS;
                 let retry_at = retry.then(|| now + retry_delay_secs(attempts));
-                tracing::warn!(key = %m.key, attempts, error = %e, retry = retry, "delivery failed");
+                tracing::warn!(key = %m.item.key, attempts, error = %e, retry = retry, "delivery failed");
                 store
-                    .mark_failed(&m.key, &e.to_string(), retry_at, now)
+                    .mark_failed(&m.item.key, &e.to_string(), retry_at, now)
                     .await?;
                 if retry {
                     report.retrying += 1;

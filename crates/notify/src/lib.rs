@@ -15,6 +15,28 @@ mod courier;
 pub use compose::{Compose, compose, confirmation_email};
 pub use courier::{Courier, DeliveryReport, SendError, deliver_due, retry_delay_secs, sign};
 
+use dialtone_engine::Incident;
+use dialtone_respond::postmortem::{Sent, render};
+use dialtone_store::{NotifyStore, StoreError};
+
+/// The incident's postmortem, with what the outbox sent about it: the one
+/// report `dialtone postmortem` writes and the console serves.
+pub async fn postmortem(
+    store: &dyn NotifyStore,
+    incident: &Incident,
+) -> Result<String, StoreError> {
+    let sent: Vec<Sent> = store
+        .outbox_for_incident(incident.id)
+        .await?
+        .into_iter()
+        .map(|m| Sent {
+            channel: m.item.channel,
+            delivered: m.delivered_at.is_some(),
+        })
+        .collect();
+    Ok(render(incident, &sent))
+}
+
 use serde::{Deserialize, Serialize};
 
 /// Header carrying `sha256=<hex HMAC-SHA256 of the body>` on subscriber webhooks.

@@ -34,8 +34,9 @@ pub struct Principal {
     pub session: Option<String>,
 }
 
-/// Unix seconds from the wall clock: sessions, links and the audit log are about people.
-pub(crate) fn unix_now() -> i64 {
+/// Unix seconds from the wall clock: sessions, links, the audit log and
+/// delivery retries are about people (network time is the pipeline's).
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

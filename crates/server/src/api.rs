@@ -319,32 +319,14 @@ pub(crate) async fn postmortem(
         let live = state.live.lock().await;
         live.incident(id).ok_or(ActionError::NotFound(id))?.clone()
     };
-    let sent = sent_about(&state, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        dialtone_respond::postmortem::render(&inc, &sent),
+        dialtone_notify::postmortem(state.notify_store.as_ref(), &inc).await?,
     )
         .into_response())
-}
-
-/// What the outbox holds about incident `id`, for the postmortem.
-async fn sent_about(
-    state: &AppState,
-    id: u64,
-) -> Result<Vec<dialtone_respond::postmortem::Sent>, ApiError> {
-    Ok(state
-        .notify_store
-        .outbox_for_incident(id)
-        .await?
-        .into_iter()
-        .map(|m| dialtone_respond::postmortem::Sent {
-            channel: m.channel,
-            delivered: m.delivered_at.is_some(),
-        })
-        .collect())
 }
 
 #[derive(Debug, Deserialize)]

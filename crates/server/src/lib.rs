@@ -36,7 +36,7 @@ use tokio::sync::Mutex;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use access::Principal;
+pub use access::{Principal, unix_now};
 pub use error::ApiError;
 pub use history::History;
 pub use published::{Published, Rendered};

@@ -19,6 +19,7 @@ use dialtone_statuspage::{PageInfo, PageState, PlannedMaintenance};
 use dialtone_store::{NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
 use tokio::sync::{Mutex, watch};
 
+use crate::access::unix_now;
 use crate::console::render_console;
 use crate::{History, Published, Rendered};
 
@@ -355,13 +356,6 @@ pub struct Sinks {
     pub published: Arc<Published>,
 }
 
-/// Wall-clock Unix seconds, for delivery scheduling (network time is the twin's).
-pub fn wall_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 impl Live {
     /// After a minute or an operator action: re-render, save dirty incidents,
     /// queue outbound messages. A store failure loses nothing: incidents stay
@@ -375,7 +369,7 @@ impl Live {
         let queued = match sinks.notify_store.confirmed_subscribers().await {
             Ok(subs) => {
                 let items = self.outbound(&subs, &sinks.notify);
-                sinks.notify_store.enqueue(&items, wall_now()).await
+                sinks.notify_store.enqueue(&items, unix_now()).await
             }
             Err(e) => Err(e),
         };
@@ -384,7 +378,7 @@ impl Live {
             for reply in self.report_replies() {
                 replied = sinks
                     .notify_store
-                    .queue_report_replies(&reply, wall_now())
+                    .queue_report_replies(&reply, unix_now())
                     .await;
                 if replied.is_err() {
                     break;
@@ -441,7 +435,7 @@ pub async fn deliver_paced(
             _ = interval.tick() => {}
             _ = shutdown.changed() => break,
         }
-        if let Err(e) = deliver_due(notify_store.as_ref(), &courier, wall_now()).await {
+        if let Err(e) = deliver_due(notify_store.as_ref(), &courier, unix_now()).await {
             tracing::warn!(error = %e, "could not read the outbox; will retry");
         }
     }

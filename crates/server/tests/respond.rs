@@ -30,7 +30,8 @@ use dialtone_notify::{
 };
 use dialtone_respond::{MitigationRule, Playbook};
 use dialtone_server::ServerConfig;
-use dialtone_server::live::{Live, wall_now};
+use dialtone_server::live::Live;
+use dialtone_server::unix_now;
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use serde_json::{Value, json};
@@ -204,7 +205,7 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     };
     let courier = Courier::new(&notify).expect("courier");
     let h = harness_notifying(fresh_live(), ServerConfig::default(), notify.clone()).await;
-    let deliver = || deliver_due(h.state.notify_store.as_ref(), &courier, wall_now());
+    let deliver = || deliver_due(h.state.notify_store.as_ref(), &courier, unix_now());
 
     // Subscribe by email: nothing counts until the link in the email is followed.
     let r = post_json(&h, "/subscribe", json!({"email": "watcher@example.net"})).await;
@@ -287,7 +288,7 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     let outbox = h.state.notify_store.outbox(500).await.expect("outbox");
     let first_notice = outbox
         .iter()
-        .filter(|m| m.key.starts_with(&format!("notice/{id}/")))
+        .filter(|m| m.item.key.starts_with(&format!("notice/{id}/")))
         .map(|m| m.item.event_at)
         .min()
         .expect("notices were queued");

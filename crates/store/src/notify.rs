@@ -86,30 +86,34 @@ pub struct ReportReply {
     pub body: String,
 }
 
-/// A message to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message to send. Listings show only its key and channel: addresses
+/// and bodies carry subscribers' data, secrets sign webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxItem {
     /// Idempotency key: what the message is about and for whom.
     pub key: String,
     /// `email`, `webhook`, `pagerduty`, `alertmanager`, `mitigation` ...
     pub channel: String,
     /// Address or URL.
+    #[serde(skip)]
     pub destination: String,
+    #[serde(skip)]
     pub subject: String,
+    #[serde(skip)]
     pub body: String,
     /// HMAC key to sign the body with, for subscriber webhooks.
+    #[serde(skip)]
     pub secret: Option<String>,
     /// Network time of the event the message is about.
+    #[serde(skip)]
     pub event_at: i64,
 }
 
 /// A message in the outbox with its delivery state (times are wall-clock Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxMessage {
-    #[serde(skip)]
+    #[serde(flatten)]
     pub item: OutboxItem,
-    pub key: String,
-    pub channel: String,
     pub attempts: u32,
     pub next_attempt_at: i64,
     pub delivered_at: Option<i64>,
@@ -227,8 +231,6 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
         event_at: row.try_get("event_at")?,
     };
     Ok(OutboxMessage {
-        key: item.key.clone(),
-        channel: item.channel.clone(),
         item,
         attempts: attempts.try_into().unwrap_or(u32::MAX),
         next_attempt_at: row.try_get("next_attempt_at")?,
@@ -236,6 +238,20 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
         gave_up_at: row.try_get("gave_up_at")?,
         last_error: row.try_get("last_error")?,
     })
+}
+
+impl SqliteStore {
+    /// Subscribers matching `filter` (a `WHERE` clause, or empty), in id order.
+    async fn subscribers_where(&self, filter: &str) -> Result<Vec<Subscriber>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers {filter} ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(subscriber_of)
+        .collect()
+    }
 }
 
 impl NotifyStore for SqliteStore {
@@ -318,29 +334,11 @@ impl NotifyStore for SqliteStore {
     }
 
     fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
-        Box::pin(async move {
-            sqlx::query(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE confirmed_at IS NOT NULL ORDER BY id"
-            ))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(subscriber_of)
-            .collect()
-        })
+        Box::pin(self.subscribers_where("WHERE confirmed_at IS NOT NULL"))
     }
 
     fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
-        Box::pin(async move {
-            sqlx::query(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id"
-            ))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(subscriber_of)
-            .collect()
-        })
+        Box::pin(self.subscribers_where(""))
     }
 
     fn enqueue<'a>(
@@ -564,7 +562,7 @@ mod tests {
             .await
             .expect("lists")
             .into_iter()
-            .map(|m| m.key)
+            .map(|m| m.item.key)
             .collect();
         assert_eq!(keys, ["notice/1/0/1", "page/1/trigger/0/pagerduty"]);
     }

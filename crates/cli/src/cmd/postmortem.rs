@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use dialtone_respond::postmortem::{Sent, render};
-use dialtone_store::{NotifyStore, Store};
+use dialtone_store::Store;
 
 use super::UsageError;
 use super::user::{DataDir, open};
@@ -49,17 +48,9 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
                     args.data.data_dir.display()
                 ))
             })?;
-        let sent: Vec<Sent> = store
-            .outbox_for_incident(incident.id)
+        let report = dialtone_notify::postmortem(&store, &incident)
             .await
-            .context("reading the outbox")?
-            .into_iter()
-            .map(|m| Sent {
-                channel: m.channel,
-                delivered: m.delivered_at.is_some(),
-            })
-            .collect();
-        let report = render(&incident, &sent);
+            .context("reading the outbox")?;
         match &args.output {
             Some(path) => std::fs::write(path, report)
                 .with_context(|| format!("writing {}", path.display()))?,

@@ -141,13 +141,9 @@ fn every_effect_becomes_its_message_in_the_formats_we_speak() {
 fn signatures_are_hmac_sha256_in_hex() {
     // RFC 4231, test case 2.
     assert_eq!(
-        sign_for_test("Jefe", b"what do ya want for nothing?"),
+        crate::sign("Jefe", b"what do ya want for nothing?"),
         "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
-}
-
-fn sign_for_test(key: &str, body: &[u8]) -> String {
-    crate::sign(key, body)
 }
 
 #[test]
