@@ -185,8 +185,8 @@ struct Tracking {
     /// Highest escalation level paged, if any.
     paged_level: Option<usize>,
     page_resolved: bool,
-    /// Mitigations fired, by rule index and element.
-    fired: Vec<(usize, String)>,
+    /// Mitigations fired, by rule name and element.
+    fired: Vec<(String, String)>,
     /// When the owner was last reminded of the update cadence.
     reminded_at: Option<Timestamp>,
     /// Whether the publish-or-hold decision was made.
@@ -371,46 +371,51 @@ fn mitigate(
             Some(f) => format!("switch '{}' to the fallback {f}", w.name),
             None => format!("fail '{}' over", w.name),
         };
-        let key = (usize::MAX, w.element.clone());
-        if !track.fired.contains(&key) {
-            track.fired.push(key);
-            inc.note(
-                at,
-                TimelineKind::Mitigated,
-                format!("mitigation '{rule}' fired on {}", w.element),
-            );
-            effects.push(Effect::Mitigate(Mitigation {
+        fire(
+            inc,
+            track,
+            effects,
+            Mitigation {
                 incident: inc.id,
                 rule,
                 action: playbook.event_fallback.clone(),
                 element: w.element,
                 at,
-            }));
-        }
+            },
+        );
     }
     let (Some(root), Some(kind)) = (inc.root_cause.clone(), root_kind) else {
         return;
     };
-    for (i, rule) in playbook.mitigations.iter().enumerate() {
+    for rule in &playbook.mitigations {
         let applies = inc.severity >= rule.at_least
             && (rule.root_kinds.is_empty() || rule.root_kinds.contains(&kind));
-        if !applies || track.fired.iter().any(|(r, e)| *r == i && *e == root) {
-            continue;
+        if applies {
+            let m = Mitigation {
+                incident: inc.id,
+                rule: rule.name.clone(),
+                action: rule.action.clone(),
+                element: root.clone(),
+                at,
+            };
+            fire(inc, track, effects, m);
         }
-        track.fired.push((i, root.clone()));
-        inc.note(
-            at,
-            TimelineKind::Mitigated,
-            format!("mitigation '{}' fired on {root}", rule.name),
-        );
-        effects.push(Effect::Mitigate(Mitigation {
-            incident: inc.id,
-            rule: rule.name.clone(),
-            action: rule.action.clone(),
-            element: root.clone(),
-            at,
-        }));
     }
+}
+
+/// Fires `m` once per rule and element: a note in the timeline, and the effect.
+fn fire(inc: &mut Incident, track: &mut Tracking, effects: &mut Vec<Effect>, m: Mitigation) {
+    let key = (m.rule.clone(), m.element.clone());
+    if track.fired.contains(&key) {
+        return;
+    }
+    track.fired.push(key);
+    inc.note(
+        m.at,
+        TimelineKind::Mitigated,
+        format!("mitigation '{}' fired on {}", m.rule, m.element),
+    );
+    effects.push(Effect::Mitigate(m));
 }
 
 fn remind(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tracking) {
