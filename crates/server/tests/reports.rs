@@ -7,7 +7,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{authed, get, harness_with, live_after, send};
+use common::{Harness, Reply, authed, get, harness_with, live_after, send};
 use dialtone_auth::Role;
 use dialtone_server::{Rate, ServerConfig};
 use serde_json::json;
@@ -21,6 +21,23 @@ fn report(problem: &str, area: &str, contact: Option<&str>) -> Request<Body> {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
+}
+
+/// An operator's `action` on incident `id` over the API.
+async fn act(h: &Harness, token: &str, id: u64, action: &str) -> Reply {
+    let path = format!("/api/v1/incidents/{id}/{action}");
+    send(h.router(), authed("POST", &path, token, None)).await
+}
+
+/// The ids of the incidents on the public Statuspage API.
+async fn public_ids(h: &Harness) -> Vec<String> {
+    let page = get(h.router(), "/api/v2/incidents.json").await.json();
+    page["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]
@@ -67,47 +84,17 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     drop(live);
     let id = inc.id.to_string();
     assert!(inc.awaiting_approval);
-    let page = get(h.router(), "/api/v2/incidents.json").await.json();
     assert!(
-        page["incidents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["id"].as_str() != Some(id.as_str())),
+        !public_ids(&h).await.contains(&id),
         "unverified reports are not public before approval"
     );
 
     let otto = h.token("otto", Role::Operator).await;
-    let approved = send(
-        h.router(),
-        authed(
-            "POST",
-            &format!("/api/v1/incidents/{}/approve", inc.id),
-            &otto,
-            None,
-        ),
-    )
-    .await;
+    let approved = act(&h, &otto, inc.id, "approve").await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
-    let page = get(h.router(), "/api/v2/incidents.json").await.json();
-    assert!(
-        page["incidents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["id"].as_str() == Some(id.as_str()))
-    );
+    assert!(public_ids(&h).await.contains(&id));
 
-    let resolved = send(
-        h.router(),
-        authed(
-            "POST",
-            &format!("/api/v1/incidents/{}/resolve", inc.id),
-            &otto,
-            None,
-        ),
-    )
-    .await;
+    let resolved = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     let admin = h.token("ada", Role::Admin).await;
     let outbox = send(h.router(), authed("GET", "/api/v1/outbox", &admin, None))
@@ -120,16 +107,7 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
         .filter(|m| m["key"].as_str().is_some_and(|k| k.starts_with("report/")))
         .collect();
     assert_eq!(replies.len(), 1, "one reporter left an address: {outbox}");
-    let again = send(
-        h.router(),
-        authed(
-            "POST",
-            &format!("/api/v1/incidents/{}/resolve", inc.id),
-            &otto,
-            None,
-        ),
-    )
-    .await;
+    let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
 }
 
