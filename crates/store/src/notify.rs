@@ -240,6 +240,29 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
     })
 }
 
+/// Queues `m` unless its key is queued already; 1 if it was new.
+async fn insert_item(
+    conn: &mut sqlx::SqliteConnection,
+    m: &OutboxItem,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
+         event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(&m.key)
+    .bind(&m.channel)
+    .bind(&m.destination)
+    .bind(&m.subject)
+    .bind(&m.body)
+    .bind(&m.secret)
+    .bind(m.event_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 impl SqliteStore {
     /// Subscribers matching `filter` (a `WHERE` clause, or empty), in id order.
     async fn subscribers_where(&self, filter: &str) -> Result<Vec<Subscriber>, StoreError> {
@@ -350,21 +373,7 @@ impl NotifyStore for SqliteStore {
             let mut tx = self.pool.begin().await?;
             let mut added = 0;
             for m in items {
-                let done = sqlx::query(
-                    "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
-                     event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .bind(&m.key)
-                .bind(&m.channel)
-                .bind(&m.destination)
-                .bind(&m.subject)
-                .bind(&m.body)
-                .bind(&m.secret)
-                .bind(m.event_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                added += done.rows_affected();
+                added += insert_item(&mut tx, m, now).await?;
             }
             tx.commit().await?;
             Ok(added)
@@ -488,20 +497,16 @@ impl NotifyStore for SqliteStore {
                 .await?;
                 for row in &rows {
                     let id: i64 = row.try_get("id")?;
-                    let contact: String = row.try_get("contact")?;
-                    let done = sqlx::query(
-                        "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, event_at, \
-                         next_attempt_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .bind(format!("report/{id}/{}", reply.incident))
-                    .bind(&contact)
-                    .bind(&reply.subject)
-                    .bind(&reply.body)
-                    .bind(reply.to)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    queued += done.rows_affected();
+                    let item = OutboxItem {
+                        key: format!("report/{id}/{}", reply.incident),
+                        channel: "email".into(),
+                        destination: row.try_get("contact")?,
+                        subject: reply.subject.clone(),
+                        body: reply.body.clone(),
+                        secret: None,
+                        event_at: reply.to,
+                    };
+                    queued += insert_item(&mut tx, &item, now).await?;
                     // Told (or about to be): the address is no longer needed.
                     sqlx::query("UPDATE reports SET contact = NULL WHERE id = ?1")
                         .bind(id)
