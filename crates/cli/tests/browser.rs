@@ -173,7 +173,7 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     })
     .await;
     let form = client.form(Locator::Css("form")).await.unwrap();
-    form.set_by_name("webhook", "http://127.0.0.1:9/hook")
+    form.set_by_name("webhook", "https://hooks.example.invalid/status")
         .await
         .unwrap();
     form.submit().await.unwrap();

@@ -115,7 +115,7 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
         let item = match sub.channel {
             Channel::Email => OutboxItem {
                 key,
-                channel: "email".into(),
+                channel: Channel::Email.as_str().into(),
                 destination: sub.target.clone(),
                 subject: format!(
                     "[{}] {}: {}",
@@ -152,7 +152,7 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                 });
                 OutboxItem {
                     key,
-                    channel: "webhook".into(),
+                    channel: Channel::Webhook.as_str().into(),
                     destination: sub.target.clone(),
                     subject: n.kind.as_str().into(),
                     body: envelope.to_string(),
@@ -284,7 +284,7 @@ pub fn confirmation_email(
 ) -> OutboxItem {
     OutboxItem {
         key: format!("confirm/{subscriber_id}"),
-        channel: "email".into(),
+        channel: Channel::Email.as_str().into(),
         destination: target.to_string(),
         subject: format!("[{page_name}] Confirm your subscription"),
         body: format!(

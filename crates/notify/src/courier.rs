@@ -1,14 +1,16 @@
 //! Delivery: SMTP and HTTP, with retries from the outbox.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use dialtone_store::{NotifyStore, OutboxItem, StoreError};
+use dialtone_store::{Channel, NotifyStore, OutboxItem, StoreError};
 use hmac::{Hmac, Mac};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::Sha256;
 
+use crate::webhook_target::{PublicOnlyResolver, check_webhook_url};
 use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 
 /// Attempts before a message is given up on (about 4.5 hours of backoff).
@@ -45,7 +47,12 @@ pub fn retry_delay_secs(attempts: u32) -> i64 {
 #[derive(Clone)]
 pub struct Courier {
     smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
+    /// For the operator's own endpoints: pagers and mitigation webhooks.
     http: reqwest::Client,
+    /// For subscriber webhooks, which strangers choose: public addresses only,
+    /// no redirects (see `webhook_target`), unless the configuration allows.
+    subscriber_http: reqwest::Client,
+    allow_private_webhooks: bool,
 }
 
 impl std::fmt::Debug for Courier {
@@ -87,12 +94,31 @@ impl Courier {
                 Some((builder.build(), from))
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
-            .user_agent("Dialtone")
-            .build()
-            .map_err(|e| SendError::Permanent(format!("HTTP client: {e}")))?;
-        Ok(Courier { smtp, http })
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
+                .user_agent("Dialtone")
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| SendError::Permanent(format!("HTTP client: {e}")))
+        };
+        let subscriber_http = if config.allow_private_webhooks {
+            built(client())?
+        } else {
+            built(
+                client()
+                    .dns_resolver(Arc::new(PublicOnlyResolver))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy(),
+            )?
+        };
+        Ok(Courier {
+            smtp,
+            http: built(client())?,
+            subscriber_http,
+            allow_private_webhooks: config.allow_private_webhooks,
+        })
     }
 
     /// Whether email can be sent at all.
@@ -135,8 +161,16 @@ impl Courier {
     }
 
     async fn post(&self, m: &OutboxItem) -> Result<(), SendError> {
-        let mut request = self
-            .http
+        // Subscriber webhooks are the only messages whose destination a stranger chooses.
+        let client = if m.channel == Channel::Webhook.as_str() {
+            // The resolver sees names only: an address in the URL is checked here.
+            check_webhook_url(&m.destination, self.allow_private_webhooks)
+                .map_err(|e| SendError::Permanent(e.to_string()))?;
+            &self.subscriber_http
+        } else {
+            &self.http
+        };
+        let mut request = client
             .post(&m.destination)
             .header("Content-Type", "application/json")
             .header(DELIVERY_HEADER, &m.key);

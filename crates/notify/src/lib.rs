@@ -11,9 +11,11 @@
 
 mod compose;
 mod courier;
+mod webhook_target;
 
 pub use compose::{Compose, compose, confirmation_email};
 pub use courier::{Courier, DeliveryReport, SendError, deliver_due, retry_delay_secs, sign};
+pub use webhook_target::{TargetError, check_webhook_url, is_public};
 
 use dialtone_engine::Incident;
 use dialtone_respond::postmortem::{Sent, render};
@@ -55,6 +57,11 @@ pub struct NotifyConfig {
     pub smtp: Option<SmtpConfig>,
     /// Who pages are sent to.
     pub pagers: Vec<PagerConfig>,
+    /// Let subscriber webhooks reach loopback, private and link-local
+    /// addresses. Off by default, because anyone may subscribe a webhook and
+    /// Dialtone would POST wherever it points; turn it on only where every
+    /// subscriber is trusted (a lab, a test with local receivers).
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

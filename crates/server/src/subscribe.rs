@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dialtone_auth::{form_field, random_secret, sha256_hex};
 use dialtone_model::Service;
-use dialtone_notify::confirmation_email;
+use dialtone_notify::{check_webhook_url, confirmation_email};
 use dialtone_store::{Channel, NewSubscriber};
 use serde::Deserialize;
 use serde_json::json;
@@ -105,7 +105,12 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The request as a subscription, checked against what exists.
-fn parse(body: &Bytes, json: bool, regions: &[String]) -> Result<NewSubscriber, ApiError> {
+fn parse(
+    body: &Bytes,
+    json: bool,
+    regions: &[String],
+    allow_private_webhooks: bool,
+) -> Result<NewSubscriber, ApiError> {
     let b = if json {
         serde_json::from_slice::<SubscribeBody>(body).map_err(|e| {
             ApiError::BadRequest(format!(
@@ -156,15 +161,15 @@ fn parse(body: &Bytes, json: bool, regions: &[String]) -> Result<NewSubscriber, 
         }
         (None, Some(url)) => {
             let url = url.trim().to_string();
-            let valid = url.chars().count() <= MAX_URL_CHARS
-                && (url.starts_with("https://") || url.starts_with("http://"))
-                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
+            if url.chars().count() > MAX_URL_CHARS {
                 return Err(ApiError::BadRequest(format!(
-                    "`{url}` is not an http(s) URL of at most {MAX_URL_CHARS} characters"
+                    "the webhook URL is longer than {MAX_URL_CHARS} characters"
                 )));
             }
-            (Channel::Webhook, url)
+            // Stored as parsed, so delivery reads exactly the URL that was checked.
+            let checked = check_webhook_url(&url, allow_private_webhooks)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            (Channel::Webhook, checked.to_string())
         }
         _ => {
             return Err(ApiError::BadRequest(
@@ -206,7 +211,7 @@ pub(crate) async fn subscribe(
         let live = state.live.lock().await;
         (live.regions().to_vec(), live.page().name.clone())
     };
-    let new = parse(&body, json, &regions)?;
+    let new = parse(&body, json, &regions, state.notify.allow_private_webhooks)?;
     let now = unix_now();
     let unsubscribe = secret()?;
     match new.channel {

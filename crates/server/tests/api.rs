@@ -632,3 +632,34 @@ async fn event_watches_are_scheduled_and_listed() {
         .json();
     assert_eq!(listed["watches"][0]["name"], "Board call");
 }
+
+/// Anyone may subscribe a webhook, so one aimed at the server's own network
+/// (here the cloud metadata address and loopback) is refused with the reason;
+/// a public URL is taken, stored as parsed.
+#[tokio::test]
+async fn webhook_subscriptions_to_private_addresses_are_refused() {
+    let h = harness(live_after(0)).await;
+    let subscribe = |url: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/subscribe")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "webhook": url }).to_string()))
+            .expect("request")
+    };
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5432/",
+        "http://localhost/hook",
+    ] {
+        let refused = send(h.router(), subscribe(url)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{url}");
+        assert!(
+            refused.body.contains("non-public address"),
+            "{}",
+            refused.body
+        );
+    }
+    let taken = send(h.router(), subscribe("https://hooks.example.net/status")).await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+}

@@ -202,6 +202,8 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
         pagers: vec![PagerConfig::Alertmanager {
             url: format!("http://{hooks}/alertmanager"),
         }],
+        // The webhook subscriber's receiver listens on loopback.
+        allow_private_webhooks: true,
     };
     let courier = Courier::new(&notify).expect("courier");
     let h = harness_notifying(fresh_live(), ServerConfig::default(), notify.clone()).await;
