@@ -160,14 +160,29 @@ pub struct Scorecard {
     pub seed: u64,
     pub cells: usize,
     pub simulated_minutes: u32,
-    pub fault_onset: Option<Timestamp>,
+    /// Each injected fault and the incident that met it, in injection order.
+    pub faults: Vec<FaultScore>,
+    /// Incidents that match no injected fault, including a second incident
+    /// about a fault another incident already covers: one fault, one incident.
+    pub false_incidents: u32,
+    /// False incidents opened before the first fault: during the warm-up.
+    pub false_incidents_before_fault: u32,
+    /// When each false incident opened and what it blamed, to see why.
+    pub false_incident_details: Vec<String>,
+}
+
+/// How one injected fault was met.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FaultScore {
+    pub root_cause_truth: String,
+    pub fault_onset: Timestamp,
     /// First minute the fault's symptoms reached the KPIs.
-    pub symptoms_at: Option<Timestamp>,
+    pub symptoms_at: Timestamp,
     pub detected_at: Option<Timestamp>,
-    /// `detected_at - symptoms_at`; null when not detected or nothing was injected.
+    /// `detected_at - symptoms_at`; null when not detected.
     pub time_to_detect_s: Option<i64>,
+    /// What the matched incident names as its root cause.
     pub root_cause: Option<String>,
-    pub root_cause_truth: Option<String>,
     /// 1-based rank of the truth among the incident's candidates; null if absent.
     pub root_cause_rank: Option<usize>,
     /// The confidence of each of the incident's candidates, best first: with
@@ -177,12 +192,6 @@ pub struct Scorecard {
     /// First minute the public summary.json carried the incident.
     pub status_published_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
-    /// Incidents that match no injected fault.
-    pub false_incidents: u32,
-    /// False incidents opened before the fault: during the warm-up.
-    pub false_incidents_before_fault: u32,
-    /// When each false incident opened and what it blamed, to see why.
-    pub false_incident_details: Vec<String>,
 }
 
 /// Runs a whole drill, calling `progress(done, total)` every simulated hour.
@@ -231,54 +240,88 @@ fn belongs(inc: &Incident, truth: &FaultTruth, settle_secs: i64) -> bool {
     inc.opened_at >= truth.onset && inc.opened_at <= truth.settled_at + settle_secs
 }
 
+/// Where `truth`'s root cause ranks among the incident's candidates, 1-based.
+fn rank_of(inc: &Incident, truth: &FaultTruth) -> Option<usize> {
+    inc.candidates
+        .iter()
+        .position(|c| c.element == truth.root_cause)
+        .map(|p| p + 1)
+}
+
+/// Gives each fault its own incident: of those open in its time that no
+/// earlier fault took, the one ranking its root cause best, else the first.
+/// So two overlapping faults merged into one incident leave the second
+/// undetected, and a fault split into two incidents leaves one of them false.
+fn match_faults<'i>(
+    truths: &[FaultTruth],
+    incidents: &'i [Incident],
+    settle_secs: i64,
+) -> Vec<Option<&'i Incident>> {
+    let mut taken: Vec<u64> = Vec::new();
+    truths
+        .iter()
+        .map(|t| {
+            let open_then = incidents
+                .iter()
+                .filter(|i| belongs(i, t, settle_secs) && !taken.contains(&i.id));
+            let best = open_then
+                .clone()
+                .filter_map(|i| rank_of(i, t).map(|r| (r, i)))
+                .min_by_key(|(r, i)| (*r, i.id))
+                .map(|(_, i)| i)
+                .or_else(|| open_then.min_by_key(|i| i.id));
+            taken.extend(best.map(|i| i.id));
+            best
+        })
+        .collect()
+}
+
 fn score(
     config: &DrillConfig,
     truths: &[FaultTruth],
     incidents: &[Incident],
     published: &[(u64, Timestamp)],
 ) -> Scorecard {
-    let settle = config.engine.settle_secs;
-    let truth = truths.first();
-    let matched = truth.and_then(|t| incidents.iter().find(|i| belongs(i, t, settle)));
+    let matched = match_faults(truths, incidents, config.engine.settle_secs);
+    let faults: Vec<FaultScore> = truths
+        .iter()
+        .zip(&matched)
+        .map(|(t, inc)| FaultScore {
+            root_cause_truth: t.root_cause.clone(),
+            fault_onset: t.onset,
+            symptoms_at: t.symptoms_at,
+            detected_at: inc.map(|i| i.opened_at),
+            time_to_detect_s: inc.map(|i| i.opened_at - t.symptoms_at),
+            root_cause: inc.and_then(|i| i.root_cause.clone()),
+            root_cause_rank: inc.and_then(|i| rank_of(i, t)),
+            candidate_confidences: inc.map_or_else(Vec::new, |i| {
+                i.candidates.iter().map(|c| c.confidence).collect()
+            }),
+            incident_id: inc.map(|i| i.id),
+            status_published_at: inc.and_then(|i| {
+                published
+                    .iter()
+                    .find(|(id, _)| *id == i.id)
+                    .map(|(_, at)| *at)
+            }),
+            resolved_at: inc.and_then(|i| i.resolved_at),
+        })
+        .collect();
     let false_incidents: Vec<&Incident> = incidents
         .iter()
-        .filter(|i| !truths.iter().any(|t| belongs(i, t, settle)))
+        .filter(|i| !matched.iter().flatten().any(|m| m.id == i.id))
         .collect();
-    let before = truth.map_or(false_incidents.len(), |t| {
-        false_incidents
-            .iter()
-            .filter(|i| i.opened_at < t.onset)
-            .count()
-    });
-    let rank = matched.zip(truth).and_then(|(i, t)| {
-        i.candidates
-            .iter()
-            .position(|c| c.element == t.root_cause)
-            .map(|p| p + 1)
-    });
+    let first_onset = truths.iter().map(|t| t.onset).min();
+    let before = false_incidents
+        .iter()
+        .filter(|i| first_onset.is_none_or(|onset| i.opened_at < onset))
+        .count();
     Scorecard {
         scenario: config.twin.scenario.clone(),
         seed: config.twin.seed,
         cells: config.twin.cells,
         simulated_minutes: config.minutes,
-        fault_onset: truth.map(|t| t.onset),
-        symptoms_at: truth.map(|t| t.symptoms_at),
-        detected_at: matched.map(|i| i.opened_at),
-        time_to_detect_s: matched.zip(truth).map(|(i, t)| i.opened_at - t.symptoms_at),
-        root_cause: matched.and_then(|i| i.root_cause.clone()),
-        root_cause_truth: truth.map(|t| t.root_cause.clone()),
-        root_cause_rank: rank,
-        candidate_confidences: matched.map_or_else(Vec::new, |i| {
-            i.candidates.iter().map(|c| c.confidence).collect()
-        }),
-        incident_id: matched.map(|i| i.id),
-        status_published_at: matched.and_then(|i| {
-            published
-                .iter()
-                .find(|(id, _)| *id == i.id)
-                .map(|(_, at)| *at)
-        }),
-        resolved_at: matched.and_then(|i| i.resolved_at),
+        faults,
         false_incidents: false_incidents.len() as u32,
         false_incidents_before_fault: before as u32,
         false_incident_details: false_incidents
@@ -347,23 +390,24 @@ impl SuiteConfig {
     }
 }
 
-/// Figures over a set of drills. Rates are over the runs that injected a
-/// fault and are null when none did; times are simulated seconds.
+/// Figures over a set of drills. Rates are over the injected faults and are
+/// null when there were none; times are simulated seconds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SuiteRow {
     /// A scenario id, or `total`.
     pub scenario: String,
     pub runs: u32,
-    /// Runs that injected a fault (all but `quiet-week` and `planned-maintenance`).
+    /// Faults injected (none in `quiet-week` and `planned-maintenance`, two in
+    /// `overlapping-faults`): the denominator of the rates.
     pub faults: u32,
     pub detected: u32,
     pub detection_rate: Option<f64>,
     /// Over the detected runs, from the symptoms reaching the KPIs.
     pub median_time_to_detect_s: Option<i64>,
     pub p95_time_to_detect_s: Option<i64>,
-    /// Share of fault runs whose incident ranked the injected root cause first.
+    /// Share of faults whose incident ranked the injected root cause first.
     pub root_cause_top1: Option<f64>,
-    /// Share of fault runs whose incident ranked it in the first three.
+    /// Share of faults whose incident ranked it in the first three.
     pub root_cause_top3: Option<f64>,
     pub false_incidents: u32,
     pub simulated_weeks: f64,
@@ -373,19 +417,16 @@ pub struct SuiteRow {
 impl SuiteRow {
     /// The figures of `cards`, labelled `scenario`.
     pub fn of(scenario: &str, cards: &[&Scorecard]) -> SuiteRow {
-        let faults: Vec<&&Scorecard> = cards
-            .iter()
-            .filter(|c| c.root_cause_truth.is_some())
-            .collect();
+        let faults: Vec<&FaultScore> = cards.iter().flat_map(|c| &c.faults).collect();
         let n = faults.len() as u32;
         let share = |k: usize| (n > 0).then(|| k as f64 / f64::from(n));
-        let mut ttd: Vec<i64> = faults.iter().filter_map(|c| c.time_to_detect_s).collect();
+        let mut ttd: Vec<i64> = faults.iter().filter_map(|f| f.time_to_detect_s).collect();
         ttd.sort_unstable();
         let ranked_within = |k: usize| {
             share(
                 faults
                     .iter()
-                    .filter(|c| c.root_cause_rank.is_some_and(|r| r <= k))
+                    .filter(|f| f.root_cause_rank.is_some_and(|r| r <= k))
                     .count(),
             )
         };

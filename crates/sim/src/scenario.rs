@@ -26,7 +26,7 @@ pub struct ScenarioInfo {
 /// rollback keeps the core congested (AT&T: about 10 h; compressed here).
 const ATTACH_STORM_SECS: i64 = 4 * HOUR;
 
-const SCENARIOS: [ScenarioInfo; 12] = [
+const SCENARIOS: [ScenarioInfo; 13] = [
     ScenarioInfo {
         id: "core-software-version",
         summary: "One AMF software version fails on every instance running it (Ericsson \
@@ -106,7 +106,19 @@ const SCENARIOS: [ScenarioInfo; 12] = [
                   AT&T conference call): joins fail and legs drop; no cell is affected.",
         aftermath_secs: 0,
     },
+    ScenarioInfo {
+        id: "overlapping-faults",
+        summary: "Two independent faults at once: a grid segment fails and its sites go \
+                  down; half an hour later, while that incident is open, a cell in another \
+                  region loses its radio. Two incidents, each with its own cause, not one.",
+        aftermath_secs: 0,
+    },
 ];
+
+/// When the second fault of `overlapping-faults` starts, after the first: past
+/// the engine's settling time (10 min by default), so the first incident no
+/// longer claims everything broken, and well inside the first fault.
+const SECOND_FAULT_AFTER_SECS: i64 = 30 * MIN;
 
 /// Every scenario the twin knows.
 pub fn scenarios() -> &'static [ScenarioInfo] {
@@ -268,28 +280,32 @@ pub(crate) fn plan(
     let fault_end = fault_at + cfg.fault_duration_secs;
     let mut plan = Plan::default();
 
+    let inject_at =
+        |plan: &mut Plan, elem: usize, span: Range<Timestamp>, rise: f32, depth: f32| {
+            plan.truths.push(FaultTruth {
+                scenario: info.id.to_string(),
+                root_cause: net.id(elem).to_string(),
+                onset: span.start,
+                symptoms_at: span.start + MIN * minutes_to_half(rise),
+                end: span.end,
+                settled_at: span.end + info.aftermath_secs,
+                affected_cells: affected_cells(net, &[elem]),
+            });
+            let truth = plan.truths.len() - 1;
+            plan.faults.push(Fault {
+                elem,
+                start: span.start,
+                end: span.end,
+                rise,
+                depth,
+                spread: None,
+                blind: 0.0,
+                truth,
+            });
+            plan.faults.len() - 1
+        };
     let inject = |plan: &mut Plan, elem: usize, rise: f32, depth: f32| {
-        plan.truths.push(FaultTruth {
-            scenario: info.id.to_string(),
-            root_cause: net.id(elem).to_string(),
-            onset: fault_at,
-            symptoms_at: fault_at + MIN * minutes_to_half(rise),
-            end: fault_end,
-            settled_at: fault_end + info.aftermath_secs,
-            affected_cells: affected_cells(net, &[elem]),
-        });
-        let truth = plan.truths.len() - 1;
-        plan.faults.push(Fault {
-            elem,
-            start: fault_at,
-            end: fault_end,
-            rise,
-            depth,
-            spread: None,
-            blind: 0.0,
-            truth,
-        });
-        plan.faults.len() - 1
+        inject_at(plan, elem, fault_at..fault_end, rise, depth)
     };
     match info.id {
         "core-software-version" => {
@@ -338,6 +354,30 @@ pub(crate) fn plan(
             inject(&mut plan, net.extras[net.bridge].elem, 0.4, 0.6);
             // The high-stakes call starts a little before the bridge degrades.
             plan.calls.push(fault_at - 10 * MIN..fault_end);
+        }
+        "overlapping-faults" => {
+            let region = rng.random_range(0..net.regions.len());
+            let grid = outage_grid(net, region);
+            inject(&mut plan, grid, 0.8, 1.0);
+            let dark = net.topology.propagate(&[grid]);
+            let elsewhere: Vec<usize> = net
+                .cells
+                .iter()
+                .filter(|c| usize::from(c.region) != region && dark[c.site_elem] == 0)
+                .map(|c| c.elem)
+                .collect();
+            // Every twin has at least four regions, each on its own grid segments.
+            assert!(!elsewhere.is_empty(), "a grid segment powers every region");
+            let cell = elsewhere[rng.random_range(0..elsewhere.len())];
+            // Shorter than the first, so both end inside the drill.
+            let second = fault_at + SECOND_FAULT_AFTER_SECS;
+            inject_at(
+                &mut plan,
+                cell,
+                second..second + cfg.fault_duration_secs / 2,
+                0.9,
+                1.0,
+            );
         }
         "planned-maintenance" => {
             let upfs: Vec<u32> = net

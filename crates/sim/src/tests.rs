@@ -262,6 +262,23 @@ fn ground_truth_matches_what_propagation_says() {
                 let root = t.element(t.index_of(&truths[0].root_cause).unwrap());
                 assert_eq!(root.kind, ElementKind::ConferenceBridge);
             }
+            "overlapping-faults" => {
+                let [grid, cell] = truths else {
+                    panic!("two faults: {truths:?}")
+                };
+                let (g, c) = (
+                    t.index_of(&grid.root_cause).unwrap(),
+                    t.index_of(&cell.root_cause).unwrap(),
+                );
+                assert_eq!(t.element(g).kind, ElementKind::PowerFeed);
+                assert_eq!(t.element(c).kind, ElementKind::Cell);
+                assert_ne!(t.element(g).region, t.element(c).region);
+                assert!(!cells_lost(&twin, &[g]).contains(&cells_lost(&twin, &[c])[0]));
+                assert!(
+                    grid.onset < cell.onset && cell.onset < grid.end,
+                    "they overlap"
+                );
+            }
             other => panic!("untested scenario {other}"),
         }
     }

@@ -164,20 +164,25 @@ fn print_card(c: &Scorecard) {
         "scenario         {} (seed {}, {} cells, {} simulated minutes)",
         c.scenario, c.seed, c.cells, c.simulated_minutes
     );
-    println!(
-        "detected         {}",
-        if c.detected_at.is_some() { "yes" } else { "no" }
-    );
-    println!(
-        "time to detect   {} s after symptoms",
-        opt(c.time_to_detect_s)
-    );
-    println!(
-        "root cause       {} (truth {}, rank {})",
-        c.root_cause.as_deref().unwrap_or("-"),
-        c.root_cause_truth.as_deref().unwrap_or("-"),
-        c.root_cause_rank.map_or("-".into(), |r| r.to_string())
-    );
+    if c.faults.is_empty() {
+        println!("faults           none injected");
+    }
+    for (n, f) in c.faults.iter().enumerate() {
+        println!("fault {}          {}", n + 1, f.root_cause_truth);
+        println!(
+            "  detected       {}",
+            if f.detected_at.is_some() { "yes" } else { "no" }
+        );
+        println!(
+            "  time to detect {} s after symptoms",
+            opt(f.time_to_detect_s)
+        );
+        println!(
+            "  root cause     {} (rank {})",
+            f.root_cause.as_deref().unwrap_or("-"),
+            f.root_cause_rank.map_or("-".into(), |r| r.to_string())
+        );
+    }
     println!(
         "false incidents  {} ({} during warm-up)",
         c.false_incidents, c.false_incidents_before_fault

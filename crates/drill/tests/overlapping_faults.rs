@@ -1,0 +1,42 @@
+//! Two independent faults that overlap in time become two incidents, each
+//! naming its own cause, and neither fault is reported twice.
+
+use dialtone_drill::{DrillConfig, drill};
+use dialtone_sim::TwinConfig;
+
+#[test]
+fn two_overlapping_faults_become_two_incidents_with_their_own_causes() {
+    for seed in 1..=2 {
+        let base = TwinConfig::default();
+        let card = drill(
+            &DrillConfig::new(TwinConfig {
+                seed,
+                cells: 120,
+                scenario: "overlapping-faults".into(),
+                fault_at: base.start + 26 * 3600,
+                ..base
+            }),
+            |_, _| {},
+        )
+        .expect("drill runs");
+        let [grid, cell] = &card.faults[..] else {
+            panic!("two faults injected: {card:?}");
+        };
+        assert!(grid.root_cause_truth.starts_with("grid-"), "{grid:?}");
+        assert!(cell.root_cause_truth.starts_with("cell-"), "{cell:?}");
+        assert!(cell.fault_onset > grid.fault_onset, "the cell fails second");
+        for fault in [grid, cell] {
+            assert_eq!(fault.root_cause_rank, Some(1), "seed {seed}: {card:#?}");
+        }
+        assert_ne!(grid.incident_id, cell.incident_id, "two incidents, not one");
+        assert!(
+            cell.detected_at < grid.resolved_at,
+            "the second opened while the first was open: {card:#?}"
+        );
+        assert_eq!(
+            card.false_incidents, 0,
+            "seed {seed}: {:?}",
+            card.false_incident_details
+        );
+    }
+}
