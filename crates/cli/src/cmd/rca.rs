@@ -1,13 +1,12 @@
 //! `dialtone rca`: the root cause of what a telemetry file shows, offline.
 
-mod input;
-
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use dialtone_bench::series::parse_timestamp;
+use dialtone_bench::telemetry as input;
 use dialtone_engine::{Engine, EngineConfig};
 use dialtone_model::{Candidate, Timestamp};
 use dialtone_rca::Observations;
@@ -97,7 +96,11 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let telemetry = input::read_telemetry(&args.telemetry, &topology, args.lenient, &reading)
+    let telemetry =
+        input::read_telemetry(&args.telemetry, &topology, args.lenient, |done, total| {
+            reading.set_length(total as u64);
+            reading.set_position(done as u64);
+        })
         .map_err(|e| UsageError(e.to_string()))?;
     reading.finish_and_clear();
     for w in &telemetry.warnings {

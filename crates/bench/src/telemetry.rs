@@ -4,12 +4,14 @@
 //! Both come from outside and are untrusted: every problem is an error naming
 //! the file and line (or, with `--lenient`, a warning for a series that names
 //! no known element or KPI), never a panic. The rules are in `docs/rca.md`.
+//! It lives here, beside the [`crate::series`] reader it builds on, rather
+//! than in the CLI, so the fuzz targets in `crates/bench/fuzz` can reach it.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use dialtone_bench::series::{ReadError, SeriesReader, TimestampError, parse_timestamp};
+use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp};
 use dialtone_model::{Kpi, Sample, SeriesId, SeriesKey, Timestamp, Topology};
 use dialtone_rca::{ChangeEvent, ChangeKind};
 
@@ -162,13 +164,14 @@ impl Telemetry {
     }
 }
 
-/// Reads `path`: a directory of per-series files, or one long CSV. `progress`
-/// is told the number of files in a directory and each one done.
+/// Reads `path`: a directory of per-series files, or one long CSV. In a
+/// directory, `progress(done, total)` is called before the first file and
+/// after each one.
 pub fn read_telemetry(
     path: &Path,
     topology: &Topology,
     lenient: bool,
-    progress: &indicatif::ProgressBar,
+    mut progress: impl FnMut(usize, usize),
 ) -> Result<Telemetry, InputError> {
     let mut builder = Builder::new(topology, lenient);
     if path.is_dir() {
@@ -191,25 +194,33 @@ pub fn read_telemetry(
         }
         // Directory order is arbitrary; series ids and output must not be.
         files.sort();
-        progress.set_length(files.len() as u64);
-        for (stem, file) in files {
+        let total = files.len();
+        progress(0, total);
+        for (done, (stem, file)) in files.into_iter().enumerate() {
             builder.series_file(
                 &stem,
                 &file.display().to_string(),
                 SeriesReader::open(&file)?,
             )?;
-            progress.inc(1);
+            progress(done + 1, total);
         }
     } else {
         builder.long(SeriesReader::open(path)?)?;
     }
-    let telemetry = builder.finish();
-    if telemetry.samples.is_empty() {
-        return Err(InputError::NoSamples {
-            path: path.display().to_string(),
-        });
-    }
-    Ok(telemetry)
+    builder.finish_nonempty(&path.display().to_string())
+}
+
+/// One long `timestamp,series,value` CSV from any reader (what
+/// [`read_telemetry`] does with a file); `source_name` names it in errors.
+pub fn parse_long(
+    input: Box<dyn Read>,
+    source_name: &str,
+    topology: &Topology,
+    lenient: bool,
+) -> Result<Telemetry, InputError> {
+    let mut builder = Builder::new(topology, lenient);
+    builder.long(SeriesReader::from_reader(input, source_name.to_owned())?)?;
+    builder.finish_nonempty(source_name)
 }
 
 /// Collects samples from any number of sources into one [`Telemetry`].
@@ -351,6 +362,17 @@ impl<'t> Builder<'t> {
             missing_values: self.missing_values,
             warnings: self.warnings,
         }
+    }
+
+    /// [`Builder::finish`], or [`InputError::NoSamples`] naming `path` if nothing was read.
+    fn finish_nonempty(self, path: &str) -> Result<Telemetry, InputError> {
+        let telemetry = self.finish();
+        if telemetry.samples.is_empty() {
+            return Err(InputError::NoSamples {
+                path: path.to_owned(),
+            });
+        }
+        Ok(telemetry)
     }
 }
 
