@@ -1,7 +1,7 @@
 //! Benchmarks of Dialtone's detector: the NAB scorer, the AIOps KPI
 //! point-adjusted F1, kernel throughput and the end-to-end ingest rate, with
-//! the CSV reading they share; and the reader of `wrk`'s report for the
-//! status-page load test.
+//! the CSV reading they share; the root-cause latency at scale; and the reader
+//! of `wrk`'s report for the status-page load test.
 //!
 //! Scoring is pure and deterministic; only the runners read files, and they
 //! feed the detector strictly online, sample by sample, as the server would.
@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod kpi;
 pub mod nab;
 pub mod online;
+pub mod rca;
 pub mod series;
 pub mod throughput;
 pub mod wrk;
