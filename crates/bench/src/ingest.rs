@@ -51,12 +51,12 @@ impl IngestRun {
         }
         (samples, secs)
     }
+}
 
-    /// Minutes to run untimed first: past the engine's start-up grace, so
-    /// the incident logic runs in the timed minutes too.
-    pub fn warm_up_minutes() -> usize {
-        (EngineConfig::default().startup_grace_secs / 60) as usize + 5
-    }
+/// Minutes to run untimed first: past the engine's start-up grace, so the
+/// incident logic runs in the timed minutes too.
+pub fn warm_up_minutes(config: &EngineConfig) -> usize {
+    (config.startup_grace_secs / 60) as usize + 5
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Benchmarks of Dialtone's detector: the NAB scorer, the AIOps KPI
 //! point-adjusted F1, kernel throughput and the end-to-end ingest rate, with
-//! the CSV reading they share; and the reader of `wrk`'s report for the
-//! status-page load test. `telemetry` is the reader of `dialtone rca`'s
-//! telemetry and change files, built on the same CSV reading.
+//! the CSV reading they share; the root-cause latency at scale; and the reader
+//! of `wrk`'s report for the status-page load test. `telemetry` is the reader
+//! of `dialtone rca`'s telemetry and change files, built on the same CSV reading.
 //!
 //! Scoring is pure and deterministic; only the runners read files, and they
 //! feed the detector strictly online, sample by sample, as the server would.
@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod kpi;
 pub mod nab;
 pub mod online;
+pub mod rca;
 pub mod series;
 pub mod telemetry;
 pub mod throughput;

@@ -61,6 +61,13 @@ impl Workload {
         w
     }
 
+    /// The same population without the diurnal swing: level plus noise.
+    pub fn without_daily_swing(mut self) -> Workload {
+        self.sin_coef.fill(0.0);
+        self.cos_coef.fill(0.0);
+        self
+    }
+
     pub fn series(&self) -> usize {
         self.level.len()
     }
@@ -75,7 +82,7 @@ impl Workload {
     }
 
     /// Fills the next interval's scrape: sin(wt + phase) = sin wt cos phase + cos wt sin phase.
-    fn next_scrape(&mut self) -> Timestamp {
+    pub fn next_scrape(&mut self) -> Timestamp {
         let angle = std::f64::consts::TAU * self.interval as f64 / INTERVALS_PER_DAY;
         let (sin, cos) = angle.sin_cos();
         for s in 0..self.scrape.len() {
@@ -86,6 +93,11 @@ impl Workload {
         }
         self.interval += 1;
         self.interval as Timestamp * INTERVAL_SECS
+    }
+
+    /// The values of the last scrape, one per series.
+    pub fn scrape(&self) -> &[f64] {
+        &self.scrape
     }
 
     /// Feeds one scrape and returns the seconds spent scoring it.

@@ -73,26 +73,66 @@ pub type ImpactSet = Arc<Vec<(u32, ServiceMask)>>;
 #[derive(Debug)]
 pub struct Explainer {
     topology: Arc<Topology>,
-    cache: Mutex<HashMap<usize, ImpactSet>>,
+    impacts: Mutex<Impacts>,
     changes: ChangeLog,
 }
 
-/// A candidate while ranking: its element, the silent units it predicts, the
-/// change that counts for it and the score it is ranked by.
+/// The impact sets computed so far, and the dense per-element loss that
+/// computing one more propagates through: one array for the explainer's life,
+/// cleared by what each propagation touched, so a propagation costs what it
+/// breaks rather than a hash lookup per group member.
+#[derive(Debug)]
+struct Impacts {
+    cache: HashMap<usize, ImpactSet>,
+    lost: Vec<ServiceMask>,
+}
+
+/// A candidate while ranking: its element, its agreement, the silent units it
+/// predicts, the change that counts for it and the score it is ranked by. The
+/// public [`Candidate`] (with its strings) is only built for the ones returned.
 struct Scored {
-    cand: Candidate,
     element: usize,
+    score: f64,
+    explained: u32,
+    contradicted: u32,
+    unexplained: u32,
     dark: u32,
     change: Option<ChangeHint>,
     /// Agreement plus the change bonus.
     ranking: f64,
 }
 
+/// The broken and silent services of every element, as dense arrays: a
+/// candidate's score reads one entry per element it predicts broken.
+struct Dense {
+    broken: Vec<ServiceMask>,
+    silent: Vec<ServiceMask>,
+}
+
+impl Dense {
+    fn new(obs: &Observations) -> Dense {
+        let spread = |sparse: &HashMap<usize, ServiceMask>| {
+            let mut dense = vec![0; obs.observable.len()];
+            for (&e, &m) in sparse {
+                dense[e] = m;
+            }
+            dense
+        };
+        Dense {
+            broken: spread(&obs.broken),
+            silent: spread(&obs.silent),
+        }
+    }
+}
+
 impl Explainer {
     pub fn new(topology: Arc<Topology>) -> Explainer {
         Explainer {
+            impacts: Mutex::new(Impacts {
+                cache: HashMap::new(),
+                lost: vec![0; topology.len()],
+            }),
             topology,
-            cache: Mutex::new(HashMap::new()),
             changes: ChangeLog::default(),
         }
     }
@@ -115,15 +155,12 @@ impl Explainer {
     /// What breaks if element `e` fails completely, restricted to elements whose loss is
     /// non-empty. Walks only `e`'s dependents, in the topology's evaluation order.
     pub fn impact(&self, e: usize) -> ImpactSet {
-        if let Some(hit) = self.cache.lock().expect("impact cache poisoned").get(&e) {
-            return hit.clone();
-        }
-        let computed = Arc::new(sparse_propagate(&self.topology, e));
-        self.cache
-            .lock()
-            .expect("impact cache poisoned")
-            .insert(e, computed.clone());
-        computed
+        let mut impacts = self.impacts.lock().expect("impact cache poisoned");
+        let Impacts { cache, lost } = &mut *impacts;
+        cache
+            .entry(e)
+            .or_insert_with(|| Arc::new(sparse_propagate(&self.topology, e, lost)))
+            .clone()
     }
 
     /// The best `top` candidates for `obs`, best first. Candidates are the broken
@@ -133,28 +170,23 @@ impl Explainer {
         if broken_total == 0 {
             return Vec::new();
         }
+        let dense = Dense::new(obs);
         let mut scored: Vec<Scored> = self
             .ancestors(obs.broken.keys().copied())
             .into_iter()
             .filter_map(|c| {
-                let (cand, dark) = self.score(c, obs, broken_total)?;
-                let change = obs
+                let mut s = self.score(c, obs, &dense, broken_total)?;
+                s.change = obs
                     .onset
                     .and_then(|onset| self.changes.hint(&self.topology, c, onset));
-                let ranking = cand.score + change.as_ref().map_or(0.0, |h| h.bonus);
-                Some(Scored {
-                    cand,
-                    element: c,
-                    dark,
-                    change,
-                    ranking,
-                })
+                s.ranking = s.score + s.change.as_ref().map_or(0.0, |h| h.bonus);
+                Some(s)
             })
             .collect();
         scored.sort_by(|a, b| {
             b.ranking
                 .total_cmp(&a.ranking)
-                .then(b.cand.explained.cmp(&a.cand.explained))
+                .then(b.explained.cmp(&a.explained))
                 // Of two that fit what reports equally, the one that also
                 // predicts what went dark.
                 .then(b.dark.cmp(&a.dark))
@@ -166,15 +198,24 @@ impl Explainer {
         });
         let confidence = confidences(scored.iter().map(|s| s.ranking));
         // The leader's line, taken by the first candidate only.
-        let mut lead = lead_line(&scored);
+        let mut lead = lead_line(&self.topology, &scored);
         scored
             .into_iter()
             .zip(confidence)
             .take(top)
             .map(|(s, confidence)| {
-                let mut c = s.cand;
-                c.confidence = confidence;
-                c.evidence = self.evidence(s.element, &c, obs);
+                let el = self.topology.element(s.element);
+                let mut c = Candidate {
+                    element: el.id.clone(),
+                    kind: el.kind.as_str().to_string(),
+                    score: s.score,
+                    explained: s.explained,
+                    contradicted: s.contradicted,
+                    unexplained: s.unexplained,
+                    confidence,
+                    evidence: Vec::new(),
+                };
+                c.evidence = self.evidence(s.element, &c, s.dark, obs);
                 c.evidence.extend(s.change.map(|h| h.evidence));
                 c.evidence.extend(lead.take());
                 c
@@ -200,18 +241,24 @@ impl Explainer {
         out
     }
 
-    /// The candidate `c` with its score, and the silent units it predicts.
-    fn score(&self, c: usize, obs: &Observations, broken_total: u32) -> Option<(Candidate, u32)> {
+    /// The candidate `c` with its agreement and the silent units it predicts,
+    /// unless it explains nothing; no change weighed yet.
+    fn score(
+        &self,
+        c: usize,
+        obs: &Observations,
+        dense: &Dense,
+        broken_total: u32,
+    ) -> Option<Scored> {
         let impact = self.impact(c);
         let (mut explained, mut contradicted, mut dark) = (0u32, 0u32, 0u32);
         for &(e, lost) in impact.iter() {
-            let seen = lost & obs.observable[e as usize];
-            let broken = obs.broken.get(&(e as usize)).copied().unwrap_or(0);
+            let e = e as usize;
+            let seen = lost & obs.observable[e];
+            let broken = dense.broken[e];
             explained += (seen & broken).count_ones();
             contradicted += (seen & !broken).count_ones();
-            if !obs.silent.is_empty() {
-                dark += (lost & obs.silent.get(&(e as usize)).copied().unwrap_or(0)).count_ones();
-            }
+            dark += (lost & dense.silent[e]).count_ones();
         }
         if explained == 0 {
             return None;
@@ -219,21 +266,20 @@ impl Explainer {
         let unexplained = broken_total - explained;
         let agree = f64::from(explained) + SILENT_WEIGHT * f64::from(dark);
         let score = agree / (agree + f64::from(contradicted + unexplained));
-        let el = self.topology.element(c);
-        let cand = Candidate {
-            element: el.id.clone(),
-            kind: el.kind.as_str().to_string(),
+        Some(Scored {
+            element: c,
             score,
             explained,
             contradicted,
             unexplained,
-            confidence: 0.0,
-            evidence: Vec::new(),
-        };
-        Some((cand, dark))
+            dark,
+            change: None,
+            ranking: score,
+        })
     }
 
-    fn evidence(&self, c: usize, cand: &Candidate, obs: &Observations) -> Vec<String> {
+    /// Evidence lines for candidate `c`, which predicts `dark` silent units.
+    fn evidence(&self, c: usize, cand: &Candidate, dark: u32, obs: &Observations) -> Vec<String> {
         let t = &self.topology;
         let impact = self.impact(c);
         let mut lines = vec![format!(
@@ -242,12 +288,6 @@ impl Explainer {
             cand.explained + cand.unexplained,
             cand.contradicted
         )];
-        let dark: u32 = impact
-            .iter()
-            .map(|&(e, lost)| {
-                (lost & obs.silent.get(&(e as usize)).copied().unwrap_or(0)).count_ones()
-            })
-            .sum();
         if dark > 0 {
             lines.push(format!(
                 "{dark} observations it predicts broken stopped reporting"
@@ -298,7 +338,7 @@ fn confidences(ranking: impl Iterator<Item = f64> + Clone) -> Vec<f64> {
 }
 
 /// The leader's margin over the runner-up, as an evidence line.
-fn lead_line(scored: &[Scored]) -> Option<String> {
+fn lead_line(t: &Topology, scored: &[Scored]) -> Option<String> {
     let [first, second, ..] = scored else {
         return scored
             .first()
@@ -307,7 +347,7 @@ fn lead_line(scored: &[Scored]) -> Option<String> {
     Some(format!(
         "ranks {:.2} above the runner-up {}",
         first.ranking - second.ranking,
-        second.cand.element
+        t.element(second.element).id
     ))
 }
 
@@ -329,16 +369,23 @@ fn kind_preference(kind: ElementKind) -> u8 {
     }
 }
 
-/// Propagates the failure of `root` through its dependents only.
-fn sparse_propagate(t: &Topology, root: usize) -> Vec<(u32, ServiceMask)> {
-    let mut lost: HashMap<usize, ServiceMask> = HashMap::new();
-    lost.insert(root, dialtone_model::ALL_SERVICES);
+/// Propagates the failure of `root` through its dependents only. `lost` is
+/// all zero, one entry per element, and is left so.
+fn sparse_propagate(
+    t: &Topology,
+    root: usize,
+    lost: &mut [ServiceMask],
+) -> Vec<(u32, ServiceMask)> {
+    lost[root] = dialtone_model::ALL_SERVICES;
     // Breadth-first over dependents, re-evaluating an element's groups whenever a
-    // member's loss grows; masks only grow, so this reaches a fixed point.
-    let mut queue = std::collections::VecDeque::from([root]);
-    while let Some(e) = queue.pop_front() {
+    // member's loss grows; masks only grow, so this reaches a fixed point. The
+    // queue holds each element once per growth and doubles as the touched list.
+    let mut queue = vec![root];
+    let mut next = 0;
+    while let Some(&e) = queue.get(next) {
+        next += 1;
         for &d in t.dependents(e) {
-            let before = lost.get(&d).copied().unwrap_or(0);
+            let before = lost[d];
             let mut now = before;
             for g in t.groups_of(d) {
                 for s in dialtone_model::Service::ALL {
@@ -346,25 +393,24 @@ fn sparse_propagate(t: &Topology, root: usize) -> Vec<(u32, ServiceMask)> {
                     if g.services & bit == 0 || now & bit != 0 {
                         continue;
                     }
-                    let up = g
-                        .members
-                        .iter()
-                        .filter(|m| lost.get(m).copied().unwrap_or(0) & bit == 0)
-                        .count();
+                    let up = g.members.iter().filter(|&&m| lost[m] & bit == 0).count();
                     if up < g.required() {
                         now |= bit;
                     }
                 }
             }
             if now != before {
-                lost.insert(d, now);
-                queue.push_back(d);
+                lost[d] = now;
+                queue.push(d);
             }
         }
     }
-    let mut out: Vec<(u32, ServiceMask)> = lost.into_iter().map(|(e, m)| (e as u32, m)).collect();
-    out.sort_unstable();
-    out
+    queue.sort_unstable();
+    queue.dedup();
+    queue
+        .into_iter()
+        .map(|e| (e as u32, std::mem::take(&mut lost[e])))
+        .collect()
 }
 
 #[cfg(test)]
