@@ -453,20 +453,24 @@ impl SeriesState {
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
         self.pending = self.pending.max((surprise.min(60.0) / ROUTINE_UNIT) as u16);
         // Episode filter: a sample alarms when it escalates the episode, or
-        // when it is the episode's first to reach the alarm level. Without the
-        // second case an outage that develops slowly (each minute a little
-        // worse than the last, never by the margin) would never alarm.
+        // when it is the episode's first to reach the bar: the alarm level, or
+        // the routine of its time of day if that is higher. Without the second
+        // case an outage that develops slowly (each minute a little worse
+        // than the last, never by the margin) would never alarm; measured
+        // against the alarm level alone, a slide that crossed it while still
+        // within the routine would spend its one chance there and be damped
+        // once it left the routine behind.
         let prev = self.peak as f64;
         let alarm_surprise = t.alarm_surprise;
-        let news = surprise > prev + cfg.escalate_margin
-            || (surprise >= alarm_surprise && prev < alarm_surprise);
+        let bar = alarm_surprise.max(routine + cfg.routine_margin);
+        let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
         let mut out = if news && surprise > routine + cfg.routine_margin {
             surprise
         } else {
             0.25 * surprise
         };
         self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
-        if out >= alarm_surprise && prev < alarm_surprise {
+        if out >= alarm_surprise && prev < bar {
             self.alarm_ts = timestamp;
             self.alarm_sigma = slow_sigma as f32;
         }
