@@ -32,8 +32,9 @@
 //!   sample's surprise is the larger of the two.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin, or is the first of
-//!   its episode to reach the alarm level (the recent peak is below it);
-//!   otherwise it is damped. One event therefore makes one alert
+//!   its episode to reach the alarm level, raised to the routine of its time
+//!   of day where that is higher (the recent peak is below it); otherwise it
+//!   is damped. One event therefore makes one alert
 //!   (escalations excepted), which is what NAB rewards and what keeps alert
 //!   volume sane, and an outage that develops slowly, each minute a little
 //!   worse than the last, still alarms when it becomes rare enough.
