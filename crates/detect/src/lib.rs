@@ -19,7 +19,8 @@
 //!   become the new normal at once. Its standardised residual feeds a
 //!   two-sided **CUSUM**, which sees what a point test cannot: small sustained
 //!   shifts and values that are ordinary in size but wrong for the time of day
-//!   (a flat day, a missing daily peak).
+//!   (a flat day, a missing daily peak). The CUSUM starts only once the
+//!   seasonal baseline has seen a day ([`SEASON_READY_DAYS`]).
 //! * **Rarity calibration** (in the spirit of Numenta's anomaly likelihood) —
 //!   a test statistic means nothing until we know how often this series
 //!   produces it. Each statistic keeps a decayed table of how often it
@@ -31,8 +32,9 @@
 //!   sample's surprise is the larger of the two.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin, or is the first of
-//!   its episode to reach the alarm level (the recent peak is below it);
-//!   otherwise it is damped. One event therefore makes one alert
+//!   its episode to reach the alarm level, raised to the routine of its time
+//!   of day where that is higher (the recent peak is below it); otherwise it
+//!   is damped. One event therefore makes one alert
 //!   (escalations excepted), which is what NAB rewards and what keeps alert
 //!   volume sane, and an outage that develops slowly, each minute a little
 //!   worse than the last, still alarms when it becomes rare enough.
@@ -140,6 +142,8 @@ const Z_CAP: f64 = 1e6;
 const CUSUM_CAP: f64 = 100.0;
 /// Decades per unit of the routine table.
 const ROUTINE_UNIT: f64 = 1e-3;
+/// Days the seasonal baseline must have seen before its CUSUM is trusted.
+const SEASON_READY_DAYS: f64 = 1.0;
 
 /// Bytes of detector state per series.
 pub const SERIES_STATE_BYTES: usize = std::mem::size_of::<SeriesState>();
@@ -272,6 +276,9 @@ struct SeriesState {
     seen: u32,
     /// Samples the rarity histograms hold.
     rare_n: u16,
+    /// Samples the CUSUM's rarity histogram holds: it starts learning only
+    /// once the seasonal baseline has seen [`SEASON_READY_DAYS`].
+    cusum_n: u16,
     direction: Direction,
     profile: [f32; BINS],
     /// Per time-of-day bin, the decaying peak surprise seen there on recent
@@ -301,6 +308,7 @@ impl SeriesState {
             alarm_sigma: 0.0,
             seen: 0,
             rare_n: 0,
+            cusum_n: 0,
             direction,
             profile: [0.0; BINS],
             routine: [0; BINS],
@@ -353,7 +361,17 @@ impl SeriesState {
         let seasonal = self.profile[i0] as f64 * (1.0 - w1) + self.profile[i1] as f64 * w1;
         let r_slow = value - self.slow - seasonal;
         let z_slow = (r_slow / slow_sigma).clamp(-Z_CAP, Z_CAP);
-        let zc = z_slow.clamp(-CUSUM_CAP, CUSUM_CAP);
+        // Before the seasonal baseline has seen a day, its residuals say more
+        // about the baseline than about the series: a CUSUM of them would
+        // saturate at every daily ramp, and its rarity table would learn that
+        // a saturated CUSUM is ordinary, blinding it for days afterwards.
+        let days_seen = n * dt / DAY;
+        let season_ready = days_seen >= SEASON_READY_DAYS;
+        let zc = if season_ready {
+            z_slow.clamp(-CUSUM_CAP, CUSUM_CAP)
+        } else {
+            0.0
+        };
         self.cusum_up = (self.cusum_up as f64 + zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
         self.cusum_down = (self.cusum_down as f64 - zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
         let (v_fast, v_cusum, away) = match self.direction {
@@ -365,11 +383,10 @@ impl SeriesState {
                 r_slow.abs(),
             ),
         };
-        let n_rare = self.rare_n as f64;
         let p = self
             .rare_fast
-            .p_value(v_fast, n_rare, t)
-            .min(self.rare_cusum.p_value(v_cusum, n_rare, t));
+            .p_value(v_fast, self.rare_n as f64, t)
+            .min(self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t));
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 {
             0.0
@@ -380,12 +397,18 @@ impl SeriesState {
             // The statistics of the first samples, before the spreads have
             // settled, would teach the tables that anything goes.
             self.rare_fast.learn(v_fast);
-            self.rare_cusum.learn(v_cusum);
             self.rare_n += 1;
             if self.rare_n >= t.rarity_cap {
                 self.rare_fast.halve();
-                self.rare_cusum.halve();
                 self.rare_n /= 2;
+            }
+            if season_ready {
+                self.rare_cusum.learn(v_cusum);
+                self.cusum_n += 1;
+                if self.cusum_n >= t.rarity_cap {
+                    self.rare_cusum.halve();
+                    self.cusum_n /= 2;
+                }
             }
         }
 
@@ -407,7 +430,6 @@ impl SeriesState {
             self.fast_spread = self.fast_spread.max(0.5 * r_fast.abs() as f32);
             self.slow_spread = self.slow_spread.max(0.5 * r_slow.abs() as f32);
         }
-        let days_seen = n * dt / DAY;
         let per_bin = per_day / BINS as f64;
         let rate = 1.0 / (per_bin * (days_seen + 1.0).min(cfg.season_days)).max(1.0);
         self.profile[i0] += (rate * (1.0 - w1) * r_slow_c) as f32;
@@ -432,20 +454,24 @@ impl SeriesState {
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
         self.pending = self.pending.max((surprise.min(60.0) / ROUTINE_UNIT) as u16);
         // Episode filter: a sample alarms when it escalates the episode, or
-        // when it is the episode's first to reach the alarm level. Without the
-        // second case an outage that develops slowly (each minute a little
-        // worse than the last, never by the margin) would never alarm.
+        // when it is the episode's first to reach the bar: the alarm level, or
+        // the routine of its time of day if that is higher. Without the second
+        // case an outage that develops slowly (each minute a little worse
+        // than the last, never by the margin) would never alarm; measured
+        // against the alarm level alone, a slide that crossed it while still
+        // within the routine would spend its one chance there and be damped
+        // once it left the routine behind.
         let prev = self.peak as f64;
         let alarm_surprise = t.alarm_surprise;
-        let news = surprise > prev + cfg.escalate_margin
-            || (surprise >= alarm_surprise && prev < alarm_surprise);
+        let bar = alarm_surprise.max(routine + cfg.routine_margin);
+        let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
         let mut out = if news && surprise > routine + cfg.routine_margin {
             surprise
         } else {
             0.25 * surprise
         };
         self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
-        if out >= alarm_surprise && prev < alarm_surprise {
+        if out >= alarm_surprise && prev < bar {
             self.alarm_ts = timestamp;
             self.alarm_sigma = slow_sigma as f32;
         }
@@ -687,6 +713,38 @@ mod tests {
             first.is_some_and(|m| m <= 10),
             "first alarm {first:?}: {scores:?}"
         );
+    }
+
+    #[test]
+    fn missing_daily_peak_alarms() {
+        // A 5-minute series that sits near 20 and rises to 80 from 09:00 to
+        // 17:00 every day; on day 8 the rise never comes. Every value of that
+        // day is ordinary in size, only wrong for the time of day, so only
+        // the seasonal CUSUM can see it, and only if the baseline's first
+        // day, when the profile is still unlearned, did not teach its rarity
+        // table that a saturated CUSUM is routine.
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        let threshold = bank.config().alarm_threshold;
+        let mut noise = Noise(29);
+        let day0 = T0 - T0 % 86_400;
+        let per_day = 288;
+        let mut alarms_before = 0;
+        let mut alarmed_on_day_8 = false;
+        for m in 0..9 * per_day {
+            let high = (108..204).contains(&(m % per_day)) && m / per_day != 8;
+            let v = if high { 80.0 } else { 20.0 } + 2.0 * noise.gauss();
+            let score = bank.update(s, day0 + 300 * m, v);
+            if score >= threshold {
+                if m / per_day == 8 {
+                    alarmed_on_day_8 = true;
+                } else if m >= 2 * per_day {
+                    alarms_before += 1;
+                }
+            }
+        }
+        assert!(alarmed_on_day_8, "missing peak not detected");
+        assert!(alarms_before <= 1, "{alarms_before} alarms on normal days");
     }
 
     #[test]
