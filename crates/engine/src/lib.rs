@@ -567,14 +567,25 @@ fn overlaps(a: &[usize], b: &[usize]) -> bool {
     false
 }
 
-/// Moves the units `root`'s failure predicts out of `residual`; returns them.
+/// How far down the dependents a knock-on symptom is traced (a core instance,
+/// its pool, the cells the pool serves).
+const KNOCK_ON_DEPTH: usize = 3;
+
+/// Moves the units `root`'s failure predicts out of `residual`, with their
+/// knock-on symptoms, and returns them. A knock-on symptom is a broken unit on
+/// an element that serves what `root` took down: an AMF whose cells lost power
+/// sees their devices detach, though nothing in the topology makes the AMF
+/// fail. Left in the residual, such leftovers would blur a second, independent
+/// fault elsewhere into one that nothing explains well. Cells serve nothing, so
+/// a dark cell is never claimed as a knock-on.
 fn claim(
     explainer: &Explainer,
     root: usize,
     residual: &mut HashMap<usize, ServiceMask>,
 ) -> HashMap<usize, ServiceMask> {
+    let impact = explainer.impact(root);
     let mut claimed = HashMap::new();
-    for &(e, lost) in explainer.impact(root).iter() {
+    for &(e, lost) in impact.iter() {
         if let Some(broken) = residual.get_mut(&(e as usize)) {
             let mine = *broken & lost;
             if mine != 0 {
@@ -584,7 +595,38 @@ fn claim(
         }
     }
     residual.retain(|_, m| *m != 0);
+    let in_impact = |e: usize| {
+        impact
+            .binary_search_by_key(&(e as u32), |&(i, _)| i)
+            .is_ok()
+    };
+    let topology = explainer.topology();
+    residual.retain(|&e, m| {
+        let knock_on = serves_any(topology, e, KNOCK_ON_DEPTH, &in_impact);
+        if knock_on {
+            *claimed.entry(e).or_insert(0) |= *m;
+        }
+        !knock_on
+    });
     claimed
+}
+
+/// Whether an element within `depth` levels of dependents below `e` satisfies `hit`.
+fn serves_any(topology: &Topology, e: usize, depth: usize, hit: &impl Fn(usize) -> bool) -> bool {
+    let mut level = vec![e];
+    let mut seen = std::collections::HashSet::from([e]);
+    for _ in 0..depth {
+        let next: Vec<usize> = level
+            .iter()
+            .flat_map(|&d| topology.dependents(d).iter().copied())
+            .filter(|&d| seen.insert(d))
+            .collect();
+        if next.iter().any(|&d| hit(d)) {
+            return true;
+        }
+        level = next;
+    }
+    false
 }
 
 #[cfg(test)]
