@@ -292,7 +292,7 @@ impl RcaBench {
     /// Fills `samples` with the next minute's values, the `degraded` series
     /// pushed far to their bad side; returns the minute.
     fn next_minute(&mut self, degraded: &[usize]) -> Timestamp {
-        let at = self.workload.next_scrape();
+        let at = self.workload.next_scrape(self.workload.series());
         for (sample, &value) in self.samples.iter_mut().zip(self.workload.scrape()) {
             sample.value = value;
         }

@@ -14,9 +14,15 @@ use dialtone_model::{Direction, Timestamp};
 pub const INTERVAL_SECS: Timestamp = 60;
 /// Scrapes per day: the period of the diurnal cycle.
 const INTERVALS_PER_DAY: f64 = 1440.0;
-/// Untimed scrapes before measuring, past the detector's warm-up (30 samples
-/// by default), so the steady-state scoring path is what gets timed.
-pub const WARM_UP_INTERVALS: usize = 64;
+/// Untimed scrapes before measuring: a day and an hour, so the steady-state
+/// scoring path is what gets timed (the seasonal CUSUM and its rarity table
+/// start only once the baseline has seen a day; before that each sample costs
+/// less).
+pub const WARM_UP_INTERVALS: usize = 1440 + 60;
+/// Series warmed up sample by sample; a larger workload repeats their
+/// parameters and the bank their warmed-up states (a multiple of 3, so each
+/// copy keeps its alarm direction).
+const DISTINCT_SERIES: usize = 12_000;
 /// Samples timed per repetition, so small N still runs long enough to time.
 const SAMPLES_PER_REPETITION: usize = 20_000_000;
 
@@ -48,7 +54,7 @@ impl Workload {
             scores: vec![0.0; series],
             interval: 0,
         };
-        for _ in 0..series {
+        for _ in 0..series.min(DISTINCT_SERIES) {
             // Levels from 1 to 10^6 (ratios, counts, bytes), swings 10-50 %, any phase.
             let level = 10f64.powf(6.0 * rng.unit());
             let swing = level * (0.1 + 0.4 * rng.unit());
@@ -57,6 +63,12 @@ impl Workload {
             w.sin_coef.push(swing * phase.cos());
             w.cos_coef.push(swing * phase.sin());
             w.noise.push(level * (0.005 + 0.03 * rng.unit()));
+        }
+        for v in [&mut w.level, &mut w.sin_coef, &mut w.cos_coef, &mut w.noise] {
+            let distinct = v.len();
+            for i in distinct..series {
+                v.push(v[i % distinct]);
+            }
         }
         w
     }
@@ -81,11 +93,12 @@ impl Workload {
         bank
     }
 
-    /// Fills the next interval's scrape: sin(wt + phase) = sin wt cos phase + cos wt sin phase.
-    pub fn next_scrape(&mut self) -> Timestamp {
+    /// Fills the next interval's scrape of the first `count` series:
+    /// sin(wt + phase) = sin wt cos phase + cos wt sin phase.
+    pub fn next_scrape(&mut self, count: usize) -> Timestamp {
         let angle = std::f64::consts::TAU * self.interval as f64 / INTERVALS_PER_DAY;
         let (sin, cos) = angle.sin_cos();
-        for s in 0..self.scrape.len() {
+        for s in 0..count {
             self.scrape[s] = self.level[s]
                 + self.sin_coef[s] * sin
                 + self.cos_coef[s] * cos
@@ -102,7 +115,7 @@ impl Workload {
 
     /// Feeds one scrape and returns the seconds spent scoring it.
     fn feed(&mut self, bank: &mut DetectorBank) -> f64 {
-        let t = self.next_scrape();
+        let t = self.next_scrape(self.series());
         let start = Instant::now();
         bank.update_interval(t, &self.scrape, &mut self.scores);
         // Keeps the scores observable so the work cannot be optimized away.
@@ -110,11 +123,17 @@ impl Workload {
         start.elapsed().as_secs_f64()
     }
 
-    /// Runs [`WARM_UP_INTERVALS`] scrapes untimed.
+    /// Brings `bank` to a steady state, untimed: the first [`DISTINCT_SERIES`]
+    /// see [`WARM_UP_INTERVALS`] scrapes, and the rest take copies of their
+    /// states, as they repeat their parameters.
     pub fn warm_up(&mut self, bank: &mut DetectorBank) {
+        let distinct = self.series().min(DISTINCT_SERIES);
+        let mut scores = vec![0.0; distinct];
         for _ in 0..WARM_UP_INTERVALS {
-            self.feed(bank);
+            let t = self.next_scrape(distinct);
+            bank.update_interval(t, &self.scrape[..distinct], &mut scores);
         }
+        bank.repeat_first(distinct);
     }
 
     /// Scrapes per timed repetition: enough for [`SAMPLES_PER_REPETITION`] samples, at least 2.
@@ -182,8 +201,8 @@ mod tests {
     fn workload_is_deterministic_and_plausible() {
         let mut a = Workload::new(100, 7);
         let mut b = Workload::new(100, 7);
-        a.next_scrape();
-        b.next_scrape();
+        a.next_scrape(100);
+        b.next_scrape(100);
         assert_eq!(a.scrape, b.scrape);
         assert!(a.scrape.iter().all(|v| v.is_finite() && *v > 0.0));
         let mut bank = a.bank();
