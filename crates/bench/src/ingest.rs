@@ -53,6 +53,11 @@ impl IngestRun {
     }
 }
 
+/// Untimed minutes after which the detectors are in their steady state: a day
+/// and an hour (the seasonal CUSUM and its rarity table start after a day;
+/// before that each sample costs less, so a shorter warm-up flatters the rate).
+pub const STEADY_STATE_MINUTES: usize = 24 * 60 + 60;
+
 /// Minutes to run untimed first: past the engine's start-up grace, so the
 /// incident logic runs in the timed minutes too.
 pub fn warm_up_minutes(config: &EngineConfig) -> usize {

@@ -86,8 +86,9 @@ struct RcaArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     repetitions: u16,
     /// Quiet simulated minutes before the first burst (at least the engine's
-    /// start-up grace plus 5): the detectors' false alarms fall as they learn.
-    #[arg(long, default_value_t = 65)]
+    /// start-up grace plus 5). The default, a day and an hour, times the
+    /// detectors in their steady state: their seasonal CUSUM starts after a day.
+    #[arg(long, default_value_t = ingest::STEADY_STATE_MINUTES)]
     warm_up_minutes: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -308,7 +309,9 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
     let mut ingest = Vec::new();
     for &cells in &args.ingest_cells {
         let mut run = IngestRun::new(cells, 1).map_err(|e| UsageError(e.to_string()))?;
-        run.run(ingest::warm_up_minutes(&EngineConfig::default()));
+        run.run(
+            ingest::warm_up_minutes(&EngineConfig::default()).max(ingest::STEADY_STATE_MINUTES),
+        );
         let (samples, secs) = run.run(args.ingest_minutes.into());
         let rate = samples as f64 / secs;
         if !args.json {
@@ -316,7 +319,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                 println!();
                 println!(
                     "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
-                     root cause, incidents), one thread, {} timed minutes after the start-up grace",
+                     root cause, incidents), one thread, {} timed minutes after a day and an hour of warm-up",
                     args.ingest_minutes
                 );
                 println!(
