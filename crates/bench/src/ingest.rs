@@ -53,10 +53,9 @@ impl IngestRun {
     }
 }
 
-/// Untimed minutes after which the detectors are in their steady state: a day
-/// and an hour (the seasonal CUSUM and its rarity table start after a day;
-/// before that each sample costs less, so a shorter warm-up flatters the rate).
-pub const STEADY_STATE_MINUTES: usize = 24 * 60 + 60;
+/// Untimed minutes after which the detectors are in their steady state
+/// ([`dialtone_detect::STEADY_STATE_SECS`]); a shorter warm-up flatters the rate.
+pub const STEADY_STATE_MINUTES: usize = (dialtone_detect::STEADY_STATE_SECS / 60) as usize;
 
 /// Minutes to run untimed first: past the engine's start-up grace, so the
 /// incident logic runs in the timed minutes too.

@@ -7,18 +7,16 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use dialtone_detect::{DetectorBank, DetectorConfig};
+use dialtone_detect::{DetectorBank, DetectorConfig, STEADY_STATE_SECS};
 use dialtone_model::{Direction, Timestamp};
 
 /// Seconds between scrapes.
 pub const INTERVAL_SECS: Timestamp = 60;
 /// Scrapes per day: the period of the diurnal cycle.
 const INTERVALS_PER_DAY: f64 = 1440.0;
-/// Untimed scrapes before measuring: a day and an hour, so the steady-state
-/// scoring path is what gets timed (the seasonal CUSUM and its rarity table
-/// start only once the baseline has seen a day; before that each sample costs
-/// less).
-pub const WARM_UP_INTERVALS: usize = 1440 + 60;
+/// Untimed scrapes before measuring, so the steady-state scoring path is what
+/// gets timed.
+pub const WARM_UP_INTERVALS: usize = (STEADY_STATE_SECS / INTERVAL_SECS) as usize;
 /// Series warmed up sample by sample; a larger workload repeats their
 /// parameters and the bank their warmed-up states (a multiple of 3, so each
 /// copy keeps its alarm direction).

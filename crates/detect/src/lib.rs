@@ -145,6 +145,12 @@ const ROUTINE_UNIT: f64 = 1e-3;
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
 
+/// Seconds of samples after which a series runs its steady-state path: the
+/// seasonal baseline has seen [`SEASON_READY_DAYS`], so its CUSUM and rarity
+/// table are live, and they have had an hour. Before that each sample costs
+/// less, so a benchmark must warm up at least this long.
+pub const STEADY_STATE_SECS: i64 = (SEASON_READY_DAYS * DAY) as i64 + 3600;
+
 /// Bytes of detector state per series.
 pub const SERIES_STATE_BYTES: usize = std::mem::size_of::<SeriesState>();
 
