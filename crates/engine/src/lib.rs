@@ -594,7 +594,6 @@ fn claim(
             }
         }
     }
-    residual.retain(|_, m| *m != 0);
     let in_impact = |e: usize| {
         impact
             .binary_search_by_key(&(e as u32), |&(i, _)| i)
@@ -602,6 +601,9 @@ fn claim(
     };
     let topology = explainer.topology();
     residual.retain(|&e, m| {
+        if *m == 0 {
+            return false;
+        }
         let knock_on = serves_any(topology, e, KNOCK_ON_DEPTH, &in_impact);
         if knock_on {
             *claimed.entry(e).or_insert(0) |= *m;

@@ -103,8 +103,9 @@ impl Courier {
             b.build()
                 .map_err(|e| SendError::Permanent(format!("HTTP client: {e}")))
         };
+        let http = built(client())?;
         let subscriber_http = if config.allow_private_webhooks {
-            built(client())?
+            http.clone()
         } else {
             built(
                 client()
@@ -115,7 +116,7 @@ impl Courier {
         };
         Ok(Courier {
             smtp,
-            http: built(client())?,
+            http,
             subscriber_http,
             allow_private_webhooks: config.allow_private_webhooks,
         })
