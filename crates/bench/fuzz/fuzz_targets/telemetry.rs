@@ -4,21 +4,15 @@
 //! lenient, against a two-element topology.
 
 use dialtone_bench::telemetry::parse_long;
-use dialtone_model::{Element, ElementKind, Topology};
 use libfuzzer_sys::fuzz_target;
+
+mod topology;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, text)) = data.split_first() else {
         return;
     };
-    let topology = Topology::new(
-        vec![
-            Element::new("cell-1", ElementKind::Cell),
-            Element::new("amf:1", ElementKind::CoreInstance),
-        ],
-        Vec::new(),
-    )
-    .expect("a valid topology");
+    let topology = topology::two_elements();
     let input = Box::new(std::io::Cursor::new(text.to_vec()));
     let Ok(t) = parse_long(input, "fuzz.csv", &topology, flags & 1 == 1) else {
         return;
