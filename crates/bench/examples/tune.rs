@@ -6,7 +6,10 @@
 //!
 //! An empty argument is the default configuration. `VERBOSE=1` lists, per NAB
 //! file, where each window was first detected and the false-positive rows at
-//! the standard profile's threshold; `NOKPI=1` skips the KPI set.
+//! the standard profile's threshold; `NOKPI=1` skips the KPI set; `DUMP=DIR`
+//! writes every file's `timestamp,value,score` rows to DIR (NAB files named
+//! after their path, KPI files `kpiNNN` with `label,is_test` appended) for
+//! plotting or ad-hoc analysis.
 
 use std::path::Path;
 
@@ -28,6 +31,7 @@ fn config(spec: &str) -> DetectorConfig {
             "spread_alpha" => c.spread_alpha = v,
             "slow_days" => c.slow_days = v,
             "season_days" => c.season_days = v,
+            "range_days" => c.range_days = v,
             "cusum_k" => c.cusum_k = v,
             "rarity_memory" => c.rarity_memory = v,
             "prior_samples" => c.prior_samples = v,
@@ -92,6 +96,17 @@ fn main() {
             .zip(&scored)
             .map(|((f, _), s)| (f, s.as_slice()))
             .collect();
+        if let Ok(dir) = std::env::var("DUMP") {
+            for ((f, rows), s) in nab_files.iter().zip(&scored) {
+                let path = Path::new(&dir).join(f.name.replace('/', "__"));
+                let body: String = rows
+                    .iter()
+                    .zip(s)
+                    .map(|(&(t, v), x)| format!("{t},{},{x}\n", v.unwrap_or(f64::NAN)))
+                    .collect();
+                std::fs::write(path, body).unwrap();
+            }
+        }
         let windows: usize = nab_files.iter().map(|(f, _)| f.scored_windows()).sum();
         let mut out = format!("{spec:40}");
         for p in &profiles {
@@ -138,6 +153,23 @@ fn main() {
             for (rows, l, t) in &kpi_files {
                 let mut d = OnlineSeries::new(cfg);
                 let s: Vec<f64> = rows.iter().map(|&(ts, v)| d.score(ts, v)).collect();
+                if let Ok(dir) = std::env::var("DUMP") {
+                    let body: String = rows
+                        .iter()
+                        .zip(&s)
+                        .zip(l.iter().zip(t))
+                        .map(|((&(ts, v), x), (&l, &t))| {
+                            format!(
+                                "{ts},{},{x},{},{}\n",
+                                v.unwrap_or(f64::NAN),
+                                l as u8,
+                                t as u8
+                            )
+                        })
+                        .collect();
+                    let n = std::fs::read_dir(&dir).unwrap().count();
+                    std::fs::write(Path::new(&dir).join(format!("kpi{n:03}")), body).unwrap();
+                }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
                 tr.add_series(&l[..k], &s[..k], DELAY);
                 te.add_series(&l[k..], &s[k..], DELAY);

@@ -6,7 +6,7 @@
 //!
 //! # What each part sees
 //!
-//! Every sample goes through two baselines, two test statistics, a rarity
+//! Every sample goes through two baselines, three test statistics, a rarity
 //! calibration and an episode filter:
 //!
 //! * **Fast baseline** — an EWMA level with a robust spread (EWMA of the
@@ -21,6 +21,14 @@
 //!   shifts and values that are ordinary in size but wrong for the time of day
 //!   (a flat day, a missing daily peak). The CUSUM starts only once the
 //!   seasonal baseline has seen a day ([`SEASON_READY_DAYS`]).
+//! * **Range envelope** — the highest and lowest values of about the last
+//!   [`DetectorConfig::range_days`] (each jumps out to a new extreme at once
+//!   and creeps back towards the current values with that memory). A value
+//!   beyond the envelope is new to the series, measured as a fraction of the
+//!   envelope's span, whatever its size against the recent noise: a series
+//!   that flips between a few levels or bursts to the same height every hour
+//!   has a wide fast spread, so a first-ever level only a few spreads out
+//!   looks ordinary to the point test, but not to this one.
 //! * **Rarity calibration** (in the spirit of Numenta's anomaly likelihood) —
 //!   a test statistic means nothing until we know how often this series
 //!   produces it. Each statistic keeps a decayed table of how often it
@@ -29,7 +37,7 @@
 //!   heavy-tailed prior (`P ~ v^-prior_exponent`) for levels the series has
 //!   not yet shown. A spiky series thus learns that its spikes are routine and
 //!   a quiet one stays sensitive, with one configuration for all data. The
-//!   sample's surprise is the larger of the two.
+//!   sample's surprise is the largest of the three.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
@@ -59,8 +67,9 @@
 //! per-minute cell KPIs near 3e-5 false alarms per sample in simulation.
 //!
 //! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profile
-//! included; levels are `f64` (KPIs can sit on large offsets), spreads and
-//! the profile `f32`, the routine table and the rarity histograms `u16`.
+//! included; levels and the range envelope are `f64` (KPIs can sit on large
+//! offsets), spreads and the profile `f32`, the routine table and the rarity
+//! histograms `u16`.
 
 use dialtone_model::{Direction, Timestamp};
 
@@ -75,6 +84,8 @@ pub struct DetectorConfig {
     pub slow_days: f64,
     /// Memory of the time-of-day profile, in days.
     pub season_days: f64,
+    /// Memory of the range envelope, in days.
+    pub range_days: f64,
     /// CUSUM allowance, in robust standard deviations.
     pub cusum_k: f64,
     /// Samples remembered by the rarity tables: their counts are halved
@@ -109,6 +120,7 @@ impl Default for DetectorConfig {
             spread_alpha: 0.01,
             slow_days: 1.0,
             season_days: 4.0,
+            range_days: 30.0,
             cusum_k: 0.5,
             rarity_memory: 2048.0,
             prior_samples: 200.0,
@@ -142,6 +154,10 @@ const Z_CAP: f64 = 1e6;
 const CUSUM_CAP: f64 = 100.0;
 /// Decades per unit of the routine table.
 const ROUTINE_UNIT: f64 = 1e-3;
+/// Excursion beyond the range envelope, as a fraction of its span, that
+/// makes the first rung of the rarity ladder: small, so that the rarity table,
+/// not this constant, decides how far out is unusual for a series.
+const RANGE_RUNG: f64 = 0.025;
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
 
@@ -264,6 +280,9 @@ impl Rarity {
 struct SeriesState {
     fast: f64,
     slow: f64,
+    /// Range envelope: the extremes of about the last `range_days`.
+    range_hi: f64,
+    range_lo: f64,
     last_ts: i64,
     alarm_ts: i64,
     /// Typical interval between samples, seconds.
@@ -295,6 +314,7 @@ struct SeriesState {
     pending_bin: u8,
     rare_fast: Rarity,
     rare_cusum: Rarity,
+    rare_range: Rarity,
 }
 
 impl SeriesState {
@@ -302,6 +322,8 @@ impl SeriesState {
         SeriesState {
             fast: 0.0,
             slow: 0.0,
+            range_hi: 0.0,
+            range_lo: 0.0,
             last_ts: 0,
             alarm_ts: i64::MIN,
             dt: 0.0,
@@ -322,6 +344,7 @@ impl SeriesState {
             pending_bin: 0,
             rare_fast: Rarity::NEW,
             rare_cusum: Rarity::NEW,
+            rare_range: Rarity::NEW,
         }
     }
 
@@ -339,6 +362,8 @@ impl SeriesState {
         if self.seen == 0 {
             self.fast = value;
             self.slow = value;
+            self.range_hi = value;
+            self.range_lo = value;
             self.last_ts = timestamp;
             self.seen = 1;
             return 0.0;
@@ -380,18 +405,24 @@ impl SeriesState {
         };
         self.cusum_up = (self.cusum_up as f64 + zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
         self.cusum_down = (self.cusum_down as f64 - zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
-        let (v_fast, v_cusum, away) = match self.direction {
-            Direction::Down => (-z_fast, self.cusum_down as f64, -r_slow),
-            Direction::Up => (z_fast, self.cusum_up as f64, r_slow),
+        let span = (self.range_hi - self.range_lo).max(floor);
+        let above = (value - self.range_hi) / span;
+        let below = (self.range_lo - value) / span;
+        let (v_fast, v_cusum, beyond, away) = match self.direction {
+            Direction::Down => (-z_fast, self.cusum_down as f64, below, -r_slow),
+            Direction::Up => (z_fast, self.cusum_up as f64, above, r_slow),
             Direction::Both => (
                 z_fast.abs(),
                 self.cusum_up.max(self.cusum_down) as f64,
+                above.max(below),
                 r_slow.abs(),
             ),
         };
+        let v_range = (beyond / RANGE_RUNG).clamp(0.0, Z_CAP);
         let p = self
             .rare_fast
             .p_value(v_fast, self.rare_n as f64, t)
+            .min(self.rare_range.p_value(v_range, self.rare_n as f64, t))
             .min(self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t));
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 {
@@ -403,9 +434,11 @@ impl SeriesState {
             // The statistics of the first samples, before the spreads have
             // settled, would teach the tables that anything goes.
             self.rare_fast.learn(v_fast);
+            self.rare_range.learn(v_range);
             self.rare_n += 1;
             if self.rare_n >= t.rarity_cap {
                 self.rare_fast.halve();
+                self.rare_range.halve();
                 self.rare_n /= 2;
             }
             if season_ready {
@@ -426,6 +459,17 @@ impl SeriesState {
         let clip = CLIP_SIGMAS * slow_sigma;
         let r_slow_c = r_slow.clamp(-clip, clip);
         let per_day = DAY / dt;
+        let creep = 1.0 / (per_day * cfg.range_days).max(1.0);
+        self.range_hi = if value > self.range_hi {
+            value
+        } else {
+            self.range_hi + creep * (value - self.range_hi)
+        };
+        self.range_lo = if value < self.range_lo {
+            value
+        } else {
+            self.range_lo + creep * (value - self.range_lo)
+        };
         self.slow += r_slow_c / (per_day * cfg.slow_days).max(1.0).min(n);
         self.slow_spread +=
             (cfg.spread_alpha * (r_slow.abs().min(clip) - self.slow_spread as f64)) as f32;
@@ -829,6 +873,31 @@ mod tests {
             .filter(|m| bank.update(s, T0 + 300 * m, 40.0 + noise.gauss()) >= cfg.alarm_threshold)
             .count();
         assert!((1..=2).contains(&alarms), "{alarms} alarms for one shift");
+    }
+
+    #[test]
+    fn first_value_beyond_a_months_range_alarms() {
+        // A 5-minute series that flips at random between three levels
+        // (33.4, 35.8 and 30.8, like a quantized CPU gauge): its fast spread
+        // is wide, so a first-ever value a few spreads above the top level
+        // is ordinary to the point test. It is new to the series all the same.
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        let threshold = bank.config().alarm_threshold;
+        let mut noise = Noise(31);
+        let levels = [33.4, 33.4, 33.4, 35.8, 30.8];
+        let mut false_alarms = 0;
+        let steps = 10 * 288;
+        for m in 0..steps {
+            let level = levels[(noise.uniform() * levels.len() as f64) as usize];
+            let v = level + 0.1 * noise.gauss();
+            if bank.update(s, T0 + 300 * m, v) >= threshold && m >= 2 * 288 {
+                false_alarms += 1;
+            }
+        }
+        assert!(false_alarms <= 1, "{false_alarms} false alarms");
+        let new = bank.update(s, T0 + 300 * steps, 42.0);
+        assert!(new >= threshold, "first value beyond the range scored {new}");
     }
 
     #[test]
