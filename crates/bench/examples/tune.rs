@@ -32,6 +32,7 @@ fn config(spec: &str) -> DetectorConfig {
             "slow_days" => c.slow_days = v,
             "season_days" => c.season_days = v,
             "range_days" => c.range_days = v,
+            "week_memory_weeks" => c.week_memory_weeks = v,
             "cusum_k" => c.cusum_k = v,
             "rarity_memory" => c.rarity_memory = v,
             "prior_samples" => c.prior_samples = v,

@@ -15,12 +15,15 @@
 //!   sample, which is what an outage on a per-minute cell KPI needs.
 //! * **Slow seasonal baseline** — a slow level (memory about a day) plus a
 //!   time-of-day profile ([`BINS`] bins, linearly interpolated, memory a few
-//!   days), each learning only from clipped residuals so that a fault does not
-//!   become the new normal at once. Its standardised residual feeds a
-//!   two-sided **CUSUM**, which sees what a point test cannot: small sustained
-//!   shifts and values that are ordinary in size but wrong for the time of day
-//!   (a flat day, a missing daily peak). The CUSUM starts only once the
-//!   seasonal baseline has seen a day ([`SEASON_READY_DAYS`]).
+//!   days) plus a coarse time-of-week profile (4-hour bins, learning from the
+//!   second week on, memory [`DetectorConfig::week_memory_weeks`]), each
+//!   learning only from clipped residuals so that a fault does not become the
+//!   new normal at once. Its standardised residual feeds a two-sided
+//!   **CUSUM**, which sees what a point test cannot: small sustained shifts
+//!   and values that are ordinary in size but wrong for the time of day or
+//!   week (a flat day, a missing daily peak, a weekday that looks like a
+//!   Sunday). The CUSUM starts only once the seasonal baseline has seen a day
+//!   ([`SEASON_READY_DAYS`]).
 //! * **Range envelope** — the highest and lowest values of about the last
 //!   [`DetectorConfig::range_days`] (each jumps out to a new extreme at once
 //!   and creeps back towards the current values with that memory). A value
@@ -66,12 +69,15 @@
 //! The default alarm threshold, 0.52 (about 3.25 decades), keeps healthy
 //! per-minute cell KPIs near 3e-5 false alarms per sample in simulation.
 //!
-//! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profile
+//! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profiles
 //! included; levels and the range envelope are `f64` (KPIs can sit on large
-//! offsets), spreads and the profile `f32`, the routine table and the rarity
-//! histograms `u16`.
+//! offsets), spreads `f32`, the two profiles `i16` with a shared scale
+//! (`profile.rs`), the routine table and the rarity histograms `u16`.
+
+mod profile;
 
 use dialtone_model::{Direction, Timestamp};
+use profile::Profile;
 
 /// Settings shared by every series of a bank. One configuration for all data.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,6 +90,8 @@ pub struct DetectorConfig {
     pub slow_days: f64,
     /// Memory of the time-of-day profile, in days.
     pub season_days: f64,
+    /// Memory of the time-of-week profile, in weeks.
+    pub week_memory_weeks: f64,
     /// Memory of the range envelope, in days.
     pub range_days: f64,
     /// CUSUM allowance, in robust standard deviations.
@@ -120,6 +128,7 @@ impl Default for DetectorConfig {
             spread_alpha: 0.01,
             slow_days: 1.0,
             season_days: 4.0,
+            week_memory_weeks: 3.0,
             range_days: 30.0,
             cusum_k: 0.5,
             rarity_memory: 2048.0,
@@ -139,6 +148,12 @@ impl Default for DetectorConfig {
 
 /// Bins of the time-of-day profile (30 minutes each).
 pub const BINS: usize = 48;
+/// Bins of the time-of-week profile (4 hours each): coarse, as it only
+/// carries what sets one day of the week apart from the daily shape.
+const WEEK_BINS: usize = 42;
+/// Days a series must have seen before its weekly profile learns: until then
+/// the daily profile and slow level are still absorbing the first week.
+const WEEK_READY_DAYS: f64 = 7.0;
 /// Rungs of the rarity ladder: levels `2^(j/2)`, 1 to 181.
 const LEVELS: usize = 16;
 const DAY: f64 = 86_400.0;
@@ -305,7 +320,9 @@ struct SeriesState {
     /// once the seasonal baseline has seen [`SEASON_READY_DAYS`].
     cusum_n: u16,
     direction: Direction,
-    profile: [f32; BINS],
+    profile: Profile<BINS>,
+    /// Offsets by time of week on top of the time-of-day profile.
+    weekly: Profile<WEEK_BINS>,
     /// Per time-of-day bin, the decaying peak surprise seen there on recent
     /// days, in [`ROUTINE_UNIT`]s: a daily ramp or batch job is routine.
     routine: [u16; BINS],
@@ -338,7 +355,8 @@ impl SeriesState {
             rare_n: 0,
             cusum_n: 0,
             direction,
-            profile: [0.0; BINS],
+            profile: Profile::ZERO,
+            weekly: Profile::ZERO,
             routine: [0; BINS],
             pending: 0,
             pending_bin: 0,
@@ -346,6 +364,15 @@ impl SeriesState {
             rare_cusum: Rarity::NEW,
             rare_range: Rarity::NEW,
         }
+    }
+
+    /// Weekly bins either side of `timestamp` and the weight of the second.
+    fn week_bins(timestamp: i64) -> (usize, usize, f64) {
+        const WEEK: i64 = 7 * 86_400;
+        let pos = timestamp.rem_euclid(WEEK) as f64 * (WEEK_BINS as f64 / WEEK as f64) - 0.5;
+        let lo = pos.floor();
+        let k0 = (lo as i64).rem_euclid(WEEK_BINS as i64) as usize;
+        (k0, (k0 + 1) % WEEK_BINS, pos - lo)
     }
 
     /// Bins either side of the time of day `tod` (seconds) and the weight of the second.
@@ -389,7 +416,11 @@ impl SeriesState {
         let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
         let tod = timestamp.rem_euclid(86_400) as f64;
         let (i0, i1, w1) = Self::bins(tod);
-        let seasonal = self.profile[i0] as f64 * (1.0 - w1) + self.profile[i1] as f64 * w1;
+        let (k0, k1, v1) = Self::week_bins(timestamp);
+        let seasonal = self.profile.get(i0) * (1.0 - w1)
+            + self.profile.get(i1) * w1
+            + self.weekly.get(k0) * (1.0 - v1)
+            + self.weekly.get(k1) * v1;
         let r_slow = value - self.slow - seasonal;
         let z_slow = (r_slow / slow_sigma).clamp(-Z_CAP, Z_CAP);
         // Before the seasonal baseline has seen a day, its residuals say more
@@ -482,8 +513,15 @@ impl SeriesState {
         }
         let per_bin = per_day / BINS as f64;
         let rate = 1.0 / (per_bin * (days_seen + 1.0).min(cfg.season_days)).max(1.0);
-        self.profile[i0] += (rate * (1.0 - w1) * r_slow_c) as f32;
-        self.profile[i1] += (rate * w1 * r_slow_c) as f32;
+        self.profile.add(i0, rate * (1.0 - w1) * r_slow_c);
+        self.profile.add(i1, rate * w1 * r_slow_c);
+        if days_seen >= WEEK_READY_DAYS {
+            let per_week_bin = per_day * 7.0 / WEEK_BINS as f64;
+            let weeks = days_seen / 7.0 + 1.0;
+            let rate = 1.0 / (per_week_bin * weeks.min(cfg.week_memory_weeks)).max(1.0);
+            self.weekly.add(k0, rate * (1.0 - v1) * r_slow_c);
+            self.weekly.add(k1, rate * v1 * r_slow_c);
+        }
         self.seen = self.seen.saturating_add(1);
 
         if self.seen <= cfg.warmup_samples {
@@ -841,6 +879,43 @@ mod tests {
     }
 
     #[test]
+    fn holiday_on_a_weekday_alarms_but_weekends_do_not() {
+        // A 30-minute series with a daily shape and quiet weekends (trips in
+        // a city: 100 on weekday afternoons, 60 on weekend ones). In week 6 a
+        // Wednesday looks like a Sunday. Each of its values is ordinary for
+        // the time of day on some day of the week: only a profile that knows
+        // the week sees the holiday.
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(Direction::Both);
+        let threshold = bank.config().alarm_threshold;
+        let mut noise = Noise(37);
+        // A Monday, midnight UTC.
+        let monday = 1_700_438_400;
+        let per_day = 48;
+        let holiday = 5 * 7 + 2;
+        let (mut weekend_alarms, mut holiday_alarms) = (0, 0);
+        for m in 0..6 * 7 * per_day {
+            let day = m / per_day;
+            let hour = (m % per_day) as f64 / 2.0;
+            let quiet = day % 7 >= 5 || day == holiday;
+            let peak = if quiet { 60.0 } else { 100.0 };
+            let shape = (std::f64::consts::PI * (hour - 6.0) / 12.0).sin().max(0.0);
+            let v = 20.0 + (peak - 20.0) * shape + 2.0 * noise.gauss();
+            let alarmed = bank.update(s, monday + 1800 * m, v) >= threshold;
+            if alarmed && day == holiday {
+                holiday_alarms += 1;
+            } else if alarmed && day >= 21 && day % 7 >= 5 {
+                weekend_alarms += 1;
+            }
+        }
+        assert!(holiday_alarms >= 1, "the holiday went unnoticed");
+        assert!(
+            weekend_alarms <= 1,
+            "{weekend_alarms} alarms on ordinary weekends"
+        );
+    }
+
+    #[test]
     fn wrong_direction_is_not_anomalous() {
         let mut bank = DetectorBank::new(DetectorConfig::default());
         let s = bank.add_series(Direction::Down);
@@ -897,7 +972,10 @@ mod tests {
         }
         assert!(false_alarms <= 1, "{false_alarms} false alarms");
         let new = bank.update(s, T0 + 300 * steps, 42.0);
-        assert!(new >= threshold, "first value beyond the range scored {new}");
+        assert!(
+            new >= threshold,
+            "first value beyond the range scored {new}"
+        );
     }
 
     #[test]

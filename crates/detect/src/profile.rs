@@ -1,0 +1,105 @@
+//! Seasonal profiles in block floating point: `N` bins of `i16` sharing one
+//! power-of-two scale.
+//!
+//! A profile holds offsets from a series' slow level, learned a small step at
+//! a time. `f32` bins cost 4 bytes each; `i16` bins scaled by `2^exp` cost 2
+//! and keep 15 bits of precision relative to the largest bin, which is ample
+//! for an offset that is compared against the series' noise. The scale only
+//! grows: when a step would overflow a bin, every bin is halved as often as
+//! needed, so the largest offset a series ever showed sets its resolution.
+
+/// Exponent of a new profile's scale: fine enough for any realistic KPI, as
+/// the first steps that need more room widen it at once.
+const START_EXP: i32 = -60;
+const MAX_BIN: f64 = i16::MAX as f64;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Profile<const N: usize> {
+    bins: [i16; N],
+    exp: i8,
+}
+
+/// `2^exp` from the float's bits (`exp` within the normal range).
+fn pow2(exp: i32) -> f64 {
+    f64::from_bits(((exp + 1023) as u64) << 52)
+}
+
+impl<const N: usize> Profile<N> {
+    pub(crate) const ZERO: Self = Profile {
+        bins: [0; N],
+        exp: START_EXP as i8,
+    };
+
+    /// The offset of bin `i`.
+    pub(crate) fn get(&self, i: usize) -> f64 {
+        self.bins[i] as f64 * pow2(self.exp as i32)
+    }
+
+    /// Adds `step` (finite) to bin `i`, widening the scale if it must.
+    pub(crate) fn add(&mut self, i: usize, step: f64) {
+        let mut scale = pow2(self.exp as i32);
+        let target = self.bins[i] as f64 * scale + step;
+        let mut m = (target / scale).round();
+        if m.abs() > MAX_BIN {
+            // Smallest exponent at which the target fits in a bin.
+            let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
+            let shift = (need - self.exp as i32).max(1);
+            for b in &mut self.bins {
+                *b = ((*b as f64) / pow2(shift)).round() as i16;
+            }
+            self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
+            scale = pow2(self.exp as i32);
+            m = (target / scale).round().clamp(-MAX_BIN, MAX_BIN);
+        }
+        self.bins[i] = m as i16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn small_steps_accumulate() {
+        let mut p = Profile::<4>::ZERO;
+        for _ in 0..1000 {
+            p.add(1, 0.001);
+        }
+        // Each step is rounded to the scale (2^-15 once the bin nears 1):
+        // steps of 32.8 quanta, so at most 1.5 % off each, never lost.
+        assert!((p.get(1) - 1.0).abs() < 0.016, "{}", p.get(1));
+        assert_eq!(p.get(0), 0.0);
+    }
+
+    #[test]
+    fn a_large_step_widens_the_scale_and_keeps_the_rest() {
+        let mut p = Profile::<3>::ZERO;
+        p.add(0, 2.5);
+        p.add(1, -1e6);
+        assert!((p.get(1) + 1e6).abs() <= 1e6 / MAX_BIN, "{}", p.get(1));
+        assert!((p.get(0) - 2.5).abs() <= 1e6 / MAX_BIN, "{}", p.get(0));
+    }
+
+    proptest! {
+        #[test]
+        fn tracks_an_f64_accumulator(
+            steps in prop::collection::vec((0usize..6, -1e3..1e3f64), 1..400),
+        ) {
+            let mut p = Profile::<6>::ZERO;
+            let mut exact = [0.0f64; 6];
+            let mut largest = 0.0f64;
+            for (i, s) in steps {
+                p.add(i, s);
+                exact[i] += s;
+                // The scale never shrinks: it answers to the largest offset so far.
+                largest = exact.iter().fold(largest, |m, x| m.max(x.abs()));
+                for (j, &e) in exact.iter().enumerate() {
+                    // Rounding to the scale, once per step since it last grew.
+                    prop_assert!((p.get(j) - e).abs() <= 420.0 * largest / MAX_BIN + 1e-12,
+                        "bin {} = {} against {}", j, p.get(j), e);
+                }
+            }
+        }
+    }
+}
