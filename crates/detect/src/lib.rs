@@ -62,7 +62,11 @@
 //!   baseline in the anomalous direction, the score is kept at or above
 //!   [`DetectorConfig::alarm_threshold`], for at most
 //!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
-//!   taken to have a new normal, and the baselines adapt to it.
+//!   taken to have a new normal, and the baselines adapt to it. Only a series
+//!   that stays out is held: a sample is held if the one before it was beyond
+//!   the band too, so a bursty series whose next one-sample burst comes
+//!   soon after an alarm is scored on that burst's merits (the episode
+//!   filter damps it), not held as if the first had never ended.
 //!
 //! The score is `s / (s + 3)` for the final surprise `s` in decades, so it
 //! lies in [0, 1) and a score of 0.5 is a 1-in-1000 event for that series.
@@ -313,6 +317,8 @@ struct SeriesState {
     peak: f32,
     /// Slow-baseline deviation scale when the current alarm was raised.
     alarm_sigma: f32,
+    /// Whether the previous sample was beyond the hold band.
+    was_beyond: bool,
     seen: u32,
     /// Samples the rarity histograms hold.
     rare_n: u16,
@@ -351,6 +357,7 @@ impl SeriesState {
             cusum_down: 0.0,
             peak: 0.0,
             alarm_sigma: 0.0,
+            was_beyond: false,
             seen: 0,
             rare_n: 0,
             cusum_n: 0,
@@ -567,10 +574,11 @@ impl SeriesState {
         // deviation scale from before the alarm (the spreads learn from the
         // outage too), stays alarmed.
         let held = timestamp.saturating_sub(self.alarm_ts);
-        if away >= cfg.hold_sigmas * self.alarm_sigma as f64 && (0..=cfg.hold_secs).contains(&held)
-        {
+        let beyond = away >= cfg.hold_sigmas * self.alarm_sigma as f64;
+        if beyond && self.was_beyond && (0..=cfg.hold_secs).contains(&held) {
             out = out.max(alarm_surprise);
         }
+        self.was_beyond = beyond;
         score_of(out)
     }
 }
@@ -930,6 +938,23 @@ mod tests {
         }
         let down = bank.update(s, T0 + 60 * 1500, 20.0);
         assert!(down >= bank.config().alarm_threshold, "drop scored {down}");
+    }
+
+    #[test]
+    fn a_burst_soon_after_an_alarm_is_not_held() {
+        let mut noise = Noise(19);
+        let (mut bank, s, start) = warmed_success_rate(2 * 1440, &mut noise);
+        let threshold = bank.config().alarm_threshold;
+        let at = |m: i64| T0 + 60 * m;
+        let first = bank.update(s, at(start), 92.0);
+        assert!(first >= threshold, "burst scored {first}");
+        for m in start + 1..start + 6 {
+            bank.update(s, at(m), 99.5 + 0.15 * noise.gauss());
+        }
+        // Ten minutes later, well inside the hold time, the same one-sample
+        // burst again: part of the episode that already alarmed.
+        let second = bank.update(s, at(start + 10), 92.0);
+        assert!(second < threshold, "second burst held at {second}");
     }
 
     #[test]
