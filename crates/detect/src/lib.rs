@@ -109,7 +109,9 @@ pub struct DetectorConfig {
     pub prior_exponent: f64,
     /// Decades by which a sample must beat the recent peak to alarm again.
     pub escalate_margin: f64,
-    /// Decades per sample by which the recent peak decays.
+    /// Decades per sample by which the recent peak decays: slowly (a
+    /// 3-decade peak fades in about 200 samples), so an episode of bursts
+    /// hours apart still makes one alert unless a burst escalates it.
     pub peak_decay: f64,
     /// Decades by which the routine surprise of a time of day decays each day.
     pub routine_decay: f64,
@@ -139,7 +141,7 @@ impl Default for DetectorConfig {
             prior_samples: 200.0,
             prior_exponent: 2.0,
             escalate_margin: 0.5,
-            peak_decay: 3.0 / 48.0,
+            peak_decay: 1.0 / 64.0,
             routine_decay: 0.25,
             routine_margin: 0.5,
             hold_sigmas: 10.0,
