@@ -378,10 +378,15 @@ impl SeriesState {
     /// Weekly bins either side of `timestamp` and the weight of the second.
     fn week_bins(timestamp: i64) -> (usize, usize, f64) {
         const WEEK: i64 = 7 * 86_400;
-        let pos = timestamp.rem_euclid(WEEK) as f64 * (WEEK_BINS as f64 / WEEK as f64) - 0.5;
-        let lo = pos.floor();
-        let k0 = (lo as i64).rem_euclid(WEEK_BINS as i64) as usize;
-        (k0, (k0 + 1) % WEEK_BINS, pos - lo)
+        const WIDTH: i64 = WEEK / WEEK_BINS as i64;
+        // Seconds past the centre of the bin at or before `timestamp`.
+        let past = (timestamp.rem_euclid(WEEK) - WIDTH / 2).rem_euclid(WEEK);
+        let k0 = (past / WIDTH) as usize;
+        (
+            k0,
+            (k0 + 1) % WEEK_BINS,
+            (past % WIDTH) as f64 / WIDTH as f64,
+        )
     }
 
     /// Bins either side of the time of day `tod` (seconds) and the weight of the second.

@@ -19,6 +19,13 @@ pub(crate) struct Profile<const N: usize> {
     exp: i8,
 }
 
+/// `x` rounded half away from zero, saturating at the `i64` range: a
+/// truncating conversion, as `f64::round` is a libm call on baseline x86_64
+/// (no SSE4.1) and this runs several times per sample.
+fn round(x: f64) -> f64 {
+    (if x >= 0.0 { x + 0.5 } else { x - 0.5 }) as i64 as f64
+}
+
 /// `2^exp` from the float's bits (`exp` within the normal range).
 fn pow2(exp: i32) -> f64 {
     f64::from_bits(((exp + 1023) as u64) << 52)
@@ -39,17 +46,17 @@ impl<const N: usize> Profile<N> {
     pub(crate) fn add(&mut self, i: usize, step: f64) {
         let mut scale = pow2(self.exp as i32);
         let target = self.bins[i] as f64 * scale + step;
-        let mut m = (target / scale).round();
+        let mut m = round(target / scale);
         if m.abs() > MAX_BIN {
             // Smallest exponent at which the target fits in a bin.
             let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
             let shift = (need - self.exp as i32).max(1);
             for b in &mut self.bins {
-                *b = ((*b as f64) / pow2(shift)).round() as i16;
+                *b = round(*b as f64 / pow2(shift)) as i16;
             }
             self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
             scale = pow2(self.exp as i32);
-            m = (target / scale).round().clamp(-MAX_BIN, MAX_BIN);
+            m = round(target / scale).clamp(-MAX_BIN, MAX_BIN);
         }
         self.bins[i] = m as i16;
     }
