@@ -28,6 +28,7 @@ fn config(spec: &str) -> DetectorConfig {
         let v: f64 = v.parse().expect("number");
         match k {
             "fast_alpha" => c.fast_alpha = v,
+            "mid_alpha" => c.mid_alpha = v,
             "spread_alpha" => c.spread_alpha = v,
             "slow_days" => c.slow_days = v,
             "season_days" => c.season_days = v,

@@ -6,13 +6,18 @@
 //!
 //! # What each part sees
 //!
-//! Every sample goes through two baselines, three test statistics, a rarity
+//! Every sample goes through three baselines, four test statistics, a rarity
 //! calibration and an episode filter:
 //!
 //! * **Fast baseline** — an EWMA level with a robust spread (EWMA of the
 //!   clipped absolute residual). Its standardised residual `z_fast` sees
 //!   spikes and the first samples of abrupt shifts: it reacts within one
 //!   sample, which is what an outage on a per-minute cell KPI needs.
+//! * **Mid baseline** — the same with a memory of about fifty samples
+//!   ([`DetectorConfig::mid_alpha`]): a shift the fast level has absorbed
+//!   within a few samples still stands out against it for tens of samples,
+//!   so a shift that began with an unremarkable first sample is still caught
+//!   near its start.
 //! * **Slow seasonal baseline** — a slow level (memory about a day) plus a
 //!   time-of-day profile ([`BINS`] bins, linearly interpolated, memory a few
 //!   days) plus a coarse time-of-week profile (4-hour bins, learning from the
@@ -40,7 +45,7 @@
 //!   heavy-tailed prior (`P ~ v^-prior_exponent`) for levels the series has
 //!   not yet shown. A spiky series thus learns that its spikes are routine and
 //!   a quiet one stays sensitive, with one configuration for all data. The
-//!   sample's surprise is the largest of the three.
+//!   sample's surprise is the largest of the four.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
@@ -88,6 +93,8 @@ use profile::Profile;
 pub struct DetectorConfig {
     /// Weight of the newest sample in the fast level.
     pub fast_alpha: f64,
+    /// Weight of the newest sample in the mid level.
+    pub mid_alpha: f64,
     /// Weight of the newest absolute residual in the robust spreads.
     pub spread_alpha: f64,
     /// Memory of the slow level, in days.
@@ -131,6 +138,7 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
             fast_alpha: 0.2,
+            mid_alpha: 0.02,
             spread_alpha: 0.01,
             slow_days: 1.0,
             season_days: 4.0,
@@ -309,6 +317,9 @@ struct SeriesState {
     /// Typical interval between samples, seconds.
     dt: f32,
     fast_spread: f32,
+    /// The mid level minus the fast level.
+    mid_offset: f32,
+    mid_spread: f32,
     slow_spread: f32,
     /// Long-run mean absolute residual: a floor for the spreads, so a series
     /// that sat still for hours does not divide by zero when it moves.
@@ -340,6 +351,7 @@ struct SeriesState {
     rare_fast: Rarity,
     rare_cusum: Rarity,
     rare_range: Rarity,
+    rare_mid: Rarity,
 }
 
 impl SeriesState {
@@ -353,6 +365,8 @@ impl SeriesState {
             alarm_ts: i64::MIN,
             dt: 0.0,
             fast_spread: 0.0,
+            mid_offset: 0.0,
+            mid_spread: 0.0,
             slow_spread: 0.0,
             long_spread: 0.0,
             cusum_up: 0.0,
@@ -372,6 +386,7 @@ impl SeriesState {
             rare_fast: Rarity::NEW,
             rare_cusum: Rarity::NEW,
             rare_range: Rarity::NEW,
+            rare_mid: Rarity::NEW,
         }
     }
 
@@ -428,6 +443,9 @@ impl SeriesState {
         // Test statistics, from the state before this sample.
         let r_fast = value - self.fast;
         let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
+        let mid_sigma = (MAD_TO_SIGMA * self.mid_spread as f64).max(floor);
+        let r_mid = r_fast - self.mid_offset as f64;
+        let z_mid = (r_mid / mid_sigma).clamp(-Z_CAP, Z_CAP);
         let tod = timestamp.rem_euclid(86_400) as f64;
         let (i0, i1, w1) = Self::bins(tod);
         let (k0, k1, v1) = Self::week_bins(timestamp);
@@ -453,11 +471,12 @@ impl SeriesState {
         let span = (self.range_hi - self.range_lo).max(floor);
         let above = (value - self.range_hi) / span;
         let below = (self.range_lo - value) / span;
-        let (v_fast, v_cusum, beyond, away) = match self.direction {
-            Direction::Down => (-z_fast, self.cusum_down as f64, below, -r_slow),
-            Direction::Up => (z_fast, self.cusum_up as f64, above, r_slow),
+        let (v_fast, v_mid, v_cusum, beyond, away) = match self.direction {
+            Direction::Down => (-z_fast, -z_mid, self.cusum_down as f64, below, -r_slow),
+            Direction::Up => (z_fast, z_mid, self.cusum_up as f64, above, r_slow),
             Direction::Both => (
                 z_fast.abs(),
+                z_mid.abs(),
                 self.cusum_up.max(self.cusum_down) as f64,
                 above.max(below),
                 r_slow.abs(),
@@ -467,6 +486,7 @@ impl SeriesState {
         let p = self
             .rare_fast
             .p_value(v_fast, self.rare_n as f64, t)
+            .min(self.rare_mid.p_value(v_mid, self.rare_n as f64, t))
             .min(self.rare_range.p_value(v_range, self.rare_n as f64, t))
             .min(self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t));
         // Most samples are unremarkable: skip the logarithm for them.
@@ -479,10 +499,12 @@ impl SeriesState {
             // The statistics of the first samples, before the spreads have
             // settled, would teach the tables that anything goes.
             self.rare_fast.learn(v_fast);
+            self.rare_mid.learn(v_mid);
             self.rare_range.learn(v_range);
             self.rare_n += 1;
             if self.rare_n >= t.rarity_cap {
                 self.rare_fast.halve();
+                self.rare_mid.halve();
                 self.rare_range.halve();
                 self.rare_n /= 2;
             }
@@ -498,9 +520,17 @@ impl SeriesState {
 
         // Learn the baselines from clipped residuals.
         let clip = CLIP_SIGMAS * fast_sigma;
-        self.fast += cfg.fast_alpha * r_fast.clamp(-clip, clip);
+        let fast_step = cfg.fast_alpha * r_fast.clamp(-clip, clip);
+        self.fast += fast_step;
         self.fast_spread +=
             (cfg.spread_alpha * (r_fast.abs().min(clip) - self.fast_spread as f64)) as f32;
+        let clip = CLIP_SIGMAS * mid_sigma;
+        let mid_step = cfg.mid_alpha * r_mid.clamp(-clip, clip);
+        // The mid level is kept as its offset from the fast one: small, so
+        // `f32` does, where the level itself may sit on a large offset.
+        self.mid_offset = (self.mid_offset as f64 + mid_step - fast_step) as f32;
+        self.mid_spread +=
+            (cfg.spread_alpha * (r_mid.abs().min(clip) - self.mid_spread as f64)) as f32;
         let clip = CLIP_SIGMAS * slow_sigma;
         let r_slow_c = r_slow.clamp(-clip, clip);
         let per_day = DAY / dt;
@@ -523,6 +553,7 @@ impl SeriesState {
         if self.seen < 10 {
             // Seed the spreads from the first residuals.
             self.fast_spread = self.fast_spread.max(0.5 * r_fast.abs() as f32);
+            self.mid_spread = self.mid_spread.max(0.5 * r_mid.abs() as f32);
             self.slow_spread = self.slow_spread.max(0.5 * r_slow.abs() as f32);
         }
         let per_bin = per_day / BINS as f64;
