@@ -600,19 +600,46 @@ impl DetectorBank {
     /// If `values` or `scores` is longer than the bank.
     pub fn update_interval(&mut self, timestamp: Timestamp, values: &[f64], scores: &mut [f64]) {
         let tuned = self.tuned;
-        for ((state, &value), score) in self.states[..values.len()]
-            .iter_mut()
-            .zip(values)
-            .zip(&mut scores[..values.len()])
-        {
+        let states = &mut self.states[..values.len()];
+        for (i, (&value, score)) in values.iter().zip(&mut scores[..values.len()]).enumerate() {
+            if let Some(ahead) = states.get(i + PREFETCH_AHEAD) {
+                prefetch(ahead);
+            }
             *score = if value.is_finite() {
-                state.update(&tuned, timestamp, value)
+                states[i].update(&tuned, timestamp, value)
             } else {
                 0.0
             };
         }
     }
 }
+
+/// Series ahead of the current one whose state [`prefetch`] requests, some
+/// memory latencies' worth of updates: 2 measured too few, 4 to 32 alike.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the cache for every line of `state`. A bank of 10^6 series is larger
+/// than the last-level cache, and without this the update waits on memory
+/// (its first load of the state was the hottest instruction in a profile):
+/// requesting the state a few series ahead measured 15-20 % off the kernel's
+/// time at 10^6 series. The only `unsafe` in the crate, for that.
+#[cfg(target_arch = "x86_64")]
+fn prefetch(state: &SeriesState) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    let p = (state as *const SeriesState).cast::<i8>();
+    let last = SERIES_STATE_BYTES - 1;
+    for offset in (0..SERIES_STATE_BYTES).step_by(64).chain([last]) {
+        // SAFETY: a prefetch is a hint that never faults and changes no
+        // memory, and `offset` stays within `state`.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p.add(offset));
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch(_: &SeriesState) {}
 
 #[cfg(test)]
 mod tests {
