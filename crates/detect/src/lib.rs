@@ -627,8 +627,10 @@ const PREFETCH_AHEAD: usize = 8;
 fn prefetch(state: &SeriesState) {
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
     let p = (state as *const SeriesState).cast::<i8>();
-    let last = SERIES_STATE_BYTES - 1;
-    for offset in (0..SERIES_STATE_BYTES).step_by(64).chain([last]) {
+    // Every 64 bytes, and the last byte, whose line may be one more: a fixed
+    // count, so the loop unrolls.
+    for k in 0..=SERIES_STATE_BYTES.div_ceil(64) {
+        let offset = (64 * k).min(SERIES_STATE_BYTES - 1);
         // SAFETY: a prefetch is a hint that never faults and changes no
         // memory, and `offset` stays within `state`.
         #[allow(unsafe_code)]
