@@ -44,9 +44,9 @@ impl<const N: usize> Profile<N> {
 
     /// Adds `step` (finite) to bin `i`, widening the scale if it must.
     pub(crate) fn add(&mut self, i: usize, step: f64) {
-        let mut scale = pow2(self.exp as i32);
-        let target = self.bins[i] as f64 * scale + step;
-        let mut m = round(target / scale);
+        // Multiplying by `2^-exp` is exact, as dividing by `2^exp` is, and cheaper.
+        let target = self.bins[i] as f64 * pow2(self.exp as i32) + step;
+        let mut m = round(target * pow2(-(self.exp as i32)));
         if m.abs() > MAX_BIN {
             // Smallest exponent at which the target fits in a bin.
             let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
@@ -55,8 +55,7 @@ impl<const N: usize> Profile<N> {
                 *b = round(*b as f64 / pow2(shift)) as i16;
             }
             self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
-            scale = pow2(self.exp as i32);
-            m = round(target / scale).clamp(-MAX_BIN, MAX_BIN);
+            m = round(target * pow2(-(self.exp as i32))).clamp(-MAX_BIN, MAX_BIN);
         }
         self.bins[i] = m as i16;
     }
