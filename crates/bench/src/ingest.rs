@@ -54,8 +54,14 @@ impl IngestRun {
 }
 
 /// Untimed minutes after which the detectors are in their steady state
-/// ([`dialtone_detect::STEADY_STATE_SECS`]); a shorter warm-up flatters the rate.
+/// ([`dialtone_detect::STEADY_STATE_SECS`], a week and an hour); a shorter
+/// warm-up flatters the rate.
 pub const STEADY_STATE_MINUTES: usize = (dialtone_detect::STEADY_STATE_SECS / 60) as usize;
+/// Untimed minutes after which the seasonal CUSUM is live
+/// ([`dialtone_detect::CUSUM_LIVE_SECS`], a day and an hour): for `bench rca`,
+/// where a week of a million series would take most of an hour. It leaves out
+/// only the weekly profile's two bin updates per sample.
+pub const CUSUM_LIVE_MINUTES: usize = (dialtone_detect::CUSUM_LIVE_SECS / 60) as usize;
 
 /// Minutes to run untimed first: past the engine's start-up grace, so the
 /// incident logic runs in the timed minutes too.

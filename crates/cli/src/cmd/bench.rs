@@ -87,8 +87,9 @@ struct RcaArgs {
     repetitions: u16,
     /// Quiet simulated minutes before the first burst (at least the engine's
     /// start-up grace plus 5). The default, a day and an hour, times the
-    /// detectors in their steady state: their seasonal CUSUM starts after a day.
-    #[arg(long, default_value_t = ingest::STEADY_STATE_MINUTES)]
+    /// detectors with their seasonal CUSUM live (it starts after a day); their
+    /// weekly profile, which learns from the eighth day, is not yet.
+    #[arg(long, default_value_t = ingest::CUSUM_LIVE_MINUTES)]
     warm_up_minutes: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -319,7 +320,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                 println!();
                 println!(
                     "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
-                     root cause, incidents), one thread, {} timed minutes after a day and an hour of warm-up",
+                     root cause, incidents), one thread, {} timed minutes after a week and an hour of warm-up",
                     args.ingest_minutes
                 );
                 println!(
