@@ -478,9 +478,9 @@ impl SeriesState {
         self.cusum_up = (self.cusum_up as f64 + zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
         self.cusum_down = (self.cusum_down as f64 - zc - cfg.cusum_k).clamp(0.0, CUSUM_CAP) as f32;
         let span = (self.range_hi - self.range_lo).max(floor);
-        let above = (value - self.range_hi) / span;
-        let below = (self.range_lo - value) / span;
-        let (v_fast, v_mid, v_cusum, beyond, away) = match self.direction {
+        let above = value - self.range_hi;
+        let below = self.range_lo - value;
+        let (v_fast, v_mid, v_cusum, excess, away) = match self.direction {
             Direction::Down => (-z_fast, -z_mid, self.cusum_down as f64, below, -r_slow),
             Direction::Up => (z_fast, z_mid, self.cusum_up as f64, above, r_slow),
             Direction::Both => (
@@ -491,7 +491,8 @@ impl SeriesState {
                 r_slow.abs(),
             ),
         };
-        let v_range = (beyond / RANGE_RUNG).clamp(0.0, Z_CAP);
+        // One division for the larger excess, as `x / span` is monotonic in `x`.
+        let v_range = (excess / span / RANGE_RUNG).clamp(0.0, Z_CAP);
         let p = self
             .rare_fast
             .p_value(v_fast, self.rare_n as f64, t)
