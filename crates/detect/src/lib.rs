@@ -67,11 +67,9 @@
 //!   baseline in the anomalous direction, the score is kept at or above
 //!   [`DetectorConfig::alarm_threshold`], for at most
 //!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
-//!   taken to have a new normal, and the baselines adapt to it. Only a series
-//!   that stays out is held: a sample is held if the one before it was beyond
-//!   the band too, so a bursty series whose next one-sample burst comes
-//!   soon after an alarm is scored on that burst's merits (the episode
-//!   filter damps it), not held as if the first had never ended.
+//!   taken to have a new normal, and the baselines adapt to it. A series
+//!   that recovers and breaks again within that time is held again: to an
+//!   operator that is the outage coming back, not a new routine.
 //!
 //! The score is `s / (s + 3)` for the final surprise `s` in decades, so it
 //! lies in [0, 1) and a score of 0.5 is a 1-in-1000 event for that series.
@@ -187,6 +185,11 @@ const ROUTINE_UNIT: f64 = 1e-3;
 /// makes the first rung of the rarity ladder: small, so that the rarity table,
 /// not this constant, decides how far out is unusual for a series.
 const RANGE_RUNG: f64 = 0.025;
+/// Most decades the episode peak remembers. The peak decays slowly (see
+/// [`DetectorConfig::peak_decay`]), so without a cap a series that broke
+/// badly, recovered and breaks as badly again hours later would be damped as
+/// the same episode; beyond a million-to-one a sample is news again.
+const PEAK_CAP: f64 = 6.0;
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
 
@@ -335,8 +338,6 @@ struct SeriesState {
     peak: f32,
     /// Slow-baseline deviation scale when the current alarm was raised.
     alarm_sigma: f32,
-    /// Whether the previous sample was beyond the hold band.
-    was_beyond: bool,
     seen: u32,
     /// Samples the rarity histograms hold.
     rare_n: u16,
@@ -378,7 +379,6 @@ impl SeriesState {
             cusum_down: 0.0,
             peak: 0.0,
             alarm_sigma: 0.0,
-            was_beyond: false,
             seen: 0,
             rare_n: 0,
             cusum_n: 0,
@@ -609,7 +609,7 @@ impl SeriesState {
         } else {
             0.25 * surprise
         };
-        self.peak = (prev - cfg.peak_decay).max(surprise).max(0.0) as f32;
+        self.peak = (prev - cfg.peak_decay).max(surprise.min(PEAK_CAP)).max(0.0) as f32;
         if out >= alarm_surprise && prev < bar {
             self.alarm_ts = timestamp;
             self.alarm_sigma = slow_sigma as f32;
@@ -618,11 +618,10 @@ impl SeriesState {
         // deviation scale from before the alarm (the spreads learn from the
         // outage too), stays alarmed.
         let held = timestamp.saturating_sub(self.alarm_ts);
-        let beyond = away >= cfg.hold_sigmas * self.alarm_sigma as f64;
-        if beyond && self.was_beyond && (0..=cfg.hold_secs).contains(&held) {
+        if away >= cfg.hold_sigmas * self.alarm_sigma as f64 && (0..=cfg.hold_secs).contains(&held)
+        {
             out = out.max(alarm_surprise);
         }
-        self.was_beyond = beyond;
         score_of(out)
     }
 }
@@ -1074,20 +1073,21 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_soon_after_an_alarm_is_not_held() {
-        let mut noise = Noise(19);
+    fn a_series_that_recovered_alarms_when_it_breaks_again() {
+        let mut noise = Noise(43);
         let (mut bank, s, start) = warmed_success_rate(2 * 1440, &mut noise);
         let threshold = bank.config().alarm_threshold;
         let at = |m: i64| T0 + 60 * m;
-        let first = bank.update(s, at(start), 92.0);
-        assert!(first >= threshold, "burst scored {first}");
-        for m in start + 1..start + 6 {
+        // A short, deep outage, then a quiet three hours: the episode peak,
+        // which decays slowly, is still high when the next one comes.
+        for m in start..start + 3 {
+            bank.update(s, at(m), 40.0);
+        }
+        for m in start + 3..start + 180 {
             bank.update(s, at(m), 99.5 + 0.15 * noise.gauss());
         }
-        // Ten minutes later, well inside the hold time, the same one-sample
-        // burst again: part of the episode that already alarmed.
-        let second = bank.update(s, at(start + 10), 92.0);
-        assert!(second < threshold, "second burst held at {second}");
+        let again = bank.update(s, at(start + 180), 40.0);
+        assert!(again >= threshold, "second outage scored {again}");
     }
 
     #[test]
