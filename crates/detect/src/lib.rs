@@ -339,7 +339,7 @@ struct SeriesState {
     /// Slow-baseline deviation scale when the current alarm was raised.
     alarm_sigma: f32,
     seen: u32,
-    /// Samples the rarity histograms hold.
+    /// Samples the point tests' rarity histograms hold.
     rare_n: u16,
     /// Samples the CUSUM's rarity histogram holds: it starts learning only
     /// once the seasonal baseline has seen [`SEASON_READY_DAYS`].
@@ -354,10 +354,10 @@ struct SeriesState {
     /// Peak surprise of the current bin so far, in [`ROUTINE_UNIT`]s.
     pending: u16,
     pending_bin: u8,
-    rare_fast: Rarity,
+    /// Rarity of the point tests, which learn from every sample after the
+    /// warm-up: against the fast level, the mid level and the range envelope.
+    rare_point: [Rarity; 3],
     rare_cusum: Rarity,
-    rare_range: Rarity,
-    rare_mid: Rarity,
 }
 
 impl SeriesState {
@@ -388,10 +388,8 @@ impl SeriesState {
             routine: [0; BINS],
             pending: 0,
             pending_bin: 0,
-            rare_fast: Rarity::NEW,
+            rare_point: [Rarity::NEW; 3],
             rare_cusum: Rarity::NEW,
-            rare_range: Rarity::NEW,
-            rare_mid: Rarity::NEW,
         }
     }
 
@@ -446,13 +444,14 @@ impl SeriesState {
         let dt = if self.dt > 0.0 { self.dt as f64 } else { 60.0 };
         let n = self.seen as f64;
         let floor = (0.2 * self.long_spread as f64).max(1e-9 * self.fast.abs() + 1e-12);
-        let fast_sigma = (MAD_TO_SIGMA * self.fast_spread as f64).max(floor);
-        let slow_sigma = (MAD_TO_SIGMA * self.slow_spread as f64).max(floor);
+        let sigma = |spread: f32| (MAD_TO_SIGMA * spread as f64).max(floor);
+        let fast_sigma = sigma(self.fast_spread);
+        let slow_sigma = sigma(self.slow_spread);
 
         // Test statistics, from the state before this sample.
         let r_fast = value - self.fast;
         let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
-        let mid_sigma = (MAD_TO_SIGMA * self.mid_spread as f64).max(floor);
+        let mid_sigma = sigma(self.mid_spread);
         let r_mid = r_fast - self.mid_offset as f64;
         let z_mid = (r_mid / mid_sigma).clamp(-Z_CAP, Z_CAP);
         let tod = timestamp.rem_euclid(86_400) as f64;
@@ -493,25 +492,27 @@ impl SeriesState {
         };
         // One division for the larger excess, as `x / span` is monotonic in `x`.
         let v_range = (excess / span / RANGE_RUNG).clamp(0.0, Z_CAP);
+        let points = [v_fast, v_mid, v_range];
         let p = self
-            .rare_fast
-            .p_value(v_fast, self.rare_n as f64, t)
-            .min(self.rare_mid.p_value(v_mid, self.rare_n as f64, t))
-            .min(self.rare_range.p_value(v_range, self.rare_n as f64, t))
-            .min(self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t));
+            .rare_point
+            .iter()
+            .zip(points)
+            .map(|(table, v)| table.p_value(v, self.rare_n as f64, t))
+            .fold(
+                self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t),
+                f64::min,
+            );
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 { 0.0 } else { -log10(p.max(1e-300)) };
         if self.seen >= cfg.warmup_samples {
             // The statistics of the first samples, before the spreads have
             // settled, would teach the tables that anything goes.
-            self.rare_fast.learn(v_fast);
-            self.rare_mid.learn(v_mid);
-            self.rare_range.learn(v_range);
+            for (table, v) in self.rare_point.iter_mut().zip(points) {
+                table.learn(v);
+            }
             self.rare_n += 1;
             if self.rare_n >= t.rarity_cap {
-                self.rare_fast.halve();
-                self.rare_mid.halve();
-                self.rare_range.halve();
+                self.rare_point.iter_mut().for_each(Rarity::halve);
                 self.rare_n /= 2;
             }
             if season_ready {
@@ -524,44 +525,42 @@ impl SeriesState {
             }
         }
 
-        // Learn the baselines from clipped residuals.
+        // Learn the baselines from clipped residuals; the first residuals
+        // seed the spreads.
+        let seeding = self.seen < 10;
         let clip = CLIP_SIGMAS * fast_sigma;
         let fast_step = cfg.fast_alpha * r_fast.clamp(-clip, clip);
         self.fast += fast_step;
-        self.fast_spread +=
-            (cfg.spread_alpha * (r_fast.abs().min(clip) - self.fast_spread as f64)) as f32;
+        learn_spread(
+            &mut self.fast_spread,
+            cfg.spread_alpha,
+            r_fast,
+            clip,
+            seeding,
+        );
         let clip = CLIP_SIGMAS * mid_sigma;
         let mid_step = cfg.mid_alpha * r_mid.clamp(-clip, clip);
         // The mid level is kept as its offset from the fast one: small, so
         // `f32` does, where the level itself may sit on a large offset.
         self.mid_offset = (self.mid_offset as f64 + mid_step - fast_step) as f32;
-        self.mid_spread +=
-            (cfg.spread_alpha * (r_mid.abs().min(clip) - self.mid_spread as f64)) as f32;
+        learn_spread(&mut self.mid_spread, cfg.spread_alpha, r_mid, clip, seeding);
         let clip = CLIP_SIGMAS * slow_sigma;
         let r_slow_c = r_slow.clamp(-clip, clip);
         let per_day = DAY / dt;
         let creep = 1.0 / (per_day * cfg.range_days).max(1.0);
-        self.range_hi = if value > self.range_hi {
-            value
-        } else {
-            self.range_hi + creep * (value - self.range_hi)
-        };
-        self.range_lo = if value < self.range_lo {
-            value
-        } else {
-            self.range_lo + creep * (value - self.range_lo)
-        };
+        // Out to a new extreme at once (`creep` is at most 1), else creep in.
+        self.range_hi = value.max(self.range_hi + creep * (value - self.range_hi));
+        self.range_lo = value.min(self.range_lo + creep * (value - self.range_lo));
         self.slow += r_slow_c / (per_day * cfg.slow_days).max(1.0).min(n);
-        self.slow_spread +=
-            (cfg.spread_alpha * (r_slow.abs().min(clip) - self.slow_spread as f64)) as f32;
+        learn_spread(
+            &mut self.slow_spread,
+            cfg.spread_alpha,
+            r_slow,
+            clip,
+            seeding,
+        );
         self.long_spread +=
             ((r_fast.abs() - self.long_spread as f64) / n.min(cfg.rarity_memory)) as f32;
-        if self.seen < 10 {
-            // Seed the spreads from the first residuals.
-            self.fast_spread = self.fast_spread.max(0.5 * r_fast.abs() as f32);
-            self.mid_spread = self.mid_spread.max(0.5 * r_mid.abs() as f32);
-            self.slow_spread = self.slow_spread.max(0.5 * r_slow.abs() as f32);
-        }
         let per_bin = per_day / BINS as f64;
         let rate = 1.0 / (per_bin * (days_seen + 1.0).min(cfg.season_days)).max(1.0);
         self.profile.add(i0, rate * (1.0 - w1) * r_slow_c);
@@ -654,6 +653,16 @@ fn log10(x: f64) -> f64 {
     let hfsq = 0.5 * f * f;
     let ln_m = f - (hfsq - s * (hfsq + r));
     k as f64 * std::f64::consts::LOG10_2 + ln_m * std::f64::consts::LOG10_E
+}
+
+/// One step of a robust spread: an EWMA of the clipped absolute residual,
+/// raised to half the residual while `seeding`, so the first samples do not
+/// divide by a spread that has not yet grown.
+fn learn_spread(spread: &mut f32, alpha: f64, residual: f64, clip: f64, seeding: bool) {
+    *spread += (alpha * (residual.abs().min(clip) - *spread as f64)) as f32;
+    if seeding {
+        *spread = spread.max(0.5 * residual.abs() as f32);
+    }
 }
 
 /// Score in [0, 1) of a surprise in decades.
