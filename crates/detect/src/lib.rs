@@ -393,26 +393,15 @@ impl SeriesState {
         }
     }
 
-    /// Weekly bins either side of `timestamp` and the weight of the second.
-    fn week_bins(timestamp: i64) -> (usize, usize, f64) {
-        const WEEK: i64 = 7 * 86_400;
-        const WIDTH: i64 = WEEK / WEEK_BINS as i64;
+    /// Of `N` bins dividing a `period` (seconds) that starts at the epoch, the
+    /// two whose centres `timestamp` lies between, and the weight of the
+    /// second (linear interpolation). Integer seconds: exact, and no libm.
+    fn bins<const N: usize>(timestamp: i64, period: i64) -> (usize, usize, f64) {
+        let width = period / N as i64;
         // Seconds past the centre of the bin at or before `timestamp`.
-        let past = (timestamp.rem_euclid(WEEK) - WIDTH / 2).rem_euclid(WEEK);
-        let k0 = (past / WIDTH) as usize;
-        (
-            k0,
-            (k0 + 1) % WEEK_BINS,
-            (past % WIDTH) as f64 / WIDTH as f64,
-        )
-    }
-
-    /// Bins either side of the time of day `tod` (seconds) and the weight of the second.
-    fn bins(tod: f64) -> (usize, usize, f64) {
-        let pos = tod * (BINS as f64 / DAY) - 0.5;
-        let lo = pos.floor();
-        let i0 = (lo as i64).rem_euclid(BINS as i64) as usize;
-        (i0, (i0 + 1) % BINS, pos - lo)
+        let past = (timestamp.rem_euclid(period) - width / 2).rem_euclid(period);
+        let k0 = (past / width) as usize;
+        (k0, (k0 + 1) % N, (past % width) as f64 / width as f64)
     }
 
     /// Always inlined: in [`DetectorBank::update_interval`] the compiler then
@@ -455,8 +444,8 @@ impl SeriesState {
         let r_mid = r_fast - self.mid_offset as f64;
         let z_mid = (r_mid / mid_sigma).clamp(-Z_CAP, Z_CAP);
         let tod = timestamp.rem_euclid(86_400) as f64;
-        let (i0, i1, w1) = Self::bins(tod);
-        let (k0, k1, v1) = Self::week_bins(timestamp);
+        let (i0, i1, w1) = Self::bins::<BINS>(timestamp, 86_400);
+        let (k0, k1, v1) = Self::bins::<WEEK_BINS>(timestamp, 7 * 86_400);
         let seasonal = self.profile.get(i0) * (1.0 - w1)
             + self.profile.get(i1) * w1
             + self.weekly.get(k0) * (1.0 - v1)
