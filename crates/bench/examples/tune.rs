@@ -8,7 +8,7 @@
 //! file, where each window was first detected and the false-positive rows at
 //! the standard profile's threshold; `NOKPI=1` skips the KPI set; `DUMP=DIR`
 //! writes every file's `timestamp,value,score` rows to DIR (NAB files named
-//! after their path, KPI files `kpiNNN` with `label,is_test` appended) for
+//! after their path, KPI files `kpi__<file stem>` with `label,is_test` appended) for
 //! plotting or ad-hoc analysis.
 
 use std::path::Path;
@@ -56,6 +56,7 @@ fn main() {
     let nab_dir = Path::new(&args[1]);
     let kpi_dir = Path::new(&args[2]);
     let verbose = std::env::var("VERBOSE").is_ok();
+    let dump = std::env::var_os("DUMP").map(std::path::PathBuf::from);
     let profiles = nab::load_profiles(&nab_dir.join("config/profiles.json")).unwrap();
     let labels = nab::load_window_labels(&nab_dir.join("labels/combined_windows.json")).unwrap();
     let mut nab_files: Vec<(LabeledFile, Rows)> = Vec::new();
@@ -70,7 +71,7 @@ fn main() {
         nab_files.push((f, rows));
     }
     let skip_kpi = std::env::var("NOKPI").is_ok();
-    let mut kpi_files: Vec<(Rows, Vec<bool>, Vec<bool>)> = Vec::new();
+    let mut kpi_files: Vec<(String, Rows, Vec<bool>, Vec<bool>)> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
             let mut r = SeriesReader::open(&p).unwrap();
@@ -81,7 +82,8 @@ fn main() {
                 l.push(row.field(lc).trim() == "1");
                 t.push(row.field(tc).trim() == "1");
             }
-            kpi_files.push((rows, l, t));
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            kpi_files.push((name, rows, l, t));
         }
     }
     for spec in &args[3..] {
@@ -98,9 +100,9 @@ fn main() {
             .zip(&scored)
             .map(|((f, _), s)| (f, s.as_slice()))
             .collect();
-        if let Ok(dir) = std::env::var("DUMP") {
+        if let Some(dir) = &dump {
             for ((f, rows), s) in nab_files.iter().zip(&scored) {
-                let path = Path::new(&dir).join(f.name.replace('/', "__"));
+                let path = dir.join(f.name.replace('/', "__"));
                 let body: String = rows
                     .iter()
                     .zip(s)
@@ -152,10 +154,10 @@ fn main() {
         }
         if !skip_kpi {
             let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
-            for (rows, l, t) in &kpi_files {
+            for (name, rows, l, t) in &kpi_files {
                 let mut d = OnlineSeries::new(cfg);
                 let s: Vec<f64> = rows.iter().map(|&(ts, v)| d.score(ts, v)).collect();
-                if let Ok(dir) = std::env::var("DUMP") {
+                if let Some(dir) = &dump {
                     let body: String = rows
                         .iter()
                         .zip(&s)
@@ -169,8 +171,7 @@ fn main() {
                             )
                         })
                         .collect();
-                    let n = std::fs::read_dir(&dir).unwrap().count();
-                    std::fs::write(Path::new(&dir).join(format!("kpi{n:03}")), body).unwrap();
+                    std::fs::write(dir.join(format!("kpi__{name}")), body).unwrap();
                 }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
                 tr.add_series(&l[..k], &s[..k], DELAY);
