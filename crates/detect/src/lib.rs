@@ -801,6 +801,14 @@ mod tests {
         }
     }
 
+    /// A bank of one fresh series: `(bank, series, alarm threshold)`.
+    fn one_series(direction: Direction) -> (DetectorBank, u32, f64) {
+        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let s = bank.add_series(direction);
+        let threshold = bank.config().alarm_threshold;
+        (bank, s, threshold)
+    }
+
     /// A per-minute success rate around 99.5 %: `(bank, series, next minute)`.
     fn warmed_success_rate(minutes: i64, noise: &mut Noise) -> (DetectorBank, u32, i64) {
         let mut bank = DetectorBank::new(DetectorConfig::default());
@@ -905,9 +913,7 @@ mod tests {
 
     #[test]
     fn daily_jump_becomes_routine_but_odd_hours_still_alarm() {
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Both);
-        let threshold = bank.config().alarm_threshold;
+        let (mut bank, s, threshold) = one_series(Direction::Both);
         let mut noise = Noise(17);
         // A 5-minute series with a sharp one-sample burst every day at 09:00.
         let per_day = 288;
@@ -964,9 +970,7 @@ mod tests {
         // of the remaining way (caches expiring): no single step stands out,
         // and each minute is only a little more surprising than the last.
         let mut noise = Noise(23);
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Down);
-        let threshold = bank.config().alarm_threshold;
+        let (mut bank, s, threshold) = one_series(Direction::Down);
         for m in 0..2 * 1440 {
             bank.update(s, T0 + 60 * m, 99.5 + noise.gauss());
         }
@@ -992,9 +996,7 @@ mod tests {
         // the seasonal CUSUM can see it, and only if the baseline's first
         // day, when the profile is still unlearned, did not teach its rarity
         // table that a saturated CUSUM is routine.
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Both);
-        let threshold = bank.config().alarm_threshold;
+        let (mut bank, s, threshold) = one_series(Direction::Both);
         let mut noise = Noise(29);
         let day0 = T0 - T0 % 86_400;
         let per_day = 288;
@@ -1023,9 +1025,7 @@ mod tests {
         // Wednesday looks like a Sunday. Each of its values is ordinary for
         // the time of day on some day of the week: only a profile that knows
         // the week sees the holiday.
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Both);
-        let threshold = bank.config().alarm_threshold;
+        let (mut bank, s, threshold) = one_series(Direction::Both);
         let mut noise = Noise(37);
         // A Monday, midnight UTC.
         let monday = 1_700_438_400;
@@ -1112,9 +1112,7 @@ mod tests {
         // (33.4, 35.8 and 30.8, like a quantized CPU gauge): its fast spread
         // is wide, so a first-ever value a few spreads above the top level
         // is ordinary to the point test. It is new to the series all the same.
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Both);
-        let threshold = bank.config().alarm_threshold;
+        let (mut bank, s, threshold) = one_series(Direction::Both);
         let mut noise = Noise(31);
         let levels = [33.4, 33.4, 33.4, 35.8, 30.8];
         let mut false_alarms = 0;
