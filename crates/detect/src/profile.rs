@@ -26,6 +26,15 @@ fn round(x: f64) -> f64 {
     (if x >= 0.0 { x + 0.5 } else { x - 0.5 }) as i64 as f64
 }
 
+/// `x` rounded to the nearest integer, ties to even, for `|x| < 2^51`: in
+/// `x + 1.5 * 2^52` the unit is the last bit, so the addition rounds and the
+/// sum's bits, less those of `1.5 * 2^52`, are the integer. Two instructions,
+/// where a float-to-integer `as` checks for NaN and the integer range.
+fn round_small(x: f64) -> i64 {
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    (x + SHIFTER).to_bits() as i64 - SHIFTER.to_bits() as i64
+}
+
 /// `2^exp` from the float's bits (`exp` within the normal range).
 fn pow2(exp: i32) -> f64 {
     f64::from_bits(((exp + 1023) as u64) << 52)
@@ -42,22 +51,48 @@ impl<const N: usize> Profile<N> {
         self.bins[i] as f64 * pow2(self.exp as i32)
     }
 
+    /// The offset between bins `i` and `j`, a fraction `w` of the way to `j`:
+    /// one scaling for both (exact, as the scale is a power of two).
+    pub(crate) fn between(&self, (i, j, w): (usize, usize, f64)) -> f64 {
+        let (a, b) = (self.bins[i] as f64, self.bins[j] as f64);
+        (a * (1.0 - w) + b * w) * pow2(self.exp as i32)
+    }
+
+    /// Adds `step` between bins `i` and `j`: `1 - w` of it to `i`, `w` to `j`.
+    #[inline]
+    pub(crate) fn add_between(&mut self, (i, j, w): (usize, usize, f64), step: f64) {
+        self.add(i, (1.0 - w) * step);
+        self.add(j, w * step);
+    }
+
     /// Adds `step` (finite) to bin `i`, widening the scale if it must.
+    /// Inlined: it runs two to four times per sample, and the common case is
+    /// a multiply, an add and a rounding.
+    #[inline]
     pub(crate) fn add(&mut self, i: usize, step: f64) {
         // Multiplying by `2^-exp` is exact, as dividing by `2^exp` is, and cheaper.
-        let target = self.bins[i] as f64 * pow2(self.exp as i32) + step;
-        let mut m = round(target * pow2(-(self.exp as i32)));
-        if m.abs() > MAX_BIN {
-            // Smallest exponent at which the target fits in a bin.
-            let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
-            let shift = (need - self.exp as i32).max(1);
-            for b in &mut self.bins {
-                *b = round(*b as f64 / pow2(shift)) as i16;
-            }
-            self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
-            m = round(target * pow2(-(self.exp as i32))).clamp(-MAX_BIN, MAX_BIN);
+        let target = self.bins[i] as f64 + step * pow2(-(self.exp as i32));
+        if target.abs() < MAX_BIN + 0.5 {
+            self.bins[i] = round_small(target) as i16;
+        } else {
+            self.widen_and_add(i, step);
         }
-        self.bins[i] = m as i16;
+    }
+
+    /// Adds `step` to bin `i` at a scale wide enough to hold the sum: rare,
+    /// as the scale only grows, so kept out of [`Profile::add`]'s way.
+    #[cold]
+    #[inline(never)]
+    fn widen_and_add(&mut self, i: usize, step: f64) {
+        let target = self.get(i) + step;
+        // Smallest exponent at which the target fits in a bin.
+        let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
+        let shift = (need - self.exp as i32).max(1);
+        for b in &mut self.bins {
+            *b = round(*b as f64 / pow2(shift)) as i16;
+        }
+        self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
+        self.bins[i] = round(target * pow2(-(self.exp as i32))).clamp(-MAX_BIN, MAX_BIN) as i16;
     }
 }
 
@@ -87,7 +122,27 @@ mod tests {
         assert!((p.get(0) - 2.5).abs() <= 1e6 / MAX_BIN, "{}", p.get(0));
     }
 
+    #[test]
+    fn round_small_rounds_ties_to_even() {
+        let cases = [
+            (0.5, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (-0.5, 0),
+            (-1.5, -2),
+            (-2.4, -2),
+        ];
+        for (x, rounded) in cases {
+            assert_eq!(round_small(x), rounded, "{x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn round_small_matches_std(x in -1e15..1e15f64) {
+            prop_assert_eq!(round_small(x), x.round_ties_even() as i64);
+        }
+
         #[test]
         fn tracks_an_f64_accumulator(
             steps in prop::collection::vec((0usize..6, -1e3..1e3f64), 1..400),
