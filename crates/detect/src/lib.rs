@@ -242,6 +242,12 @@ struct Tuned {
     rarity_cap: u16,
     /// Surprise at which a score reaches the alarm threshold.
     alarm_surprise: f64,
+    /// Reciprocals of the memories that the per-sample path divides by, so
+    /// that it multiplies: the slow level's and the range envelope's
+    /// memories in seconds, the rarity memory in samples.
+    per_slow_sec: f64,
+    per_range_sec: f64,
+    per_rarity_sample: f64,
 }
 
 impl Tuned {
@@ -251,6 +257,9 @@ impl Tuned {
             prior: LADDER.map(|l| cfg.prior_samples * l.powf(-cfg.prior_exponent)),
             rarity_cap: (2.0 * cfg.rarity_memory).clamp(2.0, u16::MAX as f64) as u16,
             alarm_surprise: surprise_of(cfg.alarm_threshold),
+            per_slow_sec: 1.0 / (cfg.slow_days * DAY),
+            per_range_sec: 1.0 / (cfg.range_days * DAY),
+            per_rarity_sample: 1.0 / cfg.rarity_memory,
         }
     }
 }
@@ -262,13 +271,13 @@ fn rung(v: f64) -> (usize, f64) {
     let octave = ((bits >> 52) & 0x7ff) as i64 - 1023;
     // The mantissa as a value in [1, 2).
     let m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
-    let (half, base) = if m >= std::f64::consts::SQRT_2 {
-        (1, std::f64::consts::SQRT_2)
+    let (half, per_base) = if m >= std::f64::consts::SQRT_2 {
+        (1, std::f64::consts::FRAC_1_SQRT_2)
     } else {
         (0, 1.0)
     };
     let j = (2 * octave.max(0) + half) as usize;
-    (j, (m / base - 1.0) / (std::f64::consts::SQRT_2 - 1.0))
+    (j, (m * per_base - 1.0) * (1.0 / (std::f64::consts::SQRT_2 - 1.0)))
 }
 
 impl Rarity {
@@ -478,7 +487,7 @@ impl SeriesState {
         // about the baseline than about the series: a CUSUM of them would
         // saturate at every daily ramp, and its rarity table would learn that
         // a saturated CUSUM is ordinary, blinding it for days afterwards.
-        let days_seen = n * dt / DAY;
+        let days_seen = n * dt * (1.0 / DAY);
         let season_ready = days_seen >= SEASON_READY_DAYS;
         let zc = if season_ready {
             z_slow.within(-CUSUM_CAP, CUSUM_CAP)
@@ -502,7 +511,7 @@ impl SeriesState {
             ),
         };
         // One division for the larger excess, as `x / span` is monotonic in `x`.
-        let v_range = (excess / span / RANGE_RUNG).within(0.0, Z_CAP);
+        let v_range = (excess / (span * RANGE_RUNG)).within(0.0, Z_CAP);
         let points = [v_fast, v_mid, v_range];
         let p = self
             .rare_point
@@ -557,12 +566,17 @@ impl SeriesState {
         learn_spread(&mut self.mid_spread, cfg.spread_alpha, r_mid, clip, seeding);
         let clip = CLIP_SIGMAS * slow_sigma;
         let r_slow_c = r_slow.within(-clip, clip);
-        let per_day = DAY / dt;
-        let creep = 1.0 / (per_day * cfg.range_days).at_least(1.0);
+        // A memory of `m` seconds learns `dt / m` of each residual (all of it
+        // if `m` is shorter than `dt`), and the slow level at least `1 / n`
+        // while it has seen fewer samples than its memory holds. Written as
+        // products with reciprocals, as divisions cost more than the rest of
+        // this arithmetic.
+        let per_sample = 1.0 / n;
+        let creep = (dt * t.per_range_sec).at_most(1.0);
         // Out to a new extreme at once (`creep` is at most 1), else creep in.
         self.range_hi = value.at_least(self.range_hi + creep * (value - self.range_hi));
         self.range_lo = value.at_most(self.range_lo + creep * (value - self.range_lo));
-        self.slow += r_slow_c / (per_day * cfg.slow_days).at_least(1.0).at_most(n);
+        self.slow += r_slow_c * (dt * t.per_slow_sec).at_most(1.0).at_least(per_sample);
         learn_spread(
             &mut self.slow_spread,
             cfg.spread_alpha,
@@ -570,15 +584,16 @@ impl SeriesState {
             clip,
             seeding,
         );
-        self.long_spread +=
-            ((r_fast.abs() - self.long_spread as f64) / n.at_most(cfg.rarity_memory)) as f32;
-        let per_bin = per_day / BINS as f64;
-        let rate = 1.0 / (per_bin * (days_seen + 1.0).at_most(cfg.season_days)).at_least(1.0);
+        self.long_spread += ((r_fast.abs() - self.long_spread as f64)
+            * per_sample.at_least(t.per_rarity_sample)) as f32;
+        // Each profile bin sees `dt / bin width` of the samples; its memory
+        // is in days (weeks), shorter while the series is younger.
+        let day_memory = (days_seen + 1.0).at_most(cfg.season_days);
+        let rate = (dt * (BINS as f64 / DAY) / day_memory).at_most(1.0);
         self.profile.add_between(clock.day, rate * r_slow_c);
         if days_seen >= WEEK_READY_DAYS {
-            let per_week_bin = per_day * 7.0 / WEEK_BINS as f64;
-            let weeks = days_seen / 7.0 + 1.0;
-            let rate = 1.0 / (per_week_bin * weeks.at_most(cfg.week_memory_weeks)).at_least(1.0);
+            let week_memory = (days_seen * (1.0 / 7.0) + 1.0).at_most(cfg.week_memory_weeks);
+            let rate = (dt * (WEEK_BINS as f64 / (7.0 * DAY)) / week_memory).at_most(1.0);
             self.weekly.add_between(clock.week, rate * r_slow_c);
         }
         self.seen = self.seen.saturating_add(1);
@@ -599,7 +614,7 @@ impl SeriesState {
             self.pending_bin = bin as u8;
         }
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
-        self.pending = self.pending.max((surprise.min(60.0) / ROUTINE_UNIT) as u16);
+        self.pending = self.pending.max((surprise.min(60.0) * (1.0 / ROUTINE_UNIT)) as u16);
         // Episode filter: a sample alarms when it escalates the episode, or
         // when it is the episode's first to reach the bar: the alarm level, or
         // the routine of its time of day if that is higher. Without the second
