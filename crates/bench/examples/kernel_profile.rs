@@ -2,7 +2,8 @@
 //! `valgrind --tool=callgrind --toggle-collect='*timed*'`: instruction counts
 //! of the steady-state path, repeatable whatever else the machine is doing.
 //!
-//! `kernel_profile [SERIES] [INTERVALS]` (defaults 300 and 200).
+//! `kernel_profile [SERIES] [INTERVALS]` (defaults 300 and 200). It also
+//! prints the wall time per sample, which means little under valgrind.
 
 use dialtone_bench::throughput::Workload;
 use dialtone_detect::DetectorBank;
@@ -22,10 +23,14 @@ fn main() {
     workload.warm_up(&mut bank);
     let mut scores = vec![0.0; series];
     let mut sum = 0.0;
+    let mut secs = 0.0;
     for _ in 0..intervals {
         let t = workload.next_scrape(series);
+        let start = std::time::Instant::now();
         timed(&mut bank, t, workload.scrape(), &mut scores);
+        secs += start.elapsed().as_secs_f64();
         sum += scores.iter().sum::<f64>();
     }
-    println!("{series} series, {intervals} intervals, score sum {sum:.6}");
+    let ns = 1e9 * secs / (series * intervals) as f64;
+    println!("{series} series, {intervals} intervals, score sum {sum:.6}, {ns:.1} ns/sample");
 }

@@ -285,9 +285,11 @@ impl Rarity {
 
     /// Probability, under this table after `n` samples, of a statistic at
     /// least `v >= 0`: the tail count at `v`'s rung, smoothed towards the
-    /// prior tail, interpolated towards the next rung.
-    fn p_value(&self, v: f64, n: f64, t: &Tuned) -> f64 {
-        if v.is_nan() || v <= 1.0 {
+    /// prior tail, interpolated towards the next rung. Then, if `learn`,
+    /// counts `v` in the table: one rung lookup for both.
+    fn p_value_then_learn(&mut self, v: f64, n: f64, t: &Tuned, learn: bool) -> f64 {
+        // Also NaN: below the ladder, the statistic is unremarkable and not counted.
+        if !(v >= 1.0) {
             return 1.0;
         }
         let v = v.min(Z_CAP);
@@ -295,23 +297,23 @@ impl Rarity {
         let top = LEVELS - 1;
         // One division per table, for the rungs' common denominator.
         let per_sample = 1.0 / (n + t.cfg.prior_samples);
-        if j >= top {
+        let p = if v == 1.0 {
+            1.0
+        } else if j >= top {
             // Beyond the ladder, extrapolate with the prior's slope.
             let tail = (self.hist[top] as f64 + t.prior[top]) * per_sample;
-            return tail * (LADDER[top] / v).powf(t.cfg.prior_exponent);
+            tail * (LADDER[top] / v).powf(t.cfg.prior_exponent)
+        } else {
+            let above: u32 = self.hist[j + 1..].iter().map(|&c| c as u32).sum();
+            let at = above + self.hist[j] as u32;
+            let tail_at = at as f64 + t.prior[j];
+            let tail_next = above as f64 + t.prior[j + 1];
+            (tail_at + f * (tail_next - tail_at)) * per_sample
+        };
+        if learn {
+            self.hist[j.min(top)] += 1;
         }
-        let above: u32 = self.hist[j + 1..].iter().map(|&c| c as u32).sum();
-        let at = above + self.hist[j] as u32;
-        let tail_at = at as f64 + t.prior[j];
-        let tail_next = above as f64 + t.prior[j + 1];
-        (tail_at + f * (tail_next - tail_at)) * per_sample
-    }
-
-    fn learn(&mut self, v: f64) {
-        if v >= 1.0 {
-            let (j, _) = rung(v.min(Z_CAP));
-            self.hist[j.min(LEVELS - 1)] += 1;
-        }
+        p
     }
 
     fn halve(&mut self) {
@@ -512,31 +514,27 @@ impl SeriesState {
         };
         // One division for the larger excess, as `x / span` is monotonic in `x`.
         let v_range = (excess / (span * RANGE_RUNG)).within(0.0, Z_CAP);
-        let points = [v_fast, v_mid, v_range];
-        let p = self
-            .rare_point
-            .iter()
-            .zip(points)
-            .map(|(table, v)| table.p_value(v, self.rare_n as f64, t))
-            .fold(
-                self.rare_cusum.p_value(v_cusum, self.cusum_n as f64, t),
-                f64::min,
-            );
+        // The statistics of the first samples, before the spreads have
+        // settled, would teach the tables that anything goes.
+        let learn = self.seen >= cfg.warmup_samples;
+        let mut p = self.rare_cusum.p_value_then_learn(
+            v_cusum,
+            self.cusum_n as f64,
+            t,
+            learn && season_ready,
+        );
+        for (table, v) in self.rare_point.iter_mut().zip([v_fast, v_mid, v_range]) {
+            p = p.min(table.p_value_then_learn(v, self.rare_n as f64, t, learn));
+        }
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 { 0.0 } else { -log10(p.max(1e-300)) };
-        if self.seen >= cfg.warmup_samples {
-            // The statistics of the first samples, before the spreads have
-            // settled, would teach the tables that anything goes.
-            for (table, v) in self.rare_point.iter_mut().zip(points) {
-                table.learn(v);
-            }
+        if learn {
             self.rare_n += 1;
             if self.rare_n >= t.rarity_cap {
                 self.rare_point.iter_mut().for_each(Rarity::halve);
                 self.rare_n /= 2;
             }
             if season_ready {
-                self.rare_cusum.learn(v_cusum);
                 self.cusum_n += 1;
                 if self.cusum_n >= t.rarity_cap {
                     self.rare_cusum.halve();

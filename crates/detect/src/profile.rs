@@ -89,7 +89,7 @@ impl<const N: usize> Profile<N> {
         let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
         let shift = (need - self.exp as i32).max(1);
         for b in &mut self.bins {
-            *b = round(*b as f64 / pow2(shift)) as i16;
+            *b = round(*b as f64 * pow2(-shift)) as i16;
         }
         self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
         self.bins[i] = round(target * pow2(-(self.exp as i32))).clamp(-MAX_BIN, MAX_BIN) as i16;
