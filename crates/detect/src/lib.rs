@@ -277,7 +277,10 @@ fn rung(v: f64) -> (usize, f64) {
         (0, 1.0)
     };
     let j = (2 * octave.max(0) + half) as usize;
-    (j, (m * per_base - 1.0) * (1.0 / (std::f64::consts::SQRT_2 - 1.0)))
+    (
+        j,
+        (m * per_base - 1.0) * (1.0 / (std::f64::consts::SQRT_2 - 1.0)),
+    )
 }
 
 impl Rarity {
@@ -612,7 +615,9 @@ impl SeriesState {
             self.pending_bin = bin as u8;
         }
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
-        self.pending = self.pending.max((surprise.min(60.0) * (1.0 / ROUTINE_UNIT)) as u16);
+        self.pending = self
+            .pending
+            .max((surprise.min(60.0) * (1.0 / ROUTINE_UNIT)) as u16);
         // Episode filter: a sample alarms when it escalates the episode, or
         // when it is the episode's first to reach the bar: the alarm level, or
         // the routine of its time of day if that is higher. Without the second
