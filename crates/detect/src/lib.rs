@@ -291,8 +291,8 @@ impl Rarity {
     /// prior tail, interpolated towards the next rung. Then, if `learn`,
     /// counts `v` in the table: one rung lookup for both.
     fn p_value_then_learn(&mut self, v: f64, n: f64, t: &Tuned, learn: bool) -> f64 {
-        // Also NaN: below the ladder, the statistic is unremarkable and not counted.
-        if !(v >= 1.0) {
+        // Below the ladder the statistic is unremarkable, and not counted.
+        if v.is_nan() || v < 1.0 {
             return 1.0;
         }
         let v = v.min(Z_CAP);
