@@ -50,9 +50,11 @@
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
 //!   of day where that is higher (the recent peak is below it); otherwise it
-//!   is damped. One event therefore makes one alert
-//!   (escalations excepted), which is what NAB rewards and what keeps alert
-//!   volume sane, and an outage that develops slowly, each minute a little
+//!   is damped: to a quarter of its surprise while the episode still rises
+//!   (the sample is at least the recent peak), to nothing below the peak,
+//!   where it is the tail of an episode already scored. One event therefore
+//!   makes one alert (escalations excepted), which is what NAB rewards and
+//!   what keeps alert volume sane, and an outage that develops slowly, each minute a little
 //!   worse than the last, still alarms when it becomes rare enough.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
@@ -592,10 +594,16 @@ impl SeriesState {
         let alarm_surprise = t.alarm_surprise;
         let bar = alarm_surprise.max(routine + cfg.routine_margin);
         let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
+        // A damped sample keeps a quarter of its surprise while the episode
+        // is still rising (at least its recent peak): a slide that is not yet
+        // news ranks above the ordinary. Below the peak it is the tail of an
+        // episode already scored, and no news at all.
         let mut out = if news && surprise > routine + cfg.routine_margin {
             surprise
-        } else {
+        } else if surprise >= prev {
             0.25 * surprise
+        } else {
+            0.0
         };
         self.peak = (prev - cfg.peak_decay).max(surprise.min(PEAK_CAP)).max(0.0) as f32;
         if out >= alarm_surprise && prev < bar {
