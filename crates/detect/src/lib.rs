@@ -9,8 +9,10 @@
 //! Every sample goes through three baselines, four test statistics, a rarity
 //! calibration and an episode filter:
 //!
-//! * **Fast baseline** — an EWMA level with a robust spread (EWMA of the
-//!   clipped absolute residual). Its standardised residual `z_fast` sees
+//! * **Fast baseline** — an EWMA level with robust spreads (EWMAs of the
+//!   clipped absolute residual) above and below it, each standardising the
+//!   residuals on its side: a series that bursts up but never dips measures a
+//!   dip against its quiet side. Its standardised residual `z_fast` sees
 //!   spikes and the first samples of abrupt shifts: it reacts within one
 //!   sample, which is what an outage on a per-minute cell KPI needs.
 //! * **Mid baseline** — the same with a memory of about fifty samples
@@ -326,7 +328,10 @@ struct SeriesState {
     alarm_ts: i64,
     /// Typical interval between samples, seconds.
     dt: f32,
-    fast_spread: f32,
+    /// Robust spreads of the residuals above and below the fast level: a
+    /// series that spikes up but never dips measures a dip against its own
+    /// quiet side, not against its spikes.
+    fast_spread: [f32; 2],
     /// The mid level minus the fast level.
     mid_offset: f32,
     mid_spread: f32,
@@ -372,7 +377,7 @@ impl SeriesState {
             last_ts: 0,
             alarm_ts: i64::MIN,
             dt: 0.0,
-            fast_spread: 0.0,
+            fast_spread: [0.0; 2],
             mid_offset: 0.0,
             mid_spread: 0.0,
             slow_spread: 0.0,
@@ -436,11 +441,12 @@ impl SeriesState {
         let n = self.seen as f64;
         let floor = (0.2 * self.long_spread as f64).max(1e-9 * self.fast.abs() + 1e-12);
         let sigma = |spread: f32| (MAD_TO_SIGMA * spread as f64).max(floor);
-        let fast_sigma = sigma(self.fast_spread);
         let slow_sigma = sigma(self.slow_spread);
 
         // Test statistics, from the state before this sample.
         let r_fast = value - self.fast;
+        let side = usize::from(r_fast < 0.0);
+        let fast_sigma = sigma(self.fast_spread[side]);
         let z_fast = (r_fast / fast_sigma).clamp(-Z_CAP, Z_CAP);
         let mid_sigma = sigma(self.mid_spread);
         let r_mid = r_fast - self.mid_offset as f64;
@@ -522,13 +528,19 @@ impl SeriesState {
         let clip = CLIP_SIGMAS * fast_sigma;
         let fast_step = cfg.fast_alpha * r_fast.clamp(-clip, clip);
         self.fast += fast_step;
+        // Each side learns from about half the samples: at twice the
+        // weight, its memory is that of the other spreads.
         learn_spread(
-            &mut self.fast_spread,
-            cfg.spread_alpha,
+            &mut self.fast_spread[side],
+            2.0 * cfg.spread_alpha,
             r_fast,
             clip,
             seeding,
         );
+        if seeding {
+            let s = self.fast_spread[0].max(self.fast_spread[1]);
+            self.fast_spread = [s; 2];
+        }
         let clip = CLIP_SIGMAS * mid_sigma;
         let mid_step = cfg.mid_alpha * r_mid.clamp(-clip, clip);
         // The mid level is kept as its offset from the fast one: small, so
