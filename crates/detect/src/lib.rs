@@ -67,7 +67,8 @@
 //!   jump at an unusual hour still does.
 //! * **Hold for broken series** — the episode filter must not hide an outage
 //!   that persists. After an alarm, while the series stays at least
-//!   [`DetectorConfig::hold_sigmas`] robust deviations beyond the slow
+//!   [`DetectorConfig::hold_sigmas`] robust deviations (of the slow baseline,
+//!   or of the series' long run where that is wider) beyond the slow
 //!   baseline in the anomalous direction, the score is kept at or above
 //!   [`DetectorConfig::alarm_threshold`], for at most
 //!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
@@ -620,7 +621,10 @@ impl SeriesState {
         self.peak = (prev - cfg.peak_decay).max(surprise.min(PEAK_CAP)).max(0.0) as f32;
         if out >= alarm_surprise && prev < bar {
             self.alarm_ts = timestamp;
-            self.alarm_sigma = slow_sigma as f32;
+            // At least the series' long-run deviation: one that sits still
+            // between bursts has a slow spread near nothing, and would hold
+            // every burst after an alarm.
+            self.alarm_sigma = slow_sigma.max(MAD_TO_SIGMA * self.long_spread as f64) as f32;
         }
         // Hold: a series still far beyond its slow baseline, measured in the
         // deviation scale from before the alarm (the spreads learn from the
