@@ -9,8 +9,10 @@
 //! Every sample goes through three baselines, four test statistics, a rarity
 //! calibration and an episode filter:
 //!
-//! * **Fast baseline** — an EWMA level with a robust spread (EWMA of the
-//!   clipped absolute residual). Its standardised residual `z_fast` sees
+//! * **Fast baseline** — an EWMA level with robust spreads (EWMAs of the
+//!   clipped absolute residual) above and below it, each standardising the
+//!   residuals on its side: a series that bursts up but never dips measures a
+//!   dip against its quiet side. Its standardised residual `z_fast` sees
 //!   spikes and the first samples of abrupt shifts: it reacts within one
 //!   sample, which is what an outage on a per-minute cell KPI needs.
 //! * **Mid baseline** — the same with a memory of about fifty samples
@@ -50,9 +52,11 @@
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
 //!   of day where that is higher (the recent peak is below it); otherwise it
-//!   is damped. One event therefore makes one alert
-//!   (escalations excepted), which is what NAB rewards and what keeps alert
-//!   volume sane, and an outage that develops slowly, each minute a little
+//!   is damped: to a quarter of its surprise while the episode still rises
+//!   (the sample is at least the recent peak), to nothing below the peak,
+//!   where it is the tail of an episode already scored. One event therefore
+//!   makes one alert (escalations excepted), which is what NAB rewards and
+//!   what keeps alert volume sane, and an outage that develops slowly, each minute a little
 //!   worse than the last, still alarms when it becomes rare enough.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
@@ -63,7 +67,8 @@
 //!   jump at an unusual hour still does.
 //! * **Hold for broken series** — the episode filter must not hide an outage
 //!   that persists. After an alarm, while the series stays at least
-//!   [`DetectorConfig::hold_sigmas`] robust deviations beyond the slow
+//!   [`DetectorConfig::hold_sigmas`] robust deviations (of the slow baseline,
+//!   or of the series' long run where that is wider) beyond the slow
 //!   baseline in the anomalous direction, the score is kept at or above
 //!   [`DetectorConfig::alarm_threshold`], for at most
 //!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
@@ -377,7 +382,10 @@ struct SeriesState {
     alarm_ts: i64,
     /// Typical interval between samples, seconds.
     dt: f32,
-    fast_spread: f32,
+    /// Robust spreads of the residuals above and below the fast level: a
+    /// series that spikes up but never dips measures a dip against its own
+    /// quiet side, not against its spikes.
+    fast_spread: [f32; 2],
     /// The mid level minus the fast level.
     mid_offset: f32,
     mid_spread: f32,
@@ -423,7 +431,7 @@ impl SeriesState {
             last_ts: 0,
             alarm_ts: i64::MIN,
             dt: 0.0,
-            fast_spread: 0.0,
+            fast_spread: [0.0; 2],
             mid_offset: 0.0,
             mid_spread: 0.0,
             slow_spread: 0.0,
@@ -476,11 +484,12 @@ impl SeriesState {
         let n = self.seen as f64;
         let floor = (0.2 * self.long_spread as f64).at_least(1e-9 * self.fast.abs() + 1e-12);
         let sigma = |spread: f32| (MAD_TO_SIGMA * spread as f64).at_least(floor);
-        let fast_sigma = sigma(self.fast_spread);
         let slow_sigma = sigma(self.slow_spread);
 
         // Test statistics, from the state before this sample.
         let r_fast = value - self.fast;
+        let side = usize::from(r_fast < 0.0);
+        let fast_sigma = sigma(self.fast_spread[side]);
         let z_fast = (r_fast / fast_sigma).within(-Z_CAP, Z_CAP);
         let mid_sigma = sigma(self.mid_spread);
         let r_mid = r_fast - self.mid_offset as f64;
@@ -552,13 +561,19 @@ impl SeriesState {
         let clip = CLIP_SIGMAS * fast_sigma;
         let fast_step = cfg.fast_alpha * r_fast.within(-clip, clip);
         self.fast += fast_step;
+        // Each side learns from about half the samples: at twice the
+        // weight, its memory is that of the other spreads.
         learn_spread(
-            &mut self.fast_spread,
-            cfg.spread_alpha,
+            &mut self.fast_spread[side],
+            2.0 * cfg.spread_alpha,
             r_fast,
             clip,
             seeding,
         );
+        if seeding {
+            let s = self.fast_spread[0].max(self.fast_spread[1]);
+            self.fast_spread = [s; 2];
+        }
         let clip = CLIP_SIGMAS * mid_sigma;
         let mid_step = cfg.mid_alpha * r_mid.within(-clip, clip);
         // The mid level is kept as its offset from the fast one: small, so
@@ -630,17 +645,26 @@ impl SeriesState {
         let alarm_surprise = t.alarm_surprise;
         let bar = alarm_surprise.at_least(routine + cfg.routine_margin);
         let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
+        // A damped sample keeps a quarter of its surprise while the episode
+        // is still rising (at least its recent peak): a slide that is not yet
+        // news ranks above the ordinary. Below the peak it is the tail of an
+        // episode already scored, and no news at all.
         let mut out = if news && surprise > routine + cfg.routine_margin {
             surprise
-        } else {
+        } else if surprise >= prev {
             0.25 * surprise
+        } else {
+            0.0
         };
         self.peak = (prev - cfg.peak_decay)
             .at_least(surprise.at_most(PEAK_CAP))
             .at_least(0.0) as f32;
         if out >= alarm_surprise && prev < bar {
             self.alarm_ts = timestamp;
-            self.alarm_sigma = slow_sigma as f32;
+            // At least the series' long-run deviation: one that sits still
+            // between bursts has a slow spread near nothing, and would hold
+            // every burst after an alarm.
+            self.alarm_sigma = slow_sigma.at_least(MAD_TO_SIGMA * self.long_spread as f64) as f32;
         }
         // Hold: a series still far beyond its slow baseline, measured in the
         // deviation scale from before the alarm (the spreads learn from the
