@@ -19,13 +19,6 @@ pub(crate) struct Profile<const N: usize> {
     exp: i8,
 }
 
-/// `x` rounded half away from zero, saturating at the `i64` range: a
-/// truncating conversion, as `f64::round` is a libm call on baseline x86_64
-/// (no SSE4.1) and this runs several times per sample.
-fn round(x: f64) -> f64 {
-    (if x >= 0.0 { x + 0.5 } else { x - 0.5 }) as i64 as f64
-}
-
 /// `x` rounded to the nearest integer, ties to even, for `|x| < 2^51`: in
 /// `x + 1.5 * 2^52` the unit is the last bit, so the addition rounds and the
 /// sum's bits, less those of `1.5 * 2^52`, are the integer. Two instructions,
@@ -89,10 +82,11 @@ impl<const N: usize> Profile<N> {
         let need = (target.abs() / MAX_BIN).log2().ceil() as i32;
         let shift = (need - self.exp as i32).max(1);
         for b in &mut self.bins {
-            *b = round(*b as f64 * pow2(-shift)) as i16;
+            *b = round_small(*b as f64 * pow2(-shift)) as i16;
         }
         self.exp = (self.exp as i32 + shift).min(i8::MAX as i32) as i8;
-        self.bins[i] = round(target * pow2(-(self.exp as i32))).clamp(-MAX_BIN, MAX_BIN) as i16;
+        let m = round_small(target * pow2(-(self.exp as i32)));
+        self.bins[i] = m.clamp(-(MAX_BIN as i64), MAX_BIN as i64) as i16;
     }
 }
 
