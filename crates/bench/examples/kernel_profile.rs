@@ -20,7 +20,7 @@ fn main() {
     let intervals: usize = args.next().map_or(200, |a| a.parse().expect("INTERVALS"));
     let mut workload = Workload::new(series, 7);
     let mut bank = workload.bank();
-    workload.warm_up(&mut bank);
+    workload.warm_up(&mut bank, || {});
     let mut scores = vec![0.0; series];
     let mut sum = 0.0;
     let mut secs = 0.0;

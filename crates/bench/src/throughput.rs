@@ -123,13 +123,15 @@ impl Workload {
 
     /// Brings `bank` to a steady state, untimed: the first [`DISTINCT_SERIES`]
     /// see [`WARM_UP_INTERVALS`] scrapes, and the rest take copies of their
-    /// states, as they repeat their parameters.
-    pub fn warm_up(&mut self, bank: &mut DetectorBank) {
+    /// states, as they repeat their parameters. `on_scrape` hears of each
+    /// scrape (for a progress bar: this takes seconds to tens of seconds).
+    pub fn warm_up(&mut self, bank: &mut DetectorBank, mut on_scrape: impl FnMut()) {
         let distinct = self.series().min(DISTINCT_SERIES);
         let mut scores = vec![0.0; distinct];
         for _ in 0..WARM_UP_INTERVALS {
             let t = self.next_scrape(distinct);
             bank.update_interval(t, &self.scrape[..distinct], &mut scores);
+            on_scrape();
         }
         bank.repeat_first(distinct);
     }
@@ -205,7 +207,7 @@ mod tests {
         assert!(a.scrape.iter().all(|v| v.is_finite() && *v > 0.0));
         let mut bank = a.bank();
         assert_eq!(bank.len(), 100);
-        a.warm_up(&mut bank);
+        a.warm_up(&mut bank, || {});
         assert!(a.repetition(&mut bank, 2) > 0.0);
     }
 }

@@ -258,7 +258,10 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
     for &n in &args.series {
         let mut workload = Workload::new(n, 0xd1a1_7013);
         let mut bank = workload.bank();
-        workload.warm_up(&mut bank);
+        let bar = progress(throughput::WARM_UP_INTERVALS as u64);
+        bar.set_message(format!("warm-up scrapes, {n} series"));
+        workload.warm_up(&mut bank, || bar.inc(1));
+        bar.finish_and_clear();
         // Per-series state plus the bank's own fields shared by all series.
         let state_bytes =
             SERIES_STATE_BYTES as f64 + std::mem::size_of_val(&bank) as f64 / n as f64;
@@ -310,9 +313,16 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
     let mut ingest = Vec::new();
     for &cells in &args.ingest_cells {
         let mut run = IngestRun::new(cells, 1).map_err(|e| UsageError(e.to_string()))?;
-        run.run(
-            ingest::warm_up_minutes(&EngineConfig::default()).max(ingest::STEADY_STATE_MINUTES),
-        );
+        let warm_up =
+            ingest::warm_up_minutes(&EngineConfig::default()).max(ingest::STEADY_STATE_MINUTES);
+        let bar = progress(warm_up as u64);
+        bar.set_message(format!("warm-up minutes, {cells} cells"));
+        // An hour at a time, untimed, so the bar moves.
+        for start in (0..warm_up).step_by(60) {
+            run.run(60.min(warm_up - start));
+            bar.set_position((start + 60).min(warm_up) as u64);
+        }
+        bar.finish_and_clear();
         let (samples, secs) = run.run(args.ingest_minutes.into());
         let rate = samples as f64 / secs;
         if !args.json {
