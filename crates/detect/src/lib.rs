@@ -160,7 +160,7 @@ impl Default for DetectorConfig {
             escalate_margin: 0.5,
             peak_decay: 1.0 / 64.0,
             routine_decay: 0.25,
-            routine_margin: 0.6,
+            routine_margin: 0.5,
             hold_sigmas: 10.0,
             hold_secs: 2 * 3600,
             hold_span: 0.02,
