@@ -44,6 +44,7 @@ fn config(spec: &str) -> DetectorConfig {
             "routine_margin" => c.routine_margin = v,
             "hold_sigmas" => c.hold_sigmas = v,
             "hold_secs" => c.hold_secs = v as i64,
+            "hold_span" => c.hold_span = v,
             "warmup_samples" => c.warmup_samples = v as u32,
             _ => panic!("unknown key {k}"),
         }

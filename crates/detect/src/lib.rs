@@ -68,7 +68,8 @@
 //! * **Hold for broken series** — the episode filter must not hide an outage
 //!   that persists. After an alarm, while the series stays at least
 //!   [`DetectorConfig::hold_sigmas`] robust deviations (of the slow baseline,
-//!   or of the series' long run where that is wider) beyond the slow
+//!   or of the series' long run or [`DetectorConfig::hold_span`] of its range
+//!   envelope where those are wider) beyond the slow
 //!   baseline in the anomalous direction, the score is kept at or above
 //!   [`DetectorConfig::alarm_threshold`], for at most
 //!   [`DetectorConfig::hold_secs`] after the alarm. After that the series is
@@ -131,6 +132,11 @@ pub struct DetectorConfig {
     pub hold_sigmas: f64,
     /// Longest time, in seconds, an alarm is held on a broken series.
     pub hold_secs: i64,
+    /// Least deviation scale of the hold, as a fraction of the range
+    /// envelope's span: a series that sits at zero between bursts has a
+    /// long-run deviation near nothing too, and would hold any small
+    /// excursion after an alarm.
+    pub hold_span: f64,
     /// Samples a series must have seen before it may alarm.
     pub warmup_samples: u32,
     /// Scores at or above this are anomalous.
@@ -157,6 +163,7 @@ impl Default for DetectorConfig {
             routine_margin: 0.5,
             hold_sigmas: 10.0,
             hold_secs: 2 * 3600,
+            hold_span: 0.02,
             warmup_samples: 30,
             alarm_threshold: 0.52,
         }
@@ -663,8 +670,11 @@ impl SeriesState {
             self.alarm_ts = timestamp;
             // At least the series' long-run deviation: one that sits still
             // between bursts has a slow spread near nothing, and would hold
-            // every burst after an alarm.
-            self.alarm_sigma = slow_sigma.at_least(MAD_TO_SIGMA * self.long_spread as f64) as f32;
+            // every burst after an alarm. And at least a fraction of its
+            // range, for one that sits still nearly all the time.
+            self.alarm_sigma = slow_sigma
+                .at_least(MAD_TO_SIGMA * self.long_spread as f64)
+                .at_least(cfg.hold_span * span) as f32;
         }
         // Hold: a series still far beyond its slow baseline, measured in the
         // deviation scale from before the alarm (the spreads learn from the
