@@ -180,7 +180,9 @@ const WEEK_BINS: usize = 42;
 const WEEK_READY_DAYS: f64 = 7.0;
 /// Rungs of the rarity ladder: levels `2^(j/2)`, 1 to 181.
 const LEVELS: usize = 16;
-const DAY: f64 = 86_400.0;
+/// A day, in seconds: integer for the profiles' bins, float for rates.
+const DAY_SECS: i64 = 86_400;
+const DAY: f64 = DAY_SECS as f64;
 /// Surprise (decades) that maps to a score of 0.5.
 const SCORE_SCALE: f64 = 3.0;
 /// Mean absolute deviation to standard deviation, for Gaussian noise.
@@ -354,12 +356,12 @@ struct Clock {
 
 impl Clock {
     fn new(timestamp: i64) -> Clock {
-        let tod = timestamp.rem_euclid(86_400);
+        let tod = timestamp.rem_euclid(DAY_SECS);
         Clock {
             timestamp,
-            day: bins::<BINS>(timestamp, 86_400),
-            week: bins::<WEEK_BINS>(timestamp, 7 * 86_400),
-            day_bin: (tod / (86_400 / BINS as i64)) as usize,
+            day: bins::<BINS>(timestamp, DAY_SECS),
+            week: bins::<WEEK_BINS>(timestamp, 7 * DAY_SECS),
+            day_bin: (tod / (DAY_SECS / BINS as i64)) as usize,
         }
     }
 }
@@ -404,7 +406,9 @@ struct SeriesState {
     cusum_down: f32,
     /// Decaying peak of recent surprises (episode filter).
     peak: f32,
-    /// Slow-baseline deviation scale when the current alarm was raised.
+    /// Deviation scale of the hold, set when the current alarm was raised:
+    /// the slow baseline's, floored by the long-run deviation and
+    /// [`DetectorConfig::hold_span`] of the range.
     alarm_sigma: f32,
     seen: u32,
     /// Samples the point tests' rarity histograms hold.
@@ -800,9 +804,9 @@ impl DetectorBank {
 
     /// Copies the states of the first `distinct` series over the others in
     /// turn: series `i` takes the state of series `i % distinct`, direction
-    /// included. For benchmarks: millions of series in a steady state (the
-    /// seasonal CUSUM is live only after a day of samples) without feeding
-    /// each of them a day. Does nothing if `distinct` is 0 or covers the bank.
+    /// included. For benchmarks: millions of series in a steady state (which
+    /// takes [`STEADY_STATE_SECS`] of samples) without feeding each of them
+    /// that much. Does nothing if `distinct` is 0 or covers the bank.
     pub fn repeat_first(&mut self, distinct: usize) {
         if distinct == 0 || distinct >= self.states.len() {
             return;
@@ -837,6 +841,9 @@ impl DetectorBank {
     ///
     /// If `values` or `scores` is longer than the bank.
     pub fn update_interval(&mut self, timestamp: Timestamp, values: &[f64], scores: &mut [f64]) {
+        // A copy, once per scrape: held locally, the settings stay in
+        // registers across the loop (borrowed, they are reloaded per series;
+        // callgrind counted 0.4 % more instructions).
         let tuned = self.tuned;
         let clock = Clock::new(timestamp);
         let states = &mut self.states[..values.len()];
@@ -913,8 +920,7 @@ mod tests {
 
     /// A per-minute success rate around 99.5 %: `(bank, series, next minute)`.
     fn warmed_success_rate(minutes: i64, noise: &mut Noise) -> (DetectorBank, u32, i64) {
-        let mut bank = DetectorBank::new(DetectorConfig::default());
-        let s = bank.add_series(Direction::Down);
+        let (mut bank, s, _) = one_series(Direction::Down);
         for m in 0..minutes {
             bank.update(s, T0 + 60 * m, 99.5 + 0.15 * noise.gauss());
         }
