@@ -85,7 +85,7 @@
 //! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profiles
 //! included; levels and the range envelope are `f64` (KPIs can sit on large
 //! offsets), spreads `f32`, the two profiles `i16` with a shared scale
-//! (`profile.rs`), the routine table and the rarity histograms `u16`.
+//! (`profile.rs`), the rarity histograms `u16`, the routine table `u8`.
 
 mod profile;
 
@@ -193,8 +193,10 @@ const CLIP_SIGMAS: f64 = 6.0;
 const VALUE_CAP: f64 = 1e30;
 const Z_CAP: f64 = 1e6;
 const CUSUM_CAP: f64 = 100.0;
-/// Decades per unit of the routine table.
-const ROUTINE_UNIT: f64 = 1e-3;
+/// Decades per unit of the routine table: a `u8` then holds up to almost 16
+/// decades (beyond [`PEAK_CAP`]), and the margin and a day's decay are
+/// whole units. Surprises round to the nearest unit.
+const ROUTINE_UNIT: f64 = 1.0 / 16.0;
 /// Excursion beyond the range envelope, as a fraction of its span, that
 /// makes the first rung of the rarity ladder: small, so that the rarity table,
 /// not this constant, decides how far out is unusual for a series.
@@ -422,9 +424,9 @@ struct SeriesState {
     weekly: Profile<WEEK_BINS>,
     /// Per time-of-day bin, the decaying peak surprise seen there on recent
     /// days, in [`ROUTINE_UNIT`]s: a daily ramp or batch job is routine.
-    routine: [u16; BINS],
+    routine: [u8; BINS],
     /// Peak surprise of the current bin so far, in [`ROUTINE_UNIT`]s.
-    pending: u16,
+    pending: u8,
     pending_bin: u8,
     /// Rarity of the point tests, which learn from every sample after the
     /// warm-up: against the fast level, the mid level and the range envelope.
@@ -636,14 +638,14 @@ impl SeriesState {
         if bin != self.pending_bin as usize {
             let b = self.pending_bin as usize % BINS;
             let decayed = self.routine[b] as f64 - cfg.routine_decay / ROUTINE_UNIT;
-            self.routine[b] = decayed.max(self.pending as f64).clamp(0.0, u16::MAX as f64) as u16;
+            self.routine[b] = decayed.max(self.pending as f64).clamp(0.0, u8::MAX as f64) as u8;
             self.pending = 0;
             self.pending_bin = bin as u8;
         }
         let routine = self.routine[bin].max(self.routine[(bin + 1) % BINS]) as f64 * ROUTINE_UNIT;
         self.pending = self
             .pending
-            .max((surprise.min(60.0) * (1.0 / ROUTINE_UNIT)) as u16);
+            .max((surprise * (1.0 / ROUTINE_UNIT) + 0.5).at_most(u8::MAX as f64) as u8);
         // Episode filter: a sample alarms when it escalates the episode, or
         // when it is the episode's first to reach the bar: the alarm level, or
         // the routine of its time of day if that is higher. Without the second
