@@ -45,6 +45,8 @@ fn config(spec: &str) -> DetectorConfig {
             "hold_sigmas" => c.hold_sigmas = v,
             "hold_secs" => c.hold_secs = v as i64,
             "hold_span" => c.hold_span = v,
+            "lone_penalty" => c.lone_penalty = v,
+            "persist_gate" => c.persist_gate = v,
             "warmup_samples" => c.warmup_samples = v as u32,
             _ => panic!("unknown key {k}"),
         }

@@ -47,7 +47,18 @@
 //!   heavy-tailed prior (`P ~ v^-prior_exponent`) for levels the series has
 //!   not yet shown. A spiky series thus learns that its spikes are routine and
 //!   a quiet one stays sensitive, with one configuration for all data. The
-//!   sample's surprise is the largest of the four.
+//!   sample's surprise is the largest of the five (the fifth below).
+//! * **Persistence** — the smaller of this and the previous sample's
+//!   standardised fast residual, both in the anomalous direction: under
+//!   independent noise two rare residuals in a row are rarer still, while
+//!   the first samples of a real shift or a slide all stand out. It has its
+//!   own rarity table like the others. Where it is quiet (the previous
+//!   sample was within [`DetectorConfig::persist_gate`] deviations), the
+//!   lone-sample tests, fast and mid, count
+//!   [`DetectorConfig::lone_penalty`] times less rare: an isolated spike
+//!   ranks below the start of a run. A lone spike large enough still
+//!   alarms; the range test, which finds first-ever levels, is not
+//!   discounted.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
@@ -137,6 +148,13 @@ pub struct DetectorConfig {
     /// long-run deviation near nothing too, and would hold any small
     /// excursion after an alarm.
     pub hold_span: f64,
+    /// Factor by which the lone-sample tests' tail probabilities (fast and
+    /// mid) are raised when the persistence test is quiet.
+    pub lone_penalty: f64,
+    /// Standardised fast residual, in the anomalous direction, that the
+    /// previous sample must have reached for the persistence test to speak
+    /// (and the lone-sample tests to count in full).
+    pub persist_gate: f64,
     /// Samples a series must have seen before it may alarm.
     pub warmup_samples: u32,
     /// Scores at or above this are anomalous.
@@ -164,6 +182,8 @@ impl Default for DetectorConfig {
             hold_sigmas: 10.0,
             hold_secs: 2 * 3600,
             hold_span: 0.02,
+            lone_penalty: 2.0,
+            persist_gate: 1.5,
             warmup_samples: 30,
             alarm_threshold: 0.52,
         }
@@ -428,9 +448,12 @@ struct SeriesState {
     /// Peak surprise of the current bin so far, in [`ROUTINE_UNIT`]s.
     pending: u8,
     pending_bin: u8,
+    /// The previous sample's standardised fast residual (persistence test).
+    prev_z_fast: f32,
     /// Rarity of the point tests, which learn from every sample after the
-    /// warm-up: against the fast level, the mid level and the range envelope.
-    rare_point: [Rarity; 3],
+    /// warm-up: against the fast level, the mid level, the range envelope
+    /// and of the persistence test.
+    rare_point: [Rarity; 4],
     rare_cusum: Rarity,
 }
 
@@ -462,7 +485,8 @@ impl SeriesState {
             routine: [0; BINS],
             pending: 0,
             pending_bin: 0,
-            rare_point: [Rarity::NEW; 3],
+            prev_z_fast: 0.0,
+            rare_point: [Rarity::NEW; 4],
             rare_cusum: Rarity::NEW,
         }
     }
@@ -526,17 +550,34 @@ impl SeriesState {
         let span = (self.range_hi - self.range_lo).at_least(floor);
         let above = value - self.range_hi;
         let below = self.range_lo - value;
-        let (v_fast, v_mid, v_cusum, excess, away) = match self.direction {
-            Direction::Down => (-z_fast, -z_mid, self.cusum_down as f64, below, -r_slow),
-            Direction::Up => (z_fast, z_mid, self.cusum_up as f64, above, r_slow),
+        let z_prev = self.prev_z_fast as f64;
+        self.prev_z_fast = z_fast as f32;
+        // `prev`: the previous sample's residual in the anomalous direction
+        // (for either direction, the same side as this one).
+        let (v_fast, v_mid, prev, v_cusum, excess, away) = match self.direction {
+            Direction::Down => (
+                -z_fast,
+                -z_mid,
+                -z_prev,
+                self.cusum_down as f64,
+                below,
+                -r_slow,
+            ),
+            Direction::Up => (z_fast, z_mid, z_prev, self.cusum_up as f64, above, r_slow),
             Direction::Both => (
                 z_fast.abs(),
                 z_mid.abs(),
+                if z_prev * z_fast > 0.0 {
+                    z_prev.abs()
+                } else {
+                    0.0
+                },
                 self.cusum_up.max(self.cusum_down) as f64,
                 above.at_least(below),
                 r_slow.abs(),
             ),
         };
+        let v_persist = v_fast.at_most(prev);
         // One division for the larger excess, as `x / span` is monotonic in `x`.
         let v_range = (excess / (span * RANGE_RUNG)).within(0.0, Z_CAP);
         // The statistics of the first samples, before the spreads have
@@ -548,9 +589,23 @@ impl SeriesState {
             t,
             learn && season_ready,
         );
-        for (table, v) in self.rare_point.iter_mut().zip([v_fast, v_mid, v_range]) {
-            p = p.min(table.p_value_then_learn(v, self.rare_n as f64, t, learn));
-        }
+        let [fast, mid, range, persist] = &mut self.rare_point;
+        let rare_n = self.rare_n as f64;
+        let p_lone = fast
+            .p_value_then_learn(v_fast, rare_n, t, learn)
+            .min(mid.p_value_then_learn(v_mid, rare_n, t, learn));
+        // A lone sample (the one before it was ordinary) counts less: a real
+        // shift or slide shows on the next sample too, at little delay, and
+        // noise seldom twice running.
+        let lone_penalty = if prev < cfg.persist_gate {
+            cfg.lone_penalty
+        } else {
+            1.0
+        };
+        p = p
+            .min(p_lone * lone_penalty)
+            .min(range.p_value_then_learn(v_range, rare_n, t, learn))
+            .min(persist.p_value_then_learn(v_persist, rare_n, t, learn));
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 { 0.0 } else { -log10(p.max(1e-300)) };
         if learn {
@@ -1196,6 +1251,31 @@ mod tests {
         }
         let again = bank.update(s, at(start + 180), 40.0);
         assert!(again >= threshold, "second outage scored {again}");
+    }
+
+    #[test]
+    fn a_lone_spike_ranks_below_the_same_spike_in_a_run() {
+        // Two copies of one warmed series see the same dip; in one, the
+        // sample before it was already a few deviations down. There the
+        // dip continues a run, and scores higher than the lone one. (One
+        // deep dip early on widens the range envelope, so that the range
+        // test, which is not discounted, does not decide both scores.)
+        let mut noise = Noise(47);
+        let (mut lone, s, _) = one_series(Direction::Down);
+        let start = 2 * 1440;
+        for m in 0..start {
+            let v = if m == 100 { 97.0 } else { 99.5 };
+            lone.update(s, T0 + 60 * m, v + 0.15 * noise.gauss());
+        }
+        let mut run = lone.clone();
+        let before = T0 + 60 * start;
+        lone.update(s, before, 99.5);
+        run.update(s, before, 99.5 - 2.5 * 0.15);
+        let (a, b) = (
+            lone.update(s, before + 60, 98.6),
+            run.update(s, before + 60, 98.6),
+        );
+        assert!(a > 0.0 && b > a, "lone {a}, in a run {b}");
     }
 
     #[test]
