@@ -40,6 +40,7 @@ fn config(spec: &str) -> DetectorConfig {
             "prior_exponent" => c.prior_exponent = v,
             "escalate_margin" => c.escalate_margin = v,
             "peak_decay" => c.peak_decay = v,
+            "rise_peak_weight" => c.rise_peak_weight = v,
             "routine_decay" => c.routine_decay = v,
             "routine_margin" => c.routine_margin = v,
             "hold_sigmas" => c.hold_sigmas = v,

@@ -63,8 +63,9 @@
 //!   decaying peak of the recent surprises by a margin, or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
 //!   of day where that is higher (the recent peak is below it); otherwise it
-//!   is damped: to a quarter of its surprise while the episode still rises
-//!   (the sample is at least the recent peak), to nothing below the peak,
+//!   is damped: to a quarter of its surprise, drawn a little towards the
+//!   recent peak ([`DetectorConfig::rise_peak_weight`]), while the episode
+//!   still rises (the sample is at least the recent peak), to nothing below the peak,
 //!   where it is the tail of an episode already scored. Below the alarm
 //!   level, news keeps its full surprise as a score only from
 //!   [`NEWS_FLOOR`] decades up, and is damped like a rising sample below
@@ -139,6 +140,13 @@ pub struct DetectorConfig {
     /// 3-decade peak fades in about 200 samples), so an episode of bursts
     /// hours apart still makes one alert unless a burst escalates it.
     pub peak_decay: f64,
+    /// Weight of the recent peak in the score of a damped sample while its
+    /// episode still rises: it keeps a quarter of `(1 - w) * surprise + w *
+    /// peak`. A sample that sustains an episode already near its level
+    /// ranks above one that leaps from a quiet past without being news
+    /// (within the routine of its time of day, or below [`NEWS_FLOOR`]),
+    /// which is more often a routine blip or noise.
+    pub rise_peak_weight: f64,
     /// Decades by which the routine surprise of a time of day decays each day.
     pub routine_decay: f64,
     /// Decades by which a sample must beat the routine surprise of its time of day to alarm.
@@ -181,6 +189,7 @@ impl Default for DetectorConfig {
             prior_exponent: 2.0,
             escalate_margin: 0.5,
             peak_decay: 1.0 / 64.0,
+            rise_peak_weight: 0.25,
             routine_decay: 0.25,
             routine_margin: 0.5,
             hold_sigmas: 10.0,
@@ -732,9 +741,9 @@ impl SeriesState {
         let alarm_surprise = t.alarm_surprise;
         let bar = alarm_surprise.at_least(routine + cfg.routine_margin);
         let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
-        // A damped sample keeps a quarter of its surprise while the episode
-        // is still rising (at least its recent peak): a slide that is not yet
-        // news ranks above the ordinary. Below the peak it is the tail of an
+        // A damped sample keeps a quarter of its surprise, drawn towards the
+        // recent peak, while the episode is still rising (at least its recent
+        // peak): a slide that is not yet news ranks above the ordinary. Below the peak it is the tail of an
         // episode already scored, and no news at all. News below the news
         // floor ranks as a rising sample: the peak it beat may have faded
         // to nothing.
@@ -742,7 +751,7 @@ impl SeriesState {
         {
             surprise
         } else if surprise >= prev {
-            0.25 * surprise
+            0.25 * (surprise - cfg.rise_peak_weight * (surprise - prev))
         } else {
             0.0
         };
