@@ -743,10 +743,10 @@ impl SeriesState {
         let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
         // A damped sample keeps a quarter of its surprise, drawn towards the
         // recent peak, while the episode is still rising (at least its recent
-        // peak): a slide that is not yet news ranks above the ordinary. Below the peak it is the tail of an
-        // episode already scored, and no news at all. News below the news
-        // floor ranks as a rising sample: the peak it beat may have faded
-        // to nothing.
+        // peak): a slide that is not yet news ranks above the ordinary. Below
+        // the peak it is the tail of an episode already scored, and no news
+        // at all. News below the news floor ranks as a rising sample: the
+        // peak it beat may have faded to nothing.
         let mut out = if news && surprise > routine + cfg.routine_margin && surprise >= t.news_floor
         {
             surprise
