@@ -1015,6 +1015,67 @@ mod tests {
         (bank, s, minutes)
     }
 
+    /// Scores of a few days of heavy-tailed noise on `series` series of
+    /// every direction, one sample a minute.
+    fn noisy_scores(cfg: DetectorConfig, series: usize, minutes: i64) -> Vec<f64> {
+        let mut noise = Noise(11);
+        let mut bank = DetectorBank::new(cfg);
+        let ids: Vec<u32> = (0..series)
+            .map(|i| bank.add_series([Direction::Up, Direction::Down, Direction::Both][i % 3]))
+            .collect();
+        let mut scores = Vec::new();
+        for m in 0..minutes {
+            for &s in &ids {
+                // Gaussian noise with an occasional burst: news of every size.
+                let burst = if noise.uniform() < 0.01 {
+                    8.0 * noise.uniform()
+                } else {
+                    0.0
+                };
+                let v = 50.0 + noise.gauss() + burst * noise.gauss();
+                scores.push(bank.update(s, T0 + 60 * m, v));
+            }
+        }
+        scores
+    }
+
+    #[test]
+    fn news_below_the_floor_scores_as_a_damped_sample() {
+        // Full news scores at least the floor; damped samples at most a
+        // quarter of the peak cap; held ones at least the alarm level. So
+        // no score lies between the two, where news under the floor would
+        // land if it were scored in full.
+        let scores = noisy_scores(DetectorConfig::default(), 30, 3 * 1440);
+        let gap = score_of(0.25 * PEAK_CAP)..score_of(NEWS_FLOOR);
+        let inside = scores.iter().filter(|s| gap.contains(s)).count();
+        assert_eq!(inside, 0, "{inside} scores in {gap:?}");
+        // And the noise does make news above the floor.
+        assert!(scores.iter().any(|&s| s >= gap.end));
+    }
+
+    #[test]
+    fn the_peak_weight_of_damped_samples_changes_no_alarm() {
+        let with = |w| {
+            let cfg = DetectorConfig {
+                rise_peak_weight: w,
+                ..DetectorConfig::default()
+            };
+            noisy_scores(cfg, 30, 3 * 1440)
+        };
+        let (none, weighted) = (with(0.0), with(0.25));
+        let threshold = DetectorConfig::default().alarm_threshold;
+        let alarms = |v: &[f64]| -> Vec<(usize, u64)> {
+            (v.iter().enumerate())
+                .filter(|(_, s)| **s >= threshold)
+                .map(|(i, s)| (i, s.to_bits()))
+                .collect()
+        };
+        assert!(!alarms(&none).is_empty());
+        assert_eq!(alarms(&none), alarms(&weighted));
+        // Below the alarm level it does reorder.
+        assert_ne!(none, weighted);
+    }
+
     #[test]
     fn repeated_states_score_as_their_originals() {
         let mut noise = Noise(7);
