@@ -9,7 +9,10 @@
 //! the standard profile's threshold; `NOKPI=1` skips the KPI set; `DUMP=DIR`
 //! writes every file's `timestamp,value,score` rows to DIR (NAB files named
 //! after their path, KPI files `kpi__<file stem>` with `label,is_test` appended) for
-//! plotting or ad-hoc analysis.
+//! plotting or ad-hoc analysis. `FIXED=0.42,0.437` adds each profile's
+//! score at those fixed thresholds: the sweep's best is jagged (a few rows
+//! near it decide a point or more), so a small gain should hold at fixed
+//! thresholds too.
 
 use std::path::Path;
 
@@ -125,6 +128,18 @@ fn main() {
                 &p.name[..p.name.len().min(10)],
                 best.threshold
             );
+            // FIXED=t1,t2,...: the profile's score at fixed thresholds too
+            // (the sweep's best is jagged).
+            if let Ok(list) = std::env::var("FIXED") {
+                for th in list.split(',').filter_map(|x| x.parse::<f64>().ok()) {
+                    let raw: f64 = inputs
+                        .iter()
+                        .map(|(f, s)| nab::score_file(f, s, &p.costs, th).unwrap().score)
+                        .sum();
+                    let n = nab::normalized(raw, &p.costs, windows).unwrap();
+                    out += &format!(" [{n:.2}@{th}]");
+                }
+            }
             if verbose && p.name == "standard" {
                 for (f, s) in &inputs {
                     let fs = nab::score_file(f, s, &p.costs, best.threshold).unwrap();
