@@ -225,6 +225,10 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
         .await
         .unwrap();
     form.submit().await.unwrap();
+    // Wait for the sign-in's answer before navigating: a `goto` while the
+    // POST is still in flight (argon2 is slow in a debug build on a busy
+    // machine) abandons it, and with it the session cookie.
+    wait_here(&client, "body", |t| !t.contains("Password")).await;
     let console = format!("http://{listen}/console");
     let ranking = wait_for_text(&client, &console, "body", Duration::from_secs(60), |t| {
         t.contains("sw-amf-")
@@ -247,10 +251,9 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
         .submit()
         .await
         .unwrap();
-    let acknowledged = wait_for_text(&client, &console, "body", Duration::from_secs(30), |t| {
-        t.contains("Acknowledged by otto")
-    })
-    .await;
+    // Each form answers with a redirect to the console: wait for it there
+    // rather than navigate, which could abandon the POST in flight.
+    let acknowledged = wait_here(&client, "body", |t| t.contains("Acknowledged by otto")).await;
     assert!(
         acknowledged.contains("acknowledged by otto"),
         "the timeline records it"
@@ -259,6 +262,7 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     let update = client.form(Locator::Css("form.update")).await.unwrap();
     update.set_by_name("body", words).await.unwrap();
     update.submit().await.unwrap();
+    wait_here(&client, "body", |t| t.contains("update by otto")).await;
 
     // ...and the public page shows it.
     let public = wait_for_text(&client, &page, "body", Duration::from_secs(30), |t| {
