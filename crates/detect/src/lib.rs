@@ -6,7 +6,7 @@
 //!
 //! # What each part sees
 //!
-//! Every sample goes through three baselines, four test statistics, a rarity
+//! Every sample goes through three baselines, five test statistics, a rarity
 //! calibration and an episode filter:
 //!
 //! * **Fast baseline** — an EWMA level with robust spreads (EWMAs of the
