@@ -141,11 +141,11 @@ pub struct DetectorConfig {
     /// hours apart still makes one alert unless a burst escalates it.
     pub peak_decay: f64,
     /// Weight of the recent peak in the score of a damped sample while its
-    /// episode still rises: it keeps a quarter of `(1 - w) * surprise + w *
-    /// peak`. A sample that sustains an episode already near its level
-    /// ranks above one that leaps from a quiet past without being news
-    /// (within the routine of its time of day, or below [`NEWS_FLOOR`]),
-    /// which is more often a routine blip or noise.
+    /// episode still rises: it keeps [`DAMPED_SHARE`] of
+    /// `(1 - w) * surprise + w * peak`. A sample that sustains an episode
+    /// already near its level ranks above one that leaps from a quiet past
+    /// without being news (within the routine of its time of day, or below
+    /// [`NEWS_FLOOR`]), which is more often a routine blip or noise.
     pub rise_peak_weight: f64,
     /// Decades by which the routine surprise of a time of day decays each day.
     pub routine_decay: f64,
@@ -239,17 +239,23 @@ const RANGE_RUNG: f64 = 0.025;
 /// badly, recovered and breaks as badly again hours later would be damped as
 /// the same episode; beyond a million-to-one a sample is news again.
 const PEAK_CAP: f64 = 6.0;
+/// Share of its surprise a damped sample keeps while its episode still
+/// rises: a slide that is not yet news ranks above the ordinary, and below
+/// news of the same surprise.
+const DAMPED_SHARE: f64 = 0.25;
 /// Least surprise, in decades, at which news keeps its full surprise as a
 /// score (capped at the alarm level, so it never decides an alarm): a
 /// 1-in-100 sample is about the rarest that noise alone produces over the
 /// recent peak's memory (64 samples a decade at the default
 /// [`DetectorConfig::peak_decay`]), so below it a sample that beats a peak
 /// faded after a quiet spell is as likely noise as a sample that edges a
-/// rising episode up, and ranks with those, at a quarter of its surprise.
-/// Only scores below the alarm level change. Where a benchmark sweeps its
-/// own threshold down to about two decades (the AIOps KPI set), news below
-/// the floor made about 2,000 of its 14,000 false positives and found
-/// anomalies covering 230 of the 106,000 anomalous samples it detects.
+/// rising episode up, and ranks with those, at [`DAMPED_SHARE`] of its
+/// surprise. Only scores below the alarm level change. Where a benchmark
+/// sweeps its own threshold down to about two decades (the AIOps KPI set),
+/// news below the floor made about 2,000 of its 14,000 false positives and
+/// found anomalies covering 230 of the 106,000 anomalous samples it detects
+/// (counted once, with an instrumented build before the floor; no command
+/// prints these).
 const NEWS_FLOOR: f64 = 2.0;
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
@@ -315,12 +321,13 @@ struct Tuned {
 
 impl Tuned {
     fn new(cfg: DetectorConfig) -> Tuned {
+        let alarm_surprise = surprise_of(cfg.alarm_threshold);
         Tuned {
             cfg,
             prior: LADDER.map(|l| cfg.prior_samples * l.powf(-cfg.prior_exponent)),
             rarity_cap: (2.0 * cfg.rarity_memory).clamp(2.0, u16::MAX as f64) as u16,
-            alarm_surprise: surprise_of(cfg.alarm_threshold),
-            news_floor: NEWS_FLOOR.min(surprise_of(cfg.alarm_threshold)),
+            alarm_surprise,
+            news_floor: NEWS_FLOOR.min(alarm_surprise),
             per_slow_sec: 1.0 / (cfg.slow_days * DAY),
             per_range_sec: 1.0 / (cfg.range_days * DAY),
             per_rarity_sample: 1.0 / cfg.rarity_memory,
@@ -580,9 +587,9 @@ impl SeriesState {
         let below = self.range_lo - value;
         let z_prev = self.prev_z_fast as f64;
         self.prev_z_fast = z_fast as f32;
-        // `prev`: the previous sample's residual in the anomalous direction
+        // `v_prev`: the previous sample's residual in the anomalous direction
         // (for either direction, the same side as this one).
-        let (v_fast, v_mid, prev, v_cusum, excess, away) = match self.direction {
+        let (v_fast, v_mid, v_prev, v_cusum, excess, away) = match self.direction {
             Direction::Down => (
                 -z_fast,
                 -z_mid,
@@ -605,7 +612,7 @@ impl SeriesState {
                 r_slow.abs(),
             ),
         };
-        let v_persist = v_fast.at_most(prev);
+        let v_persist = v_fast.at_most(v_prev);
         // One division for the larger excess, as `x / span` is monotonic in `x`.
         let v_range = (excess / (span * RANGE_RUNG)).within(0.0, Z_CAP);
         // The statistics of the first samples, before the spreads have
@@ -625,7 +632,7 @@ impl SeriesState {
         // A lone sample (the one before it was ordinary) counts less: a real
         // shift or slide shows on the next sample too, at little delay, and
         // noise seldom twice running.
-        let lone_penalty = if prev < cfg.persist_gate {
+        let lone_penalty = if v_prev < cfg.persist_gate {
             cfg.lone_penalty
         } else {
             1.0
@@ -751,7 +758,7 @@ impl SeriesState {
         {
             surprise
         } else if surprise >= prev {
-            0.25 * (surprise - cfg.rise_peak_weight * (surprise - prev))
+            DAMPED_SHARE * (surprise - cfg.rise_peak_weight * (surprise - prev))
         } else {
             0.0
         };
@@ -1046,7 +1053,7 @@ mod tests {
         // no score lies between the two, where news under the floor would
         // land if it were scored in full.
         let scores = noisy_scores(DetectorConfig::default(), 30, 3 * 1440);
-        let gap = score_of(0.25 * PEAK_CAP)..score_of(NEWS_FLOOR);
+        let gap = score_of(DAMPED_SHARE * PEAK_CAP)..score_of(NEWS_FLOOR);
         let inside = scores.iter().filter(|s| gap.contains(s)).count();
         assert_eq!(inside, 0, "{inside} scores in {gap:?}");
         // And the noise does make news above the floor.
