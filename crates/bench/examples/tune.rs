@@ -12,7 +12,8 @@
 //! plotting or ad-hoc analysis. `FIXED=0.42,0.437` adds each profile's
 //! score at those fixed thresholds: the sweep's best is jagged (a few rows
 //! near it decide a point or more), so a small gain should hold at fixed
-//! thresholds too.
+//! thresholds too. `KPI_FIXED=0.142,0.159` does the same for the KPI F1 on
+//! the train and the test halves, to see how flat the train sweep is.
 
 use std::path::Path;
 
@@ -58,11 +59,29 @@ fn config(spec: &str) -> DetectorConfig {
     c
 }
 
+/// The comma-separated thresholds in environment variable `var`, if set.
+fn thresholds(var: &str) -> Vec<f64> {
+    std::env::var(var).map_or_else(
+        |_| Vec::new(),
+        |list| {
+            list.split(',')
+                .map(|x| {
+                    x.trim()
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{var}: {x:?} is not a number"))
+                })
+                .collect()
+        },
+    )
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let nab_dir = Path::new(&args[1]);
     let kpi_dir = Path::new(&args[2]);
     let verbose = std::env::var("VERBOSE").is_ok();
+    let fixed = thresholds("FIXED");
+    let kpi_fixed = thresholds("KPI_FIXED");
     let dump = std::env::var_os("DUMP").map(std::path::PathBuf::from);
     let profiles = nab::load_profiles(&nab_dir.join("config/profiles.json")).unwrap();
     let labels = nab::load_window_labels(&nab_dir.join("labels/combined_windows.json")).unwrap();
@@ -128,17 +147,13 @@ fn main() {
                 &p.name[..p.name.len().min(10)],
                 best.threshold
             );
-            // FIXED=t1,t2,...: the profile's score at fixed thresholds too
-            // (the sweep's best is jagged).
-            if let Ok(list) = std::env::var("FIXED") {
-                for th in list.split(',').filter_map(|x| x.parse::<f64>().ok()) {
-                    let raw: f64 = inputs
-                        .iter()
-                        .map(|(f, s)| nab::score_file(f, s, &p.costs, th).unwrap().score)
-                        .sum();
-                    let n = nab::normalized(raw, &p.costs, windows).unwrap();
-                    out += &format!(" [{n:.2}@{th}]");
-                }
+            for &th in &fixed {
+                let raw: f64 = inputs
+                    .iter()
+                    .map(|(f, s)| nab::score_file(f, s, &p.costs, th).unwrap().score)
+                    .sum();
+                let n = nab::normalized(raw, &p.costs, windows).unwrap();
+                out += &format!(" [{n:.2}@{th}]");
             }
             if verbose && p.name == "standard" {
                 for (f, s) in &inputs {
@@ -203,6 +218,9 @@ fn main() {
                 " | kpi train {:.4}@{:.3} test {:.4} (p {:.3} r {:.3}) oracle {:.4}",
                 b.f1, b.threshold, at.f1, at.precision, at.recall, orc.f1
             );
+            for &th in &kpi_fixed {
+                out += &format!(" [train {:.4} test {:.4}@{th}]", tr.at(th).f1, te.at(th).f1);
+            }
         }
         println!("{out}");
     }
