@@ -486,8 +486,8 @@ struct SeriesState {
     /// The previous sample's standardised fast residual (persistence test).
     prev_z_fast: f32,
     /// Rarity of the point tests, which learn from every sample after the
-    /// warm-up: against the fast level, the mid level, the range envelope
-    /// and of the persistence test.
+    /// warm-up: against the fast level, the mid level and the range
+    /// envelope, and the persistence test.
     rare_point: [Rarity; 4],
     rare_cusum: Rarity,
 }
