@@ -43,6 +43,7 @@ fn config(spec: &str) -> DetectorConfig {
             "prior_samples" => c.prior_samples = v,
             "prior_exponent" => c.prior_exponent = v,
             "escalate_margin" => c.escalate_margin = v,
+            "cusum_escalate_margin" => c.cusum_escalate_margin = v,
             "peak_decay" => c.peak_decay = v,
             "rise_peak_weight" => c.rise_peak_weight = v,
             "routine_decay" => c.routine_decay = v,

@@ -60,7 +60,9 @@
 //!   alarms; the range test, which finds first-ever levels, is not
 //!   discounted.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
-//!   decaying peak of the recent surprises by a margin, or is the first of
+//!   decaying peak of the recent surprises by a margin (a wider one,
+//!   [`DetectorConfig::cusum_escalate_margin`], where the CUSUM sets the
+//!   surprise: through one shift it climbs on its own), or is the first of
 //!   its episode to reach the alarm level, raised to the routine of its time
 //!   of day where that is higher (the recent peak is below it); otherwise it
 //!   is damped: to a quarter of its surprise, drawn a little towards the
@@ -136,6 +138,11 @@ pub struct DetectorConfig {
     pub prior_exponent: f64,
     /// Decades by which a sample must beat the recent peak to alarm again.
     pub escalate_margin: f64,
+    /// The same where the CUSUM sets the sample's surprise. A CUSUM
+    /// accumulates: through one sustained shift it climbs on its own, and so
+    /// does its surprise, so at the point tests' margin one shift would
+    /// alarm again every few samples as if it were new.
+    pub cusum_escalate_margin: f64,
     /// Decades per sample by which the recent peak decays: slowly (a
     /// 3-decade peak fades in about 200 samples), so an episode of bursts
     /// hours apart still makes one alert unless a burst escalates it.
@@ -188,6 +195,7 @@ impl Default for DetectorConfig {
             prior_samples: 200.0,
             prior_exponent: 2.0,
             escalate_margin: 0.5,
+            cusum_escalate_margin: 1.0,
             peak_decay: 1.0 / 64.0,
             rise_peak_weight: 0.25,
             routine_decay: 0.25,
@@ -618,7 +626,7 @@ impl SeriesState {
         // The statistics of the first samples, before the spreads have
         // settled, would teach the tables that anything goes.
         let learn = self.seen >= cfg.warmup_samples;
-        let mut p = self.rare_cusum.p_value_then_learn(
+        let p_cusum = self.rare_cusum.p_value_then_learn(
             v_cusum,
             self.cusum_n as f64,
             t,
@@ -637,10 +645,10 @@ impl SeriesState {
         } else {
             1.0
         };
-        p = p
-            .min(p_lone * lone_penalty)
+        let p_point = (p_lone * lone_penalty)
             .min(range.p_value_then_learn(v_range, rare_n, t, learn))
             .min(persist.p_value_then_learn(v_persist, rare_n, t, learn));
+        let p = p_point.min(p_cusum);
         // Most samples are unremarkable: skip the logarithm for them.
         let surprise = if p >= 1.0 { 0.0 } else { -log10(p.max(1e-300)) };
         if learn {
@@ -747,7 +755,12 @@ impl SeriesState {
         let prev = self.peak as f64;
         let alarm_surprise = t.alarm_surprise;
         let bar = alarm_surprise.at_least(routine + cfg.routine_margin);
-        let news = surprise > prev + cfg.escalate_margin || (surprise >= bar && prev < bar);
+        let escalate_margin = if p_cusum < p_point {
+            cfg.cusum_escalate_margin
+        } else {
+            cfg.escalate_margin
+        };
+        let news = surprise > prev + escalate_margin || (surprise >= bar && prev < bar);
         // A damped sample keeps a quarter of its surprise, drawn towards the
         // recent peak, while the episode is still rising (at least its recent
         // peak): a slide that is not yet news ranks above the ordinary. Below
@@ -1393,6 +1406,38 @@ mod tests {
             .filter(|m| bank.update(s, T0 + 300 * m, 40.0 + noise.gauss()) >= cfg.alarm_threshold)
             .count();
         assert!((1..=2).contains(&alarms), "{alarms} alarms for one shift");
+    }
+
+    /// Alarms through six hours of a shift of three standard deviations
+    /// after two quiet days, for three noise seeds.
+    fn sustained_shift_alarms(cfg: DetectorConfig) -> Vec<usize> {
+        [3, 29, 31]
+            .map(|seed| {
+                let mut bank = DetectorBank::new(cfg);
+                let s = bank.add_series(Direction::Up);
+                let mut noise = Noise(seed);
+                for m in 0..2 * 1440 {
+                    bank.update(s, T0 + 60 * m, 50.0 + noise.gauss());
+                }
+                (2 * 1440..2 * 1440 + 360)
+                    .filter(|m| {
+                        bank.update(s, T0 + 60 * m, 53.0 + noise.gauss()) >= cfg.alarm_threshold
+                    })
+                    .count()
+            })
+            .to_vec()
+    }
+
+    #[test]
+    fn a_climbing_cusum_does_not_alarm_again() {
+        let cfg = DetectorConfig::default();
+        assert_eq!(sustained_shift_alarms(cfg), [1, 1, 1]);
+        // At the point tests' margin the CUSUM's own climb alarms again.
+        let again = sustained_shift_alarms(DetectorConfig {
+            cusum_escalate_margin: cfg.escalate_margin,
+            ..cfg
+        });
+        assert!(again.iter().all(|&a| a > 1), "{again:?}");
     }
 
     #[test]
