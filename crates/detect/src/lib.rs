@@ -19,7 +19,10 @@
 //!   ([`DetectorConfig::mid_alpha`]): a shift the fast level has absorbed
 //!   within a few samples still stands out against it for tens of samples,
 //!   so a shift that began with an unremarkable first sample is still caught
-//!   near its start.
+//!   near its start. It is a test for shifts, so it speaks only for a sample
+//!   whose predecessor was off too (see persistence below): against the
+//!   mid spread, which the quiet between a series' bursts keeps narrow,
+//!   every lone burst would look like a shift.
 //! * **Slow seasonal baseline** — a slow level (memory about a day) plus a
 //!   time-of-day profile ([`BINS`] bins, linearly interpolated, memory a few
 //!   days) plus a coarse time-of-week profile (4-hour bins, learning from the
@@ -54,7 +57,7 @@
 //!   the first samples of a real shift or a slide all stand out. It has its
 //!   own rarity table like the others. Where it is quiet (the previous
 //!   sample was within [`DetectorConfig::persist_gate`] deviations), the
-//!   lone-sample tests, fast and mid, count
+//!   mid test is silent and the fast test counts
 //!   [`DetectorConfig::lone_penalty`] times less rare: an isolated spike
 //!   ranks below the start of a run. A lone spike large enough still
 //!   alarms; the range test, which finds first-ever levels, is not
@@ -167,12 +170,12 @@ pub struct DetectorConfig {
     /// long-run deviation near nothing too, and would hold any small
     /// excursion after an alarm.
     pub hold_span: f64,
-    /// Factor by which the lone-sample tests' tail probabilities (fast and
-    /// mid) are raised when the persistence test is quiet.
+    /// Factor by which the fast test's tail probability is raised when the
+    /// persistence test is quiet (the mid test is then silent).
     pub lone_penalty: f64,
     /// Standardised fast residual, in the anomalous direction, that the
-    /// previous sample must have reached for the persistence test to speak
-    /// (and the lone-sample tests to count in full).
+    /// previous sample must have reached for the persistence and mid tests
+    /// to speak (and the fast test to count in full).
     pub persist_gate: f64,
     /// Samples a series must have seen before it may alarm.
     pub warmup_samples: u32,
@@ -634,18 +637,21 @@ impl SeriesState {
         );
         let [fast, mid, range, persist] = &mut self.rare_point;
         let rare_n = self.rare_n as f64;
-        let p_lone = fast
-            .p_value_then_learn(v_fast, rare_n, t, learn)
-            .min(mid.p_value_then_learn(v_mid, rare_n, t, learn));
         // A lone sample (the one before it was ordinary) counts less: a real
         // shift or slide shows on the next sample too, at little delay, and
-        // noise seldom twice running.
-        let lone_penalty = if v_prev < cfg.persist_gate {
-            cfg.lone_penalty
+        // noise seldom twice running. The mid test does not speak for it at
+        // all: it is there for shifts the fast level has absorbed, and a lone
+        // sample is no shift. Against the mid spread, which the quiet samples
+        // between a series' bursts keep narrow, every burst would look like
+        // one, as rare or not as the quiet before it was long.
+        let lone = v_prev < cfg.persist_gate;
+        let (lone_penalty, v_mid) = if lone {
+            (cfg.lone_penalty, 0.0)
         } else {
-            1.0
+            (1.0, v_mid)
         };
-        let p_point = (p_lone * lone_penalty)
+        let p_point = (fast.p_value_then_learn(v_fast, rare_n, t, learn) * lone_penalty)
+            .min(mid.p_value_then_learn(v_mid, rare_n, t, learn))
             .min(range.p_value_then_learn(v_range, rare_n, t, learn))
             .min(persist.p_value_then_learn(v_persist, rare_n, t, learn));
         let p = p_point.min(p_cusum);
@@ -1438,6 +1444,24 @@ mod tests {
             ..cfg
         });
         assert!(again.iter().all(|&a| a > 1), "{again:?}");
+    }
+
+    #[test]
+    fn the_mid_test_is_silent_for_lone_samples() {
+        // Noise with a lone 12-deviation spike every fifty samples: the fast
+        // test's table counts the spikes, the mid test's only the few that
+        // follow a noise sample beyond the persistence gate (about one in
+        // fifteen: 1.5 deviations up).
+        let (mut bank, s, _) = one_series(Direction::Up);
+        let mut noise = Noise(37);
+        for m in 0..3000 {
+            let spike = if m % 50 == 49 { 12.0 } else { 0.0 };
+            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + spike);
+        }
+        let [fast, mid, ..] = &bank.states[s as usize].rare_point;
+        let from_8: fn(&Rarity) -> u32 = |r| r.hist[6..].iter().map(|&c| u32::from(c)).sum();
+        assert!(from_8(fast) >= 30, "fast {:?}", fast.hist);
+        assert!(from_8(mid) <= 6, "mid {:?}", mid.hist);
     }
 
     #[test]
