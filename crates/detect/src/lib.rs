@@ -14,15 +14,17 @@
 //!   residuals on its side: a series that bursts up but never dips measures a
 //!   dip against its quiet side. Its standardised residual `z_fast` sees
 //!   spikes and the first samples of abrupt shifts: it reacts within one
-//!   sample, which is what an outage on a per-minute cell KPI needs.
+//!   sample, which is what an outage on a per-minute cell KPI needs. It
+//!   speaks only for a lone sample (see persistence below): after an off
+//!   sample, a run or a shift is for the persistence and mid tests to judge.
 //! * **Mid baseline** — the same with a memory of about fifty samples
 //!   ([`DetectorConfig::mid_alpha`]): a shift the fast level has absorbed
 //!   within a few samples still stands out against it for tens of samples,
 //!   so a shift that began with an unremarkable first sample is still caught
 //!   near its start. It is a test for shifts, so it speaks only for a sample
-//!   whose predecessor was off too (see persistence below): against the
-//!   mid spread, which the quiet between a series' bursts keeps narrow,
-//!   every lone burst would look like a shift.
+//!   whose predecessor was off too: against the mid spread, which the quiet
+//!   between a series' bursts keeps narrow, every lone burst would look like
+//!   a shift.
 //! * **Slow seasonal baseline** — a slow level (memory about a day) plus a
 //!   time-of-day profile ([`BINS`] bins, linearly interpolated, memory a few
 //!   days) plus a coarse time-of-week profile (4-hour bins, learning from the
@@ -55,13 +57,16 @@
 //!   standardised fast residual, both in the anomalous direction: under
 //!   independent noise two rare residuals in a row are rarer still, while
 //!   the first samples of a real shift or a slide all stand out. It has its
-//!   own rarity table like the others. Where it is quiet (the previous
-//!   sample was within [`DetectorConfig::persist_gate`] deviations), the
-//!   mid test is silent and the fast test counts
-//!   [`DetectorConfig::lone_penalty`] times less rare: an isolated spike
-//!   ranks below the start of a run. A lone spike large enough still
-//!   alarms; the range test, which finds first-ever levels, is not
-//!   discounted.
+//!   own rarity table like the others. It also splits the samples between
+//!   the other point tests, and each of their tables learns only from its
+//!   own kind. Where the previous sample was within
+//!   [`DetectorConfig::persist_gate`] deviations, this one is lone: the fast
+//!   test speaks for it, counting [`DetectorConfig::lone_penalty`] times
+//!   less rare, so an isolated spike ranks below the start of a run, though
+//!   one large enough still alarms. After an off sample the mid test speaks
+//!   instead, with this one: the peak of a burst that rose over two samples
+//!   is news only where the two together are rare. The range test, which
+//!   finds first-ever levels, and the CUSUM speak for every sample.
 //! * **Episode filter** — a sample alarms only if its surprise beats the
 //!   decaying peak of the recent surprises by a margin (a wider one,
 //!   [`DetectorConfig::cusum_escalate_margin`], where the CUSUM sets the
@@ -170,12 +175,12 @@ pub struct DetectorConfig {
     /// long-run deviation near nothing too, and would hold any small
     /// excursion after an alarm.
     pub hold_span: f64,
-    /// Factor by which the fast test's tail probability is raised when the
-    /// persistence test is quiet (the mid test is then silent).
+    /// Factor by which the fast test's tail probability is raised for a
+    /// lone sample (the only kind it speaks for).
     pub lone_penalty: f64,
     /// Standardised fast residual, in the anomalous direction, that the
     /// previous sample must have reached for the persistence and mid tests
-    /// to speak (and the fast test to count in full).
+    /// to speak; below it the sample is lone, and the fast test's.
     pub persist_gate: f64,
     /// Samples a series must have seen before it may alarm.
     pub warmup_samples: u32,
@@ -637,18 +642,23 @@ impl SeriesState {
         );
         let [fast, mid, range, persist] = &mut self.rare_point;
         let rare_n = self.rare_n as f64;
-        // A lone sample (the one before it was ordinary) counts less: a real
-        // shift or slide shows on the next sample too, at little delay, and
-        // noise seldom twice running. The mid test does not speak for it at
-        // all: it is there for shifts the fast level has absorbed, and a lone
-        // sample is no shift. Against the mid spread, which the quiet samples
-        // between a series' bursts keep narrow, every burst would look like
-        // one, as rare or not as the quiet before it was long.
+        // Each point test speaks for its own kind of sample, and its table
+        // learns only from that kind. A lone sample (the one before it was
+        // ordinary) is the fast test's, and counts `lone_penalty` times less
+        // rare: a real shift or slide shows on the next sample too, at little
+        // delay, and noise seldom twice running. A sample after an off one
+        // belongs to a run or a shift: the persistence test (two rare
+        // residuals running) and the mid test (a shift the fast level has
+        // absorbed) speak for it, and the fast test is silent, so that the
+        // peak of a burst that rose over two samples is news only where the
+        // two together are rare. And against the mid spread, which the quiet
+        // between a series' bursts keeps narrow, every lone burst would look
+        // like a shift.
         let lone = v_prev < cfg.persist_gate;
-        let (lone_penalty, v_mid) = if lone {
-            (cfg.lone_penalty, 0.0)
+        let (v_fast, v_mid, lone_penalty) = if lone {
+            (v_fast, 0.0, cfg.lone_penalty)
         } else {
-            (1.0, v_mid)
+            (0.0, v_mid, 1.0)
         };
         let p_point = (fast.p_value_then_learn(v_fast, rare_n, t, learn) * lone_penalty)
             .min(mid.p_value_then_learn(v_mid, rare_n, t, learn))
@@ -1446,22 +1456,40 @@ mod tests {
         assert!(again.iter().all(|&a| a > 1), "{again:?}");
     }
 
-    #[test]
-    fn the_mid_test_is_silent_for_lone_samples() {
-        // Noise with a lone 12-deviation spike every fifty samples: the fast
-        // test's table counts the spikes, the mid test's only the few that
-        // follow a noise sample beyond the persistence gate (about one in
-        // fifteen: 1.5 deviations up).
+    /// The fast and mid tests' counts from 5.7 deviations up (the sixth
+    /// rung, `4 * sqrt(2)`) after 3,000 samples of noise with a burst every
+    /// fifty: `burst[k]` deviations on the k-th sample of each.
+    fn tables_after_bursts(burst: &[f64]) -> (u32, u32) {
         let (mut bank, s, _) = one_series(Direction::Up);
         let mut noise = Noise(37);
         for m in 0..3000 {
-            let spike = if m % 50 == 49 { 12.0 } else { 0.0 };
-            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + spike);
+            let k = (m % 50) as usize;
+            let lift = burst.get(k.wrapping_sub(50 - burst.len())).copied();
+            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + lift.unwrap_or(0.0));
         }
         let [fast, mid, ..] = &bank.states[s as usize].rare_point;
-        let from_8: fn(&Rarity) -> u32 = |r| r.hist[6..].iter().map(|&c| u32::from(c)).sum();
-        assert!(from_8(fast) >= 30, "fast {:?}", fast.hist);
-        assert!(from_8(mid) <= 6, "mid {:?}", mid.hist);
+        let high = |r: &Rarity| r.hist[5..].iter().map(|&c| u32::from(c)).sum();
+        (high(fast), high(mid))
+    }
+
+    #[test]
+    fn each_point_test_learns_from_its_own_kind_of_sample() {
+        // Lone 12-deviation spikes are the fast test's; the mid test counts
+        // only the few that follow a noise sample beyond the persistence
+        // gate (about one in fifteen: 1.5 deviations up).
+        let (fast, mid) = tables_after_bursts(&[12.0]);
+        assert!(
+            fast >= 40 && mid <= 6,
+            "lone spikes: fast {fast}, mid {mid}"
+        );
+        // A burst that rises over two samples, 4 then 12 deviations: its peak
+        // follows an off sample, so the mid test speaks for it and the fast
+        // test is silent (it counted 53 of the 60 peaks when it spoke too).
+        let (fast, mid) = tables_after_bursts(&[4.0, 12.0]);
+        assert!(
+            fast <= 6 && mid >= 40,
+            "two-sample bursts: fast {fast}, mid {mid}"
+        );
     }
 
     #[test]
