@@ -1463,9 +1463,10 @@ mod tests {
         let (mut bank, s, _) = one_series(Direction::Up);
         let mut noise = Noise(37);
         for m in 0..3000 {
-            let k = (m % 50) as usize;
-            let lift = burst.get(k.wrapping_sub(50 - burst.len())).copied();
-            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + lift.unwrap_or(0.0));
+            // The burst takes the last samples of every fifty.
+            let into_burst = (m % 50) as usize + burst.len();
+            let lift = into_burst.checked_sub(50).map_or(0.0, |k| burst[k]);
+            bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + lift);
         }
         let [fast, mid, ..] = &bank.states[s as usize].rare_point;
         let high = |r: &Rarity| r.hist[5..].iter().map(|&c| u32::from(c)).sum();
