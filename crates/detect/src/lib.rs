@@ -499,11 +499,12 @@ struct SeriesState {
     /// Peak surprise of the current bin so far, in [`ROUTINE_UNIT`]s.
     pending: u8,
     pending_bin: u8,
-    /// The previous sample's standardised fast residual (persistence test).
+    /// The previous sample's standardised fast residual: the persistence
+    /// test, and whether this sample is lone.
     prev_z_fast: f32,
-    /// Rarity of the point tests, which learn from every sample after the
-    /// warm-up: against the fast level, the mid level and the range
-    /// envelope, and the persistence test.
+    /// Rarity of the point tests after the warm-up: against the fast level
+    /// (learning from lone samples only), the mid level (from the others),
+    /// the range envelope and the persistence test (from every sample).
     rare_point: [Rarity; 4],
     rare_cusum: Rarity,
 }
