@@ -582,7 +582,6 @@ impl SeriesState {
         let z_fast = (r_fast / fast_sigma).within(-Z_CAP, Z_CAP);
         let mid_sigma = sigma(self.mid_spread);
         let r_mid = r_fast - self.mid_offset as f64;
-        let z_mid = (r_mid / mid_sigma).within(-Z_CAP, Z_CAP);
         let seasonal = self.profile.between(clock.day) + self.weekly.between(clock.week);
         let r_slow = value - self.slow - seasonal;
         let z_slow = (r_slow / slow_sigma).within(-Z_CAP, Z_CAP);
@@ -606,19 +605,21 @@ impl SeriesState {
         self.prev_z_fast = z_fast as f32;
         // `v_prev`: the previous sample's residual in the anomalous direction
         // (for either direction, the same side as this one).
-        let (v_fast, v_mid, v_prev, v_cusum, excess, away) = match self.direction {
+        // The mid residual stays unscaled until the mid test speaks (see
+        // below): most samples are lone, and need no division for it.
+        let (v_fast, r_mid_out, v_prev, v_cusum, excess, away) = match self.direction {
             Direction::Down => (
                 -z_fast,
-                -z_mid,
+                -r_mid,
                 -z_prev,
                 self.cusum_down as f64,
                 below,
                 -r_slow,
             ),
-            Direction::Up => (z_fast, z_mid, z_prev, self.cusum_up as f64, above, r_slow),
+            Direction::Up => (z_fast, r_mid, z_prev, self.cusum_up as f64, above, r_slow),
             Direction::Both => (
                 z_fast.abs(),
-                z_mid.abs(),
+                r_mid.abs(),
                 if z_prev * z_fast > 0.0 {
                     z_prev.abs()
                 } else {
@@ -659,7 +660,7 @@ impl SeriesState {
         let (v_fast, v_mid, lone_penalty) = if lone {
             (v_fast, 0.0, cfg.lone_penalty)
         } else {
-            (0.0, v_mid, 1.0)
+            (0.0, (r_mid_out / mid_sigma).within(-Z_CAP, Z_CAP), 1.0)
         };
         let p_point = (fast.p_value_then_learn(v_fast, rare_n, t, learn) * lone_penalty)
             .min(mid.p_value_then_learn(v_mid, rare_n, t, learn))
