@@ -607,7 +607,7 @@ impl SeriesState {
         // (for either direction, the same side as this one).
         // The mid residual stays unscaled until the mid test speaks (see
         // below): most samples are lone, and need no division for it.
-        let (v_fast, r_mid_out, v_prev, v_cusum, excess, away) = match self.direction {
+        let (v_fast, r_mid_away, v_prev, v_cusum, excess, away) = match self.direction {
             Direction::Down => (
                 -z_fast,
                 -r_mid,
@@ -660,7 +660,7 @@ impl SeriesState {
         let (v_fast, v_mid, lone_penalty) = if lone {
             (v_fast, 0.0, cfg.lone_penalty)
         } else {
-            (0.0, (r_mid_out / mid_sigma).within(-Z_CAP, Z_CAP), 1.0)
+            (0.0, (r_mid_away / mid_sigma).within(-Z_CAP, Z_CAP), 1.0)
         };
         let p_point = (fast.p_value_then_learn(v_fast, rare_n, t, learn) * lone_penalty)
             .min(mid.p_value_then_learn(v_mid, rare_n, t, learn))
@@ -1079,10 +1079,12 @@ mod tests {
 
     #[test]
     fn news_below_the_floor_scores_as_a_damped_sample() {
-        // Full news scores at least the floor; damped samples at most a
-        // quarter of the peak cap; held ones at least the alarm level. So
-        // no score lies between the two, where news under the floor would
-        // land if it were scored in full.
+        // Full news scores at least the floor, and held samples at least
+        // the alarm level. A damped sample scores a quarter of a blend of its
+        // surprise and the peak (capped at `PEAK_CAP`), so below a quarter
+        // of the cap wherever its surprise stays under the cap, as in this
+        // noise. So no score lies between the two, where news under the floor
+        // would land if it were scored in full.
         let scores = noisy_scores(DetectorConfig::default(), 30, 3 * 1440);
         let gap = score_of(DAMPED_SHARE * PEAK_CAP)..score_of(NEWS_FLOOR);
         let inside = scores.iter().filter(|s| gap.contains(s)).count();
