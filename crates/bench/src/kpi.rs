@@ -78,10 +78,21 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
-/// The point-adjusted counts of one series, straight from the rule; the
+/// The point-adjusted outcome of one series: its counts, and how many
+/// labelled segments it has and how many of them were detected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Adjusted {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub segments: u64,
+    pub detected: u64,
+}
+
+/// The point-adjusted outcome of one series, straight from the rule; the
 /// reference that [`Sweep`] must agree with.
-pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Counts {
-    let mut c = Counts::default();
+pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Adjusted {
+    let mut a = Adjusted::default();
+    let c = &mut a.counts;
     let mut i = 0;
     while i < labels.len() {
         if labels[i] {
@@ -90,8 +101,10 @@ pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Counts {
                 .position(|&l| !l)
                 .map_or(labels.len(), |k| i + k);
             let len = (end - i) as u64;
+            a.segments += 1;
             if flagged[i..end.min(i + delay + 1)].iter().any(|&f| f) {
                 c.tp += len;
+                a.detected += 1;
             } else {
                 c.fn_ += len;
             }
@@ -101,7 +114,7 @@ pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Counts {
             i += 1;
         }
     }
-    c
+    a
 }
 
 /// Everything the threshold sweep needs, reduced to events: a segment is
@@ -231,6 +244,18 @@ pub struct KpiReport {
     pub test: Scored,
     /// The best threshold chosen on the test halves themselves: an optimistic oracle.
     pub test_oracle: Scored,
+    /// Each KPI's test half at the deployable threshold, in file order: where
+    /// the pooled F1 is won and lost. Their counts add up to [`KpiReport::test`]'s.
+    pub per_kpi: Vec<KpiBreakdown>,
+}
+
+/// One KPI's test half at the deployable threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiBreakdown {
+    /// The file name without `.csv.gz`.
+    pub kpi: String,
+    #[serde(flatten)]
+    pub adjusted: Adjusted,
 }
 
 /// The KPI files (`*.csv.gz`) in `dir`, sorted.
@@ -262,22 +287,43 @@ pub fn run_detector(
 ) -> Result<KpiReport, KpiError> {
     let (mut train, mut test) = (Sweep::default(), Sweep::default());
     let mut rows = 0;
+    // The test halves wait for the train threshold, for the per-KPI figures.
+    let mut test_halves = Vec::with_capacity(files.len());
     for path in files {
         let [(train_labels, train_scores), (test_labels, test_scores)] = score_file(path)?;
         train.add_series(&train_labels, &train_scores, DELAY);
         test.add_series(&test_labels, &test_scores, DELAY);
         rows += (train_labels.len() + test_labels.len()) as u64;
+        test_halves.push((kpi_name(path), test_labels, test_scores));
         progress(path);
     }
     let train_best = train.best();
+    let threshold = train_best.threshold;
+    let per_kpi = test_halves
+        .into_iter()
+        .map(|(kpi, labels, scores)| {
+            let flagged: Vec<bool> = scores.iter().map(|&s| s >= threshold).collect();
+            KpiBreakdown {
+                kpi,
+                adjusted: point_adjust(&labels, &flagged, DELAY),
+            }
+        })
+        .collect();
     Ok(KpiReport {
         kpis: files.len(),
         rows,
         delay: DELAY,
         train: train_best,
-        test: test.at(train_best.threshold),
+        test: test.at(threshold),
         test_oracle: test.best(),
+        per_kpi,
     })
+}
+
+/// A KPI's name: its file name without `.csv.gz`.
+fn kpi_name(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.strip_suffix(".csv.gz").unwrap_or(&name).to_owned()
 }
 
 /// Labels and detector scores of one KPI's train and test halves.
@@ -339,7 +385,7 @@ mod tests {
         let labels = bits("0011111111111100");
         let flagged = bits("0000000001000000");
         assert_eq!(
-            point_adjust(&labels, &flagged, 7),
+            point_adjust(&labels, &flagged, 7).counts,
             Counts {
                 tp: 12,
                 fp: 0,
@@ -354,7 +400,7 @@ mod tests {
         let labels = bits("0011111111111100");
         let flagged = bits("0000000000100000");
         assert_eq!(
-            point_adjust(&labels, &flagged, 7),
+            point_adjust(&labels, &flagged, 7).counts,
             Counts {
                 tp: 0,
                 fp: 0,
@@ -369,7 +415,7 @@ mod tests {
         let flagged = bits("0110000011");
         // First segment caught at its 2nd point; second missed; 3 flags outside.
         assert_eq!(
-            point_adjust(&labels, &flagged, 0),
+            point_adjust(&labels, &flagged, 0).counts,
             Counts {
                 tp: 0,
                 fp: 3,
@@ -377,28 +423,93 @@ mod tests {
             }
         );
         assert_eq!(
-            point_adjust(&labels, &flagged, 1),
+            point_adjust(&labels, &flagged, 1).counts,
             Counts {
                 tp: 2,
                 fp: 3,
                 fn_: 2
             }
         );
-        let c = point_adjust(&labels, &flagged, 1);
+        let c = point_adjust(&labels, &flagged, 1).counts;
         assert_eq!((c.precision(), c.recall(), c.f1()), (0.4, 0.5, 4.0 / 9.0));
+    }
+
+    #[test]
+    fn segments_and_their_detection_are_counted() {
+        let labels = bits("1100011000111");
+        let flagged = bits("0110000011000");
+        let a = point_adjust(&labels, &flagged, 1);
+        assert_eq!((a.segments, a.detected), (3, 1));
+        assert_eq!(a.counts.tp + a.counts.fn_, 7);
+    }
+
+    /// Writes a small KPI file: a wiggling level with a labelled spike at
+    /// each of `spikes` (row indices), the second half marked as test. The
+    /// test half's spikes are larger, so that they beat the threshold the
+    /// train half's set.
+    fn write_kpi(path: &Path, rows: usize, spikes: &[usize]) {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        writeln!(gz, "timestamp,value,label,is_test").unwrap();
+        for i in 0..rows {
+            let spike = spikes.contains(&i);
+            // Deterministic wiggle, never twice the same.
+            let noise = ((i * 7919) % 101) as f64 / 100.0;
+            let is_test = u8::from(i >= rows / 2);
+            let value = match (spike, is_test) {
+                (false, _) => 10.0 + noise,
+                (true, 0) => 60.0,
+                (true, _) => 1000.0,
+            };
+            writeln!(
+                gz,
+                "{},{value},{},{is_test}",
+                1_500_000_000 + 60 * i,
+                u8::from(spike)
+            )
+            .unwrap();
+        }
+        gz.finish().unwrap();
+    }
+
+    #[test]
+    fn per_kpi_figures_add_up_to_the_pooled_test_counts() {
+        let dir = std::env::temp_dir().join(format!("dialtone-kpi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_kpi(&dir.join("b.csv.gz"), 600, &[100, 200, 450]);
+        write_kpi(&dir.join("a.csv.gz"), 600, &[250, 500]);
+        let files = data_files(&dir).unwrap();
+        let report = run_detector(&files, |_| {}).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names: Vec<&str> = report.per_kpi.iter().map(|k| k.kpi.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let mut sum = Counts::default();
+        for k in &report.per_kpi {
+            sum.tp += k.adjusted.counts.tp;
+            sum.fp += k.adjusted.counts.fp;
+            sum.fn_ += k.adjusted.counts.fn_;
+        }
+        assert_eq!(sum, report.test.counts);
+        let segments: Vec<(u64, u64)> = (report.per_kpi.iter())
+            .map(|k| (k.adjusted.segments, k.adjusted.detected))
+            .collect();
+        assert_eq!(segments, [(1, 1), (1, 1)]);
     }
 
     #[test]
     fn segment_at_series_end_and_empty_cases() {
         assert_eq!(
-            point_adjust(&bits("0111"), &bits("0001"), 7),
+            point_adjust(&bits("0111"), &bits("0001"), 7).counts,
             Counts {
                 tp: 3,
                 fp: 0,
                 fn_: 0
             }
         );
-        assert_eq!(point_adjust(&[], &[], 7), Counts::default());
+        assert_eq!(point_adjust(&[], &[], 7), Adjusted::default());
         assert_eq!(Counts::default().f1(), 0.0);
     }
 
@@ -453,7 +564,7 @@ mod tests {
                 let scores: Vec<f64> = s.iter().map(|p| f64::from(p.1) / 4.0).collect();
                 let flagged: Vec<bool> = scores.iter().map(|&x| x >= threshold).collect();
                 sweep.add_series(&labels, &scores, delay);
-                let c = point_adjust(&labels, &flagged, delay);
+                let c = point_adjust(&labels, &flagged, delay).counts;
                 direct.tp += c.tp;
                 direct.fp += c.fp;
                 direct.fn_ += c.fn_;

@@ -225,6 +225,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             "train_best": report.train,
             "test_at_train_threshold": report.test,
             "test_oracle_best_f1": report.test_oracle,
+            "per_kpi_test_at_train_threshold": report.per_kpi,
         });
         println!("{out}");
         return Ok(());
@@ -250,6 +251,32 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
     }
     println!();
     println!("The oracle picks its threshold on the data it scores: optimistic, not deployable.");
+    println!();
+    println!("Test halves per KPI at the train threshold, most points lost (FN + FP) first:");
+    println!(
+        "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7}",
+        "KPI", "segments", "found", "TP", "FN", "FP", "F1"
+    );
+    let mut per_kpi: Vec<_> = report.per_kpi.iter().collect();
+    per_kpi.sort_by_key(|k| std::cmp::Reverse(k.adjusted.counts.fn_ + k.adjusted.counts.fp));
+    for k in per_kpi {
+        let (a, c) = (&k.adjusted, &k.adjusted.counts);
+        println!(
+            "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7.4}",
+            k.kpi,
+            a.segments,
+            a.detected,
+            c.tp,
+            c.fn_,
+            c.fp,
+            c.f1()
+        );
+    }
+    println!();
+    println!(
+        "A segment is found if one of its first {} points is flagged.",
+        report.delay + 1
+    );
     Ok(())
 }
 
