@@ -14,6 +14,11 @@
 //! near it decide a point or more), so a small gain should hold at fixed
 //! thresholds too. `KPI_FIXED=0.142,0.159` does the same for the KPI F1 on
 //! the train and the test halves, to see how flat the train sweep is.
+//! `BOOT=500` resamples the NAB files with replacement that many times and
+//! prints the standard profile's distribution over the resamples (each with
+//! its own threshold sweep), side by side with Numenta HTM's official result
+//! files (`results/numenta/`) on the same resamples: how much of the figure
+//! a different draw of files would move, and how often the lead holds.
 
 use std::path::Path;
 
@@ -98,6 +103,9 @@ fn main() {
         nab_files.push((f, rows));
     }
     let skip_kpi = std::env::var("NOKPI").is_ok();
+    let boot: Option<usize> = std::env::var("BOOT")
+        .ok()
+        .map(|n| n.parse().expect("BOOT=<resamples>"));
     let mut kpi_files: Vec<(String, Rows, Vec<bool>, Vec<bool>)> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
@@ -187,8 +195,13 @@ fn main() {
                 }
             }
         }
+        if let Some(n) = boot {
+            let standard = profiles.iter().find(|p| p.name == "standard").unwrap();
+            bootstrap(nab_dir, &inputs, standard, n);
+        }
         if !skip_kpi {
             let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
+            let mut halves = Vec::new();
             for (name, rows, l, t) in &kpi_files {
                 let mut d = OnlineSeries::new(cfg);
                 let s: Vec<f64> = rows.iter().map(|&(ts, v)| d.score(ts, v)).collect();
@@ -211,6 +224,12 @@ fn main() {
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
                 tr.add_series(&l[..k], &s[..k], DELAY);
                 te.add_series(&l[k..], &s[k..], DELAY);
+                if boot.is_some() {
+                    halves.push([compress(&l[..k], &s[..k]), compress(&l[k..], &s[k..])]);
+                }
+            }
+            if let Some(n) = boot {
+                kpi_bootstrap(&halves, n);
             }
             let b = tr.best();
             let at = te.at(b.threshold);
@@ -225,4 +244,137 @@ fn main() {
         }
         println!("{out}");
     }
+}
+
+/// The files of `set` at `picks`, repeats included.
+fn pick<'a>(
+    set: &[(&'a LabeledFile, &'a [f64])],
+    picks: &[usize],
+) -> Vec<(&'a LabeledFile, &'a [f64])> {
+    picks.iter().map(|&i| set[i]).collect()
+}
+
+/// Bootstrap over NAB files: Dialtone's standard-profile score and Numenta
+/// HTM's (from its official result files) on the same `n` resamples.
+fn bootstrap(nab_dir: &Path, ours: &[(&LabeledFile, &[f64])], profile: &nab::Profile, n: usize) {
+    let numenta: Vec<Vec<f64>> = ours
+        .iter()
+        .map(|(f, _)| {
+            let (category, name) = f.name.split_once('/').unwrap();
+            let path = nab_dir.join(format!("results/numenta/{category}/numenta_{name}"));
+            let mut r = SeriesReader::open(&path).unwrap();
+            let col = r.column("anomaly_score").unwrap();
+            let mut scores = Vec::new();
+            while let Some(row) = r.next_row().unwrap() {
+                scores.push(row.field(col).parse::<f64>().unwrap());
+            }
+            assert_eq!(scores.len(), f.rows, "{path:?}");
+            scores
+        })
+        .collect();
+    let score = |set: &[(&LabeledFile, &[f64])]| {
+        let best = nab::sweep(set, &profile.costs).unwrap();
+        let windows = set.iter().map(|(f, _)| f.scored_windows()).sum();
+        nab::normalized(best.score, &profile.costs, windows).unwrap_or(0.0)
+    };
+    let htm: Vec<(&LabeledFile, &[f64])> = ours
+        .iter()
+        .zip(&numenta)
+        .map(|((f, _), s)| (*f, s.as_slice()))
+        .collect();
+    println!(
+        "  all {} files: dialtone {:.2} numenta {:.2}",
+        ours.len(),
+        score(ours),
+        score(&htm)
+    );
+    let (mut a, mut b, mut d) = (Vec::new(), Vec::new(), Vec::new());
+    for picks in resamples(n, ours.len()) {
+        let (x, y) = (score(&pick(ours, &picks)), score(&pick(&htm, &picks)));
+        a.push(x);
+        b.push(y);
+        d.push(x - y);
+    }
+    println!("  bootstrap over files, {n} resamples, standard profile:");
+    quantiles("dialtone", &mut a);
+    quantiles("numenta HTM (official)", &mut b);
+    quantiles("dialtone - numenta", &mut d);
+    let share = |v: &[f64], f: &dyn Fn(f64) -> bool| {
+        v.iter().filter(|&&x| f(x)).count() as f64 / v.len() as f64
+    };
+    println!(
+        "  dialtone ahead in {:.1} % of resamples; dialtone >= 72 in {:.1} %",
+        100.0 * share(&d, &|x| x > 0.0),
+        100.0 * share(&a, &|x| x >= 72.0)
+    );
+}
+
+/// `n` resamples with replacement of `len` items: deterministic (xorshift64),
+/// the same for every configuration.
+fn resamples(n: usize, len: usize) -> impl Iterator<Item = Vec<usize>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n).map(move |_| {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % len as u64) as usize
+            })
+            .collect()
+    })
+}
+
+/// Prints the median and quartiles and 5-95 % of `v`.
+fn quantiles(name: &str, v: &mut [f64]) {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "  {name:28} median {:7.4}  5% {:7.4}  25% {:7.4}  75% {:7.4}  95% {:7.4}",
+        q(0.5),
+        q(0.05),
+        q(0.25),
+        q(0.75),
+        q(0.95)
+    );
+}
+
+/// A KPI half with each run of unflagged-at-any-threshold points (unlabelled,
+/// score 0) cut to one: the same counts at every threshold above 0, as a
+/// single point still keeps neighbouring segments apart.
+fn compress(labels: &[bool], scores: &[f64]) -> (Vec<bool>, Vec<f64>) {
+    let mut out = (Vec::new(), Vec::new());
+    for (i, (&l, &s)) in labels.iter().zip(scores).enumerate() {
+        let idle = !l && s <= 0.0;
+        let prev_idle = i > 0 && !labels[i - 1] && scores[i - 1] <= 0.0;
+        if !(idle && prev_idle) {
+            out.0.push(l);
+            out.1.push(s);
+        }
+    }
+    out
+}
+
+/// Bootstrap over KPIs: the deployable F1 (threshold from the resample's
+/// train halves) on `n` resamples.
+fn kpi_bootstrap(halves: &[[(Vec<bool>, Vec<f64>); 2]], n: usize) {
+    let (mut f1, mut oracle) = (Vec::new(), Vec::new());
+    for picks in resamples(n, halves.len()) {
+        let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
+        for &i in &picks {
+            let [(l, s), (tl, ts)] = &halves[i];
+            tr.add_series(l, s, DELAY);
+            te.add_series(tl, ts, DELAY);
+        }
+        f1.push(te.at(tr.best().threshold).f1);
+        oracle.push(te.best().f1);
+    }
+    println!("  bootstrap over KPIs, {n} resamples:");
+    let reach = f1.iter().filter(|&&x| x >= 0.85).count() as f64 / n as f64;
+    quantiles("kpi deployable F1", &mut f1);
+    quantiles("kpi oracle F1", &mut oracle);
+    println!(
+        "  deployable >= 0.85 in {:.1} % of resamples",
+        100.0 * reach
+    );
 }
