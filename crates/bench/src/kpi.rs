@@ -456,7 +456,7 @@ mod tests {
         writeln!(gz, "timestamp,value,label,is_test").unwrap();
         for i in 0..rows {
             let spike = spikes.contains(&i);
-            // Deterministic wiggle, never twice the same.
+            // A deterministic wiggle within one unit, so the spreads are not zero.
             let noise = ((i * 7919) % 101) as f64 / 100.0;
             let is_test = u8::from(i >= rows / 2);
             let value = match (spike, is_test) {
