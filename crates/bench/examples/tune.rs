@@ -121,6 +121,8 @@ fn main() {
             kpi_files.push((name, rows, l, t));
         }
     }
+    // Numenta HTM's side of the NAB bootstrap: the same for every configuration.
+    let htm = boot.map(|n| Htm::load(nab_dir, &nab_files, standard(&profiles), n));
     for spec in &args[3..] {
         let cfg = config(spec);
         let scored: Vec<Vec<f64>> = nab_files
@@ -195,9 +197,8 @@ fn main() {
                 }
             }
         }
-        if let Some(n) = boot {
-            let standard = profiles.iter().find(|p| p.name == "standard").unwrap();
-            bootstrap(nab_dir, &inputs, standard, n);
+        if let Some(htm) = &htm {
+            htm.compare(&inputs, standard(&profiles));
         }
         if !skip_kpi {
             let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
@@ -254,59 +255,101 @@ fn pick<'a>(
     picks.iter().map(|&i| set[i]).collect()
 }
 
-/// Bootstrap over NAB files: Dialtone's standard-profile score and Numenta
-/// HTM's (from its official result files) on the same `n` resamples.
-fn bootstrap(nab_dir: &Path, ours: &[(&LabeledFile, &[f64])], profile: &nab::Profile, n: usize) {
-    let numenta: Vec<Vec<f64>> = ours
-        .iter()
-        .map(|(f, _)| {
-            let (category, name) = f.name.split_once('/').unwrap();
-            let path = nab_dir.join(format!("results/numenta/{category}/numenta_{name}"));
-            let mut r = SeriesReader::open(&path).unwrap();
-            let col = r.column("anomaly_score").unwrap();
-            let mut scores = Vec::new();
-            while let Some(row) = r.next_row().unwrap() {
-                scores.push(row.field(col).parse::<f64>().unwrap());
-            }
-            assert_eq!(scores.len(), f.rows, "{path:?}");
-            scores
-        })
-        .collect();
-    let score = |set: &[(&LabeledFile, &[f64])]| {
-        let best = nab::sweep(set, &profile.costs).unwrap();
-        let windows = set.iter().map(|(f, _)| f.scored_windows()).sum();
-        nab::normalized(best.score, &profile.costs, windows).unwrap_or(0.0)
-    };
-    let htm: Vec<(&LabeledFile, &[f64])> = ours
-        .iter()
-        .zip(&numenta)
-        .map(|((f, _), s)| (*f, s.as_slice()))
-        .collect();
-    println!(
-        "  all {} files: dialtone {:.2} numenta {:.2}",
-        ours.len(),
-        score(ours),
-        score(&htm)
-    );
-    let (mut a, mut b, mut d) = (Vec::new(), Vec::new(), Vec::new());
-    for picks in resamples(n, ours.len()) {
-        let (x, y) = (score(&pick(ours, &picks)), score(&pick(&htm, &picks)));
-        a.push(x);
-        b.push(y);
-        d.push(x - y);
+/// NAB's standard profile.
+fn standard(profiles: &[nab::Profile]) -> &nab::Profile {
+    profiles.iter().find(|p| p.name == "standard").unwrap()
+}
+
+/// The standard-profile score of `set`, swept over its own threshold.
+fn nab_score(set: &[(&LabeledFile, &[f64])], profile: &nab::Profile) -> f64 {
+    let best = nab::sweep(set, &profile.costs).unwrap();
+    let windows = set.iter().map(|(f, _)| f.scored_windows()).sum();
+    nab::normalized(best.score, &profile.costs, windows).unwrap_or(0.0)
+}
+
+/// Numenta HTM's official result files and its standard-profile score on
+/// every bootstrap resample of the NAB files, read and scored once per run.
+struct Htm {
+    all: f64,
+    picks: Vec<Vec<usize>>,
+    per_resample: Vec<f64>,
+}
+
+impl Htm {
+    fn load(
+        nab_dir: &Path,
+        files: &[(LabeledFile, Rows)],
+        profile: &nab::Profile,
+        n: usize,
+    ) -> Htm {
+        let scores: Vec<Vec<f64>> = files
+            .iter()
+            .map(|(f, _)| {
+                let (category, name) = f.name.split_once('/').unwrap();
+                let path = nab_dir.join(format!("results/numenta/{category}/numenta_{name}"));
+                let mut r = SeriesReader::open(&path).unwrap();
+                let col = r.column("anomaly_score").unwrap();
+                let mut scores = Vec::new();
+                while let Some(row) = r.next_row().unwrap() {
+                    scores.push(row.field(col).parse::<f64>().unwrap());
+                }
+                assert_eq!(scores.len(), f.rows, "{path:?}");
+                scores
+            })
+            .collect();
+        let set: Vec<(&LabeledFile, &[f64])> = files
+            .iter()
+            .zip(&scores)
+            .map(|((f, _), s)| (f, s.as_slice()))
+            .collect();
+        let picks: Vec<Vec<usize>> = resamples(n, set.len()).collect();
+        let per_resample = picks
+            .iter()
+            .map(|p| nab_score(&pick(&set, p), profile))
+            .collect();
+        Htm {
+            all: nab_score(&set, profile),
+            picks,
+            per_resample,
+        }
     }
-    println!("  bootstrap over files, {n} resamples, standard profile:");
-    quantiles("dialtone", &mut a);
-    quantiles("numenta HTM (official)", &mut b);
-    quantiles("dialtone - numenta", &mut d);
-    let share = |v: &[f64], f: &dyn Fn(f64) -> bool| {
-        v.iter().filter(|&&x| f(x)).count() as f64 / v.len() as f64
-    };
-    println!(
-        "  dialtone ahead in {:.1} % of resamples; dialtone >= 72 in {:.1} %",
-        100.0 * share(&d, &|x| x > 0.0),
-        100.0 * share(&a, &|x| x >= 72.0)
-    );
+
+    /// Prints Dialtone's (`ours`) standard-profile score over the same
+    /// resamples, side by side with HTM's.
+    fn compare(&self, ours: &[(&LabeledFile, &[f64])], profile: &nab::Profile) {
+        println!(
+            "  all {} files: dialtone {:.2} numenta {:.2}",
+            ours.len(),
+            nab_score(ours, profile),
+            self.all
+        );
+        let mut a: Vec<f64> = self
+            .picks
+            .iter()
+            .map(|p| nab_score(&pick(ours, p), profile))
+            .collect();
+        let mut d: Vec<f64> = a
+            .iter()
+            .zip(&self.per_resample)
+            .map(|(x, y)| x - y)
+            .collect();
+        let share = |v: &[f64], f: &dyn Fn(f64) -> bool| {
+            v.iter().filter(|&&x| f(x)).count() as f64 / v.len() as f64
+        };
+        let (ahead, at_target) = (share(&d, &|x| x > 0.0), share(&a, &|x| x >= 72.0));
+        println!(
+            "  bootstrap over files, {} resamples, standard profile:",
+            self.picks.len()
+        );
+        quantiles("dialtone", &mut a);
+        quantiles("numenta HTM (official)", &mut self.per_resample.clone());
+        quantiles("dialtone - numenta", &mut d);
+        println!(
+            "  dialtone ahead in {:.1} % of resamples; dialtone >= 72 in {:.1} %",
+            100.0 * ahead,
+            100.0 * at_target
+        );
+    }
 }
 
 /// `n` resamples with replacement of `len` items: deterministic (xorshift64),
