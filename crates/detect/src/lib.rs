@@ -1489,7 +1489,8 @@ mod tests {
         );
         // A burst that rises over two samples, 4 then 12 deviations: its peak
         // follows an off sample, so the mid test speaks for it and the fast
-        // test is silent (it counted 53 of the 60 peaks when it spoke too).
+        // test is silent (in the variant where it spoke too, measured once
+        // and not kept, it counted 53 of the 60 peaks).
         let (fast, mid) = tables_after_bursts(&[4.0, 12.0]);
         assert!(
             fast <= 6 && mid >= 40,
