@@ -223,10 +223,13 @@ fn main() {
                     std::fs::write(dir.join(format!("kpi__{name}")), body).unwrap();
                 }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
-                tr.add_series(&l[..k], &s[..k], DELAY);
-                te.add_series(&l[k..], &s[k..], DELAY);
+                let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
+                let (train_l, train_s) = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
+                let (test_l, test_s) = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
+                tr.add_series(&train_l, &train_s, DELAY);
+                te.add_series(&test_l, &test_s, DELAY);
                 if boot.is_some() {
-                    halves.push([compress(&l[..k], &s[..k]), compress(&l[k..], &s[k..])]);
+                    halves.push([compress(&train_l, &train_s), compress(&test_l, &test_s)]);
                 }
             }
             if let Some(n) = boot {

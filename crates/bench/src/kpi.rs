@@ -4,6 +4,10 @@
 //! points is flagged; then all its points are true positives, else all are
 //! false negatives. Flagged points outside segments are false positives. All
 //! KPIs are pooled into one F1.
+//!
+//! The challenge scores each KPI on a regular grid at its smallest timestamp
+//! step, a missing point labelled normal and never flagged: a labelled run
+//! with a gap in it is two segments, each with its own delay ([`on_grid`]).
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +48,14 @@ pub enum KpiError {
         "{source_name}: line {line}: a train row (is_test=0) after test rows; the train half must come first"
     )]
     TrainAfterTest { source_name: String, line: u64 },
+    #[error(
+        "{source_name}: line {line}: timestamp {timestamp} is not after the previous row's; the scoring grid needs rows in time order, each timestamp once"
+    )]
+    NotIncreasing {
+        source_name: String,
+        line: u64,
+        timestamp: i64,
+    },
 }
 
 /// Point counts after point adjustment.
@@ -290,10 +302,12 @@ pub fn run_detector(
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
     for path in files {
-        let [(train_labels, train_scores), (test_labels, test_scores)] = score_file(path)?;
+        let [train_half, test_half] = score_file(path)?;
+        rows += (train_half.timestamps.len() + test_half.timestamps.len()) as u64;
+        let (train_labels, train_scores) = train_half.on_grid();
+        let (test_labels, test_scores) = test_half.on_grid();
         train.add_series(&train_labels, &train_scores, DELAY);
         test.add_series(&test_labels, &test_scores, DELAY);
-        rows += (train_labels.len() + test_labels.len()) as u64;
         test_halves.push((kpi_name(path), test_labels, test_scores));
         progress(path);
     }
@@ -326,10 +340,54 @@ fn kpi_name(path: &Path) -> String {
     name.strip_suffix(".csv.gz").unwrap_or(&name).to_owned()
 }
 
-/// Labels and detector scores of one KPI's train and test halves.
-type Halves = [(Vec<bool>, Vec<f64>); 2];
+/// One half of a KPI file as read: each row's timestamp, label and score.
+#[derive(Debug, Default)]
+struct Half {
+    timestamps: Vec<i64>,
+    labels: Vec<bool>,
+    scores: Vec<f64>,
+}
 
-fn score_file(path: &Path) -> Result<Halves, KpiError> {
+impl Half {
+    fn on_grid(&self) -> (Vec<bool>, Vec<f64>) {
+        on_grid(&self.timestamps, &self.labels, &self.scores)
+    }
+}
+
+/// A half's labels and scores on the challenge's grid: a row's grid index
+/// is `(timestamp - first timestamp) / step` (rounded down), `step` the
+/// half's smallest timestamp step. The challenge fills a missing grid point
+/// with a normal label and no flag, so a labelled run with a gap in it is two
+/// segments, each with its own delay, and the gap adds no false positive.
+/// One unscored point (NaN, which no threshold reaches) stands for each gap,
+/// however long: that is all the points it fills can change.
+/// `timestamps` must increase, one per label and score.
+pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> (Vec<bool>, Vec<f64>) {
+    assert!(
+        timestamps.len() == labels.len() && labels.len() == scores.len(),
+        "one timestamp, label and score per row"
+    );
+    let (Some(&first), Some(step)) = (
+        timestamps.first(),
+        timestamps.windows(2).map(|w| w[1] - w[0]).min(),
+    ) else {
+        return (labels.to_vec(), scores.to_vec());
+    };
+    let index = |timestamp: i64| (timestamp - first) / step;
+    let mut grid_labels = Vec::with_capacity(labels.len());
+    let mut grid_scores = Vec::with_capacity(scores.len());
+    for (i, (&label, &score)) in labels.iter().zip(scores).enumerate() {
+        if i > 0 && index(timestamps[i]) - index(timestamps[i - 1]) > 1 {
+            grid_labels.push(false);
+            grid_scores.push(f64::NAN);
+        }
+        grid_labels.push(label);
+        grid_scores.push(score);
+    }
+    (grid_labels, grid_scores)
+}
+
+fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
     let mut reader = SeriesReader::open(path)?;
     let column = |reader: &SeriesReader, column| {
         reader
@@ -343,8 +401,17 @@ fn score_file(path: &Path) -> Result<Halves, KpiError> {
     let test_col = column(&reader, "is_test")?;
     let source_name = reader.source_name().to_owned();
     let mut detector = OnlineSeries::default();
-    let mut halves: Halves = Default::default();
+    let mut halves: [Half; 2] = Default::default();
+    let mut last_timestamp = None;
     while let Some(row) = reader.next_row()? {
+        if last_timestamp.is_some_and(|last| row.timestamp <= last) {
+            return Err(KpiError::NotIncreasing {
+                source_name,
+                line: row.line,
+                timestamp: row.timestamp,
+            });
+        }
+        last_timestamp = Some(row.timestamp);
         let flag = |col, column| match row.field(col).trim() {
             "0" => Ok(false),
             "1" => Ok(true),
@@ -357,15 +424,16 @@ fn score_file(path: &Path) -> Result<Halves, KpiError> {
         };
         let label = flag(label_col, "label")?;
         let is_test = flag(test_col, "is_test")?;
-        if !is_test && !halves[1].0.is_empty() {
+        if !is_test && !halves[1].labels.is_empty() {
             return Err(KpiError::TrainAfterTest {
                 source_name,
                 line: row.line,
             });
         }
         let half = &mut halves[usize::from(is_test)];
-        half.0.push(label);
-        half.1.push(detector.score(row.timestamp, row.value));
+        half.timestamps.push(row.timestamp);
+        half.labels.push(label);
+        half.scores.push(detector.score(row.timestamp, row.value));
     }
     Ok(halves)
 }
@@ -548,7 +616,118 @@ mod tests {
         );
     }
 
+    fn half(rows: &[(i64, bool)]) -> Half {
+        Half {
+            timestamps: rows.iter().map(|r| r.0).collect(),
+            labels: rows.iter().map(|r| r.1).collect(),
+            scores: (0..rows.len()).map(|i| i as f64).collect(),
+        }
+    }
+
+    #[test]
+    fn a_gap_splits_a_segment_and_is_never_flagged() {
+        // Steps of 60 s; rows missing at 180 (one point) and 420-480 (two).
+        let h = half(&[
+            (0, false),
+            (60, true),
+            (120, true),
+            (240, true),
+            (300, false),
+            (360, false),
+            (540, false),
+        ]);
+        let (labels, scores) = h.on_grid();
+        assert_eq!(labels, bits("011010000"));
+        let unscored: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_nan()).collect();
+        assert_eq!(unscored, [3, 7]);
+        // Flagging only the run's part after the gap finds that part alone.
+        let flagged: Vec<bool> = scores.iter().map(|&s| s == 3.0).collect();
+        let a = point_adjust(&labels, &flagged, 7);
+        assert_eq!((a.segments, a.detected), (2, 1));
+        assert_eq!(
+            a.counts,
+            Counts {
+                tp: 1,
+                fp: 0,
+                fn_: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_repeated_timestamp_is_an_error_naming_its_line() {
+        let dir = std::env::temp_dir().join(format!("dialtone-kpi-order-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(
+            &mut gz,
+            b"timestamp,value,label,is_test\n60,1,0,0\n120,2,0,0\n120,3,0,1\n",
+        )
+        .unwrap();
+        gz.finish().unwrap();
+        let err = run_detector(&[path], |_| {}).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            matches!(
+                err,
+                KpiError::NotIncreasing {
+                    line: 4,
+                    timestamp: 120,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
     proptest! {
+        /// Against the challenge's own reconstruction: every grid point from
+        /// the first timestamp to the last, a missing one labelled normal and
+        /// not flagged.
+        #[test]
+        fn the_grid_scores_as_the_dense_reconstruction(
+            rows in proptest::collection::vec((1i64..200, any::<bool>(), any::<bool>()), 1..60),
+            delay in 0usize..4,
+        ) {
+            let mut t = 1_000;
+            let (mut timestamps, mut labels, mut flags) = (Vec::new(), Vec::new(), Vec::new());
+            for (gap, label, flag) in rows {
+                t += gap;
+                timestamps.push(t);
+                labels.push(label);
+                flags.push(flag);
+            }
+            let h = Half {
+                timestamps: timestamps.clone(),
+                labels: labels.clone(),
+                scores: flags.iter().map(|&f| f64::from(u8::from(f))).collect(),
+            };
+            let (grid_labels, grid_scores) = h.on_grid();
+            let grid_flags: Vec<bool> = grid_scores.iter().map(|&s| s >= 0.5).collect();
+            let step = timestamps.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(1);
+            let index = |ts: i64| ((ts - timestamps[0]) / step) as usize;
+            let len = index(*timestamps.last().unwrap()) + 1;
+            let (mut dense_labels, mut dense_flags) = (vec![false; len], vec![false; len]);
+            for i in 0..timestamps.len() {
+                dense_labels[index(timestamps[i])] = labels[i];
+                dense_flags[index(timestamps[i])] = flags[i];
+            }
+            prop_assert_eq!(
+                point_adjust(&grid_labels, &grid_flags, delay),
+                point_adjust(&dense_labels, &dense_flags, delay)
+            );
+            let mut sweep = Sweep::default();
+            sweep.add_series(&grid_labels, &grid_scores, delay);
+            prop_assert_eq!(
+                sweep.at(0.5).counts,
+                point_adjust(&dense_labels, &dense_flags, delay).counts
+            );
+        }
+
         #[test]
         fn sweep_agrees_with_the_rule(
             series in proptest::collection::vec(
