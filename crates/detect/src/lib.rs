@@ -83,7 +83,11 @@
 //!   beating it by the margin is what noise does. One event therefore
 //!   makes one alert (escalations excepted), which is what NAB rewards and
 //!   what keeps alert volume sane, and an outage that develops slowly, each minute a little
-//!   worse than the last, still alarms when it becomes rare enough.
+//!   worse than the last, still alarms when it becomes rare enough. After a
+//!   gap in the data (a step of more than [`RESUME_GAP_INTERVALS`] typical
+//!   intervals), the first sample, if still nearer the level from before the
+//!   gap than the seasonal baseline, carries the episode's recent peak at the
+//!   damped share: the gap hid whether the episode ended.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
 //!   decades a day). A sample must also beat the routine of its time of day
@@ -275,6 +279,9 @@ const DAMPED_SHARE: f64 = 0.25;
 const NEWS_FLOOR: f64 = 2.0;
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
+/// A step of more than this many typical intervals means samples went
+/// missing (see the episode filter's carry over a gap).
+const RESUME_GAP_INTERVALS: f64 = 1.5;
 
 /// Seconds of samples after which a series runs its steady-state path: the
 /// weekly profile learns (from [`WEEK_READY_DAYS`] on), the seasonal CUSUM and
@@ -560,6 +567,8 @@ impl SeriesState {
             return 0.0;
         }
         let gap = timestamp.saturating_sub(self.last_ts);
+        // Samples went missing before this one: the series was not seen.
+        let resumed = gap as f64 > RESUME_GAP_INTERVALS * self.dt as f64;
         if gap > 0 {
             let g = (gap as f64).min(DAY) as f32;
             self.dt = if self.dt == 0.0 {
@@ -790,6 +799,14 @@ impl SeriesState {
             surprise
         } else if surprise >= prev {
             DAMPED_SHARE * (surprise - cfg.rise_peak_weight * (surprise - prev))
+        } else if resumed && r_fast.abs() < r_slow.abs() {
+            // A gap in the data hid whether the episode ended. The first
+            // sample after one, still nearer the level from before the gap
+            // than the seasonal baseline (the series did not recover
+            // unseen), carries the episode's recent peak at the damped share,
+            // which a rising sample scores at least: no alarm of its own, but
+            // the resumed episode ranks above the ordinary.
+            DAMPED_SHARE * prev
         } else {
             0.0
         };
@@ -1408,6 +1425,39 @@ mod tests {
             run.update(s, before + 60, 98.6),
         );
         assert!(a > 0.0 && b > a, "lone {a}, in a run {b}");
+    }
+
+    #[test]
+    fn an_episode_that_outlasts_a_gap_in_the_data_ranks_above_the_ordinary() {
+        // Without the hold, the samples after a shift's alarm are the tail of
+        // an episode already scored: nothing. After ten missing minutes the
+        // first one still at the shifted level carries the episode, below
+        // the alarm level; one back at the baseline carries nothing.
+        let cfg = DetectorConfig {
+            hold_sigmas: f64::INFINITY,
+            ..DetectorConfig::default()
+        };
+        let mut bank = DetectorBank::new(cfg);
+        let s = bank.add_series(Direction::Both);
+        let mut noise = Noise(3);
+        for m in 0..3000 {
+            bank.update(s, T0 + 60 * m, 10.0 + noise.gauss());
+        }
+        let shifted: Vec<f64> = (3000..3020)
+            .map(|m| bank.update(s, T0 + 60 * m, 30.0 + noise.gauss()))
+            .collect();
+        assert!(shifted[0] >= cfg.alarm_threshold, "{shifted:?}");
+        assert_eq!(shifted[10..], [0.0; 10], "{shifted:?}");
+        let next = |bank: &DetectorBank, minute: i64, value: f64| {
+            bank.clone().update(s, T0 + 60 * minute, value)
+        };
+        let (on_time, after_gap) = (next(&bank, 3020, 30.0), next(&bank, 3030, 30.0));
+        assert_eq!(on_time, 0.0);
+        assert!(
+            after_gap > 0.0 && after_gap < cfg.alarm_threshold,
+            "{after_gap}"
+        );
+        assert_eq!(next(&bank, 3030, 10.0), next(&bank, 3020, 10.0));
     }
 
     #[test]
