@@ -1433,16 +1433,8 @@ mod tests {
         // an episode already scored: nothing. After ten missing minutes the
         // first one still at the shifted level carries the episode, below
         // the alarm level; one back at the baseline carries nothing.
-        let cfg = DetectorConfig {
-            hold_sigmas: f64::INFINITY,
-            ..DetectorConfig::default()
-        };
-        let mut bank = DetectorBank::new(cfg);
-        let s = bank.add_series(Direction::Both);
         let mut noise = Noise(3);
-        for m in 0..3000 {
-            bank.update(s, T0 + 60 * m, 10.0 + noise.gauss());
-        }
+        let (mut bank, s, cfg) = warmed_without_hold(&mut noise, 3000, 60);
         let shifted: Vec<f64> = (3000..3020)
             .map(|m| bank.update(s, T0 + 60 * m, 30.0 + noise.gauss()))
             .collect();
@@ -1460,18 +1452,30 @@ mod tests {
         assert_eq!(next(&bank, 3030, 10.0), next(&bank, 3020, 10.0));
     }
 
-    #[test]
-    fn level_shift_alarms_once_without_hold() {
+    /// A series around 10 with unit noise, `samples` samples `step` seconds
+    /// apart, its hold switched off: what follows an alarm is the episode
+    /// filter's alone.
+    fn warmed_without_hold(
+        noise: &mut Noise,
+        samples: i64,
+        step: i64,
+    ) -> (DetectorBank, u32, DetectorConfig) {
         let cfg = DetectorConfig {
             hold_sigmas: f64::INFINITY,
             ..DetectorConfig::default()
         };
         let mut bank = DetectorBank::new(cfg);
         let s = bank.add_series(Direction::Both);
-        let mut noise = Noise(5);
-        for m in 0..2000 {
-            bank.update(s, T0 + 300 * m, 10.0 + noise.gauss());
+        for i in 0..samples {
+            bank.update(s, T0 + step * i, 10.0 + noise.gauss());
         }
+        (bank, s, cfg)
+    }
+
+    #[test]
+    fn level_shift_alarms_once_without_hold() {
+        let mut noise = Noise(5);
+        let (mut bank, s, cfg) = warmed_without_hold(&mut noise, 2000, 300);
         let alarms = (2000..2300)
             .filter(|m| bank.update(s, T0 + 300 * m, 40.0 + noise.gauss()) >= cfg.alarm_threshold)
             .count();
