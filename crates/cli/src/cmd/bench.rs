@@ -28,6 +28,11 @@ enum BenchCommand {
     Nab(DataArgs),
     /// 2018 AIOps Challenge KPIs: point-adjusted F1 (delay 7), threshold from
     /// the train halves applied to the test halves, plus the test oracle.
+    ///
+    /// Each half is scored on a regular grid at its smallest timestamp step,
+    /// as the challenge's own script does: a gap in a file splits a labelled
+    /// run into two segments, each to be flagged within the delay. Rows must
+    /// be in time order, each timestamp once.
     Kpi(DataArgs),
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
