@@ -86,8 +86,9 @@
 //!   worse than the last, still alarms when it becomes rare enough. After a
 //!   gap in the data (a step of more than [`RESUME_GAP_INTERVALS`] typical
 //!   intervals), the first sample, if still nearer the level from before the
-//!   gap than the seasonal baseline, carries the episode's recent peak at the
-//!   damped share: the gap hid whether the episode ended.
+//!   gap than the seasonal baseline and beyond it in the anomalous direction,
+//!   carries the episode's recent peak at the damped share: the gap hid
+//!   whether the episode ended.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
 //!   decades a day). A sample must also beat the routine of its time of day
@@ -799,13 +800,14 @@ impl SeriesState {
             surprise
         } else if surprise >= prev {
             DAMPED_SHARE * (surprise - cfg.rise_peak_weight * (surprise - prev))
-        } else if resumed && r_fast.abs() < r_slow.abs() {
+        } else if resumed && r_fast.abs() < away {
             // A gap in the data hid whether the episode ended. The first
             // sample after one, still nearer the level from before the gap
-            // than the seasonal baseline (the series did not recover
-            // unseen), carries the episode's recent peak at the damped share,
-            // which a rising sample scores at least: no alarm of its own, but
-            // the resumed episode ranks above the ordinary.
+            // than the seasonal baseline and beyond it in the anomalous
+            // direction (the series did not recover unseen), carries the
+            // episode's recent peak at the damped share, which a rising
+            // sample scores at least: no alarm of its own, but the resumed
+            // episode ranks above the ordinary.
             DAMPED_SHARE * prev
         } else {
             0.0
