@@ -19,6 +19,11 @@
 //! its own threshold sweep), side by side with Numenta HTM's official result
 //! files (`results/numenta/`) on the same resamples: how much of the figure
 //! a different draw of files would move, and how often the lead holds.
+//! `NAB_GAPS=0.05` drops runs of 1 to 30 rows, about that fraction of each
+//! NAB file (never a window's bound), as irregular feeds have gaps; with
+//! `NAB_GAPS_UNSEEN=1` the detector still sees every row and only the scorer
+//! loses them, which separates the detector's handling of gaps from what
+//! the missing rows cost the score (not with `BOOT`).
 //! `GAPS=0.02` drops runs of 1 to 30 rows, about that fraction of each KPI
 //! file, before detection and scoring (the same runs every time): the
 //! original challenge files have gaps where this copy interpolated, and the
@@ -29,7 +34,7 @@ use std::path::Path;
 use dialtone_bench::kpi::{self, DELAY};
 use dialtone_bench::nab::{self, LabeledFile};
 use dialtone_bench::online::OnlineSeries;
-use dialtone_bench::series::SeriesReader;
+use dialtone_bench::series::{SeriesReader, parse_timestamp};
 use dialtone_detect::DetectorConfig;
 
 type Rows = Vec<(i64, Option<f64>)>;
@@ -95,16 +100,38 @@ fn main() {
     let dump = std::env::var_os("DUMP").map(std::path::PathBuf::from);
     let profiles = nab::load_profiles(&nab_dir.join("config/profiles.json")).unwrap();
     let labels = nab::load_window_labels(&nab_dir.join("labels/combined_windows.json")).unwrap();
+    let nab_gaps: Option<f64> = std::env::var("NAB_GAPS")
+        .ok()
+        .map(|f| f.parse().expect("NAB_GAPS=<fraction of rows>"));
+    let unseen = std::env::var("NAB_GAPS_UNSEEN").is_ok();
     let mut nab_files: Vec<(LabeledFile, Rows)> = Vec::new();
+    // With `NAB_GAPS_UNSEEN`, each file's whole stream and which rows are scored.
+    let mut nab_streams: Vec<Option<(Rows, Vec<bool>)>> = Vec::new();
     for d in nab::data_files(nab_dir).unwrap() {
         let mut r = SeriesReader::open(&d.path).unwrap();
         let mut rows = Vec::new();
         while let Some(row) = r.next_row().unwrap() {
             rows.push((row.timestamp, row.value));
         }
+        let mut stream = None;
+        if let Some(fraction) = nab_gaps {
+            // Window bounds are rows in NAB's labels, so they stay.
+            let bounds: Vec<i64> = (labels[&d.name].iter().flatten())
+                .map(|b| parse_timestamp(b).unwrap())
+                .collect();
+            let mut keep = gap_mask(rows.len(), fraction);
+            for (k, row) in keep.iter_mut().zip(&rows) {
+                *k |= bounds.contains(&row.0);
+            }
+            if unseen {
+                stream = Some((rows.clone(), keep.clone()));
+            }
+            retain_kept(&mut rows, &keep);
+        }
         let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let f = LabeledFile::locate(&d.name, &ts, &labels[&d.name]).unwrap();
         nab_files.push((f, rows));
+        nab_streams.push(stream);
     }
     let skip_kpi = std::env::var("NOKPI").is_ok();
     let boot: Option<usize> = std::env::var("BOOT")
@@ -140,9 +167,17 @@ fn main() {
         let cfg = config(spec);
         let scored: Vec<Vec<f64>> = nab_files
             .iter()
-            .map(|(_, rows)| {
+            .zip(&nab_streams)
+            .map(|((_, rows), stream)| {
                 let mut d = OnlineSeries::new(cfg);
-                rows.iter().map(|&(t, v)| d.score(t, v)).collect()
+                match stream {
+                    None => rows.iter().map(|&(t, v)| d.score(t, v)).collect(),
+                    Some((all, keep)) => (all.iter().zip(keep))
+                        .map(|(&(t, v), &k)| (d.score(t, v), k))
+                        .filter(|x| x.1)
+                        .map(|x| x.0)
+                        .collect(),
+                }
             })
             .collect();
         let inputs: Vec<(&LabeledFile, &[f64])> = nab_files
