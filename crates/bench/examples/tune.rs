@@ -27,7 +27,8 @@
 //! `GAPS=0.02` drops runs of 1 to 30 rows, about that fraction of each KPI
 //! file, before detection and scoring (the same runs every time): the
 //! original challenge files have gaps where this copy interpolated, and the
-//! challenge's grid splits a labelled run at each gap.
+//! challenge's grid splits a labelled run at each gap. `GAP_SEED=n` draws
+//! other runs, for both.
 
 use std::path::Path;
 
@@ -441,7 +442,8 @@ fn quantiles(name: &str, v: &mut [f64]) {
 /// of them, go missing; a fixed xorshift sequence, so every run drops the same.
 fn gap_mask(rows: usize, fraction: f64) -> Vec<bool> {
     let mut keep = vec![true; rows];
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let seed: u64 = std::env::var("GAP_SEED").map_or(0, |s| s.parse().expect("GAP_SEED=<integer>"));
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut next = |n: usize| {
         state ^= state << 13;
         state ^= state >> 7;
