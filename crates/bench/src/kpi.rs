@@ -373,6 +373,7 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> (Vec<bool
     ) else {
         return (labels.to_vec(), scores.to_vec());
     };
+    assert!(step > 0, "timestamps must increase");
     let index = |timestamp: i64| (timestamp - first) / step;
     let mut grid_labels = Vec::with_capacity(labels.len());
     let mut grid_scores = Vec::with_capacity(scores.len());
