@@ -273,12 +273,15 @@ fn main() {
                 }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
                 let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
-                let (train_l, train_s) = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
-                let (test_l, test_s) = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
-                tr.add_series(&train_l, &train_s, DELAY);
-                te.add_series(&test_l, &test_s, DELAY);
+                let train_grid = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
+                let test_grid = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
+                tr.add_series(&train_grid.labels, &train_grid.scores, DELAY);
+                te.add_series(&test_grid.labels, &test_grid.scores, DELAY);
                 if boot.is_some() {
-                    halves.push([compress(&train_l, &train_s), compress(&test_l, &test_s)]);
+                    halves.push([
+                        compress(&train_grid.labels, &train_grid.scores),
+                        compress(&test_grid.labels, &test_grid.scores),
+                    ]);
                 }
             }
             if let Some(n) = boot {

@@ -249,6 +249,10 @@ impl Sweep {
 pub struct KpiReport {
     pub kpis: usize,
     pub rows: u64,
+    /// Gaps between rows on the challenge's grid, over all halves ([`Grid::gaps`]).
+    pub gaps: u64,
+    /// Those inside a labelled run, each splitting it ([`Grid::labelled_runs_split`]).
+    pub labelled_runs_split: u64,
     pub delay: usize,
     /// Best F1 on the train halves; its threshold is the one deployed.
     pub train: Scored,
@@ -298,17 +302,20 @@ pub fn run_detector(
     mut progress: impl FnMut(&Path),
 ) -> Result<KpiReport, KpiError> {
     let (mut train, mut test) = (Sweep::default(), Sweep::default());
-    let mut rows = 0;
+    let (mut rows, mut gaps, mut labelled_runs_split) = (0, 0, 0);
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
     for path in files {
         let [train_half, test_half] = score_file(path)?;
         rows += (train_half.timestamps.len() + test_half.timestamps.len()) as u64;
-        let (train_labels, train_scores) = train_half.on_grid();
-        let (test_labels, test_scores) = test_half.on_grid();
-        train.add_series(&train_labels, &train_scores, DELAY);
-        test.add_series(&test_labels, &test_scores, DELAY);
-        test_halves.push((kpi_name(path), test_labels, test_scores));
+        let (train_grid, test_grid) = (train_half.on_grid(), test_half.on_grid());
+        for grid in [&train_grid, &test_grid] {
+            gaps += grid.gaps;
+            labelled_runs_split += grid.labelled_runs_split;
+        }
+        train.add_series(&train_grid.labels, &train_grid.scores, DELAY);
+        test.add_series(&test_grid.labels, &test_grid.scores, DELAY);
+        test_halves.push((kpi_name(path), test_grid.labels, test_grid.scores));
         progress(path);
     }
     let train_best = train.best();
@@ -326,6 +333,8 @@ pub fn run_detector(
     Ok(KpiReport {
         kpis: files.len(),
         rows,
+        gaps,
+        labelled_runs_split,
         delay: DELAY,
         train: train_best,
         test: test.at(threshold),
@@ -349,7 +358,7 @@ struct Half {
 }
 
 impl Half {
-    fn on_grid(&self) -> (Vec<bool>, Vec<f64>) {
+    fn on_grid(&self) -> Grid {
         on_grid(&self.timestamps, &self.labels, &self.scores)
     }
 }
@@ -362,7 +371,7 @@ impl Half {
 /// One unscored point (NaN, which no threshold reaches) stands for each gap,
 /// however long: that is all the points it fills can change.
 /// `timestamps` must increase, one per label and score.
-pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> (Vec<bool>, Vec<f64>) {
+pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
     assert!(
         timestamps.len() == labels.len() && labels.len() == scores.len(),
         "one timestamp, label and score per row"
@@ -371,21 +380,43 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> (Vec<bool
         timestamps.first(),
         timestamps.windows(2).map(|w| w[1] - w[0]).min(),
     ) else {
-        return (labels.to_vec(), scores.to_vec());
+        return Grid {
+            labels: labels.to_vec(),
+            scores: scores.to_vec(),
+            ..Grid::default()
+        };
     };
     assert!(step > 0, "timestamps must increase");
     let index = |timestamp: i64| (timestamp - first) / step;
-    let mut grid_labels = Vec::with_capacity(labels.len());
-    let mut grid_scores = Vec::with_capacity(scores.len());
+    let mut grid = Grid {
+        labels: Vec::with_capacity(labels.len()),
+        scores: Vec::with_capacity(scores.len()),
+        ..Grid::default()
+    };
     for (i, (&label, &score)) in labels.iter().zip(scores).enumerate() {
         if i > 0 && index(timestamps[i]) - index(timestamps[i - 1]) > 1 {
-            grid_labels.push(false);
-            grid_scores.push(f64::NAN);
+            grid.labels.push(false);
+            grid.scores.push(f64::NAN);
+            grid.gaps += 1;
+            grid.labelled_runs_split += u64::from(label && labels[i - 1]);
         }
-        grid_labels.push(label);
-        grid_scores.push(score);
+        grid.labels.push(label);
+        grid.scores.push(score);
     }
-    (grid_labels, grid_scores)
+    grid
+}
+
+/// A half on the challenge's grid ([`on_grid`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grid {
+    /// One label per row, and a normal one for each gap.
+    pub labels: Vec<bool>,
+    /// One score per row, and NaN (never flagged) for each gap.
+    pub scores: Vec<f64>,
+    /// Gaps between rows: steps of more than one grid point.
+    pub gaps: u64,
+    /// Gaps with a labelled row on each side: each splits a labelled run in two.
+    pub labelled_runs_split: u64,
 }
 
 fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
@@ -562,6 +593,7 @@ mod tests {
             sum.fn_ += k.adjusted.counts.fn_;
         }
         assert_eq!(sum, report.test.counts);
+        assert_eq!((report.gaps, report.labelled_runs_split), (0, 0));
         let segments: Vec<(u64, u64)> = (report.per_kpi.iter())
             .map(|k| (k.adjusted.segments, k.adjusted.detected))
             .collect();
@@ -637,7 +669,13 @@ mod tests {
             (360, false),
             (540, false),
         ]);
-        let (labels, scores) = h.on_grid();
+        let Grid {
+            labels,
+            scores,
+            gaps,
+            labelled_runs_split,
+        } = h.on_grid();
+        assert_eq!((gaps, labelled_runs_split), (2, 1));
         assert_eq!(labels, bits("011010000"));
         let unscored: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_nan()).collect();
         assert_eq!(unscored, [3, 7]);
@@ -707,7 +745,7 @@ mod tests {
                 labels: labels.clone(),
                 scores: flags.iter().map(|&f| f64::from(u8::from(f))).collect(),
             };
-            let (grid_labels, grid_scores) = h.on_grid();
+            let Grid { labels: grid_labels, scores: grid_scores, .. } = h.on_grid();
             let grid_flags: Vec<bool> = grid_scores.iter().map(|&s| s >= 0.5).collect();
             let step = timestamps.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(1);
             let index = |ts: i64| ((ts - timestamps[0]) / step) as usize;

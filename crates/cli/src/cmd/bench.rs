@@ -226,6 +226,8 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             "data": args.data,
             "kpis": report.kpis,
             "rows": report.rows,
+            "gaps": report.gaps,
+            "labelled_runs_split": report.labelled_runs_split,
             "delay": report.delay,
             "train_best": report.train,
             "test_at_train_threshold": report.test,
@@ -238,6 +240,10 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
     println!(
         "AIOps KPI: {} KPIs, {} rows; point-adjusted, delay {} points; one F1 over all KPIs",
         report.kpis, report.rows, report.delay
+    );
+    println!(
+        "on the challenge's regular grid: {} gaps between rows, {} of them inside a labelled run (each splits it into two segments)",
+        report.gaps, report.labelled_runs_split
     );
     println!();
     println!(
