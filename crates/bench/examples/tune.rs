@@ -437,12 +437,9 @@ fn quantiles(name: &str, v: &mut [f64]) {
     );
 }
 
-/// A KPI half with each run of idle points (unlabelled, score 0) cut to its
-/// first: the same counts at every threshold above 0, as one point still
-/// keeps neighbouring segments apart. Only the F1 of flagging everything
-/// changes, which is never the best.
 /// Which of `rows` rows to keep when runs of 1 to 30 rows, about `fraction`
-/// of them, go missing; a fixed xorshift sequence, so every run drops the same.
+/// of them (at most half), go missing; a fixed xorshift sequence, so every
+/// run drops the same.
 fn gap_mask(rows: usize, fraction: f64) -> Vec<bool> {
     let mut keep = vec![true; rows];
     let seed: u64 = std::env::var("GAP_SEED").map_or(0, |s| s.parse().expect("GAP_SEED=<integer>"));
@@ -453,7 +450,8 @@ fn gap_mask(rows: usize, fraction: f64) -> Vec<bool> {
         state ^= state << 17;
         (state % n as u64) as usize
     };
-    let target = (fraction * rows as f64) as usize;
+    // The last rows are never drawn, so not every fraction can be reached.
+    let target = (fraction.min(0.5) * rows as f64) as usize;
     let mut dropped = 0;
     while dropped < target && rows > 31 {
         let start = next(rows - 31);
@@ -471,6 +469,10 @@ fn retain_kept<T>(v: &mut Vec<T>, keep: &[bool]) {
     v.retain(|_| *keep.next().unwrap());
 }
 
+/// A KPI half with each run of idle points (unlabelled, score 0) cut to its
+/// first: the same counts at every threshold above 0, as one point still
+/// keeps neighbouring segments apart. Only the F1 of flagging everything
+/// changes, which is never the best.
 fn compress(labels: &[bool], scores: &[f64]) -> (Vec<bool>, Vec<f64>) {
     let mut out = (Vec::new(), Vec::new());
     for (i, (&l, &s)) in labels.iter().zip(scores).enumerate() {

@@ -251,8 +251,8 @@ pub struct KpiReport {
     pub rows: u64,
     /// Gaps between rows on the challenge's grid, over all halves ([`Grid::gaps`]).
     pub gaps: u64,
-    /// Those inside a labelled run, each splitting it ([`Grid::labelled_runs_split`]).
-    pub labelled_runs_split: u64,
+    /// Those inside a labelled run, each splitting it ([`Grid::gaps_in_labelled_runs`]).
+    pub gaps_in_labelled_runs: u64,
     pub delay: usize,
     /// Best F1 on the train halves; its threshold is the one deployed.
     pub train: Scored,
@@ -302,7 +302,7 @@ pub fn run_detector(
     mut progress: impl FnMut(&Path),
 ) -> Result<KpiReport, KpiError> {
     let (mut train, mut test) = (Sweep::default(), Sweep::default());
-    let (mut rows, mut gaps, mut labelled_runs_split) = (0, 0, 0);
+    let (mut rows, mut gaps, mut gaps_in_labelled_runs) = (0, 0, 0);
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
     for path in files {
@@ -311,7 +311,7 @@ pub fn run_detector(
         let (train_grid, test_grid) = (train_half.on_grid(), test_half.on_grid());
         for grid in [&train_grid, &test_grid] {
             gaps += grid.gaps;
-            labelled_runs_split += grid.labelled_runs_split;
+            gaps_in_labelled_runs += grid.gaps_in_labelled_runs;
         }
         train.add_series(&train_grid.labels, &train_grid.scores, DELAY);
         test.add_series(&test_grid.labels, &test_grid.scores, DELAY);
@@ -334,7 +334,7 @@ pub fn run_detector(
         kpis: files.len(),
         rows,
         gaps,
-        labelled_runs_split,
+        gaps_in_labelled_runs,
         delay: DELAY,
         train: train_best,
         test: test.at(threshold),
@@ -398,7 +398,7 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
             grid.labels.push(false);
             grid.scores.push(f64::NAN);
             grid.gaps += 1;
-            grid.labelled_runs_split += u64::from(label && labels[i - 1]);
+            grid.gaps_in_labelled_runs += u64::from(label && labels[i - 1]);
         }
         grid.labels.push(label);
         grid.scores.push(score);
@@ -416,7 +416,7 @@ pub struct Grid {
     /// Gaps between rows: steps of more than one grid point.
     pub gaps: u64,
     /// Gaps with a labelled row on each side: each splits a labelled run in two.
-    pub labelled_runs_split: u64,
+    pub gaps_in_labelled_runs: u64,
 }
 
 fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
@@ -593,7 +593,7 @@ mod tests {
             sum.fn_ += k.adjusted.counts.fn_;
         }
         assert_eq!(sum, report.test.counts);
-        assert_eq!((report.gaps, report.labelled_runs_split), (0, 0));
+        assert_eq!((report.gaps, report.gaps_in_labelled_runs), (0, 0));
         let segments: Vec<(u64, u64)> = (report.per_kpi.iter())
             .map(|k| (k.adjusted.segments, k.adjusted.detected))
             .collect();
@@ -673,9 +673,9 @@ mod tests {
             labels,
             scores,
             gaps,
-            labelled_runs_split,
+            gaps_in_labelled_runs,
         } = h.on_grid();
-        assert_eq!((gaps, labelled_runs_split), (2, 1));
+        assert_eq!((gaps, gaps_in_labelled_runs), (2, 1));
         assert_eq!(labels, bits("011010000"));
         let unscored: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_nan()).collect();
         assert_eq!(unscored, [3, 7]);

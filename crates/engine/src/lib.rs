@@ -638,6 +638,15 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_watched_element_alarms_on_news_alone() {
+        // Below news, the detector's scores only rank (damped samples, and
+        // a sample carried over a gap in the data): the lowered alarm level
+        // of a watched event's elements must stay above them.
+        let threshold = EngineConfig::default().detector.alarm_threshold;
+        assert!(threshold * WATCH_SENSITIVITY > dialtone_detect::MAX_NON_NEWS_SCORE);
+    }
+
     /// Cells `a1` and `a2` behind a site and a router that explain them
     /// equally well, so only a change can tell the two apart.
     fn engine() -> Engine {

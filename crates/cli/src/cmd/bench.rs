@@ -227,7 +227,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             "kpis": report.kpis,
             "rows": report.rows,
             "gaps": report.gaps,
-            "labelled_runs_split": report.labelled_runs_split,
+            "gaps_in_labelled_runs": report.gaps_in_labelled_runs,
             "delay": report.delay,
             "train_best": report.train,
             "test_at_train_threshold": report.test,
@@ -243,7 +243,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
     );
     println!(
         "on the challenge's regular grid: {} gaps between rows, {} of them inside a labelled run (each splits it into two segments)",
-        report.gaps, report.labelled_runs_split
+        report.gaps, report.gaps_in_labelled_runs
     );
     println!();
     println!(
