@@ -283,15 +283,15 @@ const NEWS_FLOOR: f64 = 2.0;
 /// the data carries while it stays on the episode's side (see the episode
 /// filter), at most [`NEWS_FLOOR`]: a carried sample is not news, so the
 /// resumed episode ranks high but raises no alarm of its own, not even at an
-/// engine's lowered alarm level ([`MAX_NON_NEWS_SCORE`]). Half, not the damped
+/// engine's lowered alarm level ([`MAX_CARRIED_SCORE`]). Half, not the damped
 /// share: on the KPI set with gaps the carried pieces then clear the
 /// threshold the rest of the data sets (BENCHMARKS.md, "Gaps in the data").
 const CARRY_SHARE: f64 = 0.5;
-/// The highest score of a sample that is neither news nor held: damped
-/// samples (at most [`DAMPED_SHARE`] of [`PEAK_CAP`]) and samples carried
-/// over a gap (at most [`NEWS_FLOOR`]). An alarm level above it is decided
-/// by news and the hold alone.
-pub const MAX_NON_NEWS_SCORE: f64 = NEWS_FLOOR / (NEWS_FLOOR + SCORE_SCALE);
+/// The highest score of a sample carried over a gap in the data (its
+/// surprise is at most [`NEWS_FLOOR`]): an alarm level above it is never
+/// reached by a carry. Damped samples stay under it too while their surprise
+/// is within [`PEAK_CAP`] (at most [`DAMPED_SHARE`] of it).
+pub const MAX_CARRIED_SCORE: f64 = score_of(NEWS_FLOOR);
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
 /// A step of more than this many typical intervals means samples went
@@ -925,7 +925,7 @@ fn learn_spread(spread: &mut f32, alpha: f64, residual: f64, clip: f64, seeding:
 }
 
 /// Score in [0, 1) of a surprise in decades.
-fn score_of(surprise: f64) -> f64 {
+const fn score_of(surprise: f64) -> f64 {
     let s = surprise.max(0.0);
     s / (s + SCORE_SCALE)
 }
@@ -1188,10 +1188,9 @@ mod tests {
     }
 
     #[test]
-    fn scores_that_are_not_news_stay_under_the_alarm_level() {
-        assert!(score_of(DAMPED_SHARE * PEAK_CAP) <= MAX_NON_NEWS_SCORE);
-        assert_eq!(score_of(NEWS_FLOOR), MAX_NON_NEWS_SCORE);
-        assert!(MAX_NON_NEWS_SCORE < DetectorConfig::default().alarm_threshold);
+    fn carried_and_capped_damped_scores_stay_under_the_alarm_level() {
+        assert!(score_of(DAMPED_SHARE * PEAK_CAP) <= MAX_CARRIED_SCORE);
+        assert!(MAX_CARRIED_SCORE < DetectorConfig::default().alarm_threshold);
     }
 
     #[test]
@@ -1474,7 +1473,7 @@ mod tests {
         let (on_time, after_gap) = (next(&bank, 3020, 30.0), next(&bank, 3025, 30.0));
         assert_eq!(on_time, 0.0);
         assert!(
-            after_gap > 0.0 && after_gap <= MAX_NON_NEWS_SCORE,
+            after_gap > 0.0 && after_gap <= MAX_CARRIED_SCORE,
             "{after_gap}"
         );
         let recovered = (next(&bank, 3020, 10.0), next(&bank, 3025, 10.0));

@@ -639,12 +639,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_watched_element_alarms_on_news_alone() {
-        // Below news, the detector's scores only rank (damped samples, and
-        // a sample carried over a gap in the data): the lowered alarm level
-        // of a watched event's elements must stay above them.
+    fn a_carried_score_cannot_alarm_a_watched_element() {
+        // A sample carried over a gap in the data only ranks: the lowered
+        // alarm level of a watched event's elements must stay above it.
         let threshold = EngineConfig::default().detector.alarm_threshold;
-        assert!(threshold * WATCH_SENSITIVITY > dialtone_detect::MAX_NON_NEWS_SCORE);
+        assert!(threshold * WATCH_SENSITIVITY > dialtone_detect::MAX_CARRIED_SCORE);
     }
 
     /// Cells `a1` and `a2` behind a site and a router that explain them
