@@ -40,6 +40,15 @@ use dialtone_detect::DetectorConfig;
 
 type Rows = Vec<(i64, Option<f64>)>;
 
+/// A KPI file as read, its timestamps apart for the scoring grid.
+struct KpiFile {
+    name: String,
+    rows: Rows,
+    timestamps: Vec<i64>,
+    labels: Vec<bool>,
+    is_test: Vec<bool>,
+}
+
 fn config(spec: &str) -> DetectorConfig {
     let mut c = DetectorConfig::default();
     for kv in spec.split(',').filter(|s| !s.is_empty()) {
@@ -105,6 +114,8 @@ fn main() {
         .ok()
         .map(|f| f.parse().expect("NAB_GAPS=<fraction of rows>"));
     let unseen = std::env::var("NAB_GAPS_UNSEEN").is_ok();
+    let gap_seed: u64 =
+        std::env::var("GAP_SEED").map_or(0, |s| s.parse().expect("GAP_SEED=<integer>"));
     let mut nab_files: Vec<(LabeledFile, Rows)> = Vec::new();
     // With `NAB_GAPS_UNSEEN`, each file's whole stream and which rows are scored.
     let mut nab_streams: Vec<Option<(Rows, Vec<bool>)>> = Vec::new();
@@ -120,7 +131,7 @@ fn main() {
             let bounds: Vec<i64> = (labels[&d.name].iter().flatten())
                 .map(|b| parse_timestamp(b).unwrap())
                 .collect();
-            let mut keep = gap_mask(rows.len(), fraction);
+            let mut keep = gap_mask(rows.len(), fraction, gap_seed);
             for (k, row) in keep.iter_mut().zip(&rows) {
                 *k |= bounds.contains(&row.0);
             }
@@ -141,7 +152,7 @@ fn main() {
     let gaps: Option<f64> = std::env::var("GAPS")
         .ok()
         .map(|f| f.parse().expect("GAPS=<fraction of rows>"));
-    let mut kpi_files: Vec<(String, Rows, Vec<bool>, Vec<bool>)> = Vec::new();
+    let mut kpi_files: Vec<KpiFile> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
             let mut r = SeriesReader::open(&p).unwrap();
@@ -153,13 +164,20 @@ fn main() {
                 t.push(row.field(tc).trim() == "1");
             }
             if let Some(fraction) = gaps {
-                let keep = gap_mask(rows.len(), fraction);
+                let keep = gap_mask(rows.len(), fraction, gap_seed);
                 retain_kept(&mut rows, &keep);
                 retain_kept(&mut l, &keep);
                 retain_kept(&mut t, &keep);
             }
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            kpi_files.push((name, rows, l, t));
+            let timestamps = rows.iter().map(|r| r.0).collect();
+            kpi_files.push(KpiFile {
+                name,
+                rows,
+                timestamps,
+                labels: l,
+                is_test: t,
+            });
         }
     }
     // Numenta HTM's side of the NAB bootstrap: the same for every configuration.
@@ -181,11 +199,7 @@ fn main() {
                 }
             })
             .collect();
-        let inputs: Vec<(&LabeledFile, &[f64])> = nab_files
-            .iter()
-            .zip(&scored)
-            .map(|((f, _), s)| (f, s.as_slice()))
-            .collect();
+        let inputs = scored_set(&nab_files, &scored);
         if let Some(dir) = &dump {
             for ((f, rows), s) in nab_files.iter().zip(&scored) {
                 let path = dir.join(f.name.replace('/', "__"));
@@ -252,9 +266,16 @@ fn main() {
         if !skip_kpi {
             let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
             let mut halves = Vec::new();
-            for (name, rows, l, t) in &kpi_files {
+            for KpiFile {
+                name,
+                rows,
+                timestamps: ts,
+                labels: l,
+                is_test: t,
+            } in &kpi_files
+            {
                 let mut d = OnlineSeries::new(cfg);
-                let s: Vec<f64> = rows.iter().map(|&(ts, v)| d.score(ts, v)).collect();
+                let s: Vec<f64> = rows.iter().map(|&(at, v)| d.score(at, v)).collect();
                 if let Some(dir) = &dump {
                     let body: String = rows
                         .iter()
@@ -272,7 +293,6 @@ fn main() {
                     std::fs::write(dir.join(format!("kpi__{name}")), body).unwrap();
                 }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
-                let ts: Vec<i64> = rows.iter().map(|r| r.0).collect();
                 let train_grid = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
                 let test_grid = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
                 tr.add_series(&train_grid.labels, &train_grid.scores, DELAY);
@@ -300,6 +320,18 @@ fn main() {
         }
         println!("{out}");
     }
+}
+
+/// Each NAB file beside its scores, as the scorer takes them.
+fn scored_set<'a>(
+    files: &'a [(LabeledFile, Rows)],
+    scores: &'a [Vec<f64>],
+) -> Vec<(&'a LabeledFile, &'a [f64])> {
+    files
+        .iter()
+        .zip(scores)
+        .map(|((f, _), s)| (f, s.as_slice()))
+        .collect()
 }
 
 /// The files of `set` at `picks`, repeats included.
@@ -352,11 +384,7 @@ impl Htm {
                 scores
             })
             .collect();
-        let set: Vec<(&LabeledFile, &[f64])> = files
-            .iter()
-            .zip(&scores)
-            .map(|((f, _), s)| (f, s.as_slice()))
-            .collect();
+        let set = scored_set(files, &scores);
         let picks: Vec<Vec<usize>> = resamples(n, set.len()).collect();
         let per_resample = picks
             .iter()
@@ -407,20 +435,28 @@ impl Htm {
     }
 }
 
-/// `n` resamples with replacement of `len` items: deterministic (xorshift64),
-/// the same for every configuration.
+/// A fixed pseudo-random sequence (xorshift64): the resamples and gap runs
+/// are the same for every configuration and every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn seeded(seed: u64) -> XorShift {
+        XorShift(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xd1b5_4a32_d192_ed03))
+    }
+
+    /// The next draw from `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// `n` resamples with replacement of `len` items.
 fn resamples(n: usize, len: usize) -> impl Iterator<Item = Vec<usize>> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n).map(move |_| {
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % len as u64) as usize
-            })
-            .collect()
-    })
+    let mut rng = XorShift::seeded(0);
+    (0..n).map(move |_| (0..len).map(|_| rng.below(len)).collect())
 }
 
 /// Prints the median and quartiles and 5-95 % of `v`.
@@ -438,24 +474,16 @@ fn quantiles(name: &str, v: &mut [f64]) {
 }
 
 /// Which of `rows` rows to keep when runs of 1 to 30 rows, about `fraction`
-/// of them (at most half), go missing; a fixed xorshift sequence, so every
-/// run drops the same.
-fn gap_mask(rows: usize, fraction: f64) -> Vec<bool> {
+/// of them (at most half), go missing; the runs `seed` draws.
+fn gap_mask(rows: usize, fraction: f64, seed: u64) -> Vec<bool> {
     let mut keep = vec![true; rows];
-    let seed: u64 = std::env::var("GAP_SEED").map_or(0, |s| s.parse().expect("GAP_SEED=<integer>"));
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut next = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut rng = XorShift::seeded(seed);
     // The last rows are never drawn, so not every fraction can be reached.
     let target = (fraction.min(0.5) * rows as f64) as usize;
     let mut dropped = 0;
     while dropped < target && rows > 31 {
-        let start = next(rows - 31);
-        let len = 1 + next(30);
+        let start = rng.below(rows - 31);
+        let len = 1 + rng.below(30);
         for k in &mut keep[start..start + len] {
             dropped += usize::from(*k);
             *k = false;
