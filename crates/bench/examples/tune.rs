@@ -28,7 +28,10 @@
 //! file, before detection and scoring (the same runs every time): the
 //! original challenge files have gaps where this copy interpolated, and the
 //! challenge's grid splits a labelled run at each gap. `GAP_SEED=n` draws
-//! other runs, for both.
+//! other runs, for both. `FILLS=2` instead drops the points this copy most
+//! likely filled by linear interpolation (the inner points of runs of at
+//! least that many equal, nonzero steps): an approximation of the original
+//! files' gaps.
 
 use std::path::Path;
 
@@ -152,6 +155,9 @@ fn main() {
     let gaps: Option<f64> = std::env::var("GAPS")
         .ok()
         .map(|f| f.parse().expect("GAPS=<fraction of rows>"));
+    let fills: Option<usize> = std::env::var("FILLS")
+        .ok()
+        .map(|n| n.parse().expect("FILLS=<least run of equal steps>"));
     let mut kpi_files: Vec<KpiFile> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
@@ -163,8 +169,12 @@ fn main() {
                 l.push(row.field(lc).trim() == "1");
                 t.push(row.field(tc).trim() == "1");
             }
-            if let Some(fraction) = gaps {
-                let keep = gap_mask(rows.len(), fraction, gap_seed);
+            let keep = match (gaps, fills) {
+                (Some(fraction), _) => Some(gap_mask(rows.len(), fraction, gap_seed)),
+                (None, Some(least)) => Some(fill_mask(&rows, least)),
+                (None, None) => None,
+            };
+            if let Some(keep) = keep {
                 retain_kept(&mut rows, &keep);
                 retain_kept(&mut l, &keep);
                 retain_kept(&mut t, &keep);
@@ -266,6 +276,8 @@ fn main() {
         if !skip_kpi {
             let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
             let mut halves = Vec::new();
+            // The scoring grid's gaps, and those inside a labelled run.
+            let mut grid_gaps = (0, 0);
             for KpiFile {
                 name,
                 rows,
@@ -295,6 +307,10 @@ fn main() {
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
                 let train_grid = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
                 let test_grid = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
+                for grid in [&train_grid, &test_grid] {
+                    grid_gaps.0 += grid.gaps;
+                    grid_gaps.1 += grid.gaps_in_labelled_runs;
+                }
                 tr.add_series(&train_grid.labels, &train_grid.scores, DELAY);
                 te.add_series(&test_grid.labels, &test_grid.scores, DELAY);
                 if boot.is_some() {
@@ -314,6 +330,9 @@ fn main() {
                 " | kpi train {:.4}@{:.3} test {:.4} (p {:.3} r {:.3}) oracle {:.4}",
                 b.f1, b.threshold, at.f1, at.precision, at.recall, orc.f1
             );
+            if grid_gaps.0 > 0 {
+                out += &format!(" gaps {} in labelled runs {}", grid_gaps.0, grid_gaps.1);
+            }
             for &th in &kpi_fixed {
                 out += &format!(" [train {:.4} test {:.4}@{th}]", tr.at(th).f1, te.at(th).f1);
             }
@@ -488,6 +507,33 @@ fn gap_mask(rows: usize, fraction: f64, seed: u64) -> Vec<bool> {
             dropped += usize::from(*k);
             *k = false;
         }
+    }
+    keep
+}
+
+/// Which rows to keep when the inner points of every run of at least
+/// `least` equal, nonzero steps go (the steps equal to a millionth, as
+/// numpy's `isclose` with `rtol=1e-6, atol=1e-9`).
+fn fill_mask(rows: &Rows, least: usize) -> Vec<bool> {
+    let value = |i: usize| rows[i].1;
+    let inner = |j: usize| match (value(j - 1), value(j), value(j + 1)) {
+        (Some(a), Some(b), Some(c)) => {
+            let (before, after) = (b - a, c - b);
+            after.abs() > 1e-12 && (after - before).abs() <= 1e-9 + 1e-6 * before.abs()
+        }
+        _ => false,
+    };
+    let mut keep = vec![true; rows.len()];
+    let mut j = 1;
+    while j + 1 < rows.len() {
+        let start = j;
+        while j + 1 < rows.len() && inner(j) {
+            j += 1;
+        }
+        if j - start >= least.max(1) {
+            keep[start..j].fill(false);
+        }
+        j += 1;
     }
     keep
 }
