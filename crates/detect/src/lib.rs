@@ -283,9 +283,9 @@ const NEWS_FLOOR: f64 = 2.0;
 /// sample after a gap that stays on the episode's side (see the episode
 /// filter) carries the episode's recent peak, at most [`NEWS_FLOOR`]. It is
 /// not news, so the resumed episode ranks high but raises no alarm of its
-/// own: an alarm level above this, as an engine's lowered level for watched
-/// elements is, is never reached by a carry. Damped samples stay under it too while their surprise
-/// is within [`PEAK_CAP`] (at most [`DAMPED_SHARE`] of it).
+/// own: no carry reaches an alarm level above this (an engine's lowered level
+/// for watched elements is one). Damped samples stay under it too while their
+/// surprise is within [`PEAK_CAP`] (at most [`DAMPED_SHARE`] of it).
 pub const MAX_CARRIED_SCORE: f64 = score_of(NEWS_FLOOR);
 /// Days the seasonal baseline must have seen before its CUSUM is trusted.
 const SEASON_READY_DAYS: f64 = 1.0;
