@@ -35,7 +35,12 @@
 //!   and values that are ordinary in size but wrong for the time of day or
 //!   week (a flat day, a missing daily peak, a weekday that looks like a
 //!   Sunday). The CUSUM starts only once the seasonal baseline has seen a day
-//!   ([`SEASON_READY_DAYS`]).
+//!   ([`SEASON_READY_DAYS`]), and restarts from zero once it has signalled
+//!   beyond what could escalate an alarm (its own surprise at the alarm level
+//!   plus [`DetectorConfig::cusum_escalate_margin`]), as Page's CUSUM restarts
+//!   after a signal: through hours of residual on one side a sum stays pinned
+//!   at its cap, where its rarity table learns that a pinned sum is ordinary,
+//!   and the next shift in that direction would then look like nothing new.
 //! * **Range envelope** — the highest and lowest values of about the last
 //!   [`DetectorConfig::range_days`] (each jumps out to a new extreme at once
 //!   and creeps back towards the current values with that memory). A value
@@ -83,7 +88,11 @@
 //!   beating it by the margin is what noise does. One event therefore
 //!   makes one alert (escalations excepted), which is what NAB rewards and
 //!   what keeps alert volume sane, and an outage that develops slowly, each minute a little
-//!   worse than the last, still alarms when it becomes rare enough. After a
+//!   worse than the last, still alarms when it becomes rare enough. A shift
+//!   that lasts for hours unabsorbed by the seasonal baseline alarms again
+//!   once the episode's peak has faded below the alarm level (about three
+//!   hours at a sample a minute), as the restarted CUSUM climbs anew: a
+//!   reminder that it is still there. After a
 //!   gap in the data (a step of more than [`RESUME_GAP_INTERVALS`] typical
 //!   intervals), the first sample, if nearer the level from before the gap
 //!   than the seasonal baseline and beyond the baseline in the anomalous
@@ -155,7 +164,8 @@ pub struct DetectorConfig {
     /// The same where the CUSUM sets the sample's surprise. A CUSUM
     /// accumulates: through one sustained shift it climbs on its own, and so
     /// does its surprise, so at the point tests' margin one shift would
-    /// alarm again every few samples as if it were new.
+    /// alarm again every few samples as if it were new. Once the CUSUM's own
+    /// surprise passes the alarm level by this margin it restarts from zero.
     pub cusum_escalate_margin: f64,
     /// Decades per sample by which the recent peak decays: slowly (a
     /// 3-decade peak fades in about 200 samples), so an episode of bursts
@@ -342,6 +352,9 @@ struct Tuned {
     rarity_cap: u16,
     /// Surprise at which a score reaches the alarm threshold.
     alarm_surprise: f64,
+    /// Tail probability of the CUSUM at or below which it restarts: its
+    /// surprise is then the alarm level's plus the CUSUM's escalation margin.
+    cusum_restart_p: f64,
     /// [`NEWS_FLOOR`], or the alarm surprise where that is lower.
     news_floor: f64,
     /// Reciprocals of the memories that the per-sample path divides by, so
@@ -360,6 +373,7 @@ impl Tuned {
             prior: LADDER.map(|l| cfg.prior_samples * l.powf(-cfg.prior_exponent)),
             rarity_cap: (2.0 * cfg.rarity_memory).clamp(2.0, u16::MAX as f64) as u16,
             alarm_surprise,
+            cusum_restart_p: 10f64.powf(-(alarm_surprise + cfg.cusum_escalate_margin)),
             news_floor: NEWS_FLOOR.min(alarm_surprise),
             per_slow_sec: 1.0 / (cfg.slow_days * DAY),
             per_range_sec: 1.0 / (cfg.range_days * DAY),
@@ -664,6 +678,12 @@ impl SeriesState {
             t,
             learn && season_ready,
         );
+        // Signalled: restart (see the module's notes on the CUSUM). The
+        // samples after this one measure what follows the shift.
+        if p_cusum <= t.cusum_restart_p {
+            self.cusum_up = 0.0;
+            self.cusum_down = 0.0;
+        }
         let [fast, mid, range, persist] = &mut self.rare_point;
         let rare_n = self.rare_n as f64;
         // Each point test speaks for its own kind of sample, and its table
@@ -1513,9 +1533,10 @@ mod tests {
         assert!((1..=2).contains(&alarms), "{alarms} alarms for one shift");
     }
 
-    /// Alarms through six hours of a shift of three standard deviations
-    /// after two quiet days, for three noise seeds.
-    fn sustained_shift_alarms(cfg: DetectorConfig) -> Vec<usize> {
+    /// The minutes, after the shift, that alarm through six hours of a shift
+    /// of three standard deviations after two quiet days, for three noise
+    /// seeds.
+    fn sustained_shift_alarms(cfg: DetectorConfig) -> Vec<Vec<i64>> {
         [3, 29, 31]
             .map(|seed| {
                 let mut bank = DetectorBank::new(cfg);
@@ -1524,25 +1545,41 @@ mod tests {
                 for m in 0..2 * 1440 {
                     bank.update(s, T0 + 60 * m, 50.0 + noise.gauss());
                 }
-                (2 * 1440..2 * 1440 + 360)
+                (0..360)
                     .filter(|m| {
-                        bank.update(s, T0 + 60 * m, 53.0 + noise.gauss()) >= cfg.alarm_threshold
+                        let at = T0 + 60 * (2 * 1440 + m);
+                        bank.update(s, at, 53.0 + noise.gauss()) >= cfg.alarm_threshold
                     })
-                    .count()
+                    .collect()
             })
             .to_vec()
     }
 
     #[test]
-    fn a_climbing_cusum_does_not_alarm_again() {
+    fn a_climbing_cusum_does_not_alarm_again_while_the_episode_holds() {
         let cfg = DetectorConfig::default();
-        assert_eq!(sustained_shift_alarms(cfg), [1, 1, 1]);
-        // At the point tests' margin the CUSUM's own climb alarms again.
+        // One alarm at the shift, then none while the episode's peak stays
+        // above the alarm level: the CUSUM restarts and climbs again, but
+        // not past the peak by its escalation margin. Once the peak has
+        // faded below the alarm level (here after about three hours) the
+        // climb may remind.
+        for alarms in sustained_shift_alarms(cfg) {
+            assert!(alarms[0] < 10, "{alarms:?}");
+            assert!(
+                alarms[1..].iter().all(|&m| m >= alarms[0] + 120),
+                "{alarms:?}"
+            );
+        }
+        // At the point tests' margin the CUSUM's own climb alarms again
+        // within the episode.
         let again = sustained_shift_alarms(DetectorConfig {
             cusum_escalate_margin: cfg.escalate_margin,
             ..cfg
         });
-        assert!(again.iter().all(|&a| a > 1), "{again:?}");
+        assert!(
+            again.iter().all(|a| a[1..].iter().any(|&m| m < a[0] + 120)),
+            "{again:?}"
+        );
     }
 
     /// The fast and mid tests' counts from 5.7 deviations up (the sixth
