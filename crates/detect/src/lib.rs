@@ -843,20 +843,15 @@ impl SeriesState {
             } else {
                 0.0
             };
+            // After a gap in the data, a sample still on the episode's side
+            // (nearer the level from before the gap than the seasonal
+            // baseline, and beyond the baseline in the anomalous direction)
+            // carries the episode's whole recent peak, under the news floor:
+            // see `MAX_CARRIED_SCORE`. The whole peak, not a share: with half
+            // (and before that a quarter), the KPI benchmark's train sweep on
+            // data with gaps landed lower, where the test halves lose
+            // precision (BENCHMARKS.md, "Gaps in the data").
             if resumed && r_fast.abs() < away {
-                // A gap in the data hid whether the episode ended. The first
-                // sample after one that is nearer the level from before the
-                // gap than the seasonal baseline, and beyond the baseline in
-                // the anomalous direction (it did not visibly recover
-                // unseen), carries the episode's recent peak, under the news
-                // floor (or keeps its damped score, if a rising sample scores
-                // more): no alarm of its own, but the resumed episode ranks
-                // as it did (a labelled run that a gap splits must be found
-                // again after it). In a quiet spell the peak, and so the
-                // carry, is near nothing. The whole peak, not a share: with
-                // half (and before that a quarter), the KPI benchmark's train
-                // sweep on data with gaps landed lower, where the test halves
-                // lose precision (BENCHMARKS.md, "Gaps in the data").
                 damped.at_least(prev.at_most(t.news_floor))
             } else {
                 damped
