@@ -543,17 +543,23 @@ mod tests {
         assert_eq!(a.counts.tp + a.counts.fn_, 7);
     }
 
-    /// Writes a small KPI file: a wiggling level with a labelled spike at
-    /// each of `spikes` (row indices), the second half marked as test. The
-    /// test half's spikes are larger, so that they beat the threshold the
-    /// train half's set.
-    fn write_kpi(path: &Path, rows: usize, spikes: &[usize]) {
+    /// Writes `text` to `path`, gzip-compressed, as the KPI files are.
+    fn write_gz(path: &Path, text: &str) {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(
             std::fs::File::create(path).unwrap(),
             flate2::Compression::fast(),
         );
-        writeln!(gz, "timestamp,value,label,is_test").unwrap();
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap();
+    }
+
+    /// Writes a small KPI file: a wiggling level with a labelled spike at
+    /// each of `spikes` (row indices), the second half marked as test. The
+    /// test half's spikes are larger, so that they beat the threshold the
+    /// train half's set.
+    fn write_kpi(path: &Path, rows: usize, spikes: &[usize]) {
+        let mut text = String::from("timestamp,value,label,is_test\n");
         for i in 0..rows {
             let spike = spikes.contains(&i);
             // A deterministic wiggle within one unit, so the spreads are not zero.
@@ -564,15 +570,13 @@ mod tests {
                 (true, 0) => 60.0,
                 (true, _) => 1000.0,
             };
-            writeln!(
-                gz,
-                "{},{value},{},{is_test}",
+            text += &format!(
+                "{},{value},{},{is_test}\n",
                 1_500_000_000 + 60 * i,
                 u8::from(spike)
-            )
-            .unwrap();
+            );
         }
-        gz.finish().unwrap();
+        write_gz(path, &text);
     }
 
     #[test]
@@ -698,16 +702,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dialtone-kpi-order-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("k.csv.gz");
-        let mut gz = flate2::write::GzEncoder::new(
-            std::fs::File::create(&path).unwrap(),
-            flate2::Compression::fast(),
+        write_gz(
+            &path,
+            "timestamp,value,label,is_test\n60,1,0,0\n120,2,0,0\n120,3,0,1\n",
         );
-        std::io::Write::write_all(
-            &mut gz,
-            b"timestamp,value,label,is_test\n60,1,0,0\n120,2,0,0\n120,3,0,1\n",
-        )
-        .unwrap();
-        gz.finish().unwrap();
         let err = run_detector(&[path], |_| {}).unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(
