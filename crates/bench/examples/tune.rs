@@ -391,16 +391,9 @@ impl Htm {
         let scores: Vec<Vec<f64>> = files
             .iter()
             .map(|(f, _)| {
-                let (category, name) = f.name.split_once('/').unwrap();
-                let path = nab_dir.join(format!("results/numenta/{category}/numenta_{name}"));
-                let mut r = SeriesReader::open(&path).unwrap();
-                let col = r.column("anomaly_score").unwrap();
-                let mut scores = Vec::new();
-                while let Some(row) = r.next_row().unwrap() {
-                    scores.push(row.field(col).parse::<f64>().unwrap());
-                }
-                assert_eq!(scores.len(), f.rows, "{path:?}");
-                scores
+                let result = nab::read_result(nab_dir, "numenta", &f.name).unwrap();
+                assert_eq!(result.scores.len(), f.rows, "{:?}", result.path);
+                result.scores
             })
             .collect();
         let set = scored_set(files, &scores);

@@ -69,6 +69,16 @@ pub enum NabError {
     },
     #[error("{0}: no data files found; expected data/<category>/<file>.csv")]
     NoData(PathBuf),
+    #[error(
+        "{path}: no `{column}` column; a NAB result file has `timestamp,value,anomaly_score,label`"
+    )]
+    ResultColumn { path: PathBuf, column: &'static str },
+    #[error("{path}: line {line}: anomaly_score `{value}` is not a number")]
+    ResultScore {
+        path: PathBuf,
+        line: u64,
+        value: String,
+    },
 }
 
 /// NAB's `CostMatrix` (its `tnWeight` is unused and not read).
@@ -485,6 +495,50 @@ pub struct ProfileReport {
     pub threshold: f64,
     pub total: GroupScore,
     pub categories: BTreeMap<String, GroupScore>,
+}
+
+/// A reference detector's official result file for one data file:
+/// `results/<detector>/<category>/<detector>_<file>` under a NAB directory.
+#[derive(Debug, Clone)]
+pub struct ResultFile {
+    pub path: PathBuf,
+    /// Per row: its timestamp, the detector's anomaly score, and whether NAB
+    /// labelled it inside a window.
+    pub timestamps: Vec<Timestamp>,
+    pub scores: Vec<f64>,
+    pub labels: Vec<bool>,
+}
+
+/// Reads `detector`'s result file for `file` (`<category>/<file>.csv`, as the
+/// labels name it) under the NAB directory `dir`.
+pub fn read_result(dir: &Path, detector: &str, file: &str) -> Result<ResultFile, NabError> {
+    let (category, name) = file.split_once('/').unwrap_or(("", file));
+    let path = dir.join(format!("results/{detector}/{category}/{detector}_{name}"));
+    let mut reader = SeriesReader::open(&path)?;
+    let column = |column| {
+        reader.column(column).ok_or_else(|| NabError::ResultColumn {
+            path: path.clone(),
+            column,
+        })
+    };
+    let (score_col, label_col) = (column("anomaly_score")?, column("label")?);
+    let (mut timestamps, mut scores, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(row) = reader.next_row()? {
+        let score = row.field(score_col);
+        scores.push(score.parse().map_err(|_| NabError::ResultScore {
+            path: path.clone(),
+            line: row.line,
+            value: score.to_owned(),
+        })?);
+        timestamps.push(row.timestamp);
+        labels.push(row.field(label_col) == "1");
+    }
+    Ok(ResultFile {
+        path,
+        timestamps,
+        scores,
+        labels,
+    })
 }
 
 /// Runs the detector online over every data file of the NAB directory `dir`

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use dialtone_bench::nab::{LabeledFile, load_profiles, load_window_labels, score_file};
-use dialtone_bench::series::SeriesReader;
+use dialtone_bench::nab::{
+    LabeledFile, load_profiles, load_window_labels, read_result, score_file,
+};
 
 /// `$DIALTONE_SHARED`, else `shared/` beside the workspace root.
 fn nab_dir() -> PathBuf {
@@ -29,34 +30,20 @@ fn load_result(
     file: &str,
     labels: &[[String; 2]],
 ) -> (LabeledFile, Vec<f64>) {
-    let (category, name) = file.split_once('/').expect("File is <category>/<file>.csv");
-    let path = nab.join(format!("results/{detector}/{category}/{detector}_{name}"));
-    let mut reader = SeriesReader::open(&path).unwrap_or_else(|e| panic!("{e}"));
-    let score_col = reader
-        .column("anomaly_score")
-        .expect("anomaly_score column");
-    let label_col = reader.column("label").expect("label column");
-    let (mut timestamps, mut scores, mut in_window) = (Vec::new(), Vec::new(), Vec::new());
-    while let Some(row) = reader.next_row().unwrap_or_else(|e| panic!("{e}")) {
-        timestamps.push(row.timestamp);
-        scores.push(
-            row.field(score_col)
-                .parse::<f64>()
-                .expect("numeric anomaly_score"),
-        );
-        in_window.push(row.field(label_col) == "1");
-    }
-    let labeled = LabeledFile::locate(file, &timestamps, labels).unwrap_or_else(|e| panic!("{e}"));
+    let result = read_result(nab, detector, file).unwrap_or_else(|e| panic!("{e}"));
+    let labeled =
+        LabeledFile::locate(file, &result.timestamps, labels).unwrap_or_else(|e| panic!("{e}"));
     // The windows we placed must be exactly the rows NAB labelled.
-    let mut ours = vec![false; timestamps.len()];
+    let mut ours = vec![false; result.timestamps.len()];
     for w in &labeled.windows {
         ours[w.start..=w.end].fill(true);
     }
     assert_eq!(
-        ours, in_window,
-        "{path:?}: windows disagree with the label column"
+        ours, result.labels,
+        "{:?}: windows disagree with the label column",
+        result.path
     );
-    (labeled, scores)
+    (labeled, result.scores)
 }
 
 #[test]
