@@ -39,12 +39,40 @@ impl OnlineSeries {
 
     /// The anomaly score of this sample, in [0, 1].
     pub fn score(&mut self, timestamp: Timestamp, value: Option<f64>) -> f64 {
-        match value {
-            Some(v) if self.last_fed.is_none_or(|last| timestamp > last) => {
-                self.last_fed = Some(timestamp);
-                self.bank.update(self.series, timestamp, v)
-            }
-            _ => 0.0,
+        self.feed(timestamp, value).score()
+    }
+
+    /// Feeds this sample if a live feed would have delivered it, and says
+    /// what became of it.
+    pub fn feed(&mut self, timestamp: Timestamp, value: Option<f64>) -> Fed {
+        let Some(v) = value else {
+            return Fed::NoValue;
+        };
+        if self.last_fed.is_some_and(|last| timestamp <= last) {
+            return Fed::NotAfterLast;
+        }
+        self.last_fed = Some(timestamp);
+        Fed::Scored(self.bank.update(self.series, timestamp, v))
+    }
+}
+
+/// What [`OnlineSeries::feed`] did with a sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fed {
+    /// The detector scored it: the score, in [0, 1].
+    Scored(f64),
+    /// It had no usable value (empty or not a number): passed through.
+    NoValue,
+    /// Its timestamp was not after the last fed sample's: passed through.
+    NotAfterLast,
+}
+
+impl Fed {
+    /// The sample's score: 0 for one passed through.
+    pub fn score(self) -> f64 {
+        match self {
+            Fed::Scored(s) => s,
+            Fed::NoValue | Fed::NotAfterLast => 0.0,
         }
     }
 }
@@ -63,9 +91,14 @@ mod tests {
             a.score(t * 60, v);
             b.score(t * 60, v);
             // Only `b` sees the junk.
-            assert_eq!(b.score(t * 60, Some(1e12)), 0.0, "repeated timestamp");
-            assert_eq!(b.score(t * 60 - 30, Some(1e12)), 0.0, "backward timestamp");
-            assert_eq!(b.score(t * 60 + 1, None), 0.0, "missing value");
+            assert_eq!(b.feed(t * 60, Some(1e12)), Fed::NotAfterLast, "repeated");
+            assert_eq!(
+                b.feed(t * 60 - 30, Some(1e12)),
+                Fed::NotAfterLast,
+                "backward"
+            );
+            assert_eq!(b.feed(t * 60 + 1, None), Fed::NoValue);
+            assert_eq!(Fed::NoValue.score() + Fed::NotAfterLast.score(), 0.0);
         }
         assert_eq!(a.score(100 * 60, Some(50.0)), b.score(100 * 60, Some(50.0)));
     }

@@ -135,3 +135,60 @@ fn a_token_is_created_once_and_revoked_by_its_id() {
         "an unknown token is a usage error"
     );
 }
+
+#[test]
+fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cpu.csv");
+    let mut rows = String::from("timestamp,value\n");
+    for t in 0..300 {
+        let value = if t == 250 {
+            500.0
+        } else {
+            10.0 + (t % 5) as f64
+        };
+        rows.push_str(&format!("{},{value}\n", 1_700_000_000 + 60 * t));
+    }
+    rows.push_str("1700017940,,\n");
+    std::fs::write(&input, rows).unwrap();
+    let (output, chart) = (dir.path().join("scored.csv"), dir.path().join("cpu.svg"));
+    let out = dialtone(&[
+        "detect",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--plot",
+        chart.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap().lines().count(),
+        302
+    );
+    assert!(
+        stderr.starts_with("301 rows, 1 at or above the alarm threshold 0.52; 1 passed through"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("first alarms: 1700015000\n"), "{stderr}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("cpu.csv"), "{svg}");
+    assert_eq!(
+        svg.matches("fill=\"#d93025\" opacity").count(),
+        1,
+        "one alarm shaded"
+    );
+
+    let missing = dir.path().join("no/such/dir/cpu.svg");
+    let out = dialtone(&[
+        "detect",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--plot",
+        missing.to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "choose a --plot in a writable directory");
+}

@@ -1,0 +1,299 @@
+//! `dialtone detect`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use dialtone_bench::online::{Fed, OnlineSeries};
+use dialtone_bench::series::SeriesReader;
+use dialtone_detect::DetectorConfig;
+
+use super::UsageError;
+
+mod plot;
+
+/// Scores each row of a `timestamp,value` CSV as the server would have live.
+///
+/// The detector runs strictly online: a row's score depends only on the rows
+/// before it. Rows with an empty or non-numeric value, or a timestamp not after
+/// the last scored one, pass through with score 0. A summary goes to standard
+/// error: rows scored and passed through, and the rows at or above the
+/// server's alarm threshold.
+///
+/// Example: `dialtone detect --input cpu.csv --output scored.csv --plot cpu.svg`
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// CSV with a `timestamp,value` header (NAB layout; extra columns are
+    /// ignored). Timestamps are `YYYY-MM-DD HH:MM:SS`, RFC 3339 or Unix seconds. A
+    /// `.gz` file is decompressed on the fly.
+    #[arg(long, value_name = "FILE.csv")]
+    input: PathBuf,
+    /// Write `timestamp,value,anomaly_score` here (replaced atomically)
+    /// instead of standard output.
+    #[arg(long, value_name = "OUT.csv")]
+    output: Option<PathBuf>,
+    /// Also draw the series and its scores as an SVG chart here (replaced
+    /// atomically): values as a min/max band over time, scores below with
+    /// the alarm threshold, alarms shaded red. Any length of file draws in
+    /// 1,000 time columns.
+    #[arg(long, value_name = "CHART.svg")]
+    plot: Option<PathBuf>,
+}
+
+/// What one run did, for the summary on standard error and the chart.
+#[derive(Debug)]
+struct Summary {
+    rows: u64,
+    no_value: u64,
+    not_after_last: u64,
+    /// Scored rows: the chart's envelope (alarms counted there).
+    envelope: plot::Envelope,
+    /// The first rows at or above the alarm threshold, as written in the file.
+    first_alarms: Vec<String>,
+}
+
+/// Alarmed rows the summary names.
+const NAMED_ALARMS: usize = 5;
+
+impl Summary {
+    fn new() -> Summary {
+        Summary {
+            rows: 0,
+            no_value: 0,
+            not_after_last: 0,
+            envelope: plot::Envelope::new(DetectorConfig::default().alarm_threshold),
+            first_alarms: Vec::new(),
+        }
+    }
+
+    fn count(&mut self, timestamp_raw: &str, timestamp: i64, value: Option<f64>, fed: Fed) {
+        self.rows += 1;
+        match (fed, value) {
+            (Fed::Scored(score), Some(v)) => {
+                let alarms = self.envelope.alarms();
+                self.envelope.add(timestamp, v, score);
+                if self.envelope.alarms() > alarms && self.first_alarms.len() < NAMED_ALARMS {
+                    self.first_alarms.push(timestamp_raw.to_owned());
+                }
+            }
+            // `feed` scores only a sample with a value.
+            (Fed::Scored(_), None) => {}
+            (Fed::NoValue, _) => self.no_value += 1,
+            (Fed::NotAfterLast, _) => self.not_after_last += 1,
+        }
+    }
+
+    /// The chart's caption and the first line of the summary.
+    fn headline(&self) -> String {
+        let mut line = format!(
+            "{} rows, {} at or above the alarm threshold {}",
+            self.rows,
+            self.envelope.alarms(),
+            DetectorConfig::default().alarm_threshold,
+        );
+        let passed = self.no_value + self.not_after_last;
+        if passed > 0 {
+            line += &format!(
+                "; {passed} passed through with score 0 ({} without a usable value, {} not \
+                 after the previous timestamp)",
+                self.no_value, self.not_after_last
+            );
+        }
+        line
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.headline())?;
+        if !self.first_alarms.is_empty() {
+            let more = self.envelope.alarms() > self.first_alarms.len() as u64;
+            write!(
+                f,
+                "\nfirst alarms: {}{}",
+                self.first_alarms.join(", "),
+                if more { ", ..." } else { "" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: DetectArgs) -> anyhow::Result<()> {
+    let reader = SeriesReader::open(&args.input).map_err(|e| UsageError(e.to_string()))?;
+    let summary = match &args.output {
+        Some(path) => {
+            let mut summary = None;
+            write_atomically(path, "--output", |out| {
+                summary = Some(score(reader, out)?);
+                Ok(())
+            })?;
+            summary
+        }
+        None => match score(reader, BufWriter::new(io::stdout().lock())) {
+            Ok(summary) => Some(summary),
+            // A closed pipe (`| head`) means the reader has what it wanted.
+            Err(e) if is_broken_pipe(&e) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    let Some(summary) = summary else {
+        return Ok(());
+    };
+    if let Some(path) = &args.plot {
+        let title = args.input.file_name().unwrap_or_default().to_string_lossy();
+        let svg = summary.envelope.render_svg(&title, &summary.headline());
+        write_atomically(path, "--plot", |out| Ok(out.write_all(svg.as_bytes())?))?;
+    }
+    eprintln!("{summary}");
+    if let Some(path) = &args.plot {
+        eprintln!("chart: {}", path.display());
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let io = c.downcast_ref::<io::Error>().or_else(|| {
+            match c.downcast_ref::<csv::Error>()?.kind() {
+                csv::ErrorKind::Io(io) => Some(io),
+                _ => None,
+            }
+        });
+        io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Streams scored rows to `out`; bad input is a [`UsageError`] naming the line.
+fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["timestamp", "value", "anomaly_score"])?;
+    let mut detector = OnlineSeries::default();
+    let mut summary = Summary::new();
+    let mut score_text = String::new();
+    while let Some(row) = reader.next_row().map_err(|e| UsageError(e.to_string()))? {
+        let fed = detector.feed(row.timestamp, row.value);
+        summary.count(row.timestamp_raw, row.timestamp, row.value, fed);
+        score_text.clear();
+        std::fmt::Write::write_fmt(&mut score_text, format_args!("{}", fed.score()))?;
+        writer.write_record([row.timestamp_raw, row.value_raw, score_text.as_str()])?;
+    }
+    writer.flush()?;
+    Ok(summary)
+}
+
+/// Writes `path` (given by command-line `flag`) through a temporary file
+/// beside it, renamed into place only when `write` succeeds: a failed run
+/// leaves any previous file untouched and no partial output behind.
+fn write_atomically(
+    path: &Path,
+    flag: &str,
+    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| UsageError(format!("{flag} {} names no file", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut out = File::create(&tmp).map(BufWriter::new).map_err(|e| {
+        UsageError(format!(
+            "cannot write to {}: {e}; choose a {flag} in a writable directory",
+            dir.display()
+        ))
+    })?;
+    let result = write(&mut out)
+        .and_then(|()| out.flush().context("flushing output"))
+        .and_then(|()| out.get_ref().sync_all().context("syncing output"))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("renaming output to {}", path.display()))
+        });
+    if result.is_err() {
+        // Best effort: the error being returned matters more than a failed cleanup.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(text: &str) -> SeriesReader {
+        SeriesReader::from_reader(Box::new(io::Cursor::new(text.to_owned())), "in.csv".into())
+            .unwrap()
+    }
+
+    #[test]
+    fn one_output_row_per_input_row_in_order() {
+        let mut input = String::from("timestamp,value,label\n");
+        for t in 0..200 {
+            input.push_str(&format!(
+                "{},{},0\n",
+                1000 + 60 * t,
+                if t == 150 { 1e6 } else { 5.0 }
+            ));
+        }
+        input.push_str("1000,5,0\n99999,,0\n99999,abc,0\n");
+        let mut out = Vec::new();
+        let summary = score(reader(&input), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "timestamp,value,anomaly_score");
+        assert_eq!(lines.len(), 1 + 203);
+        assert!(lines[1].starts_with("1000,5,"));
+        let spike: f64 = lines[151].rsplit(',').next().unwrap().parse().unwrap();
+        assert!(spike > 0.5, "a 200000x spike scores {spike}");
+        assert_eq!(&lines[201..], ["1000,5,0", "99999,,0", "99999,abc,0"]);
+        assert_eq!(
+            (summary.rows, summary.no_value, summary.not_after_last),
+            (203, 2, 1)
+        );
+        assert_eq!(summary.envelope.alarms(), 1, "the spike alone: {summary}");
+        assert_eq!(summary.first_alarms, [(1000 + 60 * 150).to_string()]);
+        let text = summary.to_string();
+        assert!(
+            text.starts_with(
+                "203 rows, 1 at or above the alarm threshold 0.52; 3 passed through with score 0 \
+                 (2 without a usable value, 1 not after"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("\nfirst alarms: 10000"), "{text}");
+    }
+
+    #[test]
+    fn failed_write_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("dialtone-detect-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.csv");
+        std::fs::write(&path, "previous").unwrap();
+        let err = write_atomically(&path, "--output", |out| {
+            score(reader("timestamp,value\n1,2\nnoon,3\n"), out).map(drop)
+        });
+        assert!(err.unwrap_err().to_string().contains("line 3"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "temporary file removed"
+        );
+        write_atomically(&path, "--output", |out| {
+            score(reader("timestamp,value\n1,2\n"), out).map(drop)
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "timestamp,value,anomaly_score\n1,2,0\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

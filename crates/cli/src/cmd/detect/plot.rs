@@ -1,0 +1,364 @@
+//! `dialtone detect --plot`: a scored series as an SVG, for looking rather
+//! than reading a column of scores.
+//!
+//! The series streams through an [`Envelope`] of at most [`COLUMNS`] time
+//! columns, each keeping the least and greatest value, the highest score and
+//! the alarms that fell in it, so a file of millions of rows draws in
+//! constant memory and every spike stays visible.
+
+use std::fmt::Write as _;
+
+use dialtone_model::Timestamp;
+
+/// Time columns of the chart, one pixel each.
+pub const COLUMNS: usize = 1000;
+
+const LEFT: f64 = 80.0;
+const WIDTH: f64 = LEFT + COLUMNS as f64 + 20.0;
+const VALUE_TOP: f64 = 50.0;
+const VALUE_BOTTOM: f64 = 270.0;
+const SCORE_TOP: f64 = 300.0;
+const SCORE_BOTTOM: f64 = 400.0;
+const HEIGHT: f64 = 440.0;
+const TIME_TICKS: usize = 5;
+/// Least width of an alarm's shading, so a lone alarmed sample shows.
+const ALARM_MIN_PX: f64 = 3.0;
+/// Mean sample steps between two samples beyond which the chart shows a gap.
+const GAP_STEPS: f64 = 3.0;
+
+/// What fell in one time column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Column {
+    lo: f64,
+    hi: f64,
+    score: f64,
+    alarms: u64,
+}
+
+impl Column {
+    const EMPTY: Column = Column {
+        lo: f64::INFINITY,
+        hi: f64::NEG_INFINITY,
+        score: 0.0,
+        alarms: 0,
+    };
+
+    fn is_empty(&self) -> bool {
+        self.lo > self.hi
+    }
+
+    fn merge(self, other: Column) -> Column {
+        Column {
+            lo: self.lo.min(other.lo),
+            hi: self.hi.max(other.hi),
+            score: self.score.max(other.score),
+            alarms: self.alarms + other.alarms,
+        }
+    }
+}
+
+/// A streaming min/max envelope of a scored series: columns of equal time
+/// width from the first sample on, the width doubling (neighbouring columns
+/// merged) whenever a sample falls beyond the last column.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    threshold: f64,
+    start: Option<Timestamp>,
+    last: Timestamp,
+    samples: u64,
+    width_secs: u64,
+    columns: Vec<Column>,
+}
+
+impl Envelope {
+    /// An empty envelope; scores at or above `threshold` count as alarms.
+    pub fn new(threshold: f64) -> Envelope {
+        Envelope {
+            threshold,
+            start: None,
+            last: 0,
+            samples: 0,
+            width_secs: 1,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Adds a scored sample (finite `value`), not earlier than the last one.
+    pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64) {
+        let start = *self.start.get_or_insert(timestamp);
+        self.last = self.last.max(timestamp);
+        self.samples += 1;
+        let offset = timestamp.saturating_sub(start).max(0) as u64;
+        while offset / self.width_secs >= COLUMNS as u64 {
+            self.widen();
+        }
+        let k = (offset / self.width_secs) as usize;
+        if self.columns.len() <= k {
+            self.columns.resize(k + 1, Column::EMPTY);
+        }
+        let c = &mut self.columns[k];
+        *c = c.merge(Column {
+            lo: value,
+            hi: value,
+            score,
+            alarms: u64::from(score >= self.threshold),
+        });
+    }
+
+    /// Doubles the column width, merging neighbouring columns.
+    fn widen(&mut self) {
+        self.width_secs = self.width_secs.saturating_mul(2);
+        self.columns = self
+            .columns
+            .chunks(2)
+            .map(|pair| pair.iter().fold(Column::EMPTY, |a, &b| a.merge(b)))
+            .collect();
+    }
+
+    /// Samples at or above the alarm threshold.
+    pub fn alarms(&self) -> u64 {
+        self.columns.iter().map(|c| c.alarms).sum()
+    }
+
+    /// The chart: values as a min/max band over time, scores below with the
+    /// alarm threshold, alarmed columns shaded red. `title` and `caption`
+    /// are plain text.
+    pub fn render_svg(&self, title: &str, caption: &str) -> String {
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+             viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"11\" \
+             role=\"img\" aria-label=\"{t}\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
+             <text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{t}</text>\n\
+             <text x=\"{LEFT}\" y=\"38\" fill=\"#555\">{c}</text>\n",
+            t = escape(title),
+            c = escape(caption),
+        );
+        let (lo, hi) = self.value_range();
+        let value_y = |v: f64| VALUE_BOTTOM - (v - lo) / (hi - lo) * (VALUE_BOTTOM - VALUE_TOP);
+        let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
+        // The columns in use stretch over the chart's width.
+        let px = COLUMNS as f64 / self.columns.len().max(1) as f64;
+        let x = |k: usize| LEFT + (k as f64 + 0.5) * px;
+        for (k, c) in self.columns.iter().enumerate() {
+            if c.alarms > 0 {
+                let _ = writeln!(
+                    svg,
+                    "<rect x=\"{:.1}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"#d93025\" opacity=\"0.3\"/>",
+                    x(k) - px.max(ALARM_MIN_PX) / 2.0,
+                    px.max(ALARM_MIN_PX),
+                    SCORE_BOTTOM - VALUE_TOP
+                );
+            }
+        }
+        for run in self.runs() {
+            // The band: forward along the highs, back along the lows.
+            let mut d = String::new();
+            for (i, &k) in run.iter().enumerate() {
+                let cmd = if i == 0 { 'M' } else { 'L' };
+                let _ = write!(d, "{cmd}{:.1},{:.1}", x(k), value_y(self.columns[k].hi));
+            }
+            for &k in run.iter().rev() {
+                let _ = write!(d, "L{:.1},{:.1}", x(k), value_y(self.columns[k].lo));
+            }
+            let _ = writeln!(
+                svg,
+                "<path d=\"{d}Z\" fill=\"#8ab4f8\" stroke=\"#1a73e8\" stroke-width=\"1\"/>"
+            );
+            let points: Vec<String> = (run.iter())
+                .map(|&k| format!("{:.1},{:.1}", x(k), score_y(self.columns[k].score)))
+                .collect();
+            let _ = writeln!(
+                svg,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1\"/>",
+                points.join(" ")
+            );
+        }
+        let ty = score_y(self.threshold);
+        let right = LEFT + COLUMNS as f64;
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d93025\" text-anchor=\"end\">alarm {}</text>",
+            right,
+            ty - 3.0,
+            self.threshold
+        );
+        for (label, y) in [
+            (number(hi), VALUE_TOP + 4.0),
+            (number(lo), VALUE_BOTTOM),
+            ("score 1".to_owned(), SCORE_TOP + 4.0),
+            ("0".to_owned(), SCORE_BOTTOM),
+        ] {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" fill=\"#555\">{label}</text>",
+                LEFT - 6.0
+            );
+        }
+        let ticks = self.time_ticks();
+        for (i, (x, label)) in ticks.iter().enumerate() {
+            // The outer labels align inwards, so none runs off the chart.
+            let anchor = match i {
+                0 => "start",
+                _ if i + 1 == ticks.len() => "end",
+                _ => "middle",
+            };
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{SCORE_BOTTOM}\" y2=\"{:.1}\" stroke=\"#555\"/>\n\
+                 <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#555\">{label}</text>",
+                SCORE_BOTTOM + 4.0,
+                SCORE_BOTTOM + 18.0
+            );
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+
+    /// The least and greatest value, widened where they are equal (a flat
+    /// series draws mid-panel).
+    fn value_range(&self) -> (f64, f64) {
+        let lo = self
+            .columns
+            .iter()
+            .map(|c| c.lo)
+            .fold(f64::INFINITY, f64::min);
+        let hi = (self.columns.iter().map(|c| c.hi)).fold(f64::NEG_INFINITY, f64::max);
+        if lo < hi {
+            (lo, hi)
+        } else {
+            let mid = if lo.is_finite() { lo } else { 0.0 };
+            (mid - 1.0, mid + 1.0)
+        }
+    }
+
+    /// The non-empty columns, split where samples are more than
+    /// [`GAP_STEPS`] mean steps apart: gaps in the data stay gaps, while a
+    /// series sparser than the columns still draws as a line.
+    fn runs(&self) -> Vec<Vec<usize>> {
+        let span = self.last.saturating_sub(self.start.unwrap_or(self.last));
+        let mean_step = span as f64 / self.samples.saturating_sub(1).max(1) as f64;
+        let gap_columns = (GAP_STEPS * mean_step / self.width_secs as f64).max(1.0);
+        let mut runs: Vec<Vec<usize>> = Vec::new();
+        let filled = (self.columns.iter().enumerate()).filter(|(_, c)| !c.is_empty());
+        for (k, _) in filled {
+            match runs.last_mut() {
+                Some(run) if (k - run[run.len() - 1]) as f64 <= gap_columns => run.push(k),
+                _ => runs.push(vec![k]),
+            }
+        }
+        runs
+    }
+
+    /// Evenly spaced time labels (UTC) from the first sample to the last.
+    fn time_ticks(&self) -> Vec<(f64, String)> {
+        let Some(start) = self.start else {
+            return Vec::new();
+        };
+        let span = self.last.saturating_sub(start);
+        let ticks = if span == 0 { 1 } else { TIME_TICKS };
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+        (0..ticks)
+            .map(|i| {
+                let t = start + (span as i128 * i as i128 / (TIME_TICKS - 1) as i128) as i64;
+                let x = LEFT
+                    + (t - start) as f64 / (self.width_secs as f64 * self.columns.len() as f64)
+                        * COLUMNS as f64;
+                let label = time::OffsetDateTime::from_unix_timestamp(t)
+                    .ok()
+                    .and_then(|d| d.format(&format).ok())
+                    .unwrap_or_else(|| t.to_string());
+                (x, label)
+            })
+            .collect()
+    }
+}
+
+/// A value label: four significant digits, in exponent form where fixed
+/// notation would be long.
+fn number(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
+        format!("{v:.3e}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// `s` with XML's special characters escaped.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_small_series_renders_as_before() {
+        let mut e = Envelope::new(0.52);
+        for i in 0..40 {
+            let value = if i == 30 {
+                9.0
+            } else {
+                1.0 + (i % 3) as f64 * 0.5
+            };
+            let score = if i == 30 { 0.8 } else { 0.05 * (i % 4) as f64 };
+            // A gap: rows 20 to 24 are missing.
+            if !(20..25).contains(&i) {
+                e.add(1_700_000_000 + 60 * i, value, score);
+            }
+        }
+        assert_eq!(e.alarms(), 1);
+        insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm"));
+    }
+
+    #[test]
+    fn an_empty_or_flat_series_still_renders() {
+        let svg = Envelope::new(0.52).render_svg("empty", "");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        let mut flat = Envelope::new(0.52);
+        flat.add(0, 5.0, 0.0);
+        assert_eq!(flat.value_range(), (4.0, 6.0));
+        assert!(!flat.render_svg("flat", "").contains("NaN"));
+    }
+
+    #[test]
+    fn labels_are_short() {
+        assert_eq!(number(12.5), "12.5");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(-3.0), "-3");
+        assert_eq!(number(12_345_678.0), "1.235e7");
+        assert_eq!(number(0.000_012), "1.200e-5");
+    }
+
+    proptest! {
+        #[test]
+        fn the_envelope_keeps_every_extreme_and_alarm_in_bounded_columns(
+            steps in proptest::collection::vec(
+                (0i64..100_000, -1e9f64..1e9, 0.0f64..=1.0), 1..2000)
+        ) {
+            let mut e = Envelope::new(0.52);
+            let mut t = 1_000_000_000;
+            for &(step, value, score) in &steps {
+                t += step;
+                e.add(t, value, score);
+            }
+            prop_assert!(e.columns.len() <= COLUMNS);
+            let min = steps.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+            let max = steps.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+            let top = steps.iter().map(|s| s.2).fold(0.0, f64::max);
+            let alarms = steps.iter().filter(|s| s.2 >= 0.52).count() as u64;
+            let lo = e.columns.iter().map(|c| c.lo).fold(f64::INFINITY, f64::min);
+            let hi = e.columns.iter().map(|c| c.hi).fold(f64::NEG_INFINITY, f64::max);
+            let score = e.columns.iter().map(|c| c.score).fold(0.0, f64::max);
+            prop_assert_eq!((lo, hi, score, e.alarms()), (min, max, top, alarms));
+            // The last sample lands in the last column.
+            prop_assert!(!e.columns.last().unwrap().is_empty());
+        }
+    }
+}
