@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dialtone_bench::online::{Fed, OnlineSeries};
-use dialtone_bench::series::SeriesReader;
+use dialtone_bench::series::{Row, SeriesReader};
 use dialtone_detect::DetectorConfig;
 
 use super::UsageError;
@@ -67,14 +67,14 @@ impl Summary {
         }
     }
 
-    fn count(&mut self, timestamp_raw: &str, timestamp: i64, value: Option<f64>, fed: Fed) {
+    fn count(&mut self, row: &Row, labelled: bool, fed: Fed) {
         self.rows += 1;
-        match (fed, value) {
+        match (fed, row.value) {
             (Fed::Scored(score), Some(v)) => {
                 let alarms = self.envelope.alarms();
-                self.envelope.add(timestamp, v, score);
+                self.envelope.add(row.timestamp, v, score, labelled);
                 if self.envelope.alarms() > alarms && self.first_alarms.len() < NAMED_ALARMS {
-                    self.first_alarms.push(timestamp_raw.to_owned());
+                    self.first_alarms.push(row.timestamp_raw.to_owned());
                 }
             }
             // `feed` scores only a sample with a value.
@@ -92,6 +92,10 @@ impl Summary {
             self.envelope.alarms(),
             DetectorConfig::default().alarm_threshold,
         );
+        let labelled = self.envelope.labelled();
+        if labelled > 0 {
+            line += &format!("; {labelled} labelled anomalous");
+        }
         let passed = self.no_value + self.not_after_last;
         if passed > 0 {
             line += &format!(
@@ -172,9 +176,12 @@ fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
     let mut detector = OnlineSeries::default();
     let mut summary = Summary::new();
     let mut score_text = String::new();
+    // A benchmark file's labels, if it has them, for the chart.
+    let label = reader.column("label");
     while let Some(row) = reader.next_row().map_err(|e| UsageError(e.to_string()))? {
         let fed = detector.feed(row.timestamp, row.value);
-        summary.count(row.timestamp_raw, row.timestamp, row.value, fed);
+        let labelled = label.is_some_and(|c| row.field(c).trim() == "1");
+        summary.count(&row, labelled, fed);
         score_text.clear();
         std::fmt::Write::write_fmt(&mut score_text, format_args!("{}", fed.score()))?;
         writer.write_record([row.timestamp_raw, row.value_raw, score_text.as_str()])?;
@@ -237,9 +244,10 @@ mod tests {
         let mut input = String::from("timestamp,value,label\n");
         for t in 0..200 {
             input.push_str(&format!(
-                "{},{},0\n",
+                "{},{},{}\n",
                 1000 + 60 * t,
-                if t == 150 { 1e6 } else { 5.0 }
+                if t == 150 { 1e6 } else { 5.0 },
+                u8::from(t == 150)
             ));
         }
         input.push_str("1000,5,0\n99999,,0\n99999,abc,0\n");
@@ -262,8 +270,8 @@ mod tests {
         let text = summary.to_string();
         assert!(
             text.starts_with(
-                "203 rows, 1 at or above the alarm threshold 0.52; 3 passed through with score 0 \
-                 (2 without a usable value, 1 not after"
+                "203 rows, 1 at or above the alarm threshold 0.52; 1 labelled anomalous; 3 passed \
+                 through with score 0 (2 without a usable value, 1 not after"
             ),
             "{text}"
         );

@@ -2,8 +2,8 @@
 //! than reading a column of scores.
 //!
 //! The series streams through an [`Envelope`] of at most [`COLUMNS`] time
-//! columns, each keeping the least and greatest value, the highest score and
-//! the alarms that fell in it, so a file of millions of rows draws in
+//! columns, each keeping the least and greatest value, the highest score,
+//! the alarms and the labelled samples that fell in it, so a file of millions of rows draws in
 //! constant memory and every spike stays visible.
 
 use std::fmt::Write as _;
@@ -21,8 +21,10 @@ const SCORE_TOP: f64 = 300.0;
 const SCORE_BOTTOM: f64 = 400.0;
 const HEIGHT: f64 = 440.0;
 const TIME_TICKS: usize = 5;
-/// Least width of an alarm's shading, so a lone alarmed sample shows.
-const ALARM_MIN_PX: f64 = 3.0;
+/// Least width of a column's shading, so a lone alarmed sample shows.
+const SHADE_MIN_PX: f64 = 3.0;
+const ALARM_COLOUR: &str = "#d93025";
+const LABEL_COLOUR: &str = "#e8710a";
 /// Mean sample steps between two samples beyond which the chart shows a gap.
 const GAP_STEPS: f64 = 3.0;
 
@@ -33,6 +35,7 @@ struct Column {
     hi: f64,
     score: f64,
     alarms: u64,
+    labelled: u64,
 }
 
 impl Column {
@@ -41,6 +44,7 @@ impl Column {
         hi: f64::NEG_INFINITY,
         score: 0.0,
         alarms: 0,
+        labelled: 0,
     };
 
     fn is_empty(&self) -> bool {
@@ -53,6 +57,7 @@ impl Column {
             hi: self.hi.max(other.hi),
             score: self.score.max(other.score),
             alarms: self.alarms + other.alarms,
+            labelled: self.labelled + other.labelled,
         }
     }
 }
@@ -83,8 +88,9 @@ impl Envelope {
         }
     }
 
-    /// Adds a scored sample (finite `value`), not earlier than the last one.
-    pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64) {
+    /// Adds a scored sample (finite `value`), not earlier than the last one;
+    /// `labelled` if the input marks it anomalous (a `label` column of 1).
+    pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64, labelled: bool) {
         let start = *self.start.get_or_insert(timestamp);
         self.last = self.last.max(timestamp);
         self.samples += 1;
@@ -102,6 +108,7 @@ impl Envelope {
             hi: value,
             score,
             alarms: u64::from(score >= self.threshold),
+            labelled: u64::from(labelled),
         });
     }
 
@@ -120,9 +127,14 @@ impl Envelope {
         self.columns.iter().map(|c| c.alarms).sum()
     }
 
+    /// Samples labelled anomalous.
+    pub fn labelled(&self) -> u64 {
+        self.columns.iter().map(|c| c.labelled).sum()
+    }
+
     /// The chart: values as a min/max band over time, scores below with the
-    /// alarm threshold, alarmed columns shaded red. `title` and `caption`
-    /// are plain text.
+    /// alarm threshold, alarmed columns shaded red and labelled ones amber
+    /// behind them. `title` and `caption` are plain text.
     pub fn render_svg(&self, title: &str, caption: &str) -> String {
         let mut svg = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
@@ -133,21 +145,43 @@ impl Envelope {
             t = escape(title),
             c = escape(caption),
         );
+        // The legend of the shading, top right.
+        let right = LEFT + COLUMNS as f64;
+        let legend = if self.labelled() > 0 {
+            format!(
+                "<tspan fill=\"{ALARM_COLOUR}\">shaded red: alarm</tspan>  \
+                 <tspan fill=\"{LABEL_COLOUR}\">amber: labelled anomalous</tspan>"
+            )
+        } else {
+            format!("<tspan fill=\"{ALARM_COLOUR}\">shaded red: alarm</tspan>")
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{right}\" y=\"20\" text-anchor=\"end\">{legend}</text>"
+        );
         let (lo, hi) = self.value_range();
         let value_y = |v: f64| VALUE_BOTTOM - (v - lo) / (hi - lo) * (VALUE_BOTTOM - VALUE_TOP);
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
         // The columns in use stretch over the chart's width.
         let px = COLUMNS as f64 / self.columns.len().max(1) as f64;
         let x = |k: usize| LEFT + (k as f64 + 0.5) * px;
+        let shade = |svg: &mut String, k: usize, colour: &str| {
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{colour}\" opacity=\"0.3\"/>",
+                x(k) - px.max(SHADE_MIN_PX) / 2.0,
+                px.max(SHADE_MIN_PX),
+                SCORE_BOTTOM - VALUE_TOP
+            );
+        };
+        for (k, c) in self.columns.iter().enumerate() {
+            if c.labelled > 0 {
+                shade(&mut svg, k, LABEL_COLOUR);
+            }
+        }
         for (k, c) in self.columns.iter().enumerate() {
             if c.alarms > 0 {
-                let _ = writeln!(
-                    svg,
-                    "<rect x=\"{:.1}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"#d93025\" opacity=\"0.3\"/>",
-                    x(k) - px.max(ALARM_MIN_PX) / 2.0,
-                    px.max(ALARM_MIN_PX),
-                    SCORE_BOTTOM - VALUE_TOP
-                );
+                shade(&mut svg, k, ALARM_COLOUR);
             }
         }
         for run in self.runs() {
@@ -174,7 +208,6 @@ impl Envelope {
             );
         }
         let ty = score_y(self.threshold);
-        let right = LEFT + COLUMNS as f64;
         let _ = writeln!(
             svg,
             "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
@@ -310,10 +343,10 @@ mod tests {
             let score = if i == 30 { 0.8 } else { 0.05 * (i % 4) as f64 };
             // A gap: rows 20 to 24 are missing.
             if !(20..25).contains(&i) {
-                e.add(1_700_000_000 + 60 * i, value, score);
+                e.add(1_700_000_000 + 60 * i, value, score, (29..32).contains(&i));
             }
         }
-        assert_eq!(e.alarms(), 1);
+        assert_eq!((e.alarms(), e.labelled()), (1, 3));
         insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm"));
     }
 
@@ -322,7 +355,7 @@ mod tests {
         let svg = Envelope::new(0.52).render_svg("empty", "");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         let mut flat = Envelope::new(0.52);
-        flat.add(0, 5.0, 0.0);
+        flat.add(0, 5.0, 0.0, false);
         assert_eq!(flat.value_range(), (4.0, 6.0));
         assert!(!flat.render_svg("flat", "").contains("NaN"));
     }
@@ -340,23 +373,27 @@ mod tests {
         #[test]
         fn the_envelope_keeps_every_extreme_and_alarm_in_bounded_columns(
             steps in proptest::collection::vec(
-                (0i64..100_000, -1e9f64..1e9, 0.0f64..=1.0), 1..2000)
+                (0i64..100_000, -1e9f64..1e9, 0.0f64..=1.0, any::<bool>()), 1..2000)
         ) {
             let mut e = Envelope::new(0.52);
             let mut t = 1_000_000_000;
-            for &(step, value, score) in &steps {
+            for &(step, value, score, labelled) in &steps {
                 t += step;
-                e.add(t, value, score);
+                e.add(t, value, score, labelled);
             }
             prop_assert!(e.columns.len() <= COLUMNS);
             let min = steps.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
             let max = steps.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
             let top = steps.iter().map(|s| s.2).fold(0.0, f64::max);
             let alarms = steps.iter().filter(|s| s.2 >= 0.52).count() as u64;
+            let labelled = steps.iter().filter(|s| s.3).count() as u64;
             let lo = e.columns.iter().map(|c| c.lo).fold(f64::INFINITY, f64::min);
             let hi = e.columns.iter().map(|c| c.hi).fold(f64::NEG_INFINITY, f64::max);
             let score = e.columns.iter().map(|c| c.score).fold(0.0, f64::max);
-            prop_assert_eq!((lo, hi, score, e.alarms()), (min, max, top, alarms));
+            prop_assert_eq!(
+                (lo, hi, score, e.alarms(), e.labelled()),
+                (min, max, top, alarms, labelled)
+            );
             // The last sample lands in the last column.
             prop_assert!(!e.columns.last().unwrap().is_empty());
         }
