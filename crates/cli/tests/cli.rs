@@ -151,16 +151,20 @@ fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
     }
     rows.push_str("1700017940,,\n");
     std::fs::write(&input, rows).unwrap();
-    let (output, chart) = (dir.path().join("scored.csv"), dir.path().join("cpu.svg"));
-    let out = dialtone(&[
-        "detect",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--plot",
-        chart.to_str().unwrap(),
-    ]);
+    let output = dir.path().join("scored.csv");
+    let detect = |chart: &std::path::Path| {
+        dialtone(&[
+            "detect",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--plot",
+            chart.to_str().unwrap(),
+        ])
+    };
+    let chart = dir.path().join("cpu.svg");
+    let out = detect(&chart);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stderr: {stderr}");
     assert_eq!(
@@ -180,15 +184,6 @@ fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
         "one alarm shaded"
     );
 
-    let missing = dir.path().join("no/such/dir/cpu.svg");
-    let out = dialtone(&[
-        "detect",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--plot",
-        missing.to_str().unwrap(),
-    ]);
+    let out = detect(&dir.path().join("no/such/dir/cpu.svg"));
     assert_usage_error(&out, "choose a --plot in a writable directory");
 }
