@@ -12,7 +12,7 @@ use dialtone_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::NO_DETECTION_THRESHOLD;
-use crate::online::OnlineSeries;
+use crate::online::{Fed, OnlineSeries};
 use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp};
 
 /// NAB's profiles, in the order its scoreboard lists them.
@@ -160,6 +160,11 @@ pub struct Window {
 impl Window {
     fn width(self) -> usize {
         self.end - self.start + 1
+    }
+
+    /// Whether row `row` lies in this window.
+    pub fn contains(self, row: usize) -> bool {
+        (self.start..=self.end).contains(&row)
     }
 }
 
@@ -541,12 +546,28 @@ pub fn read_result(dir: &Path, detector: &str, file: &str) -> Result<ResultFile,
     })
 }
 
+/// One data file as the detector saw it.
+#[derive(Debug, Clone)]
+pub struct ScoredFile {
+    pub data: DataFile,
+    pub file: LabeledFile,
+    pub timestamps: Vec<Timestamp>,
+    /// Each row's value where the detector scored it; `None` for a row passed
+    /// through (no usable value, or a timestamp not after the last scored one).
+    pub scored_values: Vec<Option<f64>>,
+    pub scores: Vec<f64>,
+}
+
+/// What [`run_detector`] found: the report per profile, and the files.
+#[derive(Debug)]
+pub struct NabRun {
+    pub reports: Vec<ProfileReport>,
+    pub files: Vec<ScoredFile>,
+}
+
 /// Runs the detector online over every data file of the NAB directory `dir`
 /// and scores it under each profile. `progress` is called once per finished file.
-pub fn run_detector(
-    dir: &Path,
-    mut progress: impl FnMut(&DataFile),
-) -> Result<Vec<ProfileReport>, NabError> {
+pub fn run_detector(dir: &Path, mut progress: impl FnMut(&DataFile)) -> Result<NabRun, NabError> {
     let profiles = load_profiles(&dir.join("config/profiles.json"))?;
     let mut labels = load_window_labels(&dir.join("labels/combined_windows.json"))?;
     let mut scored = Vec::new();
@@ -558,37 +579,46 @@ pub fn run_detector(
             })?;
         let mut reader = SeriesReader::open(&data.path)?;
         let mut detector = OnlineSeries::default();
-        let (mut timestamps, mut scores) = (Vec::new(), Vec::new());
+        let (mut timestamps, mut scored_values, mut scores) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(row) = reader.next_row()? {
+            let fed = detector.feed(row.timestamp, row.value);
             timestamps.push(row.timestamp);
-            scores.push(detector.score(row.timestamp, row.value));
+            scored_values.push(row.value.filter(|_| matches!(fed, Fed::Scored(_))));
+            scores.push(fed.score());
         }
         let file = LabeledFile::locate(&data.name, &timestamps, &bounds)?;
         progress(&data);
-        scored.push((data, file, scores));
+        scored.push(ScoredFile {
+            data,
+            file,
+            timestamps,
+            scored_values,
+            scores,
+        });
     }
     if let Some(file) = labels.into_keys().next() {
         return Err(NabError::MissingData { file });
     }
-    let inputs: Vec<(&LabeledFile, &[f64])> =
-        scored.iter().map(|(_, f, s)| (f, s.as_slice())).collect();
-    profiles
+    let inputs: Vec<(&LabeledFile, &[f64])> = (scored.iter())
+        .map(|f| (&f.file, f.scores.as_slice()))
+        .collect();
+    let reports = profiles
         .into_iter()
         .map(|profile| {
             let costs = profile.costs;
             let best = sweep(&inputs, &costs)?;
             let mut total = GroupScore::new();
             let mut categories: BTreeMap<String, GroupScore> = BTreeMap::new();
-            for (data, file, scores) in &scored {
-                let s = score_file(file, scores, &costs, best.threshold)?;
+            for f in &scored {
+                let s = score_file(&f.file, &f.scores, &costs, best.threshold)?;
                 for group in [
                     &mut total,
                     categories
-                        .entry(data.category.clone())
+                        .entry(f.data.category.clone())
                         .or_insert_with(GroupScore::new),
                 ] {
                     group.files += 1;
-                    group.windows += file.scored_windows();
+                    group.windows += f.file.scored_windows();
                     group.raw += s;
                 }
             }
@@ -603,7 +633,11 @@ pub fn run_detector(
                 categories,
             })
         })
-        .collect()
+        .collect::<Result<_, NabError>>()?;
+    Ok(NabRun {
+        reports,
+        files: scored,
+    })
 }
 
 impl GroupScore {

@@ -187,3 +187,41 @@ fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
     let out = detect(&dir.path().join("no/such/dir/cpu.svg"));
     assert_usage_error(&out, "choose a --plot in a writable directory");
 }
+
+#[test]
+fn bench_nab_draws_every_file_with_its_windows() {
+    // Set by scripts/test; the NAB subset must be there (see bench's nab_official test).
+    let shared = std::env::var_os("DIALTONE_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        std::path::PathBuf::from,
+    );
+    let nab = shared.join("nab");
+    assert!(
+        nab.join("labels").is_dir(),
+        "NAB data not found at {}",
+        nab.display()
+    );
+    let charts = tempfile::tempdir().unwrap();
+    let out = dialtone(&[
+        "bench",
+        "nab",
+        "--data",
+        nab.to_str().unwrap(),
+        "--plot-dir",
+        charts.path().join("new").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(stderr.contains("charts: 35 files in"), "{stderr}");
+    let taxi =
+        std::fs::read_to_string(charts.path().join("new/realKnownCause__nyc_taxi.svg")).unwrap();
+    assert!(taxi.contains("amber: NAB window") && taxi.contains("#e8710a\" opacity"));
+    assert!(taxi.contains("shaded red: standard detection"));
+    let flat = std::fs::read_to_string(
+        charts
+            .path()
+            .join("new/artificialNoAnomaly__art_flatline.svg"),
+    )
+    .unwrap();
+    assert!(!flat.contains("amber:"), "no windows, no amber key");
+}

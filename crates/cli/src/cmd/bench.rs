@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use dialtone_assess::synthetic;
 use dialtone_bench::ingest::{self, IngestRun};
 use dialtone_bench::rca::{Fault, RcaBench};
@@ -13,6 +15,7 @@ use dialtone_detect::SERIES_STATE_BYTES;
 use dialtone_engine::EngineConfig;
 use serde_json::json;
 
+use super::chart::{Envelope, Legend};
 use super::{UsageError, progress_bar};
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +28,7 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Numenta Anomaly Benchmark: normalized score per profile at NAB's
     /// corpus-wide oracle threshold, per category, and raw totals.
-    Nab(DataArgs),
+    Nab(NabArgs),
     /// 2018 AIOps Challenge KPIs: point-adjusted F1 (delay 7), threshold from
     /// the train halves applied to the test halves, plus the test oracle.
     ///
@@ -56,6 +59,19 @@ struct DataArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct NabArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Also draw every file as an SVG chart in this directory (created if
+    /// missing): its values, its scores with the standard profile's threshold,
+    /// the rows at or above it shaded red and NAB's windows amber.
+    /// Example: `--plot-dir nab-charts`, then open
+    /// `nab-charts/realKnownCause__nyc_taxi.svg`.
+    #[arg(long, value_name = "DIR")]
+    plot_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,15 +156,21 @@ fn progress(len: u64) -> indicatif::ProgressBar {
     progress_bar(len, "{bar:30} {pos}/{len} {msg}")
 }
 
-fn run_nab(args: DataArgs) -> anyhow::Result<()> {
+fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
+    let args = nab_args.data;
     let files = nab::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
     let bar = progress(files.len() as u64);
-    let reports = nab::run_detector(&args.data, |f| {
+    let run = nab::run_detector(&args.data, |f| {
         bar.set_message(f.name.clone());
         bar.inc(1);
     })
     .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
+    let reports = run.reports;
+    if let Some(dir) = &nab_args.plot_dir {
+        // The first profile is NAB's standard one.
+        plot_nab(dir, &run.files, &reports[0])?;
+    }
     if args.json {
         let out = json!({
             "benchmark": "nab",
@@ -199,6 +221,52 @@ fn run_nab(args: DataArgs) -> anyhow::Result<()> {
     }
     println!();
     println!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.");
+    Ok(())
+}
+
+/// Draws each NAB file in `dir` as `<category>__<file>.svg`, flagged at
+/// `profile`'s threshold.
+fn plot_nab(
+    dir: &std::path::Path,
+    files: &[nab::ScoredFile],
+    profile: &nab::ProfileReport,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        UsageError(format!(
+            "cannot create --plot-dir {}: {e}; choose a writable directory",
+            dir.display()
+        ))
+    })?;
+    let legend = Legend {
+        flagged: &format!("{} detection", profile.profile),
+        labelled: "NAB window",
+    };
+    for f in files {
+        let mut chart = Envelope::new(profile.threshold);
+        let rows = f.timestamps.iter().zip(&f.scored_values).zip(&f.scores);
+        for (row, ((&t, value), &score)) in rows.enumerate() {
+            if let Some(v) = *value {
+                let in_window = f.file.windows.iter().any(|w| w.contains(row));
+                chart.add(t, v, score, in_window);
+            }
+        }
+        let caption = format!(
+            "{} rows, {} windows; {} rows at or above the {} profile's threshold (first {} rows: \
+             probation)",
+            f.file.rows,
+            f.file.windows.len(),
+            chart.alarms(),
+            profile.profile,
+            nab::probation_rows(f.file.rows),
+        );
+        let path = dir.join(format!(
+            "{}.svg",
+            f.data.name.replace('/', "__").trim_end_matches(".csv")
+        ));
+        std::fs::write(&path, chart.render_svg(&f.data.name, &caption, legend))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("charts: {} files in {}", files.len(), dir.display());
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod assess;
 pub mod bench;
 pub mod bench_statuspage;
+mod chart;
 pub mod demo;
 pub mod detect;
 pub mod drill;

@@ -1,5 +1,5 @@
-//! `dialtone detect --plot`: a scored series as an SVG, for looking rather
-//! than reading a column of scores.
+//! A scored series as an SVG, for looking rather than reading a column of
+//! scores: `dialtone detect --plot` and `dialtone bench nab --plot-dir`.
 //!
 //! The series streams through an [`Envelope`] of at most [`COLUMNS`] time
 //! columns, each keeping the least and greatest value, the highest score,
@@ -76,7 +76,8 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// An empty envelope; scores at or above `threshold` count as alarms.
+    /// An empty envelope; scores at or above `threshold` count as alarms
+    /// (flagged samples).
     pub fn new(threshold: f64) -> Envelope {
         Envelope {
             threshold,
@@ -133,9 +134,9 @@ impl Envelope {
     }
 
     /// The chart: values as a min/max band over time, scores below with the
-    /// alarm threshold, alarmed columns shaded red and labelled ones amber
-    /// behind them. `title` and `caption` are plain text.
-    pub fn render_svg(&self, title: &str, caption: &str) -> String {
+    /// threshold, flagged columns shaded red and labelled ones amber behind
+    /// them. `title`, `caption` and the legend are plain text.
+    pub fn render_svg(&self, title: &str, caption: &str, legend: Legend) -> String {
         let mut svg = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
              viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"11\" \
@@ -147,17 +148,20 @@ impl Envelope {
         );
         // The legend of the shading, top right.
         let right = LEFT + COLUMNS as f64;
-        let legend = if self.labelled() > 0 {
-            format!(
-                "<tspan fill=\"{ALARM_COLOUR}\">shaded red: alarm</tspan>  \
-                 <tspan fill=\"{LABEL_COLOUR}\">amber: labelled anomalous</tspan>"
-            )
-        } else {
-            format!("<tspan fill=\"{ALARM_COLOUR}\">shaded red: alarm</tspan>")
-        };
+        let mut key = format!(
+            "<tspan fill=\"{ALARM_COLOUR}\">shaded red: {}</tspan>",
+            escape(legend.flagged)
+        );
+        if self.labelled() > 0 {
+            let _ = write!(
+                key,
+                "  <tspan fill=\"{LABEL_COLOUR}\">amber: {}</tspan>",
+                escape(legend.labelled)
+            );
+        }
         let _ = writeln!(
             svg,
-            "<text x=\"{right}\" y=\"20\" text-anchor=\"end\">{legend}</text>"
+            "<text x=\"{right}\" y=\"20\" text-anchor=\"end\">{key}</text>"
         );
         let (lo, hi) = self.value_range();
         let value_y = |v: f64| VALUE_BOTTOM - (v - lo) / (hi - lo) * (VALUE_BOTTOM - VALUE_TOP);
@@ -211,10 +215,11 @@ impl Envelope {
         let _ = writeln!(
             svg,
             "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
-             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d93025\" text-anchor=\"end\">alarm {}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d93025\" text-anchor=\"end\">{} {}</text>",
             right,
             ty - 3.0,
-            self.threshold
+            escape(legend.flagged),
+            number(self.threshold)
         );
         for (label, y) in [
             (number(hi), VALUE_TOP + 4.0),
@@ -307,6 +312,15 @@ impl Envelope {
     }
 }
 
+/// What the chart's shading means.
+#[derive(Debug, Clone, Copy)]
+pub struct Legend<'a> {
+    /// Samples at or above the threshold (e.g. "alarm").
+    pub flagged: &'a str,
+    /// Samples the input labels anomalous (e.g. "NAB window").
+    pub labelled: &'a str,
+}
+
 /// A value label: four significant digits, in exponent form where fixed
 /// notation would be long.
 fn number(v: f64) -> String {
@@ -347,17 +361,25 @@ mod tests {
             }
         }
         assert_eq!((e.alarms(), e.labelled()), (1, 3));
-        insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm"));
+        let legend = Legend {
+            flagged: "alarm",
+            labelled: "labelled",
+        };
+        insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm", legend));
     }
 
     #[test]
     fn an_empty_or_flat_series_still_renders() {
-        let svg = Envelope::new(0.52).render_svg("empty", "");
+        let legend = Legend {
+            flagged: "alarm",
+            labelled: "labelled",
+        };
+        let svg = Envelope::new(0.52).render_svg("empty", "", legend);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         let mut flat = Envelope::new(0.52);
         flat.add(0, 5.0, 0.0, false);
         assert_eq!(flat.value_range(), (4.0, 6.0));
-        assert!(!flat.render_svg("flat", "").contains("NaN"));
+        assert!(!flat.render_svg("flat", "", legend).contains("NaN"));
     }
 
     #[test]

@@ -10,8 +10,7 @@ use dialtone_bench::series::{Row, SeriesReader};
 use dialtone_detect::DetectorConfig;
 
 use super::UsageError;
-
-mod plot;
+use super::chart::{Envelope, Legend};
 
 /// Scores each row of a `timestamp,value` CSV as the server would have live.
 ///
@@ -48,7 +47,7 @@ struct Summary {
     no_value: u64,
     not_after_last: u64,
     /// Scored rows: the chart's envelope (alarms counted there).
-    envelope: plot::Envelope,
+    envelope: Envelope,
     /// The first rows at or above the alarm threshold, as written in the file.
     first_alarms: Vec<String>,
 }
@@ -62,7 +61,7 @@ impl Summary {
             rows: 0,
             no_value: 0,
             not_after_last: 0,
-            envelope: plot::Envelope::new(DetectorConfig::default().alarm_threshold),
+            envelope: Envelope::new(DetectorConfig::default().alarm_threshold),
             first_alarms: Vec::new(),
         }
     }
@@ -147,7 +146,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     };
     if let Some(path) = &args.plot {
         let title = args.input.file_name().unwrap_or_default().to_string_lossy();
-        let svg = summary.envelope.render_svg(&title, &summary.headline());
+        let legend = Legend {
+            flagged: "alarm",
+            labelled: "labelled anomalous",
+        };
+        let svg = summary
+            .envelope
+            .render_svg(&title, &summary.headline(), legend);
         write_atomically(path, "--plot", |out| Ok(out.write_all(svg.as_bytes())?))?;
     }
     eprintln!("{summary}");
