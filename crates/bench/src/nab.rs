@@ -583,7 +583,10 @@ pub fn run_detector(dir: &Path, mut progress: impl FnMut(&DataFile)) -> Result<N
         while let Some(row) = reader.next_row()? {
             let fed = detector.feed(row.timestamp, row.value);
             timestamps.push(row.timestamp);
-            scored_values.push(row.value.filter(|_| matches!(fed, Fed::Scored(_))));
+            scored_values.push(match fed {
+                Fed::Scored { value, .. } => Some(value),
+                Fed::NoValue | Fed::NotAfterLast => None,
+            });
             scores.push(fed.score());
         }
         let file = LabeledFile::locate(&data.name, &timestamps, &bounds)?;

@@ -52,15 +52,18 @@ impl OnlineSeries {
             return Fed::NotAfterLast;
         }
         self.last_fed = Some(timestamp);
-        Fed::Scored(self.bank.update(self.series, timestamp, v))
+        Fed::Scored {
+            score: self.bank.update(self.series, timestamp, v),
+            value: v,
+        }
     }
 }
 
 /// What [`OnlineSeries::feed`] did with a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fed {
-    /// The detector scored it: the score, in [0, 1].
-    Scored(f64),
+    /// The detector scored it: its score, in [0, 1], and the value it scored.
+    Scored { score: f64, value: f64 },
     /// It had no usable value (empty or not a number): passed through.
     NoValue,
     /// Its timestamp was not after the last fed sample's: passed through.
@@ -71,7 +74,7 @@ impl Fed {
     /// The sample's score: 0 for one passed through.
     pub fn score(self) -> f64 {
         match self {
-            Fed::Scored(s) => s,
+            Fed::Scored { score, .. } => score,
             Fed::NoValue | Fed::NotAfterLast => 0.0,
         }
     }

@@ -250,14 +250,17 @@ fn plot_nab(
                 chart.add(t, v, score, in_window);
             }
         }
+        // NAB scores neither the probationary rows nor a window inside them.
+        let probation = nab::probation_rows(f.file.rows);
+        let flagged = (f.scores.iter().skip(probation))
+            .filter(|&&s| s >= profile.threshold)
+            .count();
         let caption = format!(
-            "{} rows, {} windows; {} rows at or above the {} profile's threshold (first {} rows: \
-             probation)",
+            "{} rows, the first {probation} probation (not scored); {} scored windows; {flagged} \
+             scored rows at or above the {} profile's threshold",
             f.file.rows,
-            f.file.windows.len(),
-            chart.alarms(),
+            f.file.scored_windows(),
             profile.profile,
-            nab::probation_rows(f.file.rows),
         );
         let path = dir.join(format!(
             "{}.svg",

@@ -68,8 +68,8 @@ impl Column {
 #[derive(Debug, Clone)]
 pub struct Envelope {
     threshold: f64,
-    start: Option<Timestamp>,
-    last: Timestamp,
+    /// The first and the latest sample's timestamps.
+    span: Option<(Timestamp, Timestamp)>,
     samples: u64,
     width_secs: u64,
     columns: Vec<Column>,
@@ -81,19 +81,20 @@ impl Envelope {
     pub fn new(threshold: f64) -> Envelope {
         Envelope {
             threshold,
-            start: None,
-            last: 0,
+            span: None,
             samples: 0,
             width_secs: 1,
             columns: Vec::new(),
         }
     }
 
-    /// Adds a scored sample (finite `value`), not earlier than the last one;
-    /// `labelled` if the input marks it anomalous (a `label` column of 1).
-    pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64, labelled: bool) {
-        let start = *self.start.get_or_insert(timestamp);
-        self.last = self.last.max(timestamp);
+    /// Adds a scored sample (finite `value`), not earlier than the last one
+    /// (an earlier one is drawn in the first column); `labelled` if the input
+    /// marks it anomalous (a `label` column of 1). Returns whether it alarmed.
+    pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64, labelled: bool) -> bool {
+        let (start, last) = self.span.get_or_insert((timestamp, timestamp));
+        *last = (*last).max(timestamp);
+        let start = *start;
         self.samples += 1;
         let offset = timestamp.saturating_sub(start).max(0) as u64;
         while offset / self.width_secs >= COLUMNS as u64 {
@@ -103,14 +104,16 @@ impl Envelope {
         if self.columns.len() <= k {
             self.columns.resize(k + 1, Column::EMPTY);
         }
+        let alarmed = score >= self.threshold;
         let c = &mut self.columns[k];
         *c = c.merge(Column {
             lo: value,
             hi: value,
             score,
-            alarms: u64::from(score >= self.threshold),
+            alarms: u64::from(alarmed),
             labelled: u64::from(labelled),
         });
+        alarmed
     }
 
     /// Doubles the column width, merging neighbouring columns.
@@ -126,6 +129,11 @@ impl Envelope {
     /// Samples at or above the alarm threshold.
     pub fn alarms(&self) -> u64 {
         self.columns.iter().map(|c| c.alarms).sum()
+    }
+
+    /// The score at and above which a sample counts as an alarm.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
     }
 
     /// Samples labelled anomalous.
@@ -164,11 +172,13 @@ impl Envelope {
             "<text x=\"{right}\" y=\"20\" text-anchor=\"end\">{key}</text>"
         );
         let (lo, hi) = self.value_range();
-        let value_y = |v: f64| VALUE_BOTTOM - (v - lo) / (hi - lo) * (VALUE_BOTTOM - VALUE_TOP);
+        // Halves first: `hi - lo` may overflow for values near the largest float.
+        let value_y = |v: f64| {
+            VALUE_BOTTOM - (v / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0) * (VALUE_BOTTOM - VALUE_TOP)
+        };
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
-        // The columns in use stretch over the chart's width.
-        let px = COLUMNS as f64 / self.columns.len().max(1) as f64;
-        let x = |k: usize| LEFT + (k as f64 + 0.5) * px;
+        let x = |k: usize| self.x(k as f64);
+        let px = self.column_px();
         let shade = |svg: &mut String, k: usize, colour: &str| {
             let _ = writeln!(
                 svg,
@@ -200,27 +210,30 @@ impl Envelope {
             }
             let _ = writeln!(
                 svg,
-                "<path d=\"{d}Z\" fill=\"#8ab4f8\" stroke=\"#1a73e8\" stroke-width=\"1\"/>"
+                "<path d=\"{d}Z\" fill=\"#8ab4f8\" stroke=\"#1a73e8\" stroke-width=\"1\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
             );
             let points: Vec<String> = (run.iter())
                 .map(|&k| format!("{:.1},{:.1}", x(k), score_y(self.columns[k].score)))
                 .collect();
             let _ = writeln!(
                 svg,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1\"/>",
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1\" stroke-linecap=\"round\"/>",
                 points.join(" ")
             );
         }
+        // A threshold above every score (a sweep that flags nothing) has no line.
         let ty = score_y(self.threshold);
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
+        if self.threshold <= 1.0 {
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
              <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d93025\" text-anchor=\"end\">{} {}</text>",
-            right,
-            ty - 3.0,
-            escape(legend.flagged),
-            number(self.threshold)
-        );
+                right,
+                ty - 3.0,
+                escape(legend.flagged),
+                number(self.threshold)
+            );
+        }
         for (label, y) in [
             (number(hi), VALUE_TOP + 4.0),
             (number(lo), VALUE_BOTTOM),
@@ -274,7 +287,9 @@ impl Envelope {
     /// [`GAP_STEPS`] mean steps apart: gaps in the data stay gaps, while a
     /// series sparser than the columns still draws as a line.
     fn runs(&self) -> Vec<Vec<usize>> {
-        let span = self.last.saturating_sub(self.start.unwrap_or(self.last));
+        let span = self
+            .span
+            .map_or(0, |(start, last)| last.saturating_sub(start));
         let mean_step = span as f64 / self.samples.saturating_sub(1).max(1) as f64;
         let gap_columns = (GAP_STEPS * mean_step / self.width_secs as f64).max(1.0);
         let mut runs: Vec<Vec<usize>> = Vec::new();
@@ -290,18 +305,16 @@ impl Envelope {
 
     /// Evenly spaced time labels (UTC) from the first sample to the last.
     fn time_ticks(&self) -> Vec<(f64, String)> {
-        let Some(start) = self.start else {
+        let Some((start, last)) = self.span else {
             return Vec::new();
         };
-        let span = self.last.saturating_sub(start);
+        let span = last.saturating_sub(start);
         let ticks = if span == 0 { 1 } else { TIME_TICKS };
         let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
         (0..ticks)
             .map(|i| {
                 let t = start + (span as i128 * i as i128 / (TIME_TICKS - 1) as i128) as i64;
-                let x = LEFT
-                    + (t - start) as f64 / (self.width_secs as f64 * self.columns.len() as f64)
-                        * COLUMNS as f64;
+                let x = self.x((t - start) as f64 / self.width_secs as f64);
                 let label = time::OffsetDateTime::from_unix_timestamp(t)
                     .ok()
                     .and_then(|d| d.format(&format).ok())
@@ -309,6 +322,22 @@ impl Envelope {
                 (x, label)
             })
             .collect()
+    }
+
+    /// Pixels per column: the columns in use stretch over the chart's width,
+    /// the first one's centre at its left edge and the last one's at its right.
+    fn column_px(&self) -> f64 {
+        COLUMNS as f64 / self.columns.len().saturating_sub(1).max(1) as f64
+    }
+
+    /// The x-coordinate of column position `k` (fractional for a time between
+    /// column centres); a single column sits mid-chart.
+    fn x(&self, k: f64) -> f64 {
+        if self.columns.len() <= 1 {
+            LEFT + COLUMNS as f64 / 2.0
+        } else {
+            (LEFT + k * self.column_px()).min(LEFT + COLUMNS as f64)
+        }
     }
 }
 
@@ -321,8 +350,8 @@ pub struct Legend<'a> {
     pub labelled: &'a str,
 }
 
-/// A value label: four significant digits, in exponent form where fixed
-/// notation would be long.
+/// A value label: at most four decimals, in exponent form where fixed
+/// notation would be long or lose the value.
 fn number(v: f64) -> String {
     if v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
         format!("{v:.3e}")
@@ -332,9 +361,13 @@ fn number(v: f64) -> String {
     }
 }
 
-/// `s` with XML's special characters escaped.
+/// `s` with XML's special characters escaped and the control characters
+/// XML forbids dropped (a file name may hold anything).
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    s.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -389,6 +422,7 @@ mod tests {
         assert_eq!(number(-3.0), "-3");
         assert_eq!(number(12_345_678.0), "1.235e7");
         assert_eq!(number(0.000_012), "1.200e-5");
+        assert_eq!(escape("a\u{1}<b>"), "a&lt;b&gt;");
     }
 
     proptest! {
@@ -398,7 +432,8 @@ mod tests {
                 (0i64..100_000, -1e9f64..1e9, 0.0f64..=1.0, any::<bool>()), 1..2000)
         ) {
             let mut e = Envelope::new(0.52);
-            let mut t = 1_000_000_000;
+            // From before 1970 on: timestamps may be negative.
+            let mut t = -5_000_000;
             for &(step, value, score, labelled) in &steps {
                 t += step;
                 e.add(t, value, score, labelled);
@@ -418,6 +453,10 @@ mod tests {
             );
             // The last sample lands in the last column.
             prop_assert!(!e.columns.last().unwrap().is_empty());
+            // Every tick lies on the chart.
+            for (x, _) in e.time_ticks() {
+                prop_assert!((LEFT..=LEFT + COLUMNS as f64).contains(&x), "tick at {x}");
+            }
         }
     }
 }

@@ -34,8 +34,9 @@ pub struct DetectArgs {
     output: Option<PathBuf>,
     /// Also draw the series and its scores as an SVG chart here (replaced
     /// atomically): values as a min/max band over time, scores below with
-    /// the alarm threshold, alarms shaded red. Any length of file draws in
-    /// 1,000 time columns.
+    /// the alarm threshold, alarms shaded red and, where the file has a
+    /// `label` column, its anomalies amber. Any length of file draws in at
+    /// most 1,000 time columns.
     #[arg(long, value_name = "CHART.svg")]
     plot: Option<PathBuf>,
 }
@@ -46,6 +47,8 @@ struct Summary {
     rows: u64,
     no_value: u64,
     not_after_last: u64,
+    /// Rows the file's `label` column marks anomalous, scored or not.
+    labelled: u64,
     /// Scored rows: the chart's envelope (alarms counted there).
     envelope: Envelope,
     /// The first rows at or above the alarm threshold, as written in the file.
@@ -56,30 +59,29 @@ struct Summary {
 const NAMED_ALARMS: usize = 5;
 
 impl Summary {
-    fn new() -> Summary {
+    fn new(alarm_threshold: f64) -> Summary {
         Summary {
             rows: 0,
             no_value: 0,
             not_after_last: 0,
-            envelope: Envelope::new(DetectorConfig::default().alarm_threshold),
+            labelled: 0,
+            envelope: Envelope::new(alarm_threshold),
             first_alarms: Vec::new(),
         }
     }
 
     fn count(&mut self, row: &Row, labelled: bool, fed: Fed) {
         self.rows += 1;
-        match (fed, row.value) {
-            (Fed::Scored(score), Some(v)) => {
-                let alarms = self.envelope.alarms();
-                self.envelope.add(row.timestamp, v, score, labelled);
-                if self.envelope.alarms() > alarms && self.first_alarms.len() < NAMED_ALARMS {
+        self.labelled += u64::from(labelled);
+        match fed {
+            Fed::Scored { score, value } => {
+                let alarmed = self.envelope.add(row.timestamp, value, score, labelled);
+                if alarmed && self.first_alarms.len() < NAMED_ALARMS {
                     self.first_alarms.push(row.timestamp_raw.to_owned());
                 }
             }
-            // `feed` scores only a sample with a value.
-            (Fed::Scored(_), None) => {}
-            (Fed::NoValue, _) => self.no_value += 1,
-            (Fed::NotAfterLast, _) => self.not_after_last += 1,
+            Fed::NoValue => self.no_value += 1,
+            Fed::NotAfterLast => self.not_after_last += 1,
         }
     }
 
@@ -89,11 +91,10 @@ impl Summary {
             "{} rows, {} at or above the alarm threshold {}",
             self.rows,
             self.envelope.alarms(),
-            DetectorConfig::default().alarm_threshold,
+            self.envelope.threshold(),
         );
-        let labelled = self.envelope.labelled();
-        if labelled > 0 {
-            line += &format!("; {labelled} labelled anomalous");
+        if self.labelled > 0 {
+            line += &format!("; {} labelled anomalous", self.labelled);
         }
         let passed = self.no_value + self.not_after_last;
         if passed > 0 {
@@ -142,6 +143,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         },
     };
     let Some(summary) = summary else {
+        if let Some(path) = &args.plot {
+            eprintln!(
+                "no chart written to {}: standard output closed before the last row; \
+                 write the scores with --output to chart the whole file",
+                path.display()
+            );
+        }
         return Ok(());
     };
     if let Some(path) = &args.plot {
@@ -178,8 +186,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(["timestamp", "value", "anomaly_score"])?;
-    let mut detector = OnlineSeries::default();
-    let mut summary = Summary::new();
+    let config = DetectorConfig::default();
+    let mut detector = OnlineSeries::new(config);
+    let mut summary = Summary::new(config.alarm_threshold);
     let mut score_text = String::new();
     // A benchmark file's labels, if it has them, for the chart.
     let label = reader.column("label");
