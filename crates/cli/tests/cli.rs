@@ -216,8 +216,13 @@ fn bench_nab_draws_every_file_with_its_windows() {
         .unwrap()
         .map(|category| std::fs::read_dir(category.unwrap().path()).unwrap().count())
         .sum();
-    assert!(stderr.contains(&format!("charts: {files} files in")), "{stderr}");
-    let charts_written = std::fs::read_dir(charts.path().join("new")).unwrap().count();
+    assert!(
+        stderr.contains(&format!("charts: {files} files in")),
+        "{stderr}"
+    );
+    let charts_written = std::fs::read_dir(charts.path().join("new"))
+        .unwrap()
+        .count();
     assert_eq!(charts_written, files);
     let taxi =
         std::fs::read_to_string(charts.path().join("new/realKnownCause__nyc_taxi.svg")).unwrap();
