@@ -236,3 +236,19 @@ fn bench_nab_draws_every_file_with_its_windows() {
     .unwrap();
     assert!(!flat.contains("amber:"), "no windows, no amber key");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_a_report_quietly() {
+    // The pipe's read end is closed before the command writes: `| head` at its most abrupt.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .arg("scenarios")
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

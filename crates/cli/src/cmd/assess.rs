@@ -191,7 +191,7 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
     times.sort();
     let median = times[times.len() / 2];
     let a = last.context("at least one repetition")?;
-    println!(
+    outln!(
         "assess: {} elements, {} dependency groups, {} cells; {} threads, {} Monte Carlo rounds",
         topology.len(),
         topology.groups().len(),
@@ -199,7 +199,7 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
         options.threads,
         args.rounds
     );
-    println!(
+    outln!(
         "generate {:.2} s; assess median {:.2} s (min {:.2} s, max {:.2} s, {} runs)",
         generate.as_secs_f64(),
         median.as_secs_f64(),
@@ -207,9 +207,11 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
         times[times.len() - 1].as_secs_f64(),
         times.len()
     );
-    println!(
+    outln!(
         "found {} single points of failure, {} common-mode causes; availability by {}",
-        a.summary.single_points_of_failure, a.summary.common_mode_groups, a.availability.method
+        a.summary.single_points_of_failure,
+        a.summary.common_mode_groups,
+        a.availability.method
     );
     Ok(())
 }

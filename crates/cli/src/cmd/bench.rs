@@ -178,22 +178,30 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
             "threshold": "corpus-wide oracle per profile, as NAB's scoreboard",
             "profiles": reports,
         });
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
     let total = &reports[0].total;
-    println!(
+    outln!(
         "NAB: {} files, {} windows; threshold swept over the whole corpus per profile (NAB's oracle)",
-        total.files, total.windows
+        total.files,
+        total.windows
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<20} {:>10} {:>10} {:>11} {:>7} {:>7} {:>7} {:>8}",
-        "profile", "normalized", "threshold", "raw score", "TP", "FP", "FN", "TN"
+        "profile",
+        "normalized",
+        "threshold",
+        "raw score",
+        "TP",
+        "FP",
+        "FN",
+        "TN"
     );
     for r in &reports {
         let t = &r.total;
-        println!(
+        outln!(
             "{:<20} {:>10} {:>10.6} {:>11.4} {:>7} {:>7} {:>7} {:>8}",
             r.profile,
             fmt_norm(t.normalized),
@@ -205,22 +213,22 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
             t.raw.tn
         );
     }
-    println!();
-    println!("per category (normalized at each profile's threshold; n/a without windows):");
-    print!("{:<24} {:>5} {:>7}", "category", "files", "windows");
+    outln!();
+    outln!("per category (normalized at each profile's threshold; n/a without windows):");
+    out!("{:<24} {:>5} {:>7}", "category", "files", "windows");
     for r in &reports {
-        print!(" {:>20}", r.profile);
+        out!(" {:>20}", r.profile);
     }
-    println!();
+    outln!();
     for (cat, c) in &reports[0].categories {
-        print!("{:<24} {:>5} {:>7}", cat, c.files, c.windows);
+        out!("{:<24} {:>5} {:>7}", cat, c.files, c.windows);
         for r in &reports {
-            print!(" {:>20}", fmt_norm(r.categories[cat].normalized));
+            out!(" {:>20}", fmt_norm(r.categories[cat].normalized));
         }
-        println!();
+        outln!();
     }
-    println!();
-    println!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.");
+    outln!();
+    outln!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.");
     Ok(())
 }
 
@@ -305,45 +313,66 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             "test_oracle_best_f1": report.test_oracle,
             "per_kpi_test_at_train_threshold": report.per_kpi,
         });
-        println!("{out}");
+        outln!("{out}");
         return Ok(());
     }
-    println!(
+    outln!(
         "AIOps KPI: {} KPIs, {} rows; point-adjusted, delay {} points; one F1 over all KPIs",
-        report.kpis, report.rows, report.delay
+        report.kpis,
+        report.rows,
+        report.delay
     );
-    println!(
+    outln!(
         "on the challenge's regular grid: {} gaps between rows, {} of them inside a labelled run (each splits it into two segments)",
-        report.gaps, report.gaps_in_labelled_runs
+        report.gaps,
+        report.gaps_in_labelled_runs
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<44} {:>9} {:>7} {:>9} {:>7} {:>9} {:>9}",
-        "", "threshold", "F1", "precision", "recall", "TP", "FP"
+        "",
+        "threshold",
+        "F1",
+        "precision",
+        "recall",
+        "TP",
+        "FP"
     );
     for (label, s) in [
         ("train halves, best threshold", &report.train),
         ("test halves, train threshold (deployable)", &report.test),
         ("test halves, best threshold (ORACLE)", &report.test_oracle),
     ] {
-        println!(
+        outln!(
             "{:<44} {:>9.6} {:>7.4} {:>9.4} {:>7.4} {:>9} {:>9}",
-            label, s.threshold, s.f1, s.precision, s.recall, s.counts.tp, s.counts.fp
+            label,
+            s.threshold,
+            s.f1,
+            s.precision,
+            s.recall,
+            s.counts.tp,
+            s.counts.fp
         );
     }
-    println!();
-    println!("The oracle picks its threshold on the data it scores: optimistic, not deployable.");
-    println!();
-    println!("Test halves per KPI at the train threshold, most points lost (FN + FP) first:");
-    println!(
+    outln!();
+    outln!("The oracle picks its threshold on the data it scores: optimistic, not deployable.");
+    outln!();
+    outln!("Test halves per KPI at the train threshold, most points lost (FN + FP) first:");
+    outln!(
         "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7}",
-        "KPI", "segments", "found", "TP", "FN", "FP", "F1"
+        "KPI",
+        "segments",
+        "found",
+        "TP",
+        "FN",
+        "FP",
+        "F1"
     );
     let mut per_kpi: Vec<_> = report.per_kpi.iter().collect();
     per_kpi.sort_by_key(|k| std::cmp::Reverse(k.adjusted.counts.fn_ + k.adjusted.counts.fp));
     for k in per_kpi {
         let (a, c) = (&k.adjusted, &k.adjusted.counts);
-        println!(
+        outln!(
             "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7.4}",
             k.kpi,
             a.segments,
@@ -354,8 +383,8 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             c.f1()
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "A segment is found if one of its first {} points is flagged.",
         report.delay + 1
     );
@@ -393,17 +422,21 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         });
         if !args.json {
             if rows.is_empty() {
-                println!(
+                outln!(
                     "detector kernel, one thread, {}-s scrapes of every series; median of {} repetitions",
                     throughput::INTERVAL_SECS,
                     args.repetitions
                 );
-                println!(
+                outln!(
                     "{:>10} {:>14} {:>12} {:>11} {:>16}",
-                    "series", "samples/s", "ns/sample", "spread", "state B/series"
+                    "series",
+                    "samples/s",
+                    "ns/sample",
+                    "spread",
+                    "state B/series"
                 );
             }
-            println!(
+            outln!(
                 "{:>10} {:>14.0} {:>12.2} {:>10.1}% {:>16.2}",
                 n,
                 median,
@@ -415,9 +448,9 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         rows.push(row);
     }
     if !args.json {
-        println!();
-        println!("spread: (max - min) / median over the repetitions.");
-        println!("state B/series: size_of the per-series state plus the bank's shared state / N.");
+        outln!();
+        outln!("spread: (max - min) / median over the repetitions.");
+        outln!("state B/series: size_of the per-series state plus the bank's shared state / N.");
     }
     let mut ingest = Vec::new();
     for &cells in &args.ingest_cells {
@@ -436,18 +469,22 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         let rate = samples as f64 / secs;
         if !args.json {
             if ingest.is_empty() {
-                println!();
-                println!(
+                outln!();
+                outln!(
                     "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
                      root cause, incidents), one thread, {} timed minutes after a week and an hour of warm-up",
                     args.ingest_minutes
                 );
-                println!(
+                outln!(
                     "{:>10} {:>10} {:>14} {:>12} {:>12}",
-                    "cells", "series", "samples/s", "ns/sample", "ms/minute"
+                    "cells",
+                    "series",
+                    "samples/s",
+                    "ns/sample",
+                    "ms/minute"
                 );
             }
-            println!(
+            outln!(
                 "{:>10} {:>10} {:>14.0} {:>12.1} {:>12.2}",
                 cells,
                 run.series(),
@@ -466,7 +503,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         }));
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "benchmark": "throughput",
@@ -504,7 +541,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
                 json!({ "report": r, "medians": medians, "verdict_secs": r.verdict_secs() })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "benchmark": "rca",
@@ -519,7 +556,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "root cause at scale: {} elements, {} series; network generated in {:.2} s, \
          engine warmed up in {:.1} s; median of {} bursts per fault, one thread",
         bench.topology().len(),
@@ -528,17 +565,20 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         warm_up_secs,
         args.repetitions
     );
-    println!();
-    print!(
+    outln!();
+    out!(
         "{:<20} {:>9} {:>9} {:>9}",
-        "fault", "degraded", "broken", "elements"
+        "fault",
+        "degraded",
+        "broken",
+        "elements"
     );
     for (stage, _) in reports[0].stage_medians() {
-        print!(" {:>13}", format!("{stage} ms"));
+        out!(" {:>13}", format!("{stage} ms"));
     }
-    println!();
+    outln!();
     for r in &reports {
-        print!(
+        out!(
             "{:<20} {:>9} {:>9.0} {:>9.0}",
             r.fault.as_str(),
             r.degraded_series,
@@ -546,29 +586,29 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
             median_count(&r.broken_elements),
         );
         for (_, secs) in r.stage_medians() {
-            print!(" {:>13.1}", 1e3 * secs);
+            out!(" {:>13.1}", 1e3 * secs);
         }
-        println!();
+        outln!();
     }
-    println!();
+    outln!();
     for r in &reports {
         let ranked: Vec<String> = r
             .ranked
             .iter()
             .map(|c| format!("{} ({:.3})", c.element, c.score))
             .collect();
-        println!(
+        outln!(
             "{}: injected {}, ranked {}",
             r.fault.as_str(),
             r.element,
             ranked.join(", ")
         );
     }
-    println!();
-    println!("degraded: series the fault pushes off; broken: series broken after the burst minute");
-    println!("(noise included); elements: elements with a broken observation.");
-    println!("verdict = detect + observations + rank_cold; ingest: the same burst through");
-    println!("Engine::ingest (incident logic, the engine's long-lived impact cache).");
+    outln!();
+    outln!("degraded: series the fault pushes off; broken: series broken after the burst minute");
+    outln!("(noise included); elements: elements with a broken observation.");
+    outln!("verdict = detect + observations + rank_cold; ingest: the same burst through");
+    outln!("Engine::ingest (incident logic, the engine's long-lived impact cache).");
     Ok(())
 }
 

@@ -182,7 +182,7 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
     let theirs_rps = median_of(&theirs, |r| r.requests_per_sec);
     let ratio = ours_rps / theirs_rps;
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "benchmark": "statuspage",
@@ -207,7 +207,7 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "status page (GET /) under wrk: {} connections, {} wrk threads, {} s per run, {} rounds \
          alternating Dialtone and nginx; {workers} server threads (Dialtone) and worker processes \
          (nginx, {})",
@@ -221,17 +221,22 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
             "Debian's static-file defaults"
         }
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<9} {:>12} {:>9} {:>9} {:>11} {:>11}  runs (requests/s)",
-        "server", "requests/s", "p50 ms", "p99 ms", "CPU us/req", "page bytes"
+        "server",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU us/req",
+        "page bytes"
     );
     for (name, side) in [("Dialtone", &ours), ("nginx", &theirs)] {
         let runs: Vec<String> = side
             .iter()
             .map(|m| format!("{:.0}", m.report.requests_per_sec))
             .collect();
-        println!(
+        outln!(
             "{:<9} {:>12.0} {:>9.3} {:>9.3} {:>11} {:>11}  {}",
             name,
             median_of(side, |r| r.requests_per_sec),
@@ -242,8 +247,8 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
             runs.join(" ")
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Dialtone / nginx: {:.1}% of nginx's requests/s (target: at least 80%)",
         100.0 * ratio
     );
@@ -253,17 +258,15 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         .map(|m| m.report.socket_errors)
         .sum();
     if errors > 0 {
-        println!(
-            "wrk counted {errors} socket errors (connect, read, write, timeout) over all runs"
-        );
+        outln!("wrk counted {errors} socket errors (connect, read, write, timeout) over all runs");
     }
-    println!(
+    outln!(
         "drill: {}, one simulated minute per {} ms: {minutes_under_load} minutes stepped and \
          re-rendered during Dialtone's runs, {incidents} incident(s) opened",
         TwinConfig::default().scenario,
         TICK.as_millis()
     );
-    println!(
+    outln!(
         "Medians over the rounds (p50/p99: median of each run's percentile). wrk, the drill and \
          the server under test share this machine's cores; both sides pay the same. CPU us/req: \
          the server's CPU time over a run per response (Dialtone's includes the drill). \

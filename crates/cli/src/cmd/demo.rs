@@ -182,24 +182,25 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .context("preparing the server")?;
 
     let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
-    println!(
+    outln!(
         "Dialtone is running (scenario {}, fault in {} simulated minutes).",
-        args.scenario, args.fault_after_mins
+        args.scenario,
+        args.fault_after_mins
     );
-    println!("  status page   {base_url}/");
-    println!("  console       {base_url}/console");
+    outln!("  status page   {base_url}/");
+    outln!("  console       {base_url}/console");
     match &console_link {
-        Some(code) => println!(
+        Some(code) => outln!(
             "  console login {base_url}/login/link?code={code} (one-time link for demo-admin, valid 30 minutes)"
         ),
-        None => println!("  console login {base_url}/login (users from `dialtone user add`)"),
+        None => outln!("  console login {base_url}/login (users from `dialtone user add`)"),
     }
-    println!("  Statuspage v2 {base_url}/api/v2/summary.json");
-    println!(
+    outln!("  Statuspage v2 {base_url}/api/v2/summary.json");
+    outln!(
         "  database      {}",
         args.data_dir.join(dialtone_store::SQLITE_FILE).display()
     );
-    println!("Press Ctrl-C to stop.");
+    outln!("Press Ctrl-C to stop.");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);

@@ -76,7 +76,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
             .with_context(|| format!("drill of `{}` with seed {seed}", args.scenario))?;
         bar.finish_and_clear();
         if args.json {
-            println!("{}", serde_json::to_string(&card)?);
+            outln!("{}", serde_json::to_string(&card)?);
         } else {
             print_card(&card);
         }
@@ -98,7 +98,7 @@ fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
         .context("drill suite")?;
     bar.finish_and_clear();
     if args.json {
-        println!("{}", serde_json::to_string(&card)?);
+        outln!("{}", serde_json::to_string(&card)?);
     } else {
         print_suite(&card);
     }
@@ -106,7 +106,7 @@ fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
 }
 
 fn print_suite(card: &SuiteScorecard) {
-    println!(
+    outln!(
         "drill suite: {} cells, seeds {}..{}",
         card.cells,
         card.first_seed,
@@ -118,9 +118,17 @@ fn print_suite(card: &SuiteScorecard) {
         .map(|r| r.scenario.len())
         .max()
         .unwrap_or(5);
-    println!(
+    outln!(
         "{:width$}  {:>4}  {:>8}  {:>7}  {:>7}  {:>5}  {:>5}  {:>6}  {:>7}",
-        "scenario", "runs", "detected", "ttd med", "ttd p95", "top1", "top3", "false", "false/wk"
+        "scenario",
+        "runs",
+        "detected",
+        "ttd med",
+        "ttd p95",
+        "top1",
+        "top3",
+        "false",
+        "false/wk"
     );
     let row = |r: &SuiteRow| {
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
@@ -130,7 +138,7 @@ fn print_suite(card: &SuiteScorecard) {
         } else {
             format!("{}/{}", r.detected, r.faults)
         };
-        println!(
+        outln!(
             "{:width$}  {:>4}  {:>8}  {:>7}  {:>7}  {:>5}  {:>5}  {:>6}  {:>7.2}",
             r.scenario,
             r.runs,
@@ -160,31 +168,35 @@ fn minutes_bar(minutes: impl Into<u64>) -> indicatif::ProgressBar {
 
 fn print_card(c: &Scorecard) {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-    println!(
+    outln!(
         "scenario         {} (seed {}, {} cells, {} simulated minutes)",
-        c.scenario, c.seed, c.cells, c.simulated_minutes
+        c.scenario,
+        c.seed,
+        c.cells,
+        c.simulated_minutes
     );
     if c.faults.is_empty() {
-        println!("faults           none injected");
+        outln!("faults           none injected");
     }
     for (n, f) in c.faults.iter().enumerate() {
-        println!("fault {}          {}", n + 1, f.root_cause_truth);
-        println!(
+        outln!("fault {}          {}", n + 1, f.root_cause_truth);
+        outln!(
             "  detected       {}",
             if f.detected_at.is_some() { "yes" } else { "no" }
         );
-        println!(
+        outln!(
             "  time to detect {} s after symptoms",
             opt(f.time_to_detect_s)
         );
-        println!(
+        outln!(
             "  root cause     {} (rank {})",
             f.root_cause.as_deref().unwrap_or("-"),
             f.root_cause_rank.map_or("-".into(), |r| r.to_string())
         );
     }
-    println!(
+    outln!(
         "false incidents  {} ({} during warm-up)",
-        c.false_incidents, c.false_incidents_before_fault
+        c.false_incidents,
+        c.false_incidents_before_fault
     );
 }

@@ -1,5 +1,24 @@
 //! One module per subcommand; each turns flags into calls on the library crates.
 
+/// `print!` for reports and tables: a reader that stops early (`| head`) ends
+/// the command quietly, as a closed pipe ends a Unix filter, where `print!`
+/// would panic. Defined before the modules that use it.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cmd::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` with [`out!`]'s handling of a closed pipe.
+macro_rules! outln {
+    () => {
+        $crate::cmd::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cmd::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod assess;
 pub mod bench;
 pub mod bench_statuspage;
@@ -18,6 +37,20 @@ pub mod user;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// Writes to standard output for [`out!`] and [`outln!`]. A closed pipe
+/// exits with 0 (the reader has what it wanted); any other write error
+/// exits with 1 and says so, as `print!` cannot return it.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// 2 for a [`UsageError`] anywhere in the chain, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {

@@ -71,7 +71,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
             "token {} for {} ({}); it is shown once, store it now. Use it as `Authorization: Bearer <token>`.",
             token.id, owner.name, owner.role
         );
-        println!("{}", token.plaintext);
+        outln!("{}", token.plaintext);
         Ok(())
     })
 }

@@ -182,7 +182,7 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| UsageError(e.to_string()))?;
                 audit(&store, "user_add", format!("user {name} ({role})")).await?;
-                println!("added {role} `{name}`; sign in at /login, or create an API token with `dialtone token create --user {name}`");
+                outln!("added {role} `{name}`; sign in at /login, or create an API token with `dialtone token create --user {name}`");
                 Ok(())
             }
             UserCommand::Link {
@@ -193,7 +193,7 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 let store = open(&data.data_dir).await?;
                 let user = existing_user(&store, &name).await?;
                 let code = login_link(&store, &user, 30 * 60).await?;
-                println!("{}/login/link?code={code}", base_url.trim_end_matches('/'));
+                outln!("{}/login/link?code={code}", base_url.trim_end_matches('/'));
                 Ok(())
             }
         }
