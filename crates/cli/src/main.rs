@@ -66,6 +66,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader has what it wanted (`| head`).
+        Err(e) if cmd::is_stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dialtone: error: {e:#}");
             ExitCode::from(cmd::exit_code(&e))

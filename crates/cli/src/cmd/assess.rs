@@ -198,7 +198,7 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
         a.summary.cells,
         options.threads,
         args.rounds
-    );
+    )?;
     outln!(
         "generate {:.2} s; assess median {:.2} s (min {:.2} s, max {:.2} s, {} runs)",
         generate.as_secs_f64(),
@@ -206,12 +206,12 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
         times[0].as_secs_f64(),
         times[times.len() - 1].as_secs_f64(),
         times.len()
-    );
+    )?;
     outln!(
         "found {} single points of failure, {} common-mode causes; availability by {}",
         a.summary.single_points_of_failure,
         a.summary.common_mode_groups,
         a.availability.method
-    );
+    )?;
     Ok(())
 }

@@ -178,7 +178,7 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
             "threshold": "corpus-wide oracle per profile, as NAB's scoreboard",
             "profiles": reports,
         });
-        outln!("{out}");
+        outln!("{out}")?;
         return Ok(());
     }
     let total = &reports[0].total;
@@ -186,8 +186,8 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
         "NAB: {} files, {} windows; threshold swept over the whole corpus per profile (NAB's oracle)",
         total.files,
         total.windows
-    );
-    outln!();
+    )?;
+    outln!()?;
     outln!(
         "{:<20} {:>10} {:>10} {:>11} {:>7} {:>7} {:>7} {:>8}",
         "profile",
@@ -198,7 +198,7 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
         "FP",
         "FN",
         "TN"
-    );
+    )?;
     for r in &reports {
         let t = &r.total;
         outln!(
@@ -211,24 +211,24 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
             t.raw.fp,
             t.raw.fn_,
             t.raw.tn
-        );
+        )?;
     }
-    outln!();
-    outln!("per category (normalized at each profile's threshold; n/a without windows):");
-    out!("{:<24} {:>5} {:>7}", "category", "files", "windows");
+    outln!()?;
+    outln!("per category (normalized at each profile's threshold; n/a without windows):")?;
+    out!("{:<24} {:>5} {:>7}", "category", "files", "windows")?;
     for r in &reports {
-        out!(" {:>20}", r.profile);
+        out!(" {:>20}", r.profile)?;
     }
-    outln!();
+    outln!()?;
     for (cat, c) in &reports[0].categories {
-        out!("{:<24} {:>5} {:>7}", cat, c.files, c.windows);
+        out!("{:<24} {:>5} {:>7}", cat, c.files, c.windows)?;
         for r in &reports {
-            out!(" {:>20}", fmt_norm(r.categories[cat].normalized));
+            out!(" {:>20}", fmt_norm(r.categories[cat].normalized))?;
         }
-        outln!();
+        outln!()?;
     }
-    outln!();
-    outln!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.");
+    outln!()?;
+    outln!("TP/FP/FN/TN count rows (not windows), probation excluded, as NAB does.")?;
     Ok(())
 }
 
@@ -313,7 +313,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             "test_oracle_best_f1": report.test_oracle,
             "per_kpi_test_at_train_threshold": report.per_kpi,
         });
-        outln!("{out}");
+        outln!("{out}")?;
         return Ok(());
     }
     outln!(
@@ -321,13 +321,13 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
         report.kpis,
         report.rows,
         report.delay
-    );
+    )?;
     outln!(
         "on the challenge's regular grid: {} gaps between rows, {} of them inside a labelled run (each splits it into two segments)",
         report.gaps,
         report.gaps_in_labelled_runs
-    );
-    outln!();
+    )?;
+    outln!()?;
     outln!(
         "{:<44} {:>9} {:>7} {:>9} {:>7} {:>9} {:>9}",
         "",
@@ -337,7 +337,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
         "recall",
         "TP",
         "FP"
-    );
+    )?;
     for (label, s) in [
         ("train halves, best threshold", &report.train),
         ("test halves, train threshold (deployable)", &report.test),
@@ -352,12 +352,12 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             s.recall,
             s.counts.tp,
             s.counts.fp
-        );
+        )?;
     }
-    outln!();
-    outln!("The oracle picks its threshold on the data it scores: optimistic, not deployable.");
-    outln!();
-    outln!("Test halves per KPI at the train threshold, most points lost (FN + FP) first:");
+    outln!()?;
+    outln!("The oracle picks its threshold on the data it scores: optimistic, not deployable.")?;
+    outln!()?;
+    outln!("Test halves per KPI at the train threshold, most points lost (FN + FP) first:")?;
     outln!(
         "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7}",
         "KPI",
@@ -367,7 +367,7 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
         "FN",
         "FP",
         "F1"
-    );
+    )?;
     let mut per_kpi: Vec<_> = report.per_kpi.iter().collect();
     per_kpi.sort_by_key(|k| std::cmp::Reverse(k.adjusted.counts.fn_ + k.adjusted.counts.fp));
     for k in per_kpi {
@@ -381,13 +381,13 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
             c.fn_,
             c.fp,
             c.f1()
-        );
+        )?;
     }
-    outln!();
+    outln!()?;
     outln!(
         "A segment is found if one of its first {} points is flagged.",
         report.delay + 1
-    );
+    )?;
     Ok(())
 }
 
@@ -426,7 +426,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                     "detector kernel, one thread, {}-s scrapes of every series; median of {} repetitions",
                     throughput::INTERVAL_SECS,
                     args.repetitions
-                );
+                )?;
                 outln!(
                     "{:>10} {:>14} {:>12} {:>11} {:>16}",
                     "series",
@@ -434,7 +434,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                     "ns/sample",
                     "spread",
                     "state B/series"
-                );
+                )?;
             }
             outln!(
                 "{:>10} {:>14.0} {:>12.2} {:>10.1}% {:>16.2}",
@@ -443,14 +443,14 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                 1e9 / median,
                 100.0 * (max - min) / median,
                 state_bytes,
-            );
+            )?;
         }
         rows.push(row);
     }
     if !args.json {
-        outln!();
-        outln!("spread: (max - min) / median over the repetitions.");
-        outln!("state B/series: size_of the per-series state plus the bank's shared state / N.");
+        outln!()?;
+        outln!("spread: (max - min) / median over the repetitions.")?;
+        outln!("state B/series: size_of the per-series state plus the bank's shared state / N.")?;
     }
     let mut ingest = Vec::new();
     for &cells in &args.ingest_cells {
@@ -469,12 +469,12 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         let rate = samples as f64 / secs;
         if !args.json {
             if ingest.is_empty() {
-                outln!();
+                outln!()?;
                 outln!(
                     "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
                      root cause, incidents), one thread, {} timed minutes after a week and an hour of warm-up",
                     args.ingest_minutes
-                );
+                )?;
                 outln!(
                     "{:>10} {:>10} {:>14} {:>12} {:>12}",
                     "cells",
@@ -482,7 +482,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                     "samples/s",
                     "ns/sample",
                     "ms/minute"
-                );
+                )?;
             }
             outln!(
                 "{:>10} {:>10} {:>14.0} {:>12.1} {:>12.2}",
@@ -491,7 +491,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                 rate,
                 1e9 / rate,
                 1e3 * secs / f64::from(args.ingest_minutes)
-            );
+            )?;
         }
         ingest.push(json!({
             "cells": cells,
@@ -511,7 +511,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
                 "results": rows,
                 "ingest": ingest,
             })
-        );
+        )?;
     }
     Ok(())
 }
@@ -553,7 +553,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
                 "warm_up_secs": warm_up_secs,
                 "faults": faults,
             })
-        );
+        )?;
         return Ok(());
     }
     outln!(
@@ -564,19 +564,19 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         generate_secs,
         warm_up_secs,
         args.repetitions
-    );
-    outln!();
+    )?;
+    outln!()?;
     out!(
         "{:<20} {:>9} {:>9} {:>9}",
         "fault",
         "degraded",
         "broken",
         "elements"
-    );
+    )?;
     for (stage, _) in reports[0].stage_medians() {
-        out!(" {:>13}", format!("{stage} ms"));
+        out!(" {:>13}", format!("{stage} ms"))?;
     }
-    outln!();
+    outln!()?;
     for r in &reports {
         out!(
             "{:<20} {:>9} {:>9.0} {:>9.0}",
@@ -584,13 +584,13 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
             r.degraded_series,
             median_count(&r.broken_series),
             median_count(&r.broken_elements),
-        );
+        )?;
         for (_, secs) in r.stage_medians() {
-            out!(" {:>13.1}", 1e3 * secs);
+            out!(" {:>13.1}", 1e3 * secs)?;
         }
-        outln!();
+        outln!()?;
     }
-    outln!();
+    outln!()?;
     for r in &reports {
         let ranked: Vec<String> = r
             .ranked
@@ -602,13 +602,13 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
             r.fault.as_str(),
             r.element,
             ranked.join(", ")
-        );
+        )?;
     }
-    outln!();
-    outln!("degraded: series the fault pushes off; broken: series broken after the burst minute");
-    outln!("(noise included); elements: elements with a broken observation.");
-    outln!("verdict = detect + observations + rank_cold; ingest: the same burst through");
-    outln!("Engine::ingest (incident logic, the engine's long-lived impact cache).");
+    outln!()?;
+    outln!("degraded: series the fault pushes off; broken: series broken after the burst minute")?;
+    outln!("(noise included); elements: elements with a broken observation.")?;
+    outln!("verdict = detect + observations + rank_cold; ingest: the same burst through")?;
+    outln!("Engine::ingest (incident logic, the engine's long-lived impact cache).")?;
     Ok(())
 }
 

@@ -204,7 +204,7 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
                 "nginx": side_json(&theirs),
                 "ratio": ratio,
             })
-        );
+        )?;
         return Ok(());
     }
     outln!(
@@ -220,8 +220,8 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         } else {
             "Debian's static-file defaults"
         }
-    );
-    outln!();
+    )?;
+    outln!()?;
     outln!(
         "{:<9} {:>12} {:>9} {:>9} {:>11} {:>11}  runs (requests/s)",
         "server",
@@ -230,7 +230,7 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
         "p99 ms",
         "CPU us/req",
         "page bytes"
-    );
+    )?;
     for (name, side) in [("Dialtone", &ours), ("nginx", &theirs)] {
         let runs: Vec<String> = side
             .iter()
@@ -245,34 +245,34 @@ pub fn run(args: StatuspageArgs) -> anyhow::Result<()> {
             cpu_median(side).map_or_else(|| "n/a".to_owned(), |c| format!("{c:.1}")),
             page_bytes_range(side),
             runs.join(" ")
-        );
+        )?;
     }
-    outln!();
+    outln!()?;
     outln!(
         "Dialtone / nginx: {:.1}% of nginx's requests/s (target: at least 80%)",
         100.0 * ratio
-    );
+    )?;
     let errors: u64 = ours
         .iter()
         .chain(&theirs)
         .map(|m| m.report.socket_errors)
         .sum();
     if errors > 0 {
-        outln!("wrk counted {errors} socket errors (connect, read, write, timeout) over all runs");
+        outln!("wrk counted {errors} socket errors (connect, read, write, timeout) over all runs")?;
     }
     outln!(
         "drill: {}, one simulated minute per {} ms: {minutes_under_load} minutes stepped and \
          re-rendered during Dialtone's runs, {incidents} incident(s) opened",
         TwinConfig::default().scenario,
         TICK.as_millis()
-    );
+    )?;
     outln!(
         "Medians over the rounds (p50/p99: median of each run's percentile). wrk, the drill and \
          the server under test share this machine's cores; both sides pay the same. CPU us/req: \
          the server's CPU time over a run per response (Dialtone's includes the drill). \
          Dialtone's public rate limit is raised to {UNLIMITED_RATE:e}/s for the run (the \
          limiter still runs)."
-    );
+    )?;
     Ok(())
 }
 

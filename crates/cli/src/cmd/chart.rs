@@ -179,26 +179,33 @@ impl Envelope {
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
         let x = |k: usize| self.x(k as f64);
         let px = self.column_px();
-        let shade = |svg: &mut String, k: usize, colour: &str| {
-            let _ = writeln!(
-                svg,
-                "<rect x=\"{:.1}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{colour}\" opacity=\"0.3\"/>",
-                x(k) - px.max(SHADE_MIN_PX) / 2.0,
-                px.max(SHADE_MIN_PX),
-                SCORE_BOTTOM - VALUE_TOP
-            );
+        // One rectangle per stretch of shaded samples (empty columns between
+        // them aside, gaps not): overlapping ones at partial opacity would draw
+        // stripes, and a sparse series would show a comb.
+        let runs = self.runs();
+        let shade = |svg: &mut String, shaded: &dyn Fn(&Column) -> bool, colour: &str| {
+            for run in &runs {
+                for stretch in
+                    run.chunk_by(|&a, &b| shaded(&self.columns[a]) == shaded(&self.columns[b]))
+                {
+                    if !shaded(&self.columns[stretch[0]]) {
+                        continue;
+                    }
+                    let half = px.max(SHADE_MIN_PX) / 2.0;
+                    let left = x(stretch[0]) - half;
+                    let right = x(stretch[stretch.len() - 1]) + half;
+                    let _ = writeln!(
+                        svg,
+                        "<rect x=\"{left:.1}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{colour}\" opacity=\"0.3\"/>",
+                        right - left,
+                        SCORE_BOTTOM - VALUE_TOP
+                    );
+                }
+            }
         };
-        for (k, c) in self.columns.iter().enumerate() {
-            if c.labelled > 0 {
-                shade(&mut svg, k, LABEL_COLOUR);
-            }
-        }
-        for (k, c) in self.columns.iter().enumerate() {
-            if c.alarms > 0 {
-                shade(&mut svg, k, ALARM_COLOUR);
-            }
-        }
-        for run in self.runs() {
+        shade(&mut svg, &|c| c.labelled > 0, LABEL_COLOUR);
+        shade(&mut svg, &|c| c.alarms > 0, ALARM_COLOUR);
+        for run in runs {
             // The band: forward along the highs, back along the lows.
             let mut d = String::new();
             for (i, &k) in run.iter().enumerate() {

@@ -182,25 +182,25 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .context("preparing the server")?;
 
     let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
-    outln!(
-        "Dialtone is running (scenario {}, fault in {} simulated minutes).",
-        args.scenario,
-        args.fault_after_mins
-    );
-    outln!("  status page   {base_url}/");
-    outln!("  console       {base_url}/console");
-    match &console_link {
-        Some(code) => outln!(
-            "  console login {base_url}/login/link?code={code} (one-time link for demo-admin, valid 30 minutes)"
+    let login = match &console_link {
+        Some(code) => format!(
+            "{base_url}/login/link?code={code} (one-time link for demo-admin, valid 30 minutes)"
         ),
-        None => outln!("  console login {base_url}/login (users from `dialtone user add`)"),
-    }
-    outln!("  Statuspage v2 {base_url}/api/v2/summary.json");
-    outln!(
-        "  database      {}",
+        None => format!("{base_url}/login (users from `dialtone user add`)"),
+    };
+    // The server runs whether or not anyone reads the banner (`| head` included).
+    let _ = outln!(
+        "Dialtone is running (scenario {}, fault in {} simulated minutes).\n  \
+         status page   {base_url}/\n  \
+         console       {base_url}/console\n  \
+         console login {login}\n  \
+         Statuspage v2 {base_url}/api/v2/summary.json\n  \
+         database      {}\n\
+         Press Ctrl-C to stop.",
+        args.scenario,
+        args.fault_after_mins,
         args.data_dir.join(dialtone_store::SQLITE_FILE).display()
     );
-    outln!("Press Ctrl-C to stop.");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);

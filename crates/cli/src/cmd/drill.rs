@@ -4,7 +4,7 @@ use anyhow::Context;
 use dialtone_drill::{DrillConfig, Scorecard, SuiteConfig, SuiteRow, SuiteScorecard, drill, suite};
 use dialtone_sim::TwinConfig;
 
-use super::{UsageError, progress_bar};
+use super::{StdoutError, UsageError, progress_bar};
 
 /// Run a scenario on the digital twin, headless and as fast as the machine
 /// allows, and print a scorecard: was it detected, how fast, was the injected
@@ -76,9 +76,9 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
             .with_context(|| format!("drill of `{}` with seed {seed}", args.scenario))?;
         bar.finish_and_clear();
         if args.json {
-            outln!("{}", serde_json::to_string(&card)?);
+            outln!("{}", serde_json::to_string(&card)?)?;
         } else {
-            print_card(&card);
+            print_card(&card)?;
         }
     }
     Ok(())
@@ -98,20 +98,20 @@ fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
         .context("drill suite")?;
     bar.finish_and_clear();
     if args.json {
-        outln!("{}", serde_json::to_string(&card)?);
+        outln!("{}", serde_json::to_string(&card)?)?;
     } else {
-        print_suite(&card);
+        print_suite(&card)?;
     }
     Ok(())
 }
 
-fn print_suite(card: &SuiteScorecard) {
+fn print_suite(card: &SuiteScorecard) -> Result<(), StdoutError> {
     outln!(
         "drill suite: {} cells, seeds {}..{}",
         card.cells,
         card.first_seed,
         card.first_seed + card.seeds - 1
-    );
+    )?;
     let width = card
         .scenarios
         .iter()
@@ -129,7 +129,7 @@ fn print_suite(card: &SuiteScorecard) {
         "top3",
         "false",
         "false/wk"
-    );
+    )?;
     let row = |r: &SuiteRow| {
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
         let secs = |v: Option<i64>| v.map_or("-".to_string(), |v| format!("{v} s"));
@@ -149,12 +149,12 @@ fn print_suite(card: &SuiteScorecard) {
             pct(r.root_cause_top3),
             r.false_incidents,
             r.false_incidents_per_week
-        );
+        )
     };
     for r in &card.scenarios {
-        row(r);
+        row(r)?;
     }
-    row(&card.total);
+    row(&card.total)
 }
 
 fn minutes_bar(minutes: impl Into<u64>) -> indicatif::ProgressBar {
@@ -166,7 +166,7 @@ fn minutes_bar(minutes: impl Into<u64>) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_card(c: &Scorecard) {
+fn print_card(c: &Scorecard) -> Result<(), StdoutError> {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
     outln!(
         "scenario         {} (seed {}, {} cells, {} simulated minutes)",
@@ -174,29 +174,29 @@ fn print_card(c: &Scorecard) {
         c.seed,
         c.cells,
         c.simulated_minutes
-    );
+    )?;
     if c.faults.is_empty() {
-        outln!("faults           none injected");
+        outln!("faults           none injected")?;
     }
     for (n, f) in c.faults.iter().enumerate() {
-        outln!("fault {}          {}", n + 1, f.root_cause_truth);
+        outln!("fault {}          {}", n + 1, f.root_cause_truth)?;
         outln!(
             "  detected       {}",
             if f.detected_at.is_some() { "yes" } else { "no" }
-        );
+        )?;
         outln!(
             "  time to detect {} s after symptoms",
             opt(f.time_to_detect_s)
-        );
+        )?;
         outln!(
             "  root cause     {} (rank {})",
             f.root_cause.as_deref().unwrap_or("-"),
             f.root_cause_rank.map_or("-".into(), |r| r.to_string())
-        );
+        )?;
     }
     outln!(
         "false incidents  {} ({} during warm-up)",
         c.false_incidents,
         c.false_incidents_before_fault
-    );
+    )
 }

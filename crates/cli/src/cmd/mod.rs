@@ -1,8 +1,10 @@
 //! One module per subcommand; each turns flags into calls on the library crates.
 
-/// `print!` for reports and tables: a reader that stops early (`| head`) ends
-/// the command quietly, as a closed pipe ends a Unix filter, where `print!`
-/// would panic. Defined before the modules that use it.
+/// `print!` for reports and tables, returning `Result<(), StdoutError>` for
+/// `?`: a reader that stops early (`| head`) ends the command through the
+/// normal return path (temporary directories removed, children stopped) with
+/// exit code 0, as a closed pipe ends a Unix filter, where `print!` would
+/// panic. Defined before the modules that use it.
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::cmd::write_stdout(format_args!($($arg)*))
@@ -38,21 +40,37 @@ pub mod user;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Writes to standard output for [`out!`] and [`outln!`]. A closed pipe
-/// exits with 0 (the reader has what it wanted); any other write error
-/// exits with 1 and says so, as `print!` cannot return it.
-pub fn write_stdout(args: std::fmt::Arguments) {
-    use std::io::Write;
-    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: writing to standard output: {e}");
-        std::process::exit(1);
-    }
+/// Standard output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum StdoutError {
+    /// The reader closed the pipe: it has what it wanted, and the command
+    /// ends with exit code 0 and no message.
+    #[error("standard output was closed by its reader")]
+    Closed,
+    #[error("writing to standard output: {0}")]
+    Io(std::io::Error),
 }
 
-/// 2 for a [`UsageError`] anywhere in the chain, 1 for everything else.
+/// Writes to standard output for [`out!`] and [`outln!`].
+pub fn write_stdout(args: std::fmt::Arguments) -> Result<(), StdoutError> {
+    use std::io::Write;
+    std::io::stdout()
+        .lock()
+        .write_fmt(args)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => StdoutError::Closed,
+            _ => StdoutError::Io(e),
+        })
+}
+
+/// Whether `e` is a reader closing standard output, which is no failure.
+pub fn is_stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| matches!(c.downcast_ref(), Some(StdoutError::Closed)))
+}
+
+/// 2 for a [`UsageError`] anywhere in the chain, 1 for everything else
+/// (a closed standard output is no failure: see [`is_stdout_closed`]).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| c.is::<UsageError>()) {
         2

@@ -54,7 +54,7 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
         match &args.output {
             Some(path) => std::fs::write(path, report)
                 .with_context(|| format!("writing {}", path.display()))?,
-            None => out!("{report}"),
+            None => out!("{report}")?,
         }
         Ok(())
     })

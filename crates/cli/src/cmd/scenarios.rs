@@ -15,11 +15,11 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<()> {
             .iter()
             .map(|s| serde_json::json!({"id": s.id, "summary": s.summary}))
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?)?;
     } else {
         let width = all.iter().map(|s| s.id.len()).max().unwrap_or(0);
         for s in all {
-            outln!("{:width$}  {}", s.id, s.summary);
+            outln!("{:width$}  {}", s.id, s.summary)?;
         }
     }
     Ok(())

@@ -71,7 +71,15 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
             "token {} for {} ({}); it is shown once, store it now. Use it as `Authorization: Bearer <token>`.",
             token.id, owner.name, owner.role
         );
-        outln!("{}", token.plaintext);
+        // A secret nobody saw is no success, even if the reader closed the pipe.
+        outln!("{}", token.plaintext).map_err(|e| {
+            anyhow::anyhow!(
+                "token {} was created but not shown ({e}); revoke it with \
+                 `dialtone token revoke {}` and create another",
+                token.id,
+                token.id
+            )
+        })?;
         Ok(())
     })
 }

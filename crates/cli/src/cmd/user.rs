@@ -182,7 +182,7 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| UsageError(e.to_string()))?;
                 audit(&store, "user_add", format!("user {name} ({role})")).await?;
-                outln!("added {role} `{name}`; sign in at /login, or create an API token with `dialtone token create --user {name}`");
+                outln!("added {role} `{name}`; sign in at /login, or create an API token with `dialtone token create --user {name}`")?;
                 Ok(())
             }
             UserCommand::Link {
@@ -193,7 +193,15 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 let store = open(&data.data_dir).await?;
                 let user = existing_user(&store, &name).await?;
                 let code = login_link(&store, &user, 30 * 60).await?;
-                outln!("{}/login/link?code={code}", base_url.trim_end_matches('/'));
+                // A link nobody saw is no success, even if the reader closed the pipe.
+                outln!("{}/login/link?code={code}", base_url.trim_end_matches('/')).map_err(
+                    |e| {
+                        anyhow::anyhow!(
+                            "a login link for {name} was created but not shown ({e}); \
+                             create another with `dialtone user link {name}`"
+                        )
+                    },
+                )?;
                 Ok(())
             }
         }
