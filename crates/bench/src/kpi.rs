@@ -49,11 +49,12 @@ pub enum KpiError {
     )]
     TrainAfterTest { source_name: String, line: u64 },
     #[error(
-        "{source_name}: line {line}: timestamp {timestamp} is not after the previous row's; the scoring grid needs rows in time order, each timestamp once"
+        "{source_name}: line {line}: timestamp {timestamp} is also on line {first_line}; the scoring grid needs each timestamp once"
     )]
-    NotIncreasing {
+    RepeatedTimestamp {
         source_name: String,
         line: u64,
+        first_line: u64,
         timestamp: i64,
     },
 }
@@ -432,18 +433,8 @@ fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
     let label_col = column(&reader, "label")?;
     let test_col = column(&reader, "is_test")?;
     let source_name = reader.source_name().to_owned();
-    let mut detector = OnlineSeries::default();
-    let mut halves: [Half; 2] = Default::default();
-    let mut last_timestamp = None;
+    let mut rows = Vec::new();
     while let Some(row) = reader.next_row()? {
-        if last_timestamp.is_some_and(|last| row.timestamp <= last) {
-            return Err(KpiError::NotIncreasing {
-                source_name,
-                line: row.line,
-                timestamp: row.timestamp,
-            });
-        }
-        last_timestamp = Some(row.timestamp);
         let flag = |col, column| match row.field(col).trim() {
             "0" => Ok(false),
             "1" => Ok(true),
@@ -454,20 +445,53 @@ fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
                 value: other.to_owned(),
             }),
         };
-        let label = flag(label_col, "label")?;
-        let is_test = flag(test_col, "is_test")?;
-        if !is_test && !halves[1].labels.is_empty() {
+        rows.push(KpiRow {
+            line: row.line,
+            timestamp: row.timestamp,
+            value: row.value,
+            label: flag(label_col, "label")?,
+            is_test: flag(test_col, "is_test")?,
+        });
+    }
+    // In time order, as the challenge's script sorts before it scores (and a
+    // live feed delivers); stable, so a repeated timestamp keeps its lines' order.
+    if !rows.is_sorted_by_key(|r| r.timestamp) {
+        rows.sort_by_key(|r| r.timestamp);
+    }
+    let mut detector = OnlineSeries::default();
+    let mut halves: [Half; 2] = Default::default();
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(earlier) = i.checked_sub(1).map(|j| &rows[j])
+            && earlier.timestamp == row.timestamp
+        {
+            return Err(KpiError::RepeatedTimestamp {
+                source_name,
+                line: row.line.max(earlier.line),
+                first_line: row.line.min(earlier.line),
+                timestamp: row.timestamp,
+            });
+        }
+        if !row.is_test && !halves[1].labels.is_empty() {
             return Err(KpiError::TrainAfterTest {
                 source_name,
                 line: row.line,
             });
         }
-        let half = &mut halves[usize::from(is_test)];
+        let half = &mut halves[usize::from(row.is_test)];
         half.timestamps.push(row.timestamp);
-        half.labels.push(label);
+        half.labels.push(row.label);
         half.scores.push(detector.score(row.timestamp, row.value));
     }
     Ok(halves)
+}
+
+/// One row of a KPI file, with the line it was read from.
+struct KpiRow {
+    line: u64,
+    timestamp: i64,
+    value: Option<f64>,
+    label: bool,
+    is_test: bool,
 }
 
 #[cfg(test)]
@@ -559,6 +583,11 @@ mod tests {
     /// test half's spikes are larger, so that they beat the threshold the
     /// train half's set.
     fn write_kpi(path: &Path, rows: usize, spikes: &[usize]) {
+        write_gz(path, &kpi_text(rows, spikes));
+    }
+
+    /// The text of [`write_kpi`]'s file.
+    fn kpi_text(rows: usize, spikes: &[usize]) -> String {
         let mut text = String::from("timestamp,value,label,is_test\n");
         for i in 0..rows {
             let spike = spikes.contains(&i);
@@ -576,7 +605,7 @@ mod tests {
                 u8::from(spike)
             );
         }
-        write_gz(path, &text);
+        text
     }
 
     #[test]
@@ -711,14 +740,40 @@ mod tests {
         assert!(
             matches!(
                 err,
-                KpiError::NotIncreasing {
+                KpiError::RepeatedTimestamp {
                     line: 4,
+                    first_line: 3,
                     timestamp: 120,
                     ..
                 }
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn rows_out_of_time_order_score_as_sorted() {
+        let dir = std::env::temp_dir().join(format!("dialtone-kpi-sort-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = kpi_text(600, &[100, 200, 450]);
+        let sorted = dir.join("sorted.csv.gz");
+        write_gz(&sorted, &text);
+        // Each pair of data rows swapped: every row out of place.
+        let (header, body) = text.split_once('\n').unwrap();
+        let mut lines: Vec<&str> = body.lines().collect();
+        for pair in lines.chunks_mut(2) {
+            pair.reverse();
+        }
+        let shuffled = dir.join("shuffled.csv.gz");
+        write_gz(&shuffled, &format!("{header}\n{}\n", lines.join("\n")));
+        let report = |path: &Path| run_detector(&[path.to_owned()], |_| {}).unwrap();
+        let (a, b) = (report(&sorted), report(&shuffled));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            (a.train, a.test, a.test_oracle),
+            (b.train, b.test, b.test_oracle)
+        );
+        assert_eq!(a.test.counts.tp, 1, "the test half's spike is found");
     }
 
     proptest! {

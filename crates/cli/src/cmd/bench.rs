@@ -34,8 +34,9 @@ enum BenchCommand {
     ///
     /// Each half is scored on a regular grid at its smallest timestamp step,
     /// as the challenge's own script does: a gap in a file splits a labelled
-    /// run into two segments, each to be flagged within the delay. Rows must
-    /// be in time order, each timestamp once.
+    /// run into two segments, each to be flagged within the delay. Rows are
+    /// put in time order first, as that script sorts them; each timestamp
+    /// must appear once.
     Kpi(DataArgs),
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
