@@ -228,6 +228,7 @@ fn bench_nab_draws_every_file_with_its_windows() {
         std::fs::read_to_string(charts.path().join("new/realKnownCause__nyc_taxi.svg")).unwrap();
     assert!(taxi.contains("amber: NAB window") && taxi.contains("#e8710a\" opacity"));
     assert!(taxi.contains("shaded red: standard detection"));
+    assert!(taxi.contains("grey: probation (not scored)") && taxi.contains("#9aa0a6"));
     let flat = std::fs::read_to_string(
         charts
             .path()

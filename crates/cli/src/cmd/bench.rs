@@ -249,6 +249,7 @@ fn plot_nab(
     let legend = Legend {
         flagged: &format!("{} detection", profile.profile),
         labelled: "NAB window",
+        unscored: "probation (not scored)",
     };
     for f in files {
         let mut chart = Envelope::new(profile.threshold);
@@ -261,6 +262,9 @@ fn plot_nab(
         }
         // NAB scores neither the probationary rows nor a window inside them.
         let probation = nab::probation_rows(f.file.rows);
+        if let Some(&first_scored) = f.timestamps.get(probation) {
+            chart.mark_unscored_before(first_scored);
+        }
         let flagged = (f.scores.iter().skip(probation))
             .filter(|&&s| s >= profile.threshold)
             .count();

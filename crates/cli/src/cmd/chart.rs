@@ -73,6 +73,9 @@ pub struct Envelope {
     samples: u64,
     width_secs: u64,
     columns: Vec<Column>,
+    /// Samples before this time are not scored by the benchmark (NAB's
+    /// probation), shaded grey.
+    unscored_before: Option<Timestamp>,
 }
 
 impl Envelope {
@@ -85,6 +88,7 @@ impl Envelope {
             samples: 0,
             width_secs: 1,
             columns: Vec::new(),
+            unscored_before: None,
         }
     }
 
@@ -131,6 +135,11 @@ impl Envelope {
         self.columns.iter().map(|c| c.alarms).sum()
     }
 
+    /// Shades the samples before `t` grey: a benchmark does not score them.
+    pub fn mark_unscored_before(&mut self, t: Timestamp) {
+        self.unscored_before = Some(t);
+    }
+
     /// The score at and above which a sample counts as an alarm.
     pub fn threshold(&self) -> f64 {
         self.threshold
@@ -167,6 +176,13 @@ impl Envelope {
                 escape(legend.labelled)
             );
         }
+        if self.unscored_before.is_some() {
+            let _ = write!(
+                key,
+                "  <tspan fill=\"#5f6368\">grey: {}</tspan>",
+                escape(legend.unscored)
+            );
+        }
         let _ = writeln!(
             svg,
             "<text x=\"{right}\" y=\"20\" text-anchor=\"end\">{key}</text>"
@@ -179,6 +195,15 @@ impl Envelope {
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
         let x = |k: usize| self.x(k as f64);
         let px = self.column_px();
+        if let (Some(t), Some((start, _))) = (self.unscored_before, self.span) {
+            let end = self.x(t.saturating_sub(start) as f64 / self.width_secs as f64);
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{LEFT}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"#9aa0a6\" opacity=\"0.25\"/>",
+                (end - LEFT).max(0.0),
+                SCORE_BOTTOM - VALUE_TOP
+            );
+        }
         // One rectangle per stretch of shaded samples (empty columns between
         // them aside, gaps not): overlapping ones at partial opacity would draw
         // stripes, and a sparse series would show a comb.
@@ -355,6 +380,8 @@ pub struct Legend<'a> {
     pub flagged: &'a str,
     /// Samples the input labels anomalous (e.g. "NAB window").
     pub labelled: &'a str,
+    /// Samples before [`Envelope::mark_unscored_before`] (e.g. "probation").
+    pub unscored: &'a str,
 }
 
 /// A value label: at most four decimals, in exponent form where fixed
@@ -401,9 +428,11 @@ mod tests {
             }
         }
         assert_eq!((e.alarms(), e.labelled()), (1, 3));
+        e.mark_unscored_before(1_700_000_000 + 60 * 5);
         let legend = Legend {
             flagged: "alarm",
             labelled: "labelled",
+            unscored: "not scored",
         };
         insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm", legend));
     }
@@ -413,6 +442,7 @@ mod tests {
         let legend = Legend {
             flagged: "alarm",
             labelled: "labelled",
+            unscored: "not scored",
         };
         let svg = Envelope::new(0.52).render_svg("empty", "", legend);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));

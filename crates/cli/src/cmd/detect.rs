@@ -157,6 +157,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         let legend = Legend {
             flagged: "alarm",
             labelled: "labelled anomalous",
+            // Every row is scored: never shown.
+            unscored: "",
         };
         let svg = summary
             .envelope
