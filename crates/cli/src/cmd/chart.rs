@@ -3,14 +3,15 @@
 //!
 //! The series streams through an [`Envelope`] of at most [`COLUMNS`] time
 //! columns, each keeping the least and greatest value, the highest score,
-//! the alarms and the labelled samples that fell in it, so a file of millions of rows draws in
-//! constant memory and every spike stays visible.
+//! the alarms and the labelled samples that fell in it, so a file of
+//! millions of rows draws in constant memory and every spike stays visible.
 
 use std::fmt::Write as _;
 
 use dialtone_model::Timestamp;
 
-/// Time columns of the chart, one pixel each.
+/// Most time columns of the chart, and its plot width in pixels: the
+/// columns in use stretch over it.
 pub const COLUMNS: usize = 1000;
 
 const LEFT: f64 = 80.0;
@@ -25,6 +26,8 @@ const TIME_TICKS: usize = 5;
 const SHADE_MIN_PX: f64 = 3.0;
 const ALARM_COLOUR: &str = "#d93025";
 const LABEL_COLOUR: &str = "#e8710a";
+const UNSCORED_COLOUR: &str = "#9aa0a6";
+const UNSCORED_TEXT_COLOUR: &str = "#5f6368";
 /// Mean sample steps between two samples beyond which the chart shows a gap.
 const GAP_STEPS: f64 = 3.0;
 
@@ -179,7 +182,7 @@ impl Envelope {
         if self.unscored_before.is_some() {
             let _ = write!(
                 key,
-                "  <tspan fill=\"#5f6368\">grey: {}</tspan>",
+                "  <tspan fill=\"{UNSCORED_TEXT_COLOUR}\">grey: {}</tspan>",
                 escape(legend.unscored)
             );
         }
@@ -195,12 +198,11 @@ impl Envelope {
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
         let x = |k: usize| self.x(k as f64);
         let px = self.column_px();
-        if let (Some(t), Some((start, _))) = (self.unscored_before, self.span) {
-            let end = self.x(t.saturating_sub(start) as f64 / self.width_secs as f64);
+        if let Some(t) = self.unscored_before {
             let _ = writeln!(
                 svg,
-                "<rect x=\"{LEFT}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"#9aa0a6\" opacity=\"0.25\"/>",
-                (end - LEFT).max(0.0),
+                "<rect x=\"{LEFT}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{UNSCORED_COLOUR}\" opacity=\"0.25\"/>",
+                (self.x_at(t) - LEFT).max(0.0),
                 SCORE_BOTTOM - VALUE_TOP
             );
         }
@@ -258,8 +260,8 @@ impl Envelope {
         if self.threshold <= 1.0 {
             let _ = writeln!(
                 svg,
-                "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"#d93025\" stroke-dasharray=\"4 3\"/>\n\
-             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d93025\" text-anchor=\"end\">{} {}</text>",
+                "<line x1=\"{LEFT}\" x2=\"{right}\" y1=\"{ty:.1}\" y2=\"{ty:.1}\" stroke=\"{ALARM_COLOUR}\" stroke-dasharray=\"4 3\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{ALARM_COLOUR}\" text-anchor=\"end\">{} {}</text>",
                 right,
                 ty - 3.0,
                 escape(legend.flagged),
@@ -328,7 +330,9 @@ impl Envelope {
         let filled = (self.columns.iter().enumerate()).filter(|(_, c)| !c.is_empty());
         for (k, _) in filled {
             match runs.last_mut() {
-                Some(run) if (k - run[run.len() - 1]) as f64 <= gap_columns => run.push(k),
+                Some(run) if run.last().is_some_and(|&j| (k - j) as f64 <= gap_columns) => {
+                    run.push(k)
+                }
                 _ => runs.push(vec![k]),
             }
         }
@@ -346,7 +350,7 @@ impl Envelope {
         (0..ticks)
             .map(|i| {
                 let t = start + (span as i128 * i as i128 / (TIME_TICKS - 1) as i128) as i64;
-                let x = self.x((t - start) as f64 / self.width_secs as f64);
+                let x = self.x_at(t);
                 let label = time::OffsetDateTime::from_unix_timestamp(t)
                     .ok()
                     .and_then(|d| d.format(&format).ok())
@@ -360,6 +364,13 @@ impl Envelope {
     /// the first one's centre at its left edge and the last one's at its right.
     fn column_px(&self) -> f64 {
         COLUMNS as f64 / self.columns.len().saturating_sub(1).max(1) as f64
+    }
+
+    /// The x-coordinate of time `t` (a sample's column is where its time
+    /// falls, rounded down).
+    fn x_at(&self, t: Timestamp) -> f64 {
+        let start = self.span.map_or(t, |(start, _)| start);
+        self.x(t.saturating_sub(start) as f64 / self.width_secs as f64)
     }
 
     /// The x-coordinate of column position `k` (fractional for a time between
