@@ -1,7 +1,6 @@
 //! `dialtone assess` and `dialtone bench assess`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -100,11 +99,8 @@ pub fn run(args: AssessArgs) -> anyhow::Result<()> {
     } else {
         human(&name, &assessment)
     };
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        // A closed pipe (`| head`) means the reader has what it wanted.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing the assessment"),
-    }
+    out!("{text}")?;
+    Ok(())
 }
 
 /// The ranked list and availability table, as text.

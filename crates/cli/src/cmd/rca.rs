@@ -1,6 +1,5 @@
 //! `dialtone rca`: the root cause of what a telemetry file shows, offline.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -151,11 +150,8 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
     } else {
         human(&report, telemetry.rows, telemetry.missing_values)
     };
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        // A closed pipe (`| head`) means the reader has what it wanted.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing the ranking"),
-    }
+    out!("{text}")?;
+    Ok(())
 }
 
 /// Feeds `telemetry` through the engine's detectors minute by minute and
