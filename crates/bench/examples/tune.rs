@@ -29,9 +29,9 @@
 //! original challenge files have gaps where this copy interpolated, and the
 //! challenge's grid splits a labelled run at each gap. `GAP_SEED=n` draws
 //! other runs, for both. `FILLS=2` instead drops the points this copy most
-//! likely filled by linear interpolation (the inner points of runs of at
-//! least that many equal, nonzero steps): an approximation of the original
-//! files' gaps.
+//! likely filled by linear interpolation (the inner points of runs of equal,
+//! nonzero steps with at least that many inner points): an approximation of
+//! the original files' gaps.
 
 use std::path::Path;
 
@@ -43,11 +43,11 @@ use dialtone_detect::DetectorConfig;
 
 type Rows = Vec<(i64, Option<f64>)>;
 
-/// A KPI file as read, its timestamps apart for the scoring grid.
+/// A KPI file as read (by `kpi::read_file`), its columns apart.
 struct KpiFile {
     name: String,
-    rows: Rows,
     timestamps: Vec<i64>,
+    values: Vec<Option<f64>>,
     labels: Vec<bool>,
     is_test: Vec<bool>,
 }
@@ -161,33 +161,26 @@ fn main() {
     let mut kpi_files: Vec<KpiFile> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
-            let mut r = SeriesReader::open(&p).unwrap();
-            let (lc, tc) = (r.column("label").unwrap(), r.column("is_test").unwrap());
-            let (mut rows, mut l, mut t) = (Vec::new(), Vec::new(), Vec::new());
-            while let Some(row) = r.next_row().unwrap() {
-                rows.push((row.timestamp, row.value));
-                l.push(row.field(lc).trim() == "1");
-                t.push(row.field(tc).trim() == "1");
-            }
+            let rows = kpi::read_file(&p).unwrap_or_else(|e| panic!("{e}"));
+            let mut file = KpiFile {
+                name: p.file_stem().unwrap().to_string_lossy().into_owned(),
+                timestamps: rows.iter().map(|r| r.timestamp).collect(),
+                values: rows.iter().map(|r| r.value).collect(),
+                labels: rows.iter().map(|r| r.label).collect(),
+                is_test: rows.iter().map(|r| r.is_test).collect(),
+            };
             let keep = match (gaps, fills) {
                 (Some(fraction), _) => Some(gap_mask(rows.len(), fraction, gap_seed)),
-                (None, Some(least)) => Some(fill_mask(&rows, least)),
+                (None, Some(least)) => Some(fill_mask(&file.values, least)),
                 (None, None) => None,
             };
             if let Some(keep) = keep {
-                retain_kept(&mut rows, &keep);
-                retain_kept(&mut l, &keep);
-                retain_kept(&mut t, &keep);
+                retain_kept(&mut file.timestamps, &keep);
+                retain_kept(&mut file.values, &keep);
+                retain_kept(&mut file.labels, &keep);
+                retain_kept(&mut file.is_test, &keep);
             }
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let timestamps = rows.iter().map(|r| r.0).collect();
-            kpi_files.push(KpiFile {
-                name,
-                rows,
-                timestamps,
-                labels: l,
-                is_test: t,
-            });
+            kpi_files.push(file);
         }
     }
     // Numenta HTM's side of the NAB bootstrap: the same for every configuration.
@@ -255,8 +248,7 @@ fn main() {
                     let p0 = nab::probation_rows(f.rows);
                     let fps: Vec<usize> = (p0..f.rows)
                         .filter(|&i| {
-                            s[i] >= best.threshold
-                                && !f.windows.iter().any(|w| (w.start..=w.end).contains(&i))
+                            s[i] >= best.threshold && !f.windows.iter().any(|w| w.contains(i))
                         })
                         .collect();
                     println!(
@@ -274,26 +266,25 @@ fn main() {
             htm.compare(&inputs, standard(&profiles));
         }
         if !skip_kpi {
-            let (mut tr, mut te) = (kpi::Sweep::default(), kpi::Sweep::default());
+            let mut pool = kpi::Pool::default();
             let mut halves = Vec::new();
-            // The scoring grid's gaps, and those inside a labelled run.
-            let mut grid_gaps = (0, 0);
             for KpiFile {
                 name,
-                rows,
                 timestamps: ts,
+                values,
                 labels: l,
                 is_test: t,
             } in &kpi_files
             {
                 let mut d = OnlineSeries::new(cfg);
-                let s: Vec<f64> = rows.iter().map(|&(at, v)| d.score(at, v)).collect();
+                let s: Vec<f64> = (ts.iter().zip(values))
+                    .map(|(&at, &v)| d.score(at, v))
+                    .collect();
                 if let Some(dir) = &dump {
-                    let body: String = rows
-                        .iter()
+                    let body: String = (ts.iter().zip(values))
                         .zip(&s)
                         .zip(l.iter().zip(t))
-                        .map(|((&(ts, v), x), (&l, &t))| {
+                        .map(|(((&ts, v), x), (&l, &t))| {
                             format!(
                                 "{ts},{},{x},{},{}\n",
                                 v.unwrap_or(f64::NAN),
@@ -305,14 +296,8 @@ fn main() {
                     std::fs::write(dir.join(format!("kpi__{name}")), body).unwrap();
                 }
                 let k = t.iter().position(|&x| x).unwrap_or(t.len());
-                let train_grid = kpi::on_grid(&ts[..k], &l[..k], &s[..k]);
-                let test_grid = kpi::on_grid(&ts[k..], &l[k..], &s[k..]);
-                for grid in [&train_grid, &test_grid] {
-                    grid_gaps.0 += grid.gaps;
-                    grid_gaps.1 += grid.gaps_in_labelled_runs;
-                }
-                tr.add_series(&train_grid.labels, &train_grid.scores, DELAY);
-                te.add_series(&test_grid.labels, &test_grid.scores, DELAY);
+                let [train_grid, test_grid] =
+                    pool.add([(&ts[..k], &l[..k], &s[..k]), (&ts[k..], &l[k..], &s[k..])]);
                 if boot.is_some() {
                     halves.push([
                         compress(&train_grid.labels, &train_grid.scores),
@@ -323,6 +308,7 @@ fn main() {
             if let Some(n) = boot {
                 kpi_bootstrap(&halves, n);
             }
+            let (tr, te) = (&mut pool.train, &mut pool.test);
             let b = tr.best();
             let at = te.at(b.threshold);
             let orc = te.best();
@@ -330,8 +316,11 @@ fn main() {
                 " | kpi train {:.4}@{:.3} test {:.4} (p {:.3} r {:.3}) oracle {:.4}",
                 b.f1, b.threshold, at.f1, at.precision, at.recall, orc.f1
             );
-            if grid_gaps.0 > 0 {
-                out += &format!(" gaps {} in labelled runs {}", grid_gaps.0, grid_gaps.1);
+            if pool.gaps > 0 {
+                out += &format!(
+                    " gaps {} in labelled runs {}",
+                    pool.gaps, pool.gaps_in_labelled_runs
+                );
             }
             for &th in &kpi_fixed {
                 out += &format!(" [train {:.4} test {:.4}@{th}]", tr.at(th).f1, te.at(th).f1);
@@ -504,26 +493,25 @@ fn gap_mask(rows: usize, fraction: f64, seed: u64) -> Vec<bool> {
     keep
 }
 
-/// Which rows to keep when the inner points of every run of at least
-/// `least` equal, nonzero steps go (the steps equal to a millionth, as
-/// numpy's `isclose` with `rtol=1e-6, atol=1e-9`).
-fn fill_mask(rows: &Rows, least: usize) -> Vec<bool> {
-    let value = |i: usize| rows[i].1;
-    let inner = |j: usize| match (value(j - 1), value(j), value(j + 1)) {
+/// Which rows to keep when the inner points of every run of equal, nonzero
+/// steps go, where a run has at least `least` inner points (the steps equal
+/// to a millionth, as numpy's `isclose` with `rtol=1e-6, atol=1e-9`).
+fn fill_mask(values: &[Option<f64>], least: usize) -> Vec<bool> {
+    let inner = |j: usize| match (values[j - 1], values[j], values[j + 1]) {
         (Some(a), Some(b), Some(c)) => {
             let (before, after) = (b - a, c - b);
             after.abs() > 1e-12 && (after - before).abs() <= 1e-9 + 1e-6 * before.abs()
         }
         _ => false,
     };
-    let mut keep = vec![true; rows.len()];
+    let mut keep = vec![true; values.len()];
     let mut j = 1;
-    while j + 1 < rows.len() {
+    while j + 1 < values.len() {
         let start = j;
-        while j + 1 < rows.len() && inner(j) {
+        while j + 1 < values.len() && inner(j) {
             j += 1;
         }
-        if j - start >= least.max(1) {
+        if j - start >= least {
             keep[start..j].fill(false);
         }
         j += 1;

@@ -302,23 +302,23 @@ pub fn run_detector(
     files: &[PathBuf],
     mut progress: impl FnMut(&Path),
 ) -> Result<KpiReport, KpiError> {
-    let (mut train, mut test) = (Sweep::default(), Sweep::default());
-    let (mut rows, mut gaps, mut gaps_in_labelled_runs) = (0, 0, 0);
+    let mut pool = Pool::default();
+    let mut rows = 0;
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
     for path in files {
-        let [train_half, test_half] = score_file(path)?;
-        rows += (train_half.timestamps.len() + test_half.timestamps.len()) as u64;
-        let (train_grid, test_grid) = (train_half.on_grid(), test_half.on_grid());
-        for grid in [&train_grid, &test_grid] {
-            gaps += grid.gaps;
-            gaps_in_labelled_runs += grid.gaps_in_labelled_runs;
-        }
-        train.add_series(&train_grid.labels, &train_grid.scores, DELAY);
-        test.add_series(&test_grid.labels, &test_grid.scores, DELAY);
+        let halves = score_file(path)?;
+        rows += (halves[0].timestamps.len() + halves[1].timestamps.len()) as u64;
+        let [_, test_grid] = pool.add(halves.each_ref().map(Half::parts));
         test_halves.push((kpi_name(path), test_grid.labels, test_grid.scores));
         progress(path);
     }
+    let Pool {
+        mut train,
+        mut test,
+        gaps,
+        gaps_in_labelled_runs,
+    } = pool;
     let train_best = train.best();
     let threshold = train_best.threshold;
     let per_kpi = test_halves
@@ -359,8 +359,40 @@ struct Half {
 }
 
 impl Half {
-    fn on_grid(&self) -> Grid {
-        on_grid(&self.timestamps, &self.labels, &self.scores)
+    fn parts(&self) -> HalfParts<'_> {
+        (&self.timestamps, &self.labels, &self.scores)
+    }
+}
+
+/// One half of a KPI (train or test): each row's timestamp, label and score.
+pub type HalfParts<'a> = (&'a [i64], &'a [bool], &'a [f64]);
+
+/// Every KPI's halves pooled for the threshold sweeps (one F1 over all
+/// KPIs), with the tally of the gaps their grids bridged.
+#[derive(Debug, Default)]
+pub struct Pool {
+    pub train: Sweep,
+    pub test: Sweep,
+    /// Gaps between rows on the challenge's grid ([`Grid::gaps`]).
+    pub gaps: u64,
+    /// Those inside a labelled run ([`Grid::gaps_in_labelled_runs`]).
+    pub gaps_in_labelled_runs: u64,
+}
+
+impl Pool {
+    /// Adds one KPI's train and test halves; returns their grids.
+    pub fn add(&mut self, [train, test]: [HalfParts; 2]) -> [Grid; 2] {
+        let grids =
+            [train, test].map(|(timestamps, labels, scores)| on_grid(timestamps, labels, scores));
+        for grid in &grids {
+            self.gaps += grid.gaps;
+            self.gaps_in_labelled_runs += grid.gaps_in_labelled_runs;
+        }
+        self.train
+            .add_series(&grids[0].labels, &grids[0].scores, DELAY);
+        self.test
+            .add_series(&grids[1].labels, &grids[1].scores, DELAY);
+        grids
     }
 }
 
@@ -420,7 +452,20 @@ pub struct Grid {
     pub gaps_in_labelled_runs: u64,
 }
 
-fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
+/// One row of a KPI file, with the line it was read from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KpiRow {
+    pub line: u64,
+    pub timestamp: i64,
+    pub value: Option<f64>,
+    pub label: bool,
+    pub is_test: bool,
+}
+
+/// Reads a KPI file's rows in time order, as the challenge's script sorts
+/// them before it scores (and a live feed delivers them): flags must be 0
+/// or 1, each timestamp must appear once, and the train half must come first.
+pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
     let mut reader = SeriesReader::open(path)?;
     let column = |reader: &SeriesReader, column| {
         reader
@@ -453,45 +498,40 @@ fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
             is_test: flag(test_col, "is_test")?,
         });
     }
-    // In time order, as the challenge's script sorts before it scores (and a
-    // live feed delivers); stable, so a repeated timestamp keeps its lines' order.
+    // Stable, so a repeated timestamp keeps its lines' order.
     if !rows.is_sorted_by_key(|r| r.timestamp) {
         rows.sort_by_key(|r| r.timestamp);
     }
-    let mut detector = OnlineSeries::default();
-    let mut halves: [Half; 2] = Default::default();
-    for (i, row) in rows.iter().enumerate() {
-        if let Some(earlier) = i.checked_sub(1).map(|j| &rows[j])
-            && earlier.timestamp == row.timestamp
-        {
+    for (earlier, row) in rows.iter().zip(rows.iter().skip(1)) {
+        if earlier.timestamp == row.timestamp {
             return Err(KpiError::RepeatedTimestamp {
                 source_name,
-                line: row.line.max(earlier.line),
-                first_line: row.line.min(earlier.line),
+                line: row.line,
+                first_line: earlier.line,
                 timestamp: row.timestamp,
             });
         }
-        if !row.is_test && !halves[1].labels.is_empty() {
+        if earlier.is_test && !row.is_test {
             return Err(KpiError::TrainAfterTest {
                 source_name,
                 line: row.line,
             });
         }
+    }
+    Ok(rows)
+}
+
+/// Scores a KPI file online, train half then test half.
+fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
+    let mut detector = OnlineSeries::default();
+    let mut halves: [Half; 2] = Default::default();
+    for row in read_file(path)? {
         let half = &mut halves[usize::from(row.is_test)];
         half.timestamps.push(row.timestamp);
         half.labels.push(row.label);
         half.scores.push(detector.score(row.timestamp, row.value));
     }
     Ok(halves)
-}
-
-/// One row of a KPI file, with the line it was read from.
-struct KpiRow {
-    line: u64,
-    timestamp: i64,
-    value: Option<f64>,
-    label: bool,
-    is_test: bool,
 }
 
 #[cfg(test)]
@@ -707,7 +747,7 @@ mod tests {
             scores,
             gaps,
             gaps_in_labelled_runs,
-        } = h.on_grid();
+        } = on_grid(&h.timestamps, &h.labels, &h.scores);
         assert_eq!((gaps, gaps_in_labelled_runs), (2, 1));
         assert_eq!(labels, bits("011010000"));
         let unscored: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_nan()).collect();
@@ -798,7 +838,7 @@ mod tests {
                 labels: labels.clone(),
                 scores: flags.iter().map(|&f| f64::from(u8::from(f))).collect(),
             };
-            let Grid { labels: grid_labels, scores: grid_scores, .. } = h.on_grid();
+            let Grid { labels: grid_labels, scores: grid_scores, .. } = on_grid(&h.timestamps, &h.labels, &h.scores);
             let grid_flags: Vec<bool> = grid_scores.iter().map(|&s| s >= 0.5).collect();
             let step = timestamps.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(1);
             let index = |ts: i64| ((ts - timestamps[0]) / step) as usize;
