@@ -101,8 +101,8 @@ mod tests {
                 "backward"
             );
             assert_eq!(b.feed(t * 60 + 1, None), Fed::NoValue);
-            assert_eq!(Fed::NoValue.score() + Fed::NotAfterLast.score(), 0.0);
         }
+        assert_eq!(Fed::NoValue.score() + Fed::NotAfterLast.score(), 0.0);
         assert_eq!(a.score(100 * 60, Some(50.0)), b.score(100 * 60, Some(50.0)));
     }
 
