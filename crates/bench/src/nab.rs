@@ -565,13 +565,19 @@ pub struct NabRun {
     pub files: Vec<ScoredFile>,
 }
 
-/// Runs the detector online over every data file of the NAB directory `dir`
-/// and scores it under each profile. `progress` is called once per finished file.
-pub fn run_detector(dir: &Path, mut progress: impl FnMut(&DataFile)) -> Result<NabRun, NabError> {
+/// Runs the detector online over `files`, the NAB directory `dir`'s data
+/// files ([`data_files`], listed by the caller, which may want their count
+/// first), and scores them under each profile. `progress` is called once
+/// per finished file.
+pub fn run_detector(
+    dir: &Path,
+    files: Vec<DataFile>,
+    mut progress: impl FnMut(&DataFile),
+) -> Result<NabRun, NabError> {
     let profiles = load_profiles(&dir.join("config/profiles.json"))?;
     let mut labels = load_window_labels(&dir.join("labels/combined_windows.json"))?;
     let mut scored = Vec::new();
-    for data in data_files(dir)? {
+    for data in files {
         let bounds = labels
             .remove(&data.name)
             .ok_or_else(|| NabError::Unlabeled {

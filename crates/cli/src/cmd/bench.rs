@@ -161,7 +161,7 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
     let args = nab_args.data;
     let files = nab::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
     let bar = progress(files.len() as u64);
-    let run = nab::run_detector(&args.data, |f| {
+    let run = nab::run_detector(&args.data, files, |f| {
         bar.set_message(f.name.clone());
         bar.inc(1);
     })
