@@ -350,12 +350,14 @@ fn kpi_name(path: &Path) -> String {
     name.strip_suffix(".csv.gz").unwrap_or(&name).to_owned()
 }
 
-/// One half of a KPI file as read: each row's timestamp, label and score.
+/// One half of a KPI file as read: each row's timestamp, value (none where
+/// the file has none), label and score.
 #[derive(Debug, Default)]
-struct Half {
-    timestamps: Vec<i64>,
-    labels: Vec<bool>,
-    scores: Vec<f64>,
+pub struct Half {
+    pub timestamps: Vec<i64>,
+    pub values: Vec<Option<f64>>,
+    pub labels: Vec<bool>,
+    pub scores: Vec<f64>,
 }
 
 impl Half {
@@ -409,25 +411,14 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
         timestamps.len() == labels.len() && labels.len() == scores.len(),
         "one timestamp, label and score per row"
     );
-    let (Some(&first), Some(step)) = (
-        timestamps.first(),
-        timestamps.windows(2).map(|w| w[1] - w[0]).min(),
-    ) else {
-        return Grid {
-            labels: labels.to_vec(),
-            scores: scores.to_vec(),
-            ..Grid::default()
-        };
-    };
-    assert!(step > 0, "timestamps must increase");
-    let index = |timestamp: i64| (timestamp - first) / step;
     let mut grid = Grid {
         labels: Vec::with_capacity(labels.len()),
         scores: Vec::with_capacity(scores.len()),
         ..Grid::default()
     };
+    let gap_before = gaps(timestamps);
     for (i, (&label, &score)) in labels.iter().zip(scores).enumerate() {
-        if i > 0 && index(timestamps[i]) - index(timestamps[i - 1]) > 1 {
+        if gap_before(i) {
             grid.labels.push(false);
             grid.scores.push(f64::NAN);
             grid.gaps += 1;
@@ -437,6 +428,71 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
         grid.scores.push(score);
     }
     grid
+}
+
+/// Whether grid points are missing before row `i` of a half whose rows are
+/// at `timestamps` (increasing): a step of more than one point on the grid
+/// of [`on_grid`].
+fn gaps(timestamps: &[i64]) -> impl Fn(usize) -> bool + '_ {
+    let first = timestamps.first().copied().unwrap_or(0);
+    let step = timestamps.windows(2).map(|w| w[1] - w[0]).min();
+    assert!(step.is_none_or(|s| s > 0), "timestamps must increase");
+    let index = move |timestamp: i64| (timestamp - first) / step.unwrap_or(1);
+    move |i| i > 0 && index(timestamps[i]) - index(timestamps[i - 1]) > 1
+}
+
+/// How the point-adjusted rule counts one row of a half at a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Unlabelled and not flagged.
+    Normal,
+    /// Unlabelled and flagged.
+    FalsePositive,
+    /// In a labelled segment flagged within the delay.
+    Found,
+    /// In a labelled segment not flagged within the delay.
+    Missed,
+}
+
+/// Each row of a half (as [`on_grid`] takes it) as the point-adjusted rule
+/// with `delay` counts it when rows scoring `threshold` or more are flagged:
+/// where a benchmark's points are won and lost, row by row.
+pub fn row_outcomes(
+    timestamps: &[i64],
+    labels: &[bool],
+    scores: &[f64],
+    threshold: f64,
+    delay: usize,
+) -> Vec<Outcome> {
+    let gap_before = gaps(timestamps);
+    let flagged = |i: usize| scores[i] >= threshold;
+    let mut outcomes = Vec::with_capacity(labels.len());
+    let mut i = 0;
+    while i < labels.len() {
+        if !labels[i] {
+            outcomes.push(if flagged(i) {
+                Outcome::FalsePositive
+            } else {
+                Outcome::Normal
+            });
+            i += 1;
+            continue;
+        }
+        // A segment ends at an unlabelled row or at a gap, which the grid
+        // fills with an unlabelled point.
+        let end = (i + 1..labels.len())
+            .find(|&k| !labels[k] || gap_before(k))
+            .unwrap_or(labels.len());
+        let found = (i..end.min(i + delay + 1)).any(flagged);
+        let outcome = if found {
+            Outcome::Found
+        } else {
+            Outcome::Missed
+        };
+        outcomes.resize(end, outcome);
+        i = end;
+    }
+    outcomes
 }
 
 /// A half on the challenge's grid ([`on_grid`]).
@@ -521,13 +577,15 @@ pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
     Ok(rows)
 }
 
-/// Scores a KPI file online, train half then test half.
-fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
+/// Scores a KPI file online, train half then test half, one fresh detector
+/// for the file.
+pub fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
     let mut detector = OnlineSeries::default();
     let mut halves: [Half; 2] = Default::default();
     for row in read_file(path)? {
         let half = &mut halves[usize::from(row.is_test)];
         half.timestamps.push(row.timestamp);
+        half.values.push(row.value);
         half.labels.push(row.label);
         half.scores.push(detector.score(row.timestamp, row.value));
     }
@@ -725,6 +783,7 @@ mod tests {
     fn half(rows: &[(i64, bool)]) -> Half {
         Half {
             timestamps: rows.iter().map(|r| r.0).collect(),
+            values: vec![Some(0.0); rows.len()],
             labels: rows.iter().map(|r| r.1).collect(),
             scores: (0..rows.len()).map(|i| i as f64).collect(),
         }
@@ -835,6 +894,7 @@ mod tests {
             }
             let h = Half {
                 timestamps: timestamps.clone(),
+                values: vec![Some(0.0); labels.len()],
                 labels: labels.clone(),
                 scores: flags.iter().map(|&f| f64::from(u8::from(f))).collect(),
             };
@@ -856,6 +916,18 @@ mod tests {
             sweep.add_series(&grid_labels, &grid_scores, delay);
             prop_assert_eq!(
                 sweep.at(0.5).counts,
+                point_adjust(&dense_labels, &dense_flags, delay).counts
+            );
+            // Row by row, the same counts.
+            let outcomes = row_outcomes(&h.timestamps, &h.labels, &h.scores, 0.5, delay);
+            let count = |o| outcomes.iter().filter(|&&x| x == o).count() as u64;
+            prop_assert_eq!(outcomes.len(), timestamps.len());
+            prop_assert_eq!(
+                Counts {
+                    tp: count(Outcome::Found),
+                    fp: count(Outcome::FalsePositive),
+                    fn_: count(Outcome::Missed),
+                },
                 point_adjust(&dense_labels, &dense_flags, delay).counts
             );
         }

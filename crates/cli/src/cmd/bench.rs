@@ -37,7 +37,7 @@ enum BenchCommand {
     /// run into two segments, each to be flagged within the delay. Rows are
     /// put in time order first, as that script sorts them; each timestamp
     /// must appear once.
-    Kpi(DataArgs),
+    Kpi(KpiArgs),
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
     Throughput(ThroughputArgs),
@@ -71,6 +71,20 @@ struct NabArgs {
     /// the rows at or above it shaded red and NAB's windows amber.
     /// Example: `--plot-dir nab-charts`, then open
     /// `nab-charts/realKnownCause__nyc_taxi.svg`.
+    #[arg(long, value_name = "DIR")]
+    plot_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct KpiArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Also draw every KPI's test half as an SVG chart in this directory
+    /// (created if missing): its values, its scores with the threshold chosen
+    /// on the train halves, and where its points are lost at that threshold:
+    /// false-positive flags shaded red, segments not found within the delay
+    /// amber. Example: `--plot-dir kpi-charts`, then open
+    /// `kpi-charts/<KPI>.svg`.
     #[arg(long, value_name = "DIR")]
     plot_dir: Option<PathBuf>,
 }
@@ -240,16 +254,13 @@ fn plot_nab(
     files: &[nab::ScoredFile],
     profile: &nab::ProfileReport,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        UsageError(format!(
-            "cannot create --plot-dir {}: {e}; choose a writable directory",
-            dir.display()
-        ))
-    })?;
+    create_plot_dir(dir)?;
+    let detection = format!("{} detection", profile.profile);
     let legend = Legend {
-        flagged: &format!("{} detection", profile.profile),
+        threshold: &detection,
+        flagged: &detection,
         labelled: "NAB window",
-        unscored: "probation (not scored)",
+        grey: "probation (not scored)",
     };
     for f in files {
         let mut chart = Envelope::new(profile.threshold);
@@ -263,7 +274,7 @@ fn plot_nab(
         // NAB scores neither the probationary rows nor a window inside them.
         let probation = nab::probation_rows(f.file.rows);
         if let Some(&first_scored) = f.timestamps.get(probation) {
-            chart.mark_unscored_before(first_scored);
+            chart.grey_before(first_scored);
         }
         let flagged = (f.scores.iter().skip(probation))
             .filter(|&&s| s >= profile.threshold)
@@ -286,11 +297,81 @@ fn plot_nab(
     Ok(())
 }
 
+fn create_plot_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        UsageError(format!(
+            "cannot create --plot-dir {}: {e}; choose a writable directory",
+            dir.display()
+        ))
+    })?;
+    Ok(())
+}
+
+/// Draws each KPI's test half in `dir` as `<KPI>.svg`, at the train
+/// threshold, shading where the half's points are lost: false-positive flags
+/// red, missed segments amber. The detector is deterministic, so scoring
+/// each file again here gives the scores the benchmark counted, without
+/// holding every KPI's rows through the run.
+fn plot_kpi(
+    dir: &std::path::Path,
+    files: &[PathBuf],
+    report: &kpi::KpiReport,
+) -> anyhow::Result<()> {
+    create_plot_dir(dir)?;
+    let threshold = report.train.threshold;
+    let legend = Legend {
+        threshold: "train threshold",
+        flagged: "false positive (flag outside a labelled segment)",
+        labelled: "missed segment (no flag in its first points)",
+        // The test half alone is drawn.
+        grey: "",
+    };
+    let bar = progress(files.len() as u64);
+    for (path, k) in files.iter().zip(&report.per_kpi) {
+        bar.set_message(k.kpi.clone());
+        let [_, test] = kpi::score_file(path).map_err(|e| UsageError(e.to_string()))?;
+        let outcomes = kpi::row_outcomes(
+            &test.timestamps,
+            &test.labels,
+            &test.scores,
+            threshold,
+            report.delay,
+        );
+        let mut chart = Envelope::new(threshold);
+        let rows = (test.timestamps.iter().zip(&test.values)).zip(test.scores.iter().zip(outcomes));
+        for ((&t, value), (&score, outcome)) in rows {
+            if let Some(v) = *value {
+                let fp = outcome == kpi::Outcome::FalsePositive;
+                chart.add_marked(t, v, score, fp, outcome == kpi::Outcome::Missed);
+            }
+        }
+        let (a, c) = (&k.adjusted, &k.adjusted.counts);
+        let caption = format!(
+            "test half, {} rows, at the train threshold: {} of {} labelled segments found \
+             within the delay; TP {}, FN {}, FP {} points",
+            test.timestamps.len(),
+            a.detected,
+            a.segments,
+            c.tp,
+            c.fn_,
+            c.fp,
+        );
+        let path = dir.join(format!("{}.svg", k.kpi));
+        std::fs::write(&path, chart.render_svg(&k.kpi, &caption, legend))
+            .with_context(|| format!("writing {}", path.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!("charts: {} KPIs in {}", files.len(), dir.display());
+    Ok(())
+}
+
 fn fmt_norm(n: Option<f64>) -> String {
     n.map_or_else(|| "n/a".to_owned(), |n| format!("{n:.2}"))
 }
 
-fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
+fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
+    let args = kpi_args.data;
     let files = kpi::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
     let bar = progress(files.len() as u64);
     let report = kpi::run_detector(&files, |path| {
@@ -304,6 +385,9 @@ fn run_kpi(args: DataArgs) -> anyhow::Result<()> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
+    if let Some(dir) = &kpi_args.plot_dir {
+        plot_kpi(dir, &files, &report)?;
+    }
     if args.json {
         let out = json!({
             "benchmark": "aiops-kpi",

@@ -26,8 +26,8 @@ const TIME_TICKS: usize = 5;
 const SHADE_MIN_PX: f64 = 3.0;
 const ALARM_COLOUR: &str = "#d93025";
 const LABEL_COLOUR: &str = "#e8710a";
-const UNSCORED_COLOUR: &str = "#9aa0a6";
-const UNSCORED_TEXT_COLOUR: &str = "#5f6368";
+const GREY_COLOUR: &str = "#9aa0a6";
+const GREY_TEXT_COLOUR: &str = "#5f6368";
 /// Mean sample steps between two samples beyond which the chart shows a gap.
 const GAP_STEPS: f64 = 3.0;
 
@@ -76,9 +76,9 @@ pub struct Envelope {
     samples: u64,
     width_secs: u64,
     columns: Vec<Column>,
-    /// Samples before this time are not scored by the benchmark (NAB's
-    /// probation), shaded grey.
-    unscored_before: Option<Timestamp>,
+    /// Samples before this time are shaded grey: a part of the series the
+    /// benchmark treats apart (NAB's probation, the KPI set's train halves).
+    grey_before: Option<Timestamp>,
 }
 
 impl Envelope {
@@ -91,7 +91,7 @@ impl Envelope {
             samples: 0,
             width_secs: 1,
             columns: Vec::new(),
-            unscored_before: None,
+            grey_before: None,
         }
     }
 
@@ -99,6 +99,22 @@ impl Envelope {
     /// (an earlier one is drawn in the first column); `labelled` if the input
     /// marks it anomalous (a `label` column of 1). Returns whether it alarmed.
     pub fn add(&mut self, timestamp: Timestamp, value: f64, score: f64, labelled: bool) -> bool {
+        let alarmed = score >= self.threshold;
+        self.add_marked(timestamp, value, score, alarmed, labelled);
+        alarmed
+    }
+
+    /// Adds a scored sample as [`Envelope::add`] does, with the caller
+    /// deciding what the red shading marks (`flagged`), such as only the
+    /// flags a benchmark counts as false positives.
+    pub fn add_marked(
+        &mut self,
+        timestamp: Timestamp,
+        value: f64,
+        score: f64,
+        flagged: bool,
+        labelled: bool,
+    ) {
         let (start, last) = self.span.get_or_insert((timestamp, timestamp));
         *last = (*last).max(timestamp);
         let start = *start;
@@ -111,16 +127,14 @@ impl Envelope {
         if self.columns.len() <= k {
             self.columns.resize(k + 1, Column::EMPTY);
         }
-        let alarmed = score >= self.threshold;
         let c = &mut self.columns[k];
         *c = c.merge(Column {
             lo: value,
             hi: value,
             score,
-            alarms: u64::from(alarmed),
+            alarms: u64::from(flagged),
             labelled: u64::from(labelled),
         });
-        alarmed
     }
 
     /// Doubles the column width, merging neighbouring columns.
@@ -138,9 +152,9 @@ impl Envelope {
         self.columns.iter().map(|c| c.alarms).sum()
     }
 
-    /// Shades the samples before `t` grey: a benchmark does not score them.
-    pub fn mark_unscored_before(&mut self, t: Timestamp) {
-        self.unscored_before = Some(t);
+    /// Shades the samples before `t` grey; the legend says why.
+    pub fn grey_before(&mut self, t: Timestamp) {
+        self.grey_before = Some(t);
     }
 
     /// The score at and above which a sample counts as an alarm.
@@ -179,11 +193,11 @@ impl Envelope {
                 escape(legend.labelled)
             );
         }
-        if self.unscored_before.is_some() {
+        if self.grey_before.is_some() {
             let _ = write!(
                 key,
-                "  <tspan fill=\"{UNSCORED_TEXT_COLOUR}\">grey: {}</tspan>",
-                escape(legend.unscored)
+                "  <tspan fill=\"{GREY_TEXT_COLOUR}\">grey: {}</tspan>",
+                escape(legend.grey)
             );
         }
         let _ = writeln!(
@@ -198,10 +212,10 @@ impl Envelope {
         let score_y = |s: f64| SCORE_BOTTOM - s * (SCORE_BOTTOM - SCORE_TOP);
         let x = |k: usize| self.x(k as f64);
         let px = self.column_px();
-        if let Some(t) = self.unscored_before {
+        if let Some(t) = self.grey_before {
             let _ = writeln!(
                 svg,
-                "<rect x=\"{LEFT}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{UNSCORED_COLOUR}\" opacity=\"0.25\"/>",
+                "<rect x=\"{LEFT}\" y=\"{VALUE_TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{GREY_COLOUR}\" opacity=\"0.25\"/>",
                 (self.x_at(t) - LEFT).max(0.0),
                 SCORE_BOTTOM - VALUE_TOP
             );
@@ -264,7 +278,7 @@ impl Envelope {
              <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{ALARM_COLOUR}\" text-anchor=\"end\">{} {}</text>",
                 right,
                 ty - 3.0,
-                escape(legend.flagged),
+                escape(legend.threshold),
                 number(self.threshold)
             );
         }
@@ -387,12 +401,15 @@ impl Envelope {
 /// What the chart's shading means.
 #[derive(Debug, Clone, Copy)]
 pub struct Legend<'a> {
-    /// Samples at or above the threshold (e.g. "alarm").
+    /// The threshold line's label, before its value (e.g. "alarm").
+    pub threshold: &'a str,
+    /// Samples shaded red: at or above the threshold (e.g. "alarm"), unless
+    /// added with [`Envelope::add_marked`].
     pub flagged: &'a str,
     /// Samples the input labels anomalous (e.g. "NAB window").
     pub labelled: &'a str,
-    /// Samples before [`Envelope::mark_unscored_before`] (e.g. "probation").
-    pub unscored: &'a str,
+    /// Samples before [`Envelope::grey_before`] (e.g. "probation").
+    pub grey: &'a str,
 }
 
 /// A value label: at most four decimals, in exponent form where fixed
@@ -439,11 +456,12 @@ mod tests {
             }
         }
         assert_eq!((e.alarms(), e.labelled()), (1, 3));
-        e.mark_unscored_before(1_700_000_000 + 60 * 5);
+        e.grey_before(1_700_000_000 + 60 * 5);
         let legend = Legend {
+            threshold: "alarm",
             flagged: "alarm",
             labelled: "labelled",
-            unscored: "not scored",
+            grey: "not scored",
         };
         insta::assert_snapshot!(e.render_svg("cpu <host> & co", "40 rows, 1 alarm", legend));
     }
@@ -451,9 +469,10 @@ mod tests {
     #[test]
     fn an_empty_or_flat_series_still_renders() {
         let legend = Legend {
+            threshold: "alarm",
             flagged: "alarm",
             labelled: "labelled",
-            unscored: "not scored",
+            grey: "not scored",
         };
         let svg = Envelope::new(0.52).render_svg("empty", "", legend);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));

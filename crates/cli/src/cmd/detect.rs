@@ -155,10 +155,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.plot {
         let title = args.input.file_name().unwrap_or_default().to_string_lossy();
         let legend = Legend {
+            threshold: "alarm",
             flagged: "alarm",
             labelled: "labelled anomalous",
             // Every row is scored: never shown.
-            unscored: "",
+            grey: "",
         };
         let svg = summary
             .envelope
