@@ -354,9 +354,13 @@ fn kpi_name(path: &Path) -> String {
 /// the file has none), label and score.
 #[derive(Debug, Default)]
 pub struct Half {
+    /// Increasing: the file's rows are put in time order.
     pub timestamps: Vec<i64>,
+    /// What the detector was given: none for an empty or non-numeric value.
     pub values: Vec<Option<f64>>,
+    /// Labelled anomalous.
     pub labels: Vec<bool>,
+    /// The detector's score, online over the whole file (train half first).
     pub scores: Vec<f64>,
 }
 
@@ -416,7 +420,7 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
         scores: Vec::with_capacity(scores.len()),
         ..Grid::default()
     };
-    let gap_before = gaps(timestamps);
+    let gap_before = gap_before_row(timestamps);
     for (i, (&label, &score)) in labels.iter().zip(scores).enumerate() {
         if gap_before(i) {
             grid.labels.push(false);
@@ -433,7 +437,7 @@ pub fn on_grid(timestamps: &[i64], labels: &[bool], scores: &[f64]) -> Grid {
 /// Whether grid points are missing before row `i` of a half whose rows are
 /// at `timestamps` (increasing): a step of more than one point on the grid
 /// of [`on_grid`].
-fn gaps(timestamps: &[i64]) -> impl Fn(usize) -> bool + '_ {
+fn gap_before_row(timestamps: &[i64]) -> impl Fn(usize) -> bool + '_ {
     let first = timestamps.first().copied().unwrap_or(0);
     let step = timestamps.windows(2).map(|w| w[1] - w[0]).min();
     assert!(step.is_none_or(|s| s > 0), "timestamps must increase");
@@ -464,7 +468,11 @@ pub fn row_outcomes(
     threshold: f64,
     delay: usize,
 ) -> Vec<Outcome> {
-    let gap_before = gaps(timestamps);
+    assert!(
+        timestamps.len() == labels.len() && labels.len() == scores.len(),
+        "one timestamp, label and score per row"
+    );
+    let gap_before = gap_before_row(timestamps);
     let flagged = |i: usize| scores[i] >= threshold;
     let mut outcomes = Vec::with_capacity(labels.len());
     let mut i = 0;
@@ -918,10 +926,10 @@ mod tests {
                 sweep.at(0.5).counts,
                 point_adjust(&dense_labels, &dense_flags, delay).counts
             );
-            // Row by row, the same counts.
+            // Row by row: the same counts, and each row as its point of the
+            // dense reconstruction.
             let outcomes = row_outcomes(&h.timestamps, &h.labels, &h.scores, 0.5, delay);
             let count = |o| outcomes.iter().filter(|&&x| x == o).count() as u64;
-            prop_assert_eq!(outcomes.len(), timestamps.len());
             prop_assert_eq!(
                 Counts {
                     tp: count(Outcome::Found),
@@ -930,6 +938,12 @@ mod tests {
                 },
                 point_adjust(&dense_labels, &dense_flags, delay).counts
             );
+            let dense_timestamps: Vec<i64> =
+                (0..len as i64).map(|k| timestamps[0] + k * step).collect();
+            let dense_scores: Vec<f64> = dense_flags.iter().map(|&f| f64::from(u8::from(f))).collect();
+            let dense = row_outcomes(&dense_timestamps, &dense_labels, &dense_scores, 0.5, delay);
+            let at_rows: Vec<Outcome> = timestamps.iter().map(|&ts| dense[index(ts)]).collect();
+            prop_assert_eq!(outcomes, at_rows);
         }
 
         #[test]

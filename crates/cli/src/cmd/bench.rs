@@ -319,10 +319,14 @@ fn plot_kpi(
 ) -> anyhow::Result<()> {
     create_plot_dir(dir)?;
     let threshold = report.train.threshold;
+    let missed = format!(
+        "missed segment (no flag in its first {} points)",
+        report.delay + 1
+    );
     let legend = Legend {
         threshold: "train threshold",
         flagged: "false positive (flag outside a labelled segment)",
-        labelled: "missed segment (no flag in its first points)",
+        labelled: &missed,
         // The test half alone is drawn.
         grey: "",
     };
@@ -341,8 +345,9 @@ fn plot_kpi(
         let rows = (test.timestamps.iter().zip(&test.values)).zip(test.scores.iter().zip(outcomes));
         for ((&t, value), (&score, outcome)) in rows {
             if let Some(v) = *value {
-                let fp = outcome == kpi::Outcome::FalsePositive;
-                chart.add_marked(t, v, score, fp, outcome == kpi::Outcome::Missed);
+                let false_positive = outcome == kpi::Outcome::FalsePositive;
+                let missed = outcome == kpi::Outcome::Missed;
+                chart.add_marked(t, v, score, false_positive, missed);
             }
         }
         let (a, c) = (&k.adjusted, &k.adjusted.counts);

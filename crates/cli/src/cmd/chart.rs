@@ -1,5 +1,5 @@
 //! A scored series as an SVG, for looking rather than reading a column of
-//! scores: `dialtone detect --plot` and `dialtone bench nab --plot-dir`.
+//! scores: `dialtone detect --plot` and `dialtone bench nab|kpi --plot-dir`.
 //!
 //! The series streams through an [`Envelope`] of at most [`COLUMNS`] time
 //! columns, each keeping the least and greatest value, the highest score,
@@ -77,13 +77,14 @@ pub struct Envelope {
     width_secs: u64,
     columns: Vec<Column>,
     /// Samples before this time are shaded grey: a part of the series the
-    /// benchmark treats apart (NAB's probation, the KPI set's train halves).
+    /// benchmark treats apart (NAB's probation).
     grey_before: Option<Timestamp>,
 }
 
 impl Envelope {
-    /// An empty envelope; scores at or above `threshold` count as alarms
-    /// (flagged samples).
+    /// An empty envelope; samples added with [`Envelope::add`] scoring at or
+    /// above `threshold` count as alarms (flagged samples), and the chart
+    /// draws `threshold` as a line.
     pub fn new(threshold: f64) -> Envelope {
         Envelope {
             threshold,
@@ -147,7 +148,8 @@ impl Envelope {
             .collect();
     }
 
-    /// Samples at or above the alarm threshold.
+    /// Samples flagged: at or above the threshold, or as marked by
+    /// [`Envelope::add_marked`].
     pub fn alarms(&self) -> u64 {
         self.columns.iter().map(|c| c.alarms).sum()
     }
