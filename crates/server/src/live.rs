@@ -38,7 +38,6 @@ pub struct Live {
     earlier: Vec<Incident>,
     regions: Vec<String>,
     page: PageInfo,
-    version: u64,
     now: Timestamp,
     dirty: BTreeSet<u64>,
     responder: Responder,
@@ -67,7 +66,6 @@ impl Live {
                 .collect(),
             regions,
             page,
-            version: 0,
             now: 0,
             dirty: BTreeSet::new(),
             responder: Responder::new(playbook),
@@ -307,7 +305,6 @@ impl Live {
 
     /// Renders every public document and the console as of now.
     pub fn render(&mut self) -> Rendered {
-        self.version += 1;
         let incidents = self.incidents();
         // Incidents held for approval are the console's until approved.
         let public: Vec<Incident> = incidents
@@ -329,7 +326,7 @@ impl Live {
             &self.history,
             self.now,
         );
-        Rendered::render(&state, console, self.version)
+        Rendered::render(&state, console)
     }
 
     /// Saves dirty incidents; those that fail stay dirty for the next call.

@@ -1,5 +1,6 @@
 //! Pre-rendered pages and JSON, swapped atomically on every state change.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
@@ -12,7 +13,11 @@ use serde_json::json;
 /// Everything the public and the console are served, rendered once.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
-    /// One tag for the whole set: any state change changes every document.
+    /// One tag for the whole set, a hash of the public documents: the same
+    /// content has the same tag in every process and replica, so a cache's
+    /// copy from before a restart, or from another replica, is never taken
+    /// for a different page (a per-process counter restarted at 0 would
+    /// answer "not modified" to a tag it had issued before for other content).
     pub etag: String,
     pub status_html: Bytes,
     pub summary_json: Bytes,
@@ -35,7 +40,7 @@ const INCIDENTS_LISTED: usize = 50;
 
 impl Rendered {
     /// Renders every public document of `state`, plus the given console page.
-    pub fn render(state: &PageState<'_>, console_html: String, version: u64) -> Rendered {
+    pub fn render(state: &PageState<'_>, console_html: String) -> Rendered {
         let page = summary(state).page;
         let incidents: Vec<_> = state
             .incidents
@@ -59,8 +64,8 @@ impl Rendered {
                 .collect();
             to_bytes(json!({ "page": page, "scheduled_maintenances": listed }))
         };
-        Rendered {
-            etag: format!("\"{version:x}\""),
+        let mut rendered = Rendered {
+            etag: String::new(),
             status_html: Bytes::from(render_status_html(state)),
             summary_json: Bytes::from(serde_json::to_string(&summary(state)).unwrap_or_default()),
             status_json: to_bytes(json!({ "page": page, "status": status_of(state) })),
@@ -73,7 +78,34 @@ impl Rendered {
             history_atom: Bytes::from(render_atom(state)),
             history_rss: Bytes::from(render_rss(state)),
             console_html: Bytes::from(console_html),
+        };
+        rendered.etag = rendered.public_etag();
+        rendered
+    }
+
+    /// A strong tag over every document served with it (not the console,
+    /// which is never cached). `DefaultHasher::new` has fixed keys: the same
+    /// bytes hash alike in every process of one build.
+    fn public_etag(&self) -> String {
+        let mut h = DefaultHasher::new();
+        for body in [
+            &self.status_html,
+            &self.summary_json,
+            &self.status_json,
+            &self.components_json,
+            &self.incidents_json,
+            &self.unresolved_json,
+            &self.maintenances_json,
+            &self.upcoming_maintenances_json,
+            &self.active_maintenances_json,
+            &self.history_atom,
+            &self.history_rss,
+        ] {
+            // `Hash` for a slice includes its length: no two sets collide by
+            // moving bytes from one document to the next.
+            body[..].hash(&mut h);
         }
+        format!("\"{:016x}\"", h.finish())
     }
 }
 

@@ -45,6 +45,19 @@ async fn etag_revalidation_answers_not_modified() {
 }
 
 #[tokio::test]
+async fn the_tag_names_the_content_across_restarts() {
+    // Two processes serving the same page (a restart, or two replicas) tag
+    // it alike; a tag from a counter that restarts would collide instead.
+    let tag = |r: common::Reply| r.headers["etag"].to_str().unwrap().to_string();
+    let first = tag(get(harness(live_with_incident()).await.router(), "/").await);
+    let again = tag(get(harness(live_with_incident()).await.router(), "/").await);
+    assert_eq!(first, again);
+    let quiet = common::live_after(60);
+    let other = tag(get(harness(quiet).await.router(), "/").await);
+    assert_ne!(first, other, "another page, another tag");
+}
+
+#[tokio::test]
 async fn unknown_paths_get_a_json_404() {
     let r = get(
         harness(live_with_incident()).await.router(),
