@@ -45,7 +45,7 @@ impl OnlineSeries {
     /// Feeds this sample if a live feed would have delivered it, and says
     /// what became of it.
     pub fn feed(&mut self, timestamp: Timestamp, value: Option<f64>) -> Fed {
-        let Some(v) = value else {
+        let Some(v) = value.filter(|v| v.is_finite()) else {
             return Fed::NoValue;
         };
         if self.last_fed.is_some_and(|last| timestamp <= last) {
@@ -101,6 +101,10 @@ mod tests {
                 "backward"
             );
             assert_eq!(b.feed(t * 60 + 1, None), Fed::NoValue);
+            // Not a number is no value either, and does not take the
+            // timestamp of the next usable sample.
+            assert_eq!(b.feed(t * 60 + 2, Some(f64::NAN)), Fed::NoValue);
+            assert_eq!(b.feed(t * 60 + 2, Some(f64::INFINITY)), Fed::NoValue);
         }
         assert_eq!(Fed::NoValue.score() + Fed::NotAfterLast.score(), 0.0);
         assert_eq!(a.score(100 * 60, Some(50.0)), b.score(100 * 60, Some(50.0)));

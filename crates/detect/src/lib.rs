@@ -17,8 +17,9 @@
 //!   sample, which is what an outage on a per-minute cell KPI needs. It
 //!   speaks only for a lone sample (see persistence below): after an off
 //!   sample, a run or a shift is for the persistence and mid tests to judge.
-//! * **Mid baseline** — the same with a memory of about fifty samples
-//!   ([`DetectorConfig::mid_alpha`]): a shift the fast level has absorbed
+//! * **Mid baseline** — an EWMA level with a memory of about fifty samples
+//!   ([`DetectorConfig::mid_alpha`]) and one robust spread for both sides
+//!   (memory about a hundred samples): a shift the fast level has absorbed
 //!   within a few samples still stands out against it for tens of samples,
 //!   so a shift that began with an unremarkable first sample is still caught
 //!   near its start. It is a test for shifts, so it speaks only for a sample
@@ -104,8 +105,9 @@
 //!   that is higher: the gap hid whether the episode ended.
 //! * **Routine filter** — per half-hour of the day, the peak surprise seen
 //!   there on recent days (decaying by [`DetectorConfig::routine_decay`]
-//!   decades a day). A sample must also beat the routine of its time of day
-//!   and the neighbouring half-hours by [`DetectorConfig::routine_margin`]:
+//!   decades a day). A sample must also beat the routine of its half-hour
+//!   and the next one (the one before holds today's samples already) by
+//!   [`DetectorConfig::routine_margin`]:
 //!   a daily ramp, batch job or shift change that the baselines cannot
 //!   follow surprises once or twice, then stops alarming, while the same
 //!   jump at an unusual hour still does.
@@ -127,8 +129,9 @@
 //! per-minute cell KPIs near 3e-5 false alarms per sample in simulation.
 //!
 //! State is [`SERIES_STATE_BYTES`] bytes per series, seasonal profiles
-//! included; levels and the range envelope are `f64` (KPIs can sit on large
-//! offsets), spreads `f32`, the two profiles `i16` with a shared scale
+//! included; the fast and slow levels and the range envelope are `f64` (KPIs
+//! can sit on large offsets), the mid level an `f32` offset from the fast
+//! one, spreads `f32`, the two profiles `i16` with a shared scale
 //! (`profile.rs`), the rarity histograms `u16`, the routine table `u8`.
 
 mod profile;
@@ -143,7 +146,9 @@ pub struct DetectorConfig {
     pub fast_alpha: f64,
     /// Weight of the newest sample in the mid level.
     pub mid_alpha: f64,
-    /// Weight of the newest absolute residual in the robust spreads.
+    /// Weight of the newest absolute residual in the robust spreads (twice
+    /// this in each side of the fast spread, which learns from about half
+    /// the samples).
     pub spread_alpha: f64,
     /// Memory of the slow level, in days.
     pub slow_days: f64,
@@ -255,7 +260,9 @@ const DAY: f64 = DAY_SECS as f64;
 const SCORE_SCALE: f64 = 3.0;
 /// Mean absolute deviation to standard deviation, for Gaussian noise.
 const MAD_TO_SIGMA: f64 = 1.25;
-/// Residuals are clipped at this many robust deviations before learning.
+/// Residuals are clipped at this many robust deviations before the levels,
+/// spreads and profiles learn from them (the long-run deviation, a floor
+/// for the spreads, learns from them whole).
 const CLIP_SIGMAS: f64 = 6.0;
 /// Caps that keep every statistic finite (spreads are `f32`).
 const VALUE_CAP: f64 = 1e30;
@@ -565,7 +572,10 @@ impl SeriesState {
             cusum_up: 0.0,
             cusum_down: 0.0,
             peak: 0.0,
-            alarm_sigma: 0.0,
+            // No alarm yet: no deviation is wide enough to hold. (At 0 every
+            // sample would qualify, for timestamps within `hold_secs` of the
+            // `alarm_ts` sentinel.)
+            alarm_sigma: f32::INFINITY,
             seen: 0,
             rare_n: 0,
             cusum_n: 0,
@@ -957,10 +967,21 @@ const fn score_of(surprise: f64) -> f64 {
     s / (s + SCORE_SCALE)
 }
 
-/// Surprise in decades whose score is `score` (inverse of [`score_of`]).
+/// Surprise in decades whose score is `score` (inverse of [`score_of`]),
+/// rounded up where need be so that its score is at least `score`: a
+/// sample held at the alarm surprise must score at the alarm threshold, and
+/// the exact inverse can score a unit of rounding below it (0.45 does).
 fn surprise_of(score: f64) -> f64 {
     let p = score.clamp(0.0, 1.0 - 1e-9);
-    SCORE_SCALE * p / (1.0 - p)
+    let mut s = SCORE_SCALE * p / (1.0 - p);
+    // The two roundings put it at most a few units below.
+    for _ in 0..4 {
+        if score_of(s) >= p {
+            break;
+        }
+        s = s.next_up();
+    }
+    s
 }
 
 /// The detectors of many series, addressed by dense series index.
@@ -1029,7 +1050,7 @@ impl DetectorBank {
     ///
     /// # Panics
     ///
-    /// If `values` or `scores` is longer than the bank.
+    /// If `values` is longer than the bank, or `scores` shorter than `values`.
     pub fn update_interval(&mut self, timestamp: Timestamp, values: &[f64], scores: &mut [f64]) {
         // A copy, once per scrape: held locally, the settings stay in
         // registers across the loop (borrowed, they are reloaded per series;
@@ -1218,6 +1239,50 @@ mod tests {
     fn carried_and_capped_damped_scores_stay_under_the_alarm_level() {
         assert!(score_of(DAMPED_SHARE * PEAK_CAP) <= MAX_CARRIED_SCORE);
         assert!(MAX_CARRIED_SCORE < DetectorConfig::default().alarm_threshold);
+    }
+
+    #[test]
+    fn the_alarm_surprise_scores_at_least_the_threshold() {
+        // The exact inverse of 0.45 scores 0.44999999999999996.
+        for threshold in [0.35, 0.45, 0.49, 0.52, 0.65] {
+            let t = Tuned::new(DetectorConfig {
+                alarm_threshold: threshold,
+                ..DetectorConfig::default()
+            });
+            assert!(score_of(t.alarm_surprise) >= threshold, "{threshold}");
+        }
+    }
+
+    #[test]
+    fn a_held_outage_stays_alarmed_at_another_threshold() {
+        // The hold lifts a sample to the alarm surprise, which must score at
+        // the threshold: at 0.45 the held samples of this outage fell a unit
+        // of rounding short of it.
+        let threshold = 0.45;
+        let mut noise = Noise(11);
+        let mut bank = DetectorBank::new(DetectorConfig {
+            alarm_threshold: threshold,
+            ..DetectorConfig::default()
+        });
+        let s = bank.add_series(Direction::Down);
+        for m in 0..2 * 1440 {
+            bank.update(s, T0 + 60 * m, 99.5 + 0.15 * noise.gauss());
+        }
+        let scores: Vec<f64> = (2 * 1440..2 * 1440 + 30)
+            .map(|m| bank.update(s, T0 + 60 * m, 92.0 + 0.15 * noise.gauss()))
+            .collect();
+        assert!(scores.iter().all(|&x| x >= threshold), "{scores:?}");
+    }
+
+    #[test]
+    fn nothing_is_held_before_an_alarm_even_at_the_earliest_timestamps() {
+        // Within `hold_secs` of the sentinel `alarm_ts`, a series that never
+        // alarmed must not be held: a flat series scores nothing.
+        let (mut bank, s, threshold) = one_series(Direction::Both);
+        let alarms = (0..200)
+            .filter(|&m| bank.update(s, i64::MIN + 60 * m, 10.0) >= threshold)
+            .count();
+        assert_eq!(alarms, 0);
     }
 
     #[test]
