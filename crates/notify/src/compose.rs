@@ -6,6 +6,7 @@ use dialtone_respond::{Effect, MitigationAction, Notice, Page, PageAction};
 use dialtone_statuspage::{PageState, incident_json, iso8601, status_of};
 use dialtone_store::{Channel, OutboxItem, Subscriber};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::PagerConfig;
 
@@ -273,7 +274,10 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
 }
 
 /// The double opt-in email: nothing is sent to `target` until its owner
-/// follows the link.
+/// follows the link. Keyed by a digest of the token too (never the token,
+/// which admins would see in the outbox): a subscriber id can come back
+/// after an unconfirmed request is replaced (the store reuses the highest
+/// id), and each request's link must go out.
 pub fn confirmation_email(
     page_name: &str,
     base_url: &str,
@@ -283,7 +287,11 @@ pub fn confirmation_email(
     at: i64,
 ) -> OutboxItem {
     OutboxItem {
-        key: format!("confirm/{subscriber_id}"),
+        key: format!(
+            "confirm/{subscriber_id}/{:x}",
+            // 64 bits tell one request's token from another's.
+            u64::from_be_bytes(Sha256::digest(token)[..8].try_into().expect("8 bytes"))
+        ),
         channel: Channel::Email.as_str().into(),
         destination: target.to_string(),
         subject: format!("[{page_name}] Confirm your subscription"),

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use dialtone_auth::{form_field, random_secret, sha256_hex};
 use dialtone_model::Service;
 use dialtone_notify::{check_webhook_url, confirmation_email};
-use dialtone_store::{Channel, NewSubscriber};
+use dialtone_store::{Channel, NewSubscriber, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -201,6 +201,11 @@ fn secret() -> Result<String, ApiError> {
 
 /// `POST /subscribe`, form or JSON. Email waits for the confirmation link;
 /// a webhook is live at once and its signing secret is shown this once.
+///
+/// An address already confirmed gets the answer a new one gets, and no
+/// mail: the form must not tell anyone who is subscribed. One asked for
+/// but not yet confirmed is asked again (a new link; the store replaces the
+/// pending request), so nobody can block an address by subscribing it first.
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -222,7 +227,7 @@ pub(crate) async fn subscribe(
                 ));
             }
             let token = secret()?;
-            let sub = state
+            let added = state
                 .notify_store
                 .add_subscriber(
                     &new,
@@ -231,22 +236,35 @@ pub(crate) async fn subscribe(
                     &unsubscribe,
                     now,
                 )
-                .await?;
-            let mail = confirmation_email(
-                &page_name,
-                &state.notify.base_url,
-                &sub.target,
-                sub.id,
-                &token,
-                now,
-            );
-            state.notify_store.enqueue(&[mail], now).await?;
+                .await;
+            match added {
+                Ok(sub) => {
+                    let mail = confirmation_email(
+                        &page_name,
+                        &state.notify.base_url,
+                        &sub.target,
+                        sub.id,
+                        &token,
+                        now,
+                    );
+                    state.notify_store.enqueue(&[mail], now).await?;
+                }
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             if json {
+                // The request, not the stored row: the same for an address
+                // new to us and one already confirmed.
                 return Ok((
                     StatusCode::ACCEPTED,
                     Json(json!({
-                        "subscriber": sub,
-                        "next": format!("follow the link sent to {} to confirm", sub.target),
+                        "subscriber": {
+                            "channel": Channel::Email,
+                            "target": new.target,
+                            "services": new.services,
+                            "regions": new.regions,
+                        },
+                        "next": format!("follow the link sent to {} to confirm", new.target),
                     })),
                 )
                     .into_response());
@@ -256,7 +274,7 @@ pub(crate) async fn subscribe(
                 "Check your inbox",
                 &format!(
                     "<p>We sent a confirmation link to <b>{}</b>. Nothing more is sent until you follow it.</p>",
-                    escape(&sub.target)
+                    escape(&new.target)
                 ),
             ))
         }
@@ -320,7 +338,8 @@ pub(crate) async fn confirm(
         None => page(
             StatusCode::NOT_FOUND,
             "Link not valid",
-            "<p>This confirmation link is not valid or was already used. Subscribe again to get a new one.</p>",
+            "<p>This confirmation link is not valid, was already used, or was replaced by a newer \
+             one. Subscribe again to get a new link.</p>",
         ),
     })
 }

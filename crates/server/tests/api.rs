@@ -6,8 +6,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Harness, authed, get, harness, harness_with, live_after, live_with_incident, send};
+use common::{
+    Harness, authed, get, harness, harness_notifying, harness_with, live_after, live_with_incident,
+    send,
+};
 use dialtone_auth::Role;
+use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::{Access, Rate, ServerConfig, Verb, routes};
 use dialtone_store::AuthStore;
 use serde_json::json;
@@ -662,4 +666,56 @@ async fn webhook_subscriptions_to_private_addresses_are_refused() {
     }
     let taken = send(h.router(), subscribe("https://hooks.example.net/status")).await;
     assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+}
+
+/// An email subscription answers alike whether or not the address is
+/// already subscribed, and one not yet confirmed can be asked for again: a
+/// stranger who subscribes an address first neither blocks its owner nor
+/// learns anything. (Nothing is delivered here: the outbox shows what would be.)
+#[tokio::test]
+async fn email_subscriptions_reveal_nobody_and_block_nobody() {
+    let notify = NotifyConfig {
+        base_url: "http://status.example.net".into(),
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 25,
+            security: SmtpSecurity::None,
+            from: "status@example.net".into(),
+            username: None,
+            password: None,
+            timeout_secs: 1,
+        }),
+        ..NotifyConfig::default()
+    };
+    let h = harness_notifying(live_after(0), ServerConfig::default(), notify).await;
+    let subscribe = || {
+        let req = Request::post("/subscribe")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "email": "a@example.net" }).to_string()))
+            .expect("request");
+        send(h.router(), req)
+    };
+    let links = || async {
+        let outbox = h.state.notify_store.outbox(10).await.expect("outbox");
+        let links: Vec<String> = (outbox.iter().rev())
+            .filter_map(|m| {
+                let body = &m.item.body;
+                let at = body.find("/subscribe/confirm?token=")?;
+                Some(body[at..].split_whitespace().next()?.to_string())
+            })
+            .collect();
+        links
+    };
+    let stranger = subscribe().await;
+    assert_eq!(stranger.status, StatusCode::ACCEPTED, "{}", stranger.body);
+    let owner = subscribe().await;
+    assert_eq!(owner.status, StatusCode::ACCEPTED, "{}", owner.body);
+    let [first, second] = <[String; 2]>::try_from(links().await).expect("two links mailed");
+    assert_eq!(get(h.router(), &first).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(h.router(), &second).await.status, StatusCode::OK);
+    // Confirmed: asking again gets the same answer and mails nothing.
+    let again = subscribe().await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(again.body, owner.body);
+    assert_eq!(links().await.len(), 2);
 }

@@ -124,8 +124,12 @@ pub struct OutboxMessage {
 /// Persistence of subscribers and outbound messages.
 pub trait NotifyStore: Send + Sync {
     /// Adds a subscriber; one already subscribed on that channel and target
-    /// is [`StoreError::Conflict`]. An email subscriber stays unconfirmed
-    /// until [`NotifyStore::confirm_subscriber`] sees the token hashing to `confirm_hash`.
+    /// is [`StoreError::Conflict`]. A subscriber with a `confirm_hash` stays
+    /// unconfirmed until [`NotifyStore::confirm_subscriber`] sees the token
+    /// hashing to it, and replaces an unconfirmed one for the same target
+    /// (the old confirmation link stops working):
+    /// otherwise anyone could block an address by subscribing it first, and a
+    /// confirmation lost in the mail could never be asked for again.
     fn add_subscriber<'a>(
         &'a self,
         new: &'a NewSubscriber,
@@ -288,6 +292,17 @@ impl NotifyStore for SqliteStore {
     ) -> BoxFuture<'a, Result<Subscriber, StoreError>> {
         Box::pin(async move {
             let confirmed_at = confirm_hash.is_none().then_some(at);
+            let mut tx = self.pool.begin().await?;
+            if confirm_hash.is_some() {
+                sqlx::query(
+                    "DELETE FROM subscribers WHERE channel = ?1 AND target = ?2 \
+                     AND confirmed_at IS NULL",
+                )
+                .bind(new.channel.as_str())
+                .bind(&new.target)
+                .execute(&mut *tx)
+                .await?;
+            }
             let result = sqlx::query(
                 "INSERT INTO subscribers (channel, target, services, regions, secret, confirm_hash, \
                  confirmed_at, unsubscribe_token, created_at) \
@@ -302,19 +317,22 @@ impl NotifyStore for SqliteStore {
             .bind(confirmed_at)
             .bind(unsubscribe_token)
             .bind(at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
             match result {
-                Ok(done) => Ok(Subscriber {
-                    id: done.last_insert_rowid(),
-                    channel: new.channel,
-                    target: new.target.clone(),
-                    services: new.services.clone(),
-                    regions: new.regions.clone(),
-                    secret: secret.map(str::to_string),
-                    confirmed: confirmed_at.is_some(),
-                    unsubscribe_token: unsubscribe_token.to_string(),
-                }),
+                Ok(done) => {
+                    tx.commit().await?;
+                    Ok(Subscriber {
+                        id: done.last_insert_rowid(),
+                        channel: new.channel,
+                        target: new.target.clone(),
+                        services: new.services.clone(),
+                        regions: new.regions.clone(),
+                        secret: secret.map(str::to_string),
+                        confirmed: confirmed_at.is_some(),
+                        unsubscribe_token: unsubscribe_token.to_string(),
+                    })
+                }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     Err(StoreError::Conflict(format!(
                         "{} is already subscribed; unsubscribe first to change what it receives",
@@ -590,17 +608,33 @@ mod tests {
     #[tokio::test]
     async fn email_subscribers_count_only_once_confirmed_and_leave_by_token() {
         let (_dir, s) = store().await;
-        s.add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", 10)
+        s.add_subscriber(&email("a@example.net"), Some("h0"), None, "u0", 9)
             .await
             .expect("adds");
+        // Asked again before confirming: the new request replaces the first,
+        // whose link no longer works.
+        let again = s
+            .add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", 10)
+            .await
+            .expect("replaces the unconfirmed one");
+        let listed = s.subscribers().await.expect("lists");
+        assert_eq!(listed, [again]);
+        assert_eq!(listed[0].unsubscribe_token, "u1");
         assert!(s.confirmed_subscribers().await.expect("lists").is_empty());
+        assert!(
+            s.confirm_subscriber("h0", 11)
+                .await
+                .expect("runs")
+                .is_none()
+        );
+        let confirmed = s.confirm_subscriber("h1", 12).await.expect("confirms");
+        assert!(confirmed.is_some_and(|c| c.confirmed));
+        // Once confirmed, the address is taken until it unsubscribes.
         assert!(matches!(
-            s.add_subscriber(&email("a@example.net"), Some("h2"), None, "u2", 11)
+            s.add_subscriber(&email("a@example.net"), Some("h2"), None, "u2", 12)
                 .await,
             Err(StoreError::Conflict(_))
         ));
-        let confirmed = s.confirm_subscriber("h1", 12).await.expect("confirms");
-        assert!(confirmed.is_some_and(|c| c.confirmed));
         assert!(
             s.confirm_subscriber("h1", 13)
                 .await
