@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -21,7 +21,7 @@ use dialtone_auth::{
 use dialtone_store::{AuditEntry, User};
 
 use crate::console::escape;
-use crate::{ApiError, AppState, Limits, MAX_BODY_BYTES};
+use crate::{ApiError, AppState, Limits, read_body};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,11 +175,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
         return Err(refused());
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::BadRequest(format!("the form is larger than {MAX_BODY_BYTES} bytes"))
-        })?;
+    let bytes = read_body(body).await?;
     let ok = form_field(&bytes, CSRF_FIELD).is_some_and(|v| constant_time_eq(&v, expected));
     if !ok {
         return Err(refused());
@@ -225,6 +221,8 @@ pub(crate) async fn audit(
 }
 
 const HTML: &str = "text/html; charset=utf-8";
+/// Who a failed sign-in was, in the audit log, when the name given is no user's.
+const UNKNOWN_USER: &str = "(unknown user name)";
 /// Login-form CSRF cookie lifetime: long enough to type a password.
 const LOGIN_FORM_SECS: i64 = 600;
 
@@ -329,11 +327,7 @@ pub(crate) async fn login(
         .and_then(|v| v.to_str().ok())
         .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
         .map(str::to_string);
-    let body: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::BadRequest(format!("the form is larger than {MAX_BODY_BYTES} bytes"))
-        })?;
+    let body = read_body(req.into_body()).await?;
     let field = |name| form_field(&body, name).unwrap_or_default();
     let csrf_ok =
         cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
@@ -359,11 +353,14 @@ pub(crate) async fn login(
     match user {
         Some(user) if verified => start_session(&state, &user, "password").await,
         _ => {
+            // A name that is nobody's is kept out of the log: it is often a
+            // password typed into the wrong field.
+            let who = user.map_or_else(|| UNKNOWN_USER.to_owned(), |u| u.name);
             audit(
                 &state,
-                &name,
+                &who,
                 "login_failed",
-                format!("user {name}"),
+                format!("user {who}"),
                 String::new(),
             )
             .await?;

@@ -4,7 +4,9 @@
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::{Body, Path};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use dialtone_auth::form_field;
@@ -162,7 +164,7 @@ async fn declare_as(
 pub(crate) async fn declare(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let b: DeclareBody = parse_json(&body)?;
     let d = declaration(b.title, b.body, b.severity.as_deref())?;
@@ -231,7 +233,7 @@ pub(crate) async fn assign(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: AssignBody = parse_json(&body)?;
     act(&state, &who, id, OperatorAction::Assign { to: b.assignee }).await
@@ -249,7 +251,7 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: UpdateBody = parse_json(&body)?;
     let status = b.status.as_deref().map(parse_status).transpose()?;
@@ -276,7 +278,7 @@ pub(crate) async fn severity(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: SeverityBody = parse_json(&body)?;
     act(
@@ -299,7 +301,7 @@ pub(crate) async fn resolve(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: ResolveBody = if body.is_empty() {
         ResolveBody::default()
@@ -345,7 +347,7 @@ struct ChangeBody {
 pub(crate) async fn record_change(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let b: ChangeBody = parse_json(&body)?;
     let kind = dialtone_engine::ChangeKind::parse(&b.kind).ok_or_else(|| {
@@ -400,7 +402,7 @@ struct WatchBody {
 pub(crate) async fn watch_event(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let b: WatchBody = parse_json(&body)?;
     if b.name.trim().is_empty() || b.name.chars().count() > 200 {
@@ -472,7 +474,7 @@ pub(crate) async fn merge(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: MergeBody = parse_json(&body)?;
     let name = who.name.clone();
@@ -521,7 +523,7 @@ fn field(body: &Bytes, name: &str) -> String {
 pub(crate) async fn console_declare(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let severity = field(&body, "severity");
     let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
@@ -534,7 +536,7 @@ pub(crate) async fn console_act(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let action = match field(&body, "action").as_str() {
         "acknowledge" => OperatorAction::Acknowledge,

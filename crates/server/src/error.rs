@@ -1,5 +1,7 @@
-//! The one HTTP error type: every failure maps to a status code here, and
-//! nowhere else.
+//! The one HTTP error type: every failure of a request maps to a status code
+//! here, malformed paths, queries and bodies included (`extract.rs`). The
+//! HTML pages that answer a browser's sign-in or subscription link with a
+//! page of their own (a form to try again) set their status beside it.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -22,6 +24,8 @@ pub enum ApiError {
     /// The request contradicts the current state (e.g. acting on a resolved incident).
     #[error("{0}")]
     Conflict(String),
+    #[error("the body is larger than {} bytes: send less", crate::MAX_BODY_BYTES)]
+    PayloadTooLarge,
     #[error("too many requests from your address: wait {retry_after_secs} s and try again")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) failed; the request may succeed later.
@@ -39,6 +43,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

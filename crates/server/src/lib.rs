@@ -11,6 +11,7 @@ mod access;
 mod api;
 mod console;
 mod error;
+mod extract;
 mod history;
 pub mod live;
 mod published;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, Path, Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
@@ -42,10 +43,30 @@ pub use history::History;
 pub use published::{Published, Rendered};
 pub use ratelimit::{Rate, RateLimiter};
 
+use extract::Path;
 use live::Live;
 
 /// Largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request's body, at most [`MAX_BODY_BYTES`]: one answer (413) for a
+/// body too large however it was sent (a `Content-Length` over the limit is
+/// refused by the body-limit layer before any handler; a chunked body is
+/// cut off here).
+pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(err) = source {
+                if err.is::<http_body_util::LengthLimitError>() {
+                    return ApiError::PayloadTooLarge;
+                }
+                source = err.source();
+            }
+            ApiError::BadRequest(format!("could not read the request body: {e}"))
+        })
+}
 /// Longest any request may take.
 pub const REQUEST_TIMEOUT_SECS: u64 = 10;
 
@@ -62,6 +83,9 @@ pub struct ServerConfig {
     /// Per client IP, on customer problem reports: a person reports once,
     /// a script hammering the form should not make a surge.
     pub report_rate: Rate,
+    /// Per client IP, on subscription requests: each mails a stranger or
+    /// adds a webhook that every incident is posted to.
+    pub subscribe_rate: Rate,
     /// How long a console session lasts.
     pub session_secs: i64,
 }
@@ -82,6 +106,10 @@ impl Default for ServerConfig {
                 per_second: 1.0 / 60.0,
                 burst: 3.0,
             },
+            subscribe_rate: Rate {
+                per_second: 1.0 / 60.0,
+                burst: 5.0,
+            },
             session_secs: 12 * 3600,
         }
     }
@@ -91,6 +119,7 @@ pub(crate) struct Limits {
     pub public: RateLimiter,
     pub login: RateLimiter,
     pub reports: RateLimiter,
+    pub subscribe: RateLimiter,
 }
 
 /// What every handler shares.
@@ -99,6 +128,11 @@ pub struct AppState {
     pub published: Arc<Published>,
     /// The pipeline; the live loop and operator actions take turns on it.
     pub live: Arc<Mutex<Live>>,
+    /// The network's region ids, fixed for the run: the public forms read
+    /// them here, not under `live`'s lock, which a slow database save holds.
+    pub(crate) regions: Arc<[String]>,
+    /// The status page's name, fixed for the run (subscription mails).
+    pub(crate) page_name: Arc<str>,
     pub store: Arc<dyn Store>,
     pub auth: Arc<dyn AuthStore>,
     /// Subscribers and the outbox.
@@ -139,9 +173,12 @@ impl Stores {
 }
 
 impl AppState {
+    /// The state around `live`, which it puts behind the lock that the live
+    /// loop ([`live::run_paced`], given [`AppState::live`]) and operator
+    /// actions share.
     pub fn new(
         published: Arc<Published>,
-        live: Arc<Mutex<Live>>,
+        live: Live,
         stores: Stores,
         notify: NotifyConfig,
         config: ServerConfig,
@@ -150,7 +187,9 @@ impl AppState {
         let dummy_hash = dialtone_auth::hash_password(&random)?;
         Ok(AppState {
             published,
-            live,
+            regions: live.regions().into(),
+            page_name: live.page().name.as_str().into(),
+            live: Arc::new(Mutex::new(live)),
             store: stores.incidents,
             auth: stores.auth,
             notify_store: stores.notify,
@@ -159,6 +198,7 @@ impl AppState {
                 public: RateLimiter::new(config.public_rate),
                 login: RateLimiter::new(config.login_rate),
                 reports: RateLimiter::new(config.report_rate),
+                subscribe: RateLimiter::new(config.subscribe_rate),
             }),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
@@ -366,8 +406,10 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // 503, not 408: a request that runs out of time has waited on us
+        // (the pipeline's lock, the database), not the client on its body.
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(REQUEST_TIMEOUT_SECS),
         ))
         .with_state(state)

@@ -3,7 +3,10 @@
 //!
 //! The store sits beside the loop, not in front of it: if a save fails the
 //! incident stays dirty and is saved on a later minute, and the public pages,
-//! rendered from memory, never notice.
+//! rendered from memory, never notice. A slow save does hold the loop and
+//! operator actions, which take turns on one lock so that each minute or
+//! action is saved whole; the public forms read what they need (regions, the
+//! page's name) from the server's state, not under that lock.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

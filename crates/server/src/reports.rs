@@ -17,11 +17,11 @@ use serde_json::json;
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
 use crate::subscribe::{page, valid_email};
-use crate::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::{ApiError, AppState, read_body};
 
 /// `GET /report`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
-    let regions = state.live.lock().await.regions().to_vec();
+    let regions = &state.regions;
     let problems: String = Problem::ALL
         .iter()
         .map(|p| format!("<option value=\"{}\">{}</option>", p.as_str(), p.label()))
@@ -72,9 +72,7 @@ pub(crate) async fn report(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+    let body = read_body(req.into_body()).await?;
     let b = if json {
         serde_json::from_slice::<ReportBody>(&body).map_err(|e| {
             ApiError::BadRequest(format!(

@@ -2,9 +2,11 @@
 //! with a secret handed out once; unsubscribing by the token every message
 //! carries. Admins list subscribers and the outbox over `/api/v1/`.
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dialtone_auth::{form_field, random_secret, sha256_hex};
@@ -14,9 +16,10 @@ use dialtone_store::{Channel, NewSubscriber, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::unix_now;
+use crate::access::{client_ip, unix_now};
 use crate::console::escape;
-use crate::{ApiError, AppState, HTML};
+use crate::extract::{Body, Query};
+use crate::{ApiError, AppState, HTML, read_body};
 
 /// Longest email address (RFC 5321) and webhook URL accepted.
 const MAX_EMAIL_CHARS: usize = 254;
@@ -46,7 +49,7 @@ pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> Response
 
 /// `GET /subscribe`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
-    let regions = state.live.lock().await.regions().to_vec();
+    let regions = &state.regions;
     let services: String = Service::ALL
         .iter()
         .map(|s| {
@@ -206,17 +209,28 @@ fn secret() -> Result<String, ApiError> {
 /// mail: the form must not tell anyone who is subscribed. One asked for
 /// but not yet confirmed is asked again (a new link; the store replaces the
 /// pending request), so nobody can block an address by subscribing it first.
+/// Each client address has its own budget of requests
+/// ([`crate::ServerConfig::subscribe_rate`]): every email request mails a
+/// stranger, and every webhook is posted to at each incident.
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let json = is_json(&headers);
-    let (regions, page_name) = {
-        let live = state.live.lock().await;
-        (live.regions().to_vec(), live.page().name.clone())
-    };
-    let new = parse(&body, json, &regions, state.notify.allow_private_webhooks)?;
+    if let Err(retry_after_secs) = state
+        .limits
+        .subscribe
+        .check(client_ip(&req), Instant::now())
+    {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let json = is_json(req.headers());
+    let body = read_body(req.into_body()).await?;
+    let new = parse(
+        &body,
+        json,
+        &state.regions,
+        state.notify.allow_private_webhooks,
+    )?;
     let now = unix_now();
     let unsubscribe = secret()?;
     match new.channel {
@@ -240,7 +254,7 @@ pub(crate) async fn subscribe(
             match added {
                 Ok(sub) => {
                     let mail = confirmation_email(
-                        &page_name,
+                        &state.page_name,
                         &state.notify.base_url,
                         &sub.target,
                         sub.id,
@@ -361,7 +375,7 @@ pub(crate) async fn unsubscribe_page(Query(q): Query<TokenQuery>) -> Response {
 /// `POST /unsubscribe` with the form field `token`.
 pub(crate) async fn unsubscribe(
     State(state): State<AppState>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let token = form_field(&body, "token").unwrap_or_default();
     let removed = state.notify_store.unsubscribe(&token).await?;

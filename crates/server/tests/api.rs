@@ -248,6 +248,20 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
     );
     let audit = h.store.audit_log(10).await.unwrap();
     assert_eq!(audit[0].action, "login_failed");
+    assert_eq!(audit[0].actor, "ada", "a user's name is kept");
+    // A name that is nobody's may be a password in the wrong field: not kept.
+    let mistyped = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", "dialtone_login_csrf=abc")
+        .body(Body::from("csrf=abc&username=hunter2&password="))
+        .unwrap();
+    assert_eq!(
+        send(h.router(), mistyped).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let audit = h.store.audit_log(10).await.unwrap();
+    assert_eq!(audit[0].actor, "(unknown user name)");
+    assert!(!format!("{audit:?}").contains("hunter2"));
 }
 
 #[tokio::test]
@@ -718,4 +732,66 @@ async fn email_subscriptions_reveal_nobody_and_block_nobody() {
     assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
     assert_eq!(again.body, owner.body);
     assert_eq!(links().await.len(), 2);
+}
+
+/// A malformed path, query or body, whatever the route, gets the JSON error
+/// and the status that says what was wrong.
+#[tokio::test]
+async fn malformed_requests_get_the_json_error() {
+    let h = harness(live_after(0)).await;
+    let viewer = h.token("vera", Role::Viewer).await;
+    let bad_id = send(
+        h.router(),
+        authed("GET", "/api/v1/incidents/abc", &viewer, None),
+    )
+    .await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    assert!(bad_id.json()["error"].is_string(), "{}", bad_id.body);
+    let no_token = get(h.router(), "/subscribe/confirm").await;
+    assert_eq!(no_token.status, StatusCode::BAD_REQUEST);
+    assert!(no_token.json()["error"].is_string(), "{}", no_token.body);
+    // Larger than the limit, with no Content-Length to refuse it by.
+    for path in ["/report", "/subscribe", "/login"] {
+        let big = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(vec![b'a'; 70_000]))
+            .expect("request");
+        let r = send(h.router(), big).await;
+        assert_eq!(
+            r.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{path}: {}",
+            r.body
+        );
+        assert!(r.json()["error"].is_string(), "{}", r.body);
+    }
+}
+
+/// Each subscription request mails a stranger or adds a webhook every
+/// incident is posted to: one client address gets a few, then waits.
+#[tokio::test]
+async fn subscription_requests_are_rate_limited_per_client() {
+    let h = harness(live_after(0)).await;
+    let statuses: Vec<StatusCode> = subscribe_from_one_address(&h, 7).await;
+    assert_eq!(statuses[..5], [StatusCode::CREATED; 5], "{statuses:?}");
+    assert_eq!(statuses[5..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+}
+
+async fn subscribe_from_one_address(h: &Harness, n: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let mut req = Request::post("/subscribe")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({ "webhook": format!("https://hooks.example.net/{i}") }).to_string(),
+            ))
+            .expect("request");
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [203, 0, 113, 9],
+                40_000,
+            ))));
+        statuses.push(send(h.router(), req).await.status);
+    }
+    statuses
 }

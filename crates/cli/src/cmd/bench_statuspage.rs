@@ -420,7 +420,6 @@ fn start_dialtone(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> anyhow:
         live.step();
     }
     let published = Arc::new(Published::new(live.render()));
-    let live = Arc::new(Mutex::new(live));
     runtime.block_on(async {
         let store = Arc::new(
             SqliteStore::open(data_dir)
@@ -436,7 +435,7 @@ fn start_dialtone(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> anyhow:
         };
         let state = AppState::new(
             published.clone(),
-            live.clone(),
+            live,
             Stores::of(store),
             NotifyConfig::default(),
             config,
@@ -447,6 +446,7 @@ fn start_dialtone(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> anyhow:
             .context("listening on 127.0.0.1")?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let (stop, stop_rx) = watch::channel(false);
+        let live = state.live.clone();
         let pipeline = tokio::spawn(run_paced(
             live.clone(),
             state.sinks(),

@@ -163,7 +163,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     live.save(store.as_ref()).await;
     let published = Arc::new(Published::new(live.render()));
-    let live = Arc::new(tokio::sync::Mutex::new(live));
     let server_config = ServerConfig {
         secure_cookies: args.secure_cookies,
         public_rate: Rate {
@@ -174,7 +173,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     let state = AppState::new(
         published.clone(),
-        live.clone(),
+        live,
         Stores::of(store.clone()),
         config.notify,
         server_config,
@@ -204,7 +203,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);
-    let pipeline = tokio::spawn(run_paced(live, state.sinks(), tick, stop_rx.clone()));
+    let pipeline = tokio::spawn(run_paced(
+        state.live.clone(),
+        state.sinks(),
+        tick,
+        stop_rx.clone(),
+    ));
     let delivery = tokio::spawn(deliver_paced(
         state.notify_store.clone(),
         courier,

@@ -19,7 +19,6 @@ use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use dialtone_store::{AuthStore, SqliteStore};
 use http_body_util::BodyExt;
-use tokio::sync::Mutex;
 use tower::ServiceExt;
 
 fn twin() -> TwinConfig {
@@ -99,7 +98,7 @@ pub async fn harness_notifying(
     let published = Arc::new(Published::new(live.render()));
     let state = AppState::new(
         published,
-        Arc::new(Mutex::new(live)),
+        live,
         Stores::of(Arc::new(store.clone())),
         notify,
         config,
