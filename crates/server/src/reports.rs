@@ -21,37 +21,63 @@ use crate::{ApiError, AppState, read_body};
 
 /// `GET /report`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
-    let regions = &state.regions;
+    form_page(&state, StatusCode::OK, &ReportBody::default(), None)
+}
+
+/// ` selected` where `on`.
+fn selected(on: bool) -> &'static str {
+    if on { " selected" } else { "" }
+}
+
+/// The form, filled in as `asked` and with `error` above it: a browser's
+/// post that fails comes back with what was chosen and what was wrong.
+fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    asked: &ReportBody,
+    error: Option<&str>,
+) -> Response {
     let problems: String = Problem::ALL
         .iter()
-        .map(|p| format!("<option value=\"{}\">{}</option>", p.as_str(), p.label()))
+        .map(|p| {
+            format!(
+                "<option value=\"{}\"{}>{}</option>",
+                p.as_str(),
+                selected(asked.problem == p.as_str()),
+                p.label()
+            )
+        })
         .collect();
-    let areas: String = regions
-        .iter()
+    let areas: String = (state.regions.iter())
         .map(|r| {
             format!(
-                "<option value=\"{}\">{}</option>",
+                "<option value=\"{}\"{}>{}</option>",
                 escape(r),
+                selected(&asked.area == r),
                 escape(&dialtone_engine::region_name(r))
             )
         })
         .collect();
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p role=\"alert\"><b>Not sent:</b> {}</p>", escape(e))
+    });
+    let contact = escape(asked.contact.as_deref().unwrap_or_default());
     page(
-        StatusCode::OK,
+        status,
         "Report a problem",
         &format!(
-            "<form method=\"post\" action=\"/report\">\
+            "{error}<form method=\"post\" action=\"/report\">\
              <label>What is wrong <select name=\"problem\">{problems}</select></label>\
              <label>Where <select name=\"area\">{areas}</select></label>\
              <label>Email, if you want to hear when it is fixed (optional) \
-             <input type=\"email\" name=\"contact\" autocomplete=\"email\"></label>\
+             <input type=\"email\" name=\"contact\" autocomplete=\"email\" value=\"{contact}\"></label>\
              <button type=\"submit\">Send report</button></form>\
              <p>We keep the time, the area and the problem; your email only until we have told you it is fixed.</p>"
         ),
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportBody {
     problem: String,
@@ -64,9 +90,7 @@ pub(crate) async fn report(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after_secs) = state.limits.reports.check(client_ip(&req), Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    let ip = client_ip(&req);
     let json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -86,6 +110,21 @@ pub(crate) async fn report(
             contact: form_field(&body, "contact").filter(|c| !c.trim().is_empty()),
         }
     };
+    match report_as_asked(&state, ip, b.clone(), json).await {
+        Err(e) if !json => Ok(form_page(&state, e.status(), &b, Some(&e.to_string()))),
+        done => done,
+    }
+}
+
+async fn report_as_asked(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    b: ReportBody,
+    json: bool,
+) -> Result<Response, ApiError> {
+    if let Err(retry_after_secs) = state.limits.reports.check(ip, Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
     let problem = Problem::parse(&b.problem).ok_or_else(|| {
         let known: Vec<&str> = Problem::ALL.iter().map(|p| p.as_str()).collect();
         ApiError::BadRequest(format!(

@@ -49,47 +49,69 @@ pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> Response
 
 /// `GET /subscribe`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
-    let regions = &state.regions;
+    form_page(&state, StatusCode::OK, &SubscribeBody::default(), None)
+}
+
+/// ` checked` where `on`.
+fn checked(on: bool) -> &'static str {
+    if on { " checked" } else { "" }
+}
+
+/// The form, filled in as `asked` and with `error` above it: a browser's
+/// post that fails comes back with what was typed and what was wrong.
+fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    asked: &SubscribeBody,
+    error: Option<&str>,
+) -> Response {
     let services: String = Service::ALL
         .iter()
         .map(|s| {
             format!(
-                "<label><input type=\"checkbox\" name=\"service_{}\"> {}</label>",
+                "<label><input type=\"checkbox\" name=\"service_{}\"{}> {}</label>",
                 s.as_str(),
+                checked(asked.services.iter().any(|a| a == s.as_str())),
                 s.public_name()
             )
         })
         .collect();
-    let regions: String = regions
-        .iter()
+    let regions: String = (state.regions.iter())
         .map(|r| {
             format!(
-                "<label><input type=\"checkbox\" name=\"region_{id}\"> {name}</label>",
+                "<label><input type=\"checkbox\" name=\"region_{id}\"{on}> {name}</label>",
                 id = escape(r),
+                on = checked(asked.regions.contains(r)),
                 name = escape(&dialtone_engine::region_name(r))
             )
         })
         .collect();
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p role=\"alert\"><b>Not subscribed:</b> {}</p>", escape(e))
+    });
+    let value = |v: &Option<String>| escape(v.as_deref().unwrap_or_default());
     let email_note = if state.notify.smtp.is_some() {
         ""
     } else {
         "<p>Email notifications are not set up on this server: use a webhook or the <a href=\"/history.atom\">Atom feed</a>.</p>"
     };
     page(
-        StatusCode::OK,
+        status,
         "Get notified of incidents",
         &format!(
-            "<form method=\"post\" action=\"/subscribe\">{email_note}\
-             <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\"></label>\
-             <label>or webhook URL <input type=\"url\" name=\"webhook\"></label>\
+            "{error}<form method=\"post\" action=\"/subscribe\">{email_note}\
+             <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" value=\"{email}\"></label>\
+             <label>or webhook URL <input type=\"url\" name=\"webhook\" value=\"{webhook}\"></label>\
              <fieldset><legend>Services (none ticked: all)</legend>{services}</fieldset>\
              <fieldset><legend>Areas (none ticked: all)</legend>{regions}</fieldset>\
-             <button type=\"submit\">Subscribe</button></form>"
+             <button type=\"submit\">Subscribe</button></form>",
+            email = value(&asked.email),
+            webhook = value(&asked.webhook),
         ),
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SubscribeBody {
     email: Option<String>,
@@ -107,14 +129,10 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// The request as a subscription, checked against what exists.
-fn parse(
-    body: &Bytes,
-    json: bool,
-    regions: &[String],
-    allow_private_webhooks: bool,
-) -> Result<NewSubscriber, ApiError> {
-    let b = if json {
+/// What the request asks for: a JSON body that does not parse is an error,
+/// a form is read as it is (fields it lacks are empty).
+fn read(body: &Bytes, json: bool, regions: &[String]) -> Result<SubscribeBody, ApiError> {
+    Ok(if json {
         serde_json::from_slice::<SubscribeBody>(body).map_err(|e| {
             ApiError::BadRequest(format!(
                 "the body must be {{\"email\": ...}} or {{\"webhook\": ...}} with optional \"services\" and \"regions\" lists: {e}"
@@ -136,7 +154,15 @@ fn parse(
             services: ticked("service_", &service_names),
             regions: ticked("region_", &region_names),
         }
-    };
+    })
+}
+
+/// The request as a subscription, checked against what exists.
+fn check(
+    b: SubscribeBody,
+    regions: &[String],
+    allow_private_webhooks: bool,
+) -> Result<NewSubscriber, ApiError> {
     for s in &b.services {
         if !Service::ALL.iter().any(|k| k.as_str() == s) {
             return Err(ApiError::BadRequest(format!(
@@ -216,21 +242,26 @@ pub(crate) async fn subscribe(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after_secs) = state
-        .limits
-        .subscribe
-        .check(client_ip(&req), Instant::now())
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    let ip = client_ip(&req);
     let json = is_json(req.headers());
     let body = read_body(req.into_body()).await?;
-    let new = parse(
-        &body,
-        json,
-        &state.regions,
-        state.notify.allow_private_webhooks,
-    )?;
+    let asked = read(&body, json, &state.regions)?;
+    match subscribe_as_asked(&state, ip, asked.clone(), json).await {
+        Err(e) if !json => Ok(form_page(&state, e.status(), &asked, Some(&e.to_string()))),
+        done => done,
+    }
+}
+
+async fn subscribe_as_asked(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    asked: SubscribeBody,
+    json: bool,
+) -> Result<Response, ApiError> {
+    if let Err(retry_after_secs) = state.limits.subscribe.check(ip, Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let new = check(asked, &state.regions, state.notify.allow_private_webhooks)?;
     let now = unix_now();
     let unsubscribe = secret()?;
     match new.channel {

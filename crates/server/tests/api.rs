@@ -795,3 +795,62 @@ async fn subscribe_from_one_address(h: &Harness, n: usize) -> Vec<StatusCode> {
     }
     statuses
 }
+
+/// A browser's form post that fails comes back as the form, filled in as it
+/// was sent, with what was wrong: nothing typed is lost.
+#[tokio::test]
+async fn a_failed_form_post_keeps_what_was_typed() {
+    let h = harness(live_after(0)).await;
+    let form = |path: &str, body: &str| {
+        Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    let r = send(
+        h.router(),
+        form("/subscribe", "email=foo%40&service_voice=on&webhook="),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.starts_with("<!doctype html>"), "{}", r.body);
+    assert!(
+        r.body.contains("`foo@` is not an email address"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"foo@\""), "{}", r.body);
+    assert!(
+        r.body.contains("name=\"service_voice\" checked"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("name=\"service_data\" checked"),
+        "{}",
+        r.body
+    );
+
+    let area = live_after(0).regions()[0].clone();
+    let r = send(
+        h.router(),
+        form(
+            "/report",
+            &format!("problem=no_signal&area={area}&contact=me%20at%20home"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("is not an email address"), "{}", r.body);
+    assert!(r.body.contains("value=\"me at home\""), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("value=\"{area}\" selected")),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("value=\"no_signal\" selected"),
+        "{}",
+        r.body
+    );
+}
