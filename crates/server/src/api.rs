@@ -5,11 +5,9 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-
-use crate::extract::{Body, Path};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use dialtone_auth::form_field;
+use dialtone_auth::{CSRF_FIELD, form_field};
 use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
 use dialtone_model::{IncidentStatus, Severity, Timestamp};
 use dialtone_statuspage::iso8601;
@@ -19,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Principal, audit};
 use crate::console::{CSRF_SLOT, USER_SLOT, escape};
+use crate::extract::{Body, Path};
 use crate::live::Live;
 use crate::{ApiError, AppState};
 
@@ -519,16 +518,72 @@ fn field(body: &Bytes, name: &str) -> String {
     form_field(body, name).unwrap_or_default()
 }
 
+/// A console form that failed, back with what was wrong and what was typed:
+/// an operator's update is never lost to a race with another operator or a
+/// slip. Where the request was refused (4xx) it can be sent again as it is,
+/// or edited; after a server error it may have been applied (the audit log
+/// failing comes after the action), so the text is shown to copy, not resent.
+fn console_retry(who: &Principal, path: &str, body: &Bytes, error: &ApiError) -> Response {
+    let resend = error.status().is_client_error();
+    let hidden: String = ["action", "status", "severity"]
+        .iter()
+        .filter_map(|name| {
+            let value = form_field(body, name)?;
+            Some(format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape(&value)
+            ))
+        })
+        .collect();
+    let title = form_field(body, "title").map_or_else(String::new, |t| {
+        format!(
+            "<label>Title <input name=\"title\" value=\"{}\"></label>",
+            escape(&t)
+        )
+    });
+    let text = form_field(body, "body").map_or_else(String::new, |b| {
+        format!(
+            "<label>Text <textarea name=\"body\" rows=\"6\" cols=\"60\"{}>{}</textarea></label>",
+            if resend { "" } else { " readonly" },
+            escape(&b)
+        )
+    });
+    let send = if resend {
+        format!(
+            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+             <button type=\"submit\">Send again</button>",
+            escape(who.csrf.as_deref().unwrap_or_default())
+        )
+    } else {
+        String::new()
+    };
+    crate::subscribe::page(
+        error.status(),
+        "Not done",
+        &format!(
+            "<p role=\"alert\">{}</p><form method=\"post\" action=\"{}\">{hidden}{title}{text}{send}</form>\
+             <p><a href=\"/console\">Back to the console</a></p>",
+            escape(&error.to_string()),
+            escape(path)
+        ),
+    )
+}
+
 /// `POST /console/incidents`: the console's declare form.
 pub(crate) async fn console_declare(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Body(body): Body,
-) -> Result<Response, ApiError> {
-    let severity = field(&body, "severity");
-    let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
-    let inc = declare_as(&state, &who, d).await?;
-    Ok(Redirect::to(&format!("/console#incident-{}", inc.id)).into_response())
+) -> Response {
+    let declared = async {
+        let severity = field(&body, "severity");
+        let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
+        declare_as(&state, &who, d).await
+    };
+    match declared.await {
+        Ok(inc) => Redirect::to(&format!("/console#incident-{}", inc.id)).into_response(),
+        Err(e) => console_retry(&who, "/console/incidents", &body, &e),
+    }
 }
 
 /// `POST /console/incidents/{id}`: the console's per-incident forms.
@@ -537,8 +592,17 @@ pub(crate) async fn console_act(
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
     Body(body): Body,
-) -> Result<Response, ApiError> {
-    let action = match field(&body, "action").as_str() {
+) -> Response {
+    let applied = async { apply(&state, &who, id, console_action(&body)?).await };
+    match applied.await {
+        Ok(_) => Redirect::to(&format!("/console#incident-{id}")).into_response(),
+        Err(e) => console_retry(&who, &format!("/console/incidents/{id}"), &body, &e),
+    }
+}
+
+/// The operator action a console form asks for.
+fn console_action(body: &Bytes) -> Result<OperatorAction, ApiError> {
+    Ok(match field(body, "action").as_str() {
         "acknowledge" => OperatorAction::Acknowledge,
         "update" => OperatorAction::Update {
             status: Some(parse_status(&field(&body, "status"))?),
@@ -552,7 +616,5 @@ pub(crate) async fn console_act(
                 "unknown console action `{other}`: use acknowledge, approve, update, severity or resolve"
             )));
         }
-    };
-    apply(&state, &who, id, action).await?;
-    Ok(Redirect::to(&format!("/console#incident-{id}")).into_response())
+    })
 }

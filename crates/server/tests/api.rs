@@ -304,6 +304,34 @@ async fn a_session_acts_with_its_csrf_token_and_signs_out() {
             .body
             .contains("Engineers are restoring service.")
     );
+    // A form that fails (here: no such incident) comes back with the reason
+    // and the text, ready to send again.
+    let failed = send(
+        h.router(),
+        Request::post("/console/incidents/999")
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&action=update&status=monitoring&body=Fix+%3Cdeployed%3E+on+all+sites.",
+                s.csrf
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(failed.status, StatusCode::NOT_FOUND, "{}", failed.body);
+    for part in [
+        "incident 999",
+        "action=\"/console/incidents/999\"",
+        ">Fix &lt;deployed&gt; on all sites.</textarea>",
+        "name=\"status\" value=\"monitoring\"",
+        "Send again",
+    ] {
+        assert!(failed.body.contains(part), "{part}: {}", failed.body);
+    }
+    assert!(
+        failed.body.contains(&s.csrf),
+        "the form carries the session's token"
+    );
 
     let out = send(
         h.router(),
