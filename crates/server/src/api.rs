@@ -605,10 +605,10 @@ fn console_action(body: &Bytes) -> Result<OperatorAction, ApiError> {
     Ok(match field(body, "action").as_str() {
         "acknowledge" => OperatorAction::Acknowledge,
         "update" => OperatorAction::Update {
-            status: Some(parse_status(&field(&body, "status"))?),
-            body: field(&body, "body"),
+            status: Some(parse_status(&field(body, "status"))?),
+            body: field(body, "body"),
         },
-        "severity" => OperatorAction::SetSeverity(parse_severity(&field(&body, "severity"))?),
+        "severity" => OperatorAction::SetSeverity(parse_severity(&field(body, "severity"))?),
         "resolve" => OperatorAction::Resolve { body: None },
         "approve" => OperatorAction::Approve,
         other => {
