@@ -288,7 +288,7 @@ pub fn confirmation_email(
 ) -> OutboxItem {
     OutboxItem {
         key: format!(
-            "confirm/{subscriber_id}/{:x}",
+            "confirm/{subscriber_id}/{:016x}",
             // 64 bits tell one request's token from another's.
             u64::from_be_bytes(Sha256::digest(token)[..8].try_into().expect("8 bytes"))
         ),

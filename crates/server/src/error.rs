@@ -1,10 +1,12 @@
 //! The one HTTP error type: every failure of a request maps to a status code
 //! here, malformed paths, queries and bodies included (`extract.rs`). The
 //! HTML pages that answer a browser's sign-in or subscription link with a
-//! page of their own (a form to try again) set their status beside it.
+//! page of their own (a form to try again) set their status beside it. Two
+//! answers come from the middleware, before any handler, as plain text: 413
+//! for a `Content-Length` over the body limit, 503 for a request out of time.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dialtone_engine::ActionError;
 use dialtone_store::StoreError;
@@ -89,16 +91,23 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response();
-        let headers = resp.headers_mut();
+        self.add_headers(resp.headers_mut());
+        resp
+    }
+}
+
+impl ApiError {
+    /// The headers that go with this error's status, for any response that
+    /// answers it (the JSON error, or a form shown again with the message).
+    pub(crate) fn add_headers(&self, headers: &mut HeaderMap) {
         match self {
             ApiError::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::TooManyRequests { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
         }
-        resp
     }
 }

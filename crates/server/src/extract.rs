@@ -28,10 +28,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::PathRejection;
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+            .map_err(|e| match e {
+                PathRejection::FailedToDeserializePathParams(_) => {
+                    ApiError::BadRequest(e.body_text())
+                }
+                // A route without the parameters its handler reads: ours to fix.
+                other => ApiError::Internal(other.body_text()),
+            })
     }
 }
 

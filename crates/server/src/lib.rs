@@ -406,8 +406,9 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        // 503, not 408: a request that runs out of time has waited on us
-        // (the pipeline's lock, the database), not the client on its body.
+        // 503, not 408: a request runs out of time mostly waiting on us
+        // (the pipeline's lock, the database). A body still arriving after
+        // the timeout gets the same answer: bodies are at most 64 KiB.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(REQUEST_TIMEOUT_SECS),

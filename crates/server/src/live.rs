@@ -5,8 +5,9 @@
 //! incident stays dirty and is saved on a later minute, and the public pages,
 //! rendered from memory, never notice. A slow save does hold the loop and
 //! operator actions, which take turns on one lock so that each minute or
-//! action is saved whole; the public forms read what they need (regions, the
-//! page's name) from the server's state, not under that lock.
+//! action is saved whole. The public forms read what they need (regions, the
+//! page's name) from the server's state, not under that lock; a customer
+//! report, once checked, takes it only to be counted.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

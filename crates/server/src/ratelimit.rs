@@ -5,7 +5,7 @@
 //! bounded so a flood of spoofed sources cannot grow it without limit.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -36,7 +36,7 @@ impl RateLimiter {
     /// Takes one token for `ip` at `now`; `Err(seconds)` says when one will be free.
     pub fn check(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), u64> {
         // Without a peer address (in-process tests) every request is one client.
-        let ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let ip = client_of(ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
         let Rate { per_second, burst } = self.rate;
         let mut buckets = match self.buckets.lock() {
             Ok(g) => g,
@@ -57,6 +57,19 @@ impl RateLimiter {
             *tokens = refilled;
             Err(((1.0 - refilled) / per_second).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// The client an address belongs to: an IPv6 host is given a /64 of its
+/// own, so each of its addresses is not a client of its own with a fresh
+/// bucket.
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
     }
 }
 
@@ -85,5 +98,19 @@ mod tests {
             "refilled"
         );
         assert!(l.check(a, t0 + Duration::from_millis(1200)).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_host_is_one_client_per_64() {
+        let l = RateLimiter::new(Rate {
+            per_second: 1.0,
+            burst: 1.0,
+        });
+        let t0 = Instant::now();
+        let host = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
+        assert!(l.check(host(1), t0).is_ok());
+        assert!(l.check(host(2), t0).is_err(), "same /64, same bucket");
+        let next = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        assert!(l.check(next, t0).is_ok(), "another /64");
     }
 }

@@ -77,7 +77,7 @@ fn form_page(
     )
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportBody {
     problem: String,
@@ -110,18 +110,71 @@ pub(crate) async fn report(
             contact: form_field(&body, "contact").filter(|c| !c.trim().is_empty()),
         }
     };
-    match report_as_asked(&state, ip, b.clone(), json).await {
-        Err(e) if !json => Ok(form_page(&state, e.status(), &b, Some(&e.to_string()))),
-        done => done,
+    let report = match check(&state, ip, &b) {
+        Ok(report) => report,
+        Err(e) if !json => {
+            let mut shown = form_page(&state, e.status(), &b, Some(&e.to_string()));
+            e.add_headers(shown.headers_mut());
+            return Ok(shown);
+        }
+        Err(e) => return Err(e),
+    };
+    let at = (state.live.lock().await).record_report(&report.area, report.problem);
+    let stored = state
+        .notify_store
+        .add_report(
+            at,
+            &report.area,
+            report.problem.as_str(),
+            report.contact.as_deref(),
+            unix_now(),
+        )
+        .await;
+    let id = match stored {
+        Ok(id) => id,
+        // Counted already: sent again, it would count twice.
+        Err(e) => {
+            tracing::warn!(error = %e, "a customer report was counted but not stored");
+            let note = "your report was counted, but the database could not store it, so we \
+                        cannot email you when the problem is fixed; please do not send it again";
+            if json {
+                return Err(ApiError::Unavailable(note.into()));
+            }
+            return Ok(page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Thank you",
+                &format!("<p>{}</p>", escape(note)),
+            ));
+        }
+    };
+    if json {
+        return Ok((StatusCode::CREATED, Json(json!({ "report": id }))).into_response());
     }
+    Ok(page(
+        StatusCode::CREATED,
+        "Thank you",
+        if report.contact.is_some() {
+            "<p>Your report counts. We will email you when the problem is fixed.</p>"
+        } else {
+            "<p>Your report counts. Follow the <a href=\"/\">status page</a> for updates.</p>"
+        },
+    ))
 }
 
-async fn report_as_asked(
+/// A report that passed the checks, ready to count.
+struct CheckedReport {
+    problem: Problem,
+    area: String,
+    contact: Option<String>,
+}
+
+/// The client's budget, then the report against what exists: everything
+/// that can refuse it before it counts.
+fn check(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
-    b: ReportBody,
-    json: bool,
-) -> Result<Response, ApiError> {
+    b: &ReportBody,
+) -> Result<CheckedReport, ApiError> {
     if let Err(retry_after_secs) = state.limits.reports.check(ip, Instant::now()) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
@@ -133,7 +186,7 @@ async fn report_as_asked(
             known.join(", ")
         ))
     })?;
-    let contact = match b.contact.map(|c| c.trim().to_string()) {
+    let contact = match b.contact.as_ref().map(|c| c.trim().to_string()) {
         Some(c) if !valid_email(&c) => {
             return Err(ApiError::BadRequest(format!(
                 "`{c}` is not an email address"
@@ -141,37 +194,16 @@ async fn report_as_asked(
         }
         other => other,
     };
-    let at = {
-        let mut live = state.live.lock().await;
-        if !live.regions().contains(&b.area) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown area `{}`: use one of {}",
-                b.area,
-                live.regions().join(", ")
-            )));
-        }
-        live.record_report(&b.area, problem)
-    };
-    let id = state
-        .notify_store
-        .add_report(
-            at,
-            &b.area,
-            problem.as_str(),
-            contact.as_deref(),
-            unix_now(),
-        )
-        .await?;
-    if json {
-        return Ok((StatusCode::CREATED, Json(json!({ "report": id }))).into_response());
+    if !state.regions.contains(&b.area) {
+        return Err(ApiError::BadRequest(format!(
+            "unknown area `{}`: use one of {}",
+            b.area,
+            state.regions.join(", ")
+        )));
     }
-    Ok(page(
-        StatusCode::CREATED,
-        "Thank you",
-        if contact.is_some() {
-            "<p>Your report counts. We will email you when the problem is fixed.</p>"
-        } else {
-            "<p>Your report counts. Follow the <a href=\"/\">status page</a> for updates.</p>"
-        },
-    ))
+    Ok(CheckedReport {
+        problem,
+        area: b.area.clone(),
+        contact,
+    })
 }

@@ -247,7 +247,11 @@ pub(crate) async fn subscribe(
     let body = read_body(req.into_body()).await?;
     let asked = read(&body, json, &state.regions)?;
     match subscribe_as_asked(&state, ip, asked.clone(), json).await {
-        Err(e) if !json => Ok(form_page(&state, e.status(), &asked, Some(&e.to_string()))),
+        Err(e) if !json => {
+            let mut shown = form_page(&state, e.status(), &asked, Some(&e.to_string()));
+            e.add_headers(shown.headers_mut());
+            Ok(shown)
+        }
         done => done,
     }
 }

@@ -127,9 +127,11 @@ pub trait NotifyStore: Send + Sync {
     /// is [`StoreError::Conflict`]. A subscriber with a `confirm_hash` stays
     /// unconfirmed until [`NotifyStore::confirm_subscriber`] sees the token
     /// hashing to it, and replaces an unconfirmed one for the same target
-    /// (the old confirmation link stops working):
-    /// otherwise anyone could block an address by subscribing it first, and a
-    /// confirmation lost in the mail could never be asked for again.
+    /// asked for at least [`CONFIRM_AGAIN_AFTER_SECS`] before `at` (the old
+    /// link stops working, and its confirmation, if still undelivered, is
+    /// not sent): otherwise anyone could block an address by subscribing it
+    /// first, and a confirmation lost in the mail could never be asked for
+    /// again. A younger unconfirmed one is a [`StoreError::Conflict`].
     fn add_subscriber<'a>(
         &'a self,
         new: &'a NewSubscriber,
@@ -193,6 +195,11 @@ pub trait NotifyStore: Send + Sync {
     fn outbox_for_incident(&self, id: u64)
     -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
 }
+
+/// How long an unconfirmed email subscription stands before a new request
+/// may replace it: each replacement mails the address, and a stranger must
+/// not be able to fill an inbox with confirmation requests.
+pub const CONFIRM_AGAIN_AFTER_SECS: i64 = 600;
 
 const SUBSCRIBER_COLUMNS: &str =
     "id, channel, target, services, regions, secret, confirmed_at, unsubscribe_token";
@@ -294,14 +301,24 @@ impl NotifyStore for SqliteStore {
             let confirmed_at = confirm_hash.is_none().then_some(at);
             let mut tx = self.pool.begin().await?;
             if confirm_hash.is_some() {
-                sqlx::query(
+                let replaced = sqlx::query(
                     "DELETE FROM subscribers WHERE channel = ?1 AND target = ?2 \
-                     AND confirmed_at IS NULL",
+                     AND confirmed_at IS NULL AND created_at <= ?3",
                 )
                 .bind(new.channel.as_str())
                 .bind(&new.target)
+                .bind(at - CONFIRM_AGAIN_AFTER_SECS)
                 .execute(&mut *tx)
                 .await?;
+                if replaced.rows_affected() > 0 {
+                    sqlx::query(
+                        "DELETE FROM outbox WHERE key LIKE 'confirm/%' AND destination = ?1 \
+                         AND delivered_at IS NULL",
+                    )
+                    .bind(&new.target)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             let result = sqlx::query(
                 "INSERT INTO subscribers (channel, target, services, regions, secret, confirm_hash, \
@@ -611,12 +628,32 @@ mod tests {
         s.add_subscriber(&email("a@example.net"), Some("h0"), None, "u0", 9)
             .await
             .expect("adds");
-        // Asked again before confirming: the new request replaces the first,
-        // whose link no longer works.
+        let confirm = |key: &str| OutboxItem {
+            key: key.into(),
+            channel: "email".into(),
+            destination: "a@example.net".into(),
+            subject: "Confirm".into(),
+            body: String::new(),
+            secret: None,
+            event_at: 9,
+        };
+        s.enqueue(&[confirm("confirm/1/aa")], 9)
+            .await
+            .expect("queues");
+        // Asked again at once: refused, so no second mail goes out.
+        assert!(matches!(
+            s.add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", 10)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Asked again later, still unconfirmed: the new request replaces the
+        // first, whose link no longer works and whose mail is not sent.
+        let later = 9 + CONFIRM_AGAIN_AFTER_SECS;
         let again = s
-            .add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", 10)
+            .add_subscriber(&email("a@example.net"), Some("h1"), None, "u1", later)
             .await
             .expect("replaces the unconfirmed one");
+        assert!(s.outbox(10).await.expect("lists").is_empty());
         let listed = s.subscribers().await.expect("lists");
         assert_eq!(listed, [again]);
         assert_eq!(listed[0].unsubscribe_token, "u1");
@@ -631,7 +668,7 @@ mod tests {
         assert!(confirmed.is_some_and(|c| c.confirmed));
         // Once confirmed, the address is taken until it unsubscribes.
         assert!(matches!(
-            s.add_subscriber(&email("a@example.net"), Some("h2"), None, "u2", 12)
+            s.add_subscriber(&email("a@example.net"), Some("h2"), None, "u2", 2 * later)
                 .await,
             Err(StoreError::Conflict(_))
         ));
