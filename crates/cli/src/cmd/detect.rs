@@ -1,16 +1,15 @@
 //! `dialtone detect`.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use dialtone_bench::online::{Fed, OnlineSeries};
 use dialtone_bench::series::{Row, SeriesReader};
 use dialtone_detect::DetectorConfig;
 
 use super::UsageError;
 use super::chart::{Envelope, Legend};
+use super::output::Output;
 
 /// Scores each row of a `timestamp,value` CSV as the server would have live.
 ///
@@ -28,8 +27,9 @@ pub struct DetectArgs {
     /// `.gz` file is decompressed on the fly.
     #[arg(long, value_name = "FILE.csv")]
     input: PathBuf,
-    /// Write `timestamp,value,anomaly_score` here (replaced atomically)
-    /// instead of standard output.
+    /// Write `timestamp,value,anomaly_score` here instead of standard output:
+    /// a file is replaced only once every row is scored (a device or
+    /// `/dev/stdout` is written in place). The path is checked before any work.
     #[arg(long, value_name = "OUT.csv")]
     output: Option<PathBuf>,
     /// Also draw the series and its scores as an SVG chart here (replaced
@@ -126,14 +126,18 @@ impl std::fmt::Display for Summary {
 
 pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let reader = SeriesReader::open(&args.input).map_err(|e| UsageError(e.to_string()))?;
-    let summary = match &args.output {
-        Some(path) => {
-            let mut summary = None;
-            write_atomically(path, "--output", |out| {
-                summary = Some(score(reader, out)?);
-                Ok(())
-            })?;
-            summary
+    // Both outputs open before any work: a bad path fails first.
+    let output = (args.output.as_deref())
+        .map(|p| Output::create(p, "--output"))
+        .transpose()?;
+    let plot = (args.plot.as_deref())
+        .map(|p| Output::create(p, "--plot"))
+        .transpose()?;
+    let summary = match output {
+        Some(mut output) => {
+            let summary = score(reader, output.writer())?;
+            output.commit()?;
+            Some(summary)
         }
         None => match score(reader, BufWriter::new(io::stdout().lock())) {
             Ok(summary) => Some(summary),
@@ -152,7 +156,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     };
-    if let Some(path) = &args.plot {
+    if let Some(mut plot) = plot {
         let title = args.input.file_name().unwrap_or_default().to_string_lossy();
         let legend = Legend {
             threshold: "alarm",
@@ -164,7 +168,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         let svg = summary
             .envelope
             .render_svg(&title, &summary.headline(), legend);
-        write_atomically(path, "--plot", |out| Ok(out.write_all(svg.as_bytes())?))?;
+        plot.writer().write_all(svg.as_bytes())?;
+        plot.commit()?;
     }
     eprintln!("{summary}");
     if let Some(path) = &args.plot {
@@ -205,46 +210,6 @@ fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
     }
     writer.flush()?;
     Ok(summary)
-}
-
-/// Writes `path` (given by command-line `flag`) through a temporary file
-/// beside it, renamed into place only when `write` succeeds: a failed run
-/// leaves any previous file untouched and no partial output behind.
-fn write_atomically(
-    path: &Path,
-    flag: &str,
-    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| UsageError(format!("{flag} {} names no file", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut out = File::create(&tmp).map(BufWriter::new).map_err(|e| {
-        UsageError(format!(
-            "cannot write to {}: {e}; choose a {flag} in a writable directory",
-            dir.display()
-        ))
-    })?;
-    let result = write(&mut out)
-        .and_then(|()| out.flush().context("flushing output"))
-        .and_then(|()| out.get_ref().sync_all().context("syncing output"))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("renaming output to {}", path.display()))
-        });
-    if result.is_err() {
-        // Best effort: the error being returned matters more than a failed cleanup.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -301,9 +266,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.csv");
         std::fs::write(&path, "previous").unwrap();
-        let err = write_atomically(&path, "--output", |out| {
-            score(reader("timestamp,value\n1,2\nnoon,3\n"), out).map(drop)
-        });
+        let mut out = Output::create(&path, "--output").unwrap();
+        let err = score(reader("timestamp,value\n1,2\nnoon,3\n"), out.writer()).map(drop);
+        drop(out);
         assert!(err.unwrap_err().to_string().contains("line 3"));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
         assert_eq!(
@@ -311,10 +276,9 @@ mod tests {
             1,
             "temporary file removed"
         );
-        write_atomically(&path, "--output", |out| {
-            score(reader("timestamp,value\n1,2\n"), out).map(drop)
-        })
-        .unwrap();
+        let mut out = Output::create(&path, "--output").unwrap();
+        score(reader("timestamp,value\n1,2\n"), out.writer()).unwrap();
+        out.commit().unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "timestamp,value,anomaly_score\n1,2,0\n"

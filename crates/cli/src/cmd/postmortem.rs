@@ -1,11 +1,13 @@
 //! `dialtone postmortem`: the Markdown report of one incident.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use dialtone_store::Store;
 
 use super::UsageError;
+use super::output::Output;
 use super::user::{DataDir, open};
 
 /// Write the postmortem of an incident as Markdown: response times, impact
@@ -33,6 +35,10 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
+    // Opened before any work: a bad path fails first.
+    let output = (args.output.as_deref())
+        .map(|p| Output::create(p, "--output"))
+        .transpose()?;
     runtime.block_on(async {
         let store = open(&args.data.data_dir).await?;
         let incident = store
@@ -51,9 +57,11 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
         let report = dialtone_notify::postmortem(&store, &incident)
             .await
             .context("reading the outbox")?;
-        match &args.output {
-            Some(path) => std::fs::write(path, report)
-                .with_context(|| format!("writing {}", path.display()))?,
+        match output {
+            Some(mut output) => {
+                output.writer().write_all(report.as_bytes())?;
+                output.commit()?;
+            }
             None => out!("{report}")?,
         }
         Ok(())

@@ -1,0 +1,206 @@
+//! Files a command writes, opened before the work so that a bad path is a
+//! usage error (exit code 2) before anything is written, and put in place
+//! only when the work succeeds.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::UsageError;
+
+/// An output file being written.
+///
+/// A regular file, new or existing (through a symbolic link too, which is
+/// kept), is written beside itself and renamed into place by
+/// [`Output::commit`]: a failed run leaves any previous file untouched and
+/// no partial output behind. Anything else that exists (a named pipe, a
+/// terminal), and any path under `/dev` or `/proc` (`/dev/stdout`), is
+/// appended to where it is: renaming over it would replace a device with a
+/// file, or unlink the file a shell redirected standard output to.
+#[derive(Debug)]
+pub struct Output {
+    file: BufWriter<File>,
+    /// `(temporary, final)` paths for a file replaced whole.
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    /// Opens `path`, given by the command-line `flag`, for writing.
+    pub fn create(path: &Path, flag: &str) -> Result<Output, UsageError> {
+        let unwritable = |what: &Path, e: std::io::Error| {
+            UsageError(format!(
+                "cannot write {flag} {}: {e}; choose a {flag} in a writable directory",
+                what.display()
+            ))
+        };
+        let metadata = std::fs::metadata(path);
+        // `/dev/stdout`, `/proc/self/fd/1`: another name for an open file,
+        // often the shell's redirection to a regular file, which a rename
+        // would unlink from under the shell.
+        let alias = path.starts_with("/dev") || path.starts_with("/proc");
+        match metadata {
+            Ok(m) if m.is_dir() => Err(UsageError(format!(
+                "{flag} {} is a directory; name a file",
+                path.display()
+            ))),
+            Ok(m) if alias || !m.is_file() => {
+                // Appending: through a shell's `>` the file is already open,
+                // and writing from its start would overwrite what is there.
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| unwritable(path, e))?;
+                Ok(Output {
+                    file: BufWriter::new(file),
+                    rename: None,
+                })
+            }
+            _ => {
+                // Through a link to its file, so the link stays a link.
+                let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+                let dir = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                let name = path.file_name().ok_or_else(|| {
+                    UsageError(format!("{flag} {} names no file", path.display()))
+                })?;
+                let tmp = dir.join(format!(
+                    ".{}.tmp-{}",
+                    name.to_string_lossy(),
+                    std::process::id()
+                ));
+                let file = File::create(&tmp).map_err(|e| unwritable(&path, e))?;
+                Ok(Output {
+                    file: BufWriter::new(file),
+                    rename: Some((tmp, path)),
+                })
+            }
+        }
+    }
+
+    /// Where to write.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.file
+    }
+
+    /// Flushes what was written and, for a file replaced whole, syncs it and
+    /// renames it into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.file.flush().context("flushing output")?;
+        if let Some((tmp, path)) = self.rename.take() {
+            let done = (self.file.get_ref().sync_all().context("syncing output")).and_then(|()| {
+                std::fs::rename(&tmp, &path)
+                    .with_context(|| format!("renaming output to {}", path.display()))
+            });
+            if done.is_err() {
+                // Best effort: the error being returned matters more.
+                let _ = std::fs::remove_file(&tmp);
+            }
+            done?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    /// Not committed (the work failed): no partial output is left behind.
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = &self.rename {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("dialtone-output-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_file_is_replaced_only_on_commit() {
+        let dir = scratch("commit");
+        let path = dir.join("out.csv");
+        std::fs::write(&path, "previous").unwrap();
+        let mut out = Output::create(&path, "--output").unwrap();
+        out.writer().write_all(b"partial").unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        let mut out = Output::create(&path, "--output").unwrap();
+        out.writer().write_all(b"new").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_link_stays_a_link_and_a_device_a_device() {
+        let dir = scratch("link");
+        let target = dir.join("target.csv");
+        std::fs::write(&target, "previous").unwrap();
+        let link = dir.join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut out = Output::create(&link, "--output").unwrap();
+        out.writer().write_all(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        // /dev/null is written in place, and stays a device.
+        let mut out = Output::create(Path::new("/dev/null"), "--output").unwrap();
+        out.writer().write_all(b"gone").unwrap();
+        out.commit().unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_open_under_another_name_is_appended_to_not_replaced() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        // As a shell's `> out.csv` holds it, with `--output /dev/stdout`.
+        let dir = scratch("alias");
+        let path = dir.join("redirected.csv");
+        let mut held = File::create(&path).unwrap();
+        held.write_all(b"before,").unwrap();
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        let alias = PathBuf::from(format!("/proc/self/fd/{}", held.as_raw_fd()));
+        let mut out = Output::create(&alias, "--output").unwrap();
+        out.writer().write_all(b"after").unwrap();
+        out.commit().unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().ino(),
+            inode,
+            "not replaced"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before,after");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_or_a_missing_one_is_a_usage_error() {
+        let dir = scratch("dir");
+        let err = Output::create(&dir, "--output").unwrap_err();
+        assert!(err.0.contains("is a directory"), "{err}");
+        let err = Output::create(&dir.join("no/such/dir/out.csv"), "--plot").unwrap_err();
+        assert!(err.0.contains("cannot write --plot"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
