@@ -253,3 +253,70 @@ fn a_reader_that_stops_early_ends_a_report_quietly() {
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn commands_on_a_database_do_not_create_one_where_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("typo");
+    let data = data.to_str().unwrap();
+    for args in [
+        vec!["postmortem", "3", "--data-dir", data],
+        vec!["user", "link", "ada", "--data-dir", data],
+        vec!["token", "revoke", "abc", "--data-dir", data],
+    ] {
+        assert_usage_error(&dialtone(&args), "there is no Dialtone database in");
+    }
+    assert!(!dir.path().join("typo").exists(), "nothing created");
+}
+
+#[test]
+fn out_of_range_runs_are_usage_errors() {
+    assert_usage_error(
+        &dialtone(&["drill", "--seed", "18446744073709551615", "--seeds", "2"]),
+        "runs past the largest seed",
+    );
+    assert_usage_error(
+        &dialtone(&["bench", "rca", "--warm-up-minutes", "1"]),
+        "shorter than the engine's start-up grace",
+    );
+}
+
+#[test]
+fn detect_refuses_a_directory_as_output_before_scoring() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "timestamp,value\n1,2\n").unwrap();
+    let out = dialtone(&[
+        "detect",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "is a directory");
+}
+
+#[test]
+fn an_empty_topology_is_a_usage_error_not_a_perfect_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let out = dialtone(&["assess", empty.to_str().unwrap()]);
+    assert_usage_error(&out, "describes no elements");
+}
+
+#[test]
+fn a_user_without_a_password_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dialtone(&[
+        "user",
+        "add",
+        "ada",
+        "--role",
+        "admin",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "no password on standard input");
+}

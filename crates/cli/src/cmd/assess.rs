@@ -8,6 +8,7 @@ use anyhow::Context;
 use dialtone_assess::{Assessment, Options, Progress, assess, render_html, synthetic};
 use indicatif::ProgressBar;
 
+use super::output::Output;
 use super::{UsageError, progress_bar};
 
 /// Inputs at least this large get a progress bar (on a terminal).
@@ -66,14 +67,17 @@ fn bar(enabled: bool) -> ProgressBar {
 pub fn run(args: AssessArgs) -> anyhow::Result<()> {
     let topology =
         dialtone_topofile::load(&args.topology).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(out) = &args.html {
-        // Refuse an unwritable report path before the work, not after.
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(out)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
+    if topology.is_empty() {
+        return Err(UsageError(format!(
+            "{} describes no elements: nothing to assess (is it the right file?)",
+            args.topology.display()
+        ))
+        .into());
     }
+    // Opened before the work: an unwritable report path fails first.
+    let html = (args.html.as_deref())
+        .map(|p| Output::create(p, "--html"))
+        .transpose()?;
     let options = Options {
         monte_carlo_rounds: args.rounds,
         seed: args.seed,
@@ -88,9 +92,12 @@ pub fn run(args: AssessArgs) -> anyhow::Result<()> {
     });
     progress.finish_and_clear();
     let name = args.topology.display().to_string();
-    if let Some(out) = &args.html {
-        std::fs::write(out, render_html(&topology, &assessment, &name))
-            .with_context(|| format!("writing {}", out.display()))?;
+    if let Some(mut html) = html {
+        std::io::Write::write_all(
+            html.writer(),
+            render_html(&topology, &assessment, &name).as_bytes(),
+        )?;
+        html.commit()?;
     }
     let text = if args.json {
         let mut json = serde_json::to_string(&assessment)?;

@@ -611,11 +611,20 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
 }
 
 fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
+    let least = ingest::warm_up_minutes(&EngineConfig::default());
+    if args.warm_up_minutes < least {
+        return Err(UsageError(format!(
+            "--warm-up-minutes {} is shorter than the engine's start-up grace: use at least {least}",
+            args.warm_up_minutes
+        ))
+        .into());
+    }
     let seed = 0xd1a1_7013;
     let clock = Instant::now();
     let topology = synthetic::generate(args.elements, seed);
     let generate_secs = clock.elapsed().as_secs_f64();
-    let mut bench = RcaBench::new(topology, args.series, seed)?;
+    let mut bench =
+        RcaBench::new(topology, args.series, seed).map_err(|e| UsageError(e.to_string()))?;
     let clock = Instant::now();
     bench.warm_up(args.warm_up_minutes);
     let warm_up_secs = clock.elapsed().as_secs_f64();

@@ -60,7 +60,14 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    for seed in args.seed..args.seed + args.seeds.unwrap_or(1) {
+    let seeds = args.seeds.unwrap_or(1);
+    let last = args.seed.checked_add(seeds).ok_or_else(|| {
+        UsageError(format!(
+            "--seed {} with --seeds {seeds} runs past the largest seed; start lower",
+            args.seed
+        ))
+    })?;
+    for seed in args.seed..last {
         let base = TwinConfig::default();
         let twin = TwinConfig {
             seed,

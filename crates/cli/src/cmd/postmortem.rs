@@ -8,7 +8,7 @@ use dialtone_store::Store;
 
 use super::UsageError;
 use super::output::Output;
-use super::user::{DataDir, open};
+use super::user::{DataDir, open_existing};
 
 /// Write the postmortem of an incident as Markdown: response times, impact
 /// (subscriber-minutes lost), root cause with its evidence, actions,
@@ -40,7 +40,7 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
         .map(|p| Output::create(p, "--output"))
         .transpose()?;
     runtime.block_on(async {
-        let store = open(&args.data.data_dir).await?;
+        let store = open_existing(&args.data.data_dir).await?;
         let incident = store
             .recent_incidents(SEARCHED)
             .await

@@ -5,7 +5,7 @@ use dialtone_auth::new_token;
 use dialtone_store::AuthStore;
 
 use super::UsageError;
-use super::user::{DataDir, audit, existing_user, open, unix_now};
+use super::user::{DataDir, audit, existing_user, open_existing, unix_now};
 
 /// Manage API tokens for `/api/v1/`.
 #[derive(Debug, clap::Args)]
@@ -50,7 +50,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         let (user, label, data) = match args.command {
             TokenCommand::Create { user, label, data } => (user, label, data),
             TokenCommand::Revoke { id, data } => {
-                let store = open(&data.data_dir).await?;
+                let store = open_existing(&data.data_dir).await?;
                 if !store.revoke_token(&id).await.context("revoking the token")? {
                     return Err(UsageError(format!("there is no token `{id}`")).into());
                 }
@@ -59,7 +59,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
         };
-        let store = open(&data.data_dir).await?;
+        let store = open_existing(&data.data_dir).await?;
         let owner = existing_user(&store, &user).await?;
         let token = new_token().context("drawing a token")?;
         store

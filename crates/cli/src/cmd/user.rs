@@ -19,7 +19,8 @@ pub struct UserArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum UserCommand {
-    /// Add a user. The password is read from --password-file, else from the first line of stdin.
+    /// Add a user. The password is read from --password-file, else from the first line of
+    /// standard input when that is a pipe (never typed at a terminal, where it would show).
     ///
     /// Example: printf '%s\n' "$PASSWORD" | dialtone user add ada --role admin
     Add {
@@ -77,6 +78,21 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
         ))
         .into()
     })
+}
+
+/// The store in `data_dir`, which must hold one already: a command that only
+/// reads or changes what is there must not create an empty database where a
+/// mistyped `--data-dir` points.
+pub async fn open_existing(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    if !data_dir.join(dialtone_store::SQLITE_FILE).is_file() {
+        return Err(UsageError(format!(
+            "there is no Dialtone database in {}: point --data-dir at the directory \
+             `dialtone demo` uses, or add a user there first with `dialtone user add`",
+            data_dir.display()
+        ))
+        .into());
+    }
+    open(data_dir).await
 }
 
 /// The user named `name`, or a usage error saying how to add one.
@@ -141,11 +157,27 @@ fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
             .unwrap_or_default()
             .to_string(),
         None => {
+            use std::io::IsTerminal;
+            // Typed at a terminal, the password would echo on screen.
+            if std::io::stdin().is_terminal() {
+                return Err(UsageError(
+                    "give the password in a file (--password-file) or on a pipe, not typed at \
+                     the terminal, where it would show"
+                        .into(),
+                )
+                .into());
+            }
             let mut line = String::new();
-            std::io::stdin()
+            let read = std::io::stdin()
                 .lock()
                 .read_line(&mut line)
                 .context("reading the password from stdin")?;
+            if read == 0 {
+                return Err(UsageError(
+                    "no password on standard input: pipe one in or use --password-file".into(),
+                )
+                .into());
+            }
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
@@ -190,7 +222,7 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 base_url,
                 data,
             } => {
-                let store = open(&data.data_dir).await?;
+                let store = open_existing(&data.data_dir).await?;
                 let user = existing_user(&store, &name).await?;
                 let code = login_link(&store, &user, 30 * 60).await?;
                 // A link nobody saw is no success, even if the reader closed the pipe.
