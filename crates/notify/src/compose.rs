@@ -195,7 +195,8 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
         PageAction::Trigger => "trigger",
         PageAction::Resolve => "resolve",
     };
-    for pager in c.pagers {
+    // Numbered: two pagers of one kind (two PagerDuty services) are two messages.
+    for (number, pager) in c.pagers.iter().enumerate() {
         let body = match pager {
             PagerConfig::Pagerduty { routing_key, .. } => json!({
                 "routing_key": routing_key,
@@ -262,7 +263,13 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
             }
         };
         out.push(OutboxItem {
-            key: format!("page/{}/{}/{}/{}", inc.id, action, p.level, pager.name()),
+            key: format!(
+                "page/{}/{}/{}/{}-{number}",
+                inc.id,
+                action,
+                p.level,
+                pager.name()
+            ),
             channel: pager.name().into(),
             destination: pager.url().to_string(),
             subject: summary.clone(),

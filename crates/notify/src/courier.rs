@@ -13,10 +13,15 @@ use sha2::Sha256;
 use crate::webhook_target::{PublicOnlyResolver, check_webhook_url};
 use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 
-/// Attempts before a message is given up on (about 4.5 hours of backoff).
+/// Attempts before a message is given up on (about 6 hours of backoff).
 const MAX_ATTEMPTS: u32 = 12;
-/// How long a receiver may take, as Statuspage allows its webhooks.
+/// How long the operator's own receivers (pagers, mitigation webhooks) may
+/// take, as Statuspage allows its webhooks.
 const HTTP_TIMEOUT_SECS: u64 = 30;
+/// How long a subscriber's webhook may take: anyone may subscribe one, and
+/// deliveries go one after another, so a receiver that never answers must
+/// not hold the pages behind it for long.
+const SUBSCRIBER_HTTP_TIMEOUT_SECS: u64 = 10;
 
 /// Why a message did not go out.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +43,8 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Seconds to wait after the `attempts`-th failure: 30 s doubling, at most an hour.
+/// Seconds to wait after the `attempts`-th failure (from 1): 60 s doubling,
+/// at most an hour.
 pub fn retry_delay_secs(attempts: u32) -> i64 {
     (30_i64 << attempts.min(7)).min(3600)
 }
@@ -94,21 +100,21 @@ impl Courier {
                 Some((builder.build(), from))
             }
         };
-        let client = || {
+        let client = |timeout_secs| {
             reqwest::Client::builder()
-                .timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
+                .timeout(Duration::from_secs(timeout_secs))
                 .user_agent("Dialtone")
         };
         let built = |b: reqwest::ClientBuilder| {
             b.build()
                 .map_err(|e| SendError::Permanent(format!("HTTP client: {e}")))
         };
-        let http = built(client())?;
+        let http = built(client(HTTP_TIMEOUT_SECS))?;
         let subscriber_http = if config.allow_private_webhooks {
-            http.clone()
+            built(client(SUBSCRIBER_HTTP_TIMEOUT_SECS))?
         } else {
             built(
-                client()
+                client(SUBSCRIBER_HTTP_TIMEOUT_SECS)
                     .dns_resolver(Arc::new(PublicOnlyResolver))
                     .redirect(reqwest::redirect::Policy::none())
                     .no_proxy(),
@@ -142,8 +148,10 @@ impl Courier {
                 "no SMTP relay is configured: add [notify.smtp] to the configuration".into(),
             ));
         };
+        // The address stays out of the error, which admins see in the outbox
+        // listing that otherwise keeps destinations to itself.
         let to = m.destination.parse().map_err(|e| {
-            SendError::Permanent(format!("`{}` is not an email address: {e}", m.destination))
+            SendError::Permanent(format!("the destination is not an email address: {e}"))
         })?;
         let message = Message::builder()
             .from(from.clone())
@@ -178,25 +186,33 @@ impl Courier {
         if let Some(secret) = &m.secret {
             request = request.header(SIGNATURE_HEADER, sign(secret, m.body.as_bytes()));
         }
+        let to = site_of(&m.destination);
         let response = request
             .body(m.body.clone())
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("POST {}: {e}", m.destination)))?;
+            .map_err(|e| SendError::Transient(format!("POST to {to}: {}", e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
             Err(SendError::Transient(format!(
-                "POST {} answered {status}",
-                m.destination
+                "POST to {to} answered {status}"
             )))
         } else {
             Err(SendError::Permanent(format!(
-                "POST {} answered {status}",
-                m.destination
+                "POST to {to} answered {status}"
             )))
         }
+    }
+}
+
+/// A URL's scheme and host, for errors and logs: its user part or path may
+/// hold a secret (an Alertmanager password, a chat service's hook path).
+fn site_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "an unparsable URL".into(),
     }
 }
 

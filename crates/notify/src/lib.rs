@@ -6,8 +6,9 @@
 //! configured pager, a JSON call per mitigation webhook. The [`Courier`]
 //! delivers due rows over SMTP and HTTP, signing subscriber webhooks with
 //! HMAC-SHA256, and [`deliver_due`] retries failures with backoff. The
-//! outbox's keys make every message at most once per subscriber and event,
-//! across restarts.
+//! outbox's keys queue every message once per subscriber and event, across
+//! restarts; delivery is at least once (a crash between sending and marking
+//! the row delivered sends it again).
 
 mod compose;
 mod courier;

@@ -108,6 +108,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     match segments {
         // 64:ff9b::/96, NAT64: the IPv4 address is the last 32 bits.
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => return is_public_v4(embedded_v4(hi, lo)),
+        // ::ffff:0:0:0/96, IPv4-translated (SIIT): likewise.
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => return is_public_v4(embedded_v4(hi, lo)),
+        // 2001::/32, Teredo: the client's IPv4 address, inverted, ends it.
+        [0x2001, 0, .., hi, lo] => return is_public_v4(embedded_v4(!hi, !lo)),
         // 2002::/16, 6to4: the IPv4 address follows the prefix.
         [0x2002, hi, lo, ..] => return is_public_v4(embedded_v4(hi, lo)),
         _ => {}
@@ -117,6 +121,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || ip.is_multicast()
         || (segments[0] & 0xfe00) == 0xfc00 // fc00::/7, unique local
         || (segments[0] & 0xffc0) == 0xfe80 // fe80::/10, link-local
+        || (segments[0] & 0xffc0) == 0xfec0 // fec0::/10, site-local (deprecated)
+        || segments[..3] == [0x64, 0xff9b, 1] // 64:ff9b:1::/48, local-use NAT64
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // 2001:db8::/32, documentation
         || segments[..6] == [0; 6]) // ::/96, IPv4-compatible (deprecated)
 }
@@ -176,6 +182,11 @@ mod tests {
             "2002:7f00:1::",
             "2001:db8::1",
             "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "fec0::1",
+            "64:ff9b:1::a00:1",
+            // Teredo for the client 127.0.0.1 (stored inverted).
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }
@@ -192,6 +203,7 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
             "2002:808:808::",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} counted as private");
         }

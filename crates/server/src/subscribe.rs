@@ -181,6 +181,7 @@ fn check(
     let (channel, target) = match (b.email, b.webhook) {
         (Some(email), None) => {
             let email = email.trim().to_string();
+            let email = with_lower_case_domain(&email);
             if !valid_email(&email) {
                 return Err(ApiError::BadRequest(format!(
                     "`{email}` is not an email address"
@@ -214,14 +215,28 @@ fn check(
     })
 }
 
-/// A plausible address: one `@` with something on each side, no spaces.
+/// A plausible bare address: one `@` with something on each side, no
+/// spaces, and none of the characters of a display name or a list of
+/// addresses (`Name <a@example.net>` would be a second spelling of one
+/// mailbox, and slip past the store's one-subscription-per-address rule).
 /// The mail relay is the real judge; this only keeps garbage out of the store.
 pub(crate) fn valid_email(email: &str) -> bool {
     email.chars().count() <= MAX_EMAIL_CHARS
         && email.split('@').count() == 2
         && !email.starts_with('@')
         && !email.ends_with('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
+}
+
+/// `email` with its domain in lower case, which mail ignores: one mailbox,
+/// one spelling in the store.
+fn with_lower_case_domain(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
+        None => email.to_owned(),
+    }
 }
 
 fn secret() -> Result<String, ApiError> {
@@ -443,4 +458,22 @@ pub(crate) async fn outbox(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let messages = state.notify_store.outbox(OUTBOX_LISTED).await?;
     Ok(Json(json!({ "messages": messages })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mailbox_has_one_spelling() {
+        assert!(valid_email("ada@example.net"));
+        for other_spelling in [
+            "Ada <ada@example.net>",
+            "ada@example.net, b@example.net",
+            "\"a\"@x",
+        ] {
+            assert!(!valid_email(other_spelling), "{other_spelling}");
+        }
+        assert_eq!(with_lower_case_domain("Ada@Example.NET"), "Ada@example.net");
+    }
 }

@@ -1,6 +1,7 @@
 //! Where incidents live. [`Store`] is what the server needs; [`SqliteStore`] is
 //! the embedded default (one file in the data directory, WAL, migrations).
-//! A shared PostgreSQL store implements the same trait.
+//! A shared store for several servers (PostgreSQL) would implement the same
+//! traits; none exists yet.
 
 mod auth;
 mod notify;

@@ -146,7 +146,8 @@ pub trait NotifyStore: Send + Sync {
         confirm_hash: &'a str,
         at: i64,
     ) -> BoxFuture<'a, Result<Option<Subscriber>, StoreError>>;
-    /// Removes the subscriber holding `token`; false if none does.
+    /// Removes the subscriber holding `token`, and the notices still queued
+    /// for them; false if none does.
     fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
     fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
@@ -156,7 +157,8 @@ pub trait NotifyStore: Send + Sync {
         items: &'a [OutboxItem],
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// Undelivered messages due by `now`, oldest first.
+    /// Undelivered messages due by `now`: pages and mitigations first, then
+    /// oldest first.
     fn due_messages(
         &self,
         now: i64,
@@ -185,7 +187,9 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'a, Result<i64, StoreError>>;
     /// Queues `reply` to every reporter who left a contact in its areas and
     /// time window, and forgets those contacts, in one transaction: each
-    /// reporter is told once and their address kept no longer.
+    /// reporter is told once and their report keeps their address no longer
+    /// (the reply, like every message, stays in the outbox with its
+    /// destination: see docs/configuration.md).
     fn queue_report_replies<'a>(
         &'a self,
         reply: &'a ReportReply,
@@ -203,6 +207,12 @@ pub const CONFIRM_AGAIN_AFTER_SECS: i64 = 600;
 
 const SUBSCRIBER_COLUMNS: &str =
     "id, channel, target, services, regions, secret, confirmed_at, unsubscribe_token";
+/// Sorts the operator's own messages (pages, mitigations) before the
+/// public's (notices, confirmations, replies): each delivery pass sends them
+/// first, however many subscriber webhooks are due with them.
+const OPERATORS_FIRST: &str =
+    "CASE WHEN key LIKE 'page/%' OR key LIKE 'mitigation/%' THEN 0 ELSE 1 END";
+
 const OUTBOX_COLUMNS: &str = "key, channel, destination, subject, body, secret, event_at, \
      attempts, next_attempt_at, delivered_at, gave_up_at, last_error";
 
@@ -383,11 +393,27 @@ impl NotifyStore for SqliteStore {
 
     fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let done = sqlx::query("DELETE FROM subscribers WHERE unsubscribe_token = ?1")
-                .bind(token)
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected() > 0)
+            let mut tx = self.pool.begin().await?;
+            let removed = sqlx::query(
+                "DELETE FROM subscribers WHERE unsubscribe_token = ?1 RETURNING target",
+            )
+            .bind(token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = removed else {
+                return Ok(false);
+            };
+            // Notices still queued for them (retrying, perhaps for hours) stop too.
+            let target: String = row.try_get("target")?;
+            sqlx::query(
+                "DELETE FROM outbox WHERE key LIKE 'notice/%' AND destination = ?1 \
+                 AND delivered_at IS NULL",
+            )
+            .bind(&target)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -423,7 +449,7 @@ impl NotifyStore for SqliteStore {
         Box::pin(async move {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, rowid LIMIT ?2"
+                 AND next_attempt_at <= ?1 ORDER BY {OPERATORS_FIRST}, next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
             .bind(limit)
@@ -728,5 +754,43 @@ mod tests {
             .expect("marks");
         assert!(s.due_messages(5000, 10).await.expect("lists").is_empty());
         assert_eq!(s.outbox(10).await.expect("lists")[0].gave_up_at, Some(1030));
+    }
+
+    #[tokio::test]
+    async fn pages_go_first_and_an_unsubscribed_target_gets_no_queued_notice() {
+        let (_dir, s) = store().await;
+        let sub = s
+            .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
+            .await
+            .expect("adds");
+        let message = |key: &str, destination: &str| OutboxItem {
+            key: key.into(),
+            channel: "email".into(),
+            destination: destination.into(),
+            subject: String::new(),
+            body: String::new(),
+            secret: None,
+            event_at: 1,
+        };
+        s.enqueue(
+            &[
+                message("notice/1/0/9", "b@example.net"),
+                message("notice/1/0/8", "c@example.net"),
+                message("page/1/trigger/0/pagerduty-0", "https://events.example"),
+            ],
+            10,
+        )
+        .await
+        .expect("queues");
+        let due = s.due_messages(10, 10).await.expect("lists");
+        assert_eq!(
+            due[0].item.key, "page/1/trigger/0/pagerduty-0",
+            "queued last, sent first"
+        );
+        assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
+        let keys: Vec<String> = (s.due_messages(10, 10).await.expect("lists").into_iter())
+            .map(|m| m.item.key)
+            .collect();
+        assert_eq!(keys, ["page/1/trigger/0/pagerduty-0", "notice/1/0/8"]);
     }
 }
