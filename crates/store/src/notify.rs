@@ -158,7 +158,8 @@ pub trait NotifyStore: Send + Sync {
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// Undelivered messages due by `now`: pages and mitigations first, then
-    /// oldest first.
+    /// oldest first; a page not before the earlier pages about its incident
+    /// to its pager are delivered or given up.
     fn due_messages(
         &self,
         now: i64,
@@ -212,6 +213,17 @@ const SUBSCRIBER_COLUMNS: &str =
 /// first, however many subscriber webhooks are due with them.
 const OPERATORS_FIRST: &str =
     "CASE WHEN key LIKE 'page/%' OR key LIKE 'mitigation/%' THEN 0 ELSE 1 END";
+
+/// A page waits while an earlier page about the same incident to the same
+/// pager is still pending: a resolve sent before its retrying trigger would
+/// be undone by it, leaving the pager's incident open after ours resolved.
+/// (`page/<incident>/`: the key up to its second slash.)
+const BEHIND_AN_EARLIER_PAGE: &str = "(outbox.key LIKE 'page/%' AND EXISTS (\
+     SELECT 1 FROM outbox AS earlier WHERE earlier.rowid < outbox.rowid \
+     AND earlier.destination = outbox.destination \
+     AND earlier.delivered_at IS NULL AND earlier.gave_up_at IS NULL \
+     AND substr(earlier.key, 1, 5 + instr(substr(earlier.key, 6), '/')) \
+       = substr(outbox.key, 1, 5 + instr(substr(outbox.key, 6), '/'))))";
 
 const OUTBOX_COLUMNS: &str = "key, channel, destination, subject, body, secret, event_at, \
      attempts, next_attempt_at, delivered_at, gave_up_at, last_error";
@@ -449,7 +461,8 @@ impl NotifyStore for SqliteStore {
         Box::pin(async move {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-                 AND next_attempt_at <= ?1 ORDER BY {OPERATORS_FIRST}, next_attempt_at, rowid LIMIT ?2"
+                 AND next_attempt_at <= ?1 AND NOT {BEHIND_AN_EARLIER_PAGE} \
+                 ORDER BY {OPERATORS_FIRST}, next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
             .bind(limit)
@@ -792,5 +805,47 @@ mod tests {
             .map(|m| m.item.key)
             .collect();
         assert_eq!(keys, ["page/1/trigger/0/pagerduty-0", "notice/1/0/8"]);
+    }
+
+    #[tokio::test]
+    async fn a_resolve_waits_for_its_retrying_trigger() {
+        let (_dir, s) = store().await;
+        let page = |key: &str| OutboxItem {
+            key: key.into(),
+            channel: "pagerduty".into(),
+            destination: "https://events.example".into(),
+            subject: String::new(),
+            body: String::new(),
+            secret: None,
+            event_at: 1,
+        };
+        let trigger = "page/12/trigger/0/pagerduty-0";
+        s.enqueue(&[page(trigger)], 10).await.expect("queues");
+        s.mark_failed(trigger, "503", Some(100), 10)
+            .await
+            .expect("marks");
+        // Resolved meanwhile; another incident pages the same pager.
+        s.enqueue(
+            &[
+                page("page/12/resolve/0/pagerduty-0"),
+                page("page/13/trigger/0/pagerduty-0"),
+            ],
+            20,
+        )
+        .await
+        .expect("queues");
+        let keys = |due: Vec<OutboxMessage>| -> Vec<String> {
+            due.into_iter().map(|m| m.item.key).collect()
+        };
+        assert_eq!(
+            keys(s.due_messages(20, 10).await.expect("lists")),
+            ["page/13/trigger/0/pagerduty-0"],
+            "incident 12's resolve waits; incident 13 does not"
+        );
+        s.mark_delivered(trigger, 100).await.expect("marks");
+        assert!(
+            keys(s.due_messages(100, 10).await.expect("lists"))
+                .contains(&"page/12/resolve/0/pagerduty-0".to_string())
+        );
     }
 }
