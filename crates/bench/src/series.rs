@@ -31,7 +31,10 @@ pub enum ReadError {
         #[source]
         err: csv::Error,
     },
-    #[error("{source_name}: the file is empty; expected a header line `timestamp,value`")]
+    #[error(
+        "{source_name}: the file is empty; expected a header line naming its columns, \
+         `timestamp` and `value` among them"
+    )]
     Empty { source_name: String },
     #[error(
         "{source_name}: line 1: the header `{header}` has no `{column}` column; \

@@ -276,7 +276,7 @@ fn out_of_range_runs_are_usage_errors() {
         "runs past the largest seed",
     );
     assert_usage_error(
-        &dialtone(&["bench", "rca", "--warm-up-minutes", "1"]),
+        &dialtone(&["bench", "rca", "--warmup-minutes", "1"]),
         "shorter than the engine's start-up grace",
     );
 }

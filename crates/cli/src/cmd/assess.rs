@@ -35,8 +35,8 @@ pub struct AssessArgs {
     #[arg(long, default_value_t = Options::default().seed)]
     seed: u64,
     /// Risks listed.
-    #[arg(long, default_value_t = 25)]
-    top: usize,
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    top: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +82,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<()> {
         monte_carlo_rounds: args.rounds,
         seed: args.seed,
         threads: threads(),
-        top_risks: args.top,
+        top_risks: args.top.into(),
     };
     let progress = bar(topology.len() >= PROGRESS_FROM_ELEMENTS);
     let assessment = assess(&topology, &options, &mut |p: Progress| {

@@ -125,8 +125,8 @@ struct RcaArgs {
     /// start-up grace plus 5). The default, a day and an hour, times the
     /// detectors with their seasonal CUSUM live (it starts after a day); their
     /// weekly profile, which learns from the eighth day, is not yet.
-    #[arg(long, default_value_t = ingest::CUSUM_LIVE_MINUTES)]
-    warm_up_minutes: usize,
+    #[arg(long, alias = "warm-up-minutes", default_value_t = ingest::CUSUM_LIVE_MINUTES)]
+    warmup_minutes: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -134,7 +134,7 @@ struct RcaArgs {
 
 /// `1000000` or `1e6`.
 pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
-    let bad = || format!("`{s}` is not a series count; write e.g. 1000000 or 1e6");
+    let bad = || format!("`{s}` is not a count; write e.g. 1000000 or 1e6");
     let n = match s.split_once(['e', 'E']) {
         Some((m, e)) => {
             let e: u32 = e.parse().map_err(|_| bad())?;
@@ -148,7 +148,7 @@ pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     // Series are addressed by u32 in the detector.
     if n == 0 || n > u32::MAX as usize {
         return Err(format!(
-            "`{s}`: the series count must be between 1 and {}",
+            "`{s}`: the count must be between 1 and {}",
             u32::MAX
         ));
     }
@@ -612,10 +612,10 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
 
 fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
     let least = ingest::warm_up_minutes(&EngineConfig::default());
-    if args.warm_up_minutes < least {
+    if args.warmup_minutes < least {
         return Err(UsageError(format!(
-            "--warm-up-minutes {} is shorter than the engine's start-up grace: use at least {least}",
-            args.warm_up_minutes
+            "--warmup-minutes {} is shorter than the engine's start-up grace: use at least {least}",
+            args.warmup_minutes
         ))
         .into());
     }
@@ -626,7 +626,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
     let mut bench =
         RcaBench::new(topology, args.series, seed).map_err(|e| UsageError(e.to_string()))?;
     let clock = Instant::now();
-    bench.warm_up(args.warm_up_minutes);
+    bench.warm_up(args.warmup_minutes);
     let warm_up_secs = clock.elapsed().as_secs_f64();
     let mut reports = Vec::new();
     for fault in Fault::ALL {
@@ -652,7 +652,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
                 "series": bench.series(),
                 "repetitions": args.repetitions,
                 "generate_secs": generate_secs,
-                "warm_up_minutes": args.warm_up_minutes,
+                "warmup_minutes": args.warmup_minutes,
                 "warm_up_secs": warm_up_secs,
                 "faults": faults,
             })

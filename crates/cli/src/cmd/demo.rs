@@ -61,8 +61,8 @@ pub struct DemoArgs {
     #[arg(long)]
     secure_cookies: bool,
     /// Requests per second each client IP may make to public pages (bursts of 4x).
-    #[arg(long, default_value_t = 50.0, value_parser = parse_rate)]
-    public_rate: f64,
+    #[arg(long, alias = "public-rate", default_value_t = 50.0, value_parser = parse_rate)]
+    public_rate_per_sec: f64,
     /// Configuration file: the crisis playbook and where notifications go
     /// (see docs/configuration.md). Without one, built-in defaults apply and
     /// email is off.
@@ -166,8 +166,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let server_config = ServerConfig {
         secure_cookies: args.secure_cookies,
         public_rate: Rate {
-            per_second: args.public_rate,
-            burst: args.public_rate * 4.0,
+            per_second: args.public_rate_per_sec,
+            burst: args.public_rate_per_sec * 4.0,
         },
         ..ServerConfig::default()
     };
