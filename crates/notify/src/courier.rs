@@ -15,6 +15,9 @@ use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 
 /// Attempts before a message is given up on (about 6 hours of backoff).
 const MAX_ATTEMPTS: u32 = 12;
+/// How long a message being sent is held back from the next passes: if its
+/// outcome cannot be recorded, it is sent again after this, not every second.
+const CLAIM_SECS: i64 = 300;
 /// How long the operator's own receivers (pagers, mitigation webhooks) may
 /// take, as Statuspage allows its webhooks.
 const HTTP_TIMEOUT_SECS: u64 = 30;
@@ -161,10 +164,11 @@ impl Courier {
             .body(m.body.clone())
             .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))?;
         transport.send(message).await.map(|_| ()).map_err(|e| {
-            if e.is_permanent() {
+            let code = e.status().map(|c| c.to_string());
+            if e.is_permanent() && !code.as_deref().is_some_and(is_relay_setup_code) {
                 SendError::Permanent(format!("the mail relay refused the message: {e}"))
             } else {
-                SendError::Transient(format!("could not reach the mail relay: {e}"))
+                SendError::Transient(format!("could not send through the mail relay: {e}"))
             }
         })
     }
@@ -205,6 +209,14 @@ impl Courier {
             )))
         }
     }
+}
+
+/// SMTP replies about the relay's own setup, not the message: 530
+/// authentication required, 534 and 538 a mechanism or encryption it wants,
+/// 535 credentials refused. Permanent to SMTP, but every queued mail would
+/// be given up until the operator fixes the configuration; retried instead.
+fn is_relay_setup_code(code: &str) -> bool {
+    matches!(code, "530" | "534" | "535" | "538")
 }
 
 /// A URL's scheme and host, for errors and logs: its user part or path may
@@ -259,6 +271,10 @@ pub async fn deliver_due(
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     for m in store.due_messages(now, 100).await? {
+        // Claimed first: a store that cannot record the outcome (disk full,
+        // read-only) stops the pass here, rather than after the send, where
+        // every pass would send the same message again.
+        store.claim(&m.item.key, now + CLAIM_SECS).await?;
         match courier.send(&m.item).await {
             Ok(()) => {
                 store.mark_delivered(&m.item.key, now).await?;

@@ -165,6 +165,11 @@ pub trait NotifyStore: Send + Sync {
         now: i64,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+    /// Holds the message back until `until` before it is sent: if the store
+    /// then fails to record the outcome, the next passes do not send it
+    /// again at once. An error means the store cannot be written, and the
+    /// message must not be sent.
+    fn claim<'a>(&'a self, key: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>>;
     fn mark_delivered<'a>(&'a self, key: &'a str, at: i64)
     -> BoxFuture<'a, Result<(), StoreError>>;
     /// Records a failed attempt: retried at `retry_at`, or given up on when `None`.
@@ -474,6 +479,17 @@ impl NotifyStore for SqliteStore {
         })
     }
 
+    fn claim<'a>(&'a self, key: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query("UPDATE outbox SET next_attempt_at = ?2 WHERE key = ?1")
+                .bind(key)
+                .bind(until)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn mark_delivered<'a>(
         &'a self,
         key: &'a str,
@@ -753,6 +769,9 @@ mod tests {
         let due = s.due_messages(1000, 10).await.expect("lists");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].item, item);
+        // Claimed for a send whose outcome is not recorded: held back.
+        s.claim(&item.key, 1010).await.expect("claims");
+        assert!(s.due_messages(1009, 10).await.expect("lists").is_empty());
         s.mark_failed(&item.key, "refused", Some(1030), 1000)
             .await
             .expect("marks");
