@@ -573,7 +573,11 @@ impl NotifyStore for SqliteStore {
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
+            // It reads, then writes: begun as a reader, it would fail at once
+            // (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not cover)
+            // if a report arrived in between; IMMEDIATE takes the write lock
+            // first and waits its turn.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let mut queued = 0;
             for area in &reply.areas {
                 let rows = sqlx::query(
