@@ -421,8 +421,14 @@ pub async fn run_paced(
     live.lock().await.settle(&sinks).await;
 }
 
+/// How long the outbox keeps the address of a message to the public after
+/// it was delivered or given up: long enough to answer "did my notice go
+/// out?", no longer.
+const ADDRESS_RETENTION_SECS: i64 = 30 * 86_400;
+
 /// Delivers the outbox every `every` until `shutdown` flips: the only task
-/// that talks to mail relays, webhooks and pagers, outside the pipeline's lock.
+/// that talks to mail relays, webhooks and pagers, outside the pipeline's
+/// lock. Once an hour it also erases the public's old addresses from it.
 pub async fn deliver_paced(
     notify_store: Arc<dyn NotifyStore>,
     courier: Courier,
@@ -431,6 +437,7 @@ pub async fn deliver_paced(
 ) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut forget_at = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = interval.tick() => {}
@@ -438,6 +445,13 @@ pub async fn deliver_paced(
         }
         if let Err(e) = deliver_due(notify_store.as_ref(), &courier, unix_now()).await {
             tracing::warn!(error = %e, "could not read the outbox; will retry");
+        }
+        if std::time::Instant::now() >= forget_at {
+            let before = unix_now() - ADDRESS_RETENTION_SECS;
+            match notify_store.forget_destinations(before).await {
+                Ok(_) => forget_at += Duration::from_secs(3600),
+                Err(e) => tracing::warn!(error = %e, "could not erase old addresses; will retry"),
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Customer problem reports: a public form and API. A report keeps only
 //! what the count and the promised reply need (network time, area, problem,
-//! and an email only if the reporter wants to hear back, erased once told).
+//! and an email only if the reporter wants to hear back, erased from the
+//! report once told, and from the reply's outbox row 30 days after).
 //! No IP address is stored; the per-client rate limit lives in memory.
 
 use std::time::Instant;

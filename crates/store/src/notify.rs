@@ -165,6 +165,10 @@ pub trait NotifyStore: Send + Sync {
         now: i64,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+    /// Erases the public's addresses (email, subscriber webhooks) from
+    /// messages delivered or given up before `before`, and their errors,
+    /// which may name them; the rows stay, for postmortems. Returns how many.
+    fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Holds the message back until `until` before it is sent: if the store
     /// then fails to record the outcome, the next passes do not send it
     /// again at once. An error means the store cannot be written, and the
@@ -194,8 +198,8 @@ pub trait NotifyStore: Send + Sync {
     /// Queues `reply` to every reporter who left a contact in its areas and
     /// time window, and forgets those contacts, in one transaction: each
     /// reporter is told once and their report keeps their address no longer
-    /// (the reply, like every message, stays in the outbox with its
-    /// destination: see docs/configuration.md).
+    /// (the reply's outbox row keeps it until
+    /// [`NotifyStore::forget_destinations`] erases it).
     fn queue_report_replies<'a>(
         &'a self,
         reply: &'a ReportReply,
@@ -476,6 +480,20 @@ impl NotifyStore for SqliteStore {
             .iter()
             .map(message_of)
             .collect()
+        })
+    }
+
+    fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE outbox SET destination = '', last_error = NULL \
+                 WHERE channel IN ('email', 'webhook') AND destination <> '' \
+                 AND (delivered_at < ?1 OR gave_up_at < ?1)",
+            )
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
         })
     }
 
@@ -828,6 +846,55 @@ mod tests {
             .map(|m| m.item.key)
             .collect();
         assert_eq!(keys, ["page/1/trigger/0/pagerduty-0", "notice/1/0/8"]);
+    }
+
+    #[tokio::test]
+    async fn old_public_addresses_are_erased_and_the_rows_kept() {
+        let (_dir, s) = store().await;
+        let message = |key: &str, channel: &str, destination: &str| OutboxItem {
+            key: key.into(),
+            channel: channel.into(),
+            destination: destination.into(),
+            subject: String::new(),
+            body: String::new(),
+            secret: None,
+            event_at: 1,
+        };
+        s.enqueue(
+            &[
+                message("notice/1/0/1", "email", "old@example.net"),
+                message("notice/1/0/2", "webhook", "https://hooks.example.net/x"),
+                message(
+                    "page/1/trigger/0/pagerduty-0",
+                    "pagerduty",
+                    "https://events.example",
+                ),
+                message("notice/2/0/1", "email", "recent@example.net"),
+            ],
+            1,
+        )
+        .await
+        .expect("queues");
+        for key in ["notice/1/0/1", "page/1/trigger/0/pagerduty-0"] {
+            s.mark_delivered(key, 100).await.expect("marks");
+        }
+        s.mark_failed("notice/1/0/2", "refused by hooks.example.net", None, 100)
+            .await
+            .expect("marks");
+        s.mark_delivered("notice/2/0/1", 900).await.expect("marks");
+        assert_eq!(s.forget_destinations(500).await.expect("erases"), 2);
+        let rows = s.outbox(10).await.expect("lists");
+        let destination = |key: &str| {
+            let row = rows.iter().find(|m| m.item.key == key).expect("kept");
+            (row.item.destination.clone(), row.last_error.clone())
+        };
+        assert_eq!(destination("notice/1/0/1"), (String::new(), None));
+        assert_eq!(destination("notice/1/0/2"), (String::new(), None));
+        assert_eq!(
+            destination("page/1/trigger/0/pagerduty-0").0,
+            "https://events.example"
+        );
+        assert_eq!(destination("notice/2/0/1").0, "recent@example.net");
     }
 
     #[tokio::test]
