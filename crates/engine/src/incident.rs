@@ -342,11 +342,12 @@ impl Incident {
             .collect();
         regions.sort_by(|a, b| a.region.cmp(&b.region));
         impact.regions = regions;
-        // A severity an operator set stands until they change it again.
-        if !self.operator.severity_pinned {
-            self.severity = severity_of(&impact);
-        }
         if impact.cells_affected > 0 || self.title.is_empty() {
+            // A severity an operator set stands until they change it again;
+            // a quiet minute (nothing affected just now) does not lower it.
+            if !self.operator.severity_pinned {
+                self.severity = severity_of(&impact);
+            }
             self.title = public_title(&impact);
             self.impact = impact;
         }
@@ -389,8 +390,6 @@ impl Incident {
         timeline.push(self.record(at, kind, public_body, detail));
     }
 
-    /// Appends an entry to the incident's own timeline and returns a copy
-    /// for the caller's (engine events and operator actions alike).
     /// Whether the status page and subscribers may see the incident.
     pub fn is_public(&self) -> bool {
         !self.awaiting_approval
@@ -403,6 +402,8 @@ impl Incident {
         self.record(at, kind, String::new(), detail)
     }
 
+    /// Appends an entry to the incident's own timeline and returns a copy
+    /// for the caller's (engine events and operator actions alike).
     pub(crate) fn record(
         &mut self,
         at: Timestamp,

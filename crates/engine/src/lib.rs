@@ -47,9 +47,9 @@ pub struct EngineConfig {
     pub small_fault_confirm_minutes: u32,
     /// The best candidate must score at least this to be named the root cause.
     pub min_root_cause_score: f64,
-    /// Minutes without broken units before an incident moves to monitoring.
+    /// Seconds without broken units before an incident moves to monitoring.
     pub monitoring_after_secs: i64,
-    /// Minutes in monitoring, still quiet, before it resolves.
+    /// Seconds in monitoring, still quiet, before it resolves.
     pub resolve_after_secs: i64,
     /// Candidates kept per incident.
     pub candidates_kept: usize,
@@ -260,7 +260,7 @@ impl Engine {
         }
     }
 
-    /// Series that are broken right now, worst first by how recently they alarmed.
+    /// Series that are broken right now, in series order.
     pub fn broken_series(&self) -> &[SeriesId] {
         &self.hot
     }

@@ -136,11 +136,15 @@ impl Incident {
             id: self.id,
             status: self.status.as_str(),
         };
+        // Only an update (towards a postmortem) acts on a closed incident: a
+        // severity raised on a resolved one would publish it, an approval
+        // would announce it as new.
+        let updating = matches!(action, OperatorAction::Update { .. });
+        if !updating && !self.status.is_open() {
+            return Err(closed());
+        }
         match action {
             OperatorAction::Acknowledge => {
-                if !self.status.is_open() {
-                    return Err(closed());
-                }
                 if let Some(who) = &self.operator.acknowledged_by {
                     return Err(ActionError::AlreadyAcknowledged(self.id, who.clone()));
                 }
@@ -174,13 +178,21 @@ impl Incident {
                 let to = status.unwrap_or(self.status);
                 self.check_transition(to)?;
                 self.move_to(to, at);
+                // Sent back to investigating or identified: the quiet so far
+                // does not count, or the next minute would move it straight
+                // on to monitoring, telling the public service is restored.
+                if status.is_some()
+                    && matches!(
+                        to,
+                        IncidentStatus::Investigating | IncidentStatus::Identified
+                    )
+                {
+                    self.last_broken_at = at;
+                }
                 let detail = format!("update by {by} ({})", to.as_str());
                 Ok(self.record(at, TimelineKind::Updated, body, detail))
             }
             OperatorAction::Resolve { body } => {
-                if !self.status.is_open() {
-                    return Err(closed());
-                }
                 let body = match body {
                     Some(b) => text("resolution text", b, MAX_BODY_CHARS)?,
                     None => "This incident has been resolved and services are working normally."
@@ -403,5 +415,47 @@ mod tests {
             i.apply(310, "ada", &OperatorAction::Resolve { body: None }),
             Err(ActionError::Closed { .. })
         ));
+    }
+
+    #[test]
+    fn a_closed_incident_takes_only_updates() {
+        let mut i = incident();
+        i.awaiting_approval = true;
+        i.apply(300, "ada", &OperatorAction::Resolve { body: None })
+            .unwrap();
+        for action in [
+            OperatorAction::SetSeverity(Severity::Critical),
+            OperatorAction::Approve,
+            OperatorAction::Assign { to: "bob".into() },
+            OperatorAction::Acknowledge,
+        ] {
+            assert!(
+                matches!(
+                    i.apply(310, "ada", &action),
+                    Err(ActionError::Closed { .. })
+                ),
+                "{action:?}"
+            );
+        }
+        i.apply(
+            320,
+            "ada",
+            &update(Some(IncidentStatus::Postmortem), "notes"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn sent_back_to_investigating_the_quiet_starts_again() {
+        let mut i = incident();
+        i.apply(200, "ada", &update(Some(IncidentStatus::Monitoring), "ok"))
+            .unwrap();
+        i.apply(
+            900,
+            "ada",
+            &update(Some(IncidentStatus::Investigating), "not yet"),
+        )
+        .unwrap();
+        assert_eq!(i.last_broken_at, 900);
     }
 }
