@@ -164,7 +164,9 @@ pub(crate) struct View<'a> {
 }
 
 impl Incident {
-    pub(crate) fn open(id: u64, at: Timestamp) -> Incident {
+    /// A new incident `id`, investigating from `at`, with nothing known yet:
+    /// the engine opens them; the playbook's tests build them by hand.
+    pub fn open(id: u64, at: Timestamp) -> Incident {
         Incident {
             id,
             status: IncidentStatus::Investigating,

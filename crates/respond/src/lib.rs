@@ -14,8 +14,9 @@
 //!   as a [`Notice`], each exactly once per responder (the shell's outbox is
 //!   keyed by incident and entry, so a restart duplicates nothing);
 //! - pages the first escalation level at or above `page_at`, escalates one
-//!   level each `escalate_after_secs` nobody acknowledges, and resolves the
-//!   page when the incident resolves;
+//!   level each `escalate_after_secs` after that first page while nobody
+//!   acknowledges, and resolves the page when the incident resolves (not
+//!   yet for an incident merged into another: its page stays open);
 //! - fires each matching [`MitigationRule`] once on the named root cause;
 //! - reminds the owner when `update_cadence_secs` pass without a public update.
 
@@ -184,6 +185,10 @@ struct Tracking {
     announced: bool,
     /// Highest escalation level paged, if any.
     paged_level: Option<usize>,
+    /// When the first level was paged: escalation counts from here, not
+    /// from the opening (an incident that became pageable late would
+    /// otherwise escalate a minute after its first page).
+    paged_at: Option<Timestamp>,
     page_resolved: bool,
     /// Mitigations fired, by rule name and element.
     fired: Vec<(String, String)>,
@@ -327,7 +332,7 @@ fn page(
         None => 0,
         Some(_) if inc.operator.acknowledged_by.is_some() => return,
         Some(level) => {
-            let unacknowledged = at - inc.opened_at;
+            let unacknowledged = at - track.paged_at.unwrap_or(at);
             let next = level + 1;
             if next >= playbook.escalation.len()
                 || unacknowledged < playbook.escalate_after_secs * next as i64
@@ -338,13 +343,14 @@ fn page(
         }
     };
     track.paged_level = Some(due_level);
+    let paged_at = *track.paged_at.get_or_insert(at);
     let who = target(playbook, due_level);
     let detail = if due_level == 0 {
         format!("paged {who} (severity {})", inc.severity.as_str())
     } else {
         format!(
-            "escalated to {who}: not acknowledged after {} min",
-            (at - inc.opened_at) / 60
+            "escalated to {who}: not acknowledged {} min after the first page",
+            (at - paged_at) / 60
         )
     };
     inc.note(at, TimelineKind::Paged, detail);
@@ -523,6 +529,39 @@ mod tests {
         );
         let typo = toml::from_str::<Playbook>("auto_publish = \"major\"");
         assert!(typo.is_err(), "unknown keys are refused, not ignored");
+    }
+
+    #[test]
+    fn escalation_counts_from_the_first_page_not_the_opening() {
+        // Opened at 0, pageable (major) only from minute 50.
+        let p = Playbook::default();
+        let mut inc = Incident::open(1, 0);
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        inc.severity = Severity::Minor;
+        page(&p, 50 * 60 - 60, &mut inc, &mut track, &mut effects);
+        assert!(effects.is_empty(), "minor: no page");
+        inc.severity = Severity::Major;
+        let levels = |effects: &[Effect]| -> Vec<usize> {
+            (effects.iter())
+                .filter_map(|e| match e {
+                    Effect::Page(p) => Some(p.level),
+                    _ => None,
+                })
+                .collect()
+        };
+        for minute in 50..50 + p.escalate_after_secs / 60 {
+            page(&p, minute * 60, &mut inc, &mut track, &mut effects);
+        }
+        assert_eq!(levels(&effects), [0], "no escalation before its time");
+        page(
+            &p,
+            50 * 60 + p.escalate_after_secs,
+            &mut inc,
+            &mut track,
+            &mut effects,
+        );
+        assert_eq!(levels(&effects), [0, 1]);
     }
 
     #[test]
