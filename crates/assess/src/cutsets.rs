@@ -142,7 +142,9 @@ pub(crate) fn analyse(
     single: &[crate::blast::SingleFailure],
 ) -> Vec<RedundantSet> {
     let t = net.topology;
-    // Distinct member sets of groups that tolerate a loss.
+    // Distinct member sets of groups that tolerate a loss, each at the
+    // tolerance of its least tolerant group: one needing 2 of 3 falls where
+    // one needing any of the same 3 stands, whichever the file lists first.
     let mut sets: HashMap<Vec<usize>, (u32, Vec<usize>)> = HashMap::new();
     for (gi, g) in t.groups().iter().enumerate() {
         let tolerance = net.group_tolerance[gi];
@@ -152,6 +154,7 @@ pub(crate) fn analyse(
         let mut key = g.members.clone();
         key.sort_unstable();
         let entry = sets.entry(key).or_insert((tolerance, Vec::new()));
+        entry.0 = entry.0.min(tolerance);
         entry.1.push(g.dependent);
     }
     let mut ranked: Vec<(Vec<usize>, u32, Vec<usize>, Loss)> = sets

@@ -75,3 +75,49 @@ fn edge_list_findings() {
     let (_, a) = run("edges.csv");
     golden("edges", &findings(&a));
 }
+
+/// Two pools over the same instances, one needing any of them and one two
+/// of three: the shared software of two instances defeats the second, and
+/// the finding must not depend on which pool the file lists first.
+#[test]
+fn common_modes_do_not_depend_on_the_order_of_pools() {
+    let pool = |id: &str, need: &str| {
+        format!("[[element]]\nid = \"{id}\"\nkind = \"core_pool\"\n{need}\n")
+    };
+    let any = pool("pool-a", "any_of = [\"x\", \"y\", \"z\"]");
+    let two = pool("pool-b", "k_of_n = { k = 2, of = [\"x\", \"y\", \"z\"] }");
+    let rest = r#"
+[[element]]
+id = "x"
+kind = "core_instance"
+software = "sw-1"
+[[element]]
+id = "y"
+kind = "core_instance"
+software = "sw-1"
+[[element]]
+id = "z"
+kind = "core_instance"
+software = "sw-2"
+[[element]]
+id = "cell-1"
+kind = "cell"
+subscribers = 1000
+needs = ["pool-a", "pool-b"]
+"#;
+    let common_modes = |text: String| {
+        let t = dialtone_topofile::parse_toml(&text, "pools.toml").unwrap();
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let events: Vec<String> = (a.redundant_sets.iter())
+            .flat_map(|s| s.shared_causes.iter().map(|c| c.event.clone()))
+            .collect();
+        events
+    };
+    let any_first = common_modes(format!("{any}{two}{rest}"));
+    let two_first = common_modes(format!("{two}{any}{rest}"));
+    assert_eq!(any_first, two_first);
+    assert!(
+        any_first.iter().any(|e| e.contains("sw-1")),
+        "{any_first:?}"
+    );
+}

@@ -255,7 +255,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         draft.depend(dependency);
     }
 
-    let mut link_ids: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut link_ids: BTreeMap<String, usize> = BTreeMap::new();
     for l in &doc.link {
         let from = lines.reference(&l.from);
         let to = lines.reference(&l.to);
@@ -263,12 +263,12 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             Some(id) => id.get_ref().clone(),
             None => {
                 // Parallel links between the same ends get -2, -3, ... so
-                // each is its own element (and its own redundancy).
-                let n = link_ids
-                    .entry((from.id.clone(), to.id.clone()))
-                    .or_insert(0);
-                *n += 1;
+                // each is its own element (and its own redundancy). Counted
+                // by the generated id, not the ends: `a-b` to `c` and `a` to
+                // `b-c` both make `link-a-b-c`.
                 let base = format!("link-{}-{}", from.id, to.id);
+                let n = link_ids.entry(base.clone()).or_insert(0);
+                *n += 1;
                 if *n == 1 { base } else { format!("{base}-{n}") }
             }
         };

@@ -210,3 +210,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn generated_link_ids_never_collide() {
+    // `a-b` to `c` and `a` to `b-c` both make `link-a-b-c`.
+    let t = parse_toml(
+        r#"
+[[element]]
+id = "a-b"
+kind = "router"
+[[element]]
+id = "a"
+kind = "router"
+[[element]]
+id = "c"
+kind = "router"
+[[element]]
+id = "b-c"
+kind = "router"
+[[link]]
+from = "a-b"
+to = "c"
+[[link]]
+from = "a"
+to = "b-c"
+"#,
+        "links.toml",
+    )
+    .expect("two links, two ids");
+    let ids: Vec<&str> = t.elements().iter().map(|e| e.id.as_str()).collect();
+    assert!(
+        ids.contains(&"link-a-b-c") && ids.contains(&"link-a-b-c-2"),
+        "{ids:?}"
+    );
+}
