@@ -111,11 +111,21 @@ impl Draft {
         }
     }
 
-    /// Validates everything and builds the topology.
-    pub fn finish(mut self) -> Result<Topology, TopoFileError> {
+    /// Validates everything and builds the topology. Elements that a
+    /// shorthand implied (`power = "grid-north"`) take their kind's
+    /// `defaults` rates, as those defined in full do.
+    pub fn finish(
+        mut self,
+        defaults: &HashMap<ElementKind, (Option<f64>, Option<f64>)>,
+    ) -> Result<Topology, TopoFileError> {
         for (reference, kind) in std::mem::take(&mut self.implied) {
             if !self.is_defined(&reference.id) {
-                self.define(Element::new(reference.id, kind), reference.line)?;
+                let mut element = Element::new(reference.id, kind);
+                if let Some(&(mtbf, mttr)) = defaults.get(&kind) {
+                    element.mtbf_hours = mtbf;
+                    element.mttr_hours = mttr;
+                }
+                self.define(element, reference.line)?;
             }
         }
         for (from, links) in std::mem::take(&mut self.uplinks) {

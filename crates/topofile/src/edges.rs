@@ -106,7 +106,8 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             });
         }
     }
-    draft.finish()
+    // An edge list has no defaults: its elements take the built-in rates.
+    draft.finish(&HashMap::new())
 }
 
 fn push_group(

@@ -294,7 +294,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         draft.uplink(from, link);
     }
 
-    draft.finish()
+    draft.finish(&defaults)
 }
 
 fn k_of_n(

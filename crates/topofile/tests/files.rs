@@ -244,3 +244,28 @@ to = "b-c"
         "{ids:?}"
     );
 }
+
+#[test]
+fn an_element_a_shorthand_creates_takes_its_kinds_defaults() {
+    let t = parse_toml(
+        r#"
+[defaults.power_feed]
+mtbf_hours = 20000
+mttr_hours = 6
+
+[[element]]
+id = "site-1"
+kind = "site"
+power = "grid-north"
+"#,
+        "defaults.toml",
+    )
+    .expect("parses");
+    let feed = (t.elements().iter())
+        .find(|e| e.id == "grid-north")
+        .expect("created by the shorthand");
+    assert_eq!(
+        (feed.mtbf_hours, feed.mttr_hours),
+        (Some(20000.0), Some(6.0))
+    );
+}
