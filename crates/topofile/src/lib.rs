@@ -42,6 +42,7 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Topology, TopoFileError> {
 }
 
 /// Parses a `source,target[,relation]` edge list; `file` names the source in errors.
+/// A leading byte-order mark, which spreadsheets write, is not part of the header.
 pub fn parse_csv(text: &str, file: &str) -> Result<Topology, TopoFileError> {
-    edges::parse(text, file)
+    edges::parse(text.strip_prefix('\u{feff}').unwrap_or(text), file)
 }

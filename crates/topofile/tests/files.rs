@@ -269,3 +269,13 @@ power = "grid-north"
         (Some(20000.0), Some(6.0))
     );
 }
+
+#[test]
+fn a_byte_order_mark_before_a_csv_header_is_ignored() {
+    let t = dialtone_topofile::parse_csv(
+        "\u{feff}source,target,relation\ncell-1,site-1,requires\n",
+        "bom.csv",
+    )
+    .expect("a spreadsheet's CSV parses");
+    assert_eq!(t.len(), 2);
+}
