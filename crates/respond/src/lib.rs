@@ -15,8 +15,8 @@
 //!   keyed by incident and entry, so a restart duplicates nothing);
 //! - pages the first escalation level at or above `page_at`, escalates one
 //!   level each `escalate_after_secs` after that first page while nobody
-//!   acknowledges, and resolves the page when the incident resolves (not
-//!   yet for an incident merged into another: its page stays open);
+//!   acknowledges, and resolves the page when the incident resolves or is
+//!   merged into another;
 //! - fires each matching [`MitigationRule`] once on the named root cause;
 //! - reminds the owner when `update_cadence_secs` pass without a public update.
 
@@ -250,6 +250,11 @@ fn review_incident(
     effects: &mut Vec<Effect>,
 ) {
     if inc.operator.merged_into.is_some() {
+        // Folded into another incident, which pages and acts for both: its
+        // own page is resolved, and its last public entries (the merge) go
+        // out; nothing else acts on it.
+        resolve_page(playbook, at, inc, track, effects);
+        notify(at, inc, track, effects);
         return;
     }
     let open = inc.status.is_open();
@@ -258,17 +263,34 @@ fn review_incident(
         page(playbook, at, inc, track, effects);
         mitigate(playbook, at, inc, root_kind, track, effects);
         remind(playbook, at, inc, track);
-    } else if track.paged_level.is_some() && !track.page_resolved {
-        track.page_resolved = true;
-        effects.push(Effect::Page(Page {
-            incident: inc.id,
-            action: PageAction::Resolve,
-            level: track.paged_level.unwrap_or(0),
-            target: target(playbook, track.paged_level.unwrap_or(0)),
-            at,
-        }));
+    } else {
+        resolve_page(playbook, at, inc, track, effects);
     }
     notify(at, inc, track, effects);
+}
+
+/// Resolves the incident's page, once, if it was paged.
+fn resolve_page(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &Incident,
+    track: &mut Tracking,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(level) = track.paged_level else {
+        return;
+    };
+    if track.page_resolved {
+        return;
+    }
+    track.page_resolved = true;
+    effects.push(Effect::Page(Page {
+        incident: inc.id,
+        action: PageAction::Resolve,
+        level,
+        target: target(playbook, level),
+        at,
+    }));
 }
 
 /// Holds a fresh engine-opened incident below `auto_publish_at` for approval;
@@ -562,6 +584,28 @@ mod tests {
             &mut effects,
         );
         assert_eq!(levels(&effects), [0, 1]);
+    }
+
+    #[test]
+    fn a_merged_incident_resolves_its_page_once() {
+        let p = Playbook::default();
+        let mut inc = Incident::open(2, 0);
+        let mut track = Tracking {
+            paged_level: Some(1),
+            ..Tracking::default()
+        };
+        inc.operator.merged_into = Some(1);
+        let mut effects = Vec::new();
+        for minute in [10, 11] {
+            review_incident(&p, minute * 60, &mut inc, None, &mut track, &mut effects);
+        }
+        let resolves: Vec<_> = (effects.iter())
+            .filter_map(|e| match e {
+                Effect::Page(p) if p.action == PageAction::Resolve => Some(p.level),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(resolves, [1]);
     }
 
     #[test]
