@@ -48,9 +48,20 @@ pub struct AvailabilityRow {
     pub minutes_down_per_year: f64,
 }
 
-/// Per (region, service) weights: subscribers, or one per cell for a region
-/// with no subscribers given.
-fn weights(net: &Network<'_>) -> (Vec<f64>, Vec<f64>) {
+/// Each cell's weight in its region's rows, each region's total, then each
+/// cell's weight in the `all` rows and their total. A region weighs its cells
+/// by subscribers, or one per cell if it gives none; the `all` rows weigh by
+/// subscribers only if every region gives them, else every cell as one: a
+/// subscriber and a cell are not the same unit, and one region counted in
+/// cells among regions counted in subscribers would all but vanish.
+struct Weights {
+    cell: Vec<f64>,
+    region_total: Vec<f64>,
+    cell_in_all: Vec<f64>,
+    all_total: f64,
+}
+
+fn weights(net: &Network<'_>) -> Weights {
     let regions = net.regions.len();
     let mut subs = vec![0u64; regions];
     for (k, &r) in net.endpoint_region.iter().enumerate() {
@@ -70,7 +81,18 @@ fn weights(net: &Network<'_>) -> (Vec<f64>, Vec<f64>) {
     for (k, &r) in net.endpoint_region.iter().enumerate() {
         totals[r as usize] += w[k];
     }
-    (w, totals)
+    let by_subscribers = (0..regions).all(|r| subs[r] > 0 || totals[r] == 0.0);
+    let cell_in_all: Vec<f64> = if by_subscribers {
+        w.clone()
+    } else {
+        vec![1.0; w.len()]
+    };
+    Weights {
+        all_total: cell_in_all.iter().sum(),
+        cell: w,
+        region_total: totals,
+        cell_in_all,
+    }
 }
 
 pub(crate) fn assess(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
@@ -200,7 +222,12 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
             classes.entry(q.to_bits()).or_default().push(e as u32);
         }
     }
-    let (w, totals) = weights(net);
+    let Weights {
+        cell: w,
+        region_total: totals,
+        cell_in_all,
+        all_total: grand,
+    } = weights(net);
     let regions = net.regions.len();
     let cells = regions * 3;
     let mut sum = vec![0.0; cells];
@@ -208,7 +235,6 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
     let mut round_loss = vec![0.0; cells];
     let mut total_sum = [0.0; 3];
     let mut total_sq = [0.0; 3];
-    let grand: f64 = totals.iter().sum();
     let mut p = Propagator::new(net);
     let mut failed = Vec::new();
     for _ in 0..rounds {
@@ -249,7 +275,7 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
                 for (si, s) in Service::ALL.iter().enumerate() {
                     if lost & s.bit() != 0 {
                         round_loss[r * 3 + si] += w[k as usize];
-                        round_total[si] += w[k as usize];
+                        round_total[si] += cell_in_all[k as usize];
                     }
                 }
             }
@@ -337,17 +363,21 @@ fn rows_from(
     seed: u64,
     down: &[[f64; 3]],
 ) -> Availability {
-    let (w, totals) = weights(net);
+    let Weights {
+        cell: w,
+        region_total: totals,
+        cell_in_all,
+        all_total: grand,
+    } = weights(net);
     let regions = net.regions.len();
     let mut lost = vec![[0.0; 3]; regions + 1];
     for (k, d) in down.iter().enumerate() {
         let r = net.endpoint_region[k] as usize;
         for si in 0..3 {
             lost[r][si] += w[k] * d[si];
-            lost[regions][si] += w[k] * d[si];
+            lost[regions][si] += cell_in_all[k] * d[si];
         }
     }
-    let grand: f64 = totals.iter().sum();
     let mut rows = Vec::new();
     for r in 0..=regions {
         let (name, total) = if r < regions {

@@ -121,3 +121,48 @@ needs = ["pool-a", "pool-b"]
         "{any_first:?}"
     );
 }
+
+/// One region counted in subscribers, one with no counts: the `all` rows
+/// weigh every cell alike, so the region without counts does not vanish
+/// beside ten thousand subscribers.
+#[test]
+fn the_all_row_weighs_regions_in_one_unit() {
+    let t = dialtone_topofile::parse_toml(
+        r#"
+[[element]]
+id = "cell-n"
+kind = "cell"
+region = "north"
+subscribers = 10000
+needs = ["site-n"]
+[[element]]
+id = "site-n"
+kind = "site"
+[[element]]
+id = "cell-s"
+kind = "cell"
+region = "south"
+needs = ["site-s"]
+[[element]]
+id = "site-s"
+kind = "site"
+mtbf_hours = 100
+mttr_hours = 100
+"#,
+        "mix.toml",
+    )
+    .unwrap();
+    let a = assess(&t, &Options::default(), &mut |_| {});
+    let voice = |region: &str| {
+        (a.availability.rows.iter())
+            .find(|r| r.region == region && r.service == "voice")
+            .expect("a row")
+            .availability
+    };
+    let (north, south, all) = (voice("north"), voice("south"), voice("all"));
+    // Two cells, one each: the mean of the two regions.
+    assert!(
+        (all - (north + south) / 2.0).abs() < 1e-9,
+        "{north} {south} {all}"
+    );
+}
