@@ -419,6 +419,7 @@ impl Engine {
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }
         self.incidents = incidents;
+        self.close_quiet_report_incidents(at, timeline);
         let residual_obs = Observations {
             observable: obs.observable.clone(),
             onset: self.onset_of(&residual),

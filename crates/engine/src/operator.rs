@@ -234,7 +234,7 @@ impl Incident {
         })
     }
 
-    fn move_to(&mut self, to: IncidentStatus, at: Timestamp) {
+    pub(crate) fn move_to(&mut self, to: IncidentStatus, at: Timestamp) {
         match to {
             IncidentStatus::Identified if self.identified_at.is_none() => {
                 self.identified_at = Some(at);

@@ -7,11 +7,11 @@
 //! resolver, a billing bar, a handset bug), but unverified reports are not
 //! published on their own.
 
-use dialtone_model::{RegionImpact, Service, Severity, Timestamp};
+use dialtone_model::{IncidentStatus, RegionImpact, Service, Severity, Timestamp};
 
 use crate::incident::{region_name, services_phrase};
 use crate::operator::Declaration;
-use crate::{Engine, TimelineKind};
+use crate::{Engine, Incident, TimelineEntry, TimelineKind};
 
 /// Who a report-opened incident is declared by.
 pub const REPORTS_ACTOR: &str = "customer reports";
@@ -27,7 +27,44 @@ pub enum SurgeOutcome {
     AlreadyOpen(u64),
 }
 
+/// How long an incident opened from customer reports alone, and never
+/// published, stays open without a new surge: the reports have stopped and
+/// nobody confirmed it, and left open it would stand for ever and take every
+/// later surge in its area.
+const REPORTS_QUIET_SECS: i64 = 4 * 3600;
+
 impl Engine {
+    /// Closes, unpublished, the report-only incidents nobody confirmed whose
+    /// reports stopped [`REPORTS_QUIET_SECS`] ago.
+    pub(crate) fn close_quiet_report_incidents(
+        &mut self,
+        at: Timestamp,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
+        for inc in self.incidents.iter_mut().filter(|i| {
+            i.status.is_open()
+                && i.awaiting_approval
+                && i.operator.declared_by.as_deref() == Some(REPORTS_ACTOR)
+        }) {
+            let last_surge = (inc.timeline.iter().rev())
+                .find(|e| e.kind == TimelineKind::CustomerReports)
+                .map_or(inc.opened_at, |e| e.at);
+            if at - last_surge < REPORTS_QUIET_SECS {
+                continue;
+            }
+            inc.move_to(IncidentStatus::Resolved, at);
+            timeline.push(inc.record(
+                at,
+                TimelineKind::Resolved,
+                "Customer reports about this have stopped.".into(),
+                format!(
+                    "closed unpublished: no customer reports for {} h and nobody confirmed it",
+                    REPORTS_QUIET_SECS / 3600
+                ),
+            ));
+        }
+    }
+
     /// Fuses a surge of `reports` customer reports (against `expected`) about
     /// `service` in `region` at network time `at`.
     pub fn report_surge(
@@ -43,12 +80,18 @@ impl Engine {
             "customer reports: {reports} about {what} in {} within a bucket (usually {expected:.1})",
             region_name(region)
         );
-        let covering = self.incidents.iter_mut().find(|i| {
+        let covers = |i: &Incident| {
             i.status.is_open()
                 && i.operator.merged_into.is_none()
                 && i.impact.regions.iter().any(|r| r.region == region)
-        });
-        if let Some(inc) = covering {
+        };
+        // An incident from the KPIs (or a person) is corroborated before one
+        // opened from reports alone: those only add the surge to themselves.
+        let from_reports = |i: &Incident| i.operator.declared_by.as_deref() == Some(REPORTS_ACTOR);
+        let covering = (self.incidents.iter())
+            .position(|i| covers(i) && !from_reports(i))
+            .or_else(|| self.incidents.iter().position(covers));
+        if let Some(inc) = covering.map(|i| &mut self.incidents[i]) {
             let id = inc.id;
             if inc.operator.declared_by.as_deref() == Some(REPORTS_ACTOR) {
                 inc.note(at, TimelineKind::CustomerReports, detail);
@@ -111,6 +154,36 @@ mod tests {
         cell.region = Some("north".into());
         let topology = Topology::new(vec![cell], Vec::new()).expect("valid");
         Engine::new(Arc::new(topology), Vec::new(), EngineConfig::default(), 1).expect("engine")
+    }
+
+    #[test]
+    fn a_report_only_incident_nobody_confirmed_closes_once_reports_stop() {
+        let mut e = engine();
+        let SurgeOutcome::Opened(id) = e.report_surge(600, "north", Service::Voice, 30, 0.5) else {
+            panic!("opens");
+        };
+        e.report_surge(900, "north", Service::Voice, 20, 0.5);
+        let mut timeline = Vec::new();
+        e.close_quiet_report_incidents(900 + REPORTS_QUIET_SECS - 60, &mut timeline);
+        assert!(
+            e.incidents()[0].status.is_open(),
+            "reports came 4 h ago less a minute"
+        );
+        e.close_quiet_report_incidents(900 + REPORTS_QUIET_SECS, &mut timeline);
+        assert_eq!(e.incidents()[0].status, IncidentStatus::Resolved);
+        assert_eq!(timeline.len(), 1);
+        // A new surge in that area opens a new incident, not the stale one.
+        let later = e.report_surge(
+            900 + REPORTS_QUIET_SECS + 60,
+            "north",
+            Service::Voice,
+            30,
+            0.5,
+        );
+        assert!(
+            matches!(later, SurgeOutcome::Opened(new) if new != id),
+            "{later:?}"
+        );
     }
 
     #[test]
