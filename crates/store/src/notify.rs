@@ -655,6 +655,19 @@ impl NotifyStore for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A message with an empty subject and body, about a network event at 1.
+    fn message(key: &str, channel: &str, destination: &str) -> OutboxItem {
+        OutboxItem {
+            key: key.into(),
+            channel: channel.into(),
+            destination: destination.into(),
+            subject: String::new(),
+            body: String::new(),
+            secret: None,
+            event_at: 1,
+        }
+    }
+
     #[tokio::test]
     async fn messages_are_found_by_the_incident_they_are_about() {
         let (_dir, s) = store().await;
@@ -705,16 +718,7 @@ mod tests {
         s.add_subscriber(&email("a@example.net"), Some("h0"), None, "u0", 9)
             .await
             .expect("adds");
-        let confirm = |key: &str| OutboxItem {
-            key: key.into(),
-            channel: "email".into(),
-            destination: "a@example.net".into(),
-            subject: "Confirm".into(),
-            body: String::new(),
-            secret: None,
-            event_at: 9,
-        };
-        s.enqueue(&[confirm("confirm/1/aa")], 9)
+        s.enqueue(&[message("confirm/1/aa", "email", "a@example.net")], 9)
             .await
             .expect("queues");
         // Asked again at once: refused, so no second mail goes out.
@@ -817,20 +821,15 @@ mod tests {
             .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
             .await
             .expect("adds");
-        let message = |key: &str, destination: &str| OutboxItem {
-            key: key.into(),
-            channel: "email".into(),
-            destination: destination.into(),
-            subject: String::new(),
-            body: String::new(),
-            secret: None,
-            event_at: 1,
-        };
         s.enqueue(
             &[
-                message("notice/1/0/9", "b@example.net"),
-                message("notice/1/0/8", "c@example.net"),
-                message("page/1/trigger/0/pagerduty-0", "https://events.example"),
+                message("notice/1/0/9", "email", "b@example.net"),
+                message("notice/1/0/8", "email", "c@example.net"),
+                message(
+                    "page/1/trigger/0/pagerduty-0",
+                    "pagerduty",
+                    "https://events.example",
+                ),
             ],
             10,
         )
@@ -851,15 +850,6 @@ mod tests {
     #[tokio::test]
     async fn old_public_addresses_are_erased_and_the_rows_kept() {
         let (_dir, s) = store().await;
-        let message = |key: &str, channel: &str, destination: &str| OutboxItem {
-            key: key.into(),
-            channel: channel.into(),
-            destination: destination.into(),
-            subject: String::new(),
-            body: String::new(),
-            secret: None,
-            event_at: 1,
-        };
         s.enqueue(
             &[
                 message("notice/1/0/1", "email", "old@example.net"),
@@ -900,15 +890,7 @@ mod tests {
     #[tokio::test]
     async fn a_resolve_waits_for_its_retrying_trigger() {
         let (_dir, s) = store().await;
-        let page = |key: &str| OutboxItem {
-            key: key.into(),
-            channel: "pagerduty".into(),
-            destination: "https://events.example".into(),
-            subject: String::new(),
-            body: String::new(),
-            secret: None,
-            event_at: 1,
-        };
+        let page = |key: &str| message(key, "pagerduty", "https://events.example");
         let trigger = "page/12/trigger/0/pagerduty-0";
         s.enqueue(&[page(trigger)], 10).await.expect("queues");
         s.mark_failed(trigger, "503", Some(100), 10)
