@@ -17,7 +17,9 @@ use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 const MAX_ATTEMPTS: u32 = 12;
 /// How long a message being sent is held back from the next passes: if its
 /// outcome cannot be recorded, it is sent again after this, not every second.
-const CLAIM_SECS: i64 = 300;
+/// Longer than a pass can take (100 messages at most 30 s each), as the
+/// claim counts from the pass's start.
+const CLAIM_SECS: i64 = 3600;
 /// How long the operator's own receivers (pagers, mitigation webhooks) may
 /// take, as Statuspage allows its webhooks.
 const HTTP_TIMEOUT_SECS: u64 = 30;
@@ -164,9 +166,15 @@ impl Courier {
             .body(m.body.clone())
             .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))?;
         transport.send(message).await.map(|_| ()).map_err(|e| {
+            // The relay's code, not its words, which often repeat the address.
             let code = e.status().map(|c| c.to_string());
+            let reply = code
+                .as_deref()
+                .map_or_else(|| "no SMTP reply".to_owned(), |c| format!("SMTP {c}"));
             if e.is_permanent() && !code.as_deref().is_some_and(is_relay_setup_code) {
-                SendError::Permanent(format!("the mail relay refused the message: {e}"))
+                SendError::Permanent(format!("the mail relay refused the message ({reply})"))
+            } else if code.is_some() {
+                SendError::Transient(format!("the mail relay deferred the message ({reply})"))
             } else {
                 SendError::Transient(format!("could not send through the mail relay: {e}"))
             }
@@ -177,8 +185,12 @@ impl Courier {
         // Subscriber webhooks are the only messages whose destination a stranger chooses.
         let client = if m.channel == Channel::Webhook.as_str() {
             // The resolver sees names only: an address in the URL is checked here.
-            check_webhook_url(&m.destination, self.allow_private_webhooks)
-                .map_err(|e| SendError::Permanent(e.to_string()))?;
+            check_webhook_url(&m.destination, self.allow_private_webhooks).map_err(|_| {
+                SendError::Permanent(format!(
+                    "the webhook at {} may not be reached (not a public address)",
+                    site_of(&m.destination)
+                ))
+            })?;
             &self.subscriber_http
         } else {
             &self.http

@@ -224,7 +224,8 @@ const OPERATORS_FIRST: &str =
     "CASE WHEN key LIKE 'page/%' OR key LIKE 'mitigation/%' THEN 0 ELSE 1 END";
 
 /// A page waits while an earlier page about the same incident to the same
-/// pager is still pending: a resolve sent before its retrying trigger would
+/// pager endpoint (URL; two services on one events URL share it) is still
+/// pending: a resolve sent before its retrying trigger would
 /// be undone by it, leaving the pager's incident open after ours resolved.
 /// (`page/<incident>/`: the key up to its second slash.)
 const BEHIND_AN_EARLIER_PAGE: &str = "(outbox.key LIKE 'page/%' AND EXISTS (\
@@ -344,7 +345,7 @@ impl NotifyStore for SqliteStore {
                 if replaced.rows_affected() > 0 {
                     sqlx::query(
                         "DELETE FROM outbox WHERE key LIKE 'confirm/%' AND destination = ?1 \
-                         AND delivered_at IS NULL",
+                         AND delivered_at IS NULL AND gave_up_at IS NULL",
                     )
                     .bind(&new.target)
                     .execute(&mut *tx)
@@ -428,7 +429,7 @@ impl NotifyStore for SqliteStore {
             let target: String = row.try_get("target")?;
             sqlx::query(
                 "DELETE FROM outbox WHERE key LIKE 'notice/%' AND destination = ?1 \
-                 AND delivered_at IS NULL",
+                 AND delivered_at IS NULL AND gave_up_at IS NULL",
             )
             .bind(&target)
             .execute(&mut *tx)

@@ -126,6 +126,11 @@ impl std::fmt::Display for Summary {
 
 pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let reader = SeriesReader::open(&args.input).map_err(|e| UsageError(e.to_string()))?;
+    if args.output.is_some() && args.output == args.plot {
+        return Err(
+            UsageError("--output and --plot name the same file: give each its own".into()).into(),
+        );
+    }
     // Both outputs open before any work: a bad path fails first.
     let output = (args.output.as_deref())
         .map(|p| Output::create(p, "--output"))

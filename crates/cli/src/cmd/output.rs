@@ -15,10 +15,11 @@ use super::UsageError;
 /// A regular file, new or existing (through a symbolic link too, which is
 /// kept), is written beside itself and renamed into place by
 /// [`Output::commit`]: a failed run leaves any previous file untouched and
-/// no partial output behind. Anything else that exists (a named pipe, a
-/// terminal), and any path under `/dev` or `/proc` (`/dev/stdout`), is
-/// appended to where it is: renaming over it would replace a device with a
-/// file, or unlink the file a shell redirected standard output to.
+/// no partial output behind, with the previous file's permissions. Anything
+/// else that exists (a named pipe, a terminal), and another name for an open
+/// file (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`), is appended to where
+/// it is: renaming over it would replace a device with a file, or unlink the
+/// file a shell redirected standard output to.
 #[derive(Debug)]
 pub struct Output {
     file: BufWriter<File>,
@@ -39,7 +40,10 @@ impl Output {
         // `/dev/stdout`, `/proc/self/fd/1`: another name for an open file,
         // often the shell's redirection to a regular file, which a rename
         // would unlink from under the shell.
-        let alias = path.starts_with("/dev") || path.starts_with("/proc");
+        let alias = path == Path::new("/dev/stdout")
+            || path == Path::new("/dev/stderr")
+            || path.starts_with("/dev/fd")
+            || (path.starts_with("/proc") && path.components().any(|c| c.as_os_str() == "fd"));
         match metadata {
             Ok(m) if m.is_dir() => Err(UsageError(format!(
                 "{flag} {} is a directory; name a file",
@@ -73,6 +77,10 @@ impl Output {
                     std::process::id()
                 ));
                 let file = File::create(&tmp).map_err(|e| unwritable(&path, e))?;
+                // A replaced file keeps its permissions (a private report stays private).
+                if let Ok(previous) = std::fs::metadata(&path) {
+                    let _ = file.set_permissions(previous.permissions());
+                }
                 Ok(Output {
                     file: BufWriter::new(file),
                     rename: Some((tmp, path)),
@@ -191,6 +199,21 @@ mod tests {
             "not replaced"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "before,after");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("mode");
+        let path = dir.join("private.md");
+        std::fs::write(&path, "previous").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut out = Output::create(&path, "--output").unwrap();
+        out.writer().write_all(b"new").unwrap();
+        out.commit().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
