@@ -222,12 +222,7 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
             classes.entry(q.to_bits()).or_default().push(e as u32);
         }
     }
-    let Weights {
-        cell: w,
-        region_total: totals,
-        cell_in_all,
-        all_total: grand,
-    } = weights(net);
+    let weights = weights(net);
     let regions = net.regions.len();
     let cells = regions * 3;
     let mut sum = vec![0.0; cells];
@@ -274,16 +269,16 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
                 let r = net.endpoint_region[k as usize] as usize;
                 for (si, s) in Service::ALL.iter().enumerate() {
                     if lost & s.bit() != 0 {
-                        round_loss[r * 3 + si] += w[k as usize];
-                        round_total[si] += cell_in_all[k as usize];
+                        round_loss[r * 3 + si] += weights.cell[k as usize];
+                        round_total[si] += weights.cell_in_all[k as usize];
                     }
                 }
             }
         }
         for r in 0..regions {
             for si in 0..3 {
-                let f = if totals[r] > 0.0 {
-                    round_loss[r * 3 + si] / totals[r]
+                let f = if weights.region_total[r] > 0.0 {
+                    round_loss[r * 3 + si] / weights.region_total[r]
                 } else {
                     0.0
                 };
@@ -292,8 +287,8 @@ fn monte_carlo(net: &Network<'_>, rounds: u32, seed: u64) -> Availability {
             }
         }
         for si in 0..3 {
-            let f = if grand > 0.0 {
-                round_total[si] / grand
+            let f = if weights.all_total > 0.0 {
+                round_total[si] / weights.all_total
             } else {
                 0.0
             };
@@ -363,27 +358,22 @@ fn rows_from(
     seed: u64,
     down: &[[f64; 3]],
 ) -> Availability {
-    let Weights {
-        cell: w,
-        region_total: totals,
-        cell_in_all,
-        all_total: grand,
-    } = weights(net);
+    let weights = weights(net);
     let regions = net.regions.len();
     let mut lost = vec![[0.0; 3]; regions + 1];
     for (k, d) in down.iter().enumerate() {
         let r = net.endpoint_region[k] as usize;
         for si in 0..3 {
-            lost[r][si] += w[k] * d[si];
-            lost[regions][si] += cell_in_all[k] * d[si];
+            lost[r][si] += weights.cell[k] * d[si];
+            lost[regions][si] += weights.cell_in_all[k] * d[si];
         }
     }
     let mut rows = Vec::new();
     for r in 0..=regions {
         let (name, total) = if r < regions {
-            (net.regions[r].clone(), totals[r])
+            (net.regions[r].clone(), weights.region_total[r])
         } else {
-            ("all".to_owned(), grand)
+            ("all".to_owned(), weights.all_total)
         };
         for (si, service) in service_names().iter().enumerate() {
             let d = if total > 0.0 {
