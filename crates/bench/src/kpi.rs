@@ -101,31 +101,55 @@ pub struct Adjusted {
     pub detected: u64,
 }
 
+/// Each point of a series as the point-adjusted rule with `delay` counts it
+/// when `flagged` marks the flagged points: the rule itself, which
+/// [`point_adjust`] tallies and [`row_outcomes`] maps back to a half's rows.
+pub fn outcomes(labels: &[bool], flagged: &[bool], delay: usize) -> Vec<Outcome> {
+    let mut out = Vec::with_capacity(labels.len());
+    let mut i = 0;
+    while i < labels.len() {
+        if !labels[i] {
+            out.push(if flagged[i] {
+                Outcome::FalsePositive
+            } else {
+                Outcome::Normal
+            });
+            i += 1;
+            continue;
+        }
+        let end = labels[i..]
+            .iter()
+            .position(|&l| !l)
+            .map_or(labels.len(), |k| i + k);
+        let found = flagged[i..end.min(i + delay + 1)].iter().any(|&f| f);
+        out.resize(
+            end,
+            if found {
+                Outcome::Found
+            } else {
+                Outcome::Missed
+            },
+        );
+        i = end;
+    }
+    out
+}
+
 /// The point-adjusted outcome of one series, straight from the rule; the
 /// reference that [`Sweep`] must agree with.
 pub fn point_adjust(labels: &[bool], flagged: &[bool], delay: usize) -> Adjusted {
     let mut a = Adjusted::default();
-    let c = &mut a.counts;
-    let mut i = 0;
-    while i < labels.len() {
-        if labels[i] {
-            let end = labels[i..]
-                .iter()
-                .position(|&l| !l)
-                .map_or(labels.len(), |k| i + k);
-            let len = (end - i) as u64;
-            a.segments += 1;
-            if flagged[i..end.min(i + delay + 1)].iter().any(|&f| f) {
-                c.tp += len;
-                a.detected += 1;
-            } else {
-                c.fn_ += len;
-            }
-            i = end;
-        } else {
-            c.fp += u64::from(flagged[i]);
-            i += 1;
+    for (i, o) in outcomes(labels, flagged, delay).into_iter().enumerate() {
+        // A segment starts at a labelled point after an unlabelled one.
+        let starts = labels[i] && (i == 0 || !labels[i - 1]);
+        match o {
+            Outcome::Normal => {}
+            Outcome::FalsePositive => a.counts.fp += 1,
+            Outcome::Found => a.counts.tp += 1,
+            Outcome::Missed => a.counts.fn_ += 1,
         }
+        a.segments += u64::from(starts);
+        a.detected += u64::from(starts && o == Outcome::Found);
     }
     a
 }
@@ -460,7 +484,9 @@ pub enum Outcome {
 
 /// Each row of a half (as [`on_grid`] takes it) as the point-adjusted rule
 /// with `delay` counts it when rows scoring `threshold` or more are flagged:
-/// where a benchmark's points are won and lost, row by row.
+/// where a benchmark's points are won and lost, row by row. The rule runs on
+/// the half's grid, as the benchmark scores it, and each row takes its point's
+/// outcome.
 pub fn row_outcomes(
     timestamps: &[i64],
     labels: &[bool],
@@ -468,39 +494,20 @@ pub fn row_outcomes(
     threshold: f64,
     delay: usize,
 ) -> Vec<Outcome> {
-    assert!(
-        timestamps.len() == labels.len() && labels.len() == scores.len(),
-        "one timestamp, label and score per row"
-    );
+    let grid = on_grid(timestamps, labels, scores);
+    let flagged: Vec<bool> = grid.scores.iter().map(|&s| s >= threshold).collect();
+    let on_the_grid = outcomes(&grid.labels, &flagged, delay);
+    // The grid holds the rows in order, with one point before each row that
+    // a gap precedes.
     let gap_before = gap_before_row(timestamps);
-    let flagged = |i: usize| scores[i] >= threshold;
-    let mut outcomes = Vec::with_capacity(labels.len());
-    let mut i = 0;
-    while i < labels.len() {
-        if !labels[i] {
-            outcomes.push(if flagged(i) {
-                Outcome::FalsePositive
-            } else {
-                Outcome::Normal
-            });
-            i += 1;
-            continue;
-        }
-        // A segment ends at an unlabelled row or at a gap, which the grid
-        // fills with an unlabelled point.
-        let end = (i + 1..labels.len())
-            .find(|&k| !labels[k] || gap_before(k))
-            .unwrap_or(labels.len());
-        let found = (i..end.min(i + delay + 1)).any(flagged);
-        let outcome = if found {
-            Outcome::Found
-        } else {
-            Outcome::Missed
-        };
-        outcomes.resize(end, outcome);
-        i = end;
-    }
-    outcomes
+    let mut point = 0;
+    (0..timestamps.len())
+        .map(|i| {
+            point += usize::from(gap_before(i));
+            point += 1;
+            on_the_grid[point - 1]
+        })
+        .collect()
 }
 
 /// A half on the challenge's grid ([`on_grid`]).
