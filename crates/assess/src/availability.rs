@@ -369,7 +369,7 @@ fn rows_from(
         }
     }
     let mut rows = Vec::new();
-    for r in 0..=regions {
+    for (r, lost) in lost.iter().enumerate() {
         let (name, total) = if r < regions {
             (net.regions[r].clone(), weights.region_total[r])
         } else {
@@ -377,7 +377,7 @@ fn rows_from(
         };
         for (si, service) in service_names().iter().enumerate() {
             let d = if total > 0.0 {
-                lost[r][si] / total
+                lost[si] / total
             } else {
                 0.0
             };
