@@ -376,11 +376,7 @@ fn rows_from(
             ("all".to_owned(), weights.all_total)
         };
         for (si, service) in service_names().iter().enumerate() {
-            let d = if total > 0.0 {
-                lost[si] / total
-            } else {
-                0.0
-            };
+            let d = if total > 0.0 { lost[si] / total } else { 0.0 };
             rows.push(AvailabilityRow {
                 region: name.clone(),
                 service: (*service).to_owned(),

@@ -324,17 +324,22 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
 /// finished file.
 pub fn run_detector(
     files: &[PathBuf],
+    keep_test_halves: bool,
     mut progress: impl FnMut(&Path),
-) -> Result<KpiReport, KpiError> {
+) -> Result<KpiRun, KpiError> {
     let mut pool = Pool::default();
     let mut rows = 0;
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
+    let mut kept = Vec::new();
     for path in files {
-        let halves = score_file(path)?;
-        rows += (halves[0].timestamps.len() + halves[1].timestamps.len()) as u64;
-        let [_, test_grid] = pool.add(halves.each_ref().map(Half::parts));
+        let [train, test] = score_file(path)?;
+        rows += (train.timestamps.len() + test.timestamps.len()) as u64;
+        let [_, test_grid] = pool.add([train.parts(), test.parts()]);
         test_halves.push((kpi_name(path), test_grid.labels, test_grid.scores));
+        if keep_test_halves {
+            kept.push(test);
+        }
         progress(path);
     }
     let Pool {
@@ -355,7 +360,7 @@ pub fn run_detector(
             }
         })
         .collect();
-    Ok(KpiReport {
+    let report = KpiReport {
         kpis: files.len(),
         rows,
         gaps,
@@ -365,7 +370,19 @@ pub fn run_detector(
         test: test.at(threshold),
         test_oracle: test.best(),
         per_kpi,
+    };
+    Ok(KpiRun {
+        report,
+        test_halves: kept,
     })
+}
+
+/// A run of the KPI benchmark: its report and, where asked for, each KPI's
+/// test half as scored, in file order (for charts).
+#[derive(Debug)]
+pub struct KpiRun {
+    pub report: KpiReport,
+    pub test_halves: Vec<Half>,
 }
 
 /// A KPI's name: its file name without `.csv.gz`.
@@ -594,7 +611,7 @@ pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
 
 /// Scores a KPI file online, train half then test half, one fresh detector
 /// for the file.
-pub fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
+fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
     let mut detector = OnlineSeries::default();
     let mut halves: [Half; 2] = Default::default();
     for row in read_file(path)? {
@@ -728,7 +745,7 @@ mod tests {
         write_kpi(&dir.join("b.csv.gz"), 600, &[100, 200, 450]);
         write_kpi(&dir.join("a.csv.gz"), 600, &[250, 500]);
         let files = data_files(&dir).unwrap();
-        let report = run_detector(&files, |_| {}).unwrap();
+        let report = run_detector(&files, false, |_| {}).unwrap().report;
         std::fs::remove_dir_all(&dir).unwrap();
         let names: Vec<&str> = report.per_kpi.iter().map(|k| k.kpi.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
@@ -849,7 +866,7 @@ mod tests {
             &path,
             "timestamp,value,label,is_test\n60,1,0,0\n120,2,0,0\n120,3,0,1\n",
         );
-        let err = run_detector(&[path], |_| {}).unwrap_err();
+        let err = run_detector(&[path], false, |_| {}).unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(
             matches!(
@@ -880,7 +897,11 @@ mod tests {
         }
         let shuffled = dir.join("shuffled.csv.gz");
         write_gz(&shuffled, &format!("{header}\n{}\n", lines.join("\n")));
-        let report = |path: &Path| run_detector(&[path.to_owned()], |_| {}).unwrap();
+        let report = |path: &Path| {
+            run_detector(&[path.to_owned()], false, |_| {})
+                .unwrap()
+                .report
+        };
         let (a, b) = (report(&sorted), report(&shuffled));
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(

@@ -307,14 +307,12 @@ fn create_plot_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Draws each KPI's test half in `dir` as `<KPI>.svg`, at the train
-/// threshold, shading where the half's points are lost: false-positive flags
-/// red, missed segments amber. The detector is deterministic, so scoring
-/// each file again here gives the scores the benchmark counted, without
-/// holding every KPI's rows through the run.
+/// Draws each KPI's test half (as the run kept them, in file order) in `dir`
+/// as `<KPI>.svg`, at the train threshold, shading where the half's points
+/// are lost: false-positive flags red, missed segments amber.
 fn plot_kpi(
     dir: &std::path::Path,
-    files: &[PathBuf],
+    test_halves: &[kpi::Half],
     report: &kpi::KpiReport,
 ) -> anyhow::Result<()> {
     create_plot_dir(dir)?;
@@ -330,10 +328,9 @@ fn plot_kpi(
         // The test half alone is drawn.
         grey: "",
     };
-    let bar = progress(files.len() as u64);
-    for (path, k) in files.iter().zip(&report.per_kpi) {
+    let bar = progress(test_halves.len() as u64);
+    for (test, k) in test_halves.iter().zip(&report.per_kpi) {
         bar.set_message(k.kpi.clone());
-        let [_, test] = kpi::score_file(path).map_err(|e| UsageError(e.to_string()))?;
         let outcomes = kpi::row_outcomes(
             &test.timestamps,
             &test.labels,
@@ -367,7 +364,7 @@ fn plot_kpi(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    eprintln!("charts: {} KPIs in {}", files.len(), dir.display());
+    eprintln!("charts: {} KPIs in {}", test_halves.len(), dir.display());
     Ok(())
 }
 
@@ -379,7 +376,8 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
     let args = kpi_args.data;
     let files = kpi::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
     let bar = progress(files.len() as u64);
-    let report = kpi::run_detector(&files, |path| {
+    let plot_dir = kpi_args.plot_dir.as_deref();
+    let run = kpi::run_detector(&files, plot_dir.is_some(), |path| {
         bar.set_message(
             path.file_name()
                 .unwrap_or_default()
@@ -390,8 +388,9 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
-    if let Some(dir) = &kpi_args.plot_dir {
-        plot_kpi(dir, &files, &report)?;
+    let report = run.report;
+    if let Some(dir) = plot_dir {
+        plot_kpi(dir, &run.test_halves, &report)?;
     }
     if args.json {
         let out = json!({
