@@ -243,8 +243,7 @@ impl Incident {
                     .monitoring_at
                     .is_some_and(|m| at - m >= cfg.resolve_after_secs) =>
             {
-                self.status = IncidentStatus::Resolved;
-                self.resolved_at = Some(at);
+                self.move_to(IncidentStatus::Resolved, at);
                 self.push(
                     at,
                     TimelineKind::Resolved,

@@ -27,6 +27,13 @@ pub enum SurgeOutcome {
     AlreadyOpen(u64),
 }
 
+impl Incident {
+    /// Whether customer reports alone opened this incident.
+    fn opened_by_reports(&self) -> bool {
+        self.operator.declared_by.as_deref() == Some(REPORTS_ACTOR)
+    }
+}
+
 /// How long an incident opened from customer reports alone, and never
 /// published, stays open without a new surge: the reports have stopped and
 /// nobody confirmed it, and left open it would stand for ever and take every
@@ -41,11 +48,11 @@ impl Engine {
         at: Timestamp,
         timeline: &mut Vec<TimelineEntry>,
     ) {
-        for inc in self.incidents.iter_mut().filter(|i| {
-            i.status.is_open()
-                && i.awaiting_approval
-                && i.operator.declared_by.as_deref() == Some(REPORTS_ACTOR)
-        }) {
+        for inc in self
+            .incidents
+            .iter_mut()
+            .filter(|i| i.status.is_open() && i.awaiting_approval && i.opened_by_reports())
+        {
             let last_surge = (inc.timeline.iter().rev())
                 .find(|e| e.kind == TimelineKind::CustomerReports)
                 .map_or(inc.opened_at, |e| e.at);
@@ -87,13 +94,12 @@ impl Engine {
         };
         // An incident from the KPIs (or a person) is corroborated before one
         // opened from reports alone: those only add the surge to themselves.
-        let from_reports = |i: &Incident| i.operator.declared_by.as_deref() == Some(REPORTS_ACTOR);
         let covering = (self.incidents.iter())
-            .position(|i| covers(i) && !from_reports(i))
+            .position(|i| covers(i) && !i.opened_by_reports())
             .or_else(|| self.incidents.iter().position(covers));
         if let Some(inc) = covering.map(|i| &mut self.incidents[i]) {
             let id = inc.id;
-            if inc.operator.declared_by.as_deref() == Some(REPORTS_ACTOR) {
+            if inc.opened_by_reports() {
                 inc.note(at, TimelineKind::CustomerReports, detail);
                 return SurgeOutcome::AlreadyOpen(id);
             }

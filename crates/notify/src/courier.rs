@@ -17,8 +17,9 @@ use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 const MAX_ATTEMPTS: u32 = 12;
 /// How long a message being sent is held back from the next passes: if its
 /// outcome cannot be recorded, it is sent again after this, not every second.
-/// Longer than a pass can take (100 messages at most 30 s each), as the
-/// claim counts from the pass's start.
+/// Longer than a pass takes with the default timeouts (100 messages, each at
+/// most 30 s by HTTP or 10 s by SMTP), as the claim counts from the pass's
+/// start.
 const CLAIM_SECS: i64 = 3600;
 /// How long the operator's own receivers (pagers, mitigation webhooks) may
 /// take, as Statuspage allows its webhooks.

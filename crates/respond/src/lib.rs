@@ -177,18 +177,23 @@ pub struct Mitigation {
 }
 
 /// What the responder has done for one incident.
+#[derive(Debug, Clone, Copy)]
+struct Paged {
+    level: usize,
+    first_at: Timestamp,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Tracking {
     /// Timeline entries already looked at for notices.
     seen_entries: usize,
     /// Whether the first public notice went out.
     announced: bool,
-    /// Highest escalation level paged, if any.
-    paged_level: Option<usize>,
-    /// When the first level was paged: escalation counts from here, not
-    /// from the opening (an incident that became pageable late would
-    /// otherwise escalate a minute after its first page).
-    paged_at: Option<Timestamp>,
+    /// Highest escalation level paged and when the first level was, if any:
+    /// escalation counts from the first page, not from the opening (an
+    /// incident that became pageable late would otherwise escalate a minute
+    /// after its first page).
+    paged: Option<Paged>,
     page_resolved: bool,
     /// Mitigations fired, by rule name and element.
     fired: Vec<(String, String)>,
@@ -277,7 +282,7 @@ fn resolve_page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    let Some(level) = track.paged_level else {
+    let Some(Paged { level, .. }) = track.paged else {
         return;
     };
     if track.page_resolved {
@@ -350,11 +355,12 @@ fn page(
     if playbook.escalation.is_empty() || (inc.severity < playbook.page_at && inc.watch.is_none()) {
         return;
     }
-    let due_level = match track.paged_level {
+    let first_at = track.paged.map_or(at, |p| p.first_at);
+    let due_level = match track.paged {
         None => 0,
         Some(_) if inc.operator.acknowledged_by.is_some() => return,
-        Some(level) => {
-            let unacknowledged = at - track.paged_at.unwrap_or(at);
+        Some(Paged { level, .. }) => {
+            let unacknowledged = at - first_at;
             let next = level + 1;
             if next >= playbook.escalation.len()
                 || unacknowledged < playbook.escalate_after_secs * next as i64
@@ -364,15 +370,17 @@ fn page(
             next
         }
     };
-    track.paged_level = Some(due_level);
-    let paged_at = *track.paged_at.get_or_insert(at);
+    track.paged = Some(Paged {
+        level: due_level,
+        first_at,
+    });
     let who = target(playbook, due_level);
     let detail = if due_level == 0 {
         format!("paged {who} (severity {})", inc.severity.as_str())
     } else {
         format!(
             "escalated to {who}: not acknowledged {} min after the first page",
-            (at - paged_at) / 60
+            (at - first_at) / 60
         )
     };
     inc.note(at, TimelineKind::Paged, detail);
@@ -591,7 +599,10 @@ mod tests {
         let p = Playbook::default();
         let mut inc = Incident::open(2, 0);
         let mut track = Tracking {
-            paged_level: Some(1),
+            paged: Some(Paged {
+                level: 1,
+                first_at: 0,
+            }),
             ..Tracking::default()
         };
         inc.operator.merged_into = Some(1);

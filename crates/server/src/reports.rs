@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dialtone_auth::form_field;
 use dialtone_reports::Problem;
@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
-use crate::subscribe::{page, valid_email};
+use crate::subscribe::{is_json, page, valid_email};
 use crate::{ApiError, AppState, read_body};
 
 /// `GET /report`: the form.
@@ -92,11 +92,7 @@ pub(crate) async fn report(
     req: Request,
 ) -> Result<Response, ApiError> {
     let ip = client_ip(&req);
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let json = is_json(req.headers());
     let body = read_body(req.into_body()).await?;
     let b = if json {
         serde_json::from_slice::<ReportBody>(&body).map_err(|e| {
