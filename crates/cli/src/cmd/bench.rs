@@ -286,15 +286,18 @@ fn plot_nab(
             f.file.scored_windows(),
             profile.profile,
         );
-        let path = dir.join(format!(
-            "{}.svg",
-            f.data.name.replace('/', "__").trim_end_matches(".csv")
-        ));
-        std::fs::write(&path, chart.render_svg(&f.data.name, &caption, legend))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let stem = f.data.name.replace('/', "__");
+        let svg = chart.render_svg(&f.data.name, &caption, legend);
+        write_chart(dir, stem.trim_end_matches(".csv"), &svg)?;
     }
     eprintln!("charts: {} files in {}", files.len(), dir.display());
     Ok(())
+}
+
+/// Writes one benchmark chart, `<stem>.svg`, into the plot directory.
+fn write_chart(dir: &std::path::Path, stem: &str, svg: &str) -> anyhow::Result<()> {
+    let path = dir.join(format!("{stem}.svg"));
+    std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))
 }
 
 fn create_plot_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -358,9 +361,7 @@ fn plot_kpi(
             c.fn_,
             c.fp,
         );
-        let path = dir.join(format!("{}.svg", k.kpi));
-        std::fs::write(&path, chart.render_svg(&k.kpi, &caption, legend))
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_chart(dir, &k.kpi, &chart.render_svg(&k.kpi, &caption, legend))?;
         bar.inc(1);
     }
     bar.finish_and_clear();
