@@ -51,6 +51,9 @@ pub enum TimelineKind {
     CustomerReports,
     /// The incident hit a watched high-stakes event.
     EventWatch,
+    /// Its symptoms are gone, but elements that showed them have stopped
+    /// reporting: recovery is not declared on silence.
+    Unobserved,
 }
 
 impl TimelineKind {
@@ -76,6 +79,7 @@ impl TimelineKind {
             TimelineKind::Notified => "notified",
             TimelineKind::CustomerReports => "customer_reports",
             TimelineKind::EventWatch => "event_watch",
+            TimelineKind::Unobserved => "unobserved",
         }
     }
 
@@ -96,6 +100,7 @@ impl TimelineKind {
                 | TimelineKind::Notified
                 | TimelineKind::CustomerReports
                 | TimelineKind::EventWatch
+                | TimelineKind::Unobserved
         )
     }
 }
@@ -141,6 +146,17 @@ pub struct Incident {
     pub timeline: Vec<TimelineEntry>,
     #[serde(skip)]
     previous_top: Option<usize>,
+    /// Element indices this incident has seen broken, sorted: where its
+    /// recovery must be observed before it is declared.
+    #[serde(skip)]
+    pub(crate) scope: Vec<u32>,
+    /// The last minute some of the scope's services were silent, which
+    /// counts as not quiet (see [`Incident::unobserved_units`]).
+    #[serde(skip)]
+    last_unobserved_at: Timestamp,
+    /// Whether the current stretch of silence in the scope has been noted.
+    #[serde(skip)]
+    unobserved_noted: bool,
     /// Operator state (see `operator.rs`); `default` keeps older records readable.
     #[serde(default)]
     pub operator: OperatorState,
@@ -184,6 +200,9 @@ impl Incident {
             last_broken_at: at,
             timeline: Vec::new(),
             previous_top: None,
+            scope: Vec::new(),
+            last_unobserved_at: Timestamp::MIN,
+            unobserved_noted: false,
             root_cause: None,
             operator: OperatorState::default(),
             awaiting_approval: false,
@@ -205,6 +224,17 @@ impl Incident {
         if units > 0 {
             self.last_broken_at = at;
         }
+        for &e in claimed.broken.keys() {
+            if let Err(i) = self.scope.binary_search(&(e as u32)) {
+                self.scope.insert(i, e as u32);
+            }
+        }
+        let unobserved = self.unobserved_units(claimed);
+        if unobserved == 0 {
+            self.unobserved_noted = false;
+        } else if units == 0 {
+            self.note_unobserved(at, unobserved, timeline);
+        }
         let first_minute = self.title.is_empty();
         if let Some(ranked) = ranked {
             self.consider(at, ranked, view, timeline);
@@ -217,7 +247,9 @@ impl Incident {
         let cfg = view.config;
         match self.status {
             IncidentStatus::Investigating | IncidentStatus::Identified
-                if units == 0 && at - self.last_broken_at >= cfg.monitoring_after_secs =>
+                if units == 0
+                    && at - self.last_broken_at.max(self.last_unobserved_at)
+                        >= cfg.monitoring_after_secs =>
             {
                 self.status = IncidentStatus::Monitoring;
                 self.monitoring_at = Some(at);
@@ -239,9 +271,9 @@ impl Incident {
                 self.push(at, TimelineKind::SymptomsReturned, detail, timeline);
             }
             IncidentStatus::Monitoring
-                if self
-                    .monitoring_at
-                    .is_some_and(|m| at - m >= cfg.resolve_after_secs) =>
+                if self.monitoring_at.is_some_and(|m| {
+                    at - m.max(self.last_unobserved_at) >= cfg.resolve_after_secs
+                }) =>
             {
                 self.move_to(IncidentStatus::Resolved, at);
                 self.push(
@@ -253,6 +285,34 @@ impl Incident {
             }
             _ => {}
         }
+    }
+
+    /// Services of the scope's elements that stopped reporting. A fault that
+    /// worsens until its elements go dark (a site's power, the transport its
+    /// management rides) leaves no broken KPIs behind, and silence is not
+    /// recovery: telling the public service is restored then is the worst
+    /// update to give. Maintenance windows are not silent (see the engine).
+    fn unobserved_units(&self, claimed: &Observations) -> u32 {
+        self.scope
+            .iter()
+            .filter_map(|&e| claimed.silent.get(&(e as usize)))
+            .map(|m| m.count_ones())
+            .sum()
+    }
+
+    /// Holds the incident where it is for another minute of silence in its
+    /// scope, telling the operator why once per stretch of it.
+    fn note_unobserved(&mut self, at: Timestamp, units: u32, timeline: &mut Vec<TimelineEntry>) {
+        self.last_unobserved_at = at;
+        if self.unobserved_noted {
+            return;
+        }
+        self.unobserved_noted = true;
+        let detail = format!(
+            "no broken KPIs left, but {units} services that were broken have stopped reporting: \
+             recovery waits until they report again (resolve by hand if they are gone for good)"
+        );
+        timeline.push(self.note(at, TimelineKind::Unobserved, detail));
     }
 
     /// Names (or revises) the root cause once the same candidate leads two minutes running.

@@ -682,24 +682,95 @@ mod tests {
 
     /// Runs three hours; `a1` and `a2` lose registrations from [`FAULT_MINUTE`].
     fn run(engine: &mut Engine) {
+        run_with(engine, 180, |minute, series| {
+            Some(if series < 2 && minute >= FAULT_MINUTE {
+                40.0
+            } else {
+                98.5
+            })
+        });
+    }
+
+    /// Runs `minutes` of jittered samples: `level(minute, series)` is the
+    /// series' level, `None` where it does not report. Returns the timeline.
+    fn run_with(
+        engine: &mut Engine,
+        minutes: i64,
+        level: impl Fn(i64, u32) -> Option<f64>,
+    ) -> Vec<TimelineEntry> {
         let mut noise = 0x2545_f491_4f6c_dd1d_u64;
         let mut timeline = Vec::new();
-        for minute in 0..180 {
+        for minute in 0..minutes {
             let samples: Vec<Sample> = (0..3)
-                .map(|series| {
+                .filter_map(|series| {
                     noise ^= noise << 13;
                     noise ^= noise >> 7;
                     noise ^= noise << 17;
                     let jitter = (noise % 1000) as f64 / 1000.0 - 0.5;
-                    let down = series < 2 && minute >= FAULT_MINUTE;
-                    Sample {
+                    level(minute, series).map(|value| Sample {
                         series,
-                        value: if down { 40.0 } else { 98.5 } + jitter,
-                    }
+                        value: value + jitter,
+                    })
                 })
                 .collect();
             engine.ingest(START + 60 * minute, &samples, &mut timeline);
         }
+        timeline
+    }
+
+    /// The minute of the first timeline entry of `kind`.
+    fn first(timeline: &[TimelineEntry], kind: TimelineKind) -> Option<i64> {
+        timeline
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| (e.at - START) / 60)
+    }
+
+    #[test]
+    fn silence_after_the_symptoms_is_not_recovery() {
+        const DARK_FROM: i64 = FAULT_MINUTE + 15;
+        const BACK_AT: i64 = DARK_FROM + 50;
+        // The broken cells go dark (a site's power, say), then come back healthy.
+        let level = |back: i64| {
+            move |minute: i64, series: u32| match minute {
+                m if series == 2 || m < FAULT_MINUTE || m >= back => Some(98.5),
+                m if m < DARK_FROM => Some(40.0),
+                _ => None,
+            }
+        };
+        let mut engine = engine();
+        let timeline = run_with(&mut engine, BACK_AT + 40, level(BACK_AT));
+        let detected = first(&timeline, TimelineKind::Detected).expect("the fault opens one");
+        assert!(detected < DARK_FROM, "{detected}");
+        assert_eq!(
+            first(&timeline, TimelineKind::Unobserved),
+            Some(DARK_FROM),
+            "{timeline:#?}"
+        );
+        let unobserved = timeline
+            .iter()
+            .filter(|e| e.kind == TimelineKind::Unobserved)
+            .count();
+        assert_eq!(unobserved, 1, "noted once per stretch of silence");
+        // Quiet counts from the last silent minute, then as ever: monitoring
+        // five minutes after it, resolved fifteen minutes after that.
+        assert_eq!(
+            first(&timeline, TimelineKind::Monitoring),
+            Some(BACK_AT + 4),
+            "{timeline:#?}"
+        );
+        assert_eq!(first(&timeline, TimelineKind::Resolved), Some(BACK_AT + 19));
+
+        // The same cells recovering in plain sight move on without waiting:
+        // broken for the engine's three-minute hold after their last bad
+        // sample, then five quiet minutes.
+        let mut engine = super::tests::engine();
+        let timeline = run_with(&mut engine, BACK_AT, level(DARK_FROM));
+        assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
+        assert_eq!(
+            first(&timeline, TimelineKind::Monitoring),
+            Some(DARK_FROM - 1 + 3 + 5)
+        );
     }
 
     #[test]

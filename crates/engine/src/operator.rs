@@ -321,8 +321,13 @@ impl Engine {
             format!("This incident is being handled together with incident {into}: follow the updates there."),
             format!("merged into incident {into} by {by}"),
         );
+        // The source's elements must be seen to recover too.
+        let from_scope = std::mem::take(&mut self.incidents[f].scope);
         let target = &mut self.incidents[t];
         target.severity = target.severity.max(from_severity);
+        target.scope.extend(from_scope);
+        target.scope.sort_unstable();
+        target.scope.dedup();
         let merged = target.record(
             at,
             TimelineKind::Merged,
