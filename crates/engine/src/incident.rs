@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use dialtone_model::{
     Candidate, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey, Service,
-    ServiceMask, Severity, Timestamp,
+    ServiceMask, Severity, Timestamp, Topology,
 };
 use dialtone_rca::{Explainer, Observations};
 use serde::{Deserialize, Serialize};
@@ -150,6 +150,10 @@ pub struct Incident {
     /// recovery must be observed before it is declared.
     #[serde(skip)]
     pub(crate) scope: Vec<u32>,
+    /// The foci (see [`Incident::focus`]) of the incidents merged into this
+    /// one: it claims their symptoms too, or they would open a new incident.
+    #[serde(skip)]
+    pub(crate) merged_foci: Vec<usize>,
     /// The last minute some of the scope's services were silent, which
     /// counts as not quiet (see [`Incident::unobserved_units`]).
     #[serde(skip)]
@@ -201,6 +205,7 @@ impl Incident {
             timeline: Vec::new(),
             previous_top: None,
             scope: Vec::new(),
+            merged_foci: Vec::new(),
             last_unobserved_at: Timestamp::MIN,
             unobserved_noted: false,
             root_cause: None,
@@ -285,6 +290,16 @@ impl Incident {
             }
             _ => {}
         }
+    }
+
+    /// The element whose failure this incident is about: its named root
+    /// cause, or else its best guess so far.
+    pub(crate) fn focus(&self, topology: &Topology) -> Option<usize> {
+        self.root.or_else(|| {
+            self.candidates
+                .first()
+                .and_then(|c| topology.index_of(&c.element))
+        })
     }
 
     /// Services of the scope's elements that stopped reporting. A fault that

@@ -391,16 +391,19 @@ impl Engine {
         {
             let settling = at - inc.opened_at < self.config.settle_secs;
             // Past settling, an incident claims what its cause (or, unnamed, its best
-            // guess) predicts, so a fault that is not its own opens a new one.
-            let focus = inc.root.or_else(|| {
-                inc.candidates
-                    .first()
-                    .and_then(|c| self.explainer.topology().index_of(&c.element))
-            });
-            let claimed = match focus {
-                _ if settling => std::mem::take(&mut residual),
-                Some(focus) => claim(&self.explainer, focus, &mut residual),
-                None => HashMap::new(),
+            // guess) predicts, and what those of the incidents merged into it do, so a
+            // fault that is not its own opens a new one.
+            let claimed = if settling {
+                std::mem::take(&mut residual)
+            } else {
+                let mut claimed = HashMap::new();
+                let focus = inc.focus(self.explainer.topology());
+                for f in focus.into_iter().chain(inc.merged_foci.iter().copied()) {
+                    for (e, m) in claim(&self.explainer, f, &mut residual) {
+                        *claimed.entry(e).or_insert(0) |= m;
+                    }
+                }
+                claimed
             };
             let claimed_obs = Observations {
                 observable: obs.observable.clone(),
@@ -677,12 +680,61 @@ mod tests {
         Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
     }
 
+    /// Cells `x1`, `x2` behind `site-x` and `y1`, `y2` behind `site-y`.
+    fn two_sites() -> Engine {
+        let mut els = vec![
+            Element::new("site-x", ElementKind::Site),
+            Element::new("site-y", ElementKind::Site),
+        ];
+        let cells = ["x1", "x2", "y1", "y2"];
+        for id in cells {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = 1000;
+            els.push(cell);
+        }
+        let deps = cells
+            .map(|cell| DependencySpec {
+                dependent: cell.into(),
+                members: vec![format!("site-{}", &cell[..1])],
+                redundancy: Redundancy::All,
+                services: ALL_SERVICES,
+            })
+            .to_vec();
+        let series = cells
+            .map(|e| SeriesKey {
+                element: e.into(),
+                kpi: Kpi::AttachSuccess,
+            })
+            .to_vec();
+        let topology = Arc::new(Topology::new(els, deps).unwrap());
+        Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+    }
+
+    #[test]
+    fn a_merged_incidents_symptoms_open_no_new_one() {
+        // Site x fails, then site y once x's incident has settled: two
+        // incidents, which an operator merges. Y's cells stay broken.
+        const Y_FAILS: i64 = FAULT_MINUTE + 20;
+        let level = |minute: i64, series: u32| {
+            let down = minute >= if series < 2 { FAULT_MINUTE } else { Y_FAILS };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..Y_FAILS + 15, level);
+        let ids: Vec<u64> = engine.incidents().iter().map(|i| i.id).collect();
+        assert_eq!(ids.len(), 2, "{:#?}", engine.incidents());
+        let at = START + 60 * (Y_FAILS + 15);
+        engine.merge(at, "noc", ids[0], ids[1]).unwrap();
+        run_with(&mut engine, Y_FAILS + 15..Y_FAILS + 45, level);
+        assert_eq!(engine.incidents().len(), 2, "{:#?}", engine.incidents());
+    }
+
     const START: Timestamp = 1_700_000_040;
     const FAULT_MINUTE: i64 = 150;
 
     /// Runs three hours; `a1` and `a2` lose registrations from [`FAULT_MINUTE`].
     fn run(engine: &mut Engine) {
-        run_with(engine, 180, |minute, series| {
+        run_with(engine, 0..180, |minute, series| {
             Some(if series < 2 && minute >= FAULT_MINUTE {
                 40.0
             } else {
@@ -695,13 +747,13 @@ mod tests {
     /// series' level, `None` where it does not report. Returns the timeline.
     fn run_with(
         engine: &mut Engine,
-        minutes: i64,
+        minutes: std::ops::Range<i64>,
         level: impl Fn(i64, u32) -> Option<f64>,
     ) -> Vec<TimelineEntry> {
         let mut noise = 0x2545_f491_4f6c_dd1d_u64;
         let mut timeline = Vec::new();
-        for minute in 0..minutes {
-            let samples: Vec<Sample> = (0..3)
+        for minute in minutes {
+            let samples: Vec<Sample> = (0..engine.series().len() as u32)
                 .filter_map(|series| {
                     noise ^= noise << 13;
                     noise ^= noise >> 7;
@@ -739,7 +791,7 @@ mod tests {
             }
         };
         let mut engine = engine();
-        let timeline = run_with(&mut engine, BACK_AT + 40, level(BACK_AT));
+        let timeline = run_with(&mut engine, 0..BACK_AT + 40, level(BACK_AT));
         let detected = first(&timeline, TimelineKind::Detected).expect("the fault opens one");
         assert!(detected < DARK_FROM, "{detected}");
         assert_eq!(
@@ -765,7 +817,7 @@ mod tests {
         // broken for the engine's three-minute hold after their last bad
         // sample, then five quiet minutes.
         let mut engine = super::tests::engine();
-        let timeline = run_with(&mut engine, BACK_AT, level(DARK_FROM));
+        let timeline = run_with(&mut engine, 0..BACK_AT, level(DARK_FROM));
         assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
         assert_eq!(
             first(&timeline, TimelineKind::Monitoring),

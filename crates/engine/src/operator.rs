@@ -321,11 +321,18 @@ impl Engine {
             format!("This incident is being handled together with incident {into}: follow the updates there."),
             format!("merged into incident {into} by {by}"),
         );
-        // The source's elements must be seen to recover too.
-        let from_scope = std::mem::take(&mut self.incidents[f].scope);
+        // The target claims the source's symptoms from now on, and must see
+        // the source's elements recover too.
+        let source = &mut self.incidents[f];
+        let mut foci = std::mem::take(&mut source.merged_foci);
+        foci.extend(source.focus(self.explainer.topology()));
+        let scope = std::mem::take(&mut source.scope);
         let target = &mut self.incidents[t];
         target.severity = target.severity.max(from_severity);
-        target.scope.extend(from_scope);
+        target.merged_foci.extend(foci);
+        target.merged_foci.sort_unstable();
+        target.merged_foci.dedup();
+        target.scope.extend(scope);
         target.scope.sort_unstable();
         target.scope.dedup();
         let merged = target.record(
