@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialtone_store::{Channel, NotifyStore, OutboxItem, StoreError};
+use dialtone_store::{Channel, Lane, NotifyStore, OutboxItem, StoreError};
 use hmac::{Hmac, Mac};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
@@ -25,8 +25,8 @@ const CLAIM_SECS: i64 = 3600;
 /// take, as Statuspage allows its webhooks.
 const HTTP_TIMEOUT_SECS: u64 = 30;
 /// How long a subscriber's webhook may take: anyone may subscribe one, and
-/// deliveries go one after another, so a receiver that never answers must
-/// not hold the pages behind it for long.
+/// a lane's deliveries go one after another, so a receiver that never
+/// answers must not hold the notices behind it for long.
 const SUBSCRIBER_HTTP_TIMEOUT_SECS: u64 = 10;
 
 /// Why a message did not go out.
@@ -275,15 +275,17 @@ pub struct DeliveryReport {
     pub gave_up: u32,
 }
 
-/// Sends every message due at wall-clock `now`; failures are retried with
-/// backoff, permanent ones and those out of attempts are given up on.
+/// Sends every message of `lane` due at wall-clock `now`; failures are
+/// retried with backoff, permanent ones and those out of attempts are given
+/// up on.
 pub async fn deliver_due(
     store: &dyn NotifyStore,
     courier: &Courier,
     now: i64,
+    lane: Lane,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
-    for m in store.due_messages(now, 100).await? {
+    for m in store.due_messages(now, 100, lane).await? {
         // Claimed first: a store that cannot record the outcome (disk full,
         // read-only) stops the pass here, rather than after the send, where
         // every pass would send the same message again.

@@ -20,7 +20,7 @@ use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
 use dialtone_statuspage::{PageInfo, PageState, PlannedMaintenance};
-use dialtone_store::{NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
+use dialtone_store::{Lane, NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
 use tokio::sync::{Mutex, watch};
 
 use crate::access::unix_now;
@@ -428,10 +428,43 @@ const ADDRESS_RETENTION_SECS: i64 = 30 * 86_400;
 
 /// Delivers the outbox every `every` until `shutdown` flips: the only task
 /// that talks to mail relays, webhooks and pagers, outside the pipeline's
-/// lock. Once an hour it also erases the public's old addresses from it.
+/// lock. Each lane of the outbox is passed over on its own, so a pass over a
+/// thousand subscribers' notices (each webhook allowed its timeout) never
+/// holds up a page. Once an hour it also erases the public's old addresses.
 pub async fn deliver_paced(
     notify_store: Arc<dyn NotifyStore>,
     courier: Courier,
+    every: Duration,
+    shutdown: watch::Receiver<bool>,
+) {
+    let store = notify_store.as_ref();
+    let lane = |lane: Lane| {
+        let (courier, mut shutdown) = (&courier, shutdown.clone());
+        async move {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = shutdown.changed() => break,
+                }
+                if let Err(e) = deliver_due(store, courier, unix_now(), lane).await {
+                    tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
+                }
+            }
+        }
+    };
+    tokio::join!(
+        lane(Lane::Operators),
+        lane(Lane::Public),
+        forget_paced(store, every, shutdown.clone())
+    );
+}
+
+/// Erases the public's old addresses from the outbox once an hour, trying
+/// again every `every` after a failure.
+async fn forget_paced(
+    store: &dyn NotifyStore,
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -443,12 +476,9 @@ pub async fn deliver_paced(
             _ = interval.tick() => {}
             _ = shutdown.changed() => break,
         }
-        if let Err(e) = deliver_due(notify_store.as_ref(), &courier, unix_now()).await {
-            tracing::warn!(error = %e, "could not read the outbox; will retry");
-        }
         if std::time::Instant::now() >= forget_at {
             let before = unix_now() - ADDRESS_RETENTION_SECS;
-            match notify_store.forget_destinations(before).await {
+            match store.forget_destinations(before).await {
                 Ok(_) => forget_at += Duration::from_secs(3600),
                 Err(e) => tracing::warn!(error = %e, "could not erase old addresses; will retry"),
             }

@@ -34,6 +34,7 @@ use dialtone_server::live::Live;
 use dialtone_server::unix_now;
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
+use dialtone_store::Lane;
 use serde_json::{Value, json};
 
 type Received = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
@@ -207,12 +208,15 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     };
     let courier = Courier::new(&notify).expect("courier");
     let h = harness_notifying(fresh_live(), ServerConfig::default(), notify.clone()).await;
-    let deliver = || deliver_due(h.state.notify_store.as_ref(), &courier, unix_now());
+    let store = h.state.notify_store.as_ref();
+    let deliver = |lane| deliver_due(store, &courier, unix_now(), lane);
 
     // Subscribe by email: nothing counts until the link in the email is followed.
     let r = post_json(&h, "/subscribe", json!({"email": "watcher@example.net"})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    assert_eq!(deliver().await.expect("delivers").delivered, 1);
+    let pages = deliver(Lane::Operators).await.expect("delivers");
+    assert_eq!(pages.delivered, 0, "a confirmation is the public's");
+    assert_eq!(deliver(Lane::Public).await.expect("delivers").delivered, 1);
     let confirmation = mails(&maildir.path().join("mail"))
         .into_iter()
         .find(|m| m.contains("Confirm your subscription"))
@@ -256,7 +260,9 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
             live.step();
             live.settle(&sinks).await;
         }
-        deliver().await.expect("outbox readable");
+        for lane in [Lane::Operators, Lane::Public] {
+            deliver(lane).await.expect("outbox readable");
+        }
         minutes += 1;
         let live = h.state.live.lock().await;
         if let Some(inc) = live.run().engine().incidents().first()

@@ -8,7 +8,7 @@ mod notify;
 
 pub use auth::{AuditEntry, AuthStore, Session, User};
 pub use notify::{
-    Channel, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
+    Channel, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
 };
 
 use std::future::Future;

@@ -157,13 +157,14 @@ pub trait NotifyStore: Send + Sync {
         items: &'a [OutboxItem],
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// Undelivered messages due by `now`: pages and mitigations first, then
-    /// oldest first; a page not before the earlier pages about its incident
-    /// to its pager are delivered or given up.
+    /// Undelivered messages of `lane` due by `now`, oldest first; a page not
+    /// before the earlier pages about its incident to its pager are
+    /// delivered or given up.
     fn due_messages(
         &self,
         now: i64,
         limit: u32,
+        lane: Lane,
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
     /// Erases the public's addresses (email, subscriber webhooks) from
     /// messages delivered or given up before `before`, and their errors,
@@ -217,11 +218,19 @@ pub const CONFIRM_AGAIN_AFTER_SECS: i64 = 600;
 
 const SUBSCRIBER_COLUMNS: &str =
     "id, channel, target, services, regions, secret, confirmed_at, unsubscribe_token";
-/// Sorts the operator's own messages (pages, mitigations) before the
-/// public's (notices, confirmations, replies): each delivery pass sends them
-/// first, however many subscriber webhooks are due with them.
-const OPERATORS_FIRST: &str =
-    "CASE WHEN key LIKE 'page/%' OR key LIKE 'mitigation/%' THEN 0 ELSE 1 END";
+/// Whether a message is the operator's own (a page, a mitigation): 1 or 0.
+const FOR_OPERATORS: &str = "(key LIKE 'page/%' OR key LIKE 'mitigation/%')";
+
+/// The outbox's two delivery lanes, each passed over on its own: the
+/// operator's messages (pages, mitigations) never wait behind the public's
+/// (notices, confirmations, replies), which a large outage queues by the
+/// thousand and whose webhooks anyone may point at a receiver that never
+/// answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Operators,
+    Public,
+}
 
 /// A page waits while an earlier page about the same incident to the same
 /// pager endpoint (URL; two services on one events URL share it) is still
@@ -467,15 +476,17 @@ impl NotifyStore for SqliteStore {
         &self,
         now: i64,
         limit: u32,
+        lane: Lane,
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>> {
         Box::pin(async move {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-                 AND next_attempt_at <= ?1 AND NOT {BEHIND_AN_EARLIER_PAGE} \
-                 ORDER BY {OPERATORS_FIRST}, next_attempt_at, rowid LIMIT ?2"
+                 AND next_attempt_at <= ?1 AND {FOR_OPERATORS} = ?3 AND NOT {BEHIND_AN_EARLIER_PAGE} \
+                 ORDER BY next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
             .bind(limit)
+            .bind(lane == Lane::Operators)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -793,17 +804,27 @@ mod tests {
                 .expect("queues"),
             0
         );
-        let due = s.due_messages(1000, 10).await.expect("lists");
+        let due = s.due_messages(1000, 10, Lane::Public).await.expect("lists");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].item, item);
         // Claimed for a send whose outcome is not recorded: held back.
         s.claim(&item.key, 1010).await.expect("claims");
-        assert!(s.due_messages(1009, 10).await.expect("lists").is_empty());
+        assert!(
+            s.due_messages(1009, 10, Lane::Public)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
         s.mark_failed(&item.key, "refused", Some(1030), 1000)
             .await
             .expect("marks");
-        assert!(s.due_messages(1029, 10).await.expect("lists").is_empty());
-        let again = s.due_messages(1030, 10).await.expect("lists");
+        assert!(
+            s.due_messages(1029, 10, Lane::Public)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
+        let again = s.due_messages(1030, 10, Lane::Public).await.expect("lists");
         assert_eq!(
             (again[0].attempts, again[0].last_error.as_deref()),
             (1, Some("refused"))
@@ -811,12 +832,17 @@ mod tests {
         s.mark_failed(&item.key, "refused", None, 1030)
             .await
             .expect("marks");
-        assert!(s.due_messages(5000, 10).await.expect("lists").is_empty());
+        assert!(
+            s.due_messages(5000, 10, Lane::Public)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
         assert_eq!(s.outbox(10).await.expect("lists")[0].gave_up_at, Some(1030));
     }
 
     #[tokio::test]
-    async fn pages_go_first_and_an_unsubscribed_target_gets_no_queued_notice() {
+    async fn pages_have_their_own_lane_and_an_unsubscribed_target_gets_no_queued_notice() {
         let (_dir, s) = store().await;
         let sub = s
             .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
@@ -836,16 +862,23 @@ mod tests {
         )
         .await
         .expect("queues");
-        let due = s.due_messages(10, 10).await.expect("lists");
+        let keys = |due: Vec<OutboxMessage>| -> Vec<String> {
+            due.into_iter().map(|m| m.item.key).collect()
+        };
+        let operators = s.due_messages(10, 10, Lane::Operators).await;
         assert_eq!(
-            due[0].item.key, "page/1/trigger/0/pagerduty-0",
-            "queued last, sent first"
+            keys(operators.expect("lists")),
+            ["page/1/trigger/0/pagerduty-0"],
+            "queued last, not behind the notices"
+        );
+        let public = s.due_messages(10, 10, Lane::Public).await;
+        assert_eq!(
+            keys(public.expect("lists")),
+            ["notice/1/0/9", "notice/1/0/8"]
         );
         assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
-        let keys: Vec<String> = (s.due_messages(10, 10).await.expect("lists").into_iter())
-            .map(|m| m.item.key)
-            .collect();
-        assert_eq!(keys, ["page/1/trigger/0/pagerduty-0", "notice/1/0/8"]);
+        let public = s.due_messages(10, 10, Lane::Public).await;
+        assert_eq!(keys(public.expect("lists")), ["notice/1/0/8"]);
     }
 
     #[tokio::test]
@@ -911,14 +944,22 @@ mod tests {
             due.into_iter().map(|m| m.item.key).collect()
         };
         assert_eq!(
-            keys(s.due_messages(20, 10).await.expect("lists")),
+            keys(
+                s.due_messages(20, 10, Lane::Operators)
+                    .await
+                    .expect("lists")
+            ),
             ["page/13/trigger/0/pagerduty-0"],
             "incident 12's resolve waits; incident 13 does not"
         );
         s.mark_delivered(trigger, 100).await.expect("marks");
         assert!(
-            keys(s.due_messages(100, 10).await.expect("lists"))
-                .contains(&"page/12/resolve/0/pagerduty-0".to_string())
+            keys(
+                s.due_messages(100, 10, Lane::Operators)
+                    .await
+                    .expect("lists")
+            )
+            .contains(&"page/12/resolve/0/pagerduty-0".to_string())
         );
     }
 }
