@@ -1,13 +1,13 @@
 //! One incident's life: investigating -> identified -> monitoring -> resolved,
 //! with a timeline whose public lines never name internal elements.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use dialtone_model::{
     Candidate, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey, Service,
     ServiceMask, Severity, Timestamp, Topology,
 };
-use dialtone_rca::{Explainer, Observations};
+use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
 
 use crate::EngineConfig;
@@ -146,10 +146,10 @@ pub struct Incident {
     pub timeline: Vec<TimelineEntry>,
     #[serde(skip)]
     previous_top: Option<usize>,
-    /// Element indices this incident has seen broken, sorted: where its
-    /// recovery must be observed before it is declared.
+    /// The services this incident has seen broken, per element index: where
+    /// its recovery must be observed before it is declared.
     #[serde(skip)]
-    pub(crate) scope: Vec<u32>,
+    pub(crate) scope: BTreeMap<usize, ServiceMask>,
     /// The foci (see [`Incident::focus`]) of the incidents merged into this
     /// one: it claims their symptoms too, or they would open a new incident.
     #[serde(skip)]
@@ -158,9 +158,9 @@ pub struct Incident {
     /// counts as not quiet (see [`Incident::unobserved_units`]).
     #[serde(skip)]
     last_unobserved_at: Timestamp,
-    /// Whether the current stretch of silence in the scope has been noted.
+    /// The status in which silence in the scope was last noted.
     #[serde(skip)]
-    unobserved_noted: bool,
+    unobserved_noted_in: Option<IncidentStatus>,
     /// Operator state (see `operator.rs`); `default` keeps older records readable.
     #[serde(default)]
     pub operator: OperatorState,
@@ -204,10 +204,10 @@ impl Incident {
             last_broken_at: at,
             timeline: Vec::new(),
             previous_top: None,
-            scope: Vec::new(),
+            scope: BTreeMap::new(),
             merged_foci: Vec::new(),
             last_unobserved_at: Timestamp::MIN,
-            unobserved_noted: false,
+            unobserved_noted_in: None,
             root_cause: None,
             operator: OperatorState::default(),
             awaiting_approval: false,
@@ -229,15 +229,11 @@ impl Incident {
         if units > 0 {
             self.last_broken_at = at;
         }
-        for &e in claimed.broken.keys() {
-            if let Err(i) = self.scope.binary_search(&(e as u32)) {
-                self.scope.insert(i, e as u32);
-            }
+        for (&e, &m) in &claimed.broken {
+            *self.scope.entry(e).or_insert(0) |= m;
         }
-        let unobserved = self.unobserved_units(claimed);
-        if unobserved == 0 {
-            self.unobserved_noted = false;
-        } else if units == 0 {
+        let unobserved = self.unobserved_units(claimed, view.explainer);
+        if unobserved > 0 && units == 0 {
             self.note_unobserved(at, unobserved, timeline);
         }
         let first_minute = self.title.is_empty();
@@ -307,22 +303,41 @@ impl Incident {
     /// management rides) leaves no broken KPIs behind, and silence is not
     /// recovery: telling the public service is restored then is the worst
     /// update to give. Maintenance windows are not silent (see the engine).
-    fn unobserved_units(&self, claimed: &Observations) -> u32 {
+    /// Only what the incident's cause (and those of the incidents merged
+    /// into it) would break counts: while it settles, an incident claims
+    /// every broken unit, unrelated blips included, and their elements' later
+    /// silence is none of its business.
+    fn unobserved_units(&self, claimed: &Observations, explainer: &Explainer) -> u32 {
+        let foci = self.focus(explainer.topology()).into_iter();
+        let impacts: Vec<ImpactSet> = foci
+            .chain(self.merged_foci.iter().copied())
+            .map(|f| explainer.impact(f))
+            .collect();
+        let predicted = |e: usize| {
+            impacts.is_empty()
+                || impacts.iter().any(|impact| {
+                    impact
+                        .binary_search_by_key(&(e as u32), |&(d, _)| d)
+                        .is_ok()
+                })
+        };
         self.scope
             .iter()
-            .filter_map(|&e| claimed.silent.get(&(e as usize)))
+            .filter(|&(&e, _)| predicted(e))
+            .filter_map(|(e, &broken)| claimed.silent.get(e).map(|&silent| silent & broken))
             .map(|m| m.count_ones())
             .sum()
     }
 
     /// Holds the incident where it is for another minute of silence in its
-    /// scope, telling the operator why once per stretch of it.
+    /// scope, telling the operator why once per status (a collector that
+    /// flaps would otherwise write a note a minute).
     fn note_unobserved(&mut self, at: Timestamp, units: u32, timeline: &mut Vec<TimelineEntry>) {
         self.last_unobserved_at = at;
-        if self.unobserved_noted {
+        if self.unobserved_noted_in == Some(self.status) {
             return;
         }
-        self.unobserved_noted = true;
+        self.unobserved_noted_in = Some(self.status);
         let detail = format!(
             "no broken KPIs left, but {units} services that were broken have stopped reporting: \
              recovery waits until they report again (resolve by hand if they are gone for good)"

@@ -421,6 +421,16 @@ impl Engine {
             };
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }
+        // A declared incident is the operator's to advance, but it still claims
+        // the symptoms of the incidents merged into it, or they would open a new one.
+        for inc in incidents
+            .iter()
+            .filter(|i| i.status.is_open() && i.operator.declared_by.is_some())
+        {
+            for &f in &inc.merged_foci {
+                claim(&self.explainer, f, &mut residual);
+            }
+        }
         self.incidents = incidents;
         self.close_quiet_report_incidents(at, timeline);
         let residual_obs = Observations {
@@ -711,6 +721,28 @@ mod tests {
     }
 
     #[test]
+    fn silence_outside_the_cause_does_not_hold_an_incident() {
+        // `b`, behind neither site-x nor router-x, blips while the incident
+        // settles (so it claims `b` too), then loses its collector for good.
+        const RECOVERED: i64 = FAULT_MINUTE + 15;
+        let level = |minute: i64, series: u32| match (series, minute) {
+            (2, m) if (FAULT_MINUTE + 2..FAULT_MINUTE + 5).contains(&m) => Some(40.0),
+            (2, m) if m >= FAULT_MINUTE + 8 => None,
+            (_, m) if (FAULT_MINUTE..RECOVERED).contains(&m) => Some(40.0),
+            _ => Some(98.5),
+        };
+        let mut engine = engine();
+        let timeline = run_with(&mut engine, 0..RECOVERED + 30, level);
+        let inc = &engine.incidents()[0];
+        assert!(inc.scope.contains_key(&4), "b was claimed: {:?}", inc.scope);
+        assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
+        assert_eq!(
+            first(&timeline, TimelineKind::Monitoring),
+            Some(RECOVERED - 1 + 3 + 5)
+        );
+    }
+
+    #[test]
     fn a_merged_incidents_symptoms_open_no_new_one() {
         // Site x fails, then site y once x's incident has settled: two
         // incidents, which an operator merges. Y's cells stay broken.
@@ -726,6 +758,32 @@ mod tests {
         let at = START + 60 * (Y_FAILS + 15);
         engine.merge(at, "noc", ids[0], ids[1]).unwrap();
         run_with(&mut engine, Y_FAILS + 15..Y_FAILS + 45, level);
+        assert_eq!(engine.incidents().len(), 2, "{:#?}", engine.incidents());
+    }
+
+    #[test]
+    fn an_incident_merged_into_a_declared_one_opens_no_new_one() {
+        // The operator declares the outage by hand, then merges the
+        // engine's own incident about it into theirs.
+        let level = |minute: i64, series: u32| {
+            Some(if series < 2 && minute >= FAULT_MINUTE {
+                40.0
+            } else {
+                98.5
+            })
+        };
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..FAULT_MINUTE + 15, level);
+        let at = START + 60 * (FAULT_MINUTE + 15);
+        let declaration = Declaration {
+            title: "Calls failing in the east".into(),
+            severity: dialtone_model::Severity::Major,
+            body: "We are looking into it.".into(),
+        };
+        let declared = engine.declare(at, "noc", &declaration).unwrap().id;
+        let found = engine.incidents()[0].id;
+        engine.merge(at, "noc", declared, found).unwrap();
+        run_with(&mut engine, FAULT_MINUTE + 15..FAULT_MINUTE + 45, level);
         assert_eq!(engine.incidents().len(), 2, "{:#?}", engine.incidents());
     }
 

@@ -332,9 +332,9 @@ impl Engine {
         target.merged_foci.extend(foci);
         target.merged_foci.sort_unstable();
         target.merged_foci.dedup();
-        target.scope.extend(scope);
-        target.scope.sort_unstable();
-        target.scope.dedup();
+        for (e, m) in scope {
+            *target.scope.entry(e).or_insert(0) |= m;
+        }
         let merged = target.record(
             at,
             TimelineKind::Merged,
