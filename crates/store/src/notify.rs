@@ -157,9 +157,10 @@ pub trait NotifyStore: Send + Sync {
         items: &'a [OutboxItem],
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// Undelivered messages of `lane` due by `now`, oldest first; a page not
-    /// before the earlier pages about its incident to its pager are
-    /// delivered or given up.
+    /// Undelivered messages of `lane` due by `now`, pages first (a
+    /// mitigation's webhook or command may take its time), then oldest first;
+    /// a page not before the earlier pages about its incident to its pager
+    /// are delivered or given up.
     fn due_messages(
         &self,
         now: i64,
@@ -482,7 +483,7 @@ impl NotifyStore for SqliteStore {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
                  AND next_attempt_at <= ?1 AND {FOR_OPERATORS} = ?3 AND NOT {BEHIND_AN_EARLIER_PAGE} \
-                 ORDER BY next_attempt_at, rowid LIMIT ?2"
+                 ORDER BY key LIKE 'page/%' DESC, next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
             .bind(limit)
@@ -851,7 +852,13 @@ mod tests {
         s.enqueue(
             &[
                 message("notice/1/0/9", "email", "b@example.net"),
+                message(
+                    "mitigation/1/fail over/amf-1",
+                    "webhook",
+                    "https://ops.example",
+                ),
                 message("notice/1/0/8", "email", "c@example.net"),
+                message("report/7/1", "email", "d@example.net"),
                 message(
                     "page/1/trigger/0/pagerduty-0",
                     "pagerduty",
@@ -868,17 +875,20 @@ mod tests {
         let operators = s.due_messages(10, 10, Lane::Operators).await;
         assert_eq!(
             keys(operators.expect("lists")),
-            ["page/1/trigger/0/pagerduty-0"],
-            "queued last, not behind the notices"
+            [
+                "page/1/trigger/0/pagerduty-0",
+                "mitigation/1/fail over/amf-1"
+            ],
+            "queued last, not behind the notices, and the page first"
         );
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(
             keys(public.expect("lists")),
-            ["notice/1/0/9", "notice/1/0/8"]
+            ["notice/1/0/9", "notice/1/0/8", "report/7/1"]
         );
         assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
         let public = s.due_messages(10, 10, Lane::Public).await;
-        assert_eq!(keys(public.expect("lists")), ["notice/1/0/8"]);
+        assert_eq!(keys(public.expect("lists")), ["notice/1/0/8", "report/7/1"]);
     }
 
     #[tokio::test]
