@@ -275,17 +275,23 @@ pub struct DeliveryReport {
     pub gave_up: u32,
 }
 
-/// Sends every message of `lane` due at wall-clock `now`; failures are
-/// retried with backoff, permanent ones and those out of attempts are given
-/// up on.
+/// Sends every message of `lane` due at wall-clock `now`, until `stop`
+/// says to: a server shutting down finishes the send in flight and starts no
+/// other (one it had claimed would wait [`CLAIM_SECS`] after a restart).
+/// Failures are retried with backoff, permanent ones and those out of
+/// attempts are given up on.
 pub async fn deliver_due(
     store: &dyn NotifyStore,
     courier: &Courier,
     now: i64,
     lane: Lane,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     for m in store.due_messages(now, 100, lane).await? {
+        if stop() {
+            break;
+        }
         // Claimed first: a store that cannot record the outcome (disk full,
         // read-only) stops the pass here, rather than after the send, where
         // every pass would send the same message again.

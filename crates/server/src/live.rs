@@ -448,7 +448,8 @@ pub async fn deliver_paced(
                     _ = interval.tick() => {}
                     _ = shutdown.changed() => break,
                 }
-                if let Err(e) = deliver_due(store, courier, unix_now(), lane).await {
+                let stopping = || *shutdown.borrow();
+                if let Err(e) = deliver_due(store, courier, unix_now(), lane, &stopping).await {
                     tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
                 }
             }

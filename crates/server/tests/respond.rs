@@ -25,8 +25,8 @@ use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, TimelineKind};
 use dialtone_model::{IncidentStatus, Severity};
 use dialtone_notify::{
-    Courier, NotifyConfig, PagerConfig, SIGNATURE_HEADER, SmtpConfig, SmtpSecurity, deliver_due,
-    sign,
+    Courier, DeliveryReport, NotifyConfig, PagerConfig, SIGNATURE_HEADER, SmtpConfig, SmtpSecurity,
+    deliver_due, sign,
 };
 use dialtone_respond::{MitigationRule, Playbook};
 use dialtone_server::ServerConfig;
@@ -209,13 +209,19 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     let courier = Courier::new(&notify).expect("courier");
     let h = harness_notifying(fresh_live(), ServerConfig::default(), notify.clone()).await;
     let store = h.state.notify_store.as_ref();
-    let deliver = |lane| deliver_due(store, &courier, unix_now(), lane);
+    let deliver = |lane| deliver_due(store, &courier, unix_now(), lane, &|| false);
 
     // Subscribe by email: nothing counts until the link in the email is followed.
     let r = post_json(&h, "/subscribe", json!({"email": "watcher@example.net"})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let pages = deliver(Lane::Operators).await.expect("delivers");
     assert_eq!(pages.delivered, 0, "a confirmation is the public's");
+    let stopping = deliver_due(store, &courier, unix_now(), Lane::Public, &|| true).await;
+    assert_eq!(
+        stopping.expect("reads"),
+        DeliveryReport::default(),
+        "a server shutting down sends nothing more, and claims nothing"
+    );
     assert_eq!(deliver(Lane::Public).await.expect("delivers").delivered, 1);
     let confirmation = mails(&maildir.path().join("mail"))
         .into_iter()
