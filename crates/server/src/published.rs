@@ -49,10 +49,14 @@ impl Rendered {
             .take(INCIDENTS_LISTED)
             .map(|i| incident_json(state, i))
             .collect();
-        let unresolved: Vec<_> = incidents
+        // Every open incident, however many newer ones there are (as
+        // `summary.json` lists them), newest first.
+        let unresolved: Vec<_> = state
+            .incidents
             .iter()
-            .filter(|i| i.resolved_at.is_none())
-            .cloned()
+            .rev()
+            .filter(|i| i.status.is_open())
+            .map(|i| incident_json(state, i))
             .collect();
         let to_bytes = |v: serde_json::Value| Bytes::from(v.to_string());
         let maintenances = |keep: fn(&str) -> bool| {
@@ -136,5 +140,47 @@ impl Published {
             Ok(mut g) => *g = next,
             Err(p) => *p.into_inner() = next,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_engine::Incident;
+    use dialtone_model::IncidentStatus;
+    use dialtone_statuspage::PageInfo;
+
+    use super::*;
+
+    #[test]
+    fn an_open_incident_older_than_the_listed_ones_is_still_unresolved() {
+        let incidents: Vec<Incident> = (1..=INCIDENTS_LISTED as u64 + 10)
+            .map(|id| {
+                let mut inc = Incident::open(id, 60 * id as i64);
+                inc.title = format!("incident {id}");
+                if id > 1 {
+                    inc.status = IncidentStatus::Resolved;
+                    inc.resolved_at = Some(60 * id as i64 + 30);
+                }
+                inc
+            })
+            .collect();
+        let page = PageInfo::default();
+        let state = PageState {
+            page: &page,
+            regions: &[],
+            incidents: &incidents,
+            maintenances: &[],
+            now: 10_000,
+        };
+        let rendered = Rendered::render(&state, String::new());
+        let unresolved: serde_json::Value =
+            serde_json::from_slice(&rendered.unresolved_json).expect("JSON");
+        let ids: Vec<&str> = unresolved["incidents"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| i["id"].as_str().expect("an id"))
+            .collect();
+        assert_eq!(ids, ["1"]);
     }
 }

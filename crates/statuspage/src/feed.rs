@@ -127,11 +127,10 @@ pub fn render_rss(state: &PageState<'_>) -> String {
         let _ = write!(
             x,
             "<item>\n<title>{}</title>\n<description>{}</description>\n<pubDate>{}</pubDate>\n\
-<link>{uri}</link>\n<guid isPermaLink=\"false\">{uri}#{}</guid>\n</item>\n",
+<link>{uri}</link>\n<guid isPermaLink=\"false\">{uri}</guid>\n</item>\n",
             xml_escape(&inc.title),
             xml_escape(&updates_html(inc)),
             rfc822(inc.updated_at),
-            inc.updated_at
         );
     }
     x.push_str("</channel>\n</rss>\n");
