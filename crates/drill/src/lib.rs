@@ -42,6 +42,8 @@ impl Run {
         engine_config: EngineConfig,
         first_incident_id: u64,
     ) -> Result<Run, DrillError> {
+        // The twin's windows are planned before it starts.
+        let planned_at = twin_config.start;
         let twin = Twin::new(twin_config)?;
         let topology = Arc::new(twin.topology().clone());
         let mut engine = Engine::new(
@@ -51,7 +53,7 @@ impl Run {
             first_incident_id,
         )?;
         for w in twin.maintenance_windows() {
-            engine.schedule_maintenance(&w.element, w.start, w.end);
+            engine.schedule_maintenance(&w.element, planned_at, w.start, w.end);
         }
         Ok(Run {
             twin,

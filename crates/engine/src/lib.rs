@@ -90,6 +90,8 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maintenance {
     pub element: usize,
+    /// When it was announced: the public's "scheduled" update is dated then.
+    pub scheduled_at: Timestamp,
     pub start: Timestamp,
     pub end: Timestamp,
 }
@@ -241,9 +243,12 @@ impl Engine {
         &self.maintenance
     }
 
+    /// Plans a window on `element` from `start` to `end`, announced at
+    /// `scheduled_at`; false if the topology has no such element.
     pub fn schedule_maintenance(
         &mut self,
         element: &str,
+        scheduled_at: Timestamp,
         start: Timestamp,
         end: Timestamp,
     ) -> bool {
@@ -251,6 +256,7 @@ impl Engine {
             Some(e) => {
                 self.maintenance.push(Maintenance {
                     element: e,
+                    scheduled_at: scheduled_at.min(start),
                     start,
                     end,
                 });

@@ -143,6 +143,7 @@ impl Live {
                     id: format!("maintenance-{}", i + 1),
                     name,
                     regions,
+                    scheduled_at: m.scheduled_at,
                     start: m.start,
                     end: m.end,
                 }

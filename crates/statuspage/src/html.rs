@@ -241,6 +241,7 @@ mod tests {
             id: "maintenance-1".into(),
             name: "Planned maintenance in North".into(),
             regions: vec!["north".into()],
+            scheduled_at: 500,
             start: 1000,
             end: 2000,
         }];
@@ -271,6 +272,14 @@ mod tests {
                 .all(|c| c.group_id.as_deref() == Some("region-north"))
         );
         assert_eq!(during.scheduled_for, crate::iso8601(1000));
+        // Dated when announced, whatever the clock says since: a document
+        // that changed every render would never be "not modified".
+        let announced = |now| crate::maintenance_json(&at(now), &window[0]).incident;
+        assert_eq!(announced(600).created_at, crate::iso8601(500));
+        assert_eq!(
+            announced(600).incident_updates,
+            announced(900).incident_updates
+        );
         assert!(render_status_html(&at(1500)).contains("Scheduled maintenance"));
         assert!(!render_status_html(&at(2500)).contains("Scheduled maintenance"));
         assert_eq!(crate::summary(&at(2500)).scheduled_maintenances.len(), 0);

@@ -44,6 +44,10 @@ pub struct PlannedMaintenance {
     pub name: String,
     /// Region ids affected; empty for work on the national core.
     pub regions: Vec<String>,
+    /// When it was announced: the date of its "scheduled" update, which
+    /// must not move with the clock (the documents' ETag would change at
+    /// every render).
+    pub scheduled_at: Timestamp,
     pub start: Timestamp,
     pub end: Timestamp,
 }

@@ -252,7 +252,7 @@ pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) ->
     let status = m.status(state.now);
     let mut steps = vec![(
         "scheduled",
-        m.start.min(state.now),
+        m.scheduled_at,
         format!(
             "{} is scheduled from {} to {}. Service may be interrupted briefly.",
             m.name,
