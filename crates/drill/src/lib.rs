@@ -230,6 +230,7 @@ pub fn drill(
     }
     Ok(score(
         config,
+        &run,
         run.twin().ground_truth(),
         run.engine().incidents(),
         &published,
@@ -250,11 +251,31 @@ fn rank_of(inc: &Incident, truth: &FaultTruth) -> Option<usize> {
         .map(|p| p + 1)
 }
 
+/// Whether the incident charted a broken series on an element the fault
+/// took a service from: it is about this fault's symptoms, though its
+/// ranking may not list the cause.
+fn shows_symptoms_of(run: &Run, inc: &Incident, truth: &FaultTruth) -> bool {
+    let topology = run.twin().topology();
+    let Some(root) = topology.index_of(&truth.root_cause) else {
+        return false;
+    };
+    let lost = topology.propagate(&[root]);
+    let series = run.engine().series();
+    inc.charted_series.iter().any(|&s| {
+        topology
+            .index_of(&series[s as usize].element)
+            .is_some_and(|e| lost[e] != 0)
+    })
+}
+
 /// Gives each fault its own incident: of those open in its time that no
-/// earlier fault took, the one ranking its root cause best, else the first.
-/// So two overlapping faults merged into one incident leave the second
-/// undetected, and a fault split into two incidents leaves one of them false.
+/// earlier fault took, the one ranking its root cause best, else the first
+/// that shows its symptoms (an unrelated false alarm in the same hour does
+/// not count as detecting it). So two overlapping faults merged into one
+/// incident leave the second undetected, and a fault split into two
+/// incidents leaves one of them false.
 fn match_faults<'i>(
+    run: &Run,
     truths: &[FaultTruth],
     incidents: &'i [Incident],
     settle_secs: i64,
@@ -271,7 +292,11 @@ fn match_faults<'i>(
                 .filter_map(|i| rank_of(i, t).map(|r| (r, i)))
                 .min_by_key(|(r, i)| (*r, i.id))
                 .map(|(_, i)| i)
-                .or_else(|| open_then.min_by_key(|i| i.id));
+                .or_else(|| {
+                    open_then
+                        .filter(|i| shows_symptoms_of(run, i, t))
+                        .min_by_key(|i| i.id)
+                });
             taken.extend(best.map(|i| i.id));
             best
         })
@@ -280,11 +305,12 @@ fn match_faults<'i>(
 
 fn score(
     config: &DrillConfig,
+    run: &Run,
     truths: &[FaultTruth],
     incidents: &[Incident],
     published: &[(u64, Timestamp)],
 ) -> Scorecard {
-    let matched = match_faults(truths, incidents, config.engine.settle_secs);
+    let matched = match_faults(run, truths, incidents, config.engine.settle_secs);
     let faults: Vec<FaultScore> = truths
         .iter()
         .zip(&matched)
@@ -510,4 +536,54 @@ pub fn suite(
         total: SuiteRow::of("total", &all),
         runs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_model::SeriesKey;
+
+    use super::*;
+
+    #[test]
+    fn only_an_incident_showing_the_faults_symptoms_detects_it_unranked() {
+        let run = Run::new(
+            TwinConfig {
+                cells: 60,
+                ..TwinConfig::default()
+            },
+            EngineConfig::default(),
+            1,
+        )
+        .expect("a twin");
+        let truth = &run.twin().ground_truth()[0];
+        let topology = run.twin().topology();
+        let root = topology
+            .index_of(&truth.root_cause)
+            .expect("in the topology");
+        let lost = topology.propagate(&[root]);
+        let affected = |s: &SeriesKey| topology.index_of(&s.element).is_some_and(|e| lost[e] != 0);
+        let series = run.engine().series();
+        let pick = |hit: bool| {
+            series
+                .iter()
+                .position(|s| affected(s) == hit)
+                .expect("such a series") as u32
+        };
+        // Neither lists the cause among its candidates, so only its symptoms can tell.
+        let incident = |id: u64, charted: u32| {
+            let mut inc = Incident::open(id, truth.onset + 300);
+            inc.charted_series = vec![charted];
+            inc
+        };
+        let unrelated = [incident(1, pick(false))];
+        let settle = EngineConfig::default().settle_secs;
+        let matched = match_faults(&run, std::slice::from_ref(truth), &unrelated, settle);
+        assert!(
+            matched[0].is_none(),
+            "a false alarm elsewhere detects nothing"
+        );
+        let related = [incident(1, pick(false)), incident(2, pick(true))];
+        let matched = match_faults(&run, std::slice::from_ref(truth), &related, settle);
+        assert_eq!(matched[0].map(|i| i.id), Some(2));
+    }
 }
