@@ -287,6 +287,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Get, "/api/v2/{*file}", Public, public_json),
         route(Get, "/history.atom", Public, history_atom),
         route(Get, "/history.rss", Public, history_rss),
+        route(Get, "/incidents/{id}", Public, incident_page),
         route(Get, "/healthz", Public, || async { "ok" }),
         route(Get, "/report", Public, reports::form),
         route(Post, "/report", Public, reports::report),
@@ -474,6 +475,25 @@ async fn history_atom(State(published): State<Arc<Published>>, req: Request) -> 
 async fn history_rss(State(published): State<Arc<Published>>, req: Request) -> Response {
     let r = published.current();
     cached(req.headers(), &r.etag, RSS, r.history_rss.clone())
+}
+
+/// One incident's public page: where `shortlink` and the feeds' links point.
+async fn incident_page(
+    State(published): State<Arc<Published>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let r = published.current();
+    let page = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| r.incident_pages.get(&id));
+    match page {
+        Some(body) => Ok(cached(req.headers(), &r.etag, HTML, body.clone())),
+        None => Err(ApiError::NotFound(format!(
+            "no incident {id} on this page: recent incidents are listed at /api/v2/incidents.json"
+        ))),
+    }
 }
 
 /// Every Statuspage v2 document, by its path under `/api/v2/`.

@@ -1,12 +1,13 @@
 //! Pre-rendered pages and JSON, swapped atomically on every state change.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use dialtone_statuspage::{
-    PageState, components, incident_json, maintenance_json, render_atom, render_rss,
-    render_status_html, status_of, summary,
+    PageState, components, incident_json, maintenance_json, render_atom, render_incident_html,
+    render_rss, render_status_html, status_of, summary,
 };
 use serde_json::json;
 
@@ -30,6 +31,8 @@ pub struct Rendered {
     pub active_maintenances_json: Bytes,
     pub history_atom: Bytes,
     pub history_rss: Bytes,
+    /// `/incidents/{id}`, for the incidents `incidents.json` lists.
+    pub incident_pages: HashMap<u64, Bytes>,
     /// The console with [`crate::console::CSRF_SLOT`] and
     /// [`crate::console::USER_SLOT`] left for each request to fill.
     pub console_html: Bytes,
@@ -81,6 +84,15 @@ impl Rendered {
             active_maintenances_json: maintenances(|s| s == "in_progress"),
             history_atom: Bytes::from(render_atom(state)),
             history_rss: Bytes::from(render_rss(state)),
+            // The same incidents `incidents.json` lists, so the set's tag,
+            // which hashes that, covers these pages too.
+            incident_pages: state
+                .incidents
+                .iter()
+                .rev()
+                .take(INCIDENTS_LISTED)
+                .map(|i| (i.id, Bytes::from(render_incident_html(state, i))))
+                .collect(),
             console_html: Bytes::from(console_html),
         };
         rendered.etag = rendered.public_etag();

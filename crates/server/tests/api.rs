@@ -57,7 +57,10 @@ async fn every_route_enforces_authentication_roles_and_csrf() {
                 request(spec.verb, spec.path).body(Body::empty()).unwrap(),
             )
             .await;
-            assert_eq!(r.status, StatusCode::OK, "{label} is public");
+            // No incident 1 on this harness's page: found or not, never refused.
+            let served = r.status == StatusCode::OK
+                || (spec.path.contains("{id}") && r.status == StatusCode::NOT_FOUND);
+            assert!(served, "{label} is public: {}", r.status);
             continue;
         };
         let anonymous = send(

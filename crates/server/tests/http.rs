@@ -135,6 +135,28 @@ async fn history_feeds_match_their_golden_files() {
             .contains("rss+xml")
     );
     insta::assert_snapshot!("history_rss", rss.body);
+    // Every incident's link leads to its page, and nothing else does.
+    let incidents = get(h.router(), "/api/v2/incidents.json").await;
+    let incidents: serde_json::Value = serde_json::from_str(&incidents.body).unwrap();
+    for inc in incidents["incidents"].as_array().unwrap() {
+        let link = inc["shortlink"].as_str().unwrap();
+        assert!(
+            atom.body.contains(link) && rss.body.contains(link),
+            "{link}"
+        );
+        let page = get(h.router(), link.trim_start_matches("http://127.0.0.1:8080")).await;
+        assert_eq!(page.status, StatusCode::OK, "{link}");
+        let section = format!("id=\"incident-{}\"", inc["id"].as_str().unwrap());
+        assert!(page.body.contains(&section), "{}", page.body);
+    }
+    assert_eq!(
+        get(h.router(), "/incidents/999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(h.router(), "/incidents/x").await.status,
+        StatusCode::NOT_FOUND
+    );
     for body in [&atom.body, &rss.body] {
         assert!(
             !body.contains("<portal>") && !body.contains('\u{0}'),

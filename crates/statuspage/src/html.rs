@@ -184,6 +184,24 @@ fn render_impact_map(h: &mut String, comps: &[crate::Component]) {
     h.push_str("</svg>");
 }
 
+/// One incident's own page, where its `shortlink` and the feeds' links
+/// point: its updates, newest first, and the way back to the status page.
+pub fn render_incident_html(state: &PageState<'_>, inc: &dialtone_engine::Incident) -> String {
+    let mut h = String::with_capacity(2 * 1024);
+    let name = escape(&state.page.name);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>{} - {name} status</title><style>{STYLE}</style></head>\
+<body><main><h1>{name} status</h1><p><a href=\"/\">Current status of all services</a></p>",
+        escape(&inc.title)
+    );
+    render_incident(&mut h, inc);
+    h.push_str("</main></body></html>");
+    h
+}
+
 fn render_incident(h: &mut String, inc: &dialtone_engine::Incident) {
     let _ = write!(
         h,

@@ -311,7 +311,8 @@ pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) ->
             monitoring_at: None,
             resolved_at: (status == "completed").then(|| iso8601(m.end)),
             impact: "maintenance",
-            shortlink: format!("{}/incidents/{}", state.page.url, m.id),
+            // The status page lists scheduled maintenance; it has no page of its own.
+            shortlink: format!("{}/", state.page.url),
             started_at: iso8601(m.start),
             page_id: state.page.id.clone(),
             incident_updates: updates,
