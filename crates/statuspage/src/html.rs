@@ -299,6 +299,25 @@ mod tests {
             announced(900).incident_updates
         );
         assert!(render_status_html(&at(1500)).contains("Scheduled maintenance"));
+        // While it runs, its region's services show it, and the page says so.
+        let component = |now, id: &str| {
+            crate::components(&at(now))
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| c.status)
+        };
+        assert_eq!(component(1500, "north-voice"), Some("under_maintenance"));
+        assert_eq!(component(1500, "south-voice"), Some("operational"));
+        assert_eq!(component(2500, "north-voice"), Some("operational"));
+        let status = crate::status_of(&at(1500));
+        assert_eq!(
+            (status.indicator, status.description),
+            ("none", "Service Under Maintenance")
+        );
+        assert_eq!(
+            crate::status_of(&at(500)).description,
+            "All Systems Operational"
+        );
         assert!(!render_status_html(&at(2500)).contains("Scheduled maintenance"));
         assert_eq!(crate::summary(&at(2500)).scheduled_maintenances.len(), 0);
         assert_eq!(crate::summary(&at(500)).scheduled_maintenances.len(), 1);

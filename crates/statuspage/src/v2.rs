@@ -121,8 +121,15 @@ fn component_id(region: &str, service: Option<Service>) -> String {
     }
 }
 
-/// Status of one service in one region: the worst over open incidents.
+/// Status of one service in one region: the worst over open incidents, and
+/// under maintenance while a window covering the region is in progress
+/// (an outage there is still worse).
 fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> ComponentStatus {
+    let quiet = if maintenance_in_progress(state, Some(region)) {
+        ComponentStatus::UnderMaintenance
+    } else {
+        ComponentStatus::Operational
+    };
     state
         .incidents
         .iter()
@@ -130,8 +137,17 @@ fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> 
         .flat_map(|i| i.impact.regions.iter())
         .filter(|r| r.region == region)
         .map(|r| ComponentStatus::from_affected_share(r.share[service_index]))
-        .max()
-        .unwrap_or(ComponentStatus::Operational)
+        .fold(quiet, ComponentStatus::max)
+}
+
+/// Whether a maintenance window is in progress in `region` (any region for
+/// `None`); a window with no regions is work on the national core, and
+/// covers them all.
+fn maintenance_in_progress(state: &PageState<'_>, region: Option<&str>) -> bool {
+    state.maintenances.iter().any(|m| {
+        m.status(state.now) == "in_progress"
+            && (m.regions.is_empty() || region.is_none_or(|r| m.regions.iter().any(|w| w == r)))
+    })
 }
 
 /// Regions as group components, each holding one component per service.
@@ -333,6 +349,7 @@ pub fn status_of(state: &PageState<'_>) -> Status {
         .max()
         .unwrap_or(Severity::None);
     let description = match worst {
+        Severity::None if maintenance_in_progress(state, None) => "Service Under Maintenance",
         Severity::None => "All Systems Operational",
         Severity::Minor => "Minor Service Outage",
         Severity::Major => "Partial System Outage",
