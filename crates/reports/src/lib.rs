@@ -88,7 +88,8 @@ pub struct SurgeConfig {
     pub surge_p: f64,
     /// Expected reports per bucket before any history: a floor on the baseline.
     pub prior_per_bucket: f64,
-    /// Weight of the newest week in the hour-of-week EWMA.
+    /// Weight of the newest week in the hour-of-week EWMA (shared by the
+    /// buckets of the hour).
     pub learning_rate: f64,
 }
 
@@ -192,6 +193,10 @@ impl SurgeDetector {
         self.bucket_at = Some(current);
         let s = slot(at);
         let cfg = &self.config;
+        // Every bucket of an hour teaches that hour's slot: the newest week's
+        // buckets together weigh `learning_rate`, not each of them.
+        let buckets_per_slot = (3600.0 / cfg.bucket_secs.max(1) as f64).max(1.0);
+        let per_bucket = 1.0 - (1.0 - cfg.learning_rate).powf(1.0 / buckets_per_slot);
         let mut surges = Vec::new();
         // Keys seen now or before: silence is also something to learn.
         let mut keys: Vec<(String, Service)> = self.baseline.keys().cloned().collect();
@@ -224,8 +229,7 @@ impl SurgeDetector {
             // one bad evening does not hide the next; a level that recurs every
             // week is learned within a few weeks.
             let learned = f64::from(n).min(3.0 * expected + f64::from(cfg.min_reports));
-            let lr = cfg.learning_rate;
-            base[s] = ((1.0 - lr) * f64::from(base[s]) + lr * learned) as f32;
+            base[s] = ((1.0 - per_bucket) * f64::from(base[s]) + per_bucket * learned) as f32;
         }
         surges
     }
@@ -272,14 +276,20 @@ mod tests {
         let mut d = SurgeDetector::new(cfg.clone());
         let t0: i64 = 1_767_571_200;
         d.close(t0);
-        // Eight reports every bucket at this hour of the week, for six weeks.
+        // Eight reports every bucket of this hour of the week, for six weeks.
         for week in 0..6 {
-            let at = t0 + week * 7 * 86_400;
-            d.close(at);
-            for _ in 0..8 {
-                d.record(at, "capital", Problem::SlowData);
+            let hour = t0 + week * 7 * 86_400;
+            d.close(hour);
+            let mut surges = Vec::new();
+            for at in (hour..hour + 3600).step_by(cfg.bucket_secs as usize) {
+                for _ in 0..8 {
+                    d.record(at, "capital", Problem::SlowData);
+                }
+                surges.extend(d.close(at + cfg.bucket_secs));
             }
-            let surges = d.close(at + cfg.bucket_secs);
+            if week == 0 {
+                assert!(!surges.is_empty(), "eight is a surge the first time");
+            }
             if week >= 4 {
                 assert!(
                     surges.is_empty(),
@@ -287,6 +297,28 @@ mod tests {
                 );
             }
         }
+        // The hour's twelve buckets are one week's lesson, not twelve: one
+        // hour of it in a new area is not yet its normal.
+        let mut fresh = SurgeDetector::new(cfg.clone());
+        fresh.close(t0);
+        let mut surges = Vec::new();
+        for at in (t0..t0 + 3600).step_by(cfg.bucket_secs as usize) {
+            for _ in 0..8 {
+                fresh.record(at, "capital", Problem::SlowData);
+            }
+            surges.extend(fresh.close(at + cfg.bucket_secs));
+        }
+        assert_eq!(surges.len(), 12, "each bucket a surge the first time");
+        let next_week = t0 + 7 * 86_400;
+        fresh.close(next_week);
+        for _ in 0..30 {
+            fresh.record(next_week, "capital", Problem::SlowData);
+        }
+        let surges = fresh.close(next_week + cfg.bucket_secs);
+        // About `learning_rate` of the (clipped) level the hour showed; each
+        // bucket at that weight would have taught nearly all of it (about 6).
+        let expected = surges.first().map(|s| s.expected);
+        assert!(expected.is_some_and(|e| e < 2.0), "{surges:?}");
     }
 
     proptest! {
