@@ -424,7 +424,8 @@ pub async fn run_paced(
 
 /// How long the outbox keeps the address of a message to the public after
 /// it was delivered or given up: long enough to answer "did my notice go
-/// out?", no longer.
+/// out?", no longer. A report's contact that no reply reached goes too, as
+/// long after the report.
 const ADDRESS_RETENTION_SECS: i64 = 30 * 86_400;
 
 /// Delivers the outbox every `every` until `shutdown` flips: the only task
@@ -463,7 +464,8 @@ pub async fn deliver_paced(
     );
 }
 
-/// Erases the public's old addresses from the outbox once an hour, trying
+/// Erases the public's old addresses from the outbox and from unanswered
+/// reports once an hour, trying
 /// again every `every` after a failure.
 async fn forget_paced(
     store: &dyn NotifyStore,

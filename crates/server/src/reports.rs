@@ -1,7 +1,8 @@
 //! Customer problem reports: a public form and API. A report keeps only
 //! what the count and the promised reply need (network time, area, problem,
 //! and an email only if the reporter wants to hear back, erased from the
-//! report once told, and from the reply's outbox row 30 days after).
+//! report once told or after 30 days untold, and from the reply's outbox
+//! row 30 days after it went out).
 //! No IP address is stored; the per-client rate limit lives in memory.
 
 use std::time::Instant;
@@ -73,7 +74,7 @@ fn form_page(
              <label>Email, if you want to hear when it is fixed (optional) \
              <input type=\"email\" name=\"contact\" autocomplete=\"email\" value=\"{contact}\"></label>\
              <button type=\"submit\">Send report</button></form>\
-             <p>We keep the time, the area and the problem; your email only until we have told you it is fixed.</p>"
+             <p>We keep the time, the area and the problem; your email only until we have told you it is fixed, and 30 days at most.</p>"
         ),
     )
 }

@@ -169,7 +169,9 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
     /// Erases the public's addresses (email, subscriber webhooks) from
     /// messages delivered or given up before `before`, and their errors,
-    /// which may name them; the rows stay, for postmortems. Returns how many.
+    /// which may name them, and the contacts of reports received before it
+    /// that no reply reached (no incident was resolved and published for
+    /// them); the rows stay, for postmortems and counts. Returns how many.
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Holds the message back until `until` before it is sent: if the store
     /// then fails to record the outcome, the next passes do not send it
@@ -498,15 +500,23 @@ impl NotifyStore for SqliteStore {
 
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
-            let done = sqlx::query(
+            let mut tx = self.pool.begin().await?;
+            let messages = sqlx::query(
                 "UPDATE outbox SET destination = '', last_error = NULL \
                  WHERE channel IN ('email', 'webhook') AND destination <> '' \
                  AND (delivered_at < ?1 OR gave_up_at < ?1)",
             )
             .bind(before)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected())
+            let reports = sqlx::query(
+                "UPDATE reports SET contact = NULL WHERE contact IS NOT NULL AND received_at < ?1",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(messages.rows_affected() + reports.rows_affected())
         })
     }
 
@@ -916,7 +926,25 @@ mod tests {
             .await
             .expect("marks");
         s.mark_delivered("notice/2/0/1", 900).await.expect("marks");
-        assert_eq!(s.forget_destinations(500).await.expect("erases"), 2);
+        // Reports nobody replied to: the old one's contact goes too.
+        for (received_at, contact) in [(100, "untold@example.net"), (900, "waiting@example.net")] {
+            s.add_report(
+                received_at,
+                "north",
+                "cannot_call",
+                Some(contact),
+                received_at,
+            )
+            .await
+            .expect("stores");
+        }
+        assert_eq!(s.forget_destinations(500).await.expect("erases"), 3);
+        let contacts: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT contact FROM reports ORDER BY id")
+                .fetch_all(&s.pool)
+                .await
+                .expect("reads");
+        assert_eq!(contacts, [None, Some("waiting@example.net".to_string())]);
         let rows = s.outbox(10).await.expect("lists");
         let destination = |key: &str| {
             let row = rows.iter().find(|m| m.item.key == key).expect("kept");
