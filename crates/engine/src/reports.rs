@@ -7,7 +7,7 @@
 //! resolver, a billing bar, a handset bug), but unverified reports are not
 //! published on their own.
 
-use dialtone_model::{IncidentStatus, RegionImpact, Service, Severity, Timestamp};
+use dialtone_model::{IncidentStatus, RegionImpact, Service, ServiceMask, Severity, Timestamp};
 
 use crate::incident::{region_name, services_phrase};
 use crate::operator::Declaration;
@@ -100,6 +100,14 @@ impl Engine {
         if let Some(inc) = covering.map(|i| &mut self.incidents[i]) {
             let id = inc.id;
             if inc.opened_by_reports() {
+                // Its services are what customers reported: a surge about
+                // another one widens it, title included.
+                if let Some(r) = inc.impact.regions.iter_mut().find(|r| r.region == region)
+                    && r.services & service.bit() == 0
+                {
+                    r.services |= service.bit();
+                    inc.title = reports_title(r.services, region);
+                }
                 inc.note(at, TimelineKind::CustomerReports, detail);
                 return SurgeOutcome::AlreadyOpen(id);
             }
@@ -111,10 +119,7 @@ impl Engine {
             return SurgeOutcome::Corroborated(id);
         }
         let declaration = Declaration {
-            title: format!(
-                "Customers report problems with {what} in {}",
-                region_name(region)
-            ),
+            title: reports_title(service.bit(), region),
             severity: Severity::Minor,
             body: format!(
                 "Customers in {} are reporting problems with {what}. We are investigating.",
@@ -144,6 +149,15 @@ impl Engine {
         );
         SurgeOutcome::Opened(id)
     }
+}
+
+/// The public title of an incident opened from customer reports alone.
+fn reports_title(services: ServiceMask, region: &str) -> String {
+    format!(
+        "Customers report problems with {} in {}",
+        services_phrase(services).to_lowercase(),
+        region_name(region)
+    )
 }
 
 #[cfg(test)]
@@ -210,5 +224,10 @@ mod tests {
             SurgeOutcome::AlreadyOpen(id)
         );
         assert_eq!(e.incidents().len(), 1, "one fault, one incident");
+        let inc = &e.incidents()[0];
+        let both = Service::Voice.bit() | Service::Data.bit();
+        assert_eq!(inc.impact.regions[0].services, both, "widened to data");
+        assert_eq!(inc.title, reports_title(both, "north"));
+        assert_ne!(inc.title, reports_title(Service::Voice.bit(), "north"));
     }
 }
