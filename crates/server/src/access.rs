@@ -42,10 +42,33 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-pub(crate) fn client_ip(req: &Request) -> Option<IpAddr> {
-    req.extensions()
+/// The address a request is counted against: the connection's, or, from a
+/// trusted proxy, the nearest address it forwarded for that is not a
+/// trusted proxy too (entries further left were written by the client, or
+/// by proxies nobody vouches for). An entry that is not an address stops the
+/// walk at the last trusted hop.
+pub(crate) fn client_ip(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req.headers().get_all("x-forwarded-for").iter();
+    let hops: Vec<&str> = forwarded
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted_proxies.contains(&ip) => client = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(client)
 }
 
 fn internal(e: dialtone_auth::AuthError) -> ApiError {
@@ -191,7 +214,10 @@ pub(crate) async fn public_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    match limits.public.check(client_ip(&req), Instant::now()) {
+    match limits
+        .public
+        .check(client_ip(&req, &limits.trusted_proxies), Instant::now())
+    {
         Ok(()) => next.run(req).await,
         Err(retry_after_secs) => ApiError::TooManyRequests { retry_after_secs }.into_response(),
     }
@@ -318,7 +344,8 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after_secs) = state.limits.login.check(client_ip(&req), Instant::now()) {
+    let ip = client_ip(&req, &state.limits.trusted_proxies);
+    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let cookie_csrf = req
@@ -417,4 +444,54 @@ pub(crate) async fn logout(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(peer: &str, forwarded: &[&str]) -> Request {
+        let mut req = Request::new(Body::empty());
+        let peer: IpAddr = peer.parse().expect("an address");
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(peer, 40_000)));
+        for f in forwarded {
+            req.headers_mut().append(
+                "x-forwarded-for",
+                HeaderValue::from_str(f).expect("a header value"),
+            );
+        }
+        req
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
+        let proxies = [ip("10.0.0.1").unwrap(), ip("10.0.0.2").unwrap()];
+        let cases = [
+            // Anyone else's header is ignored.
+            (from("203.0.113.9", &["198.51.100.7"]), "203.0.113.9"),
+            // The proxy's word for its client.
+            (from("10.0.0.1", &["198.51.100.7"]), "198.51.100.7"),
+            // What the client wrote on the left is not believed.
+            (from("10.0.0.1", &["6.6.6.6, 198.51.100.7"]), "198.51.100.7"),
+            // Through two trusted proxies, in two header lines.
+            (
+                from("10.0.0.1", &["198.51.100.7", "10.0.0.2"]),
+                "198.51.100.7",
+            ),
+            (from("10.0.0.1", &["2001:db8::5, 10.0.0.2"]), "2001:db8::5"),
+            // Nothing usable: the last trusted hop.
+            (from("10.0.0.1", &[]), "10.0.0.1"),
+            (from("10.0.0.1", &["unknown, 10.0.0.2"]), "10.0.0.2"),
+        ];
+        for (req, client) in cases {
+            assert_eq!(client_ip(&req, &proxies), ip(client), "{:?}", req.headers());
+        }
+        let alone = from("10.0.0.1", &["198.51.100.7"]);
+        assert_eq!(client_ip(&alone, &[]), ip("10.0.0.1"), "no proxy trusted");
+    }
 }

@@ -88,6 +88,12 @@ pub struct ServerConfig {
     pub subscribe_rate: Rate,
     /// How long a console session lasts.
     pub session_secs: i64,
+    /// Reverse proxies in front of the server. A request from one of them
+    /// is its client's, named by the nearest `X-Forwarded-For` entry that is
+    /// not itself a trusted proxy; without this, every per-client limit
+    /// would be one limit for everyone behind the proxy. Anyone else's
+    /// `X-Forwarded-For` is ignored: a client could write anything there.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +117,7 @@ impl Default for ServerConfig {
                 burst: 5.0,
             },
             session_secs: 12 * 3600,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -120,6 +127,8 @@ pub(crate) struct Limits {
     pub login: RateLimiter,
     pub reports: RateLimiter,
     pub subscribe: RateLimiter,
+    /// See [`ServerConfig::trusted_proxies`].
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// What every handler shares.
@@ -199,6 +208,7 @@ impl AppState {
                 login: RateLimiter::new(config.login_rate),
                 reports: RateLimiter::new(config.report_rate),
                 subscribe: RateLimiter::new(config.subscribe_rate),
+                trusted_proxies: config.trusted_proxies.clone(),
             }),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),

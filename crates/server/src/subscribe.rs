@@ -257,7 +257,7 @@ pub(crate) async fn subscribe(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&req);
+    let ip = client_ip(&req, &state.limits.trusted_proxies);
     let json = is_json(req.headers());
     let body = read_body(req.into_body()).await?;
     let asked = read(&body, json, &state.regions)?;

@@ -60,6 +60,11 @@ pub struct DemoArgs {
     /// Mark session cookies Secure: use when a TLS proxy fronts Dialtone.
     #[arg(long)]
     secure_cookies: bool,
+    /// Address of a reverse proxy in front of Dialtone (repeat for several):
+    /// its requests count against the client its X-Forwarded-For names, so
+    /// rate limits apply per client rather than to everyone behind it.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Requests per second each client IP may make to public pages (bursts of 4x).
     #[arg(long, alias = "public-rate", default_value_t = 50.0, value_parser = parse_rate)]
     public_rate_per_sec: f64,
@@ -165,6 +170,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let published = Arc::new(Published::new(live.render()));
     let server_config = ServerConfig {
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxies.clone(),
         public_rate: Rate {
             per_second: args.public_rate_per_sec,
             burst: args.public_rate_per_sec * 4.0,
