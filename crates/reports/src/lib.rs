@@ -9,7 +9,8 @@
 //! `min_reports`) is a [`Surge`]. Pure: time is a parameter, nothing is
 //! stored beyond counts, and no personal data ever reaches this crate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
 use dialtone_model::{Service, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,9 @@ pub struct SurgeDetector {
     /// Start of the open bucket.
     bucket_at: Option<Timestamp>,
     open: HashMap<(String, Service), u32>,
+    /// Who has counted in the open bucket, per area and service: one
+    /// person reporting again is one report.
+    reporters: HashSet<(String, Service, IpAddr)>,
     /// Per area and service: EWMA of counts per bucket, per hour-of-week slot.
     baseline: HashMap<(String, Service), Box<[f32; SLOTS]>>,
 }
@@ -158,6 +162,7 @@ impl SurgeDetector {
             config,
             bucket_at: None,
             open: HashMap::new(),
+            reporters: HashSet::new(),
             baseline: HashMap::new(),
         }
     }
@@ -166,16 +171,28 @@ impl SurgeDetector {
         at.div_euclid(self.config.bucket_secs) * self.config.bucket_secs
     }
 
-    /// Counts one report at `at`; reports for a bucket already closed count
-    /// in the open one, as they are news now.
-    pub fn record(&mut self, at: Timestamp, area: &str, problem: Problem) {
+    /// Counts one report at `at` from `reporter` (the client's address, or
+    /// its network's; `None` when unknown, which always counts). A reporter
+    /// counts once per bucket, area and service: a surge is many people,
+    /// not one person sending the form again. Reports for a bucket already
+    /// closed count in the open one, as they are news now.
+    pub fn record(
+        &mut self,
+        at: Timestamp,
+        area: &str,
+        problem: Problem,
+        reporter: Option<IpAddr>,
+    ) {
         if self.bucket_at.is_none() {
             self.bucket_at = Some(self.bucket_of(at));
         }
-        *self
-            .open
-            .entry((area.to_string(), problem.service()))
-            .or_insert(0) += 1;
+        let key = (area.to_string(), problem.service());
+        if let Some(ip) = reporter
+            && !self.reporters.insert((key.0.clone(), key.1, ip))
+        {
+            return;
+        }
+        *self.open.entry(key).or_insert(0) += 1;
     }
 
     /// Closes every bucket that ended by `now`, learns from it, and returns
@@ -190,6 +207,7 @@ impl SurgeDetector {
             return Vec::new();
         }
         let counts = std::mem::take(&mut self.open);
+        self.reporters.clear();
         self.bucket_at = Some(current);
         let s = slot(at);
         let cfg = &self.config;
@@ -256,17 +274,38 @@ mod tests {
         let t0 = 1_767_571_200;
         d.close(t0);
         for i in 0..3 {
-            d.record(t0 + i * 60, "north", Problem::NoData);
+            d.record(t0 + i * 60, "north", Problem::NoData, None);
         }
         assert!(d.close(t0 + 300).is_empty(), "three reports are a trickle");
         for i in 0..25 {
-            d.record(t0 + 300 + i * 10, "north", Problem::CannotCall);
+            d.record(t0 + 300 + i * 10, "north", Problem::CannotCall, None);
         }
-        d.record(t0 + 310, "south", Problem::CannotCall);
+        d.record(t0 + 310, "south", Problem::CannotCall, None);
         let surges = d.close(t0 + 600);
         assert_eq!(surges.len(), 1, "{surges:?}");
         assert_eq!(surges[0].area, "north");
         assert_eq!(surges[0].service, Service::Voice);
+        assert_eq!(surges[0].reports, 25);
+    }
+
+    #[test]
+    fn one_person_sending_the_form_again_is_one_report() {
+        let mut d = SurgeDetector::new(SurgeConfig::default());
+        let t0: i64 = 1_767_571_200;
+        d.close(t0);
+        let person = |n: u8| Some(IpAddr::from([198, 51, 100, n]));
+        for _ in 0..25 {
+            d.record(t0 + 10, "north", Problem::CannotCall, person(1));
+        }
+        assert!(d.close(t0 + 300).is_empty(), "one person, one report");
+        for n in 0..25 {
+            d.record(t0 + 310, "north", Problem::CannotCall, person(n));
+        }
+        // The same person may report again in the next bucket, or about
+        // another service.
+        d.record(t0 + 320, "north", Problem::NoData, person(1));
+        let surges = d.close(t0 + 600);
+        assert_eq!(surges.len(), 1, "{surges:?}");
         assert_eq!(surges[0].reports, 25);
     }
 
@@ -283,7 +322,7 @@ mod tests {
             let mut surges = Vec::new();
             for at in (hour..hour + 3600).step_by(cfg.bucket_secs as usize) {
                 for _ in 0..8 {
-                    d.record(at, "capital", Problem::SlowData);
+                    d.record(at, "capital", Problem::SlowData, None);
                 }
                 surges.extend(d.close(at + cfg.bucket_secs));
             }
@@ -304,7 +343,7 @@ mod tests {
         let mut surges = Vec::new();
         for at in (t0..t0 + 3600).step_by(cfg.bucket_secs as usize) {
             for _ in 0..8 {
-                fresh.record(at, "capital", Problem::SlowData);
+                fresh.record(at, "capital", Problem::SlowData, None);
             }
             surges.extend(fresh.close(at + cfg.bucket_secs));
         }
@@ -312,7 +351,7 @@ mod tests {
         let next_week = t0 + 7 * 86_400;
         fresh.close(next_week);
         for _ in 0..30 {
-            fresh.record(next_week, "capital", Problem::SlowData);
+            fresh.record(next_week, "capital", Problem::SlowData, None);
         }
         let surges = fresh.close(next_week + cfg.bucket_secs);
         // About `learning_rate` of the (clipped) level the hour showed; each

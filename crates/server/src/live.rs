@@ -159,9 +159,15 @@ impl Live {
         self.run.engine_mut().watch_event(event)
     }
 
-    /// Counts a customer report at the current network time, which it returns.
-    pub fn record_report(&mut self, area: &str, problem: Problem) -> Timestamp {
-        self.surges.record(self.now, area, problem);
+    /// Counts a customer report from `reporter` at the current network
+    /// time, which it returns.
+    pub fn record_report(
+        &mut self,
+        area: &str,
+        problem: Problem,
+        reporter: Option<std::net::IpAddr>,
+    ) -> Timestamp {
+        self.surges.record(self.now, area, problem, reporter);
         self.now
     }
 

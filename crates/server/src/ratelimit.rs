@@ -63,7 +63,7 @@ impl RateLimiter {
 /// The client an address belongs to: an IPv6 host is given a /64 of its
 /// own, so each of its addresses is not a client of its own with a fresh
 /// bucket.
-fn client_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_of(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
             let [a, b, c, d, ..] = v6.segments();

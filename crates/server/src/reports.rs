@@ -3,7 +3,9 @@
 //! and an email only if the reporter wants to hear back, erased from the
 //! report once told or after 30 days untold, and from the reply's outbox
 //! row 30 days after it went out).
-//! No IP address is stored; the per-client rate limit lives in memory.
+//! No IP address is stored; the per-client rate limit lives in memory, and
+//! so, for the open five-minute bucket only, does who has counted in it (a
+//! person sending the form again is one report towards a surge).
 
 use std::time::Instant;
 
@@ -117,7 +119,9 @@ pub(crate) async fn report(
         }
         Err(e) => return Err(e),
     };
-    let at = (state.live.lock().await).record_report(&report.area, report.problem);
+    // Counted per client as the rate limit counts them (an IPv6 host is its /64).
+    let reporter = ip.map(crate::ratelimit::client_of);
+    let at = (state.live.lock().await).record_report(&report.area, report.problem, reporter);
     let stored = state
         .notify_store
         .add_report(
