@@ -6,10 +6,11 @@
 //! past counts per hour-of-week slot, floored by a prior so a quiet area
 //! does not alarm on its second report. A count whose Poisson tail
 //! probability under that expectation is below `surge_p` (and that reaches
-//! `min_reports`) is a [`Surge`]. Pure: time is a parameter, nothing is
-//! stored beyond counts, and no personal data ever reaches this crate.
+//! `min_reports`) is a [`Surge`], where a reporter counts at most
+//! [`PER_REPORTER`] times a bucket. Pure: time is a parameter, and nothing
+//! is kept beyond counts but the reporters' addresses of the open bucket.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use dialtone_model::{Service, Timestamp};
@@ -17,6 +18,10 @@ use serde::{Deserialize, Serialize};
 
 /// Hour-of-week slots of the baseline.
 const SLOTS: usize = 7 * 24;
+
+/// Reports one reporter may count per bucket, area and service: below the
+/// default `min_reports`, so nobody makes a surge alone.
+pub const PER_REPORTER: u32 = 2;
 
 /// What a customer says is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,9 +154,9 @@ pub struct SurgeDetector {
     /// Start of the open bucket.
     bucket_at: Option<Timestamp>,
     open: HashMap<(String, Service), u32>,
-    /// Who has counted in the open bucket, per area and service: one
-    /// person reporting again is one report.
-    reporters: HashSet<(String, Service, IpAddr)>,
+    /// How often each reporter has counted in the open bucket, per area and
+    /// service.
+    reporters: HashMap<(String, Service, IpAddr), u32>,
     /// Per area and service: EWMA of counts per bucket, per hour-of-week slot.
     baseline: HashMap<(String, Service), Box<[f32; SLOTS]>>,
 }
@@ -162,7 +167,7 @@ impl SurgeDetector {
             config,
             bucket_at: None,
             open: HashMap::new(),
-            reporters: HashSet::new(),
+            reporters: HashMap::new(),
             baseline: HashMap::new(),
         }
     }
@@ -173,9 +178,11 @@ impl SurgeDetector {
 
     /// Counts one report at `at` from `reporter` (the client's address, or
     /// its network's; `None` when unknown, which always counts). A reporter
-    /// counts once per bucket, area and service: a surge is many people,
-    /// not one person sending the form again. Reports for a bucket already
-    /// closed count in the open one, as they are news now.
+    /// counts at most [`PER_REPORTER`] times per bucket, area and service:
+    /// a surge is many people, not one person sending the form again (an
+    /// address shared by several people, behind a carrier's NAT, still
+    /// counts more than one). Reports for a bucket already closed count in
+    /// the open one, as they are news now.
     pub fn record(
         &mut self,
         at: Timestamp,
@@ -187,10 +194,15 @@ impl SurgeDetector {
             self.bucket_at = Some(self.bucket_of(at));
         }
         let key = (area.to_string(), problem.service());
-        if let Some(ip) = reporter
-            && !self.reporters.insert((key.0.clone(), key.1, ip))
-        {
-            return;
+        if let Some(ip) = reporter {
+            let counted = self
+                .reporters
+                .entry((key.0.clone(), key.1, ip))
+                .or_insert(0);
+            if *counted >= PER_REPORTER {
+                return;
+            }
+            *counted += 1;
         }
         *self.open.entry(key).or_insert(0) += 1;
     }
@@ -289,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn one_person_sending_the_form_again_is_one_report() {
+    fn one_person_sending_the_form_again_is_no_surge() {
         let mut d = SurgeDetector::new(SurgeConfig::default());
         let t0: i64 = 1_767_571_200;
         d.close(t0);
@@ -297,16 +309,18 @@ mod tests {
         for _ in 0..25 {
             d.record(t0 + 10, "north", Problem::CannotCall, person(1));
         }
-        assert!(d.close(t0 + 300).is_empty(), "one person, one report");
+        assert!(d.close(t0 + 300).is_empty(), "one person is no surge");
         for n in 0..25 {
-            d.record(t0 + 310, "north", Problem::CannotCall, person(n));
+            for _ in 0..3 {
+                d.record(t0 + 310, "north", Problem::CannotCall, person(n));
+            }
         }
         // The same person may report again in the next bucket, or about
         // another service.
         d.record(t0 + 320, "north", Problem::NoData, person(1));
         let surges = d.close(t0 + 600);
         assert_eq!(surges.len(), 1, "{surges:?}");
-        assert_eq!(surges[0].reports, 25);
+        assert_eq!(surges[0].reports, 25 * PER_REPORTER);
     }
 
     #[test]

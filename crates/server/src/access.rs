@@ -45,13 +45,14 @@ pub fn unix_now() -> i64 {
 /// The address a request is counted against: the connection's, or, from a
 /// trusted proxy, the nearest address it forwarded for that is not a
 /// trusted proxy too (entries further left were written by the client, or
-/// by proxies nobody vouches for). An entry that is not an address stops the
-/// walk at the last trusted hop.
+/// by proxies nobody vouches for). An entry that is not an address (with or
+/// without a port) stops the walk at the last trusted hop. IPv4 clients of
+/// a dual-stack listener arrive as `::ffff:a.b.c.d` and count as `a.b.c.d`.
 pub(crate) fn client_ip(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
+        .map(|c| c.0.ip().to_canonical())?;
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
@@ -61,8 +62,14 @@ pub(crate) fn client_ip(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpA
         .flat_map(|v| v.split(','))
         .collect();
     let mut client = peer;
+    let address = |hop: &str| {
+        let hop = hop.trim();
+        (hop.parse::<IpAddr>())
+            .or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip()))
+            .map(|ip| ip.to_canonical())
+    };
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match address(hop) {
             Ok(ip) if trusted_proxies.contains(&ip) => client = ip,
             Ok(ip) => return Some(ip),
             Err(_) => break,
@@ -484,6 +491,11 @@ mod tests {
                 "198.51.100.7",
             ),
             (from("10.0.0.1", &["2001:db8::5, 10.0.0.2"]), "2001:db8::5"),
+            // With ports, and a proxy on a dual-stack listener.
+            (from("10.0.0.1", &["198.51.100.7:5123"]), "198.51.100.7"),
+            (from("10.0.0.1", &["[2001:db8::5]:443"]), "2001:db8::5"),
+            (from("::ffff:10.0.0.1", &["198.51.100.7"]), "198.51.100.7"),
+            (from("::ffff:203.0.113.9", &[]), "203.0.113.9"),
             // Nothing usable: the last trusted hop.
             (from("10.0.0.1", &[]), "10.0.0.1"),
             (from("10.0.0.1", &["unknown, 10.0.0.2"]), "10.0.0.2"),

@@ -208,7 +208,9 @@ impl AppState {
                 login: RateLimiter::new(config.login_rate),
                 reports: RateLimiter::new(config.report_rate),
                 subscribe: RateLimiter::new(config.subscribe_rate),
-                trusted_proxies: config.trusted_proxies.clone(),
+                trusted_proxies: (config.trusted_proxies.iter())
+                    .map(|ip| ip.to_canonical())
+                    .collect(),
             }),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),

@@ -31,7 +31,8 @@ pub struct Rendered {
     pub active_maintenances_json: Bytes,
     pub history_atom: Bytes,
     pub history_rss: Bytes,
-    /// `/incidents/{id}`, for the incidents `incidents.json` lists.
+    /// `/incidents/{id}`, for the incidents `incidents.json` lists and
+    /// every open one (`unresolved.json` links them all).
     pub incident_pages: HashMap<u64, Bytes>,
     /// The console with [`crate::console::CSRF_SLOT`] and
     /// [`crate::console::USER_SLOT`] left for each request to fill.
@@ -84,14 +85,13 @@ impl Rendered {
             active_maintenances_json: maintenances(|s| s == "in_progress"),
             history_atom: Bytes::from(render_atom(state)),
             history_rss: Bytes::from(render_rss(state)),
-            // The same incidents `incidents.json` lists, so the set's tag,
-            // which hashes that, covers these pages too.
             incident_pages: state
                 .incidents
                 .iter()
                 .rev()
-                .take(INCIDENTS_LISTED)
-                .map(|i| (i.id, Bytes::from(render_incident_html(state, i))))
+                .enumerate()
+                .filter(|(n, i)| *n < INCIDENTS_LISTED || i.status.is_open())
+                .map(|(_, i)| (i.id, Bytes::from(render_incident_html(state, i))))
                 .collect(),
             console_html: Bytes::from(console_html),
         };
@@ -119,6 +119,12 @@ impl Rendered {
         ] {
             // `Hash` for a slice includes its length: no two sets collide by
             // moving bytes from one document to the next.
+            body[..].hash(&mut h);
+        }
+        let mut pages: Vec<_> = self.incident_pages.iter().collect();
+        pages.sort_unstable_by_key(|(id, _)| **id);
+        for (id, body) in pages {
+            id.hash(&mut h);
             body[..].hash(&mut h);
         }
         format!("\"{:016x}\"", h.finish())
@@ -194,5 +200,10 @@ mod tests {
             .map(|i| i["id"].as_str().expect("an id"))
             .collect();
         assert_eq!(ids, ["1"]);
+        assert!(
+            rendered.incident_pages.contains_key(&1),
+            "its link leads somewhere"
+        );
+        assert_eq!(rendered.incident_pages.len(), INCIDENTS_LISTED + 1);
     }
 }

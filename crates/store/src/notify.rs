@@ -169,9 +169,9 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
     /// Erases the public's addresses (email, subscriber webhooks) from
     /// messages delivered or given up before `before`, and their errors,
-    /// which may name them, and the contacts of reports received before it
-    /// that no reply reached (no incident was resolved and published for
-    /// them); the rows stay, for postmortems and counts. Returns how many.
+    /// which may name them, and the contacts left on reports received before
+    /// it (told of a fix or not: 30 days is as long as the form promises to
+    /// keep one); the rows stay, for postmortems and counts. Returns how many.
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Holds the message back until `until` before it is sent: if the store
     /// then fails to record the outcome, the next passes do not send it
