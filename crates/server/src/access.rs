@@ -408,8 +408,11 @@ pub(crate) async fn login(
 }
 
 /// `GET /login/link?code=...`: a one-time sign-in link (printed by `dialtone demo`
-/// and `dialtone user link`).
-pub(crate) async fn login_link(
+/// and `dialtone user link`) opens a page whose button signs in: a chat's or
+/// mail scanner's preview of the link, which only GETs it, must not use the
+/// code up (nor sign the scanner in). The button posts with the login form's
+/// CSRF pair, so another site cannot sign a visitor into its own account.
+pub(crate) async fn login_link_page(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -417,6 +420,56 @@ pub(crate) async fn login_link(
         .as_deref()
         .and_then(|q| form_field(q.as_bytes(), "code"))
         .unwrap_or_default();
+    let csrf = random_secret().map_err(internal)?;
+    let cookie = set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &csrf,
+        LOGIN_FORM_SECS,
+        state.config.secure_cookies,
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Dialtone</title>\
+<style>body{{font-family:system-ui,sans-serif;background:#11151c;color:#e6e9ef}}main{{max-width:360px;margin:80px auto}}</style>\
+</head><body><main><h1>Dialtone console</h1><p>This one-time link signs you in once.</p>\
+<form method=\"post\" action=\"/login/link\" id=\"link\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<input type=\"hidden\" name=\"code\" value=\"{}\"><button type=\"submit\">Continue to the console</button></form>\
+</main></body></html>",
+        escape(&csrf),
+        escape(&code)
+    );
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CONTENT_TYPE, HTML.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// `POST /login/link`: the button of [`login_link_page`] uses the code.
+pub(crate) async fn login_link(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let cookie_csrf = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
+        .map(str::to_string);
+    let body = read_body(req.into_body()).await?;
+    let field = |name| form_field(&body, name).unwrap_or_default();
+    let csrf_ok =
+        cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
+    if !csrf_ok {
+        return Err(ApiError::Forbidden(
+            "the sign-in page expired: open the link again".into(),
+        ));
+    }
+    let code = field("code");
     let user = state
         .auth
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())

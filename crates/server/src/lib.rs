@@ -310,7 +310,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Post, "/unsubscribe", Public, subscribe::unsubscribe),
         route(Get, "/login", Public, access::login_page),
         route(Post, "/login", Public, access::login),
-        route(Get, "/login/link", Public, access::login_link),
+        route(Get, "/login/link", Public, access::login_link_page),
+        route(Post, "/login/link", Public, access::login_link),
         route(Post, "/logout", Signed(Viewer), access::logout),
         route(Get, "/console", Signed(Viewer), api::console_page),
         route(

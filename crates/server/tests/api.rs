@@ -45,7 +45,14 @@ async fn every_route_enforces_authentication_roles_and_csrf() {
             // guarded by what it takes: a password, a double opt-in, a token.
             assert!(
                 spec.verb == Verb::Get
-                    || ["/login", "/subscribe", "/unsubscribe", "/report"].contains(&spec.path),
+                    || [
+                        "/login",
+                        "/login/link",
+                        "/subscribe",
+                        "/unsubscribe",
+                        "/report"
+                    ]
+                    .contains(&spec.path),
                 "{label} is public but writes"
             );
             let takes_a_token = ["/login/link", "/subscribe/confirm", "/unsubscribe"];
@@ -565,12 +572,33 @@ async fn a_one_time_link_signs_in_once() {
         )
         .await
         .unwrap();
-    let first = get(h.router(), &format!("/login/link?code={code}")).await;
+    // Opening the link (as a chat's preview would) uses nothing up.
+    let page = get(h.router(), &format!("/login/link?code={code}")).await;
+    let again = get(h.router(), &format!("/login/link?code={code}")).await;
+    for page in [&page, &again] {
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(set_cookie_value(page, "dialtone_session").is_none());
+        assert!(page.body.contains(&code), "the button carries the code");
+    }
+    let csrf = set_cookie_value(&page, "dialtone_login_csrf").unwrap();
+    let press = |csrf_field: String| {
+        Request::builder()
+            .method("POST")
+            .uri("/login/link")
+            .header("cookie", format!("dialtone_login_csrf={csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={csrf_field}&code={code}")))
+            .unwrap()
+    };
+    // Another site's form cannot carry the pair.
+    let forged = send(h.router(), press("forged".into())).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let first = send(h.router(), press(csrf.clone())).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER);
     assert!(set_cookie_value(&first, "dialtone_session").is_some());
-    let again = get(h.router(), &format!("/login/link?code={code}")).await;
-    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
-    assert!(again.body.contains("invalid, used or expired"));
+    let used = send(h.router(), press(csrf.clone())).await;
+    assert_eq!(used.status, StatusCode::UNAUTHORIZED);
+    assert!(used.body.contains("invalid, used or expired"));
 }
 
 #[tokio::test]
