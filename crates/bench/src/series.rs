@@ -6,7 +6,7 @@
 //! the row, not as errors; only a file we cannot interpret at all is an error.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use dialtone_model::Timestamp;
@@ -45,6 +45,11 @@ pub enum ReadError {
         header: String,
         column: &'static str,
     },
+    #[error(
+        "{source_name}: line {line}: a quoted field runs on past the end of its line \
+         (an unclosed `\"`?); every row of a series is one line: close or remove the quote"
+    )]
+    SpansLines { source_name: String, line: u64 },
     #[error("{source_name}: line {line}: {err}")]
     Timestamp {
         source_name: String,
@@ -54,13 +59,26 @@ pub enum ReadError {
     },
 }
 
-/// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]`, RFC 3339 nor integer Unix seconds.
+/// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]`, RFC 3339 nor
+/// integer Unix seconds, or Unix seconds too far out to be seconds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "cannot parse timestamp `{0}`; use `YYYY-MM-DD HH:MM:SS` (naive, read as UTC), RFC 3339 \
-     (`2024-05-01T12:00:00Z`) or integer Unix seconds"
-)]
-pub struct TimestampError(pub String);
+pub enum TimestampError {
+    #[error(
+        "cannot parse timestamp `{0}`; use `YYYY-MM-DD HH:MM:SS` (naive, read as UTC), RFC 3339 \
+         (`2024-05-01T12:00:00Z`) or integer Unix seconds"
+    )]
+    Unparsed(String),
+    #[error(
+        "timestamp `{0}` is after the year 9999 as Unix seconds: if the file counts \
+         milliseconds, divide its timestamps by 1000"
+    )]
+    NotSeconds(String),
+}
+
+/// The last second of the year 9999: integer timestamps beyond it are not
+/// seconds (most likely milliseconds, which would read as a time 1,000
+/// times as far from 1970).
+const LAST_SECOND: Timestamp = 253_402_300_799;
 
 const DATE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]");
@@ -74,13 +92,16 @@ const DATE_TIME: &[BorrowedFormatItem<'static>] =
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<Timestamp>() {
+        if secs.abs() > LAST_SECOND {
+            return Err(TimestampError::NotSeconds(s.to_owned()));
+        }
         return Ok(secs);
     }
     PrimitiveDateTime::parse(s, DATE_TIME)
         .map(|t| t.assume_utc())
         .or_else(|_| OffsetDateTime::parse(s, &Rfc3339))
         .map(|t| t.unix_timestamp())
-        .map_err(|_| TimestampError(s.to_owned()))
+        .map_err(|_| TimestampError::Unparsed(s.to_owned()))
 }
 
 /// The value of a row, or `None` when it is empty, non-numeric or not finite:
@@ -127,15 +148,21 @@ impl std::fmt::Debug for SeriesReader {
 }
 
 impl SeriesReader {
-    /// Opens `path`; a name ending in `.gz` is decompressed on the fly.
+    /// Opens `path`; gzip (by its magic bytes, whatever the name) is
+    /// decompressed on the fly.
     pub fn open(path: &Path) -> Result<SeriesReader, ReadError> {
         let source_name = path.display().to_string();
-        let file = File::open(path).map_err(|err| ReadError::Open {
+        let open_error = |err| ReadError::Open {
             source_name: source_name.clone(),
             err,
-        })?;
-        let file = BufReader::with_capacity(1 << 16, file);
-        let input: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        };
+        let file = File::open(path).map_err(open_error)?;
+        let mut file = BufReader::with_capacity(1 << 16, file);
+        let gzip = file
+            .fill_buf()
+            .map_err(open_error)?
+            .starts_with(&[0x1f, 0x8b]);
+        let input: Box<dyn Read> = if gzip {
             Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
             Box::new(file)
@@ -198,18 +225,29 @@ impl SeriesReader {
 
     /// The next row, or `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
+        // An error with no position (the input itself failing, such as a
+        // truncated gzip stream) is placed where reading had got to.
+        let reached = self.reader.position().line();
         let got = self
             .reader
             .read_record(&mut self.record)
             .map_err(|err| ReadError::Csv {
                 source_name: self.source_name.clone(),
-                line: err.position().map_or(0, |p| p.line()),
+                line: err.position().map_or(reached, |p| p.line()),
                 err,
             })?;
         if !got {
             return Ok(None);
         }
         let line = self.record.position().map_or(0, |p| p.line());
+        // A stray quote would otherwise take every following line into one
+        // field, and the rest of the file would pass as a single row.
+        if self.record.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(ReadError::SpansLines {
+                source_name: self.source_name.clone(),
+                line,
+            });
+        }
         let timestamp_raw = self.record.get(self.timestamp_col).unwrap_or("");
         let timestamp = parse_timestamp(timestamp_raw).map_err(|err| ReadError::Timestamp {
             source_name: self.source_name.clone(),
@@ -289,6 +327,22 @@ mod tests {
     }
 
     #[test]
+    fn gzip_is_read_whatever_the_name() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("dialtone-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"timestamp,value\n1,2.5\n").unwrap();
+        let bytes = gz.finish().unwrap();
+        for name in ["a.csv.gz", "a.csv"] {
+            std::fs::write(dir.join(name), &bytes).unwrap();
+            let mut r = SeriesReader::open(&dir.join(name)).unwrap();
+            assert_eq!(r.next_row().unwrap().unwrap().value, Some(2.5), "{name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn malformed_files_name_the_problem_and_line() {
         let e = reader("").unwrap_err().to_string();
         assert!(e.contains("empty"), "{e}");
@@ -303,6 +357,15 @@ mod tests {
         r.next_row().unwrap();
         let e = r.next_row().unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("`noon`"), "{e}");
+        let mut r = reader("timestamp,value\n1,2\n2,\"3\n3,4\n4,5\n").unwrap();
+        r.next_row().unwrap();
+        let e = r.next_row().unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("unclosed"), "{e}");
+        let e = parse_timestamp("1392388200000").unwrap_err().to_string();
+        assert!(e.contains("milliseconds"), "{e}");
+        assert_eq!(parse_timestamp("1392388200"), Ok(1_392_388_200));
+        let mut quoted = reader("timestamp,value\n\"1\",\"2\"\n").unwrap();
+        assert_eq!(quoted.next_row().unwrap().unwrap().value, Some(2.0));
     }
 
     proptest! {

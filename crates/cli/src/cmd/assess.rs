@@ -76,7 +76,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<()> {
     }
     // Opened before the work: an unwritable report path fails first.
     let html = (args.html.as_deref())
-        .map(|p| Output::create(p, "--html"))
+        .map(|p| Output::create_apart(p, "--html", &args.topology))
         .transpose()?;
     let options = Options {
         monte_carlo_rounds: args.rounds,

@@ -133,10 +133,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     }
     // Both outputs open before any work: a bad path fails first.
     let output = (args.output.as_deref())
-        .map(|p| Output::create(p, "--output"))
+        .map(|p| Output::create_apart(p, "--output", &args.input))
         .transpose()?;
     let plot = (args.plot.as_deref())
-        .map(|p| Output::create(p, "--plot"))
+        .map(|p| Output::create_apart(p, "--plot", &args.input))
         .transpose()?;
     let summary = match output {
         Some(mut output) => {

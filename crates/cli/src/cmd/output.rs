@@ -28,6 +28,18 @@ pub struct Output {
 }
 
 impl Output {
+    /// [`Output::create`], refused when `path` is the file `input` (under
+    /// any name): the output would replace the data it is made from.
+    pub fn create_apart(path: &Path, flag: &str, input: &Path) -> Result<Output, UsageError> {
+        if same_file(path, input) {
+            return Err(UsageError(format!(
+                "{flag} {} is the input file: name another file, or the input would be replaced by the output",
+                path.display()
+            )));
+        }
+        Output::create(path, flag)
+    }
+
     /// Opens `path`, given by the command-line `flag`, for writing.
     pub fn create(path: &Path, flag: &str) -> Result<Output, UsageError> {
         let unwritable = |what: &Path, e: std::io::Error| {
@@ -119,6 +131,25 @@ impl Drop for Output {
         if let Some((tmp, _)) = &self.rename {
             let _ = std::fs::remove_file(tmp);
         }
+    }
+}
+
+/// Whether `a` and `b` are one existing file, by any names (links included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
     }
 }
 
@@ -224,6 +255,26 @@ mod tests {
         assert!(err.0.contains("is a directory"), "{err}");
         let err = Output::create(&dir.join("no/such/dir/out.csv"), "--plot").unwrap_err();
         assert!(err.0.contains("cannot write --plot"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_input_under_any_name_is_not_an_output() {
+        let dir = scratch("apart");
+        let input = dir.join("in.csv");
+        std::fs::write(&input, "timestamp,value\n").unwrap();
+        let other_name = dir.join("hard-link.csv");
+        std::fs::hard_link(&input, &other_name).unwrap();
+        for name in [input.clone(), dir.join("./in.csv"), other_name] {
+            let err = Output::create_apart(&name, "--output", &input).unwrap_err();
+            assert!(err.0.contains("is the input file"), "{err}");
+        }
+        let fine = Output::create_apart(&dir.join("out.csv"), "--output", &input);
+        assert!(fine.is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            "timestamp,value\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
