@@ -39,6 +39,9 @@ pub struct SharedCause {
     /// What is shared: `software version`, `power feed`, `vendor`, ...
     pub shared: String,
     pub probability: f64,
+    /// The members it takes down: all of them, or at least more than the
+    /// set tolerates (two of a 2-of-3 pool's three on one release).
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,10 +230,15 @@ pub(crate) fn analyse(
                         Some(_) => "vendor",
                         None => shared_label(t.element(t.index_of(&event).unwrap_or(0)).kind),
                     };
+                    let hit = (0..member_ids.len())
+                        .filter(|&i| mask & (1 << i) != 0)
+                        .map(|i| member_ids[i].to_owned())
+                        .collect();
                     shared_causes.push(SharedCause {
                         event,
                         shared: shared.to_owned(),
                         probability: q,
+                        members: hit,
                     });
                 }
             } else {

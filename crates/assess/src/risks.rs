@@ -66,31 +66,42 @@ fn set_name(topology: &Topology, members: &[String]) -> String {
     }
 }
 
-fn common_mode_fix(set: &str, shared: &str, cause: &str) -> String {
+/// The fix for a common cause. `subject` is the set, or (`plural`) the
+/// members of it the cause takes down when that is not all of them.
+fn common_mode_fix(subject: &str, plural: bool, shared: &str, cause: &str) -> String {
+    let verb = |one: &'static str, many: &'static str| if plural { many } else { one };
     match shared {
         "software version" => format!(
-            "{set} runs one version ({cause}): stagger upgrades so its members never run the same release"
+            "{subject} {} one version ({cause}): stagger upgrades so its members never run the same release",
+            verb("runs", "run")
         ),
         "power feed" => format!(
-            "{set} hangs off one power feed ({cause}): feed the members from independent feeds with their own backup"
+            "{subject} {} off one power feed ({cause}): feed the members from independent feeds with their own backup",
+            verb("hangs", "hang")
         ),
         "DNS" => format!(
-            "{set} resolves through one DNS ({cause}): give each member an independent resolver"
+            "{subject} {} through one DNS ({cause}): give each member an independent resolver",
+            verb("resolves", "resolve")
         ),
         "configuration push" => format!(
-            "{set} takes its configuration from one push ({cause}): stage pushes one member at a time with automatic rollback"
+            "{subject} {} its configuration from one push ({cause}): stage pushes one member at a time with automatic rollback",
+            verb("takes", "take")
         ),
         "certificate" => format!(
-            "{set} shares one certificate ({cause}): give members separate certificates with staggered expiry, and alert long before expiry"
+            "{subject} {} one certificate ({cause}): give members separate certificates with staggered expiry, and alert long before expiry",
+            verb("shares", "share")
         ),
         "data center" => format!(
-            "{set} sits in one data center ({cause}): place its members in different data centers"
+            "{subject} {} in one data center ({cause}): place its members in different data centers",
+            verb("sits", "sit")
         ),
         "vendor" => format!(
-            "{set} comes from one vendor ({cause}): run a second vendor on one member, or at least different releases"
+            "{subject} {} from one vendor ({cause}): run a second vendor on one member, or at least different releases",
+            verb("comes", "come")
         ),
         _ => format!(
-            "{set} reaches the network only through {cause}: connect its members through diverse paths"
+            "{subject} {} the network only through {cause}: connect its members through diverse paths",
+            verb("reaches", "reach")
         ),
     }
 }
@@ -173,21 +184,41 @@ pub(crate) fn rank(
             };
             let mut elements = vec![cause.event.clone()];
             elements.extend(set.members.iter().cloned());
+            // All of the set, or the part of it that is more than it can lose.
+            let (title, fix) = if cause.members.len() == set.members.len() {
+                let all = set.members.join(", ");
+                (
+                    format!(
+                        "{} ({}) takes {name} down at once: {all}",
+                        cause.event, cause.shared
+                    ),
+                    common_mode_fix(&name, false, &cause.shared, &cause.event),
+                )
+            } else {
+                let hit = match cause.members.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(", "))
+                    }
+                    _ => cause.members.join(", "),
+                };
+                let part = format!("{hit}, more of {name} than it can lose,");
+                (
+                    format!(
+                        "{} ({}) takes {name} down at once: {hit}, more than it can lose",
+                        cause.event, cause.shared
+                    ),
+                    common_mode_fix(&part, true, &cause.shared, &cause.event),
+                )
+            };
             risks.push(Risk {
                 rank: 0,
                 category: "common mode".to_owned(),
-                title: format!(
-                    "{} ({}) takes {} down at once: {}",
-                    cause.event,
-                    cause.shared,
-                    name,
-                    set.members.join(", ")
-                ),
+                title,
                 elements,
                 loss,
                 probability: cause.probability,
                 expected_subscriber_hours_per_year: score(&loss, cause.probability),
-                fix: common_mode_fix(&name, &cause.shared, &cause.event),
+                fix,
             });
         }
     }
