@@ -208,7 +208,7 @@ impl Draft {
         for &(a, b) in edges {
             graph.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
         }
-        let cyclic = petgraph::algo::tarjan_scc(&graph)
+        let cyclic = petgraph::algo::kosaraju_scc(&graph)
             .into_iter()
             .find(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]));
         let Some(scc) = cyclic else {
@@ -222,11 +222,22 @@ impl Draft {
             .min_by_key(|&i| (self.lines[i], i))
             .unwrap_or(0);
         let members: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
-        let path = cycle_path(&graph, start, &members)
+        let ids: Vec<&str> = cycle_path(&graph, start, &members)
             .into_iter()
             .map(|i| self.elements[i].id.as_str())
-            .collect::<Vec<_>>()
-            .join(" -> ");
+            .collect();
+        // A cycle through thousands of elements is named by its ends.
+        const SHOWN: usize = 12;
+        let path = if ids.len() <= SHOWN {
+            ids.join(" -> ")
+        } else {
+            format!(
+                "{} -> ... ({} more) -> {}",
+                ids[..SHOWN - 2].join(" -> "),
+                ids.len() - SHOWN,
+                ids[ids.len() - 2..].join(" -> ")
+            )
+        };
         Err(TopoFileError::Cycle {
             file: self.file.clone(),
             line: self.lines[start],

@@ -126,6 +126,22 @@ fn a_cycle_names_its_elements_in_order() {
 }
 
 #[test]
+fn a_cycle_through_a_hundred_thousand_elements_is_named_by_its_ends() {
+    // Deep enough to overflow a recursive search's stack.
+    let n = 100_000;
+    let mut text = String::from("source,target\n");
+    for i in 0..n {
+        text.push_str(&format!("e{i},e{}\n", (i + 1) % n));
+    }
+    let e = csv_error(&text).to_string();
+    assert!(
+        e.contains("e0 -> e1 -> ") && e.contains("more) -> e99999 -> e0"),
+        "{e}"
+    );
+    assert!(e.len() < 400, "{} bytes", e.len());
+}
+
+#[test]
 fn syntax_and_vocabulary_errors_point_at_their_line() {
     assert_points_at(&toml_error("[[element]]\nid = \"a\"\nkind = \n"), 3, &[]);
     assert_points_at(
