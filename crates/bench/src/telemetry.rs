@@ -434,6 +434,15 @@ pub fn parse_changes(
             problem(line, e.to_string())
         })?;
         let line = record.position().map_or(0, |p| p.line());
+        // A stray quote would take the following changes into one field.
+        if record.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(problem(
+                line,
+                "a quoted field runs on past the end of its line (an unclosed `\"`?); \
+                 each change is one line: close the quote, or keep the description on one line"
+                    .into(),
+            ));
+        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let at = parse_timestamp(field(t_col))
             .map_err(|e: TimestampError| problem(line, e.to_string()))?;
@@ -615,6 +624,10 @@ mod tests {
             err("timestamp,element,kind\n").contains("line 1: the header has no `description`")
         );
         let head = "timestamp,element,kind,description\n";
+        let e = err(&format!(
+            "{head}0,cell-1,config,\"tilt, power\n1,cell-1,config,second\n"
+        ));
+        assert!(e.contains("line 2") && e.contains("unclosed"), "{e}");
         let e = err(&format!("{head}0,cell-1,config,x\n0,ghost,config,x\n"));
         assert!(
             e.starts_with("c.csv: line 3: unknown element `ghost`"),

@@ -55,6 +55,15 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             if id.is_empty() {
                 return Err(draft.invalid(line, id, "an element id cannot be empty"));
             }
+            // The format has no quoting: a quote would become part of the id
+            // (and hide the kind its first word names).
+            if id.contains(['"', '\'']) {
+                return Err(draft.invalid(
+                    line,
+                    id,
+                    "quotes are not part of this format: write ids bare, as in `cell-7,site-3`",
+                ));
+            }
             if !draft.is_defined(id) {
                 draft.define(guess_element(id), line)?;
             }

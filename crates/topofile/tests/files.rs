@@ -185,6 +185,12 @@ fn edge_list_errors_point_at_their_row() {
     assert!(relation.to_string().contains("unknown relation `maybe`"));
     assert_eq!(csv_error("a,b\n\nb,c,link,extra\n").line(), Some(3));
     assert_eq!(csv_error("a,b\n,c\n").line(), Some(2));
+    let quoted = csv_error("source,target\ncell-a,\"site-a\n");
+    assert_eq!(quoted.line(), Some(2));
+    assert!(
+        quoted.to_string().contains("quotes are not part"),
+        "{quoted}"
+    );
 }
 
 proptest! {
