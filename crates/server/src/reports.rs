@@ -65,7 +65,22 @@ fn form_page(
     let error = error.map_or_else(String::new, |e| {
         format!("<p role=\"alert\"><b>Not sent:</b> {}</p>", escape(e))
     });
-    let contact = escape(asked.contact.as_deref().unwrap_or_default());
+    // Without a mail relay nobody can be written back to: no address is asked for.
+    let (contact, kept) = if state.notify.smtp.is_some() {
+        (
+            format!(
+                "<label>Email, if you want to hear when it is fixed (optional) \
+                 <input type=\"email\" name=\"contact\" autocomplete=\"email\" value=\"{}\"></label>",
+                escape(asked.contact.as_deref().unwrap_or_default())
+            ),
+            "We keep the time, the area and the problem; your email only until we have told you it is fixed, and 30 days at most.",
+        )
+    } else {
+        (
+            String::new(),
+            "We keep the time, the area and the problem, nothing else. Follow the status page for updates.",
+        )
+    };
     page(
         status,
         "Report a problem",
@@ -73,10 +88,7 @@ fn form_page(
             "{error}<form method=\"post\" action=\"/report\">\
              <label>What is wrong <select name=\"problem\">{problems}</select></label>\
              <label>Where <select name=\"area\">{areas}</select></label>\
-             <label>Email, if you want to hear when it is fixed (optional) \
-             <input type=\"email\" name=\"contact\" autocomplete=\"email\" value=\"{contact}\"></label>\
-             <button type=\"submit\">Send report</button></form>\
-             <p>We keep the time, the area and the problem; your email only until we have told you it is fixed, and 30 days at most.</p>"
+             {contact}<button type=\"submit\">Send report</button></form><p>{kept}</p>"
         ),
     )
 }
@@ -206,6 +218,8 @@ fn check(
     Ok(CheckedReport {
         problem,
         area: b.area.clone(),
-        contact,
+        // Kept only where a reply can be sent: an address nobody will write
+        // to is personal data for nothing.
+        contact: contact.filter(|_| state.notify.smtp.is_some()),
     })
 }

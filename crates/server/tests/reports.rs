@@ -7,9 +7,11 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Harness, Reply, authed, get, harness_with, live_after, send};
+use common::{Harness, Reply, authed, get, harness_notifying, harness_with, live_after, send};
 use dialtone_auth::Role;
+use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::{Rate, ServerConfig};
+use dialtone_store::{NotifyStore, ReportReply};
 use serde_json::json;
 
 fn report(problem: &str, area: &str, contact: Option<&str>) -> Request<Body> {
@@ -49,8 +51,22 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
         },
         ..ServerConfig::default()
     };
+    // Email set up (nothing is sent here: replies are only queued).
+    let notify = NotifyConfig {
+        base_url: "http://status.example.net".into(),
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 9,
+            security: SmtpSecurity::None,
+            from: "Dialtone Status <status@example.net>".into(),
+            username: None,
+            password: None,
+            timeout_secs: 10,
+        }),
+        ..NotifyConfig::default()
+    };
     // Two hours in: the twin is healthy (its fault is hours away).
-    let h = harness_with(live_after(120), config).await;
+    let h = harness_notifying(live_after(120), config, notify).await;
     let area = h.state.live.lock().await.regions()[0].clone();
     let bad = send(h.router(), report("no_such_problem", &area, None)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -109,6 +125,31 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     assert_eq!(replies.len(), 1, "one reporter left an address: {outbox}");
     let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
+}
+
+#[tokio::test]
+async fn without_email_no_address_is_asked_for_or_kept() {
+    let h = harness_with(live_after(0), ServerConfig::default()).await;
+    let form = get(h.router(), "/report").await;
+    assert!(!form.body.contains("name=\"contact\""), "{}", form.body);
+    let area = h.state.live.lock().await.regions()[0].clone();
+    let r = send(
+        h.router(),
+        report("cannot_call", &area, Some("ana@example.net")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Nothing to write back to: a reply over every area and time finds no address.
+    let reply = ReportReply {
+        incident: 1,
+        areas: vec![area],
+        from: i64::MIN,
+        to: i64::MAX,
+        subject: "fixed".into(),
+        body: "fixed".into(),
+    };
+    let queued = h.store.queue_report_replies(&reply, 0).await.unwrap();
+    assert_eq!(queued, 0, "no address was kept");
 }
 
 #[tokio::test]
