@@ -464,22 +464,29 @@ pub(crate) async fn login_link(
     let field = |name| form_field(&body, name).unwrap_or_default();
     let csrf_ok =
         cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
+    // A browser's page: what went wrong is shown on the sign-in form.
     if !csrf_ok {
-        return Err(ApiError::Forbidden(
-            "the sign-in page expired: open the link again".into(),
-        ));
+        return login_form(
+            &state,
+            axum::http::StatusCode::FORBIDDEN,
+            Some("The sign-in page expired: open the link again."),
+        );
     }
     let code = field("code");
     let user = state
         .auth
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())
-        .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized(
-                "this sign-in link is invalid, used or expired: sign in at /login or ask for a new link".into(),
-            )
-        })?;
-    start_session(&state, &user, "one-time link").await
+        .await?;
+    match user {
+        Some(user) => start_session(&state, &user, "one-time link").await,
+        None => login_form(
+            &state,
+            axum::http::StatusCode::UNAUTHORIZED,
+            Some(
+                "This sign-in link is invalid, used or expired: sign in here, or ask for a new link.",
+            ),
+        ),
+    }
 }
 
 /// `POST /logout`: ends the session.

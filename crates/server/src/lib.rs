@@ -430,6 +430,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Whether `If-None-Match` names `etag` (RFC 9110: a list of tags, each
+/// maybe weak, or `*`; compared weakly, as a GET is).
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
 /// Serves pre-rendered bytes with an ETag and short public caching that lets
 /// caches keep serving a stale copy if we fail.
 fn cached(
@@ -440,10 +452,7 @@ fn cached(
 ) -> Response {
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let cache = HeaderValue::from_static("public, max-age=10, stale-if-error=300");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-    {
+    if none_match(headers, etag) {
         return (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
@@ -527,5 +536,11 @@ async fn public_json(
         "scheduled-maintenances/active.json" => &r.active_maintenances_json,
         _ => return Err(ApiError::NotFound(format!("no such file /api/v2/{file}"))),
     };
-    Ok(cached(req.headers(), &r.etag, JSON, body.clone()))
+    let mut resp = cached(req.headers(), &r.etag, JSON, body.clone());
+    // Public data, read by status widgets on other sites, as Statuspage's is.
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(resp)
 }

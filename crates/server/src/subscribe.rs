@@ -201,9 +201,14 @@ fn check(
                 .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             (Channel::Webhook, checked.to_string())
         }
-        _ => {
+        (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
                 "give either an email address or a webhook URL, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "give an email address or a webhook URL to send notifications to".into(),
             ));
         }
     };
@@ -376,8 +381,11 @@ async fn subscribe_as_asked(
     }
 }
 
+/// The token of a link in a mail: missing (a link cut short by a mail
+/// client) it is empty, and the page says the link is not valid.
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
+    #[serde(default)]
     token: String,
 }
 
@@ -411,6 +419,13 @@ pub(crate) async fn confirm(
 /// `GET /unsubscribe?token=`: a button, so a mail scanner following the
 /// link does not unsubscribe anyone.
 pub(crate) async fn unsubscribe_page(Query(q): Query<TokenQuery>) -> Response {
+    if q.token.is_empty() {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This unsubscribe link is incomplete: open the whole link from the notification.</p>",
+        );
+    }
     page(
         StatusCode::OK,
         "Unsubscribe",

@@ -602,6 +602,22 @@ async fn a_one_time_link_signs_in_once() {
 }
 
 #[tokio::test]
+async fn a_mail_link_cut_short_gets_a_page_not_a_parser_error() {
+    let h = harness(live_after(0)).await;
+    for path in ["/unsubscribe", "/subscribe/confirm"] {
+        let r = get(h.router(), path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(r.body.contains("Link not valid"), "{path}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn public_pages_are_rate_limited_per_client() {
     let config = ServerConfig {
         public_rate: Rate {

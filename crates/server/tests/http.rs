@@ -21,6 +21,10 @@ async fn summary_json_has_the_statuspage_v2_shape() {
             .unwrap()
             .contains("max-age=10")
     );
+    assert_eq!(
+        headers["access-control-allow-origin"], "*",
+        "status widgets on other sites may read it"
+    );
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     insta::assert_json_snapshot!("summary", json);
 }
@@ -32,16 +36,24 @@ async fn etag_revalidation_answers_not_modified() {
         .to_str()
         .unwrap()
         .to_string();
-    let resp = router
-        .oneshot(
-            Request::get("/")
-                .header("if-none-match", &etag)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    let status = |if_none_match: String| {
+        let router = router.clone();
+        async move {
+            let request = Request::get("/").header("if-none-match", if_none_match);
+            let resp = router.oneshot(request.body(Body::empty()).unwrap()).await;
+            resp.unwrap().status()
+        }
+    };
+    // As sent, weak, in a list, or any tag at all.
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"stale\", {etag}"),
+        "*".into(),
+    ] {
+        assert_eq!(status(tag.clone()).await, StatusCode::NOT_MODIFIED, "{tag}");
+    }
+    assert_eq!(status("\"stale\"".into()).await, StatusCode::OK);
 }
 
 #[tokio::test]
