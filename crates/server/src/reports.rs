@@ -200,7 +200,9 @@ fn check(
             known.join(", ")
         ))
     })?;
-    let contact = match b.contact.as_ref().map(|c| c.trim().to_string()) {
+    // Without a mail relay the form asks for no address: none is checked or kept.
+    let asked_contact = b.contact.as_ref().filter(|_| state.notify.smtp.is_some());
+    let contact = match asked_contact.map(|c| c.trim().to_string()) {
         Some(c) if !valid_email(&c) => {
             return Err(ApiError::BadRequest(format!(
                 "`{c}` is not an email address"
@@ -220,6 +222,6 @@ fn check(
         area: b.area.clone(),
         // Kept only where a reply can be sent: an address nobody will write
         // to is personal data for nothing.
-        contact: contact.filter(|_| state.notify.smtp.is_some()),
+        contact,
     })
 }

@@ -823,8 +823,8 @@ async fn email_subscriptions_reveal_nobody_and_block_nobody() {
     assert_eq!(links().await.len(), 1);
 }
 
-/// A malformed path, query or body, whatever the route, gets the JSON error
-/// and the status that says what was wrong.
+/// A malformed path or body, whatever the route, gets the JSON error and the
+/// status that says what was wrong.
 #[tokio::test]
 async fn malformed_requests_get_the_json_error() {
     let h = harness(live_after(0)).await;
@@ -836,9 +836,6 @@ async fn malformed_requests_get_the_json_error() {
     .await;
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
     assert!(bad_id.json()["error"].is_string(), "{}", bad_id.body);
-    let no_token = get(h.router(), "/subscribe/confirm").await;
-    assert_eq!(no_token.status, StatusCode::BAD_REQUEST);
-    assert!(no_token.json()["error"].is_string(), "{}", no_token.body);
     // Larger than the limit, with no Content-Length to refuse it by.
     for path in ["/report", "/subscribe", "/login"] {
         let big = Request::post(path)
@@ -957,23 +954,15 @@ async fn a_failed_form_post_keeps_what_was_typed() {
         r.body
     );
 
+    // (This server sends no email, so the report form asks for no address.)
     let area = live_after(0).regions()[0].clone();
     let r = send(
         h.router(),
-        form(
-            "/report",
-            &format!("problem=no_signal&area={area}&contact=me%20at%20home"),
-        ),
+        form("/report", &format!("problem=no_signal&area={area}x")),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("is not an email address"), "{}", r.body);
-    assert!(r.body.contains("value=\"me at home\""), "{}", r.body);
-    assert!(
-        r.body.contains(&format!("value=\"{area}\" selected")),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("unknown area"), "{}", r.body);
     assert!(
         r.body.contains("value=\"no_signal\" selected"),
         "{}",
