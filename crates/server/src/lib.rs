@@ -17,6 +17,7 @@ pub mod live;
 mod published;
 mod ratelimit;
 mod reports;
+mod serve;
 mod subscribe;
 
 use std::fmt;
@@ -42,6 +43,7 @@ pub use error::ApiError;
 pub use history::History;
 pub use published::{Published, Rendered};
 pub use ratelimit::{Rate, RateLimiter};
+pub use serve::{HEADER_READ_TIMEOUT, serve};
 
 use extract::Path;
 use live::Live;

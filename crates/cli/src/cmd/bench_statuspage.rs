@@ -7,7 +7,7 @@
 //! in the machine's load falls on both sides.
 
 use std::ffi::OsString;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,7 +22,9 @@ use dialtone_engine::EngineConfig;
 use dialtone_notify::NotifyConfig;
 use dialtone_respond::Playbook;
 use dialtone_server::live::{Live, run_paced};
-use dialtone_server::{AppState, Published, Rate, ServerConfig, Stores, app};
+use dialtone_server::{
+    AppState, HEADER_READ_TIMEOUT, Published, Rate, ServerConfig, Stores, app, serve,
+};
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use dialtone_store::SqliteStore;
@@ -401,7 +403,7 @@ struct Dialtone {
     live: Arc<Mutex<Live>>,
     stop: watch::Sender<bool>,
     pipeline: JoinHandle<()>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
 }
 
 /// Demo's wiring (`AppState`, `app()`, `run_paced`) in a fresh data
@@ -454,11 +456,7 @@ fn start_dialtone(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> anyhow:
             stop_rx.clone(),
         ));
         let mut server_stop = stop_rx;
-        let serve = axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let serve = serve(listener, app(state), HEADER_READ_TIMEOUT, async move {
             let _ = server_stop.changed().await;
         });
         Ok(Dialtone {
@@ -467,7 +465,7 @@ fn start_dialtone(runtime: &tokio::runtime::Runtime, data_dir: &Path) -> anyhow:
             live,
             stop,
             pipeline,
-            server: tokio::spawn(async move { serve.await }),
+            server: tokio::spawn(serve),
         })
     })
 }
@@ -477,10 +475,7 @@ impl Dialtone {
         let _ = self.stop.send(true);
         runtime.block_on(async {
             self.pipeline.await.context("drill task")?;
-            self.server
-                .await
-                .context("server task")?
-                .context("serving HTTP")
+            self.server.await.context("server task")
         })
     }
 }

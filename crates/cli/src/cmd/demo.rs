@@ -10,7 +10,9 @@ use dialtone_drill::Run;
 use dialtone_engine::EngineConfig;
 use dialtone_notify::Courier;
 use dialtone_server::live::{Live, deliver_paced, run_paced};
-use dialtone_server::{AppState, Published, Rate, ServerConfig, Stores, app};
+use dialtone_server::{
+    AppState, HEADER_READ_TIMEOUT, Published, Rate, ServerConfig, Stores, app, serve,
+};
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
 use dialtone_store::{AuthStore, SqliteStore, Store};
@@ -222,14 +224,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     let mut server_stop = stop_rx;
-    let server = axum::serve(
+    let server = tokio::spawn(serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = server_stop.changed().await;
-    });
-    let server = tokio::spawn(async move { server.await });
+        app(state),
+        HEADER_READ_TIMEOUT,
+        async move {
+            let _ = server_stop.changed().await;
+        },
+    ));
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -237,10 +239,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     pipeline.await.context("pipeline task")?;
     delivery.await.context("delivery task")?;
-    server
-        .await
-        .context("server task")?
-        .context("serving HTTP")?;
+    server.await.context("server task")?;
     Ok(())
 }
 
