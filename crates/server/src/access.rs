@@ -259,27 +259,46 @@ const UNKNOWN_USER: &str = "(unknown user name)";
 /// Login-form CSRF cookie lifetime: long enough to type a password.
 const LOGIN_FORM_SECS: i64 = 600;
 
-fn login_html(csrf: &str, message: Option<&str>) -> String {
+/// A sign-in page around `form` (its `csrf` field filled with `csrf`).
+fn sign_in_html(form: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Dialtone</title>\
 <style>body{{font-family:system-ui,sans-serif;background:#11151c;color:#e6e9ef}}main{{max-width:360px;margin:80px auto}}\
 input{{display:block;width:100%;margin:6px 0 12px;padding:6px}}.err{{color:#ef5350}}</style></head><body><main>\
-<h1>Dialtone console</h1>{}<form method=\"post\" action=\"/login\" id=\"login\">\
+<h1>Dialtone console</h1>{form}</main></body></html>"
+    )
+}
+
+/// The sign-in form, with `message` (what went wrong) above it.
+fn login_html(csrf: &str, message: Option<&str>) -> String {
+    sign_in_html(&format!(
+        "{}<form method=\"post\" action=\"/login\" id=\"login\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" autocomplete=\"username\" required></label>\
 <label>Password<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
-<button type=\"submit\">Sign in</button></form></main></body></html>",
+<button type=\"submit\">Sign in</button></form>",
         message.map_or(String::new(), |m| format!(
             "<p class=\"err\" id=\"error\">{}</p>",
             escape(m)
         )),
         escape(csrf)
-    )
+    ))
 }
 
 fn login_form(
     state: &AppState,
     status: axum::http::StatusCode,
     message: Option<&str>,
+) -> Result<Response, ApiError> {
+    sign_in_page(state, status, |csrf| login_html(csrf, message))
+}
+
+/// A sign-in page (`html` of its CSRF token) with the double-submit cookie
+/// its post must carry back ([`sign_in_post`]). Not cached, and its address
+/// (a sign-in link's code) not passed on as a referrer.
+fn sign_in_page(
+    state: &AppState,
+    status: axum::http::StatusCode,
+    html: impl FnOnce(&str) -> String,
 ) -> Result<Response, ApiError> {
     let csrf = random_secret().map_err(internal)?;
     let cookie = set_cookie(
@@ -294,8 +313,9 @@ fn login_form(
             (header::SET_COOKIE, cookie),
             (header::CONTENT_TYPE, HTML.to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
         ],
-        login_html(&csrf, message),
+        html(&csrf),
     )
         .into_response())
 }
@@ -346,6 +366,22 @@ async fn start_session(state: &AppState, user: &User, how: &str) -> Result<Respo
     Ok(resp)
 }
 
+/// The body of a post from a sign-in page (the form or a link's button), and
+/// whether it carries that page's double-submit pair: the cookie set with
+/// the page and its `csrf` field, equal.
+async fn sign_in_post(req: Request) -> Result<(axum::body::Bytes, bool), ApiError> {
+    let cookie_csrf = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
+        .map(str::to_string);
+    let body = read_body(req.into_body()).await?;
+    let field = form_field(&body, CSRF_FIELD).unwrap_or_default();
+    let ok = cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field));
+    Ok((body, ok))
+}
+
 /// `POST /login`: checks the form's CSRF cookie, the rate limit and the password.
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -355,16 +391,8 @@ pub(crate) async fn login(
     if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
-    let cookie_csrf = req
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
-        .map(str::to_string);
-    let body = read_body(req.into_body()).await?;
+    let (body, csrf_ok) = sign_in_post(req).await?;
     let field = |name| form_field(&body, name).unwrap_or_default();
-    let csrf_ok =
-        cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
     if !csrf_ok {
         return login_form(
             &state,
@@ -420,33 +448,15 @@ pub(crate) async fn login_link_page(
         .as_deref()
         .and_then(|q| form_field(q.as_bytes(), "code"))
         .unwrap_or_default();
-    let csrf = random_secret().map_err(internal)?;
-    let cookie = set_cookie(
-        LOGIN_CSRF_COOKIE,
-        &csrf,
-        LOGIN_FORM_SECS,
-        state.config.secure_cookies,
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · Dialtone</title>\
-<style>body{{font-family:system-ui,sans-serif;background:#11151c;color:#e6e9ef}}main{{max-width:360px;margin:80px auto}}</style>\
-</head><body><main><h1>Dialtone console</h1><p>This one-time link signs you in once.</p>\
+    sign_in_page(&state, axum::http::StatusCode::OK, |csrf| {
+        sign_in_html(&format!(
+            "<p>This one-time link signs you in once.</p>\
 <form method=\"post\" action=\"/login/link\" id=\"link\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<input type=\"hidden\" name=\"code\" value=\"{}\"><button type=\"submit\">Continue to the console</button></form>\
-</main></body></html>",
-        escape(&csrf),
-        escape(&code)
-    );
-    Ok((
-        [
-            (header::SET_COOKIE, cookie),
-            (header::CONTENT_TYPE, HTML.to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::REFERRER_POLICY, "no-referrer".to_string()),
-        ],
-        html,
-    )
-        .into_response())
+<input type=\"hidden\" name=\"code\" value=\"{}\"><button type=\"submit\">Continue to the console</button></form>",
+            escape(csrf),
+            escape(&code)
+        ))
+    })
 }
 
 /// `POST /login/link`: the button of [`login_link_page`] uses the code.
@@ -454,16 +464,8 @@ pub(crate) async fn login_link(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let cookie_csrf = req
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
-        .map(str::to_string);
-    let body = read_body(req.into_body()).await?;
+    let (body, csrf_ok) = sign_in_post(req).await?;
     let field = |name| form_field(&body, name).unwrap_or_default();
-    let csrf_ok =
-        cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field(CSRF_FIELD)));
     // A browser's page: what went wrong is shown on the sign-in form.
     if !csrf_ok {
         return login_form(

@@ -17,21 +17,7 @@ pub const USER_SLOT: &str = "{{user}}";
 
 /// Escapes text for HTML; `{` too, so no text can forge a slot.
 pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '{' => out.push_str("&#123;"),
-            // Not text, and not allowed in HTML (a NUL from a form, echoed
-            // back in its error): shown as the replacement character.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    dialtone_statuspage::escape(s).replace('{', "&#123;")
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#11151c;color:#e6e9ef}\
@@ -281,8 +267,8 @@ mod tests {
     #[test]
     fn escaped_text_has_no_markup_slots_or_control_characters() {
         assert_eq!(
-            escape("a<b>&\"{{csrf}}\u{0}\u{7}\tz\n"),
-            "a&lt;b&gt;&amp;&quot;&#123;&#123;csrf}}\u{FFFD}\u{FFFD}\tz\n"
+            escape("a<b>&\"'{{csrf}}\u{0}\u{7}\tz\n"),
+            "a&lt;b&gt;&amp;&quot;&#39;&#123;&#123;csrf}}\u{FFFD}\u{FFFD}\tz\n"
         );
     }
 }

@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use crate::{PageState, components, iso8601, status_of};
 
-/// HTML-escapes text for element content and attribute values.
+/// HTML-escapes text for element content and attribute values. Control
+/// characters, which are not text and which HTML does not allow (a NUL
+/// typed into a form, say), become the replacement character.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -14,6 +16,7 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

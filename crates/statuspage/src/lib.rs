@@ -9,7 +9,7 @@ mod html;
 mod v2;
 
 pub use feed::{render_atom, render_rss, xml_escape};
-pub use html::{render_incident_html, render_status_html};
+pub use html::{escape, render_incident_html, render_status_html};
 pub use v2::{
     Component, IncidentJson, IncidentUpdate, MaintenanceJson, Page, Status, Summary, components,
     incident_json, maintenance_json, status_of, summary,
