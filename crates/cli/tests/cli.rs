@@ -48,6 +48,14 @@ fn bad_flag_values_are_usage_errors() {
         &dialtone(&["drill", "--all", "--scenario", "dns-failure"]),
         "cannot be used with",
     );
+    assert_usage_error(
+        &dialtone(&["drill", "--cells", "99999999999"]),
+        "more than the twin simulates",
+    );
+    assert_usage_error(
+        &dialtone(&["user", "link", "ada", "--base-url", "not a url"]),
+        "is not an http(s) address",
+    );
 }
 
 #[test]
@@ -122,7 +130,9 @@ fn a_token_is_created_once_and_revoked_by_its_id() {
     let token = String::from_utf8_lossy(&created.stdout).trim().to_string();
     // dt_<id>_<secret>
     let id = token.split('_').nth(1).expect("a token id");
-    let revoked = dialtone(&["token", "revoke", id, "--data-dir", data]);
+    // As the help names it: the `dt_<id>_` part.
+    let named = format!("dt_{id}_");
+    let revoked = dialtone(&["token", "revoke", &named, "--data-dir", data]);
     assert!(
         revoked.status.success(),
         "{}",

@@ -24,7 +24,7 @@ use dialtone_model::{
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use network::{ExtraKind, FUNCTIONS, MIN_CELLS, Network};
+use network::{ExtraKind, FUNCTIONS, MAX_CELLS, MIN_CELLS, Network};
 pub use scenario::{FaultTruth, MaintenanceWindow, ScenarioInfo, scenarios};
 use scenario::{Plan, scenario_ids};
 use telemetry::{CellState, DATA, RAN, REG, VOICE};
@@ -69,6 +69,8 @@ pub enum SimError {
         "{0} cells is too few: the twin needs at least {MIN_CELLS} so every region has sites and pools"
     )]
     TooFewCells(usize),
+    #[error("{0} cells is more than the twin simulates: use at most {MAX_CELLS}")]
+    TooManyCells(usize),
     #[error("start {0} is not on a minute boundary: use a multiple of 60 seconds")]
     UnalignedStart(Timestamp),
     #[error("fault_at {fault_at} is before start {start}: inject the fault after the twin starts")]

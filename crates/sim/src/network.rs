@@ -28,6 +28,9 @@ const GRID_OFFSET: usize = 7;
 pub(crate) const CELLS_PER_SITE: usize = 3;
 /// The smallest network that still has every region, pool and event.
 pub(crate) const MIN_CELLS: usize = 4 * MIN_SITES_PER_REGION * CELLS_PER_SITE;
+/// A national network's worth, and then some: beyond it a twin would only
+/// exhaust memory (ten billion cells asked for 7 TB).
+pub(crate) const MAX_CELLS: usize = 1_000_000;
 
 /// A core network function and how cells depend on it.
 pub(crate) struct Function {
@@ -282,6 +285,9 @@ impl Builder {
 pub(crate) fn build(cells: usize, rng: &mut ChaCha8Rng) -> Result<Network, SimError> {
     if cells < MIN_CELLS {
         return Err(SimError::TooFewCells(cells));
+    }
+    if cells > MAX_CELLS {
+        return Err(SimError::TooManyCells(cells));
     }
     let n_sites = cells.div_ceil(CELLS_PER_SITE);
     let n_regions = rng

@@ -624,6 +624,13 @@ fn bad_configurations_say_what_to_fix() {
         Twin::new(config("quiet-week", 5)),
         Err(SimError::TooFewCells(5))
     ));
+    assert!(matches!(
+        Twin::new(TwinConfig {
+            cells: 99_999_999_999,
+            ..TwinConfig::default()
+        }),
+        Err(SimError::TooManyCells(99_999_999_999))
+    ));
     let unaligned = TwinConfig {
         start: DEFAULT_START + 1,
         ..TwinConfig::default()

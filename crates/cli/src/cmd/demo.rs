@@ -41,7 +41,7 @@ pub struct DemoArgs {
     /// Simulated seconds per real second once live (60: a minute a second).
     #[arg(long, default_value_t = 60.0, value_parser = parse_speed)]
     speed: f64,
-    /// Cells in the simulated network.
+    /// Cells in the simulated network (24 to 1,000,000).
     #[arg(long, default_value_t = 300)]
     cells: usize,
     /// Seed of the digital twin.

@@ -33,7 +33,7 @@ pub struct DrillArgs {
     /// 1; 3 with `--all`).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: Option<u64>,
-    /// Cells in the simulated network.
+    /// Cells in the simulated network (24 to 1,000,000).
     #[arg(long, default_value_t = 300)]
     cells: usize,
     /// Simulated hours of normal operation before the fault.

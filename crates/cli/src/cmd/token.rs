@@ -50,6 +50,11 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         let (user, label, data) = match args.command {
             TokenCommand::Create { user, label, data } => (user, label, data),
             TokenCommand::Revoke { id, data } => {
+                // `dt_<id>_` as the help names it, or a whole token pasted.
+                let id = match id.strip_prefix("dt_") {
+                    Some(rest) => rest.split('_').next().unwrap_or(rest).to_owned(),
+                    None => id,
+                };
                 let store = open_existing(&data.data_dir).await?;
                 if !store.revoke_token(&id).await.context("revoking the token")? {
                     return Err(UsageError(format!("there is no token `{id}`")).into());

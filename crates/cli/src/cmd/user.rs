@@ -222,6 +222,16 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 base_url,
                 data,
             } => {
+                // Checked before a code is drawn: a link nobody can open is no use.
+                let host = (base_url.strip_prefix("https://"))
+                    .or_else(|| base_url.strip_prefix("http://"));
+                if host.is_none_or(|h| h.trim_matches('/').is_empty()) {
+                    return Err(UsageError(format!(
+                        "--base-url `{base_url}` is not an http(s) address: give where the server \
+                         is reached, e.g. https://status.example.net"
+                    ))
+                    .into());
+                }
                 let store = open_existing(&data.data_dir).await?;
                 let user = existing_user(&store, &name).await?;
                 let code = login_link(&store, &user, 30 * 60).await?;
