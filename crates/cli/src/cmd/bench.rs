@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use dialtone_assess::synthetic;
 use dialtone_bench::ingest::{self, IngestRun};
-use dialtone_bench::rca::{Fault, RcaBench};
+use dialtone_bench::rca::{Fault, RcaBench, RcaBenchError};
 use dialtone_bench::throughput::{self, Workload};
 use dialtone_bench::{kpi, nab};
 use dialtone_detect::SERIES_STATE_BYTES;
@@ -41,7 +41,8 @@ enum BenchCommand {
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
     Throughput(ThroughputArgs),
-    /// `dialtone assess` on a synthetic network of N elements: time taken.
+    /// `dialtone assess` on a synthetic network of about N elements (whole
+    /// sites and pools: 10 asked for makes 42): time taken.
     Assess(super::assess::AssessBenchArgs),
     /// Root cause at scale: from an anomaly burst's samples to a ranked root
     /// cause, on a synthetic network, per stage (detector, observations,
@@ -630,7 +631,16 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
     let warm_up_secs = clock.elapsed().as_secs_f64();
     let mut reports = Vec::new();
     for fault in Fault::ALL {
-        reports.push(bench.measure(fault, args.repetitions.into())?);
+        let report = bench
+            .measure(fault, args.repetitions.into())
+            .map_err(|e| match e {
+                // Too small a network for the faults: the flags' fault.
+                RcaBenchError::MissingElement(_) | RcaBenchError::Unobserved(_) => {
+                    anyhow::Error::from(UsageError(e.to_string()))
+                }
+                e => e.into(),
+            })?;
+        reports.push(report);
     }
     if args.json {
         let faults: Vec<_> = reports
