@@ -464,6 +464,11 @@ pub(crate) async fn login_link(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    // Counted with password sign-ins: both try a secret.
+    let ip = client_ip(&req, &state.limits.trusted_proxies);
+    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
     let (body, csrf_ok) = sign_in_post(req).await?;
     let field = |name| form_field(&body, name).unwrap_or_default();
     // A browser's page: what went wrong is shown on the sign-in form.
