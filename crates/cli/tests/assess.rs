@@ -78,3 +78,31 @@ fn a_bad_topology_is_a_usage_error_naming_file_and_line() {
     let missing = dialtone(&["assess", "/nonexistent/net.toml"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn bench_assess_prints_its_figures_as_json_for_scripts() {
+    let out = dialtone(&[
+        "bench",
+        "assess",
+        "--elements",
+        "200",
+        "--repetitions",
+        "1",
+        "--rounds",
+        "10",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(figures["benchmark"], "assess");
+    assert!(
+        figures["assess_secs_median"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0)
+    );
+    assert!(figures["elements"].as_u64().is_some_and(|n| n > 100));
+}

@@ -50,6 +50,9 @@ pub struct AssessBenchArgs {
     /// Monte Carlo rounds per assessment.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     rounds: u32,
+    /// Print one JSON object instead of the lines.
+    #[arg(long)]
+    json: bool,
 }
 
 fn threads() -> usize {
@@ -194,6 +197,27 @@ pub fn run_bench(args: AssessBenchArgs) -> anyhow::Result<()> {
     times.sort();
     let median = times[times.len() / 2];
     let a = last.context("at least one repetition")?;
+    if args.json {
+        let secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+        outln!(
+            "{}",
+            serde_json::json!({
+                "benchmark": "assess",
+                "elements": topology.len(),
+                "dependency_groups": topology.groups().len(),
+                "cells": a.summary.cells,
+                "threads": options.threads,
+                "monte_carlo_rounds": args.rounds,
+                "generate_secs": generate.as_secs_f64(),
+                "assess_secs_median": median.as_secs_f64(),
+                "assess_secs": secs,
+                "single_points_of_failure": a.summary.single_points_of_failure,
+                "common_mode_causes": a.summary.common_mode_groups,
+                "availability_method": a.availability.method,
+            })
+        )?;
+        return Ok(());
+    }
     outln!(
         "assess: {} elements, {} dependency groups, {} cells; {} threads, {} Monte Carlo rounds",
         topology.len(),
