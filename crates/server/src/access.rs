@@ -366,10 +366,20 @@ async fn start_session(state: &AppState, user: &User, how: &str) -> Result<Respo
     Ok(resp)
 }
 
-/// The body of a post from a sign-in page (the form or a link's button), and
-/// whether it carries that page's double-submit pair: the cookie set with
-/// the page and its `csrf` field, equal.
-async fn sign_in_post(req: Request) -> Result<(axum::body::Bytes, bool), ApiError> {
+/// A post from a sign-in page (the form or a link's button): counted against
+/// the client's sign-in budget (both try a secret), then its body if it
+/// carries the page's double-submit pair (the cookie set with the page and
+/// its `csrf` field, equal); if not, `Err` holds the sign-in form again,
+/// saying `expired`.
+async fn sign_in_post(
+    state: &AppState,
+    req: Request,
+    expired: &str,
+) -> Result<Result<axum::body::Bytes, Response>, ApiError> {
+    let ip = client_ip(&req, &state.limits.trusted_proxies);
+    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
     let cookie_csrf = req
         .headers()
         .get(header::COOKIE)
@@ -378,8 +388,11 @@ async fn sign_in_post(req: Request) -> Result<(axum::body::Bytes, bool), ApiErro
         .map(str::to_string);
     let body = read_body(req.into_body()).await?;
     let field = form_field(&body, CSRF_FIELD).unwrap_or_default();
-    let ok = cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field));
-    Ok((body, ok))
+    if cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field)) {
+        Ok(Ok(body))
+    } else {
+        login_form(state, axum::http::StatusCode::FORBIDDEN, Some(expired)).map(Err)
+    }
 }
 
 /// `POST /login`: checks the form's CSRF cookie, the rate limit and the password.
@@ -387,19 +400,11 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&req, &state.limits.trusted_proxies);
-    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
-    let (body, csrf_ok) = sign_in_post(req).await?;
+    let body = match sign_in_post(&state, req, "The form expired. Please sign in again.").await? {
+        Ok(body) => body,
+        Err(form) => return Ok(form),
+    };
     let field = |name| form_field(&body, name).unwrap_or_default();
-    if !csrf_ok {
-        return login_form(
-            &state,
-            axum::http::StatusCode::FORBIDDEN,
-            Some("The form expired. Please sign in again."),
-        );
-    }
     let (name, password) = (field("username"), field("password"));
     let user = state.auth.user_by_name(&name).await?;
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -464,22 +469,13 @@ pub(crate) async fn login_link(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    // Counted with password sign-ins: both try a secret.
-    let ip = client_ip(&req, &state.limits.trusted_proxies);
-    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
-    let (body, csrf_ok) = sign_in_post(req).await?;
-    let field = |name| form_field(&body, name).unwrap_or_default();
     // A browser's page: what went wrong is shown on the sign-in form.
-    if !csrf_ok {
-        return login_form(
-            &state,
-            axum::http::StatusCode::FORBIDDEN,
-            Some("The sign-in page expired: open the link again."),
-        );
-    }
-    let code = field("code");
+    let expired = "The sign-in page expired: open the link again.";
+    let body = match sign_in_post(&state, req, expired).await? {
+        Ok(body) => body,
+        Err(form) => return Ok(form),
+    };
+    let code = form_field(&body, "code").unwrap_or_default();
     let user = state
         .auth
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())
