@@ -744,7 +744,7 @@ mod tests {
         assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
         assert_eq!(
             first(&timeline, TimelineKind::Monitoring),
-            Some(RECOVERED - 1 + 3 + 5)
+            monitoring_in_plain_sight(RECOVERED - 1)
         );
     }
 
@@ -834,6 +834,13 @@ mod tests {
         timeline
     }
 
+    /// The minute an incident moves to monitoring when its cells, bad last
+    /// at minute `last_bad`, report healthy from then on: broken for the
+    /// engine's three-minute hold, then five quiet minutes.
+    fn monitoring_in_plain_sight(last_bad: i64) -> Option<i64> {
+        Some(last_bad + 3 + 5)
+    }
+
     /// The minute of the first timeline entry of `kind`.
     fn first(timeline: &[TimelineEntry], kind: TimelineKind) -> Option<i64> {
         timeline
@@ -867,7 +874,7 @@ mod tests {
             .iter()
             .filter(|e| e.kind == TimelineKind::Unobserved)
             .count();
-        assert_eq!(unobserved, 1, "noted once per stretch of silence");
+        assert_eq!(unobserved, 1, "noted once per status");
         // Quiet counts from the last silent minute, then as ever: monitoring
         // five minutes after it, resolved fifteen minutes after that.
         assert_eq!(
@@ -877,15 +884,13 @@ mod tests {
         );
         assert_eq!(first(&timeline, TimelineKind::Resolved), Some(BACK_AT + 19));
 
-        // The same cells recovering in plain sight move on without waiting:
-        // broken for the engine's three-minute hold after their last bad
-        // sample, then five quiet minutes.
+        // The same cells recovering in plain sight move on without waiting.
         let mut engine = super::tests::engine();
         let timeline = run_with(&mut engine, 0..BACK_AT, level(DARK_FROM));
         assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
         assert_eq!(
             first(&timeline, TimelineKind::Monitoring),
-            Some(DARK_FROM - 1 + 3 + 5)
+            monitoring_in_plain_sight(DARK_FROM - 1)
         );
     }
 
