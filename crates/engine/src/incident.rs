@@ -10,8 +10,8 @@ use dialtone_model::{
 use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
 
-use crate::EngineConfig;
 use crate::operator::OperatorState;
+use crate::{EngineConfig, in_impact};
 
 /// Charts per incident: enough to see the shape, few enough to read.
 const CHARTED_SERIES: usize = 6;
@@ -232,9 +232,13 @@ impl Incident {
         for (&e, &m) in &claimed.broken {
             *self.scope.entry(e).or_insert(0) |= m;
         }
-        let unobserved = self.unobserved_units(claimed, view.explainer);
-        if unobserved > 0 && units == 0 {
-            self.note_unobserved(at, unobserved, timeline);
+        // Silence matters only once nothing is broken (most minutes of an
+        // outage skip the impact lookups).
+        if units == 0 {
+            let unobserved = self.unobserved_units(claimed, view.explainer);
+            if unobserved > 0 {
+                self.note_unobserved(at, unobserved, timeline);
+            }
         }
         let first_minute = self.title.is_empty();
         if let Some(ranked) = ranked {
@@ -252,8 +256,7 @@ impl Incident {
                     && at - self.last_broken_at.max(self.last_unobserved_at)
                         >= cfg.monitoring_after_secs =>
             {
-                self.status = IncidentStatus::Monitoring;
-                self.monitoring_at = Some(at);
+                self.move_to(IncidentStatus::Monitoring, at);
                 self.push(
                     at,
                     TimelineKind::Monitoring,
@@ -298,6 +301,12 @@ impl Incident {
         })
     }
 
+    /// Its focus and those of the incidents merged into it: the causes whose
+    /// symptoms it claims.
+    pub(crate) fn foci<'a>(&'a self, topology: &Topology) -> impl Iterator<Item = usize> + 'a {
+        (self.focus(topology).into_iter()).chain(self.merged_foci.iter().copied())
+    }
+
     /// Services of the scope's elements that stopped reporting. A fault that
     /// worsens until its elements go dark (a site's power, the transport its
     /// management rides) leaves no broken KPIs behind, and silence is not
@@ -308,19 +317,11 @@ impl Incident {
     /// every broken unit, unrelated blips included, and their elements' later
     /// silence is none of its business.
     fn unobserved_units(&self, claimed: &Observations, explainer: &Explainer) -> u32 {
-        let foci = self.focus(explainer.topology()).into_iter();
-        let impacts: Vec<ImpactSet> = foci
-            .chain(self.merged_foci.iter().copied())
+        let impacts: Vec<ImpactSet> = (self.foci(explainer.topology()))
             .map(|f| explainer.impact(f))
             .collect();
-        let predicted = |e: usize| {
-            impacts.is_empty()
-                || impacts.iter().any(|impact| {
-                    impact
-                        .binary_search_by_key(&(e as u32), |&(d, _)| d)
-                        .is_ok()
-                })
-        };
+        let predicted =
+            |e: usize| impacts.is_empty() || impacts.iter().any(|impact| in_impact(impact, e));
         self.scope
             .iter()
             .filter(|&(&e, _)| predicted(e))

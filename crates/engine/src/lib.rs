@@ -403,8 +403,7 @@ impl Engine {
                 std::mem::take(&mut residual)
             } else {
                 let mut claimed = HashMap::new();
-                let focus = inc.focus(self.explainer.topology());
-                for f in focus.into_iter().chain(inc.merged_foci.iter().copied()) {
+                for f in inc.foci(self.explainer.topology()) {
                     for (e, m) in claim(&self.explainer, f, &mut residual) {
                         *claimed.entry(e).or_insert(0) |= m;
                     }
@@ -614,23 +613,26 @@ fn claim(
             }
         }
     }
-    let in_impact = |e: usize| {
-        impact
-            .binary_search_by_key(&(e as u32), |&(i, _)| i)
-            .is_ok()
-    };
     let topology = explainer.topology();
     residual.retain(|&e, m| {
         if *m == 0 {
             return false;
         }
-        let knock_on = serves_any(topology, e, KNOCK_ON_DEPTH, &in_impact);
+        let knock_on = serves_any(topology, e, KNOCK_ON_DEPTH, &|d| in_impact(&impact, d));
         if knock_on {
             *claimed.entry(e).or_insert(0) |= *m;
         }
         !knock_on
     });
     claimed
+}
+
+/// Whether element `e` is in `impact` (sorted by element, as
+/// [`Explainer::impact`] gives it).
+fn in_impact(impact: &[(u32, ServiceMask)], e: usize) -> bool {
+    impact
+        .binary_search_by_key(&(e as u32), |&(i, _)| i)
+        .is_ok()
 }
 
 /// Whether an element within `depth` levels of dependents below `e` satisfies `hit`.

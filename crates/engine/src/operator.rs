@@ -324,8 +324,7 @@ impl Engine {
         // The target claims the source's symptoms from now on, and must see
         // the source's elements recover too.
         let source = &mut self.incidents[f];
-        let mut foci = std::mem::take(&mut source.merged_foci);
-        foci.extend(source.focus(self.explainer.topology()));
+        let foci: Vec<usize> = source.foci(self.explainer.topology()).collect();
         let scope = std::mem::take(&mut source.scope);
         let target = &mut self.incidents[t];
         target.severity = target.severity.max(from_severity);
