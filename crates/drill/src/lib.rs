@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use dialtone_engine::{Engine, EngineConfig, EngineError, Incident, TimelineEntry};
-use dialtone_model::{Sample, Timestamp};
+use dialtone_model::{Sample, ServiceMask, Timestamp};
 use dialtone_sim::{FaultTruth, SimError, Twin, TwinConfig};
 use dialtone_statuspage::{PageInfo, PageState, summary};
 use serde::Serialize;
@@ -254,18 +254,25 @@ fn rank_of(inc: &Incident, truth: &FaultTruth) -> Option<usize> {
 /// Whether the incident charted a broken series on an element the fault
 /// took a service from: it is about this fault's symptoms, though its
 /// ranking may not list the cause.
-fn shows_symptoms_of(run: &Run, inc: &Incident, truth: &FaultTruth) -> bool {
+/// `lost` is what the fault takes from each element ([`lost_to`]).
+fn shows_symptoms_of(run: &Run, inc: &Incident, lost: &[ServiceMask]) -> bool {
     let topology = run.twin().topology();
-    let Some(root) = topology.index_of(&truth.root_cause) else {
-        return false;
-    };
-    let lost = topology.propagate(&[root]);
     let series = run.engine().series();
     inc.charted_series.iter().any(|&s| {
         topology
             .index_of(&series[s as usize].element)
             .is_some_and(|e| lost[e] != 0)
     })
+}
+
+/// What `truth`'s root cause takes from each element (nothing, for a root
+/// the topology lacks).
+fn lost_to(run: &Run, truth: &FaultTruth) -> Vec<ServiceMask> {
+    let topology = run.twin().topology();
+    match topology.index_of(&truth.root_cause) {
+        Some(root) => topology.propagate(&[root]),
+        None => vec![0; topology.len()],
+    }
 }
 
 /// Gives each fault its own incident: of those open in its time that no
@@ -293,8 +300,9 @@ fn match_faults<'i>(
                 .min_by_key(|(r, i)| (*r, i.id))
                 .map(|(_, i)| i)
                 .or_else(|| {
+                    let lost = lost_to(run, t);
                     open_then
-                        .filter(|i| shows_symptoms_of(run, i, t))
+                        .filter(|i| shows_symptoms_of(run, i, &lost))
                         .min_by_key(|i| i.id)
                 });
             taken.extend(best.map(|i| i.id));
