@@ -176,13 +176,15 @@ pub struct Mitigation {
     pub at: Timestamp,
 }
 
-/// What the responder has done for one incident.
+/// The page of an incident: the escalation level reached, and when it was
+/// first paged (escalation counts from then).
 #[derive(Debug, Clone, Copy)]
 struct Paged {
     level: usize,
     first_at: Timestamp,
 }
 
+/// What the responder has done for one incident.
 #[derive(Debug, Clone, Default)]
 struct Tracking {
     /// Timeline entries already looked at for notices.

@@ -53,6 +53,12 @@ pub struct PlannedMaintenance {
 }
 
 impl PlannedMaintenance {
+    /// Whether the work touches `region`: a window with no regions is work
+    /// on the national core, and touches them all.
+    pub fn covers(&self, region: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
+    }
+
     /// Statuspage's maintenance status at `now`: it starts and ends on its own.
     pub fn status(&self, now: Timestamp) -> &'static str {
         if now < self.start {

@@ -144,10 +144,10 @@ fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> 
 /// `None`); a window with no regions is work on the national core, and
 /// covers them all.
 fn maintenance_in_progress(state: &PageState<'_>, region: Option<&str>) -> bool {
-    state.maintenances.iter().any(|m| {
-        m.status(state.now) == "in_progress"
-            && (m.regions.is_empty() || region.is_none_or(|r| m.regions.iter().any(|w| w == r)))
-    })
+    state
+        .maintenances
+        .iter()
+        .any(|m| m.status(state.now) == "in_progress" && region.is_none_or(|r| m.covers(r)))
 }
 
 /// Regions as group components, each holding one component per service.
@@ -310,10 +310,10 @@ pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) ->
         .into_iter()
         .filter(|c| {
             !c.group
-                && (m.regions.is_empty()
-                    || m.regions
-                        .iter()
-                        .any(|r| c.group_id.as_deref() == Some(&component_id(r, None))))
+                && state
+                    .regions
+                    .iter()
+                    .any(|r| m.covers(r) && c.group_id.as_deref() == Some(&component_id(r, None)))
         })
         .collect();
     let last = steps.last().map_or(m.start, |s| s.1);
