@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
@@ -223,10 +223,10 @@ pub(crate) async fn public_limit(
 ) -> Response {
     match limits
         .public
-        .check(client_ip(&req, &limits.trusted_proxies), Instant::now())
+        .admit(client_ip(&req, &limits.trusted_proxies))
     {
         Ok(()) => next.run(req).await,
-        Err(retry_after_secs) => ApiError::TooManyRequests { retry_after_secs }.into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -377,9 +377,7 @@ async fn sign_in_post(
     expired: &str,
 ) -> Result<Result<axum::body::Bytes, Response>, ApiError> {
     let ip = client_ip(&req, &state.limits.trusted_proxies);
-    if let Err(retry_after_secs) = state.limits.login.check(ip, Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    state.limits.login.admit(ip)?;
     let cookie_csrf = req
         .headers()
         .get(header::COOKIE)

@@ -33,6 +33,13 @@ impl RateLimiter {
         }
     }
 
+    /// [`RateLimiter::check`] now, as a handler answers it: 429 with when to
+    /// try again.
+    pub(crate) fn admit(&self, ip: Option<IpAddr>) -> Result<(), crate::ApiError> {
+        self.check(ip, Instant::now())
+            .map_err(|retry_after_secs| crate::ApiError::TooManyRequests { retry_after_secs })
+    }
+
     /// Takes one token for `ip` at `now`; `Err(seconds)` says when one will be free.
     pub fn check(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), u64> {
         // Without a peer address (in-process tests) every request is one client.

@@ -7,8 +7,6 @@
 //! so, for the open five-minute bucket only, does who has counted in it (a
 //! person sending the form again is one report towards a surge).
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -189,9 +187,7 @@ fn check(
     ip: Option<std::net::IpAddr>,
     b: &ReportBody,
 ) -> Result<CheckedReport, ApiError> {
-    if let Err(retry_after_secs) = state.limits.reports.check(ip, Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    state.limits.reports.admit(ip)?;
     let problem = Problem::parse(&b.problem).ok_or_else(|| {
         let known: Vec<&str> = Problem::ALL.iter().map(|p| p.as_str()).collect();
         ApiError::BadRequest(format!(

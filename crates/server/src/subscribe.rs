@@ -2,8 +2,6 @@
 //! with a secret handed out once; unsubscribing by the token every message
 //! carries. Admins list subscribers and the outbox over `/api/v1/`.
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -282,9 +280,7 @@ async fn subscribe_as_asked(
     asked: SubscribeBody,
     json: bool,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after_secs) = state.limits.subscribe.check(ip, Instant::now()) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    state.limits.subscribe.admit(ip)?;
     let new = check(asked, &state.regions, state.notify.allow_private_webhooks)?;
     let now = unix_now();
     let unsubscribe = secret()?;
