@@ -251,8 +251,10 @@ fn secret() -> Result<String, ApiError> {
 ///
 /// An address already confirmed gets the answer a new one gets, and no
 /// mail: the form must not tell anyone who is subscribed. One asked for
-/// but not yet confirmed is asked again (a new link; the store replaces the
-/// pending request), so nobody can block an address by subscribing it first.
+/// but not yet confirmed is asked again once the store's
+/// `CONFIRM_AGAIN_AFTER_SECS` (10 minutes) have passed since its last link
+/// (a new link; the store replaces the pending request), so nobody can block
+/// an address by subscribing it first, nor fill its inbox.
 /// Each client address has its own budget of requests
 /// ([`crate::ServerConfig::subscribe_rate`]): every email request mails a
 /// stranger, and every webhook is posted to at each incident.
