@@ -104,6 +104,13 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
         .map_err(|_| TimestampError::Unparsed(s.to_owned()))
 }
 
+/// Whether a CSV record runs over more than one line. Rows of our files are
+/// one line each, so this is a stray quote, which would otherwise take every
+/// following line into one field and pass the rest of the file as one row.
+pub(crate) fn spans_lines(record: &csv::StringRecord) -> bool {
+    record.iter().any(|f| f.contains(['\n', '\r']))
+}
+
 /// The value of a row, or `None` when it is empty, non-numeric or not finite:
 /// such a row is a missing sample, not a reason to stop.
 pub fn parse_value(s: &str) -> Option<f64> {
@@ -240,9 +247,7 @@ impl SeriesReader {
             return Ok(None);
         }
         let line = self.record.position().map_or(0, |p| p.line());
-        // A stray quote would otherwise take every following line into one
-        // field, and the rest of the file would pass as a single row.
-        if self.record.iter().any(|f| f.contains(['\n', '\r'])) {
+        if spans_lines(&self.record) {
             return Err(ReadError::SpansLines {
                 source_name: self.source_name.clone(),
                 line,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp};
+use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp, spans_lines};
 use dialtone_model::{Kpi, Sample, SeriesId, SeriesKey, Timestamp, Topology};
 use dialtone_rca::{ChangeEvent, ChangeKind};
 
@@ -434,8 +434,7 @@ pub fn parse_changes(
             problem(line, e.to_string())
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        // A stray quote would take the following changes into one field.
-        if record.iter().any(|f| f.contains(['\n', '\r'])) {
+        if spans_lines(&record) {
             return Err(problem(
                 line,
                 "a quoted field runs on past the end of its line (an unclosed `\"`?); \
