@@ -295,9 +295,9 @@ pub fn confirmation_email(
 ) -> OutboxItem {
     OutboxItem {
         key: format!(
-            "confirm/{subscriber_id}/{:016x}",
+            "confirm/{subscriber_id}/{}",
             // 64 bits tell one request's token from another's.
-            u64::from_be_bytes(Sha256::digest(token)[..8].try_into().expect("8 bytes"))
+            hex::encode(&Sha256::digest(token)[..8])
         ),
         channel: Channel::Email.as_str().into(),
         destination: target.to_string(),
