@@ -403,6 +403,24 @@ impl Live {
     }
 }
 
+/// Runs `each` every `every` until `shutdown` flips; a late run delays the
+/// next rather than bunching them up.
+async fn paced<F: Future<Output = ()>>(
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut each: impl FnMut() -> F,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        each().await;
+    }
+}
+
 /// Runs `live` until `shutdown` flips, one simulated minute per `tick`.
 ///
 /// The loop and operator requests share `live` behind one lock: each minute
@@ -412,20 +430,16 @@ pub async fn run_paced(
     live: Arc<Mutex<Live>>,
     sinks: Sinks,
     tick: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = shutdown.changed() => break,
-        }
+    let (live, sinks) = (&live, &sinks);
+    paced(tick, shutdown, || async move {
         let mut live = live.lock().await;
         live.step();
-        live.settle(&sinks).await;
-    }
-    live.lock().await.settle(&sinks).await;
+        live.settle(sinks).await;
+    })
+    .await;
+    live.lock().await.settle(sinks).await;
 }
 
 /// How long the outbox keeps the address of a message to the public after
@@ -446,22 +460,15 @@ pub async fn deliver_paced(
     shutdown: watch::Receiver<bool>,
 ) {
     let store = notify_store.as_ref();
+    let (courier, stop) = (&courier, &shutdown);
+    let stopping = move || *stop.borrow();
+    let stopping = &stopping;
     let lane = |lane: Lane| {
-        let (courier, mut shutdown) = (&courier, shutdown.clone());
-        async move {
-            let mut interval = tokio::time::interval(every);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = interval.tick() => {}
-                    _ = shutdown.changed() => break,
-                }
-                let stopping = || *shutdown.borrow();
-                if let Err(e) = deliver_due(store, courier, unix_now(), lane, &stopping).await {
-                    tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
-                }
+        paced(every, shutdown.clone(), move || async move {
+            if let Err(e) = deliver_due(store, courier, unix_now(), lane, stopping).await {
+                tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
             }
-        }
+        })
     };
     tokio::join!(
         lane(Lane::Operators),
@@ -478,6 +485,8 @@ async fn forget_paced(
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Its own loop rather than `paced`: the next due time changes between
+    // runs, which a future borrowing it could not share with a spawned task.
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forget_at = std::time::Instant::now();
