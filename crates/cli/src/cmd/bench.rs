@@ -42,7 +42,7 @@ enum BenchCommand {
     /// series, then the end-to-end rate through the engine's ingest path.
     Throughput(ThroughputArgs),
     /// `dialtone assess` on a synthetic network of about N elements (whole
-    /// sites and pools: 10 asked for makes 42): time taken.
+    /// sites and pools, so a small N makes more): time taken.
     Assess(super::assess::AssessBenchArgs),
     /// Root cause at scale: from an anomaly burst's samples to a ranked root
     /// cause, on a synthetic network, per stage (detector, observations,
