@@ -56,7 +56,7 @@ impl Output {
             || path == Path::new("/dev/stderr")
             || path.starts_with("/dev/fd")
             || (path.starts_with("/proc") && path.components().any(|c| c.as_os_str() == "fd"));
-        match metadata {
+        match &metadata {
             Ok(m) if m.is_dir() => Err(UsageError(format!(
                 "{flag} {} is a directory; name a file",
                 path.display()
@@ -90,7 +90,7 @@ impl Output {
                 ));
                 let file = File::create(&tmp).map_err(|e| unwritable(&path, e))?;
                 // A replaced file keeps its permissions (a private report stays private).
-                if let Ok(previous) = std::fs::metadata(&path) {
+                if let Ok(previous) = &metadata {
                     let _ = file.set_permissions(previous.permissions());
                 }
                 Ok(Output {
