@@ -691,6 +691,16 @@ mod tests {
         }
     }
 
+    /// A page to the one PagerDuty endpoint of these tests.
+    fn page(key: &str) -> OutboxItem {
+        message(key, "pagerduty", "https://events.example")
+    }
+
+    /// The keys of `due`, in order.
+    fn keys(due: Vec<OutboxMessage>) -> Vec<String> {
+        due.into_iter().map(|m| m.item.key).collect()
+    }
+
     #[tokio::test]
     async fn messages_are_found_by_the_incident_they_are_about() {
         let (_dir, s) = store().await;
@@ -869,19 +879,12 @@ mod tests {
                 ),
                 message("notice/1/0/8", "email", "c@example.net"),
                 message("report/7/1", "email", "d@example.net"),
-                message(
-                    "page/1/trigger/0/pagerduty-0",
-                    "pagerduty",
-                    "https://events.example",
-                ),
+                page("page/1/trigger/0/pagerduty-0"),
             ],
             10,
         )
         .await
         .expect("queues");
-        let keys = |due: Vec<OutboxMessage>| -> Vec<String> {
-            due.into_iter().map(|m| m.item.key).collect()
-        };
         let operators = s.due_messages(10, 10, Lane::Operators).await;
         assert_eq!(
             keys(operators.expect("lists")),
@@ -908,11 +911,7 @@ mod tests {
             &[
                 message("notice/1/0/1", "email", "old@example.net"),
                 message("notice/1/0/2", "webhook", "https://hooks.example.net/x"),
-                message(
-                    "page/1/trigger/0/pagerduty-0",
-                    "pagerduty",
-                    "https://events.example",
-                ),
+                page("page/1/trigger/0/pagerduty-0"),
                 message("notice/2/0/1", "email", "recent@example.net"),
             ],
             1,
@@ -962,7 +961,6 @@ mod tests {
     #[tokio::test]
     async fn a_resolve_waits_for_its_retrying_trigger() {
         let (_dir, s) = store().await;
-        let page = |key: &str| message(key, "pagerduty", "https://events.example");
         let trigger = "page/12/trigger/0/pagerduty-0";
         s.enqueue(&[page(trigger)], 10).await.expect("queues");
         s.mark_failed(trigger, "503", Some(100), 10)
@@ -978,9 +976,6 @@ mod tests {
         )
         .await
         .expect("queues");
-        let keys = |due: Vec<OutboxMessage>| -> Vec<String> {
-            due.into_iter().map(|m| m.item.key).collect()
-        };
         assert_eq!(
             keys(
                 s.due_messages(20, 10, Lane::Operators)
