@@ -743,11 +743,7 @@ mod tests {
         let timeline = run_with(&mut engine, 0..RECOVERED + 30, level);
         let inc = &engine.incidents()[0];
         assert!(inc.scope.contains_key(&4), "b was claimed: {:?}", inc.scope);
-        assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
-        assert_eq!(
-            first(&timeline, TimelineKind::Monitoring),
-            monitoring_in_plain_sight(RECOVERED - 1)
-        );
+        assert_recovers_in_plain_sight(&timeline, RECOVERED - 1);
     }
 
     #[test]
@@ -836,11 +832,15 @@ mod tests {
         timeline
     }
 
-    /// The minute an incident moves to monitoring when its cells, bad last
-    /// at minute `last_bad`, report healthy from then on: broken for the
-    /// engine's three-minute hold, then five quiet minutes.
-    fn monitoring_in_plain_sight(last_bad: i64) -> Option<i64> {
-        Some(last_bad + 3 + 5)
+    /// An incident whose cells, bad last at minute `last_bad`, report
+    /// healthy from then on notes no silence and moves to monitoring after
+    /// the engine's three-minute hold and five quiet minutes.
+    fn assert_recovers_in_plain_sight(timeline: &[TimelineEntry], last_bad: i64) {
+        assert_eq!(first(timeline, TimelineKind::Unobserved), None);
+        assert_eq!(
+            first(timeline, TimelineKind::Monitoring),
+            Some(last_bad + 3 + 5)
+        );
     }
 
     /// The minute of the first timeline entry of `kind`.
@@ -889,11 +889,7 @@ mod tests {
         // The same cells recovering in plain sight move on without waiting.
         let mut engine = super::tests::engine();
         let timeline = run_with(&mut engine, 0..BACK_AT, level(DARK_FROM));
-        assert_eq!(first(&timeline, TimelineKind::Unobserved), None);
-        assert_eq!(
-            first(&timeline, TimelineKind::Monitoring),
-            monitoring_in_plain_sight(DARK_FROM - 1)
-        );
+        assert_recovers_in_plain_sight(&timeline, DARK_FROM - 1);
     }
 
     #[test]
