@@ -18,17 +18,12 @@ use serde_json::json;
 
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
-use crate::subscribe::{is_json, page, valid_email};
+use crate::subscribe::{chosen, form_alert, is_json, page, valid_email};
 use crate::{ApiError, AppState, read_body};
 
 /// `GET /report`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
     form_page(&state, StatusCode::OK, &ReportBody::default(), None)
-}
-
-/// ` selected` where `on`.
-fn selected(on: bool) -> &'static str {
-    if on { " selected" } else { "" }
 }
 
 /// The form, filled in as `asked` and with `error` above it: a browser's
@@ -45,7 +40,7 @@ fn form_page(
             format!(
                 "<option value=\"{}\"{}>{}</option>",
                 p.as_str(),
-                selected(asked.problem == p.as_str()),
+                chosen(asked.problem == p.as_str(), " selected"),
                 p.label()
             )
         })
@@ -55,14 +50,12 @@ fn form_page(
             format!(
                 "<option value=\"{}\"{}>{}</option>",
                 escape(r),
-                selected(&asked.area == r),
+                chosen(&asked.area == r, " selected"),
                 escape(&dialtone_engine::region_name(r))
             )
         })
         .collect();
-    let error = error.map_or_else(String::new, |e| {
-        format!("<p role=\"alert\"><b>Not sent:</b> {}</p>", escape(e))
-    });
+    let error = form_alert("Not sent", error);
     // Without a mail relay nobody can be written back to: no address is asked for.
     let (contact, kept) = if state.notify.smtp.is_some() {
         (

@@ -50,9 +50,18 @@ pub(crate) async fn form(State(state): State<AppState>) -> Response {
     form_page(&state, StatusCode::OK, &SubscribeBody::default(), None)
 }
 
-/// ` checked` where `on`.
-fn checked(on: bool) -> &'static str {
-    if on { " checked" } else { "" }
+/// ` {attribute}` (` checked`, ` selected`) where `on`: a form that comes
+/// back shows what was chosen.
+pub(crate) fn chosen(on: bool, attribute: &'static str) -> &'static str {
+    if on { attribute } else { "" }
+}
+
+/// The alert above a form that came back, `<b>{outcome}:</b>` and what was
+/// wrong; nothing where nothing was.
+pub(crate) fn form_alert(outcome: &str, error: Option<&str>) -> String {
+    error.map_or_else(String::new, |e| {
+        format!("<p role=\"alert\"><b>{outcome}:</b> {}</p>", escape(e))
+    })
 }
 
 /// The form, filled in as `asked` and with `error` above it: a browser's
@@ -69,7 +78,7 @@ fn form_page(
             format!(
                 "<label><input type=\"checkbox\" name=\"service_{}\"{}> {}</label>",
                 s.as_str(),
-                checked(asked.services.iter().any(|a| a == s.as_str())),
+                chosen(asked.services.iter().any(|a| a == s.as_str()), " checked"),
                 s.public_name()
             )
         })
@@ -79,14 +88,12 @@ fn form_page(
             format!(
                 "<label><input type=\"checkbox\" name=\"region_{id}\"{on}> {name}</label>",
                 id = escape(r),
-                on = checked(asked.regions.contains(r)),
+                on = chosen(asked.regions.contains(r), " checked"),
                 name = escape(&dialtone_engine::region_name(r))
             )
         })
         .collect();
-    let error = error.map_or_else(String::new, |e| {
-        format!("<p role=\"alert\"><b>Not subscribed:</b> {}</p>", escape(e))
-    });
+    let error = form_alert("Not subscribed", error);
     let value = |v: &Option<String>| escape(v.as_deref().unwrap_or_default());
     let email_note = if state.notify.smtp.is_some() {
         ""
