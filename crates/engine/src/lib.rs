@@ -893,6 +893,52 @@ mod tests {
     }
 
     #[test]
+    fn a_blip_while_monitoring_is_not_the_symptoms_returning() {
+        // a1 and a2 recover; while the incident monitors, a1 alone blips for
+        // a minute (one broken unit, under the two an incident needs), then
+        // both fail again for good before it resolves.
+        const RECOVERED: i64 = FAULT_MINUTE + 15;
+        const MONITORING: i64 = RECOVERED - 1 + 3 + 5;
+        const BLIP: i64 = MONITORING + 3;
+        const AGAIN: i64 = MONITORING + 8;
+        let level = |minute: i64, series: u32| {
+            let down = match (series, minute) {
+                (2, _) => false,
+                (0, m) if m == BLIP => true,
+                (_, m) => (FAULT_MINUTE..RECOVERED).contains(&m) || m >= AGAIN,
+            };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let mut engine = engine();
+        let timeline = run_with(&mut engine, 0..AGAIN + 20, level);
+        assert_recovers_in_plain_sight(&timeline, RECOVERED - 1);
+        let kinds: Vec<(i64, TimelineKind)> = (timeline.iter())
+            .filter(|e| e.at - START >= 60 * MONITORING)
+            .map(|e| ((e.at - START) / 60, e.kind))
+            .filter(|(_, k)| {
+                matches!(
+                    k,
+                    TimelineKind::SymptomsReturned
+                        | TimelineKind::Monitoring
+                        | TimelineKind::Resolved
+                        | TimelineKind::Detected
+                )
+            })
+            .collect();
+        // The blip changes nothing; the second failure is back once it is
+        // what would open an incident: two broken units for the five minutes
+        // a fault that small must last.
+        assert_eq!(
+            kinds,
+            [
+                (MONITORING, TimelineKind::Monitoring),
+                (AGAIN + 4, TimelineKind::SymptomsReturned),
+            ],
+            "{timeline:#?}"
+        );
+    }
+
+    #[test]
     fn a_recorded_change_names_the_changed_element_on_the_live_path() {
         let mut plain = engine();
         run(&mut plain);
