@@ -38,7 +38,11 @@ pub const HISTORY_MINUTES: usize = 180;
 pub struct Live {
     run: Run,
     history: History,
-    /// Resolved incidents from earlier runs, shown as history.
+    /// Incidents from earlier runs: history, and any left open. The run
+    /// that tracked an open one has ended, so nothing advances it, but it
+    /// stays open, on the page and in the API, until an operator closes it:
+    /// dropping it at a restart hid an outage the public had been told of
+    /// (and an operator's declared incident) without a word.
     earlier: Vec<Incident>,
     regions: Vec<String>,
     page: PageInfo,
@@ -64,10 +68,7 @@ impl Live {
         Live {
             run,
             history,
-            earlier: earlier
-                .into_iter()
-                .filter(|i| !i.status.is_open())
-                .collect(),
+            earlier,
             regions,
             page,
             now: 0,

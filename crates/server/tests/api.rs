@@ -971,3 +971,56 @@ async fn a_failed_form_post_keeps_what_was_typed() {
         r.body
     );
 }
+
+/// A restart loses no open incident: one an operator declared comes back
+/// listed, on the public page and actionable, though no run advances it.
+#[tokio::test]
+async fn an_incident_left_open_comes_back_after_a_restart() {
+    let before = harness(live_after(0)).await;
+    let op = before.token("otto", Role::Operator).await;
+    let declared = send(
+        before.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &op,
+            Some(json!({"title": "Fibre cut near Leeds", "body": "Investigating."})),
+        ),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+
+    let earlier = dialtone_store::Store::recent_incidents(&before.store, 50)
+        .await
+        .unwrap();
+    let h = harness(common::resumed_after(earlier, 5)).await;
+    let op = h.token("otto", Role::Operator).await;
+    let got = send(
+        h.router(),
+        authed("GET", &format!("/api/v1/incidents/{id}"), &op, None),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    let unresolved = get(h.router(), "/api/v2/incidents/unresolved.json")
+        .await
+        .json();
+    let listed = unresolved["incidents"].as_array().unwrap().iter();
+    assert!(
+        listed
+            .map(|i| &i["id"])
+            .any(|i| *i == json!(id.to_string())),
+        "{unresolved}"
+    );
+    let resolved = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{id}/resolve"),
+            &op,
+            Some(json!({"body": "Repaired."})),
+        ),
+    )
+    .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+}

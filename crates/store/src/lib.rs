@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dialtone_engine::Incident;
+use dialtone_model::IncidentStatus;
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -52,7 +53,9 @@ pub trait Store: Send + Sync {
     /// Inserts or updates the incident and appends timeline entries not yet stored.
     fn save_incident<'a>(&'a self, incident: &'a Incident)
     -> BoxFuture<'a, Result<(), StoreError>>;
-    /// The `limit` most recent incidents, oldest first, with their timelines.
+    /// The `limit` most recent incidents and every one still open, oldest
+    /// first, with their timelines: an open incident must come back after a
+    /// restart however many have opened since.
     fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>>;
     /// The id the next new incident should take.
     fn next_incident_id(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
@@ -131,10 +134,19 @@ impl Store for SqliteStore {
 
     fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>> {
         Box::pin(async move {
-            let rows = sqlx::query("SELECT id, record FROM incidents ORDER BY id DESC LIMIT ?1")
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
+            // The statuses `IncidentStatus::is_open` calls closed.
+            let closed = [IncidentStatus::Resolved, IncidentStatus::Postmortem];
+            let rows = sqlx::query(&format!(
+                "SELECT id, record FROM incidents
+                 WHERE id IN (SELECT id FROM incidents ORDER BY id DESC LIMIT ?1)
+                    OR status NOT IN ('{}', '{}')
+                 ORDER BY id DESC",
+                closed[0].as_str(),
+                closed[1].as_str()
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
             let mut out = rows
                 .iter()
                 .map(|r| {
@@ -156,5 +168,26 @@ impl Store for SqliteStore {
                 .await?;
             Ok(max.map_or(1, |m| m as u64 + 1))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_open_incident_comes_back_however_many_opened_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        for id in 1..=5 {
+            let mut inc = Incident::open(id, 1_000 * id as i64);
+            if id != 2 {
+                inc.status = IncidentStatus::Resolved;
+            }
+            store.save_incident(&inc).await.unwrap();
+        }
+        let ids = |incidents: Vec<Incident>| incidents.iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.recent_incidents(2).await.unwrap()), [2, 4, 5]);
+        assert_eq!(ids(store.recent_incidents(4).await.unwrap()), [2, 3, 4, 5]);
     }
 }

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use dialtone_auth::{Role, new_token};
 use dialtone_drill::Run;
-use dialtone_engine::EngineConfig;
+use dialtone_engine::{EngineConfig, Incident};
 use dialtone_notify::NotifyConfig;
 use dialtone_respond::Playbook;
 use dialtone_server::live::Live;
@@ -33,13 +33,20 @@ fn twin() -> TwinConfig {
 
 /// A pipeline that has run `minutes` simulated minutes.
 pub fn live_after(minutes: u32) -> Live {
-    let run = Run::new(twin(), EngineConfig::default(), 1).unwrap();
+    resumed_after(Vec::new(), minutes)
+}
+
+/// A pipeline started over `earlier` runs' incidents (as a restarted server
+/// loads them from its store) that has run `minutes` simulated minutes.
+pub fn resumed_after(earlier: Vec<Incident>, minutes: u32) -> Live {
+    let mut run = Run::new(twin(), EngineConfig::default(), 1).unwrap();
+    run.continue_numbering_from(earlier.iter().map(|i| i.id + 1).max().unwrap_or(1));
     // Everything public at once, as most of these tests look at the page.
     let playbook = Playbook {
         auto_publish_at: dialtone_model::Severity::Minor,
         ..Playbook::default()
     };
-    let mut live = Live::new(run, Vec::new(), PageInfo::default(), playbook);
+    let mut live = Live::new(run, earlier, PageInfo::default(), playbook);
     for _ in 0..minutes {
         live.step();
     }
