@@ -18,15 +18,23 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `path`, or the defaults without one. A missing file, bad TOML
-    /// or an unknown key is a usage error naming the file and the place.
+    /// Reads `path`, or the defaults without one. A missing file, bad TOML,
+    /// an unknown key or a value that cannot work (an unparsable URL, an
+    /// interval out of range, two mitigations of one name) is a usage error
+    /// naming the file and the key: found at start, not when an incident
+    /// needs it.
     pub fn load(path: Option<&Path>) -> Result<Config, UsageError> {
         let Some(path) = path else {
             return Ok(Config::default());
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))
+        let config: Config =
+            toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        let invalid = |e: &dyn std::fmt::Display| UsageError(format!("{}: {e}", path.display()));
+        config.playbook.validate().map_err(|e| invalid(&e))?;
+        config.notify.validate().map_err(|e| invalid(&e))?;
+        Ok(config)
     }
 }
 
@@ -40,6 +48,35 @@ mod tests {
         let config = Config::load(Some(&example)).expect("examples/dialtone.toml is valid");
         assert!(config.notify.smtp.is_some());
         assert!(!config.playbook.mitigations.is_empty());
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_errors_naming_the_file_and_the_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dialtone.toml");
+        for (text, key) in [
+            (
+                "[playbook]\nescalate_after_secs = 0\n",
+                "playbook.escalate_after_secs",
+            ),
+            (
+                "[[playbook.mitigations]]\nname = \"drain\"\n[[playbook.mitigations]]\nname = \"drain\"\n",
+                "playbook.mitigations",
+            ),
+            ("[notify]\nbase_url = \"not a url\"\n", "notify.base_url"),
+            (
+                "[[notify.pagers]]\nkind = \"alertmanager\"\nurl = \"not a url\"\n",
+                "notify.pagers.url",
+            ),
+        ] {
+            std::fs::write(&path, text).expect("writes");
+            let err = Config::load(Some(&path)).expect_err("refused");
+            assert!(
+                err.0.starts_with(&format!("{}: {key}: ", path.display())),
+                "{}",
+                err.0
+            );
+        }
     }
 
     #[test]

@@ -286,6 +286,17 @@ fn out_of_range_runs_are_usage_errors() {
         "runs past the largest seed",
     );
     assert_usage_error(
+        &dialtone(&[
+            "drill",
+            "--all",
+            "--seed",
+            "18446744073709551615",
+            "--seeds",
+            "1",
+        ]),
+        "runs past the largest seed a suite can reach",
+    );
+    assert_usage_error(
         &dialtone(&["bench", "rca", "--warmup-minutes", "1"]),
         "shorter than the engine's start-up grace",
     );

@@ -204,11 +204,18 @@ impl Courier {
             request = request.header(SIGNATURE_HEADER, sign(secret, m.body.as_bytes()));
         }
         let to = site_of(&m.destination);
-        let response = request
-            .body(m.body.clone())
-            .send()
-            .await
-            .map_err(|e| SendError::Transient(format!("POST to {to}: {}", e.without_url())))?;
+        let response = request.body(m.body.clone()).send().await.map_err(|e| {
+            // A URL reqwest cannot use (unparsable, not http or https)
+            // fails the same way on every try.
+            if e.is_builder() {
+                SendError::Permanent(format!(
+                    "POST to {to}: the URL cannot be called ({}); correct it",
+                    e.without_url()
+                ))
+            } else {
+                SendError::Transient(format!("POST to {to}: {}", e.without_url()))
+            }
+        })?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -318,4 +325,27 @@ pub async fn deliver_due(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_url_that_cannot_be_called_is_given_up_at_once_not_retried() {
+        let courier = Courier::new(&NotifyConfig::default()).expect("builds");
+        for url in ["not a url", "ftp://orchestrator.example/drain"] {
+            let m = OutboxItem {
+                key: "page/1/trigger/0/alertmanager-0".into(),
+                channel: "alertmanager".into(),
+                destination: url.into(),
+                subject: String::new(),
+                body: "{}".into(),
+                secret: None,
+                event_at: 0,
+            };
+            let err = courier.send(&m).await.expect_err("fails");
+            assert!(matches!(err, SendError::Permanent(_)), "{url}: {err:?}");
+        }
+    }
 }

@@ -84,6 +84,99 @@ pub struct SmtpConfig {
     pub timeout_secs: u64,
 }
 
+/// The longest [`SmtpConfig::timeout_secs`]: a relay slower than this is down,
+/// and every email waits for it.
+pub const MAX_SMTP_TIMEOUT_SECS: u64 = 300;
+
+/// A `[notify]` setting that cannot work, caught when the configuration is
+/// loaded rather than retried forever from the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct InvalidNotify {
+    /// The key, as written in the configuration file (`notify.smtp.port`).
+    pub key: String,
+    /// What is wrong and what to write instead.
+    pub problem: String,
+}
+
+impl NotifyConfig {
+    /// Checks the values serde cannot: URLs that can be called, an SMTP
+    /// relay that can be reached and logged in to.
+    pub fn validate(&self) -> Result<(), InvalidNotify> {
+        let invalid = |key: &str, problem: String| InvalidNotify {
+            key: format!("notify.{key}"),
+            problem,
+        };
+        // Empty: the server fills in its listen address.
+        if !self.base_url.is_empty() {
+            check_http_url(&self.base_url)
+                .map_err(|p| invalid("base_url", format!("`{}` {p}", self.base_url)))?;
+        }
+        for (i, pager) in self.pagers.iter().enumerate() {
+            // The URL may carry credentials (Alertmanager basic auth): not repeated.
+            check_http_url(pager.url()).map_err(|p| {
+                invalid(
+                    "pagers.url",
+                    format!("the URL of pager {} ({}) {p}", i + 1, pager.name()),
+                )
+            })?;
+        }
+        if let Some(smtp) = &self.smtp {
+            if smtp.port == 0 {
+                return Err(invalid(
+                    "smtp.port",
+                    "0 is no port: use the relay's, usually 587 (starttls) or 465 (tls)".into(),
+                ));
+            }
+            if !(1..=MAX_SMTP_TIMEOUT_SECS).contains(&smtp.timeout_secs) {
+                return Err(invalid(
+                    "smtp.timeout_secs",
+                    format!(
+                        "{} is out of range: use 1 to {MAX_SMTP_TIMEOUT_SECS}",
+                        smtp.timeout_secs
+                    ),
+                ));
+            }
+            match (&smtp.username, &smtp.password) {
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "smtp.username",
+                        "is set without smtp.password, so Dialtone would not log in: \
+                         add the password, or remove the username for a relay that needs no login"
+                            .into(),
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "smtp.password",
+                        "is set without smtp.username, so Dialtone would not log in: \
+                         add the username, or remove the password for a relay that needs no login"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` can be POSTed to: http or https, with a host.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("is not a URL ({e}): write it as https://host/path"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "has the scheme `{}`: only http and https can be called",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("names no host: write it as https://host/path".to_string());
+    }
+    Ok(())
+}
+
 fn default_smtp_port() -> u16 {
     587
 }
@@ -130,6 +223,94 @@ impl PagerConfig {
     fn url(&self) -> &str {
         match self {
             PagerConfig::Pagerduty { url, .. } | PagerConfig::Alertmanager { url } => url,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp() -> SmtpConfig {
+        SmtpConfig {
+            host: "mail.example.net".into(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            from: "Dialtone <status@example.net>".into(),
+            username: None,
+            password: None,
+            timeout_secs: 10,
+        }
+    }
+
+    fn refused(config: NotifyConfig) -> String {
+        config.validate().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn urls_that_cannot_be_called_are_refused_naming_the_key() {
+        assert!(NotifyConfig::default().validate().is_ok());
+        let err = refused(NotifyConfig {
+            base_url: "not a url".into(),
+            ..NotifyConfig::default()
+        });
+        assert!(
+            err.starts_with("notify.base_url: `not a url` is not a URL"),
+            "{err}"
+        );
+        for (url, problem) in [("not a url", "is not a URL"), ("ftp://x", "scheme `ftp`")] {
+            let err = refused(NotifyConfig {
+                pagers: vec![
+                    PagerConfig::Pagerduty {
+                        url: default_pagerduty_url(),
+                        routing_key: "k".into(),
+                    },
+                    PagerConfig::Alertmanager { url: url.into() },
+                ],
+                ..NotifyConfig::default()
+            });
+            assert!(
+                err.starts_with("notify.pagers.url: the URL of pager 2 (alertmanager)")
+                    && err.contains(problem),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_smtp_relay_that_cannot_work_is_refused_naming_the_key() {
+        let with = |smtp: SmtpConfig| NotifyConfig {
+            smtp: Some(smtp),
+            ..NotifyConfig::default()
+        };
+        assert!(with(smtp()).validate().is_ok());
+        let cases = [
+            (SmtpConfig { port: 0, ..smtp() }, "notify.smtp.port: 0"),
+            (
+                SmtpConfig {
+                    timeout_secs: 0,
+                    ..smtp()
+                },
+                "notify.smtp.timeout_secs: 0 is out of range",
+            ),
+            (
+                SmtpConfig {
+                    username: Some("dialtone".into()),
+                    ..smtp()
+                },
+                "notify.smtp.username: is set without smtp.password",
+            ),
+            (
+                SmtpConfig {
+                    password: Some("secret".into()),
+                    ..smtp()
+                },
+                "notify.smtp.password: is set without smtp.username",
+            ),
+        ];
+        for (config, message) in cases {
+            let err = refused(with(config));
+            assert!(err.starts_with(message), "{err}");
         }
     }
 }

@@ -68,6 +68,97 @@ impl Default for Playbook {
     }
 }
 
+/// The longest [`Playbook::escalate_after_secs`] and
+/// [`Playbook::update_cadence_secs`]: 30 days. Longer is a typo (or an
+/// attempt at "never", which these keys do not mean), and bounded values keep
+/// the escalation arithmetic far from overflow.
+pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
+
+/// A playbook setting that cannot work, caught when the configuration is
+/// loaded rather than when an incident needs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct InvalidPlaybook {
+    /// The key, as written in the configuration file (`playbook.escalate_after_secs`).
+    pub key: String,
+    /// What is wrong and what to write instead.
+    pub problem: String,
+}
+
+impl Playbook {
+    /// Checks the values serde cannot: intervals in range, mitigation names
+    /// distinct (a rule is fired once per name and element, so a second rule
+    /// of the same name would never fire), webhook URLs that can be called.
+    /// An empty `escalation` is valid: it means nobody is paged.
+    pub fn validate(&self) -> Result<(), InvalidPlaybook> {
+        let invalid = |key: &str, problem: String| InvalidPlaybook {
+            key: format!("playbook.{key}"),
+            problem,
+        };
+        if !(1..=MAX_INTERVAL_SECS).contains(&self.escalate_after_secs) {
+            return Err(invalid(
+                "escalate_after_secs",
+                format!(
+                    "{} is out of range: use 1 to {MAX_INTERVAL_SECS} (30 days); to page nobody, set escalation = []",
+                    self.escalate_after_secs
+                ),
+            ));
+        }
+        if !(0..=MAX_INTERVAL_SECS).contains(&self.update_cadence_secs) {
+            return Err(invalid(
+                "update_cadence_secs",
+                format!(
+                    "{} is out of range: use 1 to {MAX_INTERVAL_SECS} (30 days), or 0 for no reminders",
+                    self.update_cadence_secs
+                ),
+            ));
+        }
+        for (i, rule) in self.mitigations.iter().enumerate() {
+            if let Some(first) = self.mitigations[..i]
+                .iter()
+                .position(|r| r.name == rule.name)
+            {
+                return Err(invalid(
+                    "mitigations",
+                    format!(
+                        "rules {} and {} are both named `{}` (a rule without a name is named `{}`), \
+                         so the second would never fire: give each rule its own name",
+                        first + 1,
+                        i + 1,
+                        rule.name,
+                        MitigationRule::default().name
+                    ),
+                ));
+            }
+            if let MitigationAction::Webhook { url } = &rule.action
+                && let Err(problem) = check_http_url(url)
+            {
+                return Err(invalid(
+                    "mitigations.action.webhook.url",
+                    format!("`{url}` of rule `{}` {problem}", rule.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` can be POSTed to: http or https, with a host.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("is not a URL ({e}): write it as https://host/path"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "has the scheme `{}`: only http and https can be called",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("names no host: write it as https://host/path".to_string());
+    }
+    Ok(())
+}
+
 /// "When the root cause is one of these kinds and the incident is this bad,
 /// run this action on it."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -365,7 +456,9 @@ fn page(
             let unacknowledged = at - first_at;
             let next = level + 1;
             if next >= playbook.escalation.len()
-                || unacknowledged < playbook.escalate_after_secs * next as i64
+                // Saturating: a playbook built in code skips `validate`, and a
+                // wrapped product would escalate at once.
+                || unacknowledged < playbook.escalate_after_secs.saturating_mul(next as i64)
             {
                 return;
             }
@@ -619,6 +712,79 @@ mod tests {
             })
             .collect();
         assert_eq!(resolves, [1]);
+    }
+
+    #[test]
+    fn a_playbook_with_values_that_cannot_work_is_refused_naming_the_key() {
+        let refused = |p: Playbook| p.validate().expect_err("refused").to_string();
+        assert!(Playbook::default().validate().is_ok());
+        let no_paging = Playbook {
+            escalation: Vec::new(),
+            update_cadence_secs: 0,
+            ..Playbook::default()
+        };
+        assert!(no_paging.validate().is_ok(), "no paging, no reminders");
+        for secs in [0, -60, i64::MAX, MAX_INTERVAL_SECS + 1] {
+            let err = refused(Playbook {
+                escalate_after_secs: secs,
+                ..Playbook::default()
+            });
+            assert!(
+                err.starts_with("playbook.escalate_after_secs: ") && err.contains("30 days"),
+                "{err}"
+            );
+        }
+        let err = refused(Playbook {
+            update_cadence_secs: -1,
+            ..Playbook::default()
+        });
+        assert!(err.starts_with("playbook.update_cadence_secs: -1"), "{err}");
+
+        let unnamed: Playbook = toml::from_str(
+            "[[mitigations]]\nat_least = \"minor\"\n[[mitigations]]\nat_least = \"critical\"\n",
+        )
+        .expect("parses");
+        let err = refused(unnamed);
+        assert!(
+            err.contains("rules 1 and 2 are both named `fail over to the standby`"),
+            "{err}"
+        );
+
+        for (url, problem) in [
+            ("ftp://x", "scheme `ftp`"),
+            ("not a url", "is not a URL"),
+            ("https://", "is not a URL"),
+        ] {
+            let err = refused(Playbook {
+                mitigations: vec![MitigationRule {
+                    action: MitigationAction::Webhook { url: url.into() },
+                    ..MitigationRule::default()
+                }],
+                ..Playbook::default()
+            });
+            assert!(
+                err.starts_with("playbook.mitigations.action.webhook.url: ")
+                    && err.contains(problem),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_escalation_interval_never_wraps_into_paging_every_level() {
+        let p = Playbook {
+            escalate_after_secs: 1 << 62,
+            escalation: vec!["a".into(), "b".into(), "c".into()],
+            ..Playbook::default()
+        };
+        let mut inc = Incident::open(1, 0);
+        inc.severity = Severity::Major;
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        for at in [0, 1 << 62, (1 << 62) + 60] {
+            page(&p, at, &mut inc, &mut track, &mut effects);
+        }
+        assert_eq!(effects.len(), 2, "levels 0 and 1 only: {effects:?}");
     }
 
     #[test]

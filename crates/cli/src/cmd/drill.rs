@@ -60,14 +60,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let seeds = args.seeds.unwrap_or(1);
-    let last = args.seed.checked_add(seeds).ok_or_else(|| {
-        UsageError(format!(
-            "--seed {} with --seeds {seeds} runs past the largest seed; start lower",
-            args.seed
-        ))
-    })?;
-    for seed in args.seed..last {
+    for seed in seed_range(args.seed, args.seeds.unwrap_or(1))? {
         let base = TwinConfig::default();
         let twin = TwinConfig {
             seed,
@@ -91,10 +84,32 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seeds `seed` to `seed + seeds - 1`: the largest seed is a seed too.
+fn seed_range(seed: u64, seeds: u64) -> Result<std::ops::RangeInclusive<u64>, UsageError> {
+    let last = seeds
+        .checked_sub(1)
+        .and_then(|more| seed.checked_add(more))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--seed {seed} with --seeds {seeds} runs past the largest seed; start lower"
+            ))
+        })?;
+    Ok(seed..=last)
+}
+
 fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
+    let seeds = args.seeds.unwrap_or(3);
+    // The suite counts to `seed + seeds`, one past its last seed.
+    if args.seed.checked_add(seeds).is_none() {
+        return Err(UsageError(format!(
+            "--all from --seed {} with --seeds {seeds} runs past the largest seed a suite can reach; start lower",
+            args.seed
+        ))
+        .into());
+    }
     let config = SuiteConfig::all(
         args.seed,
-        args.seeds.unwrap_or(3),
+        seeds,
         args.cells,
         i64::from(args.warmup_hours) * 3600,
     );
@@ -206,4 +221,17 @@ fn print_card(c: &Scorecard) -> Result<(), StdoutError> {
         c.false_incidents,
         c.false_incidents_before_fault
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_run_up_to_and_including_the_largest() {
+        assert_eq!(seed_range(u64::MAX, 1).unwrap(), u64::MAX..=u64::MAX);
+        assert_eq!(seed_range(3, 2).unwrap(), 3..=4);
+        let err = seed_range(u64::MAX, 2).unwrap_err();
+        assert!(err.0.contains("runs past the largest seed"), "{err}");
+    }
 }

@@ -28,6 +28,7 @@ mod chart;
 pub mod demo;
 pub mod detect;
 pub mod drill;
+mod lock;
 mod output;
 pub mod postmortem;
 pub mod rca;

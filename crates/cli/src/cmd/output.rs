@@ -40,6 +40,35 @@ impl Output {
         Output::create(path, flag)
     }
 
+    /// [`Output::create`], refused when `path` is one of the database's
+    /// `files` in `data_dir`: by any name if it exists, by its directory and
+    /// name if not (a WAL file SQLite has not made yet is still its own).
+    pub fn create_apart_from_store(
+        path: &Path,
+        flag: &str,
+        data_dir: &Path,
+        files: &[&str],
+    ) -> Result<Output, UsageError> {
+        let dir = std::fs::canonicalize(data_dir).ok();
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let same_dir = dir.is_some() && std::fs::canonicalize(parent).ok() == dir;
+        let clash = files.iter().any(|name| {
+            same_file(path, &data_dir.join(name))
+                || (same_dir && path.file_name() == Some(std::ffi::OsStr::new(name)))
+        });
+        if clash {
+            return Err(UsageError(format!(
+                "{flag} {} is a file of the database in {}: name a file outside it, or the database would be replaced by the output",
+                path.display(),
+                data_dir.display()
+            )));
+        }
+        Output::create(path, flag)
+    }
+
     /// Opens `path`, given by the command-line `flag`, for writing.
     pub fn create(path: &Path, flag: &str) -> Result<Output, UsageError> {
         let unwritable = |what: &Path, e: std::io::Error| {
@@ -274,6 +303,36 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&input).unwrap(),
             "timestamp,value\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_of_the_store_is_not_an_output_by_any_name_even_before_it_exists() {
+        let dir = scratch("store");
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("db"), "precious").unwrap();
+        std::os::unix::fs::symlink(data.join("db"), dir.join("link.md")).unwrap();
+        let files = ["db", "db-wal"];
+        for name in [
+            data.join("db"),
+            data.join("./db-wal"),
+            dir.join("../")
+                .join(dir.file_name().unwrap())
+                .join("data/db"),
+            dir.join("link.md"),
+        ] {
+            let err = Output::create_apart_from_store(&name, "--output", &data, &files)
+                .expect_err("refused");
+            assert!(err.0.contains("is a file of the database in"), "{err}");
+        }
+        for fine in [data.join("report.md"), dir.join("db")] {
+            assert!(Output::create_apart_from_store(&fine, "--output", &data, &files).is_ok());
+        }
+        assert_eq!(
+            std::fs::read_to_string(data.join("db")).unwrap(),
+            "precious"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use dialtone_store::Store;
 
 use super::UsageError;
+use super::lock::LOCK_FILE;
 use super::output::Output;
 use super::user::{DataDir, open_existing};
 
@@ -36,8 +37,12 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     // Opened before any work: a bad path fails first.
+    let wal = format!("{}-wal", dialtone_store::SQLITE_FILE);
+    let shm = format!("{}-shm", dialtone_store::SQLITE_FILE);
+    // The lock too: a report renamed over it would unlock a running server's directory.
+    let store_files = [dialtone_store::SQLITE_FILE, &wal, &shm, LOCK_FILE];
     let output = (args.output.as_deref())
-        .map(|p| Output::create(p, "--output"))
+        .map(|p| Output::create_apart_from_store(p, "--output", &args.data.data_dir, &store_files))
         .transpose()?;
     runtime.block_on(async {
         let store = open_existing(&args.data.data_dir).await?;

@@ -1,0 +1,184 @@
+//! `dialtone demo` as a service: one per data directory, stopped by SIGTERM
+//! as by Ctrl-C, and clear about a database it cannot use.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+mod common;
+use common::dialtone;
+
+fn assert_usage_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+}
+
+/// Kills the demo if a test fails before stopping it.
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a small, quick demo on `data` and waits for its banner.
+fn start_demo(data: &Path) -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(["--cells", "24", "--warmup-hours", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Dialtone is running") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(180))
+        .expect("the demo came up");
+    Demo(child)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_demo_on_a_data_dir_is_refused_readers_are_not_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut first = start_demo(&data);
+    let pid = first.0.id();
+
+    let second = dialtone(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_usage_error(
+        &second,
+        &format!("is in use by another dialtone (pid {pid})"),
+    );
+    let reader = dialtone(&[
+        "user",
+        "link",
+        "demo-admin",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        reader.status.success(),
+        "readers need no lock: {}",
+        String::from_utf8_lossy(&reader.stderr)
+    );
+
+    let term = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = first.0.wait().unwrap();
+    let mut stderr = String::new();
+    first
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.contains("stopping..."), "{stderr}");
+
+    // Stopped, it lets the next one in.
+    let _next = start_demo(&data);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("dialtone.sqlite"), vec![b'x'; 8192]).unwrap();
+    let out = dialtone(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_usage_error(
+        &out,
+        "is not a Dialtone database or is damaged: move it aside",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("writable"), "{stderr}");
+}
+
+#[test]
+fn a_postmortem_never_overwrites_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let password = dir.path().join("password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let added = dialtone(&[
+        "user",
+        "add",
+        "ada",
+        "--role",
+        "admin",
+        "--password-file",
+        password.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let db = data.join("dialtone.sqlite");
+    let before = std::fs::read(&db).unwrap();
+    for name in [
+        "dialtone.sqlite",
+        "dialtone.sqlite-wal",
+        "dialtone.sqlite-shm",
+        "dialtone.lock",
+    ] {
+        let out = dialtone(&[
+            "postmortem",
+            "1",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--output",
+            data.join(name).to_str().unwrap(),
+        ]);
+        assert_usage_error(&out, "is a file of the database in");
+    }
+    // Through another spelling of the directory too.
+    let dotted = data.join(".").join("dialtone.sqlite");
+    let out = dialtone(&[
+        "postmortem",
+        "1",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--output",
+        dotted.to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "is a file of the database in");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the database is untouched"
+    );
+}
