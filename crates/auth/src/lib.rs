@@ -15,7 +15,7 @@
 
 mod parse;
 
-pub use parse::{bearer, cookie, form_field, percent_decode};
+pub use parse::{BadForm, bearer, cookie, form_field, form_pairs, percent_decode};
 
 use std::fmt;
 

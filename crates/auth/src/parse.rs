@@ -15,13 +15,41 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// The first value of field `name` in an `application/x-www-form-urlencoded` body.
+/// Why an `application/x-www-form-urlencoded` body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadForm {
+    #[error("it is not UTF-8 text")]
+    NotUtf8,
+    /// The position of the bad pair, counting from 1: its text may be anything.
+    #[error(
+        "field {0} has a `%` not followed by two hex digits, or encodes bytes that are not UTF-8"
+    )]
+    BadEscape(usize),
+}
+
+/// Every `(name, value)` pair of an `application/x-www-form-urlencoded`
+/// body, in order. One bad pair spoils the whole body: reading the others
+/// would make the fields it hid look missing, and the caller would answer
+/// for a different request than the one sent.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, BadForm> {
+    let body = std::str::from_utf8(body).map_err(|_| BadForm::NotUtf8)?;
+    (body.split('&').filter(|pair| !pair.is_empty()).enumerate())
+        .map(|(i, pair)| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            percent_decode(k)
+                .zip(percent_decode(v))
+                .ok_or(BadForm::BadEscape(i + 1))
+        })
+        .collect()
+}
+
+/// The first value of field `name` in an `application/x-www-form-urlencoded`
+/// body; `None` as well where the body is not one ([`form_pairs`] says why).
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    let body = std::str::from_utf8(body).ok()?;
-    body.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k)? == name).then(|| percent_decode(v))?
-    })
+    form_pairs(body)
+        .ok()?
+        .into_iter()
+        .find_map(|(k, v)| (k == name).then_some(v))
 }
 
 /// Decodes `+` and `%XX` as forms encode them; `None` for bad escapes or non-UTF-8.
@@ -78,6 +106,25 @@ mod tests {
         assert_eq!(percent_decode("%4"), None);
     }
 
+    #[test]
+    fn a_bad_pair_spoils_the_whole_form() {
+        assert_eq!(
+            form_pairs(b"a=1&&b=x+y"),
+            Ok(vec![("a".into(), "1".into()), ("b".into(), "x y".into())])
+        );
+        assert_eq!(
+            form_pairs(b"problem=%ZZ&area=north"),
+            Err(BadForm::BadEscape(1))
+        );
+        assert_eq!(
+            form_pairs(b"area=north&problem=%FF"),
+            Err(BadForm::BadEscape(2))
+        );
+        assert_eq!(form_pairs(b"problem=\xff"), Err(BadForm::NotUtf8));
+        // The field itself is fine, but the body it came in was not read as sent.
+        assert_eq!(form_field(b"area=north&problem=%ZZ", "area"), None);
+    }
+
     /// Form encoding as browsers do it, to check decoding inverts it.
     fn encode(s: &str) -> String {
         s.bytes()
@@ -97,6 +144,7 @@ mod tests {
             let _ = bearer(&s);
             let _ = cookie(&s, "dialtone_session");
             let _ = form_field(&bytes, "csrf");
+            let _ = form_pairs(&bytes);
             let _ = percent_decode(&s);
             let _ = crate::parse_token(&s);
         }

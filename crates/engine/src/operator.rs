@@ -93,7 +93,7 @@ pub enum ActionError {
         from: &'static str,
         to: &'static str,
     },
-    #[error("the {0} is empty: write what customers should know")]
+    #[error("the {0} is empty: {hint}", hint = what_to_write(.0))]
     Empty(&'static str),
     #[error("the {field} has {chars} characters: keep it to {max}")]
     TooLong {
@@ -107,6 +107,15 @@ pub enum ActionError {
     SelfMerge(u64),
     #[error("incident {0} is already public: there is no draft to approve")]
     AlreadyPublic(u64),
+}
+
+/// What to put in `field`, [`text`]'s field, where it was left empty.
+fn what_to_write(field: &str) -> &'static str {
+    match field {
+        "assignee" => "name the person or team who takes the incident on",
+        "title" => "write what customers notice, without internal element names",
+        _ => "write what customers should know",
+    }
 }
 
 fn text(field: &'static str, s: &str, max: usize) -> Result<String, ActionError> {

@@ -33,8 +33,9 @@ pub struct EventWatch {
 
 impl EventWatch {
     /// Whether the watch is on at `at`: from the pre-flight to the end.
+    /// Saturating: a watch read back from anywhere must not panic the engine.
     pub fn is_on(&self, at: Timestamp) -> bool {
-        self.start - PREFLIGHT_SECS <= at && at < self.end
+        self.start.saturating_sub(PREFLIGHT_SECS) <= at && at < self.end
     }
 }
 
@@ -124,5 +125,24 @@ impl Engine {
             .iter()
             .find(|w| w.event.is_on(at) && elements.contains(&w.element))
             .map(|w| &w.event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_from_the_start_of_time_is_on_until_its_end() {
+        let event = EventWatch {
+            name: "w".into(),
+            element: "e".into(),
+            start: Timestamp::MIN,
+            end: Timestamp::MAX,
+            fallback: None,
+        };
+        assert!(event.is_on(Timestamp::MIN));
+        assert!(event.is_on(0));
+        assert!(!event.is_on(Timestamp::MAX));
     }
 }

@@ -21,7 +21,7 @@ use dialtone_auth::{
 use dialtone_store::{AuditEntry, User};
 
 use crate::console::escape;
-use crate::{ApiError, AppState, Limits, read_body};
+use crate::{ApiError, AppState, Limits, check_form, read_body, read_form};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +206,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
     }
     let (parts, body) = req.into_parts();
     let bytes = read_body(body).await?;
+    check_form(&parts.headers, &bytes)?;
     let ok = form_field(&bytes, CSRF_FIELD).is_some_and(|v| constant_time_eq(&v, expected));
     if !ok {
         return Err(refused());
@@ -384,7 +385,7 @@ async fn sign_in_post(
         .and_then(|v| v.to_str().ok())
         .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
         .map(str::to_string);
-    let body = read_body(req.into_body()).await?;
+    let body = read_form(req).await?;
     let field = form_field(&body, CSRF_FIELD).unwrap_or_default();
     if cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field)) {
         Ok(Ok(body))

@@ -4,7 +4,7 @@
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use dialtone_auth::{CSRF_FIELD, form_field};
@@ -19,10 +19,26 @@ use crate::access::{Principal, audit};
 use crate::console::{CSRF_SLOT, USER_SLOT, escape};
 use crate::extract::{Body, Path};
 use crate::live::Live;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, read_form};
 
 /// Audit entries listed by `GET /api/v1/audit`.
 const AUDIT_LISTED: u32 = 500;
+
+/// The times an operator may give, in Unix seconds: 2000-01-01 up to the
+/// end of 9999. Wider would be a typo (milliseconds, a sign) the engine
+/// would hold on to and never act on, or overflow on.
+const EARLIEST: Timestamp = 946_684_800;
+const LATEST: Timestamp = 253_402_300_799;
+
+/// `t`, the request's field `name`, if it is within [`EARLIEST`]..=[`LATEST`].
+fn network_time(name: &str, t: Timestamp) -> Result<Timestamp, ApiError> {
+    if (EARLIEST..=LATEST).contains(&t) {
+        return Ok(t);
+    }
+    Err(ApiError::BadRequest(format!(
+        "`{name}` is {t}: give Unix seconds between {EARLIEST} (2000-01-01) and {LATEST} (the end of 9999)"
+    )))
+}
 
 /// Applies `f` to the live state under its lock, re-renders every document,
 /// saves the touched incidents and writes the audit row.
@@ -360,10 +376,11 @@ pub(crate) async fn record_change(
             "describe the change in 1 to 500 characters".into(),
         ));
     }
+    let at = b.at.map(|t| network_time("at", t)).transpose()?;
     let change = {
         let mut live = state.live.lock().await;
         let change = dialtone_engine::ChangeEvent {
-            at: b.at.unwrap_or(live.now()),
+            at: at.unwrap_or(live.now()),
             element: b.element.clone(),
             kind,
             description: b.description.trim().to_string(),
@@ -409,17 +426,17 @@ pub(crate) async fn watch_event(
             "name the event in 1 to 200 characters".into(),
         ));
     }
-    if b.end <= b.start {
+    let (start, end) = (network_time("start", b.start)?, network_time("end", b.end)?);
+    if end <= start {
         return Err(ApiError::BadRequest(format!(
-            "the event ends ({}) before it starts ({}): give start < end in Unix seconds",
-            b.end, b.start
+            "the event ends ({end}) before it starts ({start}): give start < end in Unix seconds"
         )));
     }
     let event = dialtone_engine::EventWatch {
         name: b.name.trim().to_string(),
         element: b.element,
-        start: b.start,
-        end: b.end,
+        start,
+        end,
         fallback: b.fallback,
     };
     state
@@ -573,17 +590,18 @@ fn console_retry(who: &Principal, path: &str, body: &Bytes, error: &ApiError) ->
 pub(crate) async fn console_declare(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Body(body): Body,
-) -> Response {
+    req: Request,
+) -> Result<Response, ApiError> {
+    let body = read_form(req).await?;
     let declared = async {
         let severity = field(&body, "severity");
         let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
         declare_as(&state, &who, d).await
     };
-    match declared.await {
+    Ok(match declared.await {
         Ok(inc) => Redirect::to(&format!("/console#incident-{}", inc.id)).into_response(),
         Err(e) => console_retry(&who, "/console/incidents", &body, &e),
-    }
+    })
 }
 
 /// `POST /console/incidents/{id}`: the console's per-incident forms.
@@ -591,13 +609,14 @@ pub(crate) async fn console_act(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
-    Body(body): Body,
-) -> Response {
+    req: Request,
+) -> Result<Response, ApiError> {
+    let body = read_form(req).await?;
     let applied = async { apply(&state, &who, id, console_action(&body)?).await };
-    match applied.await {
+    Ok(match applied.await {
         Ok(_) => Redirect::to(&format!("/console#incident-{id}")).into_response(),
         Err(e) => console_retry(&who, &format!("/console/incidents/{id}"), &body, &e),
-    }
+    })
 }
 
 /// The operator action a console form asks for.

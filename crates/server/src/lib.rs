@@ -35,7 +35,9 @@ use dialtone_auth::Role;
 use dialtone_notify::NotifyConfig;
 use dialtone_store::{AuthStore, NotifyStore, Store};
 use tokio::sync::Mutex;
+use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use access::{Principal, unix_now};
@@ -69,6 +71,37 @@ pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Byte
             ApiError::BadRequest(format!("could not read the request body: {e}"))
         })
 }
+/// A form's body, at most [`MAX_BODY_BYTES`], checked to be one: the one
+/// place a form is read, so a body sent otherwise (multipart, bad `%`
+/// escapes, not UTF-8) is refused as unreadable rather than read as a form
+/// whose fields are missing, which would answer for a different request
+/// (an "unknown problem ``", a sign-in form "expired").
+pub(crate) async fn read_form(req: Request) -> Result<axum::body::Bytes, ApiError> {
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await?;
+    check_form(&parts.headers, &body)?;
+    Ok(body)
+}
+
+/// [`read_form`]'s check, for a body already read (one that may be JSON).
+/// No `Content-Type` at all is taken for a form, as `curl -d` is.
+pub(crate) fn check_form(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    if let Some(sent) = headers.get(header::CONTENT_TYPE) {
+        let sent = String::from_utf8_lossy(sent.as_bytes());
+        let essence = sent.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(ApiError::BadRequest(format!(
+                "the form could not be read: it was sent as `{essence}`; send it as application/x-www-form-urlencoded, as an HTML form does by default"
+            )));
+        }
+    }
+    dialtone_auth::form_pairs(body).map(drop).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the form could not be read: {e}; send it URL-encoded in UTF-8, as a browser does"
+        ))
+    })
+}
+
 /// Longest any request may take.
 pub const REQUEST_TIMEOUT_SECS: u64 = 10;
 
@@ -429,7 +462,37 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(REQUEST_TIMEOUT_SECS),
         ))
+        // Outermost, so the middleware's own answers (413, 503) carry them too.
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                // No page of ours is meant to be framed: framed, a console
+                // button could be clicked by a visitor tricked by another site.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    page_policy,
+                )),
+        )
         .with_state(state)
+}
+
+/// What an HTML page of ours may load: its inline `<style>` and nothing
+/// else (the pages have no scripts, images or fonts), and its forms post
+/// only back to us. Other answers need no policy: nothing in them runs.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                           base-uri 'none'; frame-ancestors 'none'";
+
+fn page_policy<B>(resp: &Response<B>) -> Option<HeaderValue> {
+    let html = (resp.headers().get(header::CONTENT_TYPE))
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    html.then(|| HeaderValue::from_static(PAGE_POLICY))
 }
 
 /// Whether `If-None-Match` names `etag` (RFC 9110: a list of tags, each

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
 use crate::subscribe::{chosen, form_alert, is_json, page, valid_email};
-use crate::{ApiError, AppState, read_body};
+use crate::{ApiError, AppState, check_form, read_body};
 
 /// `GET /report`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
@@ -99,7 +99,8 @@ pub(crate) async fn report(
 ) -> Result<Response, ApiError> {
     let ip = client_ip(&req, &state.limits.trusted_proxies);
     let json = is_json(req.headers());
-    let body = read_body(req.into_body()).await?;
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await?;
     let b = if json {
         serde_json::from_slice::<ReportBody>(&body).map_err(|e| {
             ApiError::BadRequest(format!(
@@ -107,6 +108,7 @@ pub(crate) async fn report(
             ))
         })?
     } else {
+        check_form(&parts.headers, &body)?;
         ReportBody {
             problem: form_field(&body, "problem").unwrap_or_default(),
             area: form_field(&body, "area").unwrap_or_default(),

@@ -16,8 +16,8 @@ use serde_json::json;
 
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
-use crate::extract::{Body, Query};
-use crate::{ApiError, AppState, HTML, read_body};
+use crate::extract::Query;
+use crate::{ApiError, AppState, HTML, check_form, read_body, read_form};
 
 /// Longest email address (RFC 5321) and webhook URL accepted.
 const MAX_EMAIL_CHARS: usize = 254;
@@ -135,15 +135,16 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// What the request asks for: a JSON body that does not parse is an error,
-/// a form is read as it is (fields it lacks are empty).
-fn read(body: &Bytes, json: bool, regions: &[String]) -> Result<SubscribeBody, ApiError> {
-    Ok(if json {
+/// and so is a form that cannot be read; fields a form lacks are empty.
+fn read(headers: &HeaderMap, body: &Bytes, regions: &[String]) -> Result<SubscribeBody, ApiError> {
+    Ok(if is_json(headers) {
         serde_json::from_slice::<SubscribeBody>(body).map_err(|e| {
             ApiError::BadRequest(format!(
                 "the body must be {{\"email\": ...}} or {{\"webhook\": ...}} with optional \"services\" and \"regions\" lists: {e}"
             ))
         })?
     } else {
+        check_form(headers, body)?;
         let ticked = |prefix: &str, names: &[&str]| -> Vec<String> {
             names
                 .iter()
@@ -154,20 +155,27 @@ fn read(body: &Bytes, json: bool, regions: &[String]) -> Result<SubscribeBody, A
         let service_names: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
         let region_names: Vec<&str> = regions.iter().map(String::as_str).collect();
         SubscribeBody {
-            email: form_field(body, "email").filter(|s| !s.trim().is_empty()),
-            webhook: form_field(body, "webhook").filter(|s| !s.trim().is_empty()),
+            email: form_field(body, "email"),
+            webhook: form_field(body, "webhook"),
             services: ticked("service_", &service_names),
             regions: ticked("region_", &region_names),
         }
     })
 }
 
-/// The request as a subscription, checked against what exists.
+/// The request as a subscription, checked against what exists. A name
+/// sent twice is kept once; a blank address is no address, as a form's
+/// empty field is.
 fn check(
-    b: SubscribeBody,
+    mut b: SubscribeBody,
     regions: &[String],
     allow_private_webhooks: bool,
 ) -> Result<NewSubscriber, ApiError> {
+    for names in [&mut b.services, &mut b.regions] {
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+    }
+    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     for s in &b.services {
         if !Service::ALL.iter().any(|k| k.as_str() == s) {
             return Err(ApiError::BadRequest(format!(
@@ -183,7 +191,7 @@ fn check(
             )));
         }
     }
-    let (channel, target) = match (b.email, b.webhook) {
+    let (channel, target) = match (given(b.email), given(b.webhook)) {
         (Some(email), None) => {
             let email = email.trim().to_string();
             let email = with_lower_case_domain(&email);
@@ -257,7 +265,11 @@ fn secret() -> Result<String, ApiError> {
 /// a webhook is live at once and its signing secret is shown this once.
 ///
 /// An address already confirmed gets the answer a new one gets, and no
-/// mail: the form must not tell anyone who is subscribed. One asked for
+/// mail: the form must not tell anyone who is subscribed. So does a webhook
+/// URL already subscribed, with a secret and unsubscribe link of its own
+/// that are never stored: its owner keeps the pair first handed out, and
+/// whoever else knows the URL can neither tell nor take over its
+/// notifications. Neither answer names the subscriber's row. One asked for
 /// but not yet confirmed is asked again once the store's
 /// `CONFIRM_AGAIN_AFTER_SECS` (10 minutes) have passed since its last link
 /// (a new link; the store replaces the pending request), so nobody can block
@@ -271,8 +283,9 @@ pub(crate) async fn subscribe(
 ) -> Result<Response, ApiError> {
     let ip = client_ip(&req, &state.limits.trusted_proxies);
     let json = is_json(req.headers());
-    let body = read_body(req.into_body()).await?;
-    let asked = read(&body, json, &state.regions)?;
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await?;
+    let asked = read(&parts.headers, &body, &state.regions)?;
     match subscribe_as_asked(&state, ip, asked.clone(), json).await {
         Err(e) if !json => {
             let mut shown = form_page(&state, e.status(), &asked, Some(&e.to_string()));
@@ -354,15 +367,25 @@ async fn subscribe_as_asked(
         }
         Channel::Webhook => {
             let signing = secret()?;
-            let sub = state
+            let added = state
                 .notify_store
                 .add_subscriber(&new, None, Some(&signing), &unsubscribe, now)
-                .await?;
+                .await;
+            match added {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             if json {
                 return Ok((
                     StatusCode::CREATED,
                     Json(json!({
-                        "subscriber": sub,
+                        "subscriber": {
+                            "channel": Channel::Webhook,
+                            "target": new.target,
+                            "services": new.services,
+                            "regions": new.regions,
+                            "confirmed": true,
+                        },
                         "secret": signing,
                         "signature_header": dialtone_notify::SIGNATURE_HEADER,
                         "unsubscribe": format!("{}/unsubscribe?token={unsubscribe}", state.notify.base_url),
@@ -377,7 +400,7 @@ async fn subscribe_as_asked(
                     "<p>Notifications go to <code>{}</code>, signed in the <code>{}</code> header as \
                      <code>sha256=</code> HMAC-SHA256 of the body with this secret, shown only now:</p>\
                      <p><code>{}</code></p>",
-                    escape(&sub.target),
+                    escape(&new.target),
                     dialtone_notify::SIGNATURE_HEADER,
                     escape(&signing)
                 ),
@@ -386,23 +409,34 @@ async fn subscribe_as_asked(
     }
 }
 
-/// The token of a link in a mail: missing (a link cut short by a mail
-/// client) it is empty, and the page says the link is not valid.
-#[derive(Debug, Deserialize)]
-pub(crate) struct TokenQuery {
-    #[serde(default)]
-    token: String,
+/// A link's query, every pair as sent: read into a struct, a token given
+/// twice would be a parser's error instead of the page a bad link gets.
+type LinkQuery = Query<Vec<(String, String)>>;
+
+/// The token of a link in a mail, if the link holds exactly one: missing
+/// (a link cut short by a mail client) or given twice, the link is no link
+/// of ours, and its page says so as it does for any other.
+fn link_token(query: Vec<(String, String)>) -> Option<String> {
+    let mut tokens = query.into_iter().filter(|(k, _)| k == "token");
+    match (tokens.next(), tokens.next()) {
+        (Some((_, token)), None) if !token.is_empty() => Some(token),
+        _ => None,
+    }
 }
 
 /// `GET /subscribe/confirm?token=`: the double opt-in link.
 pub(crate) async fn confirm(
     State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
+    Query(query): LinkQuery,
 ) -> Result<Response, ApiError> {
-    let confirmed = state
-        .notify_store
-        .confirm_subscriber(&sha256_hex(q.token.as_bytes()), unix_now())
-        .await?;
+    let confirmed = match link_token(query) {
+        Some(token) => {
+            (state.notify_store)
+                .confirm_subscriber(&sha256_hex(token.as_bytes()), unix_now())
+                .await?
+        }
+        None => None,
+    };
     Ok(match confirmed {
         Some(sub) => page(
             StatusCode::OK,
@@ -423,21 +457,21 @@ pub(crate) async fn confirm(
 
 /// `GET /unsubscribe?token=`: a button, so a mail scanner following the
 /// link does not unsubscribe anyone.
-pub(crate) async fn unsubscribe_page(Query(q): Query<TokenQuery>) -> Response {
-    if q.token.is_empty() {
+pub(crate) async fn unsubscribe_page(Query(query): LinkQuery) -> Response {
+    let Some(token) = link_token(query) else {
         return page(
             StatusCode::NOT_FOUND,
             "Link not valid",
             "<p>This unsubscribe link is incomplete: open the whole link from the notification.</p>",
         );
-    }
+    };
     page(
         StatusCode::OK,
         "Unsubscribe",
         &format!(
             "<form method=\"post\" action=\"/unsubscribe\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
              <button type=\"submit\">Stop notifications</button></form>",
-            escape(&q.token)
+            escape(&token)
         ),
     )
 }
@@ -445,8 +479,9 @@ pub(crate) async fn unsubscribe_page(Query(q): Query<TokenQuery>) -> Response {
 /// `POST /unsubscribe` with the form field `token`.
 pub(crate) async fn unsubscribe(
     State(state): State<AppState>,
-    Body(body): Body,
+    req: Request,
 ) -> Result<Response, ApiError> {
+    let body = read_form(req).await?;
     let token = form_field(&body, "token").unwrap_or_default();
     let removed = state.notify_store.unsubscribe(&token).await?;
     Ok(if removed {
