@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dialtone_drill::Run;
-use dialtone_engine::EngineConfig;
+use dialtone_engine::{EngineConfig, Incident};
+use dialtone_model::Timestamp;
 use dialtone_notify::Courier;
 use dialtone_server::live::{Live, deliver_paced, run_paced};
 use dialtone_server::{
@@ -28,7 +29,9 @@ use crate::config::Config;
 /// The twin first runs flat out through a warm-up (so detectors learn what
 /// normal looks like), then in accelerated real time; the scenario's fault
 /// starts a few simulated minutes later. State (incidents and their
-/// timelines) lives in SQLite in the data directory. Ctrl-C stops cleanly.
+/// timelines) lives in SQLite in the data directory; a restart keeps it
+/// (an incident left open stays open for an operator to close) and starts
+/// the twin's calendar whole weeks after it. Ctrl-C or SIGTERM stops cleanly.
 ///
 /// Example: dialtone demo --speed 120 --scenario regional-power-outage
 #[derive(Debug, clap::Args)]
@@ -96,6 +99,24 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Where a demo's twin starts: at `default_start`, moved on by whole weeks
+/// past everything the `earlier` runs' incidents recorded. A restarted demo
+/// keeps the incidents of the runs before it (open ones stay open), so its
+/// network time must not run back over theirs: an operator's action on an
+/// old incident would be dated before the incident's own last update, and
+/// the history would hold two outages on the same morning. Whole weeks keep
+/// the twin's days and weeks in the shape its detectors learn.
+fn start_after(earlier: &[Incident], default_start: Timestamp) -> Timestamp {
+    const WEEK: i64 = 7 * 86_400;
+    let latest = (earlier.iter())
+        .flat_map(|i| i.timeline.iter().map(|e| e.at).chain([i.updated_at]))
+        .max();
+    match latest {
+        Some(t) if t >= default_start => default_start + ((t - default_start) / WEEK + 1) * WEEK,
+        _ => default_start,
+    }
+}
+
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,16 +127,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     init_tracing();
-    let base = TwinConfig::default();
-    let live_from = base.start + i64::from(args.warmup_hours) * 3600;
-    let twin = TwinConfig {
-        seed: args.seed,
-        cells: args.cells,
-        scenario: args.scenario.clone(),
-        fault_at: live_from + i64::from(args.fault_after_mins) * 60,
-        fault_duration_secs: i64::from(args.fault_mins) * 60,
-        ..base
+    // The twin from `start`, and when it goes live.
+    let twin_from = |start: Timestamp| {
+        let live_from = start + i64::from(args.warmup_hours) * 3600;
+        let twin = TwinConfig {
+            seed: args.seed,
+            cells: args.cells,
+            scenario: args.scenario.clone(),
+            start,
+            fault_at: live_from + i64::from(args.fault_after_mins) * 60,
+            fault_duration_secs: i64::from(args.fault_mins) * 60,
+        };
+        (twin, live_from)
     };
+    let default_start = TwinConfig::default().start;
+    let (twin, mut live_from) = twin_from(default_start);
     // Check everything the user gave before touching the disk, so a bad flag
     // leaves nothing behind.
     let mut config = Config::load(args.config.as_deref())?;
@@ -149,6 +175,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .recent_incidents(50)
         .await
         .context("loading earlier incidents")?;
+    let start = start_after(&earlier, default_start);
+    if start != default_start {
+        let (twin, from) = twin_from(start);
+        run = Run::new(twin, EngineConfig::default(), 1).context("moving the twin's calendar")?;
+        live_from = from;
+    }
     let first_id = store
         .next_incident_id()
         .await
@@ -349,4 +381,30 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restarted_demo_starts_whole_weeks_after_what_it_keeps() {
+        const START: Timestamp = 1_767_571_200;
+        const WEEK: i64 = 7 * 86_400;
+        assert_eq!(start_after(&[], START), START);
+        let mut inc = Incident::open(1, START + 34 * 3600);
+        // A timeline entry later than the incident's last update counts too.
+        inc.updated_at = START + 35 * 3600;
+        inc.timeline.push(dialtone_engine::TimelineEntry {
+            incident: 1,
+            at: START + WEEK + 60,
+            kind: dialtone_engine::TimelineKind::Monitoring,
+            status: dialtone_model::IncidentStatus::Monitoring,
+            public_body: String::new(),
+            detail: String::new(),
+        });
+        assert_eq!(start_after(&[inc], START), START + 2 * WEEK);
+        let before = Incident::open(2, START - 60);
+        assert_eq!(start_after(&[before], START), START);
+    }
 }
