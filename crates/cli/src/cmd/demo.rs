@@ -19,7 +19,7 @@ use dialtone_statuspage::PageInfo;
 use dialtone_store::{AuthStore, SqliteStore, Store};
 
 use super::UsageError;
-use super::lock::DataDirLock;
+use super::data_dir::{self, DataDirLock};
 use crate::config::Config;
 
 /// Run the whole loop on the built-in digital twin: a simulated operator
@@ -159,18 +159,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 args.listen
             ))
         })?;
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-        UsageError(format!(
-            "cannot create data directory {}: {e} (choose another with --data-dir)",
-            args.data_dir.display()
-        ))
-    })?;
+    data_dir::create(&args.data_dir)?;
     // Held until the process ends: a second server on this directory would
     // mix its incidents into ours.
     let _lock = DataDirLock::acquire(&args.data_dir)?;
-    let store = SqliteStore::open(&args.data_dir)
-        .await
-        .map_err(|e| open_error(&args.data_dir, &e))?;
+    let store = data_dir::open_store(&args.data_dir).await?;
     let earlier = store
         .recent_incidents(50)
         .await
@@ -291,67 +284,6 @@ async fn stop_signal() -> anyhow::Result<()> {
         .await
         .context("waiting for Ctrl-C")?;
     Ok(())
-}
-
-/// Why the database in `data_dir` could not be opened, with the remedy that
-/// fits: a file that is not a database needs moving aside, where a directory
-/// that refuses writes needs its permissions or disk space fixed.
-fn open_error(data_dir: &std::path::Path, e: &dialtone_store::StoreError) -> UsageError {
-    let file = data_dir.join(dialtone_store::SQLITE_FILE);
-    let hint = match store_failure(e) {
-        StoreFailure::NotADatabase => format!(
-            "; {} is not a Dialtone database or is damaged: move it aside (with any -wal and -shm \
-             files beside it) to start with an empty one, or choose another --data-dir",
-            file.display()
-        ),
-        StoreFailure::Access => format!(
-            "; check that {} is writable and its disk is not full, or choose another --data-dir",
-            data_dir.display()
-        ),
-        StoreFailure::Other => String::new(),
-    };
-    UsageError(format!(
-        "cannot open the database in {}: {e}{hint}",
-        data_dir.display()
-    ))
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum StoreFailure {
-    /// The file is no SQLite database, or a damaged one.
-    NotADatabase,
-    /// Permissions, a read-only file system, a full disk, an I/O error.
-    Access,
-    Other,
-}
-
-fn store_failure(e: &dialtone_store::StoreError) -> StoreFailure {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        match err.downcast_ref::<sqlx::Error>() {
-            Some(sqlx::Error::Io(_)) => return StoreFailure::Access,
-            Some(sqlx::Error::Database(db)) => {
-                // SQLite's extended codes carry the primary code in the low byte.
-                let primary = db
-                    .code()
-                    .and_then(|c| c.parse::<i32>().ok())
-                    .map(|c| c & 0xff);
-                return match primary {
-                    // SQLITE_CORRUPT, SQLITE_NOTADB
-                    Some(11 | 26) => StoreFailure::NotADatabase,
-                    // SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
-                    Some(3 | 8 | 10 | 13 | 14) => StoreFailure::Access,
-                    _ => StoreFailure::Other,
-                };
-            }
-            _ => {}
-        }
-        if err.is::<std::io::Error>() {
-            return StoreFailure::Access;
-        }
-        source = err.source();
-    }
-    StoreFailure::Other
 }
 
 /// A one-time console sign-in link for `demo-admin`, created (admin, no

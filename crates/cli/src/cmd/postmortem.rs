@@ -7,9 +7,10 @@ use anyhow::Context;
 use dialtone_store::Store;
 
 use super::UsageError;
-use super::lock::LOCK_FILE;
+use super::data_dir::LOCK_FILE;
+use super::data_dir::open_existing;
 use super::output::Output;
-use super::user::{DataDir, open_existing};
+use super::user::DataDir;
 
 /// Write the postmortem of an incident as Markdown: response times, impact
 /// (subscriber-minutes lost), root cause with its evidence, actions,

@@ -5,7 +5,8 @@ use dialtone_auth::new_token;
 use dialtone_store::AuthStore;
 
 use super::UsageError;
-use super::user::{DataDir, audit, existing_user, open_existing, unix_now};
+use super::data_dir::open_existing;
+use super::user::{DataDir, audit, existing_user, unix_now};
 
 /// Manage API tokens for `/api/v1/`.
 #[derive(Debug, clap::Args)]

@@ -9,6 +9,7 @@ use dialtone_auth::{Role, hash_password, random_secret, sha256_hex};
 use dialtone_store::{AuditEntry, AuthStore, SqliteStore, User};
 
 use super::UsageError;
+use super::data_dir::{open, open_existing};
 
 /// Manage who may use the console and the operator API.
 #[derive(Debug, clap::Args)]
@@ -61,38 +62,6 @@ pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Opens the store in `data_dir`, creating the directory if needed.
-pub async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        UsageError(format!(
-            "cannot create data directory {}: {e} (choose another with --data-dir)",
-            data_dir.display()
-        ))
-    })?;
-    SqliteStore::open(data_dir).await.map_err(|e| {
-        UsageError(format!(
-            "cannot open the database in {}: {e} (is the directory writable?)",
-            data_dir.display()
-        ))
-        .into()
-    })
-}
-
-/// The store in `data_dir`, which must hold one already: a command that only
-/// reads or changes what is there must not create an empty database where a
-/// mistyped `--data-dir` points.
-pub async fn open_existing(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    if !data_dir.join(dialtone_store::SQLITE_FILE).is_file() {
-        return Err(UsageError(format!(
-            "there is no Dialtone database in {}: point --data-dir at the directory \
-             `dialtone demo` uses, or add a user there first with `dialtone user add`",
-            data_dir.display()
-        ))
-        .into());
-    }
-    open(data_dir).await
 }
 
 /// The user named `name`, or a usage error saying how to add one.
