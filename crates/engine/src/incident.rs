@@ -41,6 +41,9 @@ pub enum TimelineKind {
     Approved,
     /// The public update cadence is due: the owner was reminded.
     UpdateDue,
+    /// A public "still working on it" update, posted when the cadence is
+    /// due and nobody has written one: the public is never left without word.
+    Progress,
     /// Someone was paged (or escalated to).
     Paged,
     /// A mitigation action fired.
@@ -74,6 +77,7 @@ impl TimelineKind {
             TimelineKind::AwaitingApproval => "awaiting_approval",
             TimelineKind::Approved => "approved",
             TimelineKind::UpdateDue => "update_due",
+            TimelineKind::Progress => "progress",
             TimelineKind::Paged => "paged",
             TimelineKind::Mitigated => "mitigated",
             TimelineKind::Notified => "notified",
@@ -161,6 +165,11 @@ pub struct Incident {
     /// The status in which silence in the scope was last noted.
     #[serde(skip)]
     unobserved_noted_in: Option<IncidentStatus>,
+    /// Region ids the public has been told are affected: the words that
+    /// close the incident (restored, resolved) name every one of them, so no
+    /// area told of trouble is left without the all-clear.
+    #[serde(default)]
+    pub told_regions: Vec<String>,
     /// Minutes in a row, while monitoring, with broken units enough to open
     /// an incident (see [`Incident::symptoms_back`]).
     #[serde(skip)]
@@ -212,6 +221,7 @@ impl Incident {
             merged_foci: Vec::new(),
             last_unobserved_at: Timestamp::MIN,
             unobserved_noted_in: None,
+            told_regions: Vec::new(),
             returning_minutes: 0,
             root_cause: None,
             operator: OperatorState::default(),
@@ -246,13 +256,14 @@ impl Incident {
             }
         }
         let first_minute = self.title.is_empty();
-        if let Some(ranked) = ranked {
-            self.consider(at, ranked, view, timeline);
-        }
+        let verdict = ranked.and_then(|ranked| self.consider(at, ranked, view));
         self.refresh_impact(claimed, view);
         self.chart_more(claimed, view);
         if first_minute {
             self.push(at, TimelineKind::Detected, self.detected_detail(), timeline);
+        }
+        if let Some((kind, detail)) = verdict {
+            self.push(at, kind, detail, timeline);
         }
         let cfg = view.config;
         let back = self.symptoms_back(units, cfg);
@@ -291,7 +302,7 @@ impl Incident {
                 self.push(
                     at,
                     TimelineKind::Resolved,
-                    "quiet since monitoring began".into(),
+                    "no return of symptoms since monitoring began".into(),
                     timeline,
                 );
             }
@@ -378,13 +389,15 @@ impl Incident {
     }
 
     /// Names (or revises) the root cause once the same candidate leads two minutes running.
+    /// Takes a fresh ranking; returns the timeline entry a newly named or
+    /// revised root cause makes, for the caller to write once the impact
+    /// reflects the new root (the public words name what it breaks).
     fn consider(
         &mut self,
         at: Timestamp,
         ranked: Vec<Candidate>,
         view: &View<'_>,
-        timeline: &mut Vec<TimelineEntry>,
-    ) {
+    ) -> Option<(TimelineKind, String)> {
         let topology = view.explainer.topology();
         let top = ranked
             .first()
@@ -403,15 +416,15 @@ impl Incident {
                 self.candidates[0].score * 100.0
             );
             if revised {
-                self.push(at, TimelineKind::RootCauseRevised, detail, timeline);
-            } else {
-                self.identified_at = Some(at);
-                self.status = IncidentStatus::Identified;
-                self.push(at, TimelineKind::RootCauseIdentified, detail, timeline);
+                return Some((TimelineKind::RootCauseRevised, detail));
             }
+            self.identified_at = Some(at);
+            self.status = IncidentStatus::Identified;
+            return Some((TimelineKind::RootCauseIdentified, detail));
         } else if self.root.is_none() || top == self.root {
             self.candidates = ranked;
         }
+        None
     }
 
     fn refresh_impact(&mut self, claimed: &Observations, view: &View<'_>) {
@@ -509,8 +522,57 @@ impl Incident {
         detail: String,
         timeline: &mut Vec<TimelineEntry>,
     ) {
-        let public_body = public_body(kind, &self.impact);
+        let public_body = public_body(kind, &self.impact, &self.closing_regions());
+        if kind.is_public() {
+            for r in &self.impact.regions {
+                if !self.told_regions.contains(&r.region) {
+                    self.told_regions.push(r.region.clone());
+                }
+            }
+        }
         timeline.push(self.record(at, kind, public_body, detail));
+    }
+
+    /// The areas the closing words name: those affected now, then any
+    /// other the public was told of.
+    fn closing_regions(&self) -> Vec<String> {
+        let mut regions: Vec<String> = self
+            .impact
+            .regions
+            .iter()
+            .map(|r| r.region.clone())
+            .collect();
+        for r in &self.told_regions {
+            if !regions.contains(r) {
+                regions.push(r.clone());
+            }
+        }
+        regions
+    }
+
+    /// Posts the public "still working on it" update that the update
+    /// cadence calls for when nobody has written one, promising the next
+    /// within `next_update_secs`. Only while the trouble lasts (investigating
+    /// or identified): monitoring has said service is back.
+    pub fn post_progress(&mut self, at: Timestamp, next_update_secs: i64) {
+        if !matches!(
+            self.status,
+            IncidentStatus::Investigating | IncidentStatus::Identified
+        ) {
+            return;
+        }
+        let minutes = (next_update_secs + 59) / 60;
+        let body = format!(
+            "{} We will post another update within {minutes} minute{}.",
+            public_body(
+                TimelineKind::Progress,
+                &self.impact,
+                &self.closing_regions()
+            ),
+            if minutes == 1 { "" } else { "s" }
+        );
+        let detail = "no public update for a cadence: posted a progress update".to_string();
+        self.record(at, TimelineKind::Progress, body, detail);
     }
 
     /// Whether the status page and subscribers may see the incident.
@@ -592,12 +654,18 @@ pub fn region_name(region: &str) -> String {
         .join("-")
 }
 
+/// The impact's areas as the public reads them; "some areas" where none
+/// is known yet (a report-only or watched-event incident).
 fn regions_phrase(impact: &Impact) -> String {
-    let names: Vec<String> = impact
-        .regions
-        .iter()
-        .map(|r| region_name(&r.region))
-        .collect();
+    let ids: Vec<String> = impact.regions.iter().map(|r| r.region.clone()).collect();
+    areas_phrase(&ids)
+}
+
+fn areas_phrase(region_ids: &[String]) -> String {
+    if region_ids.is_empty() {
+        return "some areas".into();
+    }
+    let names: Vec<String> = region_ids.iter().map(|r| region_name(r)).collect();
     join_words(&names)
 }
 
@@ -616,9 +684,20 @@ fn public_title(impact: &Impact) -> String {
     )
 }
 
-fn public_body(kind: TimelineKind, impact: &Impact) -> String {
-    let what = services_phrase(all_services(impact)).to_lowercase();
+/// The public words of an engine event. `closing` is every area the
+/// public was told of (see [`Incident::told_regions`]).
+fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> String {
+    let what = match services_phrase(all_services(impact)).to_lowercase() {
+        w if w.is_empty() => "our services".to_string(),
+        w => w,
+    };
     let where_ = regions_phrase(impact);
+    // Closing words with no area known (a report-only incident) are for all.
+    let closing = if closing.is_empty() {
+        "all areas".to_string()
+    } else {
+        areas_phrase(closing)
+    };
     let emergency = if impact.emergency_calls_affected {
         " Emergency calls may not connect from affected areas: if you need help, try a landline or another network's phone."
     } else {
@@ -626,25 +705,23 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
     };
     match kind {
         TimelineKind::Detected => format!(
-            "We are investigating problems with {what} for customers in {where_}.{emergency} We will post an update within 30 minutes."
+            "We are investigating problems with {what} for customers in {where_}.{emergency} We will post updates here as we learn more."
         ),
         TimelineKind::RootCauseIdentified | TimelineKind::RootCauseRevised => format!(
             "We have found the cause of the problems with {what} in {where_} and are working to restore service.{emergency}"
         ),
         TimelineKind::Monitoring => format!(
-            "Service has been restored in {where_}. We are monitoring to make sure it stays that way. If your phone still has no service, restart it."
+            "Service has been restored in {closing}. We are monitoring to make sure it stays that way. If your phone still has no service, restart it."
         ),
         TimelineKind::SymptomsReturned => format!(
             "Problems with {what} in {where_} have returned. We are working on it.{emergency}"
         ),
-        TimelineKind::Resolved => format!(
-            "This incident has been resolved. {} and their services are working normally.",
-            if where_.is_empty() {
-                "All areas".to_string()
-            } else {
-                where_
-            }
-        ),
+        TimelineKind::Resolved => {
+            format!("This incident has been resolved. Services in {closing} are working normally.")
+        }
+        TimelineKind::Progress => {
+            format!("We are still working to restore {what} for customers in {where_}.{emergency}")
+        }
         // Operators write their own public words (see `operator.rs`).
         TimelineKind::Declared | TimelineKind::Updated => String::new(),
         // Everything else is internal: `is_public` is the one list of those.
@@ -652,5 +729,63 @@ fn public_body(kind: TimelineKind, impact: &Impact) -> String {
             debug_assert!(!internal.is_public(), "{internal:?} needs public words");
             String::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_model::RegionImpact;
+
+    use super::*;
+
+    fn impact(regions: &[&str]) -> Impact {
+        Impact {
+            regions: (regions.iter())
+                .map(|r| RegionImpact {
+                    region: r.to_string(),
+                    services: Service::Voice.bit(),
+                    share: [0.0, 1.0, 0.0],
+                })
+                .collect(),
+            ..Impact::default()
+        }
+    }
+
+    #[test]
+    fn the_all_clear_names_every_area_the_public_was_told_of() {
+        // Detected while a blip in North was claimed too; the root cause's
+        // impact is Central alone.
+        let mut inc = Incident::open(1, 0);
+        let mut timeline = Vec::new();
+        inc.impact = impact(&["central", "north"]);
+        inc.push(60, TimelineKind::Detected, String::new(), &mut timeline);
+        inc.impact = impact(&["central"]);
+        inc.push(120, TimelineKind::Monitoring, String::new(), &mut timeline);
+        inc.push(180, TimelineKind::Resolved, String::new(), &mut timeline);
+        assert!(
+            timeline[1]
+                .public_body
+                .starts_with("Service has been restored in Central and North.")
+        );
+        assert_eq!(
+            timeline[2].public_body,
+            "This incident has been resolved. Services in Central and North are working normally."
+        );
+    }
+
+    #[test]
+    fn words_without_a_known_impact_have_no_blanks() {
+        let body = public_body(TimelineKind::Detected, &Impact::default(), &[]);
+        assert!(
+            body.starts_with(
+                "We are investigating problems with our services for customers in some areas."
+            ),
+            "{body}"
+        );
+        let body = public_body(TimelineKind::Resolved, &Impact::default(), &[]);
+        assert_eq!(
+            body,
+            "This incident has been resolved. Services in all areas are working normally."
+        );
     }
 }

@@ -18,7 +18,10 @@
 //!   acknowledges, and resolves the page when the incident resolves or is
 //!   merged into another;
 //! - fires each matching [`MitigationRule`] once on the named root cause;
-//! - reminds the owner when `update_cadence_secs` pass without a public update.
+//! - reminds the owner when `update_cadence_secs` pass without a public
+//!   update, and on an incident the engine opened posts a public progress
+//!   update then (promising the next within the cadence): an outage never
+//!   leaves the public without word for longer than the cadence.
 
 pub mod postmortem;
 
@@ -576,6 +579,11 @@ fn remind(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tr
                 (at - last_public) / 60
             ),
         );
+        // A person who declared an incident writes its words; the engine's
+        // own get a holding update in theirs.
+        if inc.operator.declared_by.is_none() {
+            inc.post_progress(at, playbook.update_cadence_secs);
+        }
     }
 }
 

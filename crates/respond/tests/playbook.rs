@@ -294,3 +294,42 @@ fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
         run.engine().watch_log()
     );
 }
+
+/// Without a failover the outage lasts the fault's 90 minutes: while it
+/// does, the public hears something at least once per update cadence, a
+/// progress update where nobody wrote one.
+#[test]
+fn a_long_outage_is_never_silent_for_longer_than_the_cadence() {
+    let playbook = Playbook {
+        auto_publish_at: Severity::Minor,
+        mitigations: Vec::new(),
+        ..Playbook::default()
+    };
+    let cadence = playbook.update_cadence_secs;
+    let out = drive(playbook, |_, _| {});
+    let inc = out
+        .run
+        .engine()
+        .incidents()
+        .first()
+        .expect("an incident opened");
+    let public: Vec<(Timestamp, TimelineKind)> = (inc.timeline.iter())
+        .filter(|e| e.kind.is_public())
+        .map(|e| (e.at, e.kind))
+        .collect();
+    let monitoring = inc.monitoring_at.expect("recovered after the fault");
+    assert!(monitoring - inc.opened_at > 2 * cadence, "{public:?}");
+    for pair in public.windows(2).filter(|p| p[0].0 < monitoring) {
+        assert!(pair[1].0 - pair[0].0 <= cadence, "{public:?}");
+    }
+    let progress = (inc.timeline.iter())
+        .find(|e| e.kind == TimelineKind::Progress)
+        .expect("a progress update");
+    assert!(
+        progress
+            .public_body
+            .ends_with("We will post another update within 30 minutes."),
+        "{}",
+        progress.public_body
+    );
+}

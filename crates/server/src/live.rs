@@ -126,30 +126,7 @@ impl Live {
     /// The engine's maintenance windows in public words: the region, never the element.
     fn planned_maintenance(&self) -> Vec<PlannedMaintenance> {
         let engine = self.run.engine();
-        let topology = engine.topology();
-        engine
-            .maintenance()
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let regions: Vec<String> =
-                    topology.element(m.element).region.iter().cloned().collect();
-                let name = match regions.first() {
-                    Some(r) => {
-                        format!("Planned maintenance in {}", dialtone_engine::region_name(r))
-                    }
-                    None => "Planned core network maintenance".to_string(),
-                };
-                PlannedMaintenance {
-                    id: format!("maintenance-{}", i + 1),
-                    name,
-                    regions,
-                    scheduled_at: m.scheduled_at,
-                    start: m.start,
-                    end: m.end,
-                }
-            })
-            .collect()
+        dialtone_statuspage::planned_maintenance(engine.topology(), engine.maintenance())
     }
 
     /// Schedules a high-stakes event watch.

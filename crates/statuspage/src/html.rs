@@ -71,11 +71,11 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
         for m in planned {
             let _ = write!(
                 h,
-                "<section class=\"incident maintenance\"><h3>{}</h3><div class=\"update\"><strong>{}</strong> – {} to {}</div></section>",
+                "<section class=\"incident maintenance\"><h3>{}</h3><div class=\"update\"><strong>{}</strong> – {}. {}</div></section>",
                 escape(&m.name),
                 capitalize(&m.status(state.now).replace('_', " ")),
-                iso8601(m.start),
-                iso8601(m.end)
+                m.when(),
+                m.interruption()
             );
         }
     }
@@ -262,6 +262,7 @@ mod tests {
             id: "maintenance-1".into(),
             name: "Planned maintenance in North".into(),
             regions: vec!["north".into()],
+            services: dialtone_model::ALL_SERVICES,
             scheduled_at: 500,
             start: 1000,
             end: 2000,

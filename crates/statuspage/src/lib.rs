@@ -6,10 +6,12 @@
 
 mod feed;
 mod html;
+mod maintenance;
 mod v2;
 
 pub use feed::{render_atom, render_rss, xml_escape};
 pub use html::{escape, render_incident_html, render_status_html};
+pub use maintenance::{PlannedMaintenance, planned_maintenance};
 pub use v2::{
     Component, IncidentJson, IncidentUpdate, MaintenanceJson, Page, Status, Summary, components,
     incident_json, maintenance_json, status_of, summary,
@@ -33,40 +35,6 @@ impl Default for PageInfo {
             name: "Dialtone Mobile".into(),
             url: "http://127.0.0.1:8080".into(),
             time_zone: "Etc/UTC".into(),
-        }
-    }
-}
-
-/// A planned maintenance window in public words: where, not which element.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedMaintenance {
-    pub id: String,
-    pub name: String,
-    /// Region ids affected; empty for work on the national core.
-    pub regions: Vec<String>,
-    /// When it was announced: the date of its "scheduled" update, which
-    /// must not move with the clock (the documents' ETag would change at
-    /// every render).
-    pub scheduled_at: Timestamp,
-    pub start: Timestamp,
-    pub end: Timestamp,
-}
-
-impl PlannedMaintenance {
-    /// Whether the work touches `region`: a window with no regions is work
-    /// on the national core, and touches them all.
-    pub fn covers(&self, region: &str) -> bool {
-        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
-    }
-
-    /// Statuspage's maintenance status at `now`: it starts and ends on its own.
-    pub fn status(&self, now: Timestamp) -> &'static str {
-        if now < self.start {
-            "scheduled"
-        } else if now < self.end {
-            "in_progress"
-        } else {
-            "completed"
         }
     }
 }

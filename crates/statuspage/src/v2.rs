@@ -5,7 +5,7 @@ use dialtone_engine::{Incident, region_name};
 use dialtone_model::{ComponentStatus, IncidentStatus, Service, Severity};
 use serde::Serialize;
 
-use crate::{PageState, iso8601};
+use crate::{PageState, PlannedMaintenance, iso8601};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Page {
@@ -121,11 +121,19 @@ fn component_id(region: &str, service: Option<Service>) -> String {
     }
 }
 
-/// Status of one service in one region: the worst over open incidents, and
-/// under maintenance while a window covering the region is in progress
-/// (an outage there is still worse).
+/// Whether an incident still troubles customers: investigating or
+/// identified. Monitoring has told them service is restored, and their
+/// components show it, so it no longer counts against the page.
+fn is_ongoing(inc: &Incident) -> bool {
+    inc.status.is_open() && inc.status != IncidentStatus::Monitoring
+}
+
+/// Status of one service in one region: the worst over ongoing incidents,
+/// and under maintenance while a window that may interrupt it there is in
+/// progress (an outage there is still worse).
 fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> ComponentStatus {
-    let quiet = if maintenance_in_progress(state, Some(region)) {
+    let service = Service::ALL[service_index];
+    let quiet = if maintenance_in_progress(state, |m| m.touches(region, service)) {
         ComponentStatus::UnderMaintenance
     } else {
         ComponentStatus::Operational
@@ -133,21 +141,22 @@ fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> 
     state
         .incidents
         .iter()
-        .filter(|i| i.status.is_open() && i.status != IncidentStatus::Monitoring)
+        .filter(|i| is_ongoing(i))
         .flat_map(|i| i.impact.regions.iter())
         .filter(|r| r.region == region)
         .map(|r| ComponentStatus::from_affected_share(r.share[service_index]))
         .fold(quiet, ComponentStatus::max)
 }
 
-/// Whether a maintenance window is in progress in `region` (any region for
-/// `None`); a window with no regions is work on the national core, and
-/// covers them all.
-fn maintenance_in_progress(state: &PageState<'_>, region: Option<&str>) -> bool {
+/// Whether a maintenance window for which `concerns` holds is in progress.
+fn maintenance_in_progress(
+    state: &PageState<'_>,
+    concerns: impl Fn(&PlannedMaintenance) -> bool,
+) -> bool {
     state
         .maintenances
         .iter()
-        .any(|m| m.status(state.now) == "in_progress" && region.is_none_or(|r| m.covers(r)))
+        .any(|m| m.status(state.now) == "in_progress" && concerns(m))
 }
 
 /// Regions as group components, each holding one component per service.
@@ -264,17 +273,12 @@ pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
 /// One planned maintenance in Statuspage's shape. Its status follows the
 /// clock (scheduled, in progress, completed) and each step it has reached
 /// is an update, newest first.
-pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) -> MaintenanceJson {
+pub fn maintenance_json(state: &PageState<'_>, m: &PlannedMaintenance) -> MaintenanceJson {
     let status = m.status(state.now);
     let mut steps = vec![(
         "scheduled",
         m.scheduled_at,
-        format!(
-            "{} is scheduled from {} to {}. Service may be interrupted briefly.",
-            m.name,
-            iso8601(m.start),
-            iso8601(m.end)
-        ),
+        format!("{} is scheduled {}. {}", m.name, m.when(), m.interruption()),
     )];
     if status != "scheduled" {
         steps.push((
@@ -309,11 +313,11 @@ pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) ->
     let affected: Vec<Component> = components(state)
         .into_iter()
         .filter(|c| {
-            !c.group
-                && state
-                    .regions
+            state.regions.iter().any(|r| {
+                Service::ALL
                     .iter()
-                    .any(|r| m.covers(r) && c.group_id.as_deref() == Some(&component_id(r, None)))
+                    .any(|s| m.touches(r, *s) && c.id == component_id(r, Some(*s)))
+            })
         })
         .collect();
     let last = steps.last().map_or(m.start, |s| s.1);
@@ -339,17 +343,23 @@ pub fn maintenance_json(state: &PageState<'_>, m: &crate::PlannedMaintenance) ->
     }
 }
 
-/// The page's overall indicator: the worst open incident's impact.
+/// The page's overall indicator: the worst ongoing incident's impact.
+///
+/// Statuspage's own indicator counts monitoring incidents too, but there an
+/// operator sets components by hand. Ours follow the incidents, and a
+/// monitoring incident's components are back to operational and its update
+/// says service is restored: counting it would put "Major System Outage"
+/// over a page of working services. The incident itself stays listed.
 pub fn status_of(state: &PageState<'_>) -> Status {
     let worst = state
         .incidents
         .iter()
-        .filter(|i| i.status.is_open())
+        .filter(|i| is_ongoing(i))
         .map(|i| i.severity)
         .max()
         .unwrap_or(Severity::None);
     let description = match worst {
-        Severity::None if maintenance_in_progress(state, None) => "Service Under Maintenance",
+        Severity::None if maintenance_in_progress(state, |_| true) => "Service Under Maintenance",
         Severity::None => "All Systems Operational",
         Severity::Minor => "Minor Service Outage",
         Severity::Major => "Partial System Outage",
@@ -380,5 +390,116 @@ pub fn summary(state: &PageState<'_>) -> Summary {
             .map(|m| maintenance_json(state, m))
             .collect(),
         status: status_of(state),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PageInfo, render_status_html};
+    use dialtone_model::{ALL_SERVICES, RegionImpact};
+
+    #[test]
+    fn a_monitoring_incident_leaves_the_banner_to_the_recovered_components() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string()];
+        let mut outage = Incident::open(1, 0);
+        outage.severity = Severity::Critical;
+        outage.impact.regions = vec![RegionImpact {
+            region: "north".into(),
+            services: ALL_SERVICES,
+            share: [1.0; 3],
+        }];
+        let seen = |status| {
+            let mut inc = outage.clone();
+            inc.status = status;
+            let incidents = [inc];
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents: &incidents,
+                maintenances: &[],
+                now: 600,
+            };
+            let s = summary(&state);
+            let html = render_status_html(&state);
+            let banner = format!(
+                "<div class=\"banner {}\" id=\"status\">{}</div>",
+                s.status.indicator, s.status.description
+            );
+            assert!(
+                html.contains(&banner),
+                "the page's banner agrees with the JSON"
+            );
+            assert_eq!(s.incidents.len(), 1, "still listed until resolved");
+            (
+                s.status.indicator,
+                s.status.description,
+                s.components[1].status,
+            )
+        };
+        assert_eq!(
+            seen(IncidentStatus::Investigating),
+            ("critical", "Major System Outage", "major_outage")
+        );
+        assert_eq!(
+            seen(IncidentStatus::Monitoring),
+            ("none", "All Systems Operational", "operational")
+        );
+    }
+
+    #[test]
+    fn maintenance_names_only_the_services_it_may_interrupt_and_when_for_people() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string()];
+        // 10:05 to 10:50 UTC on 6 January 2026.
+        let window = [PlannedMaintenance {
+            id: "maintenance-1".into(),
+            name: "Planned maintenance in North".into(),
+            regions: vec!["north".into()],
+            services: Service::Data.bit(),
+            scheduled_at: 1_767_600_000,
+            start: 1_767_693_900,
+            end: 1_767_696_600,
+        }];
+        let state = PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &[],
+            maintenances: &window,
+            now: 1_767_694_000,
+        };
+        let m = maintenance_json(&state, &window[0]);
+        let listed: Vec<_> = m
+            .incident
+            .components
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(listed, ["north-data"]);
+        let status = |id: &str| {
+            components(&state)
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| c.status)
+        };
+        assert_eq!(status("north-data"), Some("under_maintenance"));
+        assert_eq!(status("north-voice"), Some("operational"));
+        let announced = m.incident.incident_updates.last().map(|u| u.body.as_str());
+        assert_eq!(
+            announced,
+            Some(
+                "Planned maintenance in North is scheduled from 10:05 to 10:50 UTC on 6 January 2026. \
+                 Mobile data may be interrupted briefly."
+            )
+        );
+        assert_eq!(
+            (m.scheduled_for.as_str(), m.scheduled_until.as_str()),
+            ("2026-01-06T10:05:00.000Z", "2026-01-06T10:50:00.000Z")
+        );
+        assert!(render_status_html(&state).contains(
+            "<strong>In progress</strong> – from 10:05 to 10:50 UTC on 6 January 2026. \
+             Mobile data may be interrupted briefly."
+        ));
     }
 }
