@@ -50,10 +50,12 @@ pub struct AvailabilityRow {
 
 /// Each cell's weight in its region's rows, each region's total, then each
 /// cell's weight in the `all` rows and their total. A region weighs its cells
-/// by subscribers, or one per cell if it gives none; the `all` rows weigh by
-/// subscribers only if every region gives them, else every cell as one: a
-/// subscriber and a cell are not the same unit, and one region counted in
-/// cells among regions counted in subscribers would all but vanish.
+/// by subscribers, or one per cell if it gives none, so its own rows still
+/// say how its cells fare. The `all` rows weigh by subscribers whenever the
+/// file gives any, so a cell serving no one (`subscribers = 0`, or no count)
+/// does not pull the figure the subscribers see; only a file with no counts
+/// at all weighs every cell as one. Subscribers and cells are never mixed:
+/// they are not the same unit.
 struct Weights {
     cell: Vec<f64>,
     region_total: Vec<f64>,
@@ -81,9 +83,8 @@ fn weights(net: &Network<'_>) -> Weights {
     for (k, &r) in net.endpoint_region.iter().enumerate() {
         totals[r as usize] += w[k];
     }
-    let by_subscribers = (0..regions).all(|r| subs[r] > 0 || totals[r] == 0.0);
-    let cell_in_all: Vec<f64> = if by_subscribers {
-        w.clone()
+    let cell_in_all: Vec<f64> = if net.counts_subscribers() {
+        (0..w.len()).map(|k| net.weight(k) as f64).collect()
     } else {
         vec![1.0; w.len()]
     };

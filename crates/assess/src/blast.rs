@@ -65,6 +65,7 @@ fn fail_alone(net: &Network<'_>, p: &mut Propagator<'_, '_>, e: usize) -> Single
                 subscribers: subs,
                 emergency_cells: u32::from(element.emergency_capable),
                 subscribers_by_service: [subs; 3],
+                cells_by_service: [1; 3],
             },
             ..SingleFailure::default()
         };

@@ -24,6 +24,9 @@ const MAX_CONE: usize = 5_000;
 /// Order-3 search only over this many cover classes.
 const MAX_CLASSES_FOR_TRIPLES: usize = 60;
 const EXAMPLES: usize = 4;
+/// Partial failure states (sets of members down) tracked when combining
+/// independent failures; beyond this the cut sets' probabilities are summed.
+const MAX_COMBINATION_STATES: usize = 4_096;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CutSet {
@@ -42,7 +45,22 @@ pub struct SharedCause {
     /// The members it takes down: all of them, or at least more than the
     /// set tolerates (two of a 2-of-3 pool's three on one release).
     pub members: Vec<String>,
+    /// What the members need that the cause takes down, when it does not
+    /// reach them directly (a feed powering the routers the members hang
+    /// off); empty when the members depend on it themselves.
+    pub via: Vec<String>,
 }
+
+impl SharedCause {
+    /// An upstream element (a router, link, site) that takes the set down
+    /// is a single point of failure for everything behind it: adding a
+    /// partner to it is the fix, not diversifying the set's members.
+    pub(crate) fn is_single_point(&self) -> bool {
+        self.shared == UPSTREAM
+    }
+}
+
+const UPSTREAM: &str = "upstream element";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RedundantSet {
@@ -59,6 +77,11 @@ pub struct RedundantSet {
     pub order_3: Option<u64>,
     /// The most probable order-2 and order-3 cut sets.
     pub examples: Vec<CutSet>,
+    /// Probability that independent failures combine to take the set down
+    /// while none of its shared causes is in effect: all its minimal cut
+    /// sets of order 2 and more together, disjoint from the shared causes so
+    /// that the two are never counted twice.
+    pub combination_probability: f64,
     /// What the dependents lose when the set fails (the worst dependent).
     pub loss: Loss,
 }
@@ -72,7 +95,7 @@ pub(crate) fn shared_label(kind: dialtone_model::ElementKind) -> &'static str {
         K::ConfigSystem => "configuration push",
         K::Certificate => "certificate",
         K::DataCenter => "data center",
-        _ => "upstream element",
+        _ => UPSTREAM,
     }
 }
 
@@ -230,15 +253,22 @@ pub(crate) fn analyse(
                         Some(_) => "vendor",
                         None => shared_label(t.element(t.index_of(&event).unwrap_or(0)).kind),
                     };
-                    let hit = (0..member_ids.len())
+                    let hit: Vec<usize> = (0..member_ids.len())
                         .filter(|&i| mask & (1 << i) != 0)
-                        .map(|i| member_ids[i].to_owned())
                         .collect();
+                    let via = match t.index_of(&event) {
+                        Some(c) if shared != "vendor" => {
+                            let hit: Vec<usize> = hit.iter().map(|&i| members[i]).collect();
+                            via(&mut causes, &hit, c)
+                        }
+                        _ => Vec::new(),
+                    };
                     shared_causes.push(SharedCause {
                         event,
                         shared: shared.to_owned(),
                         probability: q,
-                        members: hit,
+                        members: hit.iter().map(|&i| member_ids[i].to_owned()).collect(),
+                        via,
                     });
                 }
             } else {
@@ -253,14 +283,19 @@ pub(crate) fn analyse(
         let is_cut = |mask: u64| mask.count_ones() >= needed;
         let mut order_2 = 0u64;
         let mut examples: Vec<CutSet> = Vec::new();
+        // Sum of the probabilities of every minimal cut set found: the
+        // rare-event estimate, used when the exact combination is too big.
+        let mut cut_sum = 0.0;
         let total_q = |evs: &[(String, f64)]| evs.iter().map(|e| e.1).sum::<f64>();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
                     order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
+                    let probability = total_q(&classes[a].1) * total_q(&classes[b].1);
+                    cut_sum += probability;
                     examples.push(CutSet {
                         events: vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()],
-                        probability: total_q(&classes[a].1) * total_q(&classes[b].1),
+                        probability,
                     });
                 }
             }
@@ -278,15 +313,17 @@ pub(crate) fn analyse(
                         if is_cut(ab | cc) && !is_cut(ca | cc) && !is_cut(cb | cc) {
                             n += (classes[a].1.len() * classes[b].1.len() * classes[c].1.len())
                                 as u64;
+                            let probability = total_q(&classes[a].1)
+                                * total_q(&classes[b].1)
+                                * total_q(&classes[c].1);
+                            cut_sum += probability;
                             examples.push(CutSet {
                                 events: vec![
                                     classes[a].1[0].0.clone(),
                                     classes[b].1[0].0.clone(),
                                     classes[c].1[0].0.clone(),
                                 ],
-                                probability: total_q(&classes[a].1)
-                                    * total_q(&classes[b].1)
-                                    * total_q(&classes[c].1),
+                                probability,
                             });
                         }
                     }
@@ -300,6 +337,8 @@ pub(crate) fn analyse(
                 .then_with(|| a.events.cmp(&b.events))
         });
         examples.truncate(EXAMPLES);
+        let none_shared: f64 = shared_causes.iter().map(|c| 1.0 - c.probability).product();
+        let combination_probability = none_shared * combined(&classes, needed).unwrap_or(cut_sum);
         let dependent_count = deps.len();
         out.push(RedundantSet {
             dependents: deps
@@ -314,8 +353,71 @@ pub(crate) fn analyse(
             order_2,
             order_3,
             examples,
+            combination_probability,
             loss,
         });
     }
     out
+}
+
+/// Members' needs that `cause` takes down, one per member in `hit`: what
+/// the cause reaches the members through, or nothing if some member depends
+/// on it directly.
+fn via(causes: &mut Causes<'_, '_>, hit: &[usize], cause: usize) -> Vec<String> {
+    let t = causes.net.topology;
+    let direct = |m: usize| t.groups_of(m).any(|g| g.members.contains(&cause));
+    if hit.iter().any(|&m| direct(m)) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for &m in hit {
+        let needs: Vec<usize> = t.groups_of(m).flat_map(|g| g.members.clone()).collect();
+        let taken: Vec<usize> = (needs.into_iter())
+            .filter(|&x| {
+                causes
+                    .of(x)
+                    .is_some_and(|c| c.binary_search(&(cause as u32)).is_ok())
+            })
+            .collect();
+        // The need hanging right off the cause (the data center a feed
+        // powers) names the path better than one further down it.
+        let through = (taken.iter())
+            .find(|&&x| direct(x))
+            .or_else(|| taken.first());
+        if let Some(&x) = through {
+            let id = &t.element(x).id;
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Probability that the classes down (each independently, if any of its
+/// events is) cover `needed` members or more; `None` when the partial
+/// states outgrow [`MAX_COMBINATION_STATES`].
+fn combined(classes: &[(u64, Vec<(String, f64)>)], needed: u32) -> Option<f64> {
+    // Members down so far -> probability; a state that reaches `needed` is
+    // the set down, and stays down whatever else fails.
+    let mut states: HashMap<u64, f64> = HashMap::from([(0, 1.0)]);
+    let mut down = 0.0;
+    for (mask, events) in classes {
+        let up: f64 = events.iter().map(|e| 1.0 - e.1).product();
+        let mut next: HashMap<u64, f64> = HashMap::with_capacity(states.len() * 2);
+        for (&state, &p) in &states {
+            *next.entry(state).or_default() += p * up;
+            let hit = state | mask;
+            if hit.count_ones() >= needed {
+                down += p * (1.0 - up);
+            } else {
+                *next.entry(hit).or_default() += p * (1.0 - up);
+            }
+        }
+        if next.len() > MAX_COMBINATION_STATES {
+            return None;
+        }
+        states = next;
+    }
+    Some(down)
 }

@@ -67,8 +67,8 @@ td,th{{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-ali
             esc(&r.title),
             if r.loss.emergency_cells > 0 {
                 format!(
-                    "<br><span class=\"sos\">emergency calls lost on {} cells</span>",
-                    r.loss.emergency_cells
+                    "<br><span class=\"sos\">emergency calls lost on {}</span>",
+                    crate::risks::count(r.loss.emergency_cells.into(), "cell")
                 )
             } else {
                 String::new()
@@ -320,13 +320,13 @@ fn blast_svg(h: &mut String, a: &Assessment) {
         let _ = write!(
             h,
             "<text x=\"190\" y=\"{:.1}\" text-anchor=\"end\">{}</text><rect x=\"200\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"16\" fill=\"{color}\"/>\
-<text x=\"{:.1}\" y=\"{:.1}\">{} subscribers, {} cells{}</text>",
+<text x=\"{:.1}\" y=\"{:.1}\">{} subscribers, {}{}</text>",
             y + 12.0,
             esc(&truncate(&b.element, 30)),
             205.0 + w,
             y + 12.0,
             thousands(b.loss.subscribers),
-            b.loss.cells,
+            crate::risks::count(b.loss.cells.into(), "cell"),
             if b.loss.emergency_cells > 0 {
                 ", emergency calls"
             } else {

@@ -22,6 +22,9 @@ pub struct Loss {
     pub emergency_cells: u32,
     /// Subscribers losing each service (registration, voice, data).
     pub subscribers_by_service: [u64; 3],
+    /// Cells losing each service: says which services are gone even where
+    /// a cell has no subscriber count.
+    pub cells_by_service: [u32; 3],
 }
 
 pub(crate) struct Propagator<'n, 't> {
@@ -143,6 +146,7 @@ impl<'n, 't> Propagator<'n, 't> {
             for (k, s) in Service::ALL.iter().enumerate() {
                 if bits & s.bit() != 0 {
                     loss.subscribers_by_service[k] += subs;
+                    loss.cells_by_service[k] += 1;
                 }
             }
         }

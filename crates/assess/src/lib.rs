@@ -181,7 +181,14 @@ pub fn assess(
         subscribers: (0..net.endpoints.len()).map(|k| net.weight(k)).sum(),
         regions: net.regions.len(),
         single_points_of_failure: spofs.len(),
-        common_mode_groups: redundant_sets.iter().map(|s| s.shared_causes.len()).sum(),
+        common_mode_groups: (redundant_sets.iter())
+            .map(|s| {
+                s.shared_causes
+                    .iter()
+                    .filter(|c| !c.is_single_point())
+                    .count()
+            })
+            .sum(),
         redundant_sets_analysed: redundant_sets.len(),
         cut_sets_order_2: redundant_sets.iter().map(|s| s.order_2).sum(),
         cut_sets_order_3: redundant_sets.iter().filter_map(|s| s.order_3).sum(),

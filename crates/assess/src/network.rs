@@ -144,6 +144,13 @@ impl<'t> Network<'t> {
         &self.member_groups[self.member_start[e] as usize..self.member_start[e + 1] as usize]
     }
 
+    /// Whether the file gives subscriber counts at all. If it does, every
+    /// figure weighs cells by subscribers, so a cell without any counts for
+    /// nothing; if not (a bare edge list), every cell counts as one.
+    pub fn counts_subscribers(&self) -> bool {
+        (0..self.endpoints.len()).any(|k| self.weight(k) > 0)
+    }
+
     pub fn weight(&self, endpoint: usize) -> u64 {
         u64::from(
             self.topology

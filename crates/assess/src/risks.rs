@@ -9,7 +9,7 @@ use crate::SinglePoint;
 use crate::blast::SingleFailure;
 use crate::cutsets::RedundantSet;
 use crate::impact::Loss;
-use crate::network::Network;
+use crate::network::{Network, service_names};
 
 const HOURS_PER_YEAR: f64 = 8_760.0;
 
@@ -106,6 +106,71 @@ fn common_mode_fix(subject: &str, plural: bool, shared: &str, cause: &str) -> St
     }
 }
 
+/// "1 cell", "2 cells".
+pub(crate) fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => items.join(", "),
+    }
+}
+
+/// What a loss takes away: "takes 2 cells down", or, when some services
+/// survive, "takes voice down on 2 cells" ("takes down voice on 2 cells,
+/// data on 1 cell" when the counts differ).
+fn takes_down(loss: &Loss) -> String {
+    let by_service = loss.cells_by_service;
+    if by_service.iter().all(|&c| c == loss.cells) {
+        return format!("takes {} down", count(loss.cells.into(), "cell"));
+    }
+    let lost: Vec<(&str, u32)> = service_names()
+        .into_iter()
+        .zip(by_service)
+        .filter(|&(_, c)| c > 0)
+        .collect();
+    if lost.iter().all(|&(_, c)| c == lost[0].1) {
+        let names: Vec<String> = lost.iter().map(|&(n, _)| n.to_owned()).collect();
+        format!(
+            "takes {} down on {}",
+            and_list(&names),
+            count(lost[0].1.into(), "cell")
+        )
+    } else {
+        let parts: Vec<String> = lost
+            .iter()
+            .map(|&(n, c)| format!("{n} on {}", count(c.into(), "cell")))
+            .collect();
+        format!("takes down {}", parts.join(", "))
+    }
+}
+
+/// "any 2 of upf-1, upf-2, upf-3": the members whose failing together
+/// takes a redundant set down.
+fn failing_members(members: &[String], tolerance: u32) -> String {
+    let needed = tolerance as usize + 1;
+    let n = members.len();
+    if n > 5 {
+        return if needed == n {
+            format!("all {n} of its members")
+        } else {
+            format!("any {needed} of its {n} members")
+        };
+    }
+    match (needed == n, n) {
+        (true, 2) => and_list(members),
+        (true, _) => format!("all of {}", members.join(", ")),
+        (false, _) => format!("any {needed} of {}", members.join(", ")),
+    }
+}
+
 fn single_point_fix(kind: ElementKind, id: &str, physical_cut: bool) -> String {
     match kind {
         ElementKind::Link => format!(
@@ -125,9 +190,14 @@ fn single_point_fix(kind: ElementKind, id: &str, physical_cut: bool) -> String {
         ElementKind::PowerFeed => {
             format!("{id} has no backup: add batteries and a generator, or a second feed")
         }
-        ElementKind::CoreInstance | ElementKind::CorePool | ElementKind::ConferenceBridge => {
+        ElementKind::CoreInstance | ElementKind::ConferenceBridge => {
             format!("{id} has no redundant peer: add a standby in another data center")
         }
+        // A pool is already the redundancy of its members; what fails alone
+        // is the pool itself: its selection and load balancing.
+        ElementKind::CorePool => format!(
+            "{id} as a whole (its member selection and load balancing) fails alone: make that function redundant, or split the cells over two pools"
+        ),
         ElementKind::Dns => format!("{id} is the only resolver: add a second, independent DNS"),
         ElementKind::DataCenter => {
             format!("everything behind {id} lives in one data center: spread it over two")
@@ -150,9 +220,11 @@ fn single_point_fix(kind: ElementKind, id: &str, physical_cut: bool) -> String {
     }
 }
 
-fn score(loss: &Loss, probability: f64) -> f64 {
-    // Without subscriber counts (a bare edge list) a cell counts as one.
-    let weight = if loss.subscribers > 0 {
+/// Expected subscriber-hours lost a year; in a file without any subscriber
+/// counts (a bare edge list) a cell counts as one, but where counts are
+/// given a cell without subscribers costs nothing.
+fn score(loss: &Loss, probability: f64, by_subscribers: bool) -> f64 {
+    let weight = if by_subscribers {
         loss.subscribers as f64
     } else {
         f64::from(loss.cells)
@@ -168,6 +240,8 @@ pub(crate) fn rank(
     top: usize,
 ) -> Vec<Risk> {
     let t = net.topology;
+    let by_subscribers = net.counts_subscribers();
+    let score = |loss: &Loss, probability: f64| score(loss, probability, by_subscribers);
     let mut risks = Vec::new();
     let mut explained = std::collections::HashSet::new();
     // Common modes first: they explain some single points better than a
@@ -175,6 +249,10 @@ pub(crate) fn rank(
     for set in sets {
         let name = set_name(t, &set.members);
         for cause in &set.shared_causes {
+            // Listed once below, as the single point of failure it is.
+            if cause.is_single_point() {
+                continue;
+            }
             if !explained.insert(cause.event.clone()) && cause.shared != "vendor" {
                 continue;
             }
@@ -185,26 +263,34 @@ pub(crate) fn rank(
             let mut elements = vec![cause.event.clone()];
             elements.extend(set.members.iter().cloned());
             // All of the set, or the part of it that is more than it can lose.
+            // A cause that reaches the members through what they need is
+            // fixed there: "cr-1 and cr-2 hang off one feed", not the AMFs.
+            let through = if cause.via.is_empty() {
+                String::new()
+            } else {
+                format!(" (through {})", and_list(&cause.via))
+            };
             let (title, fix) = if cause.members.len() == set.members.len() {
                 let all = set.members.join(", ");
+                let fix = if cause.via.is_empty() {
+                    common_mode_fix(&name, false, &cause.shared, &cause.event)
+                } else {
+                    let subject = format!("{}, which {name} relies on,", and_list(&cause.via));
+                    common_mode_fix(&subject, cause.via.len() > 1, &cause.shared, &cause.event)
+                };
                 (
                     format!(
-                        "{} ({}) takes {name} down at once: {all}",
+                        "{} ({}) takes {name} down at once: {all}{through}",
                         cause.event, cause.shared
                     ),
-                    common_mode_fix(&name, false, &cause.shared, &cause.event),
+                    fix,
                 )
             } else {
-                let hit = match cause.members.split_last() {
-                    Some((last, rest)) if !rest.is_empty() => {
-                        format!("{} and {last}", rest.join(", "))
-                    }
-                    _ => cause.members.join(", "),
-                };
+                let hit = and_list(&cause.members);
                 let part = format!("{hit}, more of {name} than it can lose,");
                 (
                     format!(
-                        "{} ({}) takes {name} down at once: {hit}, more than it can lose",
+                        "{} ({}) takes {name} down at once: {hit}{through}, more than it can lose",
                         cause.event, cause.shared
                     ),
                     common_mode_fix(&part, true, &cause.shared, &cause.event),
@@ -235,10 +321,10 @@ pub(crate) fn rank(
             rank: 0,
             category: "single point of failure".to_owned(),
             title: format!(
-                "{} ({}) alone takes {} cells down{}",
+                "{} ({}) alone {}{}",
                 s.element,
                 kind.as_str().replace('_', " "),
-                s.loss.cells,
+                takes_down(&s.loss),
                 if s.physical_cut {
                     ", and cuts the physical graph"
                 } else {
@@ -252,25 +338,51 @@ pub(crate) fn rank(
             fix: single_point_fix(kind, &s.element, s.physical_cut),
         });
     }
+    // One risk per set for all its cut sets of order 2 and more: listing
+    // each pair of a pool would split its loss over many lines, and naming
+    // one would understate it.
     for set in sets {
-        let Some(pair) = set.examples.iter().find(|c| c.events.len() == 2) else {
+        let probability = set.combination_probability;
+        if probability <= 0.0 {
             continue;
-        };
+        }
         let name = set_name(t, &set.members);
+        let who = failing_members(&set.members, set.tolerance);
+        let mut elements = set.members.clone();
+        // The likeliest cut set, when it is not just members failing.
+        let likeliest = set
+            .examples
+            .first()
+            .filter(|c| c.events.iter().any(|e| !set.members.contains(e)));
+        let (also, keep) = match likeliest {
+            Some(c) => {
+                elements.extend(
+                    c.events
+                        .iter()
+                        .filter(|e| !set.members.contains(e))
+                        .cloned(),
+                );
+                (
+                    format!(", most likely through {}", and_list(&c.events)),
+                    and_list(&c.events),
+                )
+            }
+            None => (String::new(), "its members".to_owned()),
+        };
+        let survives = match set.tolerance {
+            1 => "one failure".to_owned(),
+            n => format!("{n} failures"),
+        };
         risks.push(Risk {
             rank: 0,
             category: "cut set".to_owned(),
-            title: format!(
-                "{} and {} failing together take {} down",
-                pair.events[0], pair.events[1], name
-            ),
-            elements: pair.events.clone(),
+            title: format!("{who} failing together take {name} down{also}"),
+            elements,
             loss: set.loss,
-            probability: pair.probability,
-            expected_subscriber_hours_per_year: score(&set.loss, pair.probability),
+            probability,
+            expected_subscriber_hours_per_year: score(&set.loss, probability),
             fix: format!(
-                "{name} survives one failure only: keep {} and {} independent (separate feeds, versions, paths) or add a member",
-                pair.events[0], pair.events[1]
+                "{name} survives {survives} only: keep {keep} independent (separate feeds, versions, paths) or add a member"
             ),
         });
     }

@@ -122,9 +122,211 @@ needs = ["pool-a", "pool-b"]
     );
 }
 
+fn assess_toml(text: &str) -> Assessment {
+    let t = dialtone_topofile::parse_toml(text, "probe.toml").unwrap();
+    assess(&t, &Options::default(), &mut |_| {})
+}
+
+fn risk<'a>(a: &'a Assessment, title_part: &str) -> &'a dialtone_assess::Risk {
+    (a.risks.iter())
+        .find(|r| r.title.contains(title_part))
+        .unwrap_or_else(|| panic!("no risk with {title_part:?}: {:#?}", a.risks))
+}
+
+/// Three UPFs, each down a tenth of the time, and a cell needing `k` of
+/// them; the pool and the cell never fail on their own.
+fn upf_pool(k: u32) -> String {
+    let mut text = String::from(
+        "[defaults.core_pool]\nmtbf_hours = 1e12\nmttr_hours = 1e-9\n\
+         [defaults.cell]\nmtbf_hours = 1e12\nmttr_hours = 1e-9\n",
+    );
+    for i in 1..=3 {
+        text += &format!(
+            "[[element]]\nid = \"upf-{i}\"\nkind = \"core_instance\"\nfunction = \"UPF\"\n\
+             mtbf_hours = 90\nmttr_hours = 10\n"
+        );
+    }
+    text += &format!(
+        "[[element]]\nid = \"pool-upf\"\nkind = \"core_pool\"\n\
+         k_of_n = {{ k = {k}, of = [\"upf-1\", \"upf-2\", \"upf-3\"] }}\n\
+         [[element]]\nid = \"cell-1\"\nkind = \"cell\"\nsubscribers = 500\nneeds = [\"pool-upf\"]\n"
+    );
+    text
+}
+
+/// A pool that only falls when all three fail has no cut set of order 2;
+/// its order-3 cut set is still a risk: 0.1^3 x 8,760 h x 500.
+#[test]
+fn an_order_3_cut_set_is_ranked_as_a_risk() {
+    let a = assess_toml(&upf_pool(1));
+    assert_eq!(a.summary.cut_sets_order_3, 1);
+    let r = risk(&a, "all of upf-1, upf-2, upf-3 failing together");
+    assert_eq!(r.category, "cut set");
+    assert!(
+        (r.expected_subscriber_hours_per_year - 4_380.0).abs() < 1e-6,
+        "{r:?}"
+    );
+    assert!(r.fix.contains("survives 2 failures only"), "{}", r.fix);
+}
+
+/// A 2-of-3 pool is one risk naming the pool, scored with the probability
+/// that any two are down at once (1 - 0.972), not one pair's 0.01.
+#[test]
+fn a_k_of_n_pool_is_one_risk_with_all_its_cut_sets() {
+    let a = assess_toml(&upf_pool(2));
+    let cut_sets: Vec<_> = a.risks.iter().filter(|r| r.category == "cut set").collect();
+    assert_eq!(cut_sets.len(), 1, "{cut_sets:#?}");
+    let r = cut_sets[0];
+    assert_eq!(
+        r.title,
+        "any 2 of upf-1, upf-2, upf-3 failing together take the UPF pool of 3 down"
+    );
+    assert!(
+        (r.expected_subscriber_hours_per_year - 0.028 * 8_760.0 * 500.0).abs() < 1e-6,
+        "{r:?}"
+    );
+}
+
+/// Every cell reaches `core-r` through r-a, whose two uplinks meet again
+/// at core-r; `ims-1` carries voice only; `cell-z` serves no one.
+const CONVERGING: &str = r#"
+[defaults.link]
+mtbf_hours = 1e12
+mttr_hours = 1e-9
+[defaults.cell]
+mtbf_hours = 1e12
+mttr_hours = 1e-9
+[[element]]
+id = "core-r"
+kind = "router"
+region = "east"
+mtbf_hours = 900
+mttr_hours = 100
+[[element]]
+id = "r-a"
+kind = "router"
+region = "east"
+mtbf_hours = 1e12
+mttr_hours = 1e-9
+[[element]]
+id = "r-b"
+kind = "router"
+mtbf_hours = 80
+mttr_hours = 20
+[[element]]
+id = "r-c"
+kind = "router"
+mtbf_hours = 80
+mttr_hours = 20
+[[link]]
+from = "r-a"
+to = "r-b"
+[[link]]
+from = "r-a"
+to = "r-c"
+[[link]]
+from = "r-b"
+to = "core-r"
+[[link]]
+from = "r-c"
+to = "core-r"
+[[element]]
+id = "ims-1"
+kind = "core_instance"
+function = "IMS"
+mtbf_hours = 95
+mttr_hours = 5
+[[element]]
+id = "cell-1"
+kind = "cell"
+region = "east"
+subscribers = 100
+needs = ["r-a"]
+[[element]]
+id = "cell-2"
+kind = "cell"
+region = "east"
+subscribers = 300
+needs = ["r-a"]
+[[dependency]]
+element = "cell-1"
+needs = ["ims-1"]
+services = ["voice"]
+[[dependency]]
+element = "cell-2"
+needs = ["ims-1"]
+services = ["voice"]
+[[element]]
+id = "cell-z"
+kind = "cell"
+region = "west"
+subscribers = 0
+needs = ["router-z"]
+[[element]]
+id = "router-z"
+kind = "router"
+region = "west"
+mtbf_hours = 50
+mttr_hours = 50
+"#;
+
+/// core-r is where both uplinks meet again: a single point of failure with
+/// a router's fix, not a common mode asking for diverse paths.
+#[test]
+fn an_upstream_element_that_defeats_a_pair_is_a_single_point_of_failure() {
+    let a = assess_toml(CONVERGING);
+    let r = risk(&a, "core-r");
+    assert_eq!(r.category, "single point of failure");
+    assert_eq!(r.title, "core-r (router) alone takes 2 cells down");
+    assert!(r.fix.contains("add a second router"), "{}", r.fix);
+    assert!(!a.risks.iter().any(|r| r.category == "common mode"));
+    assert_eq!(a.summary.common_mode_groups, 0);
+}
+
+/// Losing one service says which: the IMS takes voice away, not the cells.
+#[test]
+fn a_single_point_names_the_services_it_takes() {
+    let a = assess_toml(CONVERGING);
+    assert_eq!(
+        risk(&a, "ims-1").title,
+        "ims-1 (core instance) alone takes voice down on 2 cells"
+    );
+    assert_eq!(
+        risk(&a, "router-z").title,
+        "router-z (router) alone takes 1 cell down"
+    );
+}
+
+/// A cell serving no subscribers costs no subscriber-hours and does not
+/// pull down the `all` rows, which the east's subscribers alone make.
+#[test]
+fn a_cell_without_subscribers_weighs_nothing_where_counts_are_given() {
+    let a = assess_toml(CONVERGING);
+    assert_eq!(risk(&a, "router-z").expected_subscriber_hours_per_year, 0.0);
+    let row = |region: &str| {
+        (a.availability.rows.iter())
+            .find(|r| r.region == region && r.service == "registration")
+            .expect("a row")
+            .availability
+    };
+    assert!((row("all") - row("east")).abs() < 1e-12);
+    // The west's own rows still say how its cell fares.
+    assert!((row("west") - 0.5).abs() < 1e-9, "{}", row("west"));
+}
+
+/// A pool is already its members' redundancy: its own failure is its
+/// selection and load balancing, and the fix says so.
+#[test]
+fn a_pool_is_not_told_to_add_a_standby() {
+    let a = assess_toml(&upf_pool(2));
+    let fix = &risk(&a, "pool-upf (core pool)").fix;
+    assert!(!fix.contains("standby"), "{fix}");
+    assert!(fix.contains("load balancing"), "{fix}");
+}
+
 /// One region counted in subscribers, one with no counts: the `all` rows
-/// weigh every cell alike, so the region without counts does not vanish
-/// beside ten thousand subscribers.
+/// weigh by subscribers, so the cell nobody is counted on does not dilute
+/// what ten thousand subscribers see; its own region still has its rows.
 #[test]
 fn the_all_row_weighs_regions_in_one_unit() {
     let t = dialtone_topofile::parse_toml(
@@ -160,9 +362,6 @@ mttr_hours = 100
             .availability
     };
     let (north, south, all) = (voice("north"), voice("south"), voice("all"));
-    // Two cells, one each: the mean of the two regions.
-    assert!(
-        (all - (north + south) / 2.0).abs() < 1e-9,
-        "{north} {south} {all}"
-    );
+    assert!((all - north).abs() < 1e-12, "{north} {south} {all}");
+    assert!((south - 0.5).abs() < 1e-3, "{south}");
 }

@@ -106,3 +106,38 @@ fn bench_assess_prints_its_figures_as_json_for_scripts() {
     );
     assert!(figures["elements"].as_u64().is_some_and(|n| n > 100));
 }
+
+/// One cell, one region: the counts read "1 cell", "1 region", "1 single
+/// point of failure", never "1 cells".
+#[test]
+fn assess_counts_read_in_the_singular_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.toml");
+    std::fs::write(
+        &file,
+        "[[element]]\nid = \"site-1\"\nkind = \"site\"\nregion = \"r\"\n\
+         [[element]]\nid = \"cell-1\"\nkind = \"cell\"\nregion = \"r\"\nsubscribers = 10\nneeds = [\"site-1\"]\n",
+    )
+    .unwrap();
+    let out = dialtone(&["assess", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 elements, 1 cell, 10 subscribers, 1 region\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 single point of failure, 0 common-mode causes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("site-1 (site) alone takes 1 cell down"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("10 subscribers on 1 cell;"), "{stdout}");
+    assert!(!stdout.contains(" 1 cells"), "{stdout}");
+}

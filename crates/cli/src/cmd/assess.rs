@@ -118,27 +118,57 @@ fn human(name: &str, a: &Assessment) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail: the results are ignored.
     let s = &a.summary;
+    let count = |n: usize, what: &str| {
+        if n == 1 {
+            format!("1 {what}")
+        } else {
+            format!("{n} {what}s")
+        }
+    };
     let _ = writeln!(
         out,
-        "{name}: {} elements, {} cells, {} subscribers, {} regions",
-        s.elements, s.cells, s.subscribers, s.regions
+        "{name}: {}, {}, {} subscribers, {}",
+        count(s.elements, "element"),
+        count(s.cells, "cell"),
+        s.subscribers,
+        count(s.regions, "region")
     );
+    // A file without subscriber counts is scored in cells (one each): say
+    // so rather than print "0 subscribers" beside a non-zero loss.
+    let unit = if s.subscribers > 0 {
+        "subscriber-hours"
+    } else {
+        "cell-hours"
+    };
     let _ = writeln!(
         out,
-        "{} single points of failure, {} common-mode causes, {} / {} minimal cut sets of order 2 / 3",
-        s.single_points_of_failure, s.common_mode_groups, s.cut_sets_order_2, s.cut_sets_order_3
+        "{}, {}, {} / {} minimal cut sets of order 2 / 3",
+        match s.single_points_of_failure {
+            1 => "1 single point of failure".to_owned(),
+            n => format!("{n} single points of failure"),
+        },
+        count(s.common_mode_groups, "common-mode cause"),
+        s.cut_sets_order_2,
+        s.cut_sets_order_3
     );
     out.push('\n');
-    let _ = writeln!(out, "Top risks, by expected subscriber-hours lost a year:");
+    let _ = writeln!(out, "Top risks, by expected {unit} lost a year:");
     for r in &a.risks {
         let _ = writeln!(out, "{:>3}. [{}] {}", r.rank, r.category, r.title);
+        let cells = count(r.loss.cells as usize, "cell");
         let _ = writeln!(
             out,
-            "     {} subscribers on {} cells{}; {:.1} subscriber-hours/year",
-            r.loss.subscribers,
-            r.loss.cells,
+            "     {}{}; {:.1} {unit}/year",
+            if s.subscribers > 0 {
+                format!("{} subscribers on {cells}", r.loss.subscribers)
+            } else {
+                cells
+            },
             if r.loss.emergency_cells > 0 {
-                format!(", EMERGENCY CALLS lost on {} cells", r.loss.emergency_cells)
+                format!(
+                    ", EMERGENCY CALLS lost on {}",
+                    count(r.loss.emergency_cells as usize, "cell")
+                )
             } else {
                 String::new()
             },
