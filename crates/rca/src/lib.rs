@@ -28,7 +28,7 @@
 
 mod changes;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use dialtone_model::{Candidate, ElementKind, ServiceMask, Timestamp, Topology};
@@ -282,43 +282,86 @@ impl Explainer {
     fn evidence(&self, c: usize, cand: &Candidate, dark: u32, obs: &Observations) -> Vec<String> {
         let t = &self.topology;
         let impact = self.impact(c);
+        let healthy = cand.contradicted;
         let mut lines = vec![format!(
-            "its failure explains {} of {} broken observations; {} it predicts broken look healthy",
+            "its failure explains {} of {}; {healthy} it predicts broken {} healthy",
             cand.explained,
-            cand.explained + cand.unexplained,
-            cand.contradicted
+            count(
+                cand.explained + cand.unexplained,
+                "broken observation",
+                "broken observations"
+            ),
+            if healthy == 1 { "looks" } else { "look" }
         )];
         if dark > 0 {
             lines.push(format!(
-                "{dark} observations it predicts broken stopped reporting"
+                "{} it predicts broken stopped reporting",
+                count(dark, "observation", "observations")
             ));
         }
-        let dependents: Vec<usize> = t.dependents(c).to_vec();
-        let failing = dependents
-            .iter()
-            .filter(|&&d| obs.broken.contains_key(&d))
-            .count();
-        if !dependents.is_empty() && t.element(c).kind != ElementKind::Cell {
-            lines.push(format!(
-                "{failing} of its {} direct dependents are failing",
-                dependents.len()
-            ));
+        if t.element(c).kind != ElementKind::Cell {
+            lines.extend(served_line(t, c, obs));
         }
-        let mut regions: Vec<&str> = impact
+        let explained: Vec<usize> = impact
             .iter()
-            .filter(|(e, _)| obs.broken.contains_key(&(*e as usize)))
-            .filter_map(|(e, _)| t.element(*e as usize).region.as_deref())
+            .map(|&(e, _)| e as usize)
+            .filter(|e| obs.broken.contains_key(e))
             .collect();
+        let mut regions: Vec<&str> = explained
+            .iter()
+            .filter_map(|&e| t.element(e).region.as_deref())
+            .collect();
+        let placed = regions.len();
         regions.sort_unstable();
         regions.dedup();
         if !regions.is_empty() {
-            lines.push(format!(
-                "broken elements it explains sit in: {}",
-                regions.join(", ")
-            ));
+            let subject = if placed == 1 {
+                "the broken element it explains sits"
+            } else {
+                "broken elements it explains sit"
+            };
+            lines.push(format!("{subject} in: {}", regions.join(", ")));
         }
         lines
     }
+}
+
+/// How many of the elements `c` serves, directly or not, are failing, out of
+/// those with KPIs: its direct dependents are often sites or links that report
+/// nothing, and counting those would read as evidence against a cause whose
+/// cells are all down. `None` if nothing depends on `c`.
+fn served_line(t: &Topology, c: usize, obs: &Observations) -> Option<String> {
+    let mut seen = HashSet::from([c]);
+    let mut stack = vec![c];
+    let (mut served, mut observed, mut failing) = (0u32, 0u32, 0u32);
+    while let Some(e) = stack.pop() {
+        for &d in t.dependents(e) {
+            if !seen.insert(d) {
+                continue;
+            }
+            stack.push(d);
+            served += 1;
+            observed += u32::from(obs.observable[d] != 0);
+            failing += u32::from(obs.broken.contains_key(&d));
+        }
+    }
+    match (served, observed) {
+        (0, _) => None,
+        (_, 0) => Some(format!(
+            "nothing it serves is observed ({})",
+            count(served, "element", "elements")
+        )),
+        _ => Some(format!(
+            "{failing} of the {} it serves {} failing",
+            count(observed, "observed element", "observed elements"),
+            if failing == 1 { "is" } else { "are" }
+        )),
+    }
+}
+
+/// `n` and the noun that agrees with it: "1 cell", "0 cells".
+fn count(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// How sharply confidence concentrates on the leader: a lead of 0.05 in
@@ -344,11 +387,19 @@ fn lead_line(t: &Topology, scored: &[Scored]) -> Option<String> {
             .first()
             .map(|_| "no other element's failure explains any of it".to_string());
     };
-    Some(format!(
-        "ranks {:.2} above the runner-up {}",
-        first.ranking - second.ranking,
-        t.element(second.element).id
-    ))
+    let runner_up = &t.element(second.element).id;
+    // Sorted best first, so the margin is never negative. A margin that
+    // prints as 0.00 must not read as a lead: an exact tie is none (the order
+    // between the two is then only the tie-breaks), and a hair's lead says so.
+    let margin = first.ranking - second.ranking;
+    let shown = format!("{margin:.2}");
+    Some(if margin <= 0.0 {
+        format!("tied with the runner-up {runner_up}")
+    } else if shown == "0.00" {
+        format!("ranks less than 0.01 above the runner-up {runner_up}")
+    } else {
+        format!("ranks {shown} above the runner-up {runner_up}")
+    })
 }
 
 /// Agreement earned by a predicted-down unit that stopped reporting, relative
@@ -415,7 +466,7 @@ fn sparse_propagate(
 
 #[cfg(test)]
 mod tests {
-    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, Redundancy};
+    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, Redundancy, Service};
 
     use super::*;
 
@@ -627,7 +678,131 @@ mod tests {
             ranked[0]
                 .evidence
                 .iter()
-                .any(|l| l == "ranks 0.00 above the runner-up router-a")
+                .any(|l| l == "tied with the runner-up router-a"),
+            "{:?}",
+            ranked[0].evidence
+        );
+        assert_eq!(ranked[0].confidence, ranked[1].confidence);
+    }
+
+    /// The leader's line for a leader ranked `first` and a runner-up ranked `second`.
+    fn lead(first: f64, second: f64) -> String {
+        let x = tie();
+        let scored = [(0, first), (1, second)].map(|(element, ranking)| Scored {
+            element,
+            score: ranking,
+            explained: 1,
+            contradicted: 0,
+            unexplained: 0,
+            dark: 0,
+            change: None,
+            ranking,
+        });
+        lead_line(x.topology(), &scored).unwrap()
+    }
+
+    #[test]
+    fn a_lead_that_prints_as_nothing_is_not_called_one() {
+        assert_eq!(lead(0.8, 0.8), "tied with the runner-up site-a");
+        assert_eq!(
+            lead(0.8, 0.797),
+            "ranks less than 0.01 above the runner-up site-a"
+        );
+        assert_eq!(lead(1.0, 0.75), "ranks 0.25 above the runner-up site-a");
+    }
+
+    /// Router `agg` serves sites `s1` (cells `c1`, `c2`) and `s2` (cell `c3`),
+    /// which report nothing themselves; router `hub`, which has KPIs, serves
+    /// only the unobserved site `s3`. Everything is in region `north`.
+    fn aggregation() -> (Explainer, Observations) {
+        let mut els: Vec<Element> = ["agg", "hub"]
+            .map(|id| Element::new(id, ElementKind::Router))
+            .into();
+        els.extend(["s1", "s2", "s3"].map(|id| Element::new(id, ElementKind::Site)));
+        els.extend(["c1", "c2", "c3"].map(|id| Element::new(id, ElementKind::Cell)));
+        for el in &mut els {
+            el.region = Some("north".into());
+        }
+        let dep = |d: &str, m: &str| DependencySpec {
+            dependent: d.into(),
+            members: vec![m.into()],
+            redundancy: Redundancy::All,
+            services: ALL_SERVICES,
+        };
+        let deps = vec![
+            dep("s1", "agg"),
+            dep("s2", "agg"),
+            dep("s3", "hub"),
+            dep("c1", "s1"),
+            dep("c2", "s1"),
+            dep("c3", "s2"),
+        ];
+        let x = Explainer::new(Arc::new(Topology::new(els, deps).unwrap()));
+        let t = x.topology();
+        let mut observable = vec![0; t.len()];
+        for id in ["hub", "c1", "c2", "c3"] {
+            observable[t.index_of(id).unwrap()] = Service::Registration.bit();
+        }
+        let obs = Observations::new(observable);
+        (x, obs)
+    }
+
+    fn evidence_of<'a>(ranked: &'a [Candidate], id: &str) -> &'a [String] {
+        &ranked.iter().find(|c| c.element == id).unwrap().evidence
+    }
+
+    fn mark_broken(x: &Explainer, obs: &mut Observations, ids: &[&str]) {
+        for id in ids {
+            let e = x.topology().index_of(id).unwrap();
+            obs.broken.insert(e, Service::Registration.bit());
+        }
+    }
+
+    #[test]
+    fn what_a_cause_serves_is_counted_where_it_is_observed() {
+        let (x, mut obs) = aggregation();
+        mark_broken(&x, &mut obs, &["c1", "c2", "c3", "hub"]);
+        let ranked = x.rank(&obs, 10);
+        // Its direct dependents, the sites, report nothing: all its cells are down.
+        assert!(
+            evidence_of(&ranked, "agg")
+                .contains(&"3 of the 3 observed elements it serves are failing".into()),
+            "{ranked:?}"
+        );
+        assert!(
+            evidence_of(&ranked, "s2")
+                .contains(&"1 of the 1 observed element it serves is failing".into())
+        );
+        assert!(
+            evidence_of(&ranked, "hub")
+                .contains(&"nothing it serves is observed (1 element)".into())
+        );
+        // A cell serves nothing: no such line.
+        assert_eq!(evidence_of(&ranked, "c3").len(), 2, "{ranked:?}");
+    }
+
+    #[test]
+    fn evidence_counts_agree_with_their_nouns() {
+        let (x, mut obs) = aggregation();
+        mark_broken(&x, &mut obs, &["c1"]);
+        let ranked = x.rank(&obs, 10);
+        assert_eq!(
+            evidence_of(&ranked, "s1")[..3],
+            [
+                "its failure explains 1 of 1 broken observation; 1 it predicts broken looks healthy",
+                "1 of the 2 observed elements it serves is failing",
+                "the broken element it explains sits in: north",
+            ]
+        );
+        assert!(evidence_of(&ranked, "agg")[0].ends_with("; 2 it predicts broken look healthy"));
+        // `c2` stops reporting: silent, so no longer observable.
+        let c2 = x.topology().index_of("c2").unwrap();
+        obs.observable[c2] = 0;
+        obs.silent.insert(c2, Service::Registration.bit());
+        let ranked = x.rank(&obs, 10);
+        assert!(
+            evidence_of(&ranked, "s1")
+                .contains(&"1 observation it predicts broken stopped reporting".into())
         );
     }
 }

@@ -219,21 +219,26 @@ fn human(r: &Report, rows: u64, missing: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} series, {} minutes ({} to {}), {rows} rows ({missing} without a value), {} changes",
+        "{} series, {} ({} to {}), {} ({missing} without a value), {}",
         r.series,
-        r.minutes,
+        count(r.minutes as u64, "minute", "minutes"),
         utc(r.first_minute),
         utc(r.last_minute),
-        r.changes
+        count(rows, "row", "rows"),
+        count(r.changes as u64, "change", "changes")
     );
     let onset = r
         .onset
         .map_or(String::new(), |o| format!(", broken since {}", utc(o)));
     let _ = writeln!(
         out,
-        "ranked at {}: {} broken observations{onset}",
+        "ranked at {}: {}{onset}",
         utc(r.at),
-        r.broken_observations
+        count(
+            u64::from(r.broken_observations),
+            "broken observation",
+            "broken observations"
+        )
     );
     if r.candidates.is_empty() {
         let _ = writeln!(out, "nothing is broken: no root cause to name");
@@ -253,4 +258,40 @@ fn human(r: &Report, rows: u64, missing: u64) -> String {
         }
     }
     out
+}
+
+/// `n` and the noun that agrees with it: "1 row", "0 rows".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_of_one_read_in_the_singular() {
+        let report = Report {
+            series: 1,
+            minutes: 1,
+            first_minute: 1_714_564_800,
+            last_minute: 1_714_564_800,
+            at: 1_714_564_800,
+            onset: None,
+            broken_observations: 1,
+            changes: 1,
+            candidates: Vec::new(),
+        };
+        let text = human(&report, 1, 0);
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "1 series, 1 minute (2024-05-01 12:00 UTC to 2024-05-01 12:00 UTC), \
+             1 row (0 without a value), 1 change"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "ranked at 2024-05-01 12:00 UTC: 1 broken observation"
+        );
+    }
 }
