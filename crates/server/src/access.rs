@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -149,20 +149,51 @@ pub(crate) struct Gate {
 /// Authenticates, checks the role and, for cookie-authenticated writes, the
 /// CSRF token; hands the [`Principal`] to the handler as an extension.
 pub(crate) async fn require(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    if gate.browser && req.method() == Method::POST {
+        return require_form(&gate, req, next).await;
+    }
+    let get = req.method() == Method::GET;
     match admit(&gate, req).await {
         Ok(req) => next.run(req).await,
-        Err(resp) => resp,
+        Err(ApiError::Unauthorized(_)) if gate.browser && get => {
+            Redirect::to("/login").into_response()
+        }
+        Err(e) => e.into_response(),
     }
 }
 
-async fn admit(gate: &Gate, req: Request) -> Result<Request, Response> {
-    let principal = match authenticate(&gate.state, req.headers()).await {
-        Ok(p) => p,
-        Err(ApiError::Unauthorized(_)) if gate.browser && req.method() == Method::GET => {
-            return Err(Redirect::to("/login").into_response());
-        }
-        Err(e) => return Err(e.into_response()),
+/// [`require`] for a console form or the sign-out button: a browser shows
+/// the answer in the console's place, so a refusal is a page saying why,
+/// with what was typed to copy, rather than JSON and the words lost.
+async fn require_form(gate: &Gate, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(e) => return refused_form(gate, &path, &Bytes::new(), &e),
     };
+    match admit(gate, Request::from_parts(parts, Body::from(body.clone()))).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => refused_form(gate, &path, &body, &e),
+    }
+}
+
+fn refused_form(gate: &Gate, path: &str, body: &Bytes, e: &ApiError) -> Response {
+    if path == "/logout" && matches!(e, ApiError::Unauthorized(_)) {
+        // Already signed out (the session expired or was ended elsewhere):
+        // what the button asked for is done.
+        let mut resp = Redirect::to("/login").into_response();
+        let stale = clear_cookie(SESSION_COOKIE, gate.state.config.secure_cookies);
+        if let Ok(v) = HeaderValue::from_str(&stale) {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return resp;
+    }
+    crate::api::not_done(None, path, body, e)
+}
+
+async fn admit(gate: &Gate, req: Request) -> Result<Request, ApiError> {
+    let principal = authenticate(&gate.state, req.headers()).await?;
     if !principal.role.allows(gate.role) {
         return Err(ApiError::Forbidden(format!(
             "{} {} needs the {} role; {} is {}: ask an admin",
@@ -171,13 +202,10 @@ async fn admit(gate: &Gate, req: Request) -> Result<Request, Response> {
             gate.role,
             principal.name,
             principal.role
-        ))
-        .into_response());
+        )));
     }
     let mut req = match &principal.csrf {
-        Some(expected) if !req.method().is_safe() => check_csrf(req, expected)
-            .await
-            .map_err(IntoResponse::into_response)?,
+        Some(expected) if !req.method().is_safe() => check_csrf(req, expected).await?,
         _ => req,
     };
     req.extensions_mut().insert(principal);
@@ -187,29 +215,45 @@ async fn admit(gate: &Gate, req: Request) -> Result<Request, Response> {
 /// A cookie-authenticated write must echo the session's CSRF token, in the
 /// `X-CSRF-Token` header (API) or the `csrf` form field (console forms).
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
-    let refused = || {
-        ApiError::Forbidden(format!(
-            "missing or wrong CSRF token: send the session's token in the {CSRF_HEADER} header or the `{CSRF_FIELD}` form field (reload the console to get a fresh form)"
-        ))
-    };
     if let Some(v) = req.headers().get(CSRF_HEADER) {
         let ok = v.to_str().is_ok_and(|v| constant_time_eq(v, expected));
-        return if ok { Ok(req) } else { Err(refused()) };
+        return if ok {
+            Ok(req)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "wrong CSRF token in the {CSRF_HEADER} header: send the token of the session the cookie is for"
+            )))
+        };
     }
-    let is_form = req
+    // A form however encoded is read as one, so a multipart form is refused
+    // as unreadable (saying how to send it) rather than as forged.
+    let essence = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let is_form = essence
+        .as_deref()
+        .is_some_and(|e| e == "application/x-www-form-urlencoded" || e == "multipart/form-data");
     if !is_form {
-        return Err(refused());
+        return Err(ApiError::Forbidden(format!(
+            "missing CSRF token: send the session's token in the {CSRF_HEADER} header or the `{CSRF_FIELD}` form field"
+        )));
     }
     let (parts, body) = req.into_parts();
     let bytes = read_body(body).await?;
     check_form(&parts.headers, &bytes)?;
     let ok = form_field(&bytes, CSRF_FIELD).is_some_and(|v| constant_time_eq(&v, expected));
     if !ok {
-        return Err(refused());
+        return Err(ApiError::Forbidden(
+            "this form is out of date: its CSRF token is not your session's (the console was opened before you signed in again, or the form came from another site). Reload the console and send it from there".into(),
+        ));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::access::{Principal, audit};
-use crate::console::{CSRF_SLOT, USER_SLOT, escape};
+use crate::console::{SEVERITIES, STATUSES, escape, personalise, select};
 use crate::extract::{Body, Path};
 use crate::live::Live;
 use crate::{ApiError, AppState, read_form};
@@ -41,18 +41,20 @@ fn network_time(name: &str, t: Timestamp) -> Result<Timestamp, ApiError> {
 }
 
 /// Applies `f` to the live state under its lock, re-renders every document,
-/// saves the touched incidents and writes the audit row.
+/// saves the touched incidents and writes the audit row. `refused` words the
+/// engine's refusals for where they are shown (the API or a console page).
 async fn operate<T>(
     state: &AppState,
     who: &Principal,
     action: &str,
     target: String,
     detail: String,
+    refused: fn(ActionError) -> ApiError,
     f: impl FnOnce(&mut Live) -> Result<T, ActionError>,
 ) -> Result<T, ApiError> {
     let out = {
         let mut live = state.live.lock().await;
-        let out = f(&mut live)?;
+        let out = f(&mut live).map_err(refused)?;
         // The playbook sees the action at once: an approved draft or a
         // published update reaches subscribers without waiting a minute.
         live.respond();
@@ -163,16 +165,16 @@ async fn declare_as(
 ) -> Result<Incident, ApiError> {
     let detail = d.title.clone();
     let name = who.name.clone();
-    let inc = operate(
+    operate(
         state,
         who,
         "declare",
         "new incident".into(),
         detail,
+        ApiError::from,
         |live| live.declare(&name, &d),
     )
-    .await?;
-    Ok(inc)
+    .await
 }
 
 /// `POST /api/v1/incidents`: declares one by hand.
@@ -193,6 +195,7 @@ async fn apply(
     who: &Principal,
     id: u64,
     action: OperatorAction,
+    refused: fn(ActionError) -> ApiError,
 ) -> Result<TimelineEntry, ApiError> {
     let detail = match &action {
         OperatorAction::Assign { to } => format!("to {to}"),
@@ -210,7 +213,29 @@ async fn apply(
         action.name(),
         format!("incident {id}"),
         detail,
+        refused,
         |live| live.act(id, &name, &action),
+    )
+    .await
+}
+
+/// Merges incident `from` into `into`, with its audit row.
+async fn merge_as(
+    state: &AppState,
+    who: &Principal,
+    into: u64,
+    from: u64,
+    refused: fn(ActionError) -> ApiError,
+) -> Result<(), ApiError> {
+    let name = who.name.clone();
+    operate(
+        state,
+        who,
+        "merge",
+        format!("incident {into}"),
+        format!("from incident {from}"),
+        refused,
+        |live| live.merge(&name, into, from),
     )
     .await
 }
@@ -222,7 +247,7 @@ async fn act(
     id: u64,
     action: OperatorAction,
 ) -> Result<Json<Value>, ApiError> {
-    let entry = apply(state, who, id, action).await?;
+    let entry = apply(state, who, id, action, ApiError::from).await?;
     let live = state.live.lock().await;
     let inc = live.incident(id).ok_or(ActionError::NotFound(id))?;
     Ok(Json(json!({ "entry": entry, "incident": inc })))
@@ -327,23 +352,30 @@ pub(crate) async fn resolve(
 }
 
 /// `GET /console/incidents/{id}/postmortem`: the report as Markdown, the
-/// same text `dialtone postmortem` writes.
-pub(crate) async fn postmortem(
-    State(state): State<AppState>,
-    Path(id): Path<u64>,
-) -> Result<Response, ApiError> {
-    let inc = {
-        let live = state.live.lock().await;
-        live.incident(id).ok_or(ActionError::NotFound(id))?.clone()
+/// same text `dialtone postmortem` writes; a failure is a page, as the
+/// console's link is followed by a browser.
+pub(crate) async fn postmortem(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+    let report = async {
+        let inc = {
+            let live = state.live.lock().await;
+            live.incident(id)
+                .ok_or(ActionError::NotFound(id))
+                .map_err(on_console)?
+                .clone()
+        };
+        Ok::<_, ApiError>(dialtone_notify::postmortem(state.notify_store.as_ref(), &inc).await?)
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        dialtone_notify::postmortem(state.notify_store.as_ref(), &inc).await?,
-    )
-        .into_response())
+    match report.await {
+        Ok(markdown) => (
+            [
+                (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            markdown,
+        )
+            .into_response(),
+        Err(e) => not_done(None, "", &Bytes::new(), &e),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -493,16 +525,7 @@ pub(crate) async fn merge(
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: MergeBody = parse_json(&body)?;
-    let name = who.name.clone();
-    operate(
-        &state,
-        &who,
-        "merge",
-        format!("incident {id}"),
-        format!("from incident {}", b.from),
-        |live| live.merge(&name, id, b.from),
-    )
-    .await?;
+    merge_as(&state, &who, id, b.from, ApiError::from).await?;
     incident_json(&state, id).await
 }
 
@@ -512,15 +535,13 @@ pub(crate) async fn audit_log(State(state): State<AppState>) -> Result<Json<Valu
     Ok(Json(json!({ "entries": entries })))
 }
 
-/// `GET /console`: the pre-rendered console with this session's CSRF token.
+/// `GET /console`: the pre-rendered console for this session.
 pub(crate) async fn console_page(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Response {
     let r = state.published.current();
-    let html = String::from_utf8_lossy(&r.console_html)
-        .replace(USER_SLOT, &escape(&who.name))
-        .replace(CSRF_SLOT, who.csrf.as_deref().unwrap_or(""));
+    let html = personalise(&String::from_utf8_lossy(&r.console_html), &who);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -531,59 +552,111 @@ pub(crate) async fn console_page(
         .into_response()
 }
 
+/// `GET /console/incidents`: where the browser's address bar is left after
+/// a declare form failed; reloading it shows the console.
+pub(crate) async fn to_console() -> Redirect {
+    Redirect::to("/console")
+}
+
+/// `GET /console/incidents/{id}`: likewise after an incident's form failed.
+pub(crate) async fn to_incident(Path(id): Path<u64>) -> Redirect {
+    Redirect::to(&format!("/console#incident-{id}"))
+}
+
+/// An engine refusal as a console page words it: the engine's "no such
+/// incident" points API callers at the API's list, a browser at the console.
+fn on_console(e: ActionError) -> ApiError {
+    match e {
+        ActionError::NotFound(id) => ApiError::NotFound(format!(
+            "there is no incident {id}: the console lists the open incidents and the recent ones"
+        )),
+        e => e.into(),
+    }
+}
+
 fn field(body: &Bytes, name: &str) -> String {
     form_field(body, name).unwrap_or_default()
 }
 
-/// A console form that failed, back with what was wrong and what was typed:
-/// an operator's update is never lost to a race with another operator or a
-/// slip. Where the request was refused (4xx) it can be sent again as it is,
-/// or edited; after a server error it may have been applied (the audit log
-/// failing comes after the action), so the text is shown to copy, not resent.
-fn console_retry(who: &Principal, path: &str, body: &Bytes, error: &ApiError) -> Response {
-    let resend = error.status().is_client_error();
-    let hidden: String = ["action", "status", "severity"]
-        .iter()
-        .filter_map(|name| {
-            let value = form_field(body, name)?;
-            Some(format!(
-                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                escape(&value)
-            ))
-        })
-        .collect();
-    let title = form_field(body, "title").map_or_else(String::new, |t| {
-        format!(
-            "<label>Title <input name=\"title\" value=\"{}\"></label>",
-            escape(&t)
-        )
-    });
-    let text = form_field(body, "body").map_or_else(String::new, |b| {
-        format!(
-            "<label>Text <textarea name=\"body\" rows=\"6\" cols=\"60\"{}>{}</textarea></label>",
-            if resend { "" } else { " readonly" },
+/// A console form (or console link) that failed, as a page: what was wrong,
+/// and what was typed, so an operator's words are never lost to a race with
+/// another operator, an expired session or a slip.
+///
+/// Only a form refused for a value in it (400) is offered again, editable,
+/// with `csrf` (the session's token) to send it: a conflict (409: the
+/// incident moved on, e.g. acknowledged, merged or resolved meanwhile) or a
+/// missing incident would be refused again however it is sent, so the way
+/// on is the console, showing the incident as it now is. Nor is anything
+/// resent after a server error (it may have been applied: the audit log
+/// failing comes after the action) or a refusal by the access guard (who
+/// sent it may not, or not any longer, or did not mean to). What cannot be
+/// resent is shown to copy.
+pub(crate) fn not_done(csrf: Option<&str>, path: &str, body: &Bytes, error: &ApiError) -> Response {
+    let resend = csrf.filter(|_| matches!(error, ApiError::BadRequest(_)));
+    let readonly = if resend.is_some() { "" } else { " readonly" };
+    let mut fields = String::new();
+    let sent = |name| form_field(body, name);
+    if resend.is_some() {
+        if let Some(action) = sent("action") {
+            fields += &format!(
+                "<input type=\"hidden\" name=\"action\" value=\"{}\">",
+                escape(&action)
+            );
+        }
+        // Choices come back as dropdowns: a refused value is not chosen again.
+        for (name, label, options) in [
+            ("status", "Status", &STATUSES),
+            ("severity", "Severity", &SEVERITIES),
+        ] {
+            if let Some(v) = sent(name) {
+                fields += &format!("<label>{label} {}</label>", select(name, options, &v));
+            }
+        }
+    }
+    for (name, label) in [
+        ("title", "Title"),
+        ("assignee", "Assign to"),
+        ("into", "Merge into incident #"),
+    ] {
+        if let Some(v) = sent(name) {
+            fields += &format!(
+                "<label>{label} <input name=\"{name}\" value=\"{}\"{readonly}></label>",
+                escape(&v)
+            );
+        }
+    }
+    if let Some(b) = sent("body") {
+        fields += &format!(
+            "<label>Text <textarea name=\"body\" rows=\"6\" cols=\"60\"{readonly}>{}</textarea></label>",
             escape(&b)
-        )
-    });
-    let send = if resend {
-        format!(
-            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
-             <button type=\"submit\">Send again</button>",
-            escape(who.csrf.as_deref().unwrap_or_default())
-        )
-    } else {
-        String::new()
+        );
+    }
+    let form = match resend {
+        Some(token) => format!(
+            "<form method=\"post\" action=\"{}\">{fields}\
+             <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+             <button type=\"submit\">Send again</button></form>",
+            escape(path),
+            escape(token)
+        ),
+        None if fields.is_empty() => String::new(),
+        None => format!("<p>What you sent, to copy:</p>{fields}"),
     };
-    crate::subscribe::page(
+    let back = if matches!(error, ApiError::Unauthorized(_)) {
+        "<a href=\"/login\">Sign in again</a>, then go on from the console"
+    } else {
+        "<a href=\"/console\">Back to the console</a>"
+    };
+    let mut resp = crate::subscribe::page(
         error.status(),
         "Not done",
         &format!(
-            "<p role=\"alert\">{}</p><form method=\"post\" action=\"{}\">{hidden}{title}{text}{send}</form>\
-             <p><a href=\"/console\">Back to the console</a></p>",
-            escape(&error.to_string()),
-            escape(path)
+            "<p role=\"alert\">{}</p>{form}<p>{back}</p>",
+            escape(&error.to_string())
         ),
-    )
+    );
+    error.add_headers(resp.headers_mut());
+    resp
 }
 
 /// `POST /console/incidents`: the console's declare form.
@@ -591,17 +664,25 @@ pub(crate) async fn console_declare(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     req: Request,
-) -> Result<Response, ApiError> {
-    let body = read_form(req).await?;
+) -> Response {
+    const PATH: &str = "/console/incidents";
+    let body = match read_form(req).await {
+        Ok(body) => body,
+        Err(e) => return not_done(None, PATH, &Bytes::new(), &e),
+    };
     let declared = async {
-        let severity = field(&body, "severity");
-        let d = declaration(field(&body, "title"), field(&body, "body"), Some(&severity))?;
+        let severity = form_field(&body, "severity");
+        let d = declaration(
+            field(&body, "title"),
+            field(&body, "body"),
+            severity.as_deref(),
+        )?;
         declare_as(&state, &who, d).await
     };
-    Ok(match declared.await {
+    match declared.await {
         Ok(inc) => Redirect::to(&format!("/console#incident-{}", inc.id)).into_response(),
-        Err(e) => console_retry(&who, "/console/incidents", &body, &e),
-    })
+        Err(e) => not_done(who.csrf.as_deref(), PATH, &body, &e),
+    }
 }
 
 /// `POST /console/incidents/{id}`: the console's per-incident forms.
@@ -610,29 +691,52 @@ pub(crate) async fn console_act(
     Extension(who): Extension<Principal>,
     Path(id): Path<u64>,
     req: Request,
-) -> Result<Response, ApiError> {
-    let body = read_form(req).await?;
-    let applied = async { apply(&state, &who, id, console_action(&body)?).await };
-    Ok(match applied.await {
-        Ok(_) => Redirect::to(&format!("/console#incident-{id}")).into_response(),
-        Err(e) => console_retry(&who, &format!("/console/incidents/{id}"), &body, &e),
-    })
+) -> Response {
+    let path = format!("/console/incidents/{id}");
+    let body = match read_form(req).await {
+        Ok(body) => body,
+        Err(e) => return not_done(None, &path, &Bytes::new(), &e),
+    };
+    // The incident the console shows next: a merged one's is the one it joined.
+    let done = async {
+        if field(&body, "action") == "merge" {
+            let into = field(&body, "into").trim().parse().map_err(|_| {
+                ApiError::BadRequest(
+                    "give the number of the incident this one is the same problem as".into(),
+                )
+            })?;
+            merge_as(&state, &who, into, id, on_console).await?;
+            return Ok(into);
+        }
+        apply(&state, &who, id, console_action(&body)?, on_console).await?;
+        Ok::<_, ApiError>(id)
+    };
+    match done.await {
+        Ok(shown) => Redirect::to(&format!("/console#incident-{shown}")).into_response(),
+        Err(e) => not_done(who.csrf.as_deref(), &path, &body, &e),
+    }
 }
 
-/// The operator action a console form asks for.
+/// The operator action a console form asks for (merging aside: [`console_act`]).
 fn console_action(body: &Bytes) -> Result<OperatorAction, ApiError> {
     Ok(match field(body, "action").as_str() {
         "acknowledge" => OperatorAction::Acknowledge,
+        "assign" => OperatorAction::Assign {
+            to: field(body, "assignee"),
+        },
         "update" => OperatorAction::Update {
             status: Some(parse_status(&field(body, "status"))?),
             body: field(body, "body"),
         },
         "severity" => OperatorAction::SetSeverity(parse_severity(&field(body, "severity"))?),
-        "resolve" => OperatorAction::Resolve { body: None },
+        // The resolve form's words are optional: left blank, the engine's own.
+        "resolve" => OperatorAction::Resolve {
+            body: Some(field(body, "body")).filter(|b| !b.trim().is_empty()),
+        },
         "approve" => OperatorAction::Approve,
         other => {
             return Err(ApiError::BadRequest(format!(
-                "unknown console action `{other}`: use acknowledge, approve, update, severity or resolve"
+                "unknown console action `{other}`: use acknowledge, approve, assign, update, severity, merge or resolve"
             )));
         }
     })

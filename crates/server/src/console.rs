@@ -3,17 +3,78 @@
 
 use std::fmt::Write;
 
+use dialtone_auth::Role;
 use dialtone_engine::Incident;
 use dialtone_model::{SeriesKey, Timestamp};
 use dialtone_statuspage::iso8601;
 
-use crate::History;
+use crate::{History, Principal};
 
 /// Filled per request with the session's CSRF token: the console is
 /// pre-rendered once for everyone, the token is per session.
 pub const CSRF_SLOT: &str = "{{csrf}}";
 /// Filled per request with the signed-in user's (escaped) name.
 pub const USER_SLOT: &str = "{{user}}";
+/// Filled per request, for a user who may not act, with a line saying so.
+const VIEW_ONLY_SLOT: &str = "{{view-only}}";
+/// Around the forms only an operator may send: cut out per request for a
+/// viewer, whose every post would be refused (and lose what was typed).
+const OPERATOR_ONLY: &str = "{{operator}}";
+const OPERATOR_ONLY_END: &str = "{{/operator}}";
+/// The role the console's forms need; the route table requires the same.
+const ACTS: Role = Role::Operator;
+
+/// The statuses an operator may publish from the console (postmortem comes
+/// after resolving, with the report).
+pub(crate) const STATUSES: [&str; 4] = ["investigating", "identified", "monitoring", "resolved"];
+pub(crate) const SEVERITIES: [&str; 4] = ["none", "minor", "major", "critical"];
+
+/// A dropdown of `options` with `chosen` selected. When `chosen` is none of
+/// them (a value the server refused) nothing valid is picked for the user:
+/// a blank first choice, which the browser will not send, asks for one.
+pub(crate) fn select(name: &str, options: &[&str], chosen: &str) -> String {
+    let mut h = format!("<select name=\"{name}\" required>");
+    if !options.contains(&chosen) {
+        h.push_str("<option value=\"\" selected disabled>choose one</option>");
+    }
+    for o in options {
+        let selected = if *o == chosen { " selected" } else { "" };
+        let _ = write!(h, "<option{selected}>{o}</option>");
+    }
+    h.push_str("</select>");
+    h
+}
+
+/// The pre-rendered console for one request's user: their name and CSRF
+/// token, and for a user who may not act, no action forms but a line saying
+/// why.
+pub(crate) fn personalise(html: &str, who: &Principal) -> String {
+    let acts = who.role.allows(ACTS);
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(OPERATOR_ONLY) {
+        out.push_str(&rest[..start]);
+        let inner = &rest[start + OPERATOR_ONLY.len()..];
+        let end = inner.find(OPERATOR_ONLY_END).unwrap_or(inner.len());
+        if acts {
+            out.push_str(&inner[..end]);
+        }
+        rest = inner.get(end + OPERATOR_ONLY_END.len()..).unwrap_or("");
+    }
+    out.push_str(rest);
+    let note = if acts {
+        String::new()
+    } else {
+        format!(
+            "<p id=\"view-only\" class=\"tag\">You are a {}: you can follow incidents here but not act on them. \
+Ask an admin for the {ACTS} role to declare, update or resolve incidents.</p>",
+            who.role
+        )
+    };
+    out.replace(USER_SLOT, &escape(&who.name))
+        .replace(VIEW_ONLY_SLOT, &note)
+        .replace(CSRF_SLOT, who.csrf.as_deref().unwrap_or(""))
+}
 
 /// Escapes text for HTML; `{` too, so no text can forge a slot.
 pub(crate) fn escape(s: &str) -> String {
@@ -42,17 +103,18 @@ pub fn render_console(
 <title>Dialtone console</title><style>{STYLE}</style></head><body><main><h1>Dialtone console</h1>\
 <form method=\"post\" action=\"/logout\" class=\"muted\">Signed in as <b id=\"user\">{USER_SLOT}</b> \
 <input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\"><button>Sign out</button></form>\
-<p class=\"muted\">Network time {} · <a href=\"/console\">refresh</a> · <a href=\"/\">public status page</a></p>",
+<p class=\"muted\">Network time {} · <a href=\"/console\">refresh</a> · <a href=\"/\">public status page</a></p>{VIEW_ONLY_SLOT}",
         iso8601(now)
     );
     let _ = write!(
         h,
-        "<details class=\"inc\"><summary>Declare an incident</summary>\
+        "{OPERATOR_ONLY}<details class=\"inc\"><summary>Declare an incident</summary>\
 <form method=\"post\" action=\"/console/incidents\" id=\"declare\"><input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\">\
 <p><input name=\"title\" required maxlength=\"200\" placeholder=\"Public title, e.g. Calls failing in North\" size=\"60\"> \
-<select name=\"severity\"><option>minor</option><option>major</option><option>critical</option></select></p>\
+{}</p>\
 <p><textarea name=\"body\" required rows=\"3\" cols=\"80\" placeholder=\"First public update\"></textarea></p>\
-<button>Declare</button></form></details>"
+<button>Declare</button></form></details>{OPERATOR_ONLY_END}",
+        select("severity", &SEVERITIES, "minor")
     );
     let open: Vec<&Incident> = incidents
         .iter()
@@ -109,13 +171,22 @@ fn render_incident(
             ""
         }
     );
+    let by_hand = inc.operator.declared_by.is_some();
     let _ = write!(
         h,
-        "<h3>Root cause</h3><p id=\"root-cause\">{}</p><table class=\"candidates\"><tr><th>#</th><th>Element</th><th>Kind</th><th>Agreement</th><th>Explained / contradicted / unexplained</th><th>Evidence</th></tr>",
-        inc.root_cause
-            .as_deref()
-            .map_or("not yet identified".to_string(), escape)
+        "<h3>Root cause</h3><p id=\"root-cause-{}\">{}</p>",
+        inc.id,
+        match (&inc.root_cause, by_hand) {
+            (Some(cause), _) => escape(cause),
+            (None, true) => "none: declared by hand".to_string(),
+            (None, false) => "not yet identified".to_string(),
+        }
     );
+    // A hand-declared incident has no alarms behind it, so neither
+    // candidates nor charts: no empty table or block to puzzle over.
+    if !inc.candidates.is_empty() {
+        h.push_str("<table class=\"candidates\"><tr><th>#</th><th>Element</th><th>Kind</th><th>Agreement</th><th>Explained / contradicted / unexplained</th><th>Evidence</th></tr>");
+    }
     for (rank, c) in inc.candidates.iter().enumerate() {
         let _ = write!(
             h,
@@ -134,8 +205,10 @@ fn render_incident(
                 .join("<br>")
         );
     }
-    h.push_str("</table>");
-    if open {
+    if !inc.candidates.is_empty() {
+        h.push_str("</table>");
+    }
+    if open && !inc.charted_series.is_empty() {
         h.push_str("<h3>Affected KPIs</h3><div class=\"charts\">");
         for &s in &inc.charted_series {
             if let Some(key) = series.get(s as usize) {
@@ -219,7 +292,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
     let who = |w: &Option<String>| w.as_deref().map_or("nobody".to_string(), escape);
     let _ = write!(
         h,
-        "<h3>Response</h3><p class=\"muted\">Acknowledged by {} · assigned to {}</p><div class=\"actions\">",
+        "<h3>Response</h3><p class=\"muted\">Acknowledged by {} · assigned to {}</p>{OPERATOR_ONLY}<div class=\"actions\">",
         who(&inc.operator.acknowledged_by),
         who(&inc.operator.assignee)
     );
@@ -245,19 +318,49 @@ fn render_actions(h: &mut String, inc: &Incident) {
     }
     form(
         h,
+        "assign",
+        &format!(
+            "<input name=\"assignee\" required maxlength=\"200\" placeholder=\"Person or team\" value=\"{}\"> ",
+            inc.operator
+                .assignee
+                .as_deref()
+                .map_or(String::new(), escape)
+        ),
+        "Assign",
+    );
+    // Both dropdowns start at the incident's current value: a form sent
+    // untouched must not move the public status or the severity.
+    form(
+        h,
         "update",
-        "<select name=\"status\"><option>investigating</option><option>identified</option>\
-<option>monitoring</option><option>resolved</option></select> \
-<textarea name=\"body\" required rows=\"2\" cols=\"70\" placeholder=\"Public update\"></textarea> ",
+        &format!(
+            "{} <textarea name=\"body\" required rows=\"2\" cols=\"70\" placeholder=\"Public update\"></textarea> ",
+            select("status", &STATUSES, inc.status.as_str())
+        ),
         "Publish update",
     );
     form(
         h,
         "severity",
-        "<select name=\"severity\"><option>minor</option><option>major</option><option>critical</option></select> ",
+        &format!(
+            "{} ",
+            select("severity", &SEVERITIES, inc.severity.as_str())
+        ),
         "Set severity",
     );
-    h.push_str("</div>");
+    form(
+        h,
+        "merge",
+        "<label>Same problem as incident # <input name=\"into\" type=\"number\" min=\"1\" required size=\"6\"></label> ",
+        "Merge into it",
+    );
+    form(
+        h,
+        "resolve",
+        "<textarea name=\"body\" rows=\"2\" cols=\"70\" placeholder=\"Public words on resolving (optional)\"></textarea> ",
+        "Resolve",
+    );
+    let _ = write!(h, "</div>{OPERATOR_ONLY_END}");
 }
 
 #[cfg(test)]

@@ -349,6 +349,13 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Post, "/login/link", Public, access::login_link),
         route(Post, "/logout", Signed(Viewer), access::logout),
         route(Get, "/console", Signed(Viewer), api::console_page),
+        route(Get, "/console/incidents", Signed(Viewer), api::to_console),
+        route(
+            Get,
+            "/console/incidents/{id}",
+            Signed(Viewer),
+            api::to_incident,
+        ),
         route(
             Post,
             "/console/incidents",
