@@ -19,6 +19,7 @@ pub use courier::{Courier, DeliveryReport, SendError, deliver_due, retry_delay_s
 pub use webhook_target::{TargetError, check_webhook_url, is_public};
 
 use dialtone_engine::Incident;
+use dialtone_respond::check_http_url;
 use dialtone_respond::postmortem::{Sent, render};
 use dialtone_store::{NotifyStore, StoreError};
 
@@ -159,22 +160,6 @@ impl NotifyConfig {
         }
         Ok(())
     }
-}
-
-/// Whether `url` can be POSTed to: http or https, with a host.
-fn check_http_url(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| format!("is not a URL ({e}): write it as https://host/path"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "has the scheme `{}`: only http and https can be called",
-            parsed.scheme()
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("names no host: write it as https://host/path".to_string());
-    }
-    Ok(())
 }
 
 fn default_smtp_port() -> u16 {

@@ -146,8 +146,10 @@ impl Playbook {
     }
 }
 
-/// Whether `url` can be POSTed to: http or https, with a host.
-fn check_http_url(url: &str) -> Result<(), String> {
+/// Whether `url` can be POSTed to: http or https, with a host. Or what is
+/// wrong with it, to follow the key's name in a configuration error (the
+/// notify crate's pager and base URLs use it too).
+pub fn check_http_url(url: &str) -> Result<(), String> {
     let parsed = url::Url::parse(url)
         .map_err(|e| format!("is not a URL ({e}): write it as https://host/path"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
