@@ -507,10 +507,12 @@ impl Incident {
     }
 
     fn detected_detail(&self) -> String {
+        let (cells, regions) = (self.impact.cells_affected, self.impact.regions.len());
         format!(
-            "{} cells in {} region(s) show broken KPIs",
-            self.impact.cells_affected,
-            self.impact.regions.len()
+            "{cells} cell{} in {regions} region{} show{} broken KPIs",
+            if cells == 1 { "" } else { "s" },
+            if regions == 1 { "" } else { "s" },
+            if cells == 1 { "s" } else { "" },
         )
     }
 

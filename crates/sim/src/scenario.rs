@@ -20,6 +20,11 @@ pub struct ScenarioInfo {
     /// How long symptoms outlast the fault (a re-attach storm), in seconds:
     /// a drill runs that much longer.
     pub aftermath_secs: i64,
+    /// The scheduled event the fault strikes during, if the scenario is
+    /// about one (the leadership call on the conference bridge): the demo
+    /// registers it as an event watch on the fault's element, as the NOC
+    /// would have before the call.
+    pub scheduled_event: Option<&'static str>,
 }
 
 /// How long the re-attach storm after `expansion-misconfig-attach-storm`'s
@@ -33,6 +38,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   SGSN-MME certificate, 2018): cells whose pool runs only that version lose \
                   registration, calls and data; pools mixing versions keep working.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "quiet-week",
@@ -40,30 +46,35 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   and the daily call on the conference bridge only. Every incident opened is a \
                   false one.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "single-cell-hardware-fault",
         summary: "One cell's radio unit dies: one cell goes dark. The incident must stay \
                   that small.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "regional-power-outage",
         summary: "A utility grid segment fails and the cell sites it feeds go down; the \
                   segment crosses aggregation areas, so the grid, not a router, explains it.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "dns-failure",
         summary: "A bad zone push from the DNS configuration system breaks every resolver: \
                   mobile data degrades network-wide as caches expire, over several minutes.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "planned-maintenance",
         summary: "No fault: at the fault time a UPF pool member is upgraded and a cell site \
                   is locked for work, both announced as maintenance windows.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "expansion-misconfig-attach-storm",
@@ -71,6 +82,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   protective mode: all devices detach nationwide (AT&T, Feb 2024). After the \
                   rollback a re-attach storm keeps registration degraded for hours.",
         aftermath_secs: ATTACH_STORM_SECS,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "core-routing-filter-removed",
@@ -78,6 +90,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   (Rogers, Jul 2022): cell sites lose backhaul, core functions and fixed \
                   broadband gateways fail together.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "peering-route-flood-zombie-ran",
@@ -85,6 +98,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   shut down (Optus, Nov 2023): cells stay on air with no core behind them, so \
                   phones cannot fall back for emergency calls; fixed broadband fails too.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "transport-mgmt-packet-storm",
@@ -92,6 +106,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   node (CenturyLink, Dec 2018): the optical transport of its regions fails \
                   and most of their sites stop reporting: the operator loses visibility.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "fiber-cut-ims-registration-storm",
@@ -99,12 +114,14 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   (T-Mobile, Jun 2020): voice fails in its region and a re-registration \
                   storm degrades calls nationwide; data keeps working.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
     ScenarioInfo {
         id: "conference-bridge-degradation",
         summary: "The conference bridge degrades during a scheduled high-stakes call (the \
                   AT&T conference call): joins fail and legs drop; no cell is affected.",
         aftermath_secs: 0,
+        scheduled_event: Some("Leadership call"),
     },
     ScenarioInfo {
         id: "overlapping-faults",
@@ -112,6 +129,7 @@ const SCENARIOS: [ScenarioInfo; 13] = [
                   down; half an hour later, while that incident is open, a cell in another \
                   region loses its radio. Two incidents, each with its own cause, not one.",
         aftermath_secs: 0,
+        scheduled_event: None,
     },
 ];
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dialtone_drill::Run;
-use dialtone_engine::{EngineConfig, Incident};
+use dialtone_engine::{EngineConfig, EventWatch, Incident};
 use dialtone_model::Timestamp;
 use dialtone_notify::Courier;
 use dialtone_server::live::{Live, deliver_paced, run_paced};
@@ -117,6 +117,25 @@ fn start_after(earlier: &[Incident], default_start: Timestamp) -> Timestamp {
     }
 }
 
+/// The event watch a scenario about a scheduled event calls for: the NOC
+/// registers the call on the element the fault will strike, from ten
+/// minutes before the fault to its end, with the standby to switch to.
+/// Without it the demo showed the bridge's outage as a minor incident held
+/// for approval, and paged nobody during the call.
+fn scheduled_event(run: &Run, scenario: &str) -> Option<EventWatch> {
+    let name = (dialtone_sim::scenarios().iter())
+        .find(|s| s.id == scenario)?
+        .scheduled_event?;
+    let fault = run.twin().ground_truth().first()?;
+    Some(EventWatch {
+        name: name.to_string(),
+        element: fault.root_cause.to_string(),
+        start: fault.onset - 600,
+        end: fault.end,
+        fallback: Some(format!("{}-standby", fault.root_cause)),
+    })
+}
+
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,7 +205,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         ..PageInfo::default()
     };
     run.continue_numbering_from(first_id);
+    let watch = scheduled_event(&run, &args.scenario);
     let mut live = Live::new(run, earlier, page, config.playbook);
+    if let Some(event) = watch {
+        eprintln!(
+            "dialtone: watching '{}' on {} (the scenario's scheduled event)",
+            event.name, event.element
+        );
+        live.watch_event(event)
+            .context("watching the scenario's scheduled event")?;
+    }
     eprintln!(
         "dialtone: warming up: {} simulated hours of normal traffic on {} cells...",
         args.warmup_hours, args.cells
@@ -318,6 +346,25 @@ fn init_tracing() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_conference_scenario_watches_its_call_and_no_other_watches_anything() {
+        let run = |scenario: &str| {
+            let twin = TwinConfig {
+                cells: 60,
+                scenario: scenario.into(),
+                ..TwinConfig::default()
+            };
+            Run::new(twin, EngineConfig::default(), 1).unwrap()
+        };
+        let bridge = run("conference-bridge-degradation");
+        let fault = &bridge.twin().ground_truth()[0];
+        let event = scheduled_event(&bridge, "conference-bridge-degradation").unwrap();
+        assert_eq!(event.element, fault.root_cause.to_string());
+        assert_eq!((event.start, event.end), (fault.onset - 600, fault.end));
+        let plain = run("core-software-version");
+        assert_eq!(scheduled_event(&plain, "core-software-version"), None);
+    }
 
     #[test]
     fn a_restarted_demo_starts_whole_weeks_after_what_it_keeps() {
