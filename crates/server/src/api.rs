@@ -112,9 +112,17 @@ fn summary(i: &Incident) -> Value {
     })
 }
 
+/// Incident `id` as the pipeline holds it, or, older than what it keeps in
+/// memory (the most recent and every open one), as stored.
 async fn incident_json(state: &AppState, id: u64) -> Result<Json<Value>, ApiError> {
-    let live = state.live.lock().await;
-    let inc = live.incident(id).ok_or(ActionError::NotFound(id))?;
+    if let Some(inc) = state.live.lock().await.incident(id) {
+        return Ok(Json(json!({ "incident": inc })));
+    }
+    let inc = state
+        .store
+        .incident(id)
+        .await?
+        .ok_or(ActionError::NotFound(id))?;
     Ok(Json(json!({ "incident": inc })))
 }
 

@@ -1025,3 +1025,28 @@ async fn an_incident_left_open_comes_back_after_a_restart() {
     .await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
 }
+
+/// An incident older than the pipeline keeps in memory is still served
+/// from the store.
+#[tokio::test]
+async fn an_incident_only_in_the_store_is_still_served() {
+    let h = harness(live_after(0)).await;
+    let old = dialtone_engine::Incident::open(77, 1_700_000_000);
+    dialtone_store::Store::save_incident(&h.store, &old)
+        .await
+        .unwrap();
+    let viewer = h.token("vic", Role::Viewer).await;
+    let got = send(
+        h.router(),
+        authed("GET", "/api/v1/incidents/77", &viewer, None),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    assert_eq!(got.json()["incident"]["id"], 77);
+    let missing = send(
+        h.router(),
+        authed("GET", "/api/v1/incidents/78", &viewer, None),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

@@ -57,6 +57,9 @@ pub trait Store: Send + Sync {
     /// first, with their timelines: an open incident must come back after a
     /// restart however many have opened since.
     fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>>;
+    /// Incident `id` with its timeline, however old: a server keeps only
+    /// the recent ones in memory.
+    fn incident(&self, id: u64) -> BoxFuture<'_, Result<Option<Incident>, StoreError>>;
     /// The id the next new incident should take.
     fn next_incident_id(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
@@ -161,6 +164,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn incident(&self, id: u64) -> BoxFuture<'_, Result<Option<Incident>, StoreError>> {
+        Box::pin(async move {
+            let Ok(row_id) = i64::try_from(id) else {
+                return Ok(None);
+            };
+            let record: Option<String> =
+                sqlx::query_scalar("SELECT record FROM incidents WHERE id = ?1")
+                    .bind(row_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            record
+                .map(|r| {
+                    serde_json::from_str(&r)
+                        .map_err(|source| StoreError::Corrupt { id: row_id, source })
+                })
+                .transpose()
+        })
+    }
+
     fn next_incident_id(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
             let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM incidents")
@@ -189,5 +211,8 @@ mod tests {
         let ids = |incidents: Vec<Incident>| incidents.iter().map(|i| i.id).collect::<Vec<_>>();
         assert_eq!(ids(store.recent_incidents(2).await.unwrap()), [2, 4, 5]);
         assert_eq!(ids(store.recent_incidents(4).await.unwrap()), [2, 3, 4, 5]);
+        assert_eq!(store.incident(1).await.unwrap().map(|i| i.id), Some(1));
+        assert!(store.incident(6).await.unwrap().is_none());
+        assert!(store.incident(u64::MAX).await.unwrap().is_none());
     }
 }

@@ -29,9 +29,6 @@ pub struct PostmortemArgs {
     data: DataDir,
 }
 
-/// How many stored incidents are searched, newest first.
-const SEARCHED: u32 = 100_000;
-
 pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -48,11 +45,9 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let store = open_existing(&args.data.data_dir).await?;
         let incident = store
-            .recent_incidents(SEARCHED)
+            .incident(args.incident)
             .await
-            .context("reading incidents")?
-            .into_iter()
-            .find(|i| i.id == args.incident)
+            .context("reading the incident")?
             .ok_or_else(|| {
                 UsageError(format!(
                     "there is no incident {} in {}",
