@@ -577,6 +577,12 @@ impl Incident {
         self.record(at, TimelineKind::Progress, body, detail);
     }
 
+    /// Whether the engine advances it: not one an operator declared, nor
+    /// one carried over from an earlier run. Those are the operators'.
+    pub fn engine_owned(&self) -> bool {
+        self.operator.declared_by.is_none() && !self.operator.carried_over
+    }
+
     /// Whether the status page and subscribers may see the incident.
     pub fn is_public(&self) -> bool {
         !self.awaiting_approval

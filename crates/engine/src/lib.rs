@@ -390,10 +390,11 @@ impl Engine {
         // the first minutes of one outage, while its symptoms spread, stay one incident.
         let mut residual = obs.broken.clone();
         let mut incidents = std::mem::take(&mut self.incidents);
-        // Incidents an operator declared are theirs alone: the engine never advances them.
+        // Incidents an operator declared, and those carried over from an
+        // earlier run, are the operators' alone: the engine never advances them.
         for inc in incidents
             .iter_mut()
-            .filter(|i| i.status.is_open() && i.operator.declared_by.is_none())
+            .filter(|i| i.status.is_open() && i.engine_owned())
         {
             let settling = at - inc.opened_at < self.config.settle_secs;
             // Past settling, an incident claims what its cause (or, unnamed, its best
@@ -430,7 +431,7 @@ impl Engine {
         // the symptoms of the incidents merged into it, or they would open a new one.
         for inc in incidents
             .iter()
-            .filter(|i| i.status.is_open() && i.operator.declared_by.is_some())
+            .filter(|i| i.status.is_open() && !i.engine_owned())
         {
             for &f in &inc.merged_foci {
                 claim(&self.explainer, f, &mut residual);
@@ -655,7 +656,7 @@ fn serves_any(topology: &Topology, e: usize, depth: usize, hit: &impl Fn(usize) 
 
 #[cfg(test)]
 mod tests {
-    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, Kpi, Redundancy};
+    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, IncidentStatus, Kpi, Redundancy};
     use dialtone_rca::ChangeKind;
 
     use super::*;
@@ -936,6 +937,28 @@ mod tests {
             ],
             "{timeline:#?}"
         );
+    }
+
+    #[test]
+    fn an_adopted_incident_is_the_operators_and_keeps_its_number() {
+        // An incident the engine of an earlier run opened, left identified
+        // when that run ended: this engine advances nothing on it, however
+        // quiet the network, and numbers new incidents after it.
+        let mut engine = engine();
+        let mut left = Incident::open(41, START);
+        left.status = IncidentStatus::Identified;
+        engine.adopt(left);
+        let timeline = run_with(&mut engine, 0..60, |_, _| Some(98.5));
+        assert!(timeline.is_empty(), "{timeline:#?}");
+        let adopted = &engine.incidents()[0];
+        assert_eq!(adopted.status, IncidentStatus::Identified);
+        assert!(adopted.operator.carried_over && !adopted.engine_owned());
+        let declaration = Declaration {
+            title: "Calls failing".into(),
+            severity: dialtone_model::Severity::Major,
+            body: "Looking into it.".into(),
+        };
+        assert_eq!(engine.declare(START, "noc", &declaration).unwrap().id, 42);
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub const MAX_BODY_CHARS: usize = 5000;
 pub struct OperatorState {
     /// Who declared it by hand; `None` when the engine opened it.
     pub declared_by: Option<String>,
+    /// Left open by an earlier run of the server, whose network view ended
+    /// with it: this run's engine does not advance it, and operators close
+    /// it (see [`Engine::adopt`]).
+    #[serde(default)]
+    pub carried_over: bool,
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<Timestamp>,
     pub assignee: Option<String>,
@@ -280,6 +285,17 @@ impl Engine {
         );
         self.incidents.push(inc);
         Ok(&self.incidents[self.incidents.len() - 1])
+    }
+
+    /// Takes in an open incident left by an earlier run (loaded from the
+    /// store at a restart): the run that tracked it has ended, so the
+    /// engine holds it as it holds a declared one, advancing nothing, and
+    /// operators act on and merge it like any other.
+    pub fn adopt(&mut self, mut inc: Incident) {
+        inc.operator.carried_over = true;
+        self.next_incident_id = self.next_incident_id.max(inc.id + 1);
+        self.incidents.push(inc);
+        self.incidents.sort_by_key(|i| i.id);
     }
 
     /// The engine's incident `id`, for operator actions.

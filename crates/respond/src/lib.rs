@@ -401,9 +401,9 @@ fn resolve_page(
 fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tracking) {
     if !track.decided {
         track.decided = true;
-        // A person who declares an incident by hand has already decided to publish it.
-        let hand_declared = inc.operator.declared_by.is_some();
-        if !hand_declared && inc.status.is_open() && inc.severity < playbook.auto_publish_at {
+        // A person who declares an incident by hand has already decided to
+        // publish it; one carried over from an earlier run was decided then.
+        if inc.engine_owned() && inc.status.is_open() && inc.severity < playbook.auto_publish_at {
             inc.awaiting_approval = true;
             inc.note(
                 at,
@@ -416,7 +416,7 @@ fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track
             );
         }
     } else if inc.awaiting_approval
-        && inc.operator.declared_by.is_none()
+        && inc.engine_owned()
         && inc.severity >= playbook.auto_publish_at
     {
         // An engine-opened incident that grew. Incidents opened from customer
@@ -583,7 +583,7 @@ fn remind(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tr
         );
         // A person who declared an incident writes its words; the engine's
         // own get a holding update in theirs.
-        if inc.operator.declared_by.is_none() {
+        if inc.engine_owned() {
             inc.post_progress(at, playbook.update_cadence_secs);
         }
     }

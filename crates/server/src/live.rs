@@ -38,11 +38,12 @@ pub const HISTORY_MINUTES: usize = 180;
 pub struct Live {
     run: Run,
     history: History,
-    /// Incidents from earlier runs: history, and any left open. The run
-    /// that tracked an open one has ended, so nothing advances it, but it
-    /// stays open, on the page and in the API, until an operator closes it:
-    /// dropping it at a restart hid an outage the public had been told of
-    /// (and an operator's declared incident) without a word.
+    /// Closed incidents from earlier runs, shown as history. Those left
+    /// open are handed to the engine ([`dialtone_engine::Engine::adopt`]):
+    /// the run that tracked them has ended, so nothing advances them, but
+    /// they stay open, on the page and in the API, and operators act on and
+    /// merge them like any other until they close them. Dropping them at a
+    /// restart hid an outage the public had been told of without a word.
     earlier: Vec<Incident>,
     regions: Vec<String>,
     page: PageInfo,
@@ -62,13 +63,18 @@ impl std::fmt::Debug for Live {
 }
 
 impl Live {
-    pub fn new(run: Run, earlier: Vec<Incident>, page: PageInfo, playbook: Playbook) -> Live {
+    pub fn new(mut run: Run, earlier: Vec<Incident>, page: PageInfo, playbook: Playbook) -> Live {
         let history = History::new(run.engine().series().len(), HISTORY_MINUTES);
         let regions = run.regions();
+        let (open, closed): (Vec<Incident>, Vec<Incident>) =
+            earlier.into_iter().partition(|i| i.status.is_open());
+        for inc in open {
+            run.engine_mut().adopt(inc);
+        }
         Live {
             run,
             history,
-            earlier,
+            earlier: closed,
             regions,
             page,
             now: 0,
@@ -237,13 +243,15 @@ impl Live {
         self.pending.clear();
     }
 
-    /// Every incident, oldest first: earlier runs' history, then this run's.
+    /// Every incident, oldest first: earlier runs' history and this run's
+    /// (with those it carried over).
     pub fn incidents(&self) -> Vec<Incident> {
-        self.earlier
-            .iter()
+        let mut all: Vec<Incident> = (self.earlier.iter())
             .chain(self.run.engine().incidents())
             .cloned()
-            .collect()
+            .collect();
+        all.sort_by_key(|i| i.id);
+        all
     }
 
     /// The incident `id`, from this run or an earlier one.
@@ -287,6 +295,13 @@ impl Live {
     /// Merges open incident `from` into open incident `into`.
     pub fn merge(&mut self, by: &str, into: u64, from: u64) -> Result<(), ActionError> {
         let at = self.now;
+        // An earlier run's history is closed: say so, not that it is missing.
+        if let Some(closed) = (self.earlier.iter()).find(|i| i.id == into || i.id == from) {
+            return Err(ActionError::Closed {
+                id: closed.id,
+                status: closed.status.as_str(),
+            });
+        }
         self.run.engine_mut().merge(at, by, into, from)?;
         self.dirty.extend([into, from]);
         Ok(())

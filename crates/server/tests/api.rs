@@ -974,7 +974,8 @@ async fn a_failed_form_post_keeps_what_was_typed() {
 }
 
 /// A restart loses no open incident: one an operator declared comes back
-/// listed, on the public page and actionable, though no run advances it.
+/// listed, on the public page and actionable (merged into one of the new
+/// run's here), though no run advances it.
 #[tokio::test]
 async fn an_incident_left_open_comes_back_after_a_restart() {
     let before = harness(live_after(0)).await;
@@ -1013,11 +1014,35 @@ async fn an_incident_left_open_comes_back_after_a_restart() {
             .any(|i| *i == json!(id.to_string())),
         "{unresolved}"
     );
+    // It merges like any other: into an incident of the new run.
+    let declared = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &op,
+            Some(json!({"title": "Calls failing in Leeds", "body": "Investigating."})),
+        ),
+    )
+    .await;
+    let new_id = declared.json()["incident"]["id"].as_u64().unwrap();
+    assert!(new_id > id, "numbered after what it carried over");
+    let merged = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{new_id}/merge"),
+            &op,
+            Some(json!({"from": id})),
+        ),
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
     let resolved = send(
         h.router(),
         authed(
             "POST",
-            &format!("/api/v1/incidents/{id}/resolve"),
+            &format!("/api/v1/incidents/{new_id}/resolve"),
             &op,
             Some(json!({"body": "Repaired."})),
         ),
