@@ -49,9 +49,26 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             .unwrap_or_default()
     );
 
+    // A root cause is named when the engine names one, not when the status
+    // says `identified`: an operator can move an incident there by hand
+    // without naming anything, and this table must agree with the Root
+    // cause section below, which reads `root_cause`.
+    let named = inc
+        .root_cause
+        .as_ref()
+        .and_then(|_| first(TimelineKind::RootCauseIdentified).or(inc.identified_at));
+    let by_hand = named.is_none().then_some(inc.identified_at).flatten();
+
     md.push_str("## Response times\n\n| from detection to | took |\n|---|---|\n");
+    if let Some(at) = by_hand {
+        let _ = writeln!(
+            md,
+            "| identified (by hand, no root cause named) | {} |",
+            minutes(opened, Some(at))
+        );
+    }
     for (what, at) in [
-        ("root cause named", inc.identified_at),
+        ("root cause named", named),
         ("acknowledged", inc.operator.acknowledged_at),
         ("mitigated", mitigated),
         ("service recovered (monitoring)", inc.monitoring_at),
@@ -184,5 +201,19 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_767_780_000), "2026-01-07 10:00 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn identified_by_hand_is_not_a_named_root_cause() {
+        let mut inc = Incident::open(7, 0);
+        inc.status = dialtone_model::IncidentStatus::Identified;
+        inc.identified_at = Some(36 * 60);
+        let md = render(&inc, &[]);
+        assert!(md.contains("| root cause named | not reached |"), "{md}");
+        assert!(
+            md.contains("| identified (by hand, no root cause named) | 36 min |"),
+            "{md}"
+        );
+        assert!(md.contains("## Root cause\n\nNot named."), "{md}");
     }
 }

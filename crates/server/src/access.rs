@@ -438,12 +438,28 @@ async fn sign_in_post(
     }
 }
 
+/// The sign-in form again, saying why `e` refused a post from a sign-in
+/// page, with the status and headers `e` carries: a browser is answered
+/// with a page it can sign in from, never JSON.
+fn refused_sign_in(state: &AppState, e: &ApiError) -> Result<Response, ApiError> {
+    let mut form = login_form(state, e.status(), Some(&e.to_string()))?;
+    e.add_headers(form.headers_mut());
+    Ok(form)
+}
+
 /// `POST /login`: checks the form's CSRF cookie, the rate limit and the password.
 pub(crate) async fn login(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body = match sign_in_post(&state, req, "The form expired. Please sign in again.").await? {
+    match password_sign_in(&state, req).await {
+        Err(e) => refused_sign_in(&state, &e),
+        done => done,
+    }
+}
+
+async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
+    let body = match sign_in_post(state, req, "The form expired. Please sign in again.").await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
     };
@@ -461,13 +477,13 @@ pub(crate) async fn login(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
-        Some(user) if verified => start_session(&state, &user, "password").await,
+        Some(user) if verified => start_session(state, &user, "password").await,
         _ => {
             // A name that is nobody's is kept out of the log: it is often a
             // password typed into the wrong field.
             let who = user.map_or_else(|| UNKNOWN_USER.to_owned(), |u| u.name);
             audit(
-                &state,
+                state,
                 &who,
                 "login_failed",
                 format!("user {who}"),
@@ -475,7 +491,7 @@ pub(crate) async fn login(
             )
             .await?;
             login_form(
-                &state,
+                state,
                 axum::http::StatusCode::UNAUTHORIZED,
                 Some("Wrong user name or password."),
             )
@@ -508,13 +524,20 @@ pub(crate) async fn login_link_page(
 }
 
 /// `POST /login/link`: the button of [`login_link_page`] uses the code.
+/// A browser's page: what went wrong is shown on the sign-in form.
 pub(crate) async fn login_link(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    // A browser's page: what went wrong is shown on the sign-in form.
+    match link_sign_in(&state, req).await {
+        Err(e) => refused_sign_in(&state, &e),
+        done => done,
+    }
+}
+
+async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let expired = "The sign-in page expired: open the link again.";
-    let body = match sign_in_post(&state, req, expired).await? {
+    let body = match sign_in_post(state, req, expired).await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
     };
@@ -524,9 +547,9 @@ pub(crate) async fn login_link(
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())
         .await?;
     match user {
-        Some(user) => start_session(&state, &user, "one-time link").await,
+        Some(user) => start_session(state, &user, "one-time link").await,
         None => login_form(
-            &state,
+            state,
             axum::http::StatusCode::UNAUTHORIZED,
             Some(
                 "This sign-in link is invalid, used or expired: sign in here, or ask for a new link.",

@@ -41,13 +41,15 @@ fn network_time(name: &str, t: Timestamp) -> Result<Timestamp, ApiError> {
 }
 
 /// Applies `f` to the live state under its lock, re-renders every document,
-/// saves the touched incidents and writes the audit row. `refused` words the
-/// engine's refusals for where they are shown (the API or a console page).
+/// saves the touched incidents and writes the audit row, whose `target` is
+/// named from `f`'s result (a declared incident's id is known only then).
+/// `refused` words the engine's refusals for where they are shown (the API
+/// or a console page).
 async fn operate<T>(
     state: &AppState,
     who: &Principal,
     action: &str,
-    target: String,
+    target: impl FnOnce(&T) -> String,
     detail: String,
     refused: fn(ActionError) -> ApiError,
     f: impl FnOnce(&mut Live) -> Result<T, ActionError>,
@@ -62,7 +64,7 @@ async fn operate<T>(
         live.settle(&state.sinks()).await;
         out
     };
-    audit(state, &who.name, action, target, detail).await?;
+    audit(state, &who.name, action, target(&out), detail).await?;
     Ok(out)
 }
 
@@ -74,10 +76,22 @@ fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
-fn parse_status(s: &str) -> Result<IncidentStatus, ApiError> {
+/// The statuses an API caller may set; the console offers [`STATUSES`].
+const API_STATUSES: [&str; 5] = [
+    "investigating",
+    "identified",
+    "monitoring",
+    "resolved",
+    "postmortem",
+];
+
+/// Status `s`; refused, the error lists `offered`, what the caller can send
+/// (the console's dropdown has no `postmortem`).
+fn parse_status(s: &str, offered: &[&str]) -> Result<IncidentStatus, ApiError> {
     IncidentStatus::parse(s).ok_or_else(|| {
         ApiError::BadRequest(format!(
-            "unknown status `{s}`: use investigating, identified, monitoring, resolved or postmortem"
+            "unknown status `{s}`: use one of {}",
+            offered.join(", ")
         ))
     })
 }
@@ -177,7 +191,7 @@ async fn declare_as(
         state,
         who,
         "declare",
-        "new incident".into(),
+        |inc: &Incident| format!("incident {}", inc.id),
         detail,
         ApiError::from,
         |live| live.declare(&name, &d),
@@ -219,7 +233,7 @@ async fn apply(
         state,
         who,
         action.name(),
-        format!("incident {id}"),
+        |_| format!("incident {id}"),
         detail,
         refused,
         |live| live.act(id, &name, &action),
@@ -240,7 +254,7 @@ async fn merge_as(
         state,
         who,
         "merge",
-        format!("incident {into}"),
+        |_| format!("incident {into}"),
         format!("from incident {from}"),
         refused,
         |live| live.merge(&name, into, from),
@@ -302,7 +316,9 @@ pub(crate) async fn update(
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: UpdateBody = parse_json(&body)?;
-    let status = b.status.as_deref().map(parse_status).transpose()?;
+    let status = (b.status.as_deref())
+        .map(|s| parse_status(s, &API_STATUSES))
+        .transpose()?;
     act(
         &state,
         &who,
@@ -362,8 +378,9 @@ pub(crate) async fn resolve(
 /// `GET /console/incidents/{id}/postmortem`: the report as Markdown, the
 /// same text `dialtone postmortem` writes; a failure is a page, as the
 /// console's link is followed by a browser.
-pub(crate) async fn postmortem(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+pub(crate) async fn postmortem(State(state): State<AppState>, id: ConsoleId) -> Response {
     let report = async {
+        let Path(id) = id?;
         let inc = {
             let live = state.live.lock().await;
             live.incident(id)
@@ -469,7 +486,7 @@ pub(crate) async fn watch_event(
     let (start, end) = (network_time("start", b.start)?, network_time("end", b.end)?);
     if end <= start {
         return Err(ApiError::BadRequest(format!(
-            "the event ends ({end}) before it starts ({start}): give start < end in Unix seconds"
+            "the event must end after it starts: it starts at {start} and ends at {end}; give start < end in Unix seconds"
         )));
     }
     let event = dialtone_engine::EventWatch {
@@ -561,15 +578,25 @@ pub(crate) async fn console_page(
 }
 
 /// `GET /console/incidents`: where the browser's address bar is left after
-/// a declare form failed; reloading it shows the console.
+/// a declare form failed; reloading it shows the console. Also `GET /logout`
+/// (the sign-out address reloaded or linked): only the button's POST signs
+/// out, as a GET may be a prefetch or a page of another site.
 pub(crate) async fn to_console() -> Redirect {
     Redirect::to("/console")
 }
 
 /// `GET /console/incidents/{id}`: likewise after an incident's form failed.
-pub(crate) async fn to_incident(Path(id): Path<u64>) -> Redirect {
-    Redirect::to(&format!("/console#incident-{id}"))
+pub(crate) async fn to_incident(id: ConsoleId) -> Response {
+    match id {
+        Ok(Path(id)) => Redirect::to(&format!("/console#incident-{id}")).into_response(),
+        Err(e) => not_done(None, "", &Bytes::new(), &e),
+    }
 }
+
+/// The incident id in a console path, or why it is none: the console's
+/// handlers answer a malformed one with a page ([`not_done`]), as a
+/// browser follows their links, where the extractor's refusal is JSON.
+type ConsoleId = Result<Path<u64>, ApiError>;
 
 /// An engine refusal as a console page words it: the engine's "no such
 /// incident" points API callers at the API's list, a browser at the console.
@@ -655,16 +682,7 @@ pub(crate) fn not_done(csrf: Option<&str>, path: &str, body: &Bytes, error: &Api
     } else {
         "<a href=\"/console\">Back to the console</a>"
     };
-    let mut resp = crate::subscribe::page(
-        error.status(),
-        "Not done",
-        &format!(
-            "<p role=\"alert\">{}</p>{form}<p>{back}</p>",
-            escape(&error.to_string())
-        ),
-    );
-    error.add_headers(resp.headers_mut());
-    resp
+    crate::subscribe::error_page(error, "Not done", &format!("{form}<p>{back}</p>"))
 }
 
 /// `POST /console/incidents`: the console's declare form.
@@ -697,13 +715,18 @@ pub(crate) async fn console_declare(
 pub(crate) async fn console_act(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<u64>,
+    id: ConsoleId,
     req: Request,
 ) -> Response {
-    let path = format!("/console/incidents/{id}");
+    let path = req.uri().path().to_owned();
     let body = match read_form(req).await {
         Ok(body) => body,
         Err(e) => return not_done(None, &path, &Bytes::new(), &e),
+    };
+    // What was typed is shown to copy: the form was sent to no incident.
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(e) => return not_done(None, &path, &body, &e),
     };
     // The incident the console shows next: a merged one's is the one it joined.
     let done = async {
@@ -733,7 +756,7 @@ fn console_action(body: &Bytes) -> Result<OperatorAction, ApiError> {
             to: field(body, "assignee"),
         },
         "update" => OperatorAction::Update {
-            status: Some(parse_status(&field(body, "status"))?),
+            status: Some(parse_status(&field(body, "status"), &STATUSES)?),
             body: field(body, "body"),
         },
         "severity" => OperatorAction::SetSeverity(parse_severity(&field(body, "severity"))?),

@@ -348,6 +348,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Get, "/login/link", Public, access::login_link_page),
         route(Post, "/login/link", Public, access::login_link),
         route(Post, "/logout", Signed(Viewer), access::logout),
+        route(Get, "/logout", Signed(Viewer), api::to_console),
         route(Get, "/console", Signed(Viewer), api::console_page),
         route(Get, "/console/incidents", Signed(Viewer), api::to_console),
         route(
@@ -571,22 +572,25 @@ async fn history_rss(State(published): State<Arc<Published>>, req: Request) -> R
     cached(req.headers(), &r.etag, RSS, r.history_rss.clone())
 }
 
-/// One incident's public page: where `shortlink` and the feeds' links point.
+/// One incident's public page: where `shortlink` and the feeds' links
+/// point. One that is not there is a page too: a browser followed a link.
 async fn incident_page(
     State(published): State<Arc<Published>>,
     Path(id): Path<String>,
     req: Request,
-) -> Result<Response, ApiError> {
+) -> Response {
     let r = published.current();
     let page = id
         .parse::<u64>()
         .ok()
         .and_then(|id| r.incident_pages.get(&id));
     match page {
-        Some(body) => Ok(cached(req.headers(), &r.etag, HTML, body.clone())),
-        None => Err(ApiError::NotFound(format!(
-            "no incident {id} on this page: recent incidents are listed at /api/v2/incidents.json"
-        ))),
+        Some(body) => cached(req.headers(), &r.etag, HTML, body.clone()),
+        None => subscribe::error_page(
+            &ApiError::NotFound(format!("There is no incident {id} on this status page.")),
+            "No such incident",
+            "<p>The status page lists the open incidents and the recent ones.</p>",
+        ),
     }
 }
 

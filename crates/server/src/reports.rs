@@ -9,7 +9,7 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dialtone_auth::form_field;
 use dialtone_reports::Problem;
@@ -100,22 +100,17 @@ pub(crate) async fn report(
     let ip = client_ip(&req, &state.limits.trusted_proxies);
     let json = is_json(req.headers());
     let (parts, body) = req.into_parts();
-    let body = read_body(body).await?;
-    let b = if json {
-        serde_json::from_slice::<ReportBody>(&body).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "the body must be {{\"problem\": ..., \"area\": ..., \"contact\"?: ...}}: {e}"
-            ))
-        })?
-    } else {
-        check_form(&parts.headers, &body)?;
-        ReportBody {
-            problem: form_field(&body, "problem").unwrap_or_default(),
-            area: form_field(&body, "area").unwrap_or_default(),
-            contact: form_field(&body, "contact").filter(|c| !c.trim().is_empty()),
+    // A browser's form comes back with what was wrong, even when the body
+    // could not be read at all (then with nothing chosen).
+    let asked = (read_body(body).await).and_then(|body| read(json, &parts.headers, &body));
+    let (b, checked) = match asked {
+        Ok(b) => {
+            let checked = check(&state, ip, &b);
+            (b, checked)
         }
+        Err(e) => (ReportBody::default(), Err(e)),
     };
-    let report = match check(&state, ip, &b) {
+    let report = match checked {
         Ok(report) => report,
         Err(e) if !json => {
             let mut shown = form_page(&state, e.status(), &b, Some(&e.to_string()));
@@ -166,6 +161,24 @@ pub(crate) async fn report(
             "<p>Your report counts. Follow the <a href=\"/\">status page</a> for updates.</p>"
         },
     ))
+}
+
+/// What the request asks for, as JSON or as a form; a form's missing
+/// fields are empty, for [`check`] to refuse.
+fn read(json: bool, headers: &HeaderMap, body: &[u8]) -> Result<ReportBody, ApiError> {
+    if json {
+        return serde_json::from_slice::<ReportBody>(body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body must be {{\"problem\": ..., \"area\": ..., \"contact\"?: ...}}: {e}"
+            ))
+        });
+    }
+    check_form(headers, body)?;
+    Ok(ReportBody {
+        problem: form_field(body, "problem").unwrap_or_default(),
+        area: form_field(body, "area").unwrap_or_default(),
+        contact: form_field(body, "contact").filter(|c| !c.trim().is_empty()),
+    })
 }
 
 /// A report that passed the checks, ready to count.

@@ -45,6 +45,23 @@ pub(crate) fn page(status: StatusCode, title: &str, body_html: &str) -> Response
         .into_response()
 }
 
+/// Refusal `e` as a page for a browser: its message, then `more_html`,
+/// with the status and headers the JSON answer would carry. The one place
+/// an [`ApiError`] becomes HTML; a form that comes back with its error
+/// (`form_page`) sets the same status and headers.
+pub(crate) fn error_page(e: &ApiError, title: &str, more_html: &str) -> Response {
+    let mut resp = page(
+        e.status(),
+        title,
+        &format!(
+            "<p role=\"alert\">{}</p>{more_html}",
+            escape(&e.to_string())
+        ),
+    );
+    e.add_headers(resp.headers_mut());
+    resp
+}
+
 /// `GET /subscribe`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
     form_page(&state, StatusCode::OK, &SubscribeBody::default(), None)
@@ -284,9 +301,17 @@ pub(crate) async fn subscribe(
     let ip = client_ip(&req, &state.limits.trusted_proxies);
     let json = is_json(req.headers());
     let (parts, body) = req.into_parts();
-    let body = read_body(body).await?;
-    let asked = read(&parts.headers, &body, &state.regions)?;
-    match subscribe_as_asked(&state, ip, asked.clone(), json).await {
+    // A browser's form comes back with what was wrong, even when the body
+    // could not be read at all (then with nothing filled in).
+    let read = (read_body(body).await).and_then(|body| read(&parts.headers, &body, &state.regions));
+    let (asked, done) = match read {
+        Ok(asked) => {
+            let done = subscribe_as_asked(&state, ip, asked.clone(), json).await;
+            (asked, done)
+        }
+        Err(e) => (SubscribeBody::default(), Err(e)),
+    };
+    match done {
         Err(e) if !json => {
             let mut shown = form_page(&state, e.status(), &asked, Some(&e.to_string()));
             e.add_headers(shown.headers_mut());
@@ -477,14 +502,25 @@ pub(crate) async fn unsubscribe_page(Query(query): LinkQuery) -> Response {
 }
 
 /// `POST /unsubscribe` with the form field `token`.
-pub(crate) async fn unsubscribe(
-    State(state): State<AppState>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let body = read_form(req).await?;
+pub(crate) async fn unsubscribe(State(state): State<AppState>, req: Request) -> Response {
+    // The button of a link's page: a refusal is a page too, not JSON.
+    let not_done = |e: ApiError| {
+        error_page(
+            &e,
+            "Not unsubscribed",
+            "<p>Open the link in the notification again and press its button.</p>",
+        )
+    };
+    let body = match read_form(req).await {
+        Ok(body) => body,
+        Err(e) => return not_done(e),
+    };
     let token = form_field(&body, "token").unwrap_or_default();
-    let removed = state.notify_store.unsubscribe(&token).await?;
-    Ok(if removed {
+    let removed = match state.notify_store.unsubscribe(&token).await {
+        Ok(removed) => removed,
+        Err(e) => return not_done(e.into()),
+    };
+    if removed {
         page(
             StatusCode::OK,
             "Unsubscribed",
@@ -496,7 +532,7 @@ pub(crate) async fn unsubscribe(
             "Already unsubscribed",
             "<p>This link is not valid or was already used.</p>",
         )
-    })
+    }
 }
 
 /// `GET /api/v1/subscribers` (admin).

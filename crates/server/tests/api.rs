@@ -333,7 +333,8 @@ async fn a_session_acts_with_its_csrf_token_and_signs_out() {
     .await;
     assert_eq!(failed.status, StatusCode::BAD_REQUEST, "{}", failed.body);
     for part in [
-        "unknown status `fixed`",
+        // What the console's dropdown offers: it has no `postmortem`.
+        "unknown status `fixed`: use one of investigating, identified, monitoring, resolved",
         "action=\"/console/incidents/1\"",
         ">Fix &lt;deployed&gt; on all sites.</textarea>",
         "<select name=\"status\" required>",
@@ -345,6 +346,20 @@ async fn a_session_acts_with_its_csrf_token_and_signs_out() {
         failed.body.contains(&s.csrf),
         "the form carries the session's token"
     );
+    assert!(!failed.body.contains("postmortem"), "{}", failed.body);
+
+    // Reloading the sign-out address does not sign out: only the button does.
+    let reloaded = send(
+        h.router(),
+        Request::get("/logout")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reloaded.status, StatusCode::SEE_OTHER, "{}", reloaded.body);
+    assert_eq!(reloaded.headers["location"], "/console");
+    assert!(!reloaded.headers.contains_key("set-cookie"));
 
     let out = send(
         h.router(),
@@ -463,7 +478,12 @@ async fn operator_actions_reach_the_public_page_and_the_audit_log() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("use investigating"));
+    assert!(
+        bad.body
+            .contains("use one of investigating, identified, monitoring, resolved, postmortem"),
+        "the API may move an incident to postmortem: {}",
+        bad.body
+    );
     let junk = send(
         h.router(),
         post("/api/v1/incidents", Some(json!({"title": "x"}))),
@@ -556,6 +576,12 @@ async fn operator_actions_reach_the_public_page_and_the_audit_log() {
     );
     assert_eq!(audit["entries"][0]["actor"], "otto");
     assert_eq!(audit["entries"][0]["target"], format!("incident {id}"));
+    let declared = &audit["entries"][6];
+    assert_eq!(
+        declared["target"],
+        format!("incident {id}"),
+        "the declare row names the incident it created: {declared}"
+    );
 }
 
 #[tokio::test]
@@ -826,8 +852,8 @@ async fn email_subscriptions_reveal_nobody_and_block_nobody() {
     assert_eq!(links().await.len(), 1);
 }
 
-/// A malformed path or body, whatever the route, gets the JSON error and the
-/// status that says what was wrong.
+/// A malformed path or body gets the status that says what was wrong: as the
+/// JSON error on the API, on a page for a browser's form.
 #[tokio::test]
 async fn malformed_requests_get_the_json_error() {
     let h = harness(live_after(0)).await;
@@ -852,7 +878,11 @@ async fn malformed_requests_get_the_json_error() {
             "{path}: {}",
             r.body
         );
-        assert!(r.json()["error"].is_string(), "{}", r.body);
+        assert!(
+            r.body.contains("the body is larger than") && r.body.contains("<form"),
+            "{path}: {}",
+            r.body
+        );
         // Declared too large: refused before the handler, in plain text.
         let declared = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")

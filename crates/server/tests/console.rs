@@ -240,6 +240,11 @@ async fn the_console_assigns_merges_and_resolves() {
         )
         .await;
     assert_eq!(r.headers["location"], "/console#incident-2", "{}", r.body);
+    let declared = &h.store.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (declared.action.as_str(), declared.target.as_str()),
+        ("declare", "incident 2")
+    );
 
     let r = s
         .post(
@@ -382,4 +387,41 @@ async fn the_console_reads_plainly() {
         );
         assert!(!r.body.contains("/api/v1"), "{}", r.body);
     }
+}
+
+/// A console address with no incident number in it is answered with the
+/// console's page, not the API's JSON; a form sent there keeps its text.
+#[tokio::test]
+async fn a_malformed_console_address_gets_a_page() {
+    let h = harness(live_with_incident()).await;
+    let s = session(&h, "otto", Role::Operator, 3600).await;
+    for r in [
+        s.get(&h, "/console/incidents/abc").await,
+        s.get(&h, "/console/incidents/abc/postmortem").await,
+        s.post(
+            &h,
+            "/console/incidents/abc",
+            "action=update&status=identified&body=Engineers+on+site.",
+        )
+        .await,
+    ] {
+        assert_page(
+            &r,
+            StatusCode::BAD_REQUEST,
+            &["Not done", "abc", "href=\"/console\""],
+        );
+    }
+    let r = s
+        .post(
+            &h,
+            "/console/incidents/abc",
+            "action=update&body=Engineers+on+site.",
+        )
+        .await;
+    assert_page(
+        &r,
+        StatusCode::BAD_REQUEST,
+        &[">Engineers on site.</textarea>"],
+    );
+    assert!(!r.body.contains("Send again"), "{}", r.body);
 }

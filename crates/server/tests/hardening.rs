@@ -99,6 +99,17 @@ async fn watch_and_change_times_out_of_range_are_refused() {
             .await,
         );
     }
+    // An event that ends as it starts is no event: said as what to send.
+    let instant =
+        json!({"name": "w", "element": bridge, "start": 1_767_700_000, "end": 1_767_700_000});
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/watches", &otto, Some(instant)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let error = r.json()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("must end after it starts"), "{error}");
     let listed = send(h.router(), authed("GET", "/api/v1/watches", &otto, None)).await;
     assert_eq!(listed.json()["watches"], json!([]), "none was kept");
     for at in [i64::MIN, i64::MAX, 0] {
@@ -245,7 +256,8 @@ async fn a_link_with_two_tokens_gets_the_bad_link_page() {
 }
 
 /// A form that cannot be read is refused as such, not read as one whose
-/// fields are missing ("unknown problem ``", "the form expired").
+/// fields are missing ("unknown problem ``", "the form expired"), and, as a
+/// browser sent it, on a page: the form again where there is one to fill in.
 #[tokio::test]
 async fn an_unreadable_form_is_refused_as_unreadable() {
     let h = harness(live_after(0)).await;
@@ -262,6 +274,7 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
             format!("problem=%ZZ&area={area}").into(),
             "`%`",
         ),
+        ("/subscribe", FORM, b"email=%FF".to_vec(), "not UTF-8"),
         (
             "/report",
             FORM,
@@ -287,11 +300,26 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
     for (path, content_type, body, why) in cases {
         let r = send(h.router(), post(path, content_type, body)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
-        let error = r.json()["error"].as_str().unwrap().to_owned();
         assert!(
-            error.starts_with("the form could not be read: ") && error.contains(why),
-            "{path}: {error}"
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}: {}",
+            r.body
         );
+        let shown = r.body.split("the form could not be read: ").nth(1);
+        assert!(
+            shown.is_some_and(|error| error.contains(why)),
+            "{path}: {}",
+            r.body
+        );
+        let form_again = match path {
+            "/login" | "/login/link" => "action=\"/login\"",
+            "/unsubscribe" => "Open the link in the notification again",
+            _ => "<form method=\"post\"",
+        };
+        assert!(r.body.contains(form_again), "{path}: {}", r.body);
     }
     // A console form too, past its CSRF check or with a token.
     let otto = h.token("otto", Role::Operator).await;
@@ -300,4 +328,25 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
     let r = send(h.router(), console).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.body.contains("the form could not be read"), "{}", r.body);
+}
+
+/// A public page that is not there is a page saying so; the public JSON
+/// keeps its JSON error.
+#[tokio::test]
+async fn a_missing_incident_page_is_a_page() {
+    let h = harness(live_with_incident()).await;
+    let r = get(h.router(), "/incidents/999").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("no incident 999"), "{}", r.body);
+    let r = get(h.router(), "/api/v2/nothing.json").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.json()["error"].is_string(), "{}", r.body);
 }
