@@ -892,6 +892,22 @@ impl SeriesState {
     }
 }
 
+impl SeriesState {
+    /// How far `value` lies beyond the seasonal baseline in the anomalous
+    /// direction, in the deviation scale recorded at the last alarm (the
+    /// hold's measure); nothing before any alarm (that scale is infinite).
+    fn away_in_alarm_sigmas(&self, clock: &Clock, value: f64) -> f64 {
+        let seasonal = self.profile.between(clock.day) + self.weekly.between(clock.week);
+        let r_slow = value - self.slow - seasonal;
+        let away = match self.direction {
+            Direction::Down => -r_slow,
+            Direction::Up => r_slow,
+            Direction::Both => r_slow.abs(),
+        };
+        away / self.alarm_sigma as f64
+    }
+}
+
 /// Bounds for the statistics of [`SeriesState::update`], which are never
 /// NaN (values are capped, spreads floored), as one `maxsd` or `minsd` each.
 /// `f64::max`, `min` and `clamp` must also handle a NaN operand, and `clamp`
@@ -1042,6 +1058,25 @@ impl DetectorBank {
             return 0.0;
         }
         self.states[series as usize].update(&self.tuned, &Clock::new(timestamp), value)
+    }
+
+    /// Whether `value`, series' sample at `timestamp` (already scored), is
+    /// still as far beyond its seasonal baseline as holds an alarm
+    /// ([`DetectorConfig::hold_sigmas`] deviations, measured as when the
+    /// series last alarmed), however long ago that was. The score's hold
+    /// ends after [`DetectorConfig::hold_secs`], when the detector takes the
+    /// series to have found a new normal; whoever asks whether an outage's
+    /// symptoms are over must not take that for recovery. Reads the state
+    /// only: no score changes.
+    ///
+    /// # Panics
+    ///
+    /// If `series` was not returned by [`DetectorBank::add_series`].
+    pub fn still_away(&self, series: u32, timestamp: Timestamp, value: f64) -> bool {
+        let state = &self.states[series as usize];
+        value.is_finite()
+            && state.away_in_alarm_sigmas(&Clock::new(timestamp), value)
+                >= self.tuned.cfg.hold_sigmas
     }
 
     /// Scores one interval of every series: `values[i]` is series `i`'s

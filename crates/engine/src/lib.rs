@@ -305,13 +305,20 @@ impl Engine {
             } else {
                 threshold
             };
+            let last = self.last_anomalous[s.series as usize];
+            let hot = last != Timestamp::MIN && last >= at - self.config.hold_secs;
             if score >= threshold && self.series[s.series as usize].kpi.services() != 0 {
-                if self.last_anomalous[s.series as usize] == Timestamp::MIN
-                    || self.last_anomalous[s.series as usize] < at - self.config.hold_secs
-                {
+                if !hot {
                     self.hot.push(s.series);
                     self.hot_since[s.series as usize] = at;
                 }
+                self.last_anomalous[s.series as usize] = at;
+            } else if hot && self.bank.still_away(s.series, at, s.value) {
+                // The detector's score lets go of a broken series after its
+                // hold (hours), taking the level for a new normal; the
+                // outage is not over while the series is as far from where
+                // it was. Without this a fault of more than two hours was
+                // announced as restored while it went on (probed).
                 self.last_anomalous[s.series as usize] = at;
             }
         }
@@ -959,6 +966,21 @@ mod tests {
             body: "Looking into it.".into(),
         };
         assert_eq!(engine.declare(START, "noc", &declaration).unwrap().id, 42);
+    }
+
+    #[test]
+    fn an_outage_longer_than_the_detectors_hold_is_not_restored() {
+        // a1 and a2 stay broken for four hours, past the detector's two-hour
+        // hold on a score: the incident must wait for the cells to recover.
+        const RECOVERED: i64 = FAULT_MINUTE + 240;
+        let level = |minute: i64, series: u32| {
+            let down = series < 2 && (FAULT_MINUTE..RECOVERED).contains(&minute);
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let mut engine = engine();
+        let timeline = run_with(&mut engine, 0..RECOVERED + 30, level);
+        assert!(first(&timeline, TimelineKind::Detected).is_some());
+        assert_recovers_in_plain_sight(&timeline, RECOVERED - 1);
     }
 
     #[test]
