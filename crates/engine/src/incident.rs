@@ -535,6 +535,15 @@ impl Incident {
         timeline.push(self.record(at, kind, public_body, detail));
     }
 
+    /// The public words of a resolution, naming every area told of.
+    pub(crate) fn resolved_words(&self) -> String {
+        public_body(
+            TimelineKind::Resolved,
+            &self.impact,
+            &self.closing_regions(),
+        )
+    }
+
     /// The areas the closing words name: those affected now, then any
     /// other the public was told of.
     fn closing_regions(&self) -> Vec<String> {

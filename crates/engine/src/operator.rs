@@ -209,8 +209,8 @@ impl Incident {
             OperatorAction::Resolve { body } => {
                 let body = match body {
                     Some(b) => text("resolution text", b, MAX_BODY_CHARS)?,
-                    None => "This incident has been resolved and services are working normally."
-                        .to_string(),
+                    // The engine's own words, naming every area the public was told of.
+                    None => self.resolved_words(),
                 };
                 self.move_to(IncidentStatus::Resolved, at);
                 Ok(self.record(
@@ -384,6 +384,19 @@ mod tests {
             status,
             body: body.into(),
         }
+    }
+
+    #[test]
+    fn a_resolution_without_words_names_the_areas_the_public_was_told_of() {
+        let mut i = incident();
+        i.told_regions = vec!["north".into(), "south-east".into()];
+        let e = i
+            .apply(160, "ada", &OperatorAction::Resolve { body: None })
+            .unwrap();
+        assert_eq!(
+            e.public_body,
+            "This incident has been resolved. Services in North and South-East are working normally."
+        );
     }
 
     #[test]
