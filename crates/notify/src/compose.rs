@@ -97,6 +97,21 @@ fn scope(inc: &Incident) -> (Vec<&'static str>, Vec<&str>) {
     (services, regions)
 }
 
+/// How a notice email's last line opens; it ends with [`UNSUBSCRIBE_LABEL`]
+/// and the subscriber's unsubscribe URL.
+const FOOTER_OPENING: &str = "You receive this because you subscribed to ";
+const UNSUBSCRIBE_LABEL: &str = " Unsubscribe: ";
+
+/// The unsubscribe URL a notice email ends with, for the courier's
+/// `List-Unsubscribe` header: the outbox row holds no headers, and reading
+/// the body's own footer back keeps rows queued before the header existed
+/// working. The confirmation email has no such footer, so no header.
+pub(crate) fn unsubscribe_url(body: &str) -> Option<&str> {
+    let footer = body.lines().last()?.strip_prefix(FOOTER_OPENING)?;
+    let (_, url) = footer.rsplit_once(UNSUBSCRIBE_LABEL)?;
+    Some(url)
+}
+
 fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     // Only public incidents reach subscribers.
     let Some(inc) = c.state.incidents.iter().find(|i| i.id == n.incident) else {
@@ -125,11 +140,12 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                     entry.status.as_str()
                 ),
                 body: format!(
-                    "{}\n\nStatus: {}\nPosted: {}\n\nFollow this incident: {}/\n\nYou receive this because you subscribed to {}. Unsubscribe: {}\n",
+                    "{}\n\nStatus: {}\nPosted: {}\n\nFollow this incident: {}/incidents/{}\n\n{FOOTER_OPENING}{}.{UNSUBSCRIBE_LABEL}{}\n",
                     entry.public_body,
                     entry.status.as_str(),
                     iso8601(entry.at),
                     c.base_url,
+                    inc.id,
                     c.state.page.name,
                     unsubscribe
                 ),
@@ -175,6 +191,9 @@ const fn pagerduty_severity(s: Severity) -> &'static str {
     }
 }
 
+/// The `receiver` of every Alertmanager-format page.
+const ALERTMANAGER_RECEIVER: &str = "dialtone";
+
 fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let Some(inc) = find(c, p.incident) else {
         return;
@@ -198,7 +217,11 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     // Numbered: two pagers of one kind (two PagerDuty services) are two messages.
     for (number, pager) in c.pagers.iter().enumerate() {
         let body = match pager {
-            PagerConfig::Pagerduty { routing_key, .. } => json!({
+            // Escalation sends another trigger under the same dedup_key: PagerDuty
+            // merges it into the open alert rather than opening a second one, so
+            // the alert gains the root cause and the new escalation target.
+            PagerConfig::Pagerduty { routing_key, .. } => {
+                let mut body = json!({
                 "routing_key": routing_key,
                 "event_action": action,
                 "dedup_key": format!("dialtone-incident-{}", inc.id),
@@ -207,7 +230,6 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                     "source": "dialtone",
                     "severity": pagerduty_severity(inc.severity),
                     "timestamp": iso8601(p.at),
-                    "component": inc.root_cause.clone().unwrap_or_default(),
                     "group": regions.join(","),
                     "class": "outage",
                     "custom_details": {
@@ -223,29 +245,46 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                 "links": [{"href": console, "text": "Incident in the Dialtone console"}],
                 "client": "Dialtone",
                 "client_url": c.base_url,
-            }),
+                });
+                // An empty component would name none: PagerDuty gets one once
+                // the root cause is known.
+                if let Some(root) = &inc.root_cause {
+                    body["payload"]["component"] = json!(root);
+                }
+                body
+            }
             PagerConfig::Alertmanager { .. } => {
                 let status = match p.action {
                     PageAction::Trigger => "firing",
                     PageAction::Resolve => "resolved",
                 };
+                // Labels are the alert's identity, so they hold only what stays
+                // the same from the first page to the resolve: a receiver
+                // matching the resolve to its alert by labels would otherwise
+                // keep an alert of an earlier severity or escalation target
+                // firing. What changes is told in the annotations.
                 let labels = json!({
                     "alertname": "DialtoneIncident",
                     "incident": inc.id.to_string(),
-                    "severity": inc.severity.as_str(),
-                    "escalation_target": p.target,
                 });
-                let annotations = json!({
+                let mut annotations = json!({
                     "summary": summary,
-                    "root_cause": inc.root_cause.clone().unwrap_or_default(),
+                    "severity": inc.severity.as_str(),
+                    "escalation_level": p.level.to_string(),
+                    "escalation_target": p.target,
                     "regions": regions.join(","),
                 });
+                if let Some(root) = &inc.root_cause {
+                    annotations["root_cause"] = json!(root);
+                }
                 json!({
                     "version": "4",
                     "groupKey": format!("{{}}:{{incident=\"{}\"}}", inc.id),
                     "truncatedAlerts": 0,
                     "status": status,
-                    "receiver": p.target,
+                    // The receiver is the integration notified (Alertmanager's
+                    // configured receiver), the same one all the alert's life.
+                    "receiver": ALERTMANAGER_RECEIVER,
                     "groupLabels": {"incident": inc.id.to_string()},
                     "commonLabels": labels,
                     "commonAnnotations": annotations,

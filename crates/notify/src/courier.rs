@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use dialtone_store::{Channel, Lane, NotifyStore, OutboxItem, StoreError};
 use hmac::{Hmac, Mac};
-use lettre::message::header::ContentType;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
+use crate::compose::unsubscribe_url;
 use crate::webhook_target::{PublicOnlyResolver, check_webhook_url};
 use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 
@@ -154,18 +156,7 @@ impl Courier {
                 "no SMTP relay is configured: add [notify.smtp] to the configuration".into(),
             ));
         };
-        // The address stays out of the error, which admins see in the outbox
-        // listing that otherwise keeps destinations to itself.
-        let to = m.destination.parse().map_err(|e| {
-            SendError::Permanent(format!("the destination is not an email address: {e}"))
-        })?;
-        let message = Message::builder()
-            .from(from.clone())
-            .to(to)
-            .subject(&m.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
-            .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))?;
+        let message = email_message(from, m)?;
         transport.send(message).await.map(|_| ()).map_err(|e| {
             // The relay's code, not its words, which often repeat the address.
             let code = e.status().map(|c| c.to_string());
@@ -229,6 +220,49 @@ impl Courier {
             )))
         }
     }
+}
+
+/// The email for outbox row `m`, from `from`.
+pub(crate) fn email_message(from: &Mailbox, m: &OutboxItem) -> Result<Message, SendError> {
+    // The address stays out of the error, which admins see in the outbox
+    // listing that otherwise keeps destinations to itself.
+    let to = m.destination.parse().map_err(|e| {
+        SendError::Permanent(format!("the destination is not an email address: {e}"))
+    })?;
+    // lettre adds no Message-ID. One made from the row itself is the same
+    // on a redelivery (delivery is at least once), so mail systems can drop
+    // the copy; the body holds a random token (unsubscribe or confirmation),
+    // so a store started afresh does not reuse an earlier message's id.
+    let digest = Sha256::new()
+        .chain_update(&m.key)
+        .chain_update([0])
+        .chain_update(&m.body)
+        .finalize();
+    let id = format!("<{}@{}>", hex::encode(&digest[..16]), from.email.domain());
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&m.subject)
+        .message_id(Some(id));
+    if let Some(url) = unsubscribe_url(&m.body) {
+        // RFC 8058 one-click: mail clients offer their own unsubscribe button
+        // and POST `List-Unsubscribe=One-Click` to the URL. lettre has no
+        // typed header for either.
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    // A single part, unlike a bare body, gets lettre's `MIME-Version`, which
+    // the UTF-8 text/plain content type needs.
+    builder
+        .singlepart(SinglePart::plain(m.body.clone()))
+        .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))
 }
 
 /// SMTP replies about the relay's own setup, not the message: 530

@@ -511,11 +511,20 @@ pub(crate) async fn unsubscribe(State(state): State<AppState>, req: Request) -> 
             "<p>Open the link in the notification again and press its button.</p>",
         )
     };
-    let body = match read_form(req).await {
-        Ok(body) => body,
-        Err(e) => return not_done(e),
+    // RFC 8058 one-click: a mail client POSTs to the List-Unsubscribe URL,
+    // the token in its query, with a body (`List-Unsubscribe=One-Click`,
+    // url-encoded or multipart) that says nothing more. The token in the
+    // address is the capability, as the page's button's is.
+    let in_query = (req.uri().query())
+        .and_then(|q| dialtone_auth::form_pairs(q.as_bytes()).ok())
+        .and_then(link_token);
+    let token = match in_query {
+        Some(token) => token,
+        None => match read_form(req).await {
+            Ok(body) => form_field(&body, "token").unwrap_or_default(),
+            Err(e) => return not_done(e),
+        },
     };
-    let token = form_field(&body, "token").unwrap_or_default();
     let removed = match state.notify_store.unsubscribe(&token).await {
         Ok(removed) => removed,
         Err(e) => return not_done(e.into()),

@@ -350,3 +350,45 @@ async fn a_missing_incident_page_is_a_page() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.json()["error"].is_string(), "{}", r.body);
 }
+
+/// RFC 8058 one-click: a mail client POSTs to the List-Unsubscribe URL, the
+/// token in its query, with a multipart body saying `List-Unsubscribe=One-Click`.
+#[tokio::test]
+async fn a_one_click_unsubscribe_with_the_token_in_the_address_works() {
+    let h = harness(live_after(0)).await;
+    let subscribed = send(
+        h.router(),
+        post(
+            "/subscribe",
+            "application/json",
+            json!({"webhook": "https://hooks.example.net/one-click"}).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        subscribed.status,
+        StatusCode::CREATED,
+        "{}",
+        subscribed.body
+    );
+    let link = subscribed.json()["unsubscribe"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = &link[link.find("/unsubscribe").unwrap()..];
+    let multipart = "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n";
+    let clicked = send(
+        h.router(),
+        post(path, "multipart/form-data; boundary=b", multipart),
+    )
+    .await;
+    assert_eq!(clicked.status, StatusCode::OK, "{}", clicked.body);
+    assert!(clicked.body.contains("Unsubscribed"), "{}", clicked.body);
+    let again = send(h.router(), post(path, FORM, "List-Unsubscribe=One-Click")).await;
+    assert_eq!(
+        again.status,
+        StatusCode::NOT_FOUND,
+        "used up: {}",
+        again.body
+    );
+}

@@ -340,6 +340,22 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
             .iter()
             .any(|m| m.contains("Unsubscribe: http://status.example.net/unsubscribe?token="))
     );
+    for mail in &incident_mails {
+        // Headers are read from the decoded text, where `=5e` of a token is no longer itself.
+        for header in [
+            "\nMIME-Version: 1.0",
+            "\nMessage-ID: <",
+            "\nList-Unsubscribe: <http://status.example.net/unsubscribe?token",
+            "\nList-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        ] {
+            assert!(mail.contains(header), "{header} in {mail}");
+        }
+        let incident_page = format!("http://status.example.net/incidents/{id}");
+        assert!(
+            mail.split_whitespace().any(|w| w == incident_page),
+            "{mail}"
+        );
+    }
 
     // The webhook subscriber got signed Statuspage envelopes, ending resolved.
     let got = received.lock().expect("lock").clone();
@@ -373,6 +389,19 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
         Some(json!("resolved"))
     );
     assert!(pages.iter().all(|p| p["version"] == "4"));
+    // One alert all its life: a receiver matches the resolve to the first page by these.
+    let identity = |p: &Value| {
+        json!([
+            p["receiver"],
+            p["groupKey"],
+            p["alerts"][0]["labels"],
+            p["alerts"][0]["fingerprint"]
+        ])
+    };
+    assert!(
+        pages.iter().all(|p| identity(p) == identity(&pages[0])),
+        "{pages:?}"
+    );
 
     // The postmortem counts what was sent.
     let admin = h.token("ada", dialtone_auth::Role::Admin).await;

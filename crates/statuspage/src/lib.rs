@@ -26,6 +26,10 @@ pub struct PageInfo {
     pub name: String,
     pub url: String,
     pub time_zone: String,
+    /// When the page and its components (the regions and services) were set
+    /// up: their `created_at`, which clients keep as first seen, so it must
+    /// not move. The server sets it to when its network view began.
+    pub created_at: Timestamp,
 }
 
 impl Default for PageInfo {
@@ -35,6 +39,7 @@ impl Default for PageInfo {
             name: "Dialtone Mobile".into(),
             url: "http://127.0.0.1:8080".into(),
             time_zone: "Etc/UTC".into(),
+            created_at: 0,
         }
     }
 }

@@ -161,12 +161,9 @@ fn maintenance_in_progress(
 
 /// Regions as group components, each holding one component per service.
 pub fn components(state: &PageState<'_>) -> Vec<Component> {
-    let created = iso8601(
-        state
-            .incidents
-            .first()
-            .map_or(state.now, |i| i.opened_at.min(state.now)),
-    );
+    // Not the time of rendering nor of the first incident: those moved,
+    // where clients keep a component's `created_at` as first seen.
+    let created = iso8601(state.page.created_at);
     let updated = page(state).updated_at;
     let mut out = Vec::new();
     let mut position = 1;
@@ -446,6 +443,29 @@ mod tests {
             seen(IncidentStatus::Monitoring),
             ("none", "All Systems Operational", "operational")
         );
+    }
+
+    #[test]
+    fn a_components_creation_time_stays_as_time_passes_and_incidents_open() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string()];
+        let outage = [Incident::open(1, 1_767_780_000)];
+        let created = |incidents: &[Incident], now| {
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents,
+                maintenances: &[],
+                now,
+            };
+            components(&state)
+                .into_iter()
+                .map(|c| c.created_at)
+                .collect::<Vec<_>>()
+        };
+        let before = created(&[], 1_767_770_000);
+        assert_eq!(created(&[], 1_767_775_000), before);
+        assert_eq!(created(&outage, 1_767_780_600), before);
     }
 
     #[test]

@@ -202,6 +202,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let page = PageInfo {
         url: format!("http://{}", args.listen),
+        created_at: start,
         ..PageInfo::default()
     };
     run.continue_numbering_from(first_id);

@@ -1,4 +1,5 @@
 use dialtone_engine::Incident;
+use dialtone_model::Severity;
 use dialtone_respond::{Mitigation, NoticeKind};
 use dialtone_statuspage::PageInfo;
 use serde_json::json;
@@ -168,4 +169,190 @@ fn the_confirmation_email_carries_the_link_and_nothing_else_goes_out() {
         m.body
             .contains("https://s.example/subscribe/confirm?token=tok")
     );
+}
+
+/// A notice for subscriber `sub` of incident 7's first update, as composed.
+fn notice_to(sub: Subscriber) -> OutboxItem {
+    let incidents = vec![incident()];
+    let page = PageInfo::default();
+    let regions = vec!["north".to_string()];
+    let subscribers = [sub];
+    let c = Compose {
+        state: PageState {
+            page: &page,
+            maintenances: &[],
+            regions: &regions,
+            incidents: &incidents,
+            now: 1_767_780_120,
+        },
+        all_incidents: &incidents,
+        base_url: "https://status.example.net",
+        subscribers: &subscribers,
+        pagers: &[],
+        now: 1_767_780_120,
+    };
+    let notice = Effect::Notify(Notice {
+        incident: 7,
+        entry: 0,
+        kind: NoticeKind::Created,
+    });
+    compose(&[notice], &c).remove(0)
+}
+
+fn formatted(m: &OutboxItem) -> String {
+    let from = "Dialtone Status <status@example.net>"
+        .parse()
+        .expect("a mailbox");
+    let message = crate::courier::email_message(&from, m).expect("builds");
+    String::from_utf8(message.formatted()).expect("ASCII")
+}
+
+#[test]
+fn a_notice_email_has_the_headers_mail_systems_expect_and_links_its_incident() {
+    // As long as a real token: the header may not be folded or encoded.
+    let token = "5e6716963fe70543e4d8566177750857bb114285c25e8c48e3ea72a5d5c983b2";
+    let m = notice_to(Subscriber {
+        unsubscribe_token: token.into(),
+        ..subscriber(1, Channel::Email, "ana@example.net", &[])
+    });
+    assert!(
+        m.body
+            .contains("Follow this incident: https://status.example.net/incidents/7\n"),
+        "{}",
+        m.body
+    );
+    let mail = formatted(&m);
+    let header = |name: &str| {
+        mail.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_owned)
+    };
+    assert_eq!(header("MIME-Version").as_deref(), Some("1.0"));
+    assert_eq!(
+        header("List-Unsubscribe").as_deref(),
+        Some(format!("<https://status.example.net/unsubscribe?token={token}>").as_str())
+    );
+    assert_eq!(
+        header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let id = header("Message-ID").expect("a Message-ID");
+    assert!(id.starts_with('<') && id.ends_with("@example.net>"), "{id}");
+    assert_eq!(
+        formatted(&m)
+            .lines()
+            .find(|l| l.starts_with("Message-ID: ")),
+        Some(format!("Message-ID: {id}").as_str()),
+        "a redelivery is the same message"
+    );
+    let other = notice_to(subscriber(2, Channel::Email, "bo@example.net", &[]));
+    assert!(
+        !formatted(&other).contains(&id),
+        "another message, another id"
+    );
+}
+
+#[test]
+fn the_confirmation_email_has_a_message_id_but_no_unsubscribe_header() {
+    let m = confirmation_email(
+        "Dialtone Mobile",
+        "https://s.example",
+        "a@example.net",
+        4,
+        "tok",
+        9,
+    );
+    let mail = formatted(&m);
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(!mail.contains("List-Unsubscribe"), "{mail}");
+}
+
+/// The PagerDuty and Alertmanager bodies paging `target` about `inc`.
+fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<serde_json::Value> {
+    let incidents = [inc.clone()];
+    let page = PageInfo::default();
+    let pagers = [
+        PagerConfig::Pagerduty {
+            url: "https://events.pagerduty.com/v2/enqueue".into(),
+            routing_key: "R0UT1NG".into(),
+        },
+        PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9093/hook".into(),
+        },
+    ];
+    let c = Compose {
+        state: PageState {
+            page: &page,
+            maintenances: &[],
+            regions: &[],
+            incidents: &incidents,
+            now: inc.updated_at,
+        },
+        all_incidents: &incidents,
+        base_url: "https://status.example.net",
+        subscribers: &[],
+        pagers: &pagers,
+        now: inc.updated_at,
+    };
+    let effect = Effect::Page(Page {
+        incident: inc.id,
+        action,
+        level,
+        target: target.into(),
+        at: inc.updated_at,
+    });
+    compose(&[effect], &c)
+        .iter()
+        .map(|i| serde_json::from_str(&i.body).expect("JSON"))
+        .collect()
+}
+
+#[test]
+fn an_alert_keeps_its_identity_from_first_page_through_escalation_to_resolve() {
+    let mut first = incident();
+    first.root_cause = None;
+    first.severity = Severity::Minor;
+    let mut escalated = incident();
+    escalated.severity = Severity::Critical;
+    let mut resolved = escalated.clone();
+    resolved.resolved_at = Some(1_767_782_000);
+    let alertmanager = [
+        pages(&first, PageAction::Trigger, 0, "noc-primary"),
+        pages(&escalated, PageAction::Trigger, 1, "noc-secondary"),
+        pages(&resolved, PageAction::Resolve, 1, "noc-secondary"),
+    ]
+    .map(|mut bodies| bodies.remove(1));
+    let identity = |v: &serde_json::Value| {
+        json!([
+            v["receiver"],
+            v["groupKey"],
+            v["commonLabels"],
+            v["alerts"][0]["labels"],
+            v["alerts"][0]["fingerprint"]
+        ])
+    };
+    for v in &alertmanager[1..] {
+        assert_eq!(identity(v), identity(&alertmanager[0]));
+    }
+    let told = alertmanager.map(|v| v["alerts"][0]["annotations"]["escalation_target"].clone());
+    assert_eq!(
+        told,
+        [
+            json!("noc-primary"),
+            json!("noc-secondary"),
+            json!("noc-secondary")
+        ]
+    );
+}
+
+#[test]
+fn a_root_cause_not_yet_known_is_left_out_not_sent_empty() {
+    let mut inc = incident();
+    inc.root_cause = None;
+    let bodies = pages(&inc, PageAction::Trigger, 0, "noc-primary");
+    let pagerduty = &bodies[0]["payload"];
+    assert_eq!(pagerduty["source"], "dialtone", "{pagerduty}");
+    assert!(pagerduty.get("component").is_none(), "{pagerduty}");
+    let annotations = &bodies[1]["alerts"][0]["annotations"];
+    assert!(annotations.get("root_cause").is_none(), "{annotations}");
 }
