@@ -302,7 +302,8 @@ impl Incident {
                 self.push(
                     at,
                     TimelineKind::Resolved,
-                    "no return of symptoms since monitoring began".into(),
+                    "symptoms have not returned as a fault that opens an incident since monitoring began"
+                        .into(),
                     timeline,
                 );
             }
@@ -526,13 +527,19 @@ impl Incident {
     ) {
         let public_body = public_body(kind, &self.impact, &self.closing_regions());
         if kind.is_public() {
-            for r in &self.impact.regions {
-                if !self.told_regions.contains(&r.region) {
-                    self.told_regions.push(r.region.clone());
-                }
-            }
+            self.tell_regions();
         }
         timeline.push(self.record(at, kind, public_body, detail));
+    }
+
+    /// Notes the impact's areas as told: the public words about to go out
+    /// name them.
+    fn tell_regions(&mut self) {
+        for r in &self.impact.regions {
+            if !self.told_regions.contains(&r.region) {
+                self.told_regions.push(r.region.clone());
+            }
+        }
     }
 
     /// The public words of a resolution, naming every area told of.
@@ -583,6 +590,7 @@ impl Incident {
             if minutes == 1 { "" } else { "s" }
         );
         let detail = "no public update for a cadence: posted a progress update".to_string();
+        self.tell_regions();
         self.record(at, TimelineKind::Progress, body, detail);
     }
 

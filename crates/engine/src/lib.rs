@@ -13,7 +13,7 @@ mod watch;
 
 use incident::View;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use dialtone_detect::{DetectorBank, DetectorConfig};
@@ -109,6 +109,9 @@ pub struct Engine {
     hot_since: Vec<Timestamp>,
     /// Series that were anomalous within the hold; pruned each minute.
     hot: Vec<SeriesId>,
+    /// Per series: broken, and not yet seen back near its seasonal baseline
+    /// (see [`Engine::detect`]): a gap in its data does not end that.
+    unrecovered: Vec<bool>,
     /// Per element: the services its series measure.
     observable: Vec<ServiceMask>,
     /// Per element: the services its series that reported this minute measure.
@@ -192,6 +195,7 @@ impl Engine {
             last_anomalous: vec![Timestamp::MIN; n],
             hot_since: vec![Timestamp::MIN; n],
             hot: Vec::new(),
+            unrecovered: vec![false; n],
             observable,
             reporting: vec![0; n_elements],
             serves,
@@ -295,6 +299,11 @@ impl Engine {
         self.first_sample_at.get_or_insert(at);
         let threshold = self.bank.config().alarm_threshold;
         self.reporting.fill(0);
+        // The elements open incidents of the engine's own claim (see below).
+        let in_scope: HashSet<usize> = (self.incidents.iter())
+            .filter(|i| i.status.is_open() && i.engine_owned())
+            .flat_map(|i| i.scope.keys().copied())
+            .collect();
         for s in samples {
             let e = self.series_element[s.series as usize] as usize;
             self.reporting[e] |= self.series[s.series as usize].kpi.services();
@@ -305,21 +314,35 @@ impl Engine {
             } else {
                 threshold
             };
-            let last = self.last_anomalous[s.series as usize];
+            let i = s.series as usize;
+            let last = self.last_anomalous[i];
             let hot = last != Timestamp::MIN && last >= at - self.config.hold_secs;
-            if score >= threshold && self.series[s.series as usize].kpi.services() != 0 {
+            if score >= threshold && self.series[i].kpi.services() != 0 {
                 if !hot {
                     self.hot.push(s.series);
-                    self.hot_since[s.series as usize] = at;
+                    self.hot_since[i] = at;
                 }
-                self.last_anomalous[s.series as usize] = at;
-            } else if hot && self.bank.still_away(s.series, at, s.value) {
+                self.last_anomalous[i] = at;
+                self.unrecovered[i] = true;
+            } else if self.unrecovered[i] {
                 // The detector's score lets go of a broken series after its
-                // hold (hours), taking the level for a new normal; the
-                // outage is not over while the series is as far from where
-                // it was. Without this a fault of more than two hours was
-                // announced as restored while it went on (probed).
-                self.last_anomalous[s.series as usize] = at;
+                // hold (hours), taking the level for a new normal, but an
+                // open incident's symptom is not over while the series is as
+                // far from where it was: without this a fault of more than
+                // two hours was announced as restored while it went on
+                // (probed). Only where an open incident claims the element:
+                // otherwise, once an operator closes the incident of a
+                // genuine new normal, the series would open another.
+                let away = in_scope.contains(&e) && self.bank.still_away(s.series, at, s.value);
+                if away {
+                    if !hot {
+                        self.hot.push(s.series);
+                        self.hot_since[i] = at;
+                    }
+                    self.last_anomalous[i] = at;
+                } else {
+                    self.unrecovered[i] = false;
+                }
             }
         }
         let hold = self.config.hold_secs;
@@ -981,6 +1004,26 @@ mod tests {
         let timeline = run_with(&mut engine, 0..RECOVERED + 30, level);
         assert!(first(&timeline, TimelineKind::Detected).is_some());
         assert_recovers_in_plain_sight(&timeline, RECOVERED - 1);
+    }
+
+    #[test]
+    fn a_gap_in_a_long_outage_does_not_end_it() {
+        // As above, with ten minutes of no data from both cells after the
+        // detector's hold has let go: they come back as broken as before.
+        const RECOVERED: i64 = FAULT_MINUTE + 240;
+        const GAP: std::ops::Range<i64> = FAULT_MINUTE + 150..FAULT_MINUTE + 160;
+        let level = |minute: i64, series: u32| match (series, minute) {
+            (0 | 1, m) if GAP.contains(&m) => None,
+            (0 | 1, m) if (FAULT_MINUTE..RECOVERED).contains(&m) => Some(40.0),
+            _ => Some(98.5),
+        };
+        let mut engine = engine();
+        let timeline = run_with(&mut engine, 0..RECOVERED + 30, level);
+        assert_eq!(
+            first(&timeline, TimelineKind::Monitoring),
+            Some(RECOVERED - 1 + 3 + 5),
+            "{timeline:#?}"
+        );
     }
 
     #[test]

@@ -301,6 +301,32 @@ struct Tracking {
     decided: bool,
 }
 
+impl Tracking {
+    /// Where the responder of the run that left `inc` open stood, read back
+    /// from its timeline: what it published, announced and paged is done,
+    /// and a restart must neither announce it again nor page level 0 anew.
+    fn resumed(inc: &Incident) -> Tracking {
+        let paged: Vec<Timestamp> = (inc.timeline.iter())
+            .filter(|e| e.kind == TimelineKind::Paged)
+            .map(|e| e.at)
+            .collect();
+        Tracking {
+            seen_entries: inc.timeline.len(),
+            announced: inc
+                .timeline
+                .iter()
+                .any(|e| e.kind == TimelineKind::Notified),
+            // Each page or escalation wrote one `paged` entry.
+            paged: paged.first().map(|&first_at| Paged {
+                level: paged.len() - 1,
+                first_at,
+            }),
+            decided: true,
+            ..Tracking::default()
+        }
+    }
+}
+
 /// The playbook, applied.
 #[derive(Debug, Clone)]
 pub struct Responder {
@@ -337,7 +363,13 @@ impl Responder {
             let Some(inc) = engine.incident_mut(id) else {
                 continue;
             };
-            let track = self.tracking.entry(id).or_default();
+            let track = (self.tracking.entry(id)).or_insert_with(|| {
+                if inc.operator.carried_over {
+                    Tracking::resumed(inc)
+                } else {
+                    Tracking::default()
+                }
+            });
             review_incident(&self.playbook, at, inc, root_kind, track, &mut effects);
         }
         effects
@@ -364,7 +396,11 @@ fn review_incident(
     publish_or_hold(playbook, at, inc, track);
     if open {
         page(playbook, at, inc, track, effects);
-        mitigate(playbook, at, inc, root_kind, track, effects);
+        // An earlier run's mitigations acted on the network that run saw;
+        // this run fires none for its incidents.
+        if !inc.operator.carried_over {
+            mitigate(playbook, at, inc, root_kind, track, effects);
+        }
         remind(playbook, at, inc, track);
     } else {
         resolve_page(playbook, at, inc, track, effects);

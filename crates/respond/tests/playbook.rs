@@ -333,3 +333,52 @@ fn a_long_outage_is_never_silent_for_longer_than_the_cadence() {
         progress.public_body
     );
 }
+
+/// An incident an earlier run left open, announced, paged and acknowledged,
+/// comes back after a restart without a second announcement, page or
+/// mitigation.
+#[test]
+fn a_carried_over_incident_is_not_announced_paged_or_mitigated_again() {
+    let twin = TwinConfig {
+        cells: 60,
+        ..TwinConfig::default()
+    };
+    let start = twin.start;
+    let mut run = Run::new(twin, EngineConfig::default(), 1).expect("twin builds");
+    let mut left = dialtone_engine::Incident::open(9, start - 3600);
+    left.title = "Calls disrupted in North".into();
+    left.severity = Severity::Critical;
+    left.status = IncidentStatus::Identified;
+    left.root_cause = Some(run.twin().ground_truth()[0].root_cause.to_string());
+    // Acknowledged: nobody is owed an escalation either.
+    left.operator.acknowledged_by = Some("ada".into());
+    for (kind, public_body) in [
+        (
+            TimelineKind::Detected,
+            "We are investigating problems with calls.",
+        ),
+        (TimelineKind::Notified, ""),
+        (TimelineKind::Paged, ""),
+    ] {
+        left.timeline.push(dialtone_engine::TimelineEntry {
+            incident: 9,
+            at: start - 3600,
+            kind,
+            status: IncidentStatus::Identified,
+            public_body: public_body.into(),
+            detail: String::new(),
+        });
+    }
+    run.engine_mut().adopt(left);
+    let mut responder = Responder::new(Playbook {
+        auto_publish_at: Severity::Minor,
+        page_at: Severity::Minor,
+        mitigations: vec![dialtone_respond::MitigationRule {
+            at_least: Severity::Minor,
+            ..Default::default()
+        }],
+        ..Playbook::default()
+    });
+    let effects = responder.review(start, run.engine_mut());
+    assert!(effects.is_empty(), "{effects:?}");
+}

@@ -27,7 +27,8 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     /// Locks `data_dir` (which must exist) for this process, or says which
-    /// process holds it. Readers (`postmortem`, `user`, `token`) take no lock.
+    /// process holds it. The short-lived commands (`postmortem`, `user`,
+    /// `token`) take no lock: SQLite serialises their few writes with ours.
     pub fn acquire(data_dir: &Path) -> Result<DataDirLock, UsageError> {
         let path = data_dir.join(LOCK_FILE);
         let cannot = |e: std::io::Error| {

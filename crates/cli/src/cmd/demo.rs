@@ -111,10 +111,15 @@ fn start_after(earlier: &[Incident], default_start: Timestamp) -> Timestamp {
     let latest = (earlier.iter())
         .flat_map(|i| i.timeline.iter().map(|e| e.at).chain([i.updated_at]))
         .max();
-    match latest {
-        Some(t) if t >= default_start => default_start + ((t - default_start) / WEEK + 1) * WEEK,
-        _ => default_start,
-    }
+    // Checked: the times come from a database file, and one far out (a
+    // damaged or hand-edited row) must not overflow; the default start then.
+    latest
+        .filter(|&t| t >= default_start)
+        .and_then(|t| {
+            let weeks = (t - default_start) / WEEK + 1;
+            weeks.checked_mul(WEEK)?.checked_add(default_start)
+        })
+        .unwrap_or(default_start)
 }
 
 /// The event watch a scenario about a scheduled event calls for: the NOC
@@ -190,7 +195,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let start = start_after(&earlier, default_start);
     if start != default_start {
         let (twin, from) = twin_from(start);
-        run = Run::new(twin, EngineConfig::default(), 1).context("moving the twin's calendar")?;
+        run = Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
         live_from = from;
     }
     let first_id = store
