@@ -341,8 +341,11 @@ fn served_line(t: &Topology, c: usize, obs: &Observations) -> Option<String> {
             }
             stack.push(d);
             served += 1;
-            observed += u32::from(obs.observable[d] != 0);
-            failing += u32::from(obs.broken.contains_key(&d));
+            // Failing counts among the observed only, or a count could
+            // read "3 of the 2 observed".
+            let seen = obs.observable[d] != 0;
+            observed += u32::from(seen);
+            failing += u32::from(seen && obs.broken.contains_key(&d));
         }
     }
     match (served, observed) {

@@ -85,10 +85,10 @@ const API_STATUSES: [&str; 5] = [
     "postmortem",
 ];
 
-/// Status `s`; refused, the error lists `offered`, what the caller can send
-/// (the console's dropdown has no `postmortem`).
+/// Status `s`, one of those `offered` (the console's dropdown has no
+/// `postmortem`); refused, the error lists what the caller can send.
 fn parse_status(s: &str, offered: &[&str]) -> Result<IncidentStatus, ApiError> {
-    IncidentStatus::parse(s).ok_or_else(|| {
+    (IncidentStatus::parse(s).filter(|_| offered.contains(&s))).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "unknown status `{s}`: use one of {}",
             offered.join(", ")
@@ -381,12 +381,13 @@ pub(crate) async fn resolve(
 pub(crate) async fn postmortem(State(state): State<AppState>, id: ConsoleId) -> Response {
     let report = async {
         let Path(id) = id?;
-        let inc = {
-            let live = state.live.lock().await;
-            live.incident(id)
+        let in_memory = state.live.lock().await.incident(id).cloned();
+        let inc = match in_memory {
+            Some(inc) => inc,
+            // Older than the pipeline keeps: as the API, from the store.
+            None => (state.store.incident(id).await?)
                 .ok_or(ActionError::NotFound(id))
-                .map_err(on_console)?
-                .clone()
+                .map_err(on_console)?,
         };
         Ok::<_, ApiError>(dialtone_notify::postmortem(state.notify_store.as_ref(), &inc).await?)
     };
