@@ -437,7 +437,28 @@ impl Incident {
                 .iter()
                 .map(|&(e, m)| (e as usize, m))
                 .collect(),
-            None => claimed.broken.iter().map(|(&e, &m)| (e, m)).collect(),
+            // No root yet: what is broken, as far as the likeliest cause so
+            // far explains it. A settling incident claims every broken unit,
+            // and a stray blip in another region named that region in the
+            // first public update (probed); all that is broken where the
+            // best guess explains nothing.
+            None => {
+                let broken = claimed.broken.iter().map(|(&e, &m)| (e, m));
+                let guess = (self.candidates.first())
+                    .and_then(|c| topology.index_of(&c.element))
+                    .map(|g| view.explainer.impact(g));
+                let explained: Vec<(usize, ServiceMask)> = match &guess {
+                    Some(impact) => (broken.clone())
+                        .filter(|&(e, _)| in_impact(impact, e))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if explained.is_empty() {
+                    broken.collect()
+                } else {
+                    explained
+                }
+            }
         };
         let mut per_region: HashMap<&str, [u32; 3]> = HashMap::new();
         let mut impact = Impact::default();

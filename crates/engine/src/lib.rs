@@ -729,7 +729,8 @@ mod tests {
         Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
     }
 
-    /// Cells `x1`, `x2` behind `site-x` and `y1`, `y2` behind `site-y`.
+    /// Cells `x1`, `x2` behind `site-x` in the north and `y1`, `y2` behind
+    /// `site-y` in the south.
     fn two_sites() -> Engine {
         let mut els = vec![
             Element::new("site-x", ElementKind::Site),
@@ -739,6 +740,14 @@ mod tests {
         for id in cells {
             let mut cell = Element::new(id, ElementKind::Cell);
             cell.subscribers = 1000;
+            cell.region = Some(
+                if id.starts_with('x') {
+                    "north"
+                } else {
+                    "south"
+                }
+                .into(),
+            );
             els.push(cell);
         }
         let deps = cells
@@ -1023,6 +1032,30 @@ mod tests {
             first(&timeline, TimelineKind::Monitoring),
             Some(RECOVERED - 1 + 3 + 5),
             "{timeline:#?}"
+        );
+    }
+
+    #[test]
+    fn the_first_update_names_the_areas_the_likeliest_cause_explains() {
+        // Site x's cells fail; a cell behind site y, in another region,
+        // blips while the incident opens and settles.
+        let mut engine = two_sites();
+        let level = |minute: i64, series: u32| {
+            let down = match series {
+                0 | 1 => minute >= FAULT_MINUTE,
+                2 => (FAULT_MINUTE + 3..FAULT_MINUTE + 6).contains(&minute),
+                _ => false,
+            };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let timeline = run_with(&mut engine, 0..FAULT_MINUTE + 15, level);
+        let detected = (timeline.iter())
+            .find(|e| e.kind == TimelineKind::Detected)
+            .expect("site x's fault opens one");
+        assert!(
+            detected.public_body.contains("for customers in North."),
+            "{}",
+            detected.public_body
         );
     }
 
