@@ -212,6 +212,7 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let summary: String = summary.chars().take(1024).collect();
     let action = match p.action {
         PageAction::Trigger => "trigger",
+        PageAction::Acknowledge => "acknowledge",
         PageAction::Resolve => "resolve",
     };
     // Numbered: two pagers of one kind (two PagerDuty services) are two messages.
@@ -257,6 +258,9 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                 let status = match p.action {
                     PageAction::Trigger => "firing",
                     PageAction::Resolve => "resolved",
+                    // An alert is firing or resolved: a receiver of this
+                    // format has nothing to acknowledge.
+                    PageAction::Acknowledge => continue,
                 };
                 // Labels are the alert's identity, so they hold only what stays
                 // the same from the first page to the resolve: a receiver

@@ -259,6 +259,9 @@ pub struct Page {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageAction {
     Trigger,
+    /// Someone took the incident on in Dialtone: the pager stops escalating
+    /// (PagerDuty's `acknowledge`).
+    Acknowledge,
     Resolve,
 }
 
@@ -292,6 +295,8 @@ struct Tracking {
     /// incident that became pageable late would otherwise escalate a minute
     /// after its first page).
     paged: Option<Paged>,
+    /// Whether the page was acknowledged (someone took the incident on).
+    page_acknowledged: bool,
     page_resolved: bool,
     /// Mitigations fired, by rule name and element.
     fired: Vec<(String, String)>,
@@ -322,6 +327,8 @@ impl Tracking {
                 first_at,
             }),
             decided: true,
+            // The earlier run told the pager when someone took it on.
+            page_acknowledged: inc.operator.acknowledged_by.is_some(),
             ..Tracking::default()
         }
     }
@@ -396,6 +403,7 @@ fn review_incident(
     publish_or_hold(playbook, at, inc, track);
     if open {
         page(playbook, at, inc, track, effects);
+        acknowledge_page(playbook, at, inc, track, effects);
         // An earlier run's mitigations acted on the network that run saw;
         // this run fires none for its incidents.
         if !inc.operator.carried_over {
@@ -406,6 +414,31 @@ fn review_incident(
         resolve_page(playbook, at, inc, track, effects);
     }
     notify(at, inc, track, effects);
+}
+
+/// Tells the pager, once, that someone took the paged incident on, so it
+/// stops escalating on its side as Dialtone does.
+fn acknowledge_page(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &Incident,
+    track: &mut Tracking,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(Paged { level, .. }) = track.paged else {
+        return;
+    };
+    if track.page_acknowledged || inc.operator.acknowledged_by.is_none() {
+        return;
+    }
+    track.page_acknowledged = true;
+    effects.push(Effect::Page(Page {
+        incident: inc.id,
+        action: PageAction::Acknowledge,
+        level,
+        target: target(playbook, level),
+        at,
+    }));
 }
 
 /// Resolves the incident's page, once, if it was paged.
@@ -758,6 +791,30 @@ mod tests {
             })
             .collect();
         assert_eq!(resolves, [1]);
+    }
+
+    #[test]
+    fn an_acknowledged_page_is_acknowledged_to_the_pager_once() {
+        let p = Playbook::default();
+        let mut inc = Incident::open(3, 0);
+        inc.severity = Severity::Major;
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        review_incident(&p, 60, &mut inc, None, &mut track, &mut effects);
+        inc.operator.acknowledged_by = Some("ada".into());
+        for minute in [2, 3] {
+            review_incident(&p, minute * 60, &mut inc, None, &mut track, &mut effects);
+        }
+        let pages: Vec<(PageAction, usize)> = (effects.iter())
+            .filter_map(|e| match e {
+                Effect::Page(p) => Some((p.action, p.level)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            pages,
+            [(PageAction::Trigger, 0), (PageAction::Acknowledge, 0)]
+        );
     }
 
     #[test]

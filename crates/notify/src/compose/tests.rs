@@ -308,6 +308,14 @@ fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<
 }
 
 #[test]
+fn an_acknowledgement_reaches_pagerduty_and_not_alertmanager() {
+    let bodies = pages(&incident(), PageAction::Acknowledge, 0, "noc-primary");
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["event_action"], "acknowledge");
+    assert_eq!(bodies[0]["dedup_key"], "dialtone-incident-7");
+}
+
+#[test]
 fn an_alert_keeps_its_identity_from_first_page_through_escalation_to_resolve() {
     let mut first = incident();
     first.root_cause = None;
