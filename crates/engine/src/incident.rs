@@ -444,13 +444,14 @@ impl Incident {
             // best guess explains nothing.
             None => {
                 let broken = claimed.broken.iter().map(|(&e, &m)| (e, m));
-                let guess = (self.candidates.first())
-                    .and_then(|c| topology.index_of(&c.element))
-                    .map(|g| view.explainer.impact(g));
-                let explained: Vec<(usize, ServiceMask)> = match &guess {
-                    Some(impact) => (broken.clone())
-                        .filter(|&(e, _)| in_impact(impact, e))
-                        .collect(),
+                let explained: Vec<(usize, ServiceMask)> = match self.focus(topology) {
+                    Some(guess) => {
+                        let impact = view.explainer.impact(guess);
+                        broken
+                            .clone()
+                            .filter(|&(e, _)| in_impact(&impact, e))
+                            .collect()
+                    }
                     None => Vec::new(),
                 };
                 if explained.is_empty() {

@@ -299,11 +299,16 @@ impl Engine {
         self.first_sample_at.get_or_insert(at);
         let threshold = self.bank.config().alarm_threshold;
         self.reporting.fill(0);
-        // The elements open incidents of the engine's own claim (see below).
-        let in_scope: HashSet<usize> = (self.incidents.iter())
-            .filter(|i| i.status.is_open() && i.engine_owned())
-            .flat_map(|i| i.scope.keys().copied())
-            .collect();
+        // The elements open incidents of the engine's own claim (see below):
+        // built only in a minute that has an unrecovered series.
+        let in_scope: HashSet<usize> = if self.unrecovered.contains(&true) {
+            (self.incidents.iter())
+                .filter(|i| i.status.is_open() && i.engine_owned())
+                .flat_map(|i| i.scope.keys().copied())
+                .collect()
+        } else {
+            HashSet::new()
+        };
         for s in samples {
             let e = self.series_element[s.series as usize] as usize;
             self.reporting[e] |= self.series[s.series as usize].kpi.services();
@@ -317,33 +322,27 @@ impl Engine {
             let i = s.series as usize;
             let last = self.last_anomalous[i];
             let hot = last != Timestamp::MIN && last >= at - self.config.hold_secs;
-            if score >= threshold && self.series[i].kpi.services() != 0 {
+            let scored = score >= threshold && self.series[i].kpi.services() != 0;
+            // The detector's score lets go of a broken series after its hold
+            // (hours), taking the level for a new normal, but an open
+            // incident's symptom is not over while the series is as far from
+            // where it was: without this a fault of more than two hours was
+            // announced as restored while it went on (probed). Only where an
+            // open incident claims the element: otherwise, once an operator
+            // closes the incident of a genuine new normal, the series would
+            // open another.
+            let held = !scored
+                && self.unrecovered[i]
+                && in_scope.contains(&e)
+                && self.bank.still_away(s.series, at, s.value);
+            if scored || held {
                 if !hot {
                     self.hot.push(s.series);
                     self.hot_since[i] = at;
                 }
                 self.last_anomalous[i] = at;
-                self.unrecovered[i] = true;
-            } else if self.unrecovered[i] {
-                // The detector's score lets go of a broken series after its
-                // hold (hours), taking the level for a new normal, but an
-                // open incident's symptom is not over while the series is as
-                // far from where it was: without this a fault of more than
-                // two hours was announced as restored while it went on
-                // (probed). Only where an open incident claims the element:
-                // otherwise, once an operator closes the incident of a
-                // genuine new normal, the series would open another.
-                let away = in_scope.contains(&e) && self.bank.still_away(s.series, at, s.value);
-                if away {
-                    if !hot {
-                        self.hot.push(s.series);
-                        self.hot_since[i] = at;
-                    }
-                    self.last_anomalous[i] = at;
-                } else {
-                    self.unrecovered[i] = false;
-                }
             }
+            self.unrecovered[i] = scored || held;
         }
         let hold = self.config.hold_secs;
         let last = &self.last_anomalous;

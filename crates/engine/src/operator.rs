@@ -294,8 +294,8 @@ impl Engine {
     pub fn adopt(&mut self, mut inc: Incident) {
         inc.operator.carried_over = true;
         self.next_incident_id = self.next_incident_id.max(inc.id + 1);
-        self.incidents.push(inc);
-        self.incidents.sort_by_key(|i| i.id);
+        let at = self.incidents.partition_point(|i| i.id < inc.id);
+        self.incidents.insert(at, inc);
     }
 
     /// The engine's incident `id`, for operator actions.
