@@ -425,20 +425,18 @@ fn acknowledge_page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    let Some(Paged { level, .. }) = track.paged else {
-        return;
-    };
-    if track.page_acknowledged || inc.operator.acknowledged_by.is_none() {
-        return;
+    if inc.operator.acknowledged_by.is_some() {
+        let (paged, done) = (track.paged, &mut track.page_acknowledged);
+        follow_up_page(
+            playbook,
+            at,
+            inc,
+            paged,
+            done,
+            PageAction::Acknowledge,
+            effects,
+        );
     }
-    track.page_acknowledged = true;
-    effects.push(Effect::Page(Page {
-        incident: inc.id,
-        action: PageAction::Acknowledge,
-        level,
-        target: target(playbook, level),
-        at,
-    }));
 }
 
 /// Resolves the incident's page, once, if it was paged.
@@ -449,16 +447,30 @@ fn resolve_page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    let Some(Paged { level, .. }) = track.paged else {
+    let (paged, done) = (track.paged, &mut track.page_resolved);
+    follow_up_page(playbook, at, inc, paged, done, PageAction::Resolve, effects);
+}
+
+/// Sends `action` for the incident's page at its level, once (`done`
+/// remembers), if it was paged.
+fn follow_up_page(
+    playbook: &Playbook,
+    at: Timestamp,
+    inc: &Incident,
+    paged: Option<Paged>,
+    done: &mut bool,
+    action: PageAction,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(Paged { level, .. }) = paged else {
         return;
     };
-    if track.page_resolved {
+    if std::mem::replace(done, true) {
         return;
     }
-    track.page_resolved = true;
     effects.push(Effect::Page(Page {
         incident: inc.id,
-        action: PageAction::Resolve,
+        action,
         level,
         target: target(playbook, level),
         at,
