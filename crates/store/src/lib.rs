@@ -138,16 +138,15 @@ impl Store for SqliteStore {
     fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>> {
         Box::pin(async move {
             // The statuses `IncidentStatus::is_open` calls closed.
-            let closed = [IncidentStatus::Resolved, IncidentStatus::Postmortem];
-            let rows = sqlx::query(&format!(
+            let rows = sqlx::query(
                 "SELECT id, record FROM incidents
                  WHERE id IN (SELECT id FROM incidents ORDER BY id DESC LIMIT ?1)
-                    OR status NOT IN ('{}', '{}')
+                    OR status NOT IN (?2, ?3)
                  ORDER BY id DESC",
-                closed[0].as_str(),
-                closed[1].as_str()
-            ))
+            )
             .bind(i64::from(limit))
+            .bind(IncidentStatus::Resolved.as_str())
+            .bind(IncidentStatus::Postmortem.as_str())
             .fetch_all(&self.pool)
             .await?;
             let mut out = rows
