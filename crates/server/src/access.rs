@@ -21,7 +21,7 @@ use dialtone_auth::{
 use dialtone_store::{AuditEntry, User};
 
 use crate::console::escape;
-use crate::{ApiError, AppState, Limits, check_form, read_body, read_form};
+use crate::{ApiError, AppState, Limits, check_form, field, media_type, read_body, read_form};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,20 +227,10 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
     }
     // A form however encoded is read as one, so a multipart form is refused
     // as unreadable (saying how to send it) rather than as forged.
-    let essence = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let is_form = essence
-        .as_deref()
-        .is_some_and(|e| e == "application/x-www-form-urlencoded" || e == "multipart/form-data");
+    let is_form = media_type(req.headers()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            || e.eq_ignore_ascii_case("multipart/form-data")
+    });
     if !is_form {
         return Err(ApiError::Forbidden(format!(
             "missing CSRF token: send the session's token in the {CSRF_HEADER} header or the `{CSRF_FIELD}` form field"
@@ -430,8 +420,8 @@ async fn sign_in_post(
         .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
         .map(str::to_string);
     let body = read_form(req).await?;
-    let field = form_field(&body, CSRF_FIELD).unwrap_or_default();
-    if cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &field)) {
+    let sent = field(&body, CSRF_FIELD);
+    if cookie_csrf.is_some_and(|c| !c.is_empty() && constant_time_eq(&c, &sent)) {
         Ok(Ok(body))
     } else {
         login_form(state, axum::http::StatusCode::FORBIDDEN, Some(expired)).map(Err)
@@ -463,8 +453,7 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
         Ok(body) => body,
         Err(form) => return Ok(form),
     };
-    let field = |name| form_field(&body, name).unwrap_or_default();
-    let (name, password) = (field("username"), field("password"));
+    let (name, password) = (field(&body, "username"), field(&body, "password"));
     let user = state.auth.user_by_name(&name).await?;
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
@@ -541,7 +530,7 @@ async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiErr
         Ok(body) => body,
         Err(form) => return Ok(form),
     };
-    let code = form_field(&body, "code").unwrap_or_default();
+    let code = field(&body, "code");
     let user = state
         .auth
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())

@@ -19,7 +19,7 @@ use crate::access::{Principal, audit};
 use crate::console::{SEVERITIES, STATUSES, escape, personalise, select};
 use crate::extract::{Body, Path};
 use crate::live::Live;
-use crate::{ApiError, AppState, read_form};
+use crate::{ApiError, AppState, field, read_form};
 
 /// Audit entries listed by `GET /api/v1/audit`.
 const AUDIT_LISTED: u32 = 500;
@@ -128,13 +128,16 @@ fn summary(i: &Incident) -> Value {
 
 /// Incident `id` as the pipeline holds it, or, older than what it keeps in
 /// memory (the most recent and every open one), as stored.
-async fn incident_json(state: &AppState, id: u64) -> Result<Json<Value>, ApiError> {
-    if let Some(inc) = state.live.lock().await.incident(id) {
-        return Ok(Json(json!({ "incident": inc })));
+async fn find_incident(state: &AppState, id: u64) -> Result<Option<Incident>, ApiError> {
+    let in_memory = state.live.lock().await.incident(id).cloned();
+    match in_memory {
+        Some(inc) => Ok(Some(inc)),
+        None => Ok(state.store.incident(id).await?),
     }
-    let inc = state
-        .store
-        .incident(id)
+}
+
+async fn incident_json(state: &AppState, id: u64) -> Result<Json<Value>, ApiError> {
+    let inc = find_incident(state, id)
         .await?
         .ok_or(ActionError::NotFound(id))?;
     Ok(Json(json!({ "incident": inc })))
@@ -381,14 +384,9 @@ pub(crate) async fn resolve(
 pub(crate) async fn postmortem(State(state): State<AppState>, id: ConsoleId) -> Response {
     let report = async {
         let Path(id) = id?;
-        let in_memory = state.live.lock().await.incident(id).cloned();
-        let inc = match in_memory {
-            Some(inc) => inc,
-            // Older than the pipeline keeps: as the API, from the store.
-            None => (state.store.incident(id).await?)
-                .ok_or(ActionError::NotFound(id))
-                .map_err(on_console)?,
-        };
+        let inc = (find_incident(&state, id).await?)
+            .ok_or(ActionError::NotFound(id))
+            .map_err(on_console)?;
         Ok::<_, ApiError>(dialtone_notify::postmortem(state.notify_store.as_ref(), &inc).await?)
     };
     match report.await {
@@ -608,10 +606,6 @@ fn on_console(e: ActionError) -> ApiError {
         )),
         e => e.into(),
     }
-}
-
-fn field(body: &Bytes, name: &str) -> String {
-    form_field(body, name).unwrap_or_default()
 }
 
 /// A console form (or console link) that failed, as a page: what was wrong,

@@ -83,17 +83,34 @@ pub(crate) async fn read_form(req: Request) -> Result<axum::body::Bytes, ApiErro
     Ok(body)
 }
 
+/// A form field's value, empty where the form lacks it.
+pub(crate) fn field(body: &[u8], name: &str) -> String {
+    dialtone_auth::form_field(body, name).unwrap_or_default()
+}
+
+/// The media type a request was sent as, without its parameters
+/// (`multipart/form-data; boundary=...` is `multipart/form-data`), as sent.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let sent = headers.get(header::CONTENT_TYPE)?;
+    let sent = String::from_utf8_lossy(sent.as_bytes());
+    Some(
+        sent.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    )
+}
+
 /// [`read_form`]'s check, for a body already read (one that may be JSON).
 /// No `Content-Type` at all is taken for a form, as `curl -d` is.
 pub(crate) fn check_form(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    if let Some(sent) = headers.get(header::CONTENT_TYPE) {
-        let sent = String::from_utf8_lossy(sent.as_bytes());
-        let essence = sent.split(';').next().unwrap_or_default().trim();
-        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(ApiError::BadRequest(format!(
-                "the form could not be read: it was sent as `{essence}`; send it as application/x-www-form-urlencoded, as an HTML form does by default"
-            )));
-        }
+    if let Some(essence) = media_type(headers)
+        && !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the form could not be read: it was sent as `{essence}`; send it as application/x-www-form-urlencoded, as an HTML form does by default"
+        )));
     }
     dialtone_auth::form_pairs(body).map(drop).map_err(|e| {
         ApiError::BadRequest(format!(

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::access::{client_ip, unix_now};
 use crate::console::escape;
 use crate::subscribe::{chosen, form_alert, is_json, page, valid_email};
-use crate::{ApiError, AppState, check_form, read_body};
+use crate::{ApiError, AppState, check_form, field, read_body};
 
 /// `GET /report`: the form.
 pub(crate) async fn form(State(state): State<AppState>) -> Response {
@@ -175,8 +175,8 @@ fn read(json: bool, headers: &HeaderMap, body: &[u8]) -> Result<ReportBody, ApiE
     }
     check_form(headers, body)?;
     Ok(ReportBody {
-        problem: form_field(body, "problem").unwrap_or_default(),
-        area: form_field(body, "area").unwrap_or_default(),
+        problem: field(body, "problem"),
+        area: field(body, "area"),
         contact: form_field(body, "contact").filter(|c| !c.trim().is_empty()),
     })
 }
