@@ -286,20 +286,16 @@ pub(crate) fn analyse(
         }
         let is_cut = |mask: u64| mask.count_ones() >= needed;
         let mut order_2 = 0u64;
+        // Every minimal cut set found, until the likeliest few are kept.
         let mut examples: Vec<CutSet> = Vec::new();
-        // Sum of the probabilities of every minimal cut set found: the
-        // rare-event estimate, used when the exact combination is too big.
-        let mut cut_sum = 0.0;
         let total_q = |evs: &[(String, f64)]| evs.iter().map(|e| e.1).sum::<f64>();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
                     order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
-                    let probability = total_q(&classes[a].1) * total_q(&classes[b].1);
-                    cut_sum += probability;
                     examples.push(CutSet {
                         events: vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()],
-                        probability,
+                        probability: total_q(&classes[a].1) * total_q(&classes[b].1),
                     });
                 }
             }
@@ -317,17 +313,15 @@ pub(crate) fn analyse(
                         if is_cut(ab | cc) && !is_cut(ca | cc) && !is_cut(cb | cc) {
                             n += (classes[a].1.len() * classes[b].1.len() * classes[c].1.len())
                                 as u64;
-                            let probability = total_q(&classes[a].1)
-                                * total_q(&classes[b].1)
-                                * total_q(&classes[c].1);
-                            cut_sum += probability;
                             examples.push(CutSet {
                                 events: vec![
                                     classes[a].1[0].0.clone(),
                                     classes[b].1[0].0.clone(),
                                     classes[c].1[0].0.clone(),
                                 ],
-                                probability,
+                                probability: total_q(&classes[a].1)
+                                    * total_q(&classes[b].1)
+                                    * total_q(&classes[c].1),
                             });
                         }
                     }
@@ -335,6 +329,9 @@ pub(crate) fn analyse(
             }
             n
         });
+        // The sum of their probabilities: the rare-event estimate, used when
+        // the exact combination is too big.
+        let cut_sum = examples.iter().fold(0.0, |sum, c| sum + c.probability);
         examples.sort_by(|a, b| {
             b.probability
                 .total_cmp(&a.probability)
