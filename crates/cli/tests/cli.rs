@@ -1,16 +1,8 @@
 //! The binary as a user meets it: clear one-line errors with exit code 2 and
 //! nothing half-written. (The real-browser walk is in `browser.rs`.)
 
-use std::process::Output;
-
 mod common;
-use common::dialtone;
-
-fn assert_usage_error(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
-}
+use common::{assert_usage_error, dialtone};
 
 #[test]
 fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {

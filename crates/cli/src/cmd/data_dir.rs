@@ -107,13 +107,13 @@ pub async fn open_existing(data_dir: &Path) -> anyhow::Result<SqliteStore> {
         ))
         .into());
     }
-    open(data_dir).await
+    Ok(open_store(data_dir).await?)
 }
 
 /// Why the database in `data_dir` could not be opened, with the remedy that
 /// fits: a file that is not a database needs moving aside, where a directory
 /// that refuses writes needs its permissions or disk space fixed.
-fn open_error(data_dir: &std::path::Path, e: &dialtone_store::StoreError) -> UsageError {
+fn open_error(data_dir: &Path, e: &dialtone_store::StoreError) -> UsageError {
     let file = data_dir.join(dialtone_store::SQLITE_FILE);
     let hint = match store_failure(e) {
         StoreFailure::NotADatabase => format!(
