@@ -61,20 +61,22 @@ fn drive(playbook: Playbook, mut before_review: impl FnMut(&mut Run, Timestamp))
     }
 }
 
+/// Publishes, pages and fails over at any severity.
+fn act_on_everything() -> Playbook {
+    Playbook {
+        auto_publish_at: Severity::Minor,
+        page_at: Severity::Minor,
+        mitigations: vec![dialtone_respond::MitigationRule {
+            at_least: Severity::Minor,
+            ..Default::default()
+        }],
+        ..Playbook::default()
+    }
+}
+
 #[test]
 fn failover_closes_the_loop_from_detection_to_resolved() {
-    let out = drive(
-        Playbook {
-            auto_publish_at: Severity::Minor,
-            page_at: Severity::Minor,
-            mitigations: vec![dialtone_respond::MitigationRule {
-                at_least: Severity::Minor,
-                ..Default::default()
-            }],
-            ..Playbook::default()
-        },
-        |_, _| {},
-    );
+    let out = drive(act_on_everything(), |_, _| {});
     let inc = out
         .run
         .engine()
@@ -370,15 +372,7 @@ fn a_carried_over_incident_is_not_announced_paged_or_mitigated_again() {
         });
     }
     run.engine_mut().adopt(left);
-    let mut responder = Responder::new(Playbook {
-        auto_publish_at: Severity::Minor,
-        page_at: Severity::Minor,
-        mitigations: vec![dialtone_respond::MitigationRule {
-            at_least: Severity::Minor,
-            ..Default::default()
-        }],
-        ..Playbook::default()
-    });
+    let mut responder = Responder::new(act_on_everything());
     let effects = responder.review(start, run.engine_mut());
     assert!(effects.is_empty(), "{effects:?}");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Harness, Reply, authed, harness, live_with_incident, send};
+use common::{Harness, Reply, assert_page, authed, harness, live_with_incident, send};
 use dialtone_auth::{Role, new_session};
 use dialtone_server::unix_now;
 use dialtone_store::AuthStore;
@@ -70,21 +70,6 @@ fn form<'a>(html: &'a str, action: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {action} form: {html}"));
     let end = html[start..].find("</form>").unwrap() + start;
     &html[start..end]
-}
-
-fn assert_page(r: &Reply, status: StatusCode, parts: &[&str]) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert!(
-        r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"),
-        "{}",
-        r.body
-    );
-    for part in parts {
-        assert!(r.body.contains(part), "{part}: {}", r.body);
-    }
 }
 
 /// A form sent untouched must not move the incident: the status dropdown

@@ -6,7 +6,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Reply, authed, get, harness, live_after, live_with_incident, send};
+use common::{Reply, assert_page, authed, get, harness, live_after, live_with_incident, send};
 use dialtone_auth::Role;
 use serde_json::json;
 
@@ -244,14 +244,7 @@ async fn a_link_with_two_tokens_gets_the_bad_link_page() {
     let h = harness(live_after(0)).await;
     for path in ["/subscribe/confirm", "/unsubscribe"] {
         let r = get(h.router(), &format!("{path}?token=a&token=b")).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(
-            r.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        assert!(r.body.contains("Link not valid"), "{path}: {}", r.body);
+        assert_page(&r, StatusCode::NOT_FOUND, &["Link not valid"]);
     }
 }
 
@@ -299,15 +292,7 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
     ];
     for (path, content_type, body, why) in cases {
         let r = send(h.router(), post(path, content_type, body)).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
-        assert!(
-            r.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"),
-            "{path}: {}",
-            r.body
-        );
+        assert_page(&r, StatusCode::BAD_REQUEST, &[]);
         let shown = r.body.split("the form could not be read: ").nth(1);
         assert!(
             shown.is_some_and(|error| error.contains(why)),
@@ -336,16 +321,7 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
 async fn a_missing_incident_page_is_a_page() {
     let h = harness(live_with_incident()).await;
     let r = get(h.router(), "/incidents/999").await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
-    assert!(
-        r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"),
-        "{}",
-        r.body
-    );
-    assert!(r.body.contains("no incident 999"), "{}", r.body);
+    assert_page(&r, StatusCode::NOT_FOUND, &["no incident 999"]);
     let r = get(h.router(), "/api/v2/nothing.json").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.json()["error"].is_string(), "{}", r.body);

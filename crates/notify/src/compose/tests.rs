@@ -6,6 +6,19 @@ use serde_json::json;
 
 use super::*;
 
+/// One pager of each kind we speak.
+fn pagers() -> [PagerConfig; 2] {
+    [
+        PagerConfig::Pagerduty {
+            url: "https://events.pagerduty.com/v2/enqueue".into(),
+            routing_key: "R0UT1NG".into(),
+        },
+        PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9093/hook".into(),
+        },
+    ]
+}
+
 fn incident() -> Incident {
     serde_json::from_value(json!({
         "id": 7,
@@ -60,15 +73,7 @@ fn every_effect_becomes_its_message_in_the_formats_we_speak() {
         subscriber(2, Channel::Webhook, "http://127.0.0.1:9/hook", &["north"]),
         subscriber(3, Channel::Email, "south-only@example.net", &["south"]),
     ];
-    let pagers = vec![
-        PagerConfig::Pagerduty {
-            url: "https://events.pagerduty.com/v2/enqueue".into(),
-            routing_key: "R0UT1NG".into(),
-        },
-        PagerConfig::Alertmanager {
-            url: "http://127.0.0.1:9093/hook".into(),
-        },
-    ];
+    let pagers = pagers();
     let c = Compose {
         state: PageState {
             page: &page,
@@ -271,15 +276,7 @@ fn the_confirmation_email_has_a_message_id_but_no_unsubscribe_header() {
 fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<serde_json::Value> {
     let incidents = [inc.clone()];
     let page = PageInfo::default();
-    let pagers = [
-        PagerConfig::Pagerduty {
-            url: "https://events.pagerduty.com/v2/enqueue".into(),
-            routing_key: "R0UT1NG".into(),
-        },
-        PagerConfig::Alertmanager {
-            url: "http://127.0.0.1:9093/hook".into(),
-        },
-    ];
+    let pagers = pagers();
     let c = Compose {
         state: PageState {
             page: &page,

@@ -165,3 +165,18 @@ pub fn authed(
         None => b.body(Body::empty()).unwrap(),
     }
 }
+
+pub fn assert_page(r: &Reply, status: StatusCode, parts: &[&str]) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{}",
+        r.body
+    );
+    for part in parts {
+        assert!(r.body.contains(part), "{part}: {}", r.body);
+    }
+}
