@@ -52,16 +52,34 @@ impl<const N: usize> Profile<N> {
     }
 
     /// Adds `step` between bins `i` and `j`: `1 - w` of it to `i`, `w` to `j`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_between(&mut self, (i, j, w): (usize, usize, f64), step: f64) {
-        self.add(i, (1.0 - w) * step);
-        self.add(j, w * step);
+        let (step_i, step_j) = ((1.0 - w) * step, w * step);
+        // Both at one scale, read once: the same sums as two `add`s when
+        // neither widens it, which is nearly always. Two inlined `add`s
+        // recomputed the scale after the first store; this measured 746 to
+        // 730 instructions a detector sample (callgrind, `kernel_profile`).
+        let per_scale = pow2(-(self.exp as i32));
+        let target_i = self.bins[i] as f64 + step_i * per_scale;
+        let target_j = self.bins[j] as f64 + step_j * per_scale;
+        if target_i.abs() < MAX_BIN + 0.5 && target_j.abs() < MAX_BIN + 0.5 {
+            self.bins[i] = round_small(target_i) as i16;
+            self.bins[j] = round_small(target_j) as i16;
+        } else {
+            self.add_each(i, step_i, j, step_j);
+        }
+    }
+
+    /// [`Profile::add_between`] where a step widens the scale: one bin after
+    /// the other, as the first may change the scale the second is added at.
+    #[cold]
+    #[inline(never)]
+    fn add_each(&mut self, i: usize, step_i: f64, j: usize, step_j: f64) {
+        self.add(i, step_i);
+        self.add(j, step_j);
     }
 
     /// Adds `step` (finite) to bin `i`, widening the scale if it must.
-    /// Inlined: it runs two to four times per sample, and the common case is
-    /// a multiply, an add and a rounding.
-    #[inline]
     pub(crate) fn add(&mut self, i: usize, step: f64) {
         // Multiplying by `2^-exp` is exact, as dividing by `2^exp` is, and cheaper.
         let target = self.bins[i] as f64 + step * pow2(-(self.exp as i32));
@@ -135,6 +153,20 @@ mod tests {
         #[test]
         fn round_small_matches_std(x in -1e15..1e15f64) {
             prop_assert_eq!(round_small(x), x.round_ties_even() as i64);
+        }
+
+        #[test]
+        fn adding_between_two_bins_is_adding_to_each(
+            steps in prop::collection::vec((0usize..5, 0.0..1.0f64, -1e6..1e6f64), 1..200),
+        ) {
+            let (mut between, mut each) = (Profile::<5>::ZERO, Profile::<5>::ZERO);
+            for (i, w, s) in steps {
+                let j = (i + 1) % 5;
+                between.add_between((i, j, w), s);
+                each.add(i, (1.0 - w) * s);
+                each.add(j, w * s);
+                prop_assert_eq!(between, each);
+            }
         }
 
         #[test]
