@@ -635,8 +635,7 @@ impl SeriesState {
         let z_fast = (r_fast / fast_sigma).within(-Z_CAP, Z_CAP);
         let mid_sigma = sigma(self.mid_spread);
         let r_mid = r_fast - self.mid_offset as f64;
-        let seasonal = self.profile.between(clock.day) + self.weekly.between(clock.week);
-        let r_slow = value - self.slow - seasonal;
+        let r_slow = self.seasonal_residual(clock, value);
         let z_slow = (r_slow / slow_sigma).within(-Z_CAP, Z_CAP);
         // Before the seasonal baseline has seen a day, its residuals say more
         // about the baseline than about the series: a CUSUM of them would
@@ -660,16 +659,9 @@ impl SeriesState {
         // (for either direction, the same side as this one).
         // The mid residual stays unscaled until the mid test speaks (see
         // below): most samples are lone, and need no division for it.
-        let (v_fast, r_mid_away, v_prev, v_cusum, excess, away) = match self.direction {
-            Direction::Down => (
-                -z_fast,
-                -r_mid,
-                -z_prev,
-                self.cusum_down as f64,
-                below,
-                -r_slow,
-            ),
-            Direction::Up => (z_fast, r_mid, z_prev, self.cusum_up as f64, above, r_slow),
+        let (v_fast, r_mid_away, v_prev, v_cusum, excess) = match self.direction {
+            Direction::Down => (-z_fast, -r_mid, -z_prev, self.cusum_down as f64, below),
+            Direction::Up => (z_fast, r_mid, z_prev, self.cusum_up as f64, above),
             Direction::Both => (
                 z_fast.abs(),
                 r_mid.abs(),
@@ -680,9 +672,9 @@ impl SeriesState {
                 },
                 self.cusum_up.max(self.cusum_down) as f64,
                 above.at_least(below),
-                r_slow.abs(),
             ),
         };
+        let away = away(self.direction, r_slow);
         let v_persist = v_fast.at_most(v_prev);
         // One division for the larger excess, as `x / span` is monotonic in `x`.
         let v_range = (excess / (span * RANGE_RUNG)).within(0.0, Z_CAP);
@@ -893,18 +885,29 @@ impl SeriesState {
 }
 
 impl SeriesState {
+    /// `value` less the slow level and the seasonal offsets at `clock`.
+    #[inline(always)]
+    fn seasonal_residual(&self, clock: &Clock, value: f64) -> f64 {
+        let seasonal = self.profile.between(clock.day) + self.weekly.between(clock.week);
+        value - self.slow - seasonal
+    }
+
     /// How far `value` lies beyond the seasonal baseline in the anomalous
     /// direction, in the deviation scale recorded at the last alarm (the
     /// hold's measure); nothing before any alarm (that scale is infinite).
     fn away_in_alarm_sigmas(&self, clock: &Clock, value: f64) -> f64 {
-        let seasonal = self.profile.between(clock.day) + self.weekly.between(clock.week);
-        let r_slow = value - self.slow - seasonal;
-        let away = match self.direction {
-            Direction::Down => -r_slow,
-            Direction::Up => r_slow,
-            Direction::Both => r_slow.abs(),
-        };
-        away / self.alarm_sigma as f64
+        away(self.direction, self.seasonal_residual(clock, value)) / self.alarm_sigma as f64
+    }
+}
+
+/// How far a residual lies in the anomalous `direction`: negative when it
+/// lies the other way (for `Both`, never).
+#[inline(always)]
+fn away(direction: Direction, residual: f64) -> f64 {
+    match direction {
+        Direction::Down => -residual,
+        Direction::Up => residual,
+        Direction::Both => residual.abs(),
     }
 }
 
