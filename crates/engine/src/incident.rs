@@ -757,9 +757,19 @@ fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> Strin
         TimelineKind::RootCauseIdentified | TimelineKind::RootCauseRevised => format!(
             "We have found the cause of the problems with {what} in {where_} and are working to restore service.{emergency}"
         ),
-        TimelineKind::Monitoring => format!(
-            "Service has been restored in {closing}. We are monitoring to make sure it stays that way. If your phone still has no service, restart it."
-        ),
+        TimelineKind::Monitoring => {
+            // Advice for phones only where phone services were lost: a
+            // conference bridge's fault (no cell affected) is not fixed by
+            // restarting anything.
+            let restart = if all_services(impact) != 0 {
+                " If your phone still has no service, restart it."
+            } else {
+                ""
+            };
+            format!(
+                "Service has been restored in {closing}. We are monitoring to make sure it stays that way.{restart}"
+            )
+        }
         TimelineKind::SymptomsReturned => format!(
             "Problems with {what} in {where_} have returned. We are working on it.{emergency}"
         ),
@@ -833,6 +843,16 @@ mod tests {
         assert_eq!(
             body,
             "This incident has been resolved. Services in all areas are working normally."
+        );
+    }
+
+    #[test]
+    fn phone_advice_only_where_phone_services_were_lost() {
+        let restored = |impact: &Impact| public_body(TimelineKind::Monitoring, impact, &[]);
+        assert!(restored(&impact(&["central"])).ends_with("restart it."));
+        assert_eq!(
+            restored(&Impact::default()),
+            "Service has been restored in all areas. We are monitoring to make sure it stays that way."
         );
     }
 }
