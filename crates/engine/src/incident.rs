@@ -260,7 +260,8 @@ impl Incident {
         self.refresh_impact(claimed, view);
         self.chart_more(claimed, view);
         if first_minute {
-            self.push(at, TimelineKind::Detected, self.detected_detail(), timeline);
+            let detail = self.detected_detail(view.explainer.topology());
+            self.push(at, TimelineKind::Detected, detail, timeline);
         }
         if let Some((kind, detail)) = verdict {
             self.push(at, kind, detail, timeline);
@@ -529,8 +530,21 @@ impl Incident {
         }
     }
 
-    fn detected_detail(&self) -> String {
+    /// What the operator reads first: how many cells are hit or, where none
+    /// is (a conference bridge, a gateway), which elements are broken.
+    fn detected_detail(&self, topology: &Topology) -> String {
         let (cells, regions) = (self.impact.cells_affected, self.impact.regions.len());
+        if cells == 0 && !self.scope.is_empty() {
+            const NAMED: usize = 3;
+            let mut names: Vec<&str> = (self.scope.keys().take(NAMED))
+                .map(|&e| topology.element(e).id.as_str())
+                .collect();
+            let more = format!("{} more", self.scope.len().saturating_sub(NAMED));
+            if self.scope.len() > NAMED {
+                names.push(&more);
+            }
+            return format!("broken KPIs on {}", names.join(", "));
+        }
         format!(
             "{cells} cell{} in {regions} region{} show{} broken KPIs",
             if cells == 1 { "" } else { "s" },
@@ -843,6 +857,28 @@ mod tests {
         assert_eq!(
             body,
             "This incident has been resolved. Services in all areas are working normally."
+        );
+    }
+
+    #[test]
+    fn a_fault_with_no_cell_hit_names_the_broken_elements() {
+        let elements = ["bridge-1", "gw-1", "gw-2", "gw-3", "gw-4"]
+            .map(|id| dialtone_model::Element::new(id, ElementKind::ConferenceBridge));
+        let topology = Topology::new(elements.to_vec(), Vec::new()).unwrap();
+        let mut inc = Incident::open(1, 0);
+        inc.scope.insert(0, dialtone_model::ALL_SERVICES);
+        assert_eq!(inc.detected_detail(&topology), "broken KPIs on bridge-1");
+        inc.scope
+            .extend((1..5).map(|e| (e, dialtone_model::ALL_SERVICES)));
+        assert_eq!(
+            inc.detected_detail(&topology),
+            "broken KPIs on bridge-1, gw-1, gw-2, 2 more"
+        );
+        inc.impact = impact(&["central"]);
+        inc.impact.cells_affected = 1;
+        assert_eq!(
+            inc.detected_detail(&topology),
+            "1 cell in 1 region shows broken KPIs"
         );
     }
 
