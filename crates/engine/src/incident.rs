@@ -531,13 +531,17 @@ impl Incident {
     }
 
     /// What the operator reads first: how many cells are hit or, where none
-    /// is (a conference bridge, a gateway), which elements are broken.
+    /// is (a conference bridge, a gateway), which elements are broken, the
+    /// likeliest cause first (a stray cell blip claimed in the same minute
+    /// came first by index).
     fn detected_detail(&self, topology: &Topology) -> String {
         let (cells, regions) = (self.impact.cells_affected, self.impact.regions.len());
         if cells == 0 && !self.scope.is_empty() {
             const NAMED: usize = 3;
-            let mut names: Vec<&str> = (self.scope.keys().take(NAMED))
-                .map(|&e| topology.element(e).id.as_str())
+            let focus = self.focus(topology).filter(|f| self.scope.contains_key(f));
+            let rest = self.scope.keys().copied().filter(|&e| Some(e) != focus);
+            let mut names: Vec<&str> = (focus.into_iter().chain(rest).take(NAMED))
+                .map(|e| topology.element(e).id.as_str())
                 .collect();
             let more = format!("{} more", self.scope.len().saturating_sub(NAMED));
             if self.scope.len() > NAMED {
@@ -873,6 +877,11 @@ mod tests {
         assert_eq!(
             inc.detected_detail(&topology),
             "broken KPIs on bridge-1, gw-1, gw-2, 2 more"
+        );
+        inc.root = Some(3);
+        assert_eq!(
+            inc.detected_detail(&topology),
+            "broken KPIs on gw-3, bridge-1, gw-1, 2 more"
         );
         inc.impact = impact(&["central"]);
         inc.impact.cells_affected = 1;
