@@ -466,7 +466,14 @@ impl Incident {
         let mut impact = Impact::default();
         for (e, lost) in cells {
             let el = topology.element(e);
-            if el.kind != ElementKind::Cell || lost == 0 {
+            if lost == 0 {
+                continue;
+            }
+            if el.kind != ElementKind::Cell {
+                // Subscribers served without a cell: fixed lines, but for a
+                // conference bridge's participants.
+                impact.fixed_lines_affected |=
+                    el.subscribers > 0 && el.kind != ElementKind::ConferenceBridge;
                 continue;
             }
             impact.cells_affected += 1;
@@ -763,10 +770,15 @@ fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> Strin
     } else {
         areas_phrase(closing)
     };
-    let emergency = if impact.emergency_calls_affected {
-        " Emergency calls may not connect from affected areas: if you need help, try a landline or another network's phone."
-    } else {
-        ""
+    // A landline is the way round only where landlines still work.
+    let emergency = match (impact.emergency_calls_affected, impact.fixed_lines_affected) {
+        (false, _) => "",
+        (true, false) => {
+            " Emergency calls may not connect from affected areas: if you need help, try a landline or another network's phone."
+        }
+        (true, true) => {
+            " Emergency calls may not connect from affected areas, from landlines either: if you need help, try another network's phone."
+        }
     };
     match kind {
         TimelineKind::Detected => format!(
@@ -889,6 +901,18 @@ mod tests {
             inc.detected_detail(&topology),
             "1 cell in 1 region shows broken KPIs"
         );
+    }
+
+    #[test]
+    fn a_landline_is_advised_only_while_landlines_work() {
+        let mut hit = impact(&["central"]);
+        hit.emergency_calls_affected = true;
+        let detected = |impact: &Impact| public_body(TimelineKind::Detected, impact, &[]);
+        assert!(detected(&hit).contains("try a landline or another network's phone."));
+        hit.fixed_lines_affected = true;
+        let words = detected(&hit);
+        assert!(!words.contains("try a landline"), "{words}");
+        assert!(words.contains("from landlines either"), "{words}");
     }
 
     #[test]

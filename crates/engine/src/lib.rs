@@ -1058,6 +1058,55 @@ mod tests {
         );
     }
 
+    /// Cells behind `site-x` whose calls fail, and, if `gateway`, a fixed-line
+    /// gateway behind it too: whether the public words still advise a landline.
+    fn advises_a_landline(gateway: bool) -> bool {
+        let mut els = vec![Element::new("site-x", ElementKind::Site)];
+        for id in ["x1", "x2"] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = 1000;
+            cell.emergency_capable = true;
+            cell.region = Some("north".into());
+            els.push(cell);
+        }
+        let mut gw = Element::new("gw-x", ElementKind::Router);
+        gw.subscribers = if gateway { 5000 } else { 0 };
+        gw.region = Some("north".into());
+        els.push(gw);
+        let deps = ["x1", "x2", "gw-x"]
+            .map(|e| DependencySpec {
+                dependent: e.into(),
+                members: vec!["site-x".into()],
+                redundancy: Redundancy::All,
+                services: ALL_SERVICES,
+            })
+            .to_vec();
+        let series = [("x1", Kpi::AttachSuccess), ("x2", Kpi::AttachSuccess)]
+            .into_iter()
+            .chain([("gw-x", Kpi::ProcedureSuccess)])
+            .map(|(e, kpi)| SeriesKey {
+                element: e.into(),
+                kpi,
+            })
+            .collect();
+        let topology = Arc::new(Topology::new(els, deps).unwrap());
+        let mut engine = Engine::new(topology, series, EngineConfig::default(), 1).unwrap();
+        let level = |minute: i64, _| Some(if minute >= FAULT_MINUTE { 40.0 } else { 98.5 });
+        let timeline = run_with(&mut engine, 0..FAULT_MINUTE + 15, level);
+        let words: Vec<&str> = (timeline.iter())
+            .filter(|e| e.public_body.contains("Emergency calls"))
+            .map(|e| e.public_body.as_str())
+            .collect();
+        assert!(!words.is_empty(), "{timeline:#?}");
+        words.iter().all(|w| w.contains("try a landline"))
+    }
+
+    #[test]
+    fn a_landline_is_advised_only_where_no_fixed_line_gateway_is_hit() {
+        assert!(advises_a_landline(false));
+        assert!(!advises_a_landline(true));
+    }
+
     #[test]
     fn a_recorded_change_names_the_changed_element_on_the_live_path() {
         let mut plain = engine();

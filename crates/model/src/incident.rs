@@ -144,6 +144,11 @@ pub struct Impact {
     pub cells_affected: u32,
     pub subscribers_affected: u64,
     pub emergency_calls_affected: bool,
+    /// Lines served straight from a broken element rather than through a
+    /// cell (a fixed-line gateway's) are hit too: a landline in the area is
+    /// no way round. Absent (false) in records written before it existed.
+    #[serde(default)]
+    pub fixed_lines_affected: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
