@@ -79,11 +79,16 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let outage_minutes = recovered.map_or(0, |r| (r - opened).max(0) / 60);
     let _ = writeln!(
         md,
-        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
+        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
         inc.impact.cells_affected,
         inc.impact.subscribers_affected,
         if inc.impact.emergency_calls_affected {
             "; **emergency calls affected**"
+        } else {
+            ""
+        },
+        if inc.impact.fixed_lines_affected {
+            "; fixed lines served by a broken gateway hit too (not counted above)"
         } else {
             ""
         },
@@ -215,5 +220,21 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("## Root cause\n\nNot named."), "{md}");
+    }
+
+    #[test]
+    fn the_impact_says_when_fixed_lines_were_hit() {
+        let mut inc = Incident::open(7, 0);
+        inc.impact.cells_affected = 2;
+        inc.impact.subscribers_affected = 2000;
+        assert!(render(&inc, &[]).contains("- 2 cells, 2000 subscribers at the peak.\n"));
+        inc.impact.fixed_lines_affected = true;
+        let md = render(&inc, &[]);
+        assert!(
+            md.contains(
+                "at the peak; fixed lines served by a broken gateway hit too (not counted above).\n"
+            ),
+            "{md}"
+        );
     }
 }

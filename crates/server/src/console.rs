@@ -151,7 +151,7 @@ fn render_incident(
         h,
         "<section class=\"inc {}\" id=\"incident-{}\"><h2>#{} {}</h2>\
 <p><span class=\"tag\">{}</span>{}<span class=\"tag\">severity {}</span>\
-<span class=\"tag\">{} cells · {} subscribers{}</span></p>",
+<span class=\"tag\">{} cells · {} subscribers{}{}</span></p>",
         if open { "open" } else { "closed" },
         inc.id,
         inc.id,
@@ -167,6 +167,11 @@ fn render_incident(
         inc.impact.subscribers_affected,
         if inc.impact.emergency_calls_affected {
             " · emergency calls affected"
+        } else {
+            ""
+        },
+        if inc.impact.fixed_lines_affected {
+            " · fixed lines hit"
         } else {
             ""
         }
@@ -373,5 +378,18 @@ mod tests {
             escape("a<b>&\"'{{csrf}}\u{0}\u{7}\tz\n"),
             "a&lt;b&gt;&amp;&quot;&#39;&#123;&#123;csrf}}\u{FFFD}\u{FFFD}\tz\n"
         );
+    }
+
+    #[test]
+    fn an_incident_says_when_fixed_lines_were_hit() {
+        let mut inc = Incident::open(1, 0);
+        let tags = |inc: &Incident| {
+            let mut h = String::new();
+            render_incident(&mut h, inc, &[], &History::new(0, 1), true);
+            h
+        };
+        assert!(!tags(&inc).contains("fixed lines hit"));
+        inc.impact.fixed_lines_affected = true;
+        assert!(tags(&inc).contains("0 cells · 0 subscribers · fixed lines hit</span>"));
     }
 }
