@@ -3,7 +3,7 @@
 
 use std::path::Path;
 mod common;
-use common::dialtone;
+use common::{assert_success, dialtone};
 
 fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,11 +17,7 @@ fn example(name: &str) -> String {
 fn assess_ranks_the_planted_weaknesses_with_fixes() {
     let out = dialtone(&["assess", &example("small-mobile.toml")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(stdout.contains("  1. [common mode] amf-22.4.1"), "{stdout}");
     assert!(
         stdout.contains("fix: the AMF pair runs one version"),
@@ -42,11 +38,7 @@ fn assess_writes_json_and_a_self_contained_html_report() {
         "--html",
         html.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         json["summary"]["single_points_of_failure"]
@@ -92,11 +84,7 @@ fn bench_assess_prints_its_figures_as_json_for_scripts() {
         "10",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let figures: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(figures["benchmark"], "assess");
     assert!(
@@ -121,11 +109,7 @@ fn assess_counts_read_in_the_singular_for_one() {
     .unwrap();
     let out = dialtone(&["assess", file.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         stdout.contains("2 elements, 1 cell, 10 subscribers, 1 region\n"),
         "{stdout}"

@@ -2,7 +2,7 @@
 //! nothing half-written. (The real-browser walk is in `browser.rs`.)
 
 mod common;
-use common::{assert_usage_error, dialtone};
+use common::{add_admin, assert_success, assert_usage_error, dialtone};
 
 #[test]
 fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {
@@ -93,43 +93,17 @@ fn scenarios_lists_the_first_scenario() {
 #[test]
 fn a_token_is_created_once_and_revoked_by_its_id() {
     let dir = tempfile::tempdir().expect("temp dir");
+    add_admin(dir.path(), dir.path());
     let data = dir.path().to_str().expect("utf-8 path");
-    let password = dir.path().join("password");
-    std::fs::write(&password, "correct horse battery staple\n").expect("writes");
-    let password = password.to_str().expect("utf-8 path");
-    let added = dialtone(&[
-        "user",
-        "add",
-        "ada",
-        "--role",
-        "admin",
-        "--password-file",
-        password,
-        "--data-dir",
-        data,
-    ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
     let created = dialtone(&["token", "create", "--user", "ada", "--data-dir", data]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert_success(&created);
     let token = String::from_utf8_lossy(&created.stdout).trim().to_string();
     // dt_<id>_<secret>
     let id = token.split('_').nth(1).expect("a token id");
     // As the help names it: the `dt_<id>_` part.
     let named = format!("dt_{id}_");
     let revoked = dialtone(&["token", "revoke", &named, "--data-dir", data]);
-    assert!(
-        revoked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&revoked.stderr)
-    );
+    assert_success(&revoked);
     let again = dialtone(&["token", "revoke", id, "--data-dir", data]);
     assert_eq!(
         again.status.code(),

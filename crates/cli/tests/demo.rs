@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
-use common::{assert_usage_error, dialtone};
+use common::{add_admin, assert_usage_error, dialtone};
 
 /// Kills the demo if a test fails before stopping it.
 struct Demo(Child);
@@ -123,24 +123,7 @@ fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
 fn a_postmortem_never_overwrites_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let password = dir.path().join("password");
-    std::fs::write(&password, "correct horse battery staple\n").unwrap();
-    let added = dialtone(&[
-        "user",
-        "add",
-        "ada",
-        "--role",
-        "admin",
-        "--password-file",
-        password.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    add_admin(dir.path(), &data);
     let db = data.join("dialtone.sqlite");
     let before = std::fs::read(&db).unwrap();
     for name in [
