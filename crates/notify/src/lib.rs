@@ -19,8 +19,8 @@ pub use courier::{Courier, DeliveryReport, SendError, deliver_due, retry_delay_s
 pub use webhook_target::{TargetError, check_webhook_url, is_public};
 
 use dialtone_engine::Incident;
-use dialtone_respond::check_http_url;
 use dialtone_respond::postmortem::{Sent, render};
+use dialtone_respond::{InvalidSetting, check_http_url};
 use dialtone_store::{NotifyStore, StoreError};
 
 /// The incident's postmortem, with what the outbox sent about it: the one
@@ -89,25 +89,12 @@ pub struct SmtpConfig {
 /// and every email waits for it.
 pub const MAX_SMTP_TIMEOUT_SECS: u64 = 300;
 
-/// A `[notify]` setting that cannot work, caught when the configuration is
-/// loaded rather than retried forever from the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct InvalidNotify {
-    /// The key, as written in the configuration file (`notify.smtp.port`).
-    pub key: String,
-    /// What is wrong and what to write instead.
-    pub problem: String,
-}
-
 impl NotifyConfig {
     /// Checks the values serde cannot: URLs that can be called, an SMTP
-    /// relay that can be reached and logged in to.
-    pub fn validate(&self) -> Result<(), InvalidNotify> {
-        let invalid = |key: &str, problem: String| InvalidNotify {
-            key: format!("notify.{key}"),
-            problem,
-        };
+    /// relay that can be reached and logged in to: caught when the
+    /// configuration is loaded rather than retried forever from the outbox.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |key: &str, problem: String| InvalidSetting::new("notify", key, problem);
         // Empty: the server fills in its listen address.
         if !self.base_url.is_empty() {
             check_http_url(&self.base_url)

@@ -77,15 +77,26 @@ impl Default for Playbook {
 /// the escalation arithmetic far from overflow.
 pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
 
-/// A playbook setting that cannot work, caught when the configuration is
-/// loaded rather than when an incident needs it.
+/// A configuration setting that cannot work (of the playbook here, of
+/// `[notify]` in `dialtone-notify`), caught when the configuration is loaded
+/// rather than when an incident needs it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {problem}")]
-pub struct InvalidPlaybook {
+pub struct InvalidSetting {
     /// The key, as written in the configuration file (`playbook.escalate_after_secs`).
     pub key: String,
     /// What is wrong and what to write instead.
     pub problem: String,
+}
+
+impl InvalidSetting {
+    /// `key` of the configuration's `section`.
+    pub fn new(section: &str, key: &str, problem: String) -> InvalidSetting {
+        InvalidSetting {
+            key: format!("{section}.{key}"),
+            problem,
+        }
+    }
 }
 
 impl Playbook {
@@ -93,11 +104,8 @@ impl Playbook {
     /// distinct (a rule is fired once per name and element, so a second rule
     /// of the same name would never fire), webhook URLs that can be called.
     /// An empty `escalation` is valid: it means nobody is paged.
-    pub fn validate(&self) -> Result<(), InvalidPlaybook> {
-        let invalid = |key: &str, problem: String| InvalidPlaybook {
-            key: format!("playbook.{key}"),
-            problem,
-        };
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |key: &str, problem: String| InvalidSetting::new("playbook", key, problem);
         if !(1..=MAX_INTERVAL_SECS).contains(&self.escalate_after_secs) {
             return Err(invalid(
                 "escalate_after_secs",
