@@ -151,12 +151,7 @@ impl Store for SqliteStore {
             .await?;
             let mut out = rows
                 .iter()
-                .map(|r| {
-                    let id: i64 = r.get("id");
-                    let record: String = r.get("record");
-                    serde_json::from_str::<Incident>(&record)
-                        .map_err(|source| StoreError::Corrupt { id, source })
-                })
+                .map(|r| decode_incident(r.get("id"), &r.get::<String, _>("record")))
                 .collect::<Result<Vec<_>, _>>()?;
             out.reverse();
             Ok(out)
@@ -173,12 +168,7 @@ impl Store for SqliteStore {
                     .bind(row_id)
                     .fetch_optional(&self.pool)
                     .await?;
-            record
-                .map(|r| {
-                    serde_json::from_str(&r)
-                        .map_err(|source| StoreError::Corrupt { id: row_id, source })
-                })
-                .transpose()
+            record.map(|r| decode_incident(row_id, &r)).transpose()
         })
     }
 
@@ -190,6 +180,11 @@ impl Store for SqliteStore {
             Ok(max.map_or(1, |m| m as u64 + 1))
         })
     }
+}
+
+/// An incident's stored record, or which row is damaged.
+fn decode_incident(id: i64, record: &str) -> Result<Incident, StoreError> {
+    serde_json::from_str(record).map_err(|source| StoreError::Corrupt { id, source })
 }
 
 #[cfg(test)]
