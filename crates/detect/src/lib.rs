@@ -876,8 +876,7 @@ impl SeriesState {
         // deviation scale from before the alarm (the spreads learn from the
         // outage too), stays alarmed.
         let held = timestamp.saturating_sub(self.alarm_ts);
-        if away >= cfg.hold_sigmas * self.alarm_sigma as f64 && (0..=cfg.hold_secs).contains(&held)
-        {
+        if self.beyond_hold(cfg, away) && (0..=cfg.hold_secs).contains(&held) {
             out = out.at_least(alarm_surprise);
         }
         score_of(out)
@@ -892,11 +891,13 @@ impl SeriesState {
         value - self.slow - seasonal
     }
 
-    /// How far `value` lies beyond the seasonal baseline in the anomalous
-    /// direction, in the deviation scale recorded at the last alarm (the
-    /// hold's measure); nothing before any alarm (that scale is infinite).
-    fn away_in_alarm_sigmas(&self, clock: &Clock, value: f64) -> f64 {
-        away(self.direction, self.seasonal_residual(clock, value)) / self.alarm_sigma as f64
+    /// Whether `away` (a distance beyond the seasonal baseline in the
+    /// anomalous direction) is at least [`DetectorConfig::hold_sigmas`] of the
+    /// deviation scale recorded at the last alarm: the hold's test. Never
+    /// before any alarm (that scale is infinite).
+    #[inline(always)]
+    fn beyond_hold(&self, cfg: &DetectorConfig, away: f64) -> bool {
+        away >= cfg.hold_sigmas * self.alarm_sigma as f64
     }
 }
 
@@ -1078,8 +1079,13 @@ impl DetectorBank {
     pub fn still_away(&self, series: u32, timestamp: Timestamp, value: f64) -> bool {
         let state = &self.states[series as usize];
         value.is_finite()
-            && state.away_in_alarm_sigmas(&Clock::new(timestamp), value)
-                >= self.tuned.cfg.hold_sigmas
+            && state.beyond_hold(
+                &self.tuned.cfg,
+                away(
+                    state.direction,
+                    state.seasonal_residual(&Clock::new(timestamp), value),
+                ),
+            )
     }
 
     /// Scores one interval of every series: `values[i]` is series `i`'s
