@@ -327,12 +327,7 @@ impl Incident {
             return false;
         }
         self.returning_minutes += 1;
-        let needed = if units >= cfg.large_fault_units {
-            cfg.confirm_minutes
-        } else {
-            cfg.small_fault_confirm_minutes
-        };
-        self.returning_minutes >= needed
+        self.returning_minutes >= cfg.confirm_minutes_for(units)
     }
 
     /// The element whose failure this incident is about: its named root

@@ -61,6 +61,18 @@ pub struct EngineConfig {
     pub settle_secs: i64,
 }
 
+impl EngineConfig {
+    /// Minutes a fault of `units` broken units must persist: small faults
+    /// longer, as one cell's noise looks like one cell dying for a minute.
+    fn confirm_minutes_for(&self, units: u32) -> u32 {
+        if units >= self.large_fault_units {
+            self.confirm_minutes
+        } else {
+            self.small_fault_confirm_minutes
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -300,15 +312,8 @@ impl Engine {
         let threshold = self.bank.config().alarm_threshold;
         self.reporting.fill(0);
         // The elements open incidents of the engine's own claim (see below):
-        // built only in a minute that has an unrecovered series.
-        let in_scope: HashSet<usize> = if self.unrecovered.contains(&true) {
-            (self.incidents.iter())
-                .filter(|i| i.status.is_open() && i.engine_owned())
-                .flat_map(|i| i.scope.keys().copied())
-                .collect()
-        } else {
-            HashSet::new()
-        };
+        // built only once a sample below the threshold has an unrecovered series.
+        let mut in_scope: Option<HashSet<usize>> = None;
         for s in samples {
             let e = self.series_element[s.series as usize] as usize;
             self.reporting[e] |= self.series[s.series as usize].kpi.services();
@@ -333,7 +338,14 @@ impl Engine {
             // open another.
             let held = !scored
                 && self.unrecovered[i]
-                && in_scope.contains(&e)
+                && in_scope
+                    .get_or_insert_with(|| {
+                        (self.incidents.iter())
+                            .filter(|i| i.status.is_open() && i.engine_owned())
+                            .flat_map(|i| i.scope.keys().copied())
+                            .collect()
+                    })
+                    .contains(&e)
                 && self.bank.still_away(s.series, at, s.value);
             if scored || held {
                 if !hot {
@@ -491,10 +503,8 @@ impl Engine {
         let watch = self.watch_over(at, &fault.elements).cloned();
         let needed = if watch.is_some() {
             1
-        } else if fault.cell_units >= self.config.large_fault_units {
-            self.config.confirm_minutes
         } else {
-            self.config.small_fault_confirm_minutes
+            self.config.confirm_minutes_for(fault.cell_units)
         };
         if minutes < needed {
             self.pending = Some(Pending {
