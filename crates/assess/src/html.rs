@@ -68,7 +68,7 @@ td,th{{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-ali
             if r.loss.emergency_cells > 0 {
                 format!(
                     "<br><span class=\"sos\">emergency calls lost on {}</span>",
-                    crate::risks::count(r.loss.emergency_cells.into(), "cell")
+                    dialtone_model::count(r.loss.emergency_cells, "cell", "cells")
                 )
             } else {
                 String::new()
@@ -326,7 +326,7 @@ fn blast_svg(h: &mut String, a: &Assessment) {
             205.0 + w,
             y + 12.0,
             thousands(b.loss.subscribers),
-            crate::risks::count(b.loss.cells.into(), "cell"),
+            dialtone_model::count(b.loss.cells, "cell", "cells"),
             if b.loss.emergency_cells > 0 {
                 ", emergency calls"
             } else {

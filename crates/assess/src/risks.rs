@@ -2,7 +2,7 @@
 //! expected to cost a year (subscribers lost x probability x 8,760 h), each
 //! with a concrete fix.
 
-use dialtone_model::{ElementKind, Topology};
+use dialtone_model::{ElementKind, Topology, count};
 use serde::Serialize;
 
 use crate::SinglePoint;
@@ -106,15 +106,6 @@ fn common_mode_fix(subject: &str, plural: bool, shared: &str, cause: &str) -> St
     }
 }
 
-/// "1 cell", "2 cells".
-pub(crate) fn count(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
 /// "a, b and c".
 fn and_list(items: &[String]) -> String {
     match items.split_last() {
@@ -129,7 +120,7 @@ fn and_list(items: &[String]) -> String {
 fn takes_down(loss: &Loss) -> String {
     let by_service = loss.cells_by_service;
     if by_service.iter().all(|&c| c == loss.cells) {
-        return format!("takes {} down", count(loss.cells.into(), "cell"));
+        return format!("takes {} down", count(loss.cells, "cell", "cells"));
     }
     let lost: Vec<(&str, u32)> = service_names()
         .into_iter()
@@ -141,12 +132,12 @@ fn takes_down(loss: &Loss) -> String {
         format!(
             "takes {} down on {}",
             and_list(&names),
-            count(lost[0].1.into(), "cell")
+            count(lost[0].1, "cell", "cells")
         )
     } else {
         let parts: Vec<String> = lost
             .iter()
-            .map(|&(n, c)| format!("{n} on {}", count(c.into(), "cell")))
+            .map(|&(n, c)| format!("{n} on {}", count(c, "cell", "cells")))
             .collect();
         format!("takes down {}", parts.join(", "))
     }

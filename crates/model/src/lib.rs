@@ -14,5 +14,12 @@ pub use topology::{
     TopologyError,
 };
 
+/// `n` and the noun that agrees with it, for the words people read:
+/// "1 cell", "0 cells".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Simulated or real time: seconds since the Unix epoch, UTC.
 pub type Timestamp = i64;

@@ -31,7 +31,7 @@ mod changes;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use dialtone_model::{Candidate, ElementKind, ServiceMask, Timestamp, Topology};
+use dialtone_model::{Candidate, ElementKind, ServiceMask, Timestamp, Topology, count};
 
 pub use changes::{CHANGE_LOOKBACK_SECS, ChangeEvent, ChangeKind, UnknownElement};
 use changes::{ChangeHint, ChangeLog};
@@ -360,11 +360,6 @@ fn served_line(t: &Topology, c: usize, obs: &Observations) -> Option<String> {
             if failing == 1 { "is" } else { "are" }
         )),
     }
-}
-
-/// `n` and the noun that agrees with it: "1 cell", "0 cells".
-fn count(n: u32, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// How sharply confidence concentrates on the leader: a lead of 0.05 in

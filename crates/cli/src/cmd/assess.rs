@@ -118,13 +118,7 @@ fn human(name: &str, a: &Assessment) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail: the results are ignored.
     let s = &a.summary;
-    let count = |n: usize, what: &str| {
-        if n == 1 {
-            format!("1 {what}")
-        } else {
-            format!("{n} {what}s")
-        }
-    };
+    let count = |n: usize, what: &str| dialtone_model::count(n as u64, what, &format!("{what}s"));
     let _ = writeln!(
         out,
         "{name}: {}, {}, {} subscribers, {}",

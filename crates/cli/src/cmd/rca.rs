@@ -7,7 +7,7 @@ use anyhow::Context;
 use dialtone_bench::series::parse_timestamp;
 use dialtone_bench::telemetry as input;
 use dialtone_engine::{Engine, EngineConfig};
-use dialtone_model::{Candidate, Timestamp};
+use dialtone_model::{Candidate, Timestamp, count};
 use dialtone_rca::Observations;
 use serde::Serialize;
 
@@ -258,11 +258,6 @@ fn human(r: &Report, rows: u64, missing: u64) -> String {
         }
     }
     out
-}
-
-/// `n` and the noun that agrees with it: "1 row", "0 rows".
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
