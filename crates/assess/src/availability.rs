@@ -83,7 +83,7 @@ fn weights(net: &Network<'_>) -> Weights {
     for (k, &r) in net.endpoint_region.iter().enumerate() {
         totals[r as usize] += w[k];
     }
-    let cell_in_all: Vec<f64> = if net.counts_subscribers() {
+    let cell_in_all: Vec<f64> = if subs.iter().any(|&s| s > 0) {
         (0..w.len()).map(|k| net.weight(k) as f64).collect()
     } else {
         vec![1.0; w.len()]

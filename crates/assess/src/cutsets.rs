@@ -253,19 +253,16 @@ pub(crate) fn analyse(
         for (event, (mask, q)) in events {
             if mask.count_ones() >= needed {
                 if !member_ids.contains(&event.as_str()) {
-                    let shared = match event.strip_prefix("vendor:") {
-                        Some(_) => "vendor",
-                        None => shared_label(t.element(t.index_of(&event).unwrap_or(0)).kind),
-                    };
                     let hit: Vec<usize> = (0..member_ids.len())
                         .filter(|&i| mask & (1 << i) != 0)
                         .collect();
-                    let via = match t.index_of(&event) {
-                        Some(c) if shared != "vendor" => {
+                    // A vendor event (`vendor:...`) is no element of the topology.
+                    let (shared, via) = match t.index_of(&event) {
+                        Some(c) => {
                             let hit: Vec<usize> = hit.iter().map(|&i| members[i]).collect();
-                            via(&mut causes, &hit, c)
+                            (shared_label(t.element(c).kind), via(&mut causes, &hit, c))
                         }
-                        _ => Vec::new(),
+                        None => ("vendor", Vec::new()),
                     };
                     shared_causes.push(SharedCause {
                         event,
@@ -372,8 +369,7 @@ fn via(causes: &mut Causes<'_, '_>, hit: &[usize], cause: usize) -> Vec<String> 
     }
     let mut out: Vec<String> = Vec::new();
     for &m in hit {
-        let needs: Vec<usize> = t.groups_of(m).flat_map(|g| g.members.clone()).collect();
-        let taken: Vec<usize> = (needs.into_iter())
+        let taken: Vec<usize> = (t.groups_of(m).flat_map(|g| g.members.iter().copied()))
             .filter(|&x| {
                 causes
                     .of(x)

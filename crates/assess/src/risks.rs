@@ -353,10 +353,8 @@ pub(crate) fn rank(
                         .filter(|e| !set.members.contains(e))
                         .cloned(),
                 );
-                (
-                    format!(", most likely through {}", and_list(&c.events)),
-                    and_list(&c.events),
-                )
+                let through = and_list(&c.events);
+                (format!(", most likely through {through}"), through)
             }
             None => (String::new(), "its members".to_owned()),
         };
