@@ -567,11 +567,24 @@ impl Incident {
         detail: String,
         timeline: &mut Vec<TimelineEntry>,
     ) {
-        let public_body = public_body(kind, &self.impact, &self.closing_regions());
+        let public_body = self.words(kind);
+        timeline.push(self.record(at, kind, public_body, detail));
+    }
+
+    /// The public words of an engine event (empty for an internal one),
+    /// noting the areas they name as told.
+    fn words(&mut self, kind: TimelineKind) -> String {
+        // Only the closing words name every area told of.
+        let closing = if matches!(kind, TimelineKind::Monitoring | TimelineKind::Resolved) {
+            self.closing_regions()
+        } else {
+            Vec::new()
+        };
+        let words = public_body(kind, &self.impact, &closing);
         if kind.is_public() {
             self.tell_regions();
         }
-        timeline.push(self.record(at, kind, public_body, detail));
+        words
     }
 
     /// Notes the impact's areas as told: the public words about to go out
@@ -624,15 +637,10 @@ impl Incident {
         let minutes = (next_update_secs + 59) / 60;
         let body = format!(
             "{} We will post another update within {minutes} minute{}.",
-            public_body(
-                TimelineKind::Progress,
-                &self.impact,
-                &self.closing_regions()
-            ),
+            self.words(TimelineKind::Progress),
             if minutes == 1 { "" } else { "s" }
         );
         let detail = "no public update for a cadence: posted a progress update".to_string();
-        self.tell_regions();
         self.record(at, TimelineKind::Progress, body, detail);
     }
 
