@@ -15,6 +15,17 @@ struct Outcome {
     fault_end: Timestamp,
 }
 
+impl Outcome {
+    /// The scenario's incident: the first the engine opened.
+    fn incident(&self) -> &dialtone_engine::Incident {
+        self.run
+            .engine()
+            .incidents()
+            .first()
+            .expect("an incident opened")
+    }
+}
+
 /// Runs the scenario with `playbook`, applying twin failovers as they fire,
 /// until the first incident resolves or the fault's aftermath is long over.
 fn drive(playbook: Playbook, mut before_review: impl FnMut(&mut Run, Timestamp)) -> Outcome {
@@ -77,12 +88,7 @@ fn act_on_everything() -> Playbook {
 #[test]
 fn failover_closes_the_loop_from_detection_to_resolved() {
     let out = drive(act_on_everything(), |_, _| {});
-    let inc = out
-        .run
-        .engine()
-        .incidents()
-        .first()
-        .expect("an incident opened");
+    let inc = out.incident();
     let truth = &out.run.twin().ground_truth()[0];
     assert_eq!(inc.root_cause.as_ref(), Some(&truth.root_cause));
 
@@ -158,12 +164,7 @@ fn below_the_threshold_the_draft_waits_for_approval_and_nothing_goes_out() {
             }
         },
     );
-    let inc = out
-        .run
-        .engine()
-        .incidents()
-        .first()
-        .expect("an incident opened");
+    let inc = out.incident();
     assert!(
         inc.severity < Severity::Critical,
         "the scenario stays below critical"
@@ -309,12 +310,7 @@ fn a_long_outage_is_never_silent_for_longer_than_the_cadence() {
     };
     let cadence = playbook.update_cadence_secs;
     let out = drive(playbook, |_, _| {});
-    let inc = out
-        .run
-        .engine()
-        .incidents()
-        .first()
-        .expect("an incident opened");
+    let inc = out.incident();
     let public: Vec<(Timestamp, TimelineKind)> = (inc.timeline.iter())
         .filter(|e| e.kind.is_public())
         .map(|e| (e.at, e.kind))

@@ -1,5 +1,5 @@
 use dialtone_engine::Incident;
-use dialtone_model::Severity;
+use dialtone_model::{Severity, Timestamp};
 use dialtone_respond::{Mitigation, NoticeKind};
 use dialtone_statuspage::PageInfo;
 use serde_json::json;
@@ -63,6 +63,31 @@ fn subscriber(id: i64, channel: Channel, target: &str, regions: &[&str]) -> Subs
     }
 }
 
+/// What composes the messages: the page's state and everyone to tell, at `now`.
+fn composer<'a>(
+    page: &'a PageInfo,
+    regions: &'a [String],
+    incidents: &'a [Incident],
+    subscribers: &'a [Subscriber],
+    pagers: &'a [PagerConfig],
+    now: Timestamp,
+) -> Compose<'a> {
+    Compose {
+        state: PageState {
+            page,
+            maintenances: &[],
+            regions,
+            incidents,
+            now,
+        },
+        all_incidents: incidents,
+        base_url: "https://status.example.net",
+        subscribers,
+        pagers,
+        now,
+    }
+}
+
 #[test]
 fn every_effect_becomes_its_message_in_the_formats_we_speak() {
     let incidents = vec![incident()];
@@ -74,20 +99,14 @@ fn every_effect_becomes_its_message_in_the_formats_we_speak() {
         subscriber(3, Channel::Email, "south-only@example.net", &["south"]),
     ];
     let pagers = pagers();
-    let c = Compose {
-        state: PageState {
-            page: &page,
-            maintenances: &[],
-            regions: &regions,
-            incidents: &incidents,
-            now: 1_767_780_120,
-        },
-        all_incidents: &incidents,
-        base_url: "https://status.example.net",
-        subscribers: &subscribers,
-        pagers: &pagers,
-        now: 1_767_780_120,
-    };
+    let c = composer(
+        &page,
+        &regions,
+        &incidents,
+        &subscribers,
+        &pagers,
+        1_767_780_120,
+    );
     let effects = vec![
         Effect::Notify(Notice {
             incident: 7,
@@ -182,20 +201,14 @@ fn notice_to(sub: Subscriber) -> OutboxItem {
     let page = PageInfo::default();
     let regions = vec!["north".to_string()];
     let subscribers = [sub];
-    let c = Compose {
-        state: PageState {
-            page: &page,
-            maintenances: &[],
-            regions: &regions,
-            incidents: &incidents,
-            now: 1_767_780_120,
-        },
-        all_incidents: &incidents,
-        base_url: "https://status.example.net",
-        subscribers: &subscribers,
-        pagers: &[],
-        now: 1_767_780_120,
-    };
+    let c = composer(
+        &page,
+        &regions,
+        &incidents,
+        &subscribers,
+        &[],
+        1_767_780_120,
+    );
     let notice = Effect::Notify(Notice {
         incident: 7,
         entry: 0,
@@ -277,20 +290,7 @@ fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<
     let incidents = [inc.clone()];
     let page = PageInfo::default();
     let pagers = pagers();
-    let c = Compose {
-        state: PageState {
-            page: &page,
-            maintenances: &[],
-            regions: &[],
-            incidents: &incidents,
-            now: inc.updated_at,
-        },
-        all_incidents: &incidents,
-        base_url: "https://status.example.net",
-        subscribers: &[],
-        pagers: &pagers,
-        now: inc.updated_at,
-    };
+    let c = composer(&page, &[], &incidents, &[], &pagers, inc.updated_at);
     let effect = Effect::Page(Page {
         incident: inc.id,
         action,
