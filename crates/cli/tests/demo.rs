@@ -20,6 +20,17 @@ impl Drop for Demo {
     }
 }
 
+/// Runs a demo on `data` to its end: for the runs refused at start-up.
+fn demo_once(data: &Path) -> std::process::Output {
+    dialtone(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+}
+
 /// Starts a small, quick demo on `data` and waits for its banner.
 fn start_demo(data: &Path) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
@@ -53,13 +64,7 @@ fn a_second_demo_on_a_data_dir_is_refused_readers_are_not_and_sigterm_stops_clea
     let mut first = start_demo(&data);
     let pid = first.0.id();
 
-    let second = dialtone(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let second = demo_once(&data);
     assert_usage_error(
         &second,
         &format!("is in use by another dialtone (pid {pid})"),
@@ -104,13 +109,7 @@ fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("dialtone.sqlite"), vec![b'x'; 8192]).unwrap();
-    let out = dialtone(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let out = demo_once(&data);
     assert_usage_error(
         &out,
         "is not a Dialtone database or is damaged: move it aside",
