@@ -161,7 +161,7 @@ fn main() {
     let mut kpi_files: Vec<KpiFile> = Vec::new();
     if !skip_kpi {
         for p in kpi::data_files(kpi_dir).unwrap() {
-            let rows = kpi::read_file(&p).unwrap_or_else(|e| panic!("{e}"));
+            let (rows, _) = kpi::read_file(&p).unwrap_or_else(|e| panic!("{e}"));
             let mut file = KpiFile {
                 name: p.file_stem().unwrap().to_string_lossy().into_owned(),
                 timestamps: rows.iter().map(|r| r.timestamp).collect(),

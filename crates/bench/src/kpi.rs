@@ -28,11 +28,15 @@ pub enum KpiError {
         #[source]
         err: std::io::Error,
     },
-    #[error("{0}: no *.csv.gz files; expected one `timestamp,value,label,is_test` file per KPI")]
+    #[error(
+        "{0}: no *.csv.gz or *.csv files; expected one `timestamp,value,label,is_test` file per KPI"
+    )]
     NoData(PathBuf),
     #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("{source_name}: no `{column}` column; expected `timestamp,value,label,is_test`")]
+    #[error(
+        "{source_name}: no `{column}` column; expected `timestamp,value,label,is_test` (`is_test` may be left out)"
+    )]
     MissingColumn {
         source_name: String,
         column: &'static str,
@@ -274,6 +278,8 @@ impl Sweep {
 pub struct KpiReport {
     pub kpis: usize,
     pub rows: u64,
+    /// KPIs without an `is_test` column, split at their middle row ([`Split::Middle`]).
+    pub split_at_middle: usize,
     /// Gaps between rows on the challenge's grid, over all halves ([`Grid::gaps`]).
     pub gaps: u64,
     /// Those inside a labelled run, each splitting it ([`Grid::gaps_in_labelled_runs`]).
@@ -293,13 +299,13 @@ pub struct KpiReport {
 /// One KPI's test half at the deployable threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KpiBreakdown {
-    /// The file name without `.csv.gz`.
+    /// The file name without `.csv.gz` or `.csv`.
     pub kpi: String,
     #[serde(flatten)]
     pub adjusted: Adjusted,
 }
 
-/// The KPI files (`*.csv.gz`) in `dir`, sorted.
+/// The KPI files (`*.csv.gz`, or uncompressed `*.csv`) in `dir`, sorted.
 pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
     let io = |err| KpiError::Io {
         path: dir.to_owned(),
@@ -308,7 +314,8 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        if path.to_string_lossy().ends_with(".csv.gz") {
+        let name = path.to_string_lossy();
+        if name.ends_with(".csv.gz") || name.ends_with(".csv") {
             paths.push(path);
         }
     }
@@ -329,11 +336,13 @@ pub fn run_detector(
 ) -> Result<KpiRun, KpiError> {
     let mut pool = Pool::default();
     let mut rows = 0;
+    let mut split_at_middle = 0;
     // The test halves wait for the train threshold, for the per-KPI figures.
     let mut test_halves = Vec::with_capacity(files.len());
     let mut kept = Vec::new();
     for path in files {
-        let [train, test] = score_file(path)?;
+        let ([train, test], split) = score_file(path)?;
+        split_at_middle += usize::from(split == Split::Middle);
         rows += (train.timestamps.len() + test.timestamps.len()) as u64;
         let [_, test_grid] = pool.add([train.parts(), test.parts()]);
         test_halves.push((kpi_name(path), test_grid.labels, test_grid.scores));
@@ -363,6 +372,7 @@ pub fn run_detector(
     let report = KpiReport {
         kpis: files.len(),
         rows,
+        split_at_middle,
         gaps,
         gaps_in_labelled_runs,
         delay: DELAY,
@@ -385,10 +395,13 @@ pub struct KpiRun {
     pub test_halves: Vec<Half>,
 }
 
-/// A KPI's name: its file name without `.csv.gz`.
+/// A KPI's name: its file name without `.csv.gz` or `.csv`.
 fn kpi_name(path: &Path) -> String {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    name.strip_suffix(".csv.gz").unwrap_or(&name).to_owned()
+    (name.strip_suffix(".csv.gz"))
+        .or_else(|| name.strip_suffix(".csv"))
+        .unwrap_or(&name)
+        .to_owned()
 }
 
 /// One half of a KPI file as read: each row's timestamp, value (none where
@@ -550,10 +563,21 @@ pub struct KpiRow {
     pub is_test: bool,
 }
 
+/// How a KPI file's rows were split into a train and a test half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// By the file's `is_test` column.
+    Column,
+    /// The file has no `is_test` column: the earlier half of its rows in
+    /// time (rounded down) is the train half, as the data set's copy in
+    /// `../shared/aiops-kpi` split every series.
+    Middle,
+}
+
 /// Reads a KPI file's rows in time order, as the challenge's script sorts
 /// them before it scores (and a live feed delivers them): flags must be 0
 /// or 1, each timestamp must appear once, and the train half must come first.
-pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
+pub fn read_file(path: &Path) -> Result<(Vec<KpiRow>, Split), KpiError> {
     let mut reader = SeriesReader::open(path)?;
     let column = |reader: &SeriesReader, column| {
         reader
@@ -564,7 +588,7 @@ pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
             })
     };
     let label_col = column(&reader, "label")?;
-    let test_col = column(&reader, "is_test")?;
+    let test_col = reader.column("is_test");
     let source_name = reader.source_name().to_owned();
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row()? {
@@ -583,13 +607,22 @@ pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
             timestamp: row.timestamp,
             value: row.value,
             label: flag(label_col, "label")?,
-            is_test: flag(test_col, "is_test")?,
+            is_test: test_col.map_or(Ok(false), |col| flag(col, "is_test"))?,
         });
     }
     // Stable, so a repeated timestamp keeps its lines' order.
     if !rows.is_sorted_by_key(|r| r.timestamp) {
         rows.sort_by_key(|r| r.timestamp);
     }
+    let split = if test_col.is_some() {
+        Split::Column
+    } else {
+        let train = rows.len() / 2;
+        for row in &mut rows[train..] {
+            row.is_test = true;
+        }
+        Split::Middle
+    };
     for (earlier, row) in rows.iter().zip(rows.iter().skip(1)) {
         if earlier.timestamp == row.timestamp {
             return Err(KpiError::RepeatedTimestamp {
@@ -606,22 +639,23 @@ pub fn read_file(path: &Path) -> Result<Vec<KpiRow>, KpiError> {
             });
         }
     }
-    Ok(rows)
+    Ok((rows, split))
 }
 
 /// Scores a KPI file online, train half then test half, one fresh detector
 /// for the file.
-fn score_file(path: &Path) -> Result<[Half; 2], KpiError> {
+fn score_file(path: &Path) -> Result<([Half; 2], Split), KpiError> {
     let mut detector = OnlineSeries::default();
     let mut halves: [Half; 2] = Default::default();
-    for row in read_file(path)? {
+    let (rows, split) = read_file(path)?;
+    for row in rows {
         let half = &mut halves[usize::from(row.is_test)];
         half.timestamps.push(row.timestamp);
         half.values.push(row.value);
         half.labels.push(row.label);
         half.scores.push(detector.score(row.timestamp, row.value));
     }
-    Ok(halves)
+    Ok((halves, split))
 }
 
 #[cfg(test)]
@@ -761,6 +795,44 @@ mod tests {
             .map(|k| (k.adjusted.segments, k.adjusted.detected))
             .collect();
         assert_eq!(segments, [(1, 1), (1, 1)]);
+    }
+
+    #[test]
+    fn a_plain_csv_without_is_test_is_split_at_its_middle_row() {
+        let dir = std::env::temp_dir().join(format!("dialtone-kpi-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // kpi_text marks the test half from the middle row on, so the same
+        // rows without the column must score the same.
+        let text = kpi_text(600, &[100, 200, 450]);
+        write_gz(&dir.join("with.csv.gz"), &text);
+        let without: String = (text.lines())
+            .map(|line| line.rsplit_once(',').unwrap().0.to_owned() + "\n")
+            .collect();
+        assert!(without.starts_with("timestamp,value,label\n"));
+        std::fs::write(dir.join("without.csv"), without).unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a KPI").unwrap();
+        let files = data_files(&dir).unwrap();
+        let report = |path: &PathBuf| {
+            run_detector(std::slice::from_ref(path), false, |_| {})
+                .unwrap()
+                .report
+        };
+        let (with, without) = (report(&files[0]), report(&files[1]));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(
+            (
+                with.per_kpi[0].kpi.as_str(),
+                without.per_kpi[0].kpi.as_str()
+            ),
+            ("with", "without")
+        );
+        assert_eq!((with.split_at_middle, without.split_at_middle), (0, 1));
+        assert_eq!(
+            (with.train, with.test, with.test_oracle),
+            (without.train, without.test, without.test_oracle)
+        );
+        assert_eq!(without.test.counts.tp, 1, "the test half's spike is found");
     }
 
     #[test]

@@ -36,7 +36,9 @@ enum BenchCommand {
     /// as the challenge's own script does: a gap in a file splits a labelled
     /// run into two segments, each to be flagged within the delay. Rows are
     /// put in time order first, as that script sorts them; each timestamp
-    /// must appear once.
+    /// must appear once. One `timestamp,value,label,is_test` file per KPI
+    /// (`.csv.gz` or `.csv`); a file without `is_test` is split at its
+    /// middle row, the earlier half for training.
     Kpi(KpiArgs),
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
@@ -55,7 +57,7 @@ enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 struct DataArgs {
-    /// The data set's directory (NAB: holding config/, data/, labels/; KPI: the *.csv.gz files).
+    /// The data set's directory (NAB: holding config/, data/, labels/; KPI: the *.csv.gz or *.csv files).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
     /// Print one JSON object instead of tables.
@@ -400,6 +402,7 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
             "data": args.data,
             "kpis": report.kpis,
             "rows": report.rows,
+            "split_at_middle_row": report.split_at_middle,
             "gaps": report.gaps,
             "gaps_in_labelled_runs": report.gaps_in_labelled_runs,
             "delay": report.delay,
@@ -422,6 +425,12 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
         report.gaps,
         report.gaps_in_labelled_runs
     )?;
+    if report.split_at_middle > 0 {
+        outln!(
+            "{} of the KPI files have no is_test column: each is split at its middle row, the earlier half for training",
+            report.split_at_middle
+        )?;
+    }
     outln!()?;
     outln!(
         "{:<44} {:>9} {:>7} {:>9} {:>7} {:>9} {:>9}",
