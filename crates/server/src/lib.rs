@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod history;
 pub mod live;
+mod metrics;
 mod published;
 mod ratelimit;
 mod reports;
@@ -449,6 +450,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Get, "/api/v1/watches", Signed(Viewer), api::watches),
         route(Post, "/api/v1/watches", Signed(Operator), api::watch_event),
         route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
+        route(Get, "/metrics", Signed(Viewer), metrics::metrics),
     ]
 }
 

@@ -54,6 +54,21 @@ pub struct Live {
     pending: Vec<Effect>,
     /// Customer problem reports, counted against their usual level.
     surges: SurgeDetector,
+    stats: PipelineStats,
+}
+
+/// What the pipeline did since the process started, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PipelineStats {
+    /// Minutes of samples fed to the engine.
+    pub minutes: u64,
+    pub samples: u64,
+    /// Wall-clock time spent in the engine's ingest (detectors, root cause,
+    /// incidents), not in producing the samples: its rate is the live
+    /// counterpart of `dialtone bench throughput`'s end-to-end figure.
+    pub ingest_secs: f64,
+    /// Incident saves the store refused (each is retried the next minute).
+    pub save_failures: u64,
 }
 
 impl std::fmt::Debug for Live {
@@ -82,6 +97,7 @@ impl Live {
             responder: Responder::new(playbook),
             pending: Vec::new(),
             surges: SurgeDetector::new(SurgeConfig::default()),
+            stats: PipelineStats::default(),
         }
     }
 
@@ -102,10 +118,31 @@ impl Live {
         &self.page
     }
 
+    pub fn stats(&self) -> PipelineStats {
+        self.stats
+    }
+
+    /// Incidents changed since their last successful save.
+    pub fn unsaved(&self) -> usize {
+        self.dirty.len()
+    }
+
+    /// Notices and pages decided but not yet queued in the outbox (the
+    /// store was down when they were due).
+    pub fn unqueued(&self) -> usize {
+        self.pending.len()
+    }
+
     /// One simulated minute; incidents it touched become dirty (to be saved).
     pub fn step(&mut self) {
         let mut timeline = Vec::new();
-        self.now = self.run.step(&mut timeline);
+        let at = self.run.generate();
+        let ingest_started = std::time::Instant::now();
+        self.run.ingest(at, &mut timeline);
+        self.stats.ingest_secs += ingest_started.elapsed().as_secs_f64();
+        self.stats.minutes += 1;
+        self.stats.samples += self.run.samples().len() as u64;
+        self.now = at;
         self.history.push(self.now, self.run.samples());
         self.dirty.extend(timeline.iter().map(|e| e.incident));
         for s in self.surges.close(self.now) {
@@ -343,6 +380,7 @@ impl Live {
             if let Err(e) = store.save_incident(inc).await {
                 tracing::warn!(incident = id, error = %e, "could not save incident; will retry next minute");
                 self.dirty.insert(id);
+                self.stats.save_failures += 1;
             }
         }
     }

@@ -1,0 +1,96 @@
+//! `/metrics`: the OpenMetrics text a Prometheus scrapes, from the live pipeline.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{authed, get, harness, live_after, live_with_incident, send};
+use dialtone_auth::Role;
+
+/// The value of the sample line `name` (with its labels, if any) in `text`.
+fn sample(text: &str, name: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .unwrap_or_else(|| panic!("no sample `{name}` in:\n{text}"));
+    line[name.len()..].trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_what_the_pipeline_ingested() {
+    let minutes = 30;
+    let live = live_after(minutes);
+    let (series, samples_a_minute) = (
+        live.run().engine().series().len(),
+        live.run().samples().len(),
+    );
+    let now = live.now();
+    let h = harness(live).await;
+    let token = h.token("prometheus", Role::Viewer).await;
+
+    let r = send(h.router(), authed("GET", "/metrics", &token, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = &r.body;
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "dialtone_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        sample(text, "dialtone_ingest_minutes_total"),
+        f64::from(minutes)
+    );
+    // The twin's series all report every minute before its outage.
+    assert_eq!(
+        sample(text, "dialtone_ingest_samples_total"),
+        (minutes as usize * samples_a_minute) as f64
+    );
+    assert!(sample(text, "dialtone_ingest_seconds_total") > 0.0);
+    assert_eq!(sample(text, "dialtone_network_time_seconds"), now as f64);
+    assert_eq!(sample(text, "dialtone_series"), series as f64);
+    for severity in ["none", "minor", "major", "critical"] {
+        let open = format!("dialtone_incidents_open{{severity=\"{severity}\"}}");
+        assert_eq!(sample(text, &open), 0.0, "a quiet half hour");
+    }
+    assert_eq!(sample(text, "dialtone_incidents_unsaved"), 0.0);
+    assert_eq!(sample(text, "dialtone_store_save_failures_total"), 0.0);
+}
+
+#[tokio::test]
+async fn metrics_count_open_incidents_by_severity_and_need_a_token() {
+    let live = live_with_incident();
+    let engine = live.run().engine();
+    let open: Vec<_> = (engine.incidents().iter())
+        .filter(|i| i.status.is_open())
+        .collect();
+    assert!(!open.is_empty());
+    let severity = open[0].severity.as_str();
+    let expected = open
+        .iter()
+        .filter(|i| i.severity.as_str() == severity)
+        .count();
+    let broken = engine.broken_series().len();
+    let h = harness(live).await;
+
+    assert_eq!(
+        get(h.router(), "/metrics").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let token = h.token("prometheus", Role::Viewer).await;
+    let text = send(h.router(), authed("GET", "/metrics", &token, None))
+        .await
+        .body;
+    let open = format!("dialtone_incidents_open{{severity=\"{severity}\"}}");
+    assert_eq!(sample(&text, &open), expected as f64, "{text}");
+    assert_eq!(sample(&text, "dialtone_series_broken"), broken as f64);
+    assert!(broken > 0, "the outage breaks series");
+}

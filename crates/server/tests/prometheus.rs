@@ -1,0 +1,132 @@
+//! A real Prometheus (Debian's `prometheus`) scrapes `/metrics` with an API
+//! token and stores what it read. Runs when `DIALTONE_PROMETHEUS_TESTS` is
+//! set, as `scripts/test` does after installing Prometheus.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{harness, live_after};
+use dialtone_auth::Role;
+use dialtone_server::{HEADER_READ_TIMEOUT, serve};
+
+/// Stops the Prometheus it holds when the test ends, passed or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on just now, for Prometheus's own web server.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET path` from `addr`, or none while nothing answers there.
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+/// The value of an instant query's single sample, once Prometheus has one.
+fn query(prometheus: SocketAddr, promql: &str) -> Option<f64> {
+    let body = http_get(prometheus, &format!("/api/v1/query?query={promql}"))?;
+    let reply: serde_json::Value = serde_json::from_str(&body).ok()?;
+    let value = reply["data"]["result"].get(0)?["value"][1].as_str()?;
+    value.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_metrics_with_a_token() {
+    if std::env::var_os("DIALTONE_PROMETHEUS_TESTS").is_none() {
+        eprintln!("skipped: set DIALTONE_PROMETHEUS_TESTS=1 (scripts/test does) to run");
+        return;
+    }
+    let minutes = 20;
+    let live = live_after(minutes);
+    let series = live.run().engine().series().len();
+    let h = harness(live).await;
+    let token = h.token("prometheus", Role::Viewer).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dialtone = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(
+        listener,
+        h.router(),
+        HEADER_READ_TIMEOUT,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "scrape_configs:\n  \
+               - job_name: dialtone\n    \
+                 scrape_interval: 1s\n    \
+                 authorization:\n      \
+                   type: Bearer\n      \
+                   credentials: {token}\n    \
+                 static_configs:\n      \
+                   - targets: ['{dialtone}']\n"
+        ),
+    )
+    .unwrap();
+    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let _prometheus = Running(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus is installed (scripts/test installs Debian's)"),
+    );
+
+    // Prometheus starts, scrapes every second, and answers queries.
+    let until = Instant::now() + Duration::from_secs(60);
+    let scraped = loop {
+        let got = tokio::task::spawn_blocking(move || query(web, "dialtone_series"))
+            .await
+            .unwrap();
+        if got.is_some() || Instant::now() > until {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let read = |promql: &'static str| tokio::task::spawn_blocking(move || query(web, promql));
+    let (up, ingested) = (
+        read("up").await.unwrap(),
+        read("dialtone_ingest_minutes_total").await.unwrap(),
+    );
+    let _ = stop.send(());
+    server.await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap();
+    assert_eq!(scraped, Some(series as f64), "Prometheus's log:\n{log}");
+    assert_eq!(up, Some(1.0));
+    assert_eq!(ingested, Some(f64::from(minutes)));
+}
