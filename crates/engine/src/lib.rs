@@ -8,6 +8,7 @@
 
 mod incident;
 mod operator;
+mod probes;
 mod reports;
 mod watch;
 
@@ -25,6 +26,7 @@ use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 pub use dialtone_rca::{ChangeEvent, ChangeKind, UnknownElement};
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
+pub use probes::{PROBE_STALE_SECS, ProbeAlert};
 pub use reports::{REPORTS_ACTOR, SurgeOutcome};
 pub use watch::{EventWatch, PREFLIGHT_SECS, WATCH_SENSITIVITY};
 
@@ -147,6 +149,8 @@ pub struct Engine {
     first_sample_at: Option<Timestamp>,
     /// Cells per region, for the share of a region an incident affects.
     region_cells: HashMap<String, u32>,
+    /// Firing probes (see `probes.rs`).
+    probes: Vec<probes::Probe>,
     /// Scheduled high-stakes events (see `watch.rs`).
     watches: Vec<watch::Watch>,
     /// Per element: whether an event watch is on for it this minute.
@@ -212,6 +216,7 @@ impl Engine {
             reporting: vec![0; n_elements],
             serves,
             maintenance: Vec::new(),
+            probes: Vec::new(),
             watches: Vec::new(),
             watched: vec![false; n_elements],
             watch_log: Vec::new(),
@@ -290,6 +295,7 @@ impl Engine {
     /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
         self.refresh_watches(at);
+        self.forget_stale_probes(at);
         self.detect(at, samples);
         let started = self.first_sample_at.unwrap_or(at);
         if at - started >= self.config.startup_grace_secs {
@@ -402,22 +408,33 @@ impl Engine {
             }
             *obs.broken.entry(e).or_insert(0) |= self.series[s as usize].kpi.services();
         }
+        // A firing probe observes its services at its element, broken.
+        for p in self.probes.iter().filter(|p| !self.maintained[p.element]) {
+            obs.observable[p.element] |= p.services;
+            *obs.broken.entry(p.element).or_insert(0) |= p.services;
+        }
         obs.onset = self.onset_of(&obs.broken);
         obs
     }
 
-    /// When the oldest broken series behind `broken` became broken.
+    /// When the oldest broken series or firing probe behind `broken` became broken.
     fn onset_of(&self, broken: &HashMap<usize, ServiceMask>) -> Option<Timestamp> {
-        self.hot
+        let behind =
+            |e: usize, services: ServiceMask| broken.get(&e).is_some_and(|m| m & services != 0);
+        let series = self
+            .hot
             .iter()
             .filter(|&&s| {
-                let e = self.series_element[s as usize] as usize;
-                broken
-                    .get(&e)
-                    .is_some_and(|m| m & self.series[s as usize].kpi.services() != 0)
+                behind(
+                    self.series_element[s as usize] as usize,
+                    self.series[s as usize].kpi.services(),
+                )
             })
-            .map(|&s| self.hot_since[s as usize])
-            .min()
+            .map(|&s| self.hot_since[s as usize]);
+        let probes = (self.probes.iter())
+            .filter(|p| behind(p.element, p.services))
+            .map(|p| p.since);
+        series.chain(probes).min()
     }
 
     fn update_incidents(
@@ -695,7 +712,9 @@ fn serves_any(topology: &Topology, e: usize, depth: usize, hit: &impl Fn(usize) 
 
 #[cfg(test)]
 mod tests {
-    use dialtone_model::{ALL_SERVICES, DependencySpec, Element, IncidentStatus, Kpi, Redundancy};
+    use dialtone_model::{
+        ALL_SERVICES, DependencySpec, Element, IncidentStatus, Kpi, Redundancy, Service,
+    };
     use dialtone_rca::ChangeKind;
 
     use super::*;
@@ -775,6 +794,89 @@ mod tests {
             .to_vec();
         let topology = Arc::new(Topology::new(els, deps).unwrap());
         Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+    }
+
+    /// Healthy KPIs on every cell of [`two_sites`] throughout.
+    fn healthy(_: i64, _: u32) -> Option<f64> {
+        Some(98.5)
+    }
+
+    /// Test calls and data sessions failing on x1: two customer-facing
+    /// services, enough to open an incident on one cell.
+    fn test_calls_failing_on_x1(firing: bool) -> ProbeAlert {
+        ProbeAlert {
+            name: "ActiveTestsFailing".into(),
+            element: "x1".into(),
+            services: Service::Voice.bit() | Service::Data.bit(),
+            firing,
+        }
+    }
+
+    #[test]
+    fn a_firing_probe_is_a_broken_observation_until_it_resolves() {
+        // Active tests fail on x1, whose only KPI measures registration: no
+        // KPI can see it, the probe does.
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..FAULT_MINUTE, healthy);
+        let fired = START + 60 * FAULT_MINUTE;
+        engine
+            .probe_alert(fired, &test_calls_failing_on_x1(true))
+            .unwrap();
+        run_with(&mut engine, FAULT_MINUTE..FAULT_MINUTE + 15, healthy);
+        let [inc] = engine.incidents() else {
+            panic!("one incident: {:#?}", engine.incidents());
+        };
+        assert_eq!(inc.root_cause.as_deref(), Some("x1"), "{inc:#?}");
+        assert!(inc.opened_at >= fired, "{inc:#?}");
+        let regions: Vec<&str> = inc
+            .impact
+            .regions
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect();
+        assert_eq!(regions, ["north"]);
+        // What the cause's failure breaks: at least what the probe found.
+        let tested = Service::Voice.bit() | Service::Data.bit();
+        assert_eq!(inc.impact.regions[0].services & tested, tested);
+
+        let resolved = START + 60 * (FAULT_MINUTE + 15);
+        engine
+            .probe_alert(resolved, &test_calls_failing_on_x1(false))
+            .unwrap();
+        let timeline = run_with(&mut engine, FAULT_MINUTE + 15..FAULT_MINUTE + 45, healthy);
+        assert!(
+            first(&timeline, TimelineKind::Monitoring).is_some_and(|m| m > FAULT_MINUTE + 15),
+            "{timeline:#?}"
+        );
+    }
+
+    #[test]
+    fn a_probe_never_heard_of_again_goes_stale() {
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..FAULT_MINUTE, healthy);
+        let fired = START + 60 * FAULT_MINUTE;
+        engine
+            .probe_alert(fired, &test_calls_failing_on_x1(true))
+            .unwrap();
+        let stale_minute = FAULT_MINUTE + PROBE_STALE_SECS / 60;
+        let timeline = run_with(&mut engine, FAULT_MINUTE..stale_minute + 30, healthy);
+        assert_eq!(engine.incidents().len(), 1, "{:#?}", engine.incidents());
+        let monitoring = first(&timeline, TimelineKind::Monitoring);
+        assert!(
+            monitoring.is_some_and(|m| m > stale_minute),
+            "{timeline:#?}"
+        );
+        assert!(
+            engine
+                .probe_alert(
+                    fired,
+                    &ProbeAlert {
+                        element: "nowhere".into(),
+                        ..test_calls_failing_on_x1(true)
+                    }
+                )
+                .is_err()
+        );
     }
 
     #[test]
