@@ -68,7 +68,7 @@ async fn operate<T>(
     Ok(out)
 }
 
-fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the request body is not the JSON this endpoint takes: {e}"

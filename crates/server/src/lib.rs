@@ -8,6 +8,7 @@
 //! [`live`] runs the twin-fed pipeline, persists incidents, and re-renders.
 
 mod access;
+mod alerts;
 mod api;
 mod console;
 mod error;
@@ -451,6 +452,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         route(Post, "/api/v1/watches", Signed(Operator), api::watch_event),
         route(Get, "/api/v1/audit", Signed(Admin), api::audit_log),
         route(Get, "/metrics", Signed(Viewer), metrics::metrics),
+        route(Post, "/api/v1/alerts", Signed(Operator), alerts::receive),
     ]
 }
 

@@ -172,6 +172,14 @@ impl Live {
         dialtone_statuspage::planned_maintenance(engine.topology(), engine.maintenance())
     }
 
+    /// Records a probe's alert at network time now; it counts from the next minute.
+    pub fn probe_alert(
+        &mut self,
+        alert: &dialtone_engine::ProbeAlert,
+    ) -> Result<(), dialtone_engine::UnknownElement> {
+        self.run.engine_mut().probe_alert(self.now, alert)
+    }
+
     /// Schedules a high-stakes event watch.
     pub fn watch_event(
         &mut self,

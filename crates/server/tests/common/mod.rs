@@ -3,7 +3,11 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Child;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -179,4 +183,55 @@ pub fn assert_page(r: &Reply, status: StatusCode, parts: &[&str]) {
     for part in parts {
         assert!(r.body.contains(part), "{part}: {}", r.body);
     }
+}
+
+/// Stops the program it holds (a Prometheus, an Alertmanager) when the
+/// test ends, passed or not.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on just now, for a program's own web server.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET path` from `addr`, or none while nothing answers there.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    http(
+        addr,
+        &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"),
+    )
+}
+
+/// The body of `POST path` with a JSON `body` to `addr`, or none while
+/// nothing answers there.
+pub fn http_post_json(addr: SocketAddr, path: &str, body: &str) -> Option<String> {
+    let head = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    http(addr, &(head + body))
+}
+
+/// Sends a whole HTTP/1.0 `request` (the server closes the connection after
+/// its reply); the reply's body.
+fn http(addr: SocketAddr, request: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
 }

@@ -1,0 +1,161 @@
+//! `POST /api/v1/alerts`: a receiver of Alertmanager's webhook (version 4),
+//! so the probes an operator already runs (test calls, blackbox checks) feed
+//! the engine beside the KPIs ([`dialtone_engine::ProbeAlert`]). An alert
+//! names the topology element its probe tests in an `element` label, and
+//! may name the services it found broken in a `service` label
+//! (`registration`, `voice`, `data`, comma-separated; all three if absent).
+//! Alerts without an element Dialtone knows are answered as ignored, with the
+//! reason, and the rest are still taken.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use dialtone_engine::ProbeAlert;
+use dialtone_model::{ALL_SERVICES, Service, ServiceMask};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::parse_json;
+use crate::extract::Body;
+use crate::{ApiError, AppState};
+
+/// The webhook's envelope, read leniently: senders add fields (newer
+/// Alertmanagers send `notification_reason`), and only these matter here.
+#[derive(Debug, Deserialize)]
+struct Webhook {
+    version: String,
+    alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Alert {
+    status: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    fingerprint: String,
+}
+
+/// The probe alert an Alertmanager alert stands for, or why it is ignored.
+fn probe_of(alert: &Alert) -> Result<ProbeAlert, String> {
+    let firing = match alert.status.as_str() {
+        "firing" => true,
+        "resolved" => false,
+        other => return Err(format!("status `{other}`: expected firing or resolved")),
+    };
+    let element = alert.labels.get("element").ok_or(
+        "no `element` label: label the alert with the id of the topology element its probe tests",
+    )?;
+    Ok(ProbeAlert {
+        name: alert.labels.get("alertname").cloned().unwrap_or_default(),
+        element: element.clone(),
+        services: alert
+            .labels
+            .get("service")
+            .map_or(Ok(ALL_SERVICES), |s| services_of(s))?,
+        firing,
+    })
+}
+
+/// `voice,data` as a mask.
+fn services_of(names: &str) -> Result<ServiceMask, String> {
+    let mut mask = 0;
+    for name in names.split(',').map(str::trim) {
+        let service = Service::ALL
+            .iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| {
+                format!("service `{name}` in the `service` label: use registration, voice or data")
+            })?;
+        mask |= service.bit();
+    }
+    Ok(mask)
+}
+
+/// `POST /api/v1/alerts`: each firing alert counts as a broken observation of
+/// its element from the next minute until it resolves.
+pub(crate) async fn receive(
+    State(state): State<AppState>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let webhook: Webhook = parse_json(&body)?;
+    if webhook.version != "4" {
+        return Err(ApiError::BadRequest(format!(
+            "webhook version `{}`: Dialtone reads Alertmanager's version 4",
+            webhook.version
+        )));
+    }
+    let mut accepted = 0;
+    let mut ignored = Vec::new();
+    let mut live = state.live.lock().await;
+    for alert in &webhook.alerts {
+        let taken = probe_of(alert).and_then(|probe| {
+            live.probe_alert(&probe)
+                .map_err(|e| format!("{e}: label the alert with a topology element id"))
+        });
+        match taken {
+            Ok(()) => accepted += 1,
+            Err(reason) => {
+                tracing::warn!(fingerprint = %alert.fingerprint, %reason, "ignored an alert");
+                ignored.push(json!({
+                    "fingerprint": alert.fingerprint,
+                    "alertname": alert.labels.get("alertname"),
+                    "reason": reason,
+                }));
+            }
+        }
+    }
+    Ok(Json(json!({ "accepted": accepted, "ignored": ignored })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(status: &str, labels: &[(&str, &str)]) -> Alert {
+        Alert {
+            status: status.into(),
+            labels: labels
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            fingerprint: "f1".into(),
+        }
+    }
+
+    #[test]
+    fn an_alert_names_its_element_and_services() {
+        let probe = probe_of(&alert(
+            "firing",
+            &[
+                ("alertname", "TestCallsFailing"),
+                ("element", "cell-north-0001-1"),
+                ("service", "voice, data"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            probe,
+            ProbeAlert {
+                name: "TestCallsFailing".into(),
+                element: "cell-north-0001-1".into(),
+                services: Service::Voice.bit() | Service::Data.bit(),
+                firing: true,
+            }
+        );
+        let resolved = probe_of(&alert("resolved", &[("element", "dns-1")])).unwrap();
+        assert_eq!((resolved.services, resolved.firing), (ALL_SERVICES, false));
+    }
+
+    #[test]
+    fn an_alert_without_an_element_or_with_an_unknown_service_is_ignored_with_the_reason() {
+        let no_element = probe_of(&alert("firing", &[("alertname", "X")])).unwrap_err();
+        assert!(no_element.contains("`element` label"), "{no_element}");
+        let bad_service =
+            probe_of(&alert("firing", &[("element", "e"), ("service", "sms")])).unwrap_err();
+        assert!(bad_service.contains("service `sms`"), "{bad_service}");
+        let bad_status = probe_of(&alert("pending", &[("element", "e")])).unwrap_err();
+        assert!(bad_status.contains("status `pending`"), "{bad_status}");
+    }
+}

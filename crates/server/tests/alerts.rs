@@ -1,0 +1,117 @@
+//! `POST /api/v1/alerts`: Alertmanager's webhook feeds probe alerts to the engine.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{authed, harness, live_after, send};
+use dialtone_auth::Role;
+use dialtone_model::ElementKind;
+use serde_json::json;
+
+/// An Alertmanager (version 4) notification of `alerts`.
+fn webhook(version: &str, alerts: serde_json::Value) -> serde_json::Value {
+    json!({
+        "version": version,
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "dialtone",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "notification_reason": "new_alerts",
+        "alerts": alerts,
+    })
+}
+
+fn alert(status: &str, labels: serde_json::Value) -> serde_json::Value {
+    json!({
+        "status": status,
+        "labels": labels,
+        "annotations": {"summary": "test calls fail"},
+        "startsAt": "2026-01-05T00:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": "c0ffee",
+    })
+}
+
+#[tokio::test]
+async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
+    let live = live_after(90);
+    let cell = (live.run().engine().topology().elements().iter())
+        .find(|e| e.kind == ElementKind::Cell)
+        .unwrap()
+        .id
+        .clone();
+    let h = harness(live).await;
+    let token = h.token("alertmanager", Role::Operator).await;
+    let body = webhook(
+        "4",
+        json!([
+            alert(
+                "firing",
+                json!({"alertname": "TestCallsFailing", "element": cell, "service": "voice,data"})
+            ),
+            alert("firing", json!({"alertname": "NoElement"})),
+            alert(
+                "firing",
+                json!({"alertname": "Elsewhere", "element": "no-such-element"})
+            ),
+        ]),
+    );
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/alerts", &token, Some(body)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let reply = r.json();
+    assert_eq!(reply["accepted"], 1, "{reply}");
+    let reasons: Vec<&str> = (reply["ignored"].as_array().unwrap().iter())
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reply}");
+    assert!(reasons[0].contains("`element` label"), "{reasons:?}");
+    assert!(reasons[1].contains("no-such-element"), "{reasons:?}");
+
+    let mut live = h.state.live.lock().await;
+    assert!(live.run().engine().incidents().is_empty());
+    for _ in 0..10 {
+        live.step();
+    }
+    let incidents = live.run().engine().incidents();
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(incidents[0].root_cause.as_deref(), Some(cell.as_str()));
+}
+
+#[tokio::test]
+async fn a_webhook_of_another_version_or_shape_is_refused() {
+    let h = harness(live_after(1)).await;
+    let token = h.token("alertmanager", Role::Operator).await;
+    let r = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/alerts",
+            &token,
+            Some(webhook("3", json!([]))),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("version 4"), "{}", r.body);
+    let r = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/alerts",
+            &token,
+            Some(json!({"version": "4"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("alerts"), "{}", r.body);
+}
