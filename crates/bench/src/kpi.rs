@@ -32,6 +32,8 @@ pub enum KpiError {
         "{0}: no *.csv.gz or *.csv files; expected one `timestamp,value,label,is_test` file per KPI"
     )]
     NoData(PathBuf),
+    #[error("{} and {}: one KPI in two files; keep one", .0.display(), .1.display())]
+    TwoCopies(PathBuf, PathBuf),
     #[error(transparent)]
     Read(#[from] ReadError),
     #[error(
@@ -323,6 +325,13 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
         return Err(KpiError::NoData(dir.to_owned()));
     }
     paths.sort();
+    // `a.csv` and `a.csv.gz` are one KPI, which must not count twice.
+    let mut seen = std::collections::HashMap::new();
+    for path in &paths {
+        if let Some(first) = seen.insert(kpi_name(path), path) {
+            return Err(KpiError::TwoCopies(first.clone(), path.clone()));
+        }
+    }
     Ok(paths)
 }
 
@@ -818,7 +827,10 @@ mod tests {
                 .report
         };
         let (with, without) = (report(&files[0]), report(&files[1]));
+        std::fs::write(dir.join("with.csv"), &text).unwrap();
+        let twice = data_files(&dir).unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
+        assert!(matches!(twice, KpiError::TwoCopies(..)), "{twice}");
         assert_eq!(files.len(), 2, "{files:?}");
         assert_eq!(
             (

@@ -26,7 +26,7 @@ use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 pub use dialtone_rca::{ChangeEvent, ChangeKind, UnknownElement};
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
-pub use probes::{PROBE_STALE_SECS, ProbeAlert};
+pub use probes::{MAX_PROBES, ProbeAlert, ProbeRefused};
 pub use reports::{REPORTS_ACTOR, SurgeOutcome};
 pub use watch::{EventWatch, PREFLIGHT_SECS, WATCH_SENSITIVITY};
 
@@ -150,7 +150,7 @@ pub struct Engine {
     /// Cells per region, for the share of a region an incident affects.
     region_cells: HashMap<String, u32>,
     /// Firing probes (see `probes.rs`).
-    probes: Vec<probes::Probe>,
+    probes: probes::Probes,
     /// Scheduled high-stakes events (see `watch.rs`).
     watches: Vec<watch::Watch>,
     /// Per element: whether an event watch is on for it this minute.
@@ -216,7 +216,7 @@ impl Engine {
             reporting: vec![0; n_elements],
             serves,
             maintenance: Vec::new(),
-            probes: Vec::new(),
+            probes: probes::Probes::new(),
             watches: Vec::new(),
             watched: vec![false; n_elements],
             watch_log: Vec::new(),
@@ -295,7 +295,6 @@ impl Engine {
     /// Feeds one minute of samples; appends what happened to incidents to `timeline`.
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
         self.refresh_watches(at);
-        self.forget_stale_probes(at);
         self.detect(at, samples);
         let started = self.first_sample_at.unwrap_or(at);
         if at - started >= self.config.startup_grace_secs {
@@ -409,9 +408,13 @@ impl Engine {
             *obs.broken.entry(e).or_insert(0) |= self.series[s as usize].kpi.services();
         }
         // A firing probe observes its services at its element, broken.
-        for p in self.probes.iter().filter(|p| !self.maintained[p.element]) {
-            obs.observable[p.element] |= p.services;
-            *obs.broken.entry(p.element).or_insert(0) |= p.services;
+        for (&(e, _), p) in self
+            .probes
+            .iter()
+            .filter(|((e, _), _)| !self.maintained[*e])
+        {
+            obs.observable[e] |= p.services;
+            *obs.broken.entry(e).or_insert(0) |= p.services;
         }
         obs.onset = self.onset_of(&obs.broken);
         obs
@@ -432,8 +435,8 @@ impl Engine {
             })
             .map(|&s| self.hot_since[s as usize]);
         let probes = (self.probes.iter())
-            .filter(|p| behind(p.element, p.services))
-            .map(|p| p.since);
+            .filter(|((e, _), p)| behind(*e, p.services))
+            .map(|(_, p)| p.since);
         series.chain(probes).min()
     }
 
@@ -805,7 +808,7 @@ mod tests {
     /// services, enough to open an incident on one cell.
     fn test_calls_failing_on_x1(firing: bool) -> ProbeAlert {
         ProbeAlert {
-            name: "ActiveTestsFailing".into(),
+            id: "ActiveTestsFailing".into(),
             element: "x1".into(),
             services: Service::Voice.bit() | Service::Data.bit(),
             firing,
@@ -851,32 +854,37 @@ mod tests {
     }
 
     #[test]
-    fn a_probe_never_heard_of_again_goes_stale() {
+    fn probes_are_refused_on_unknown_elements_and_past_the_limit() {
         let mut engine = two_sites();
-        run_with(&mut engine, 0..FAULT_MINUTE, healthy);
-        let fired = START + 60 * FAULT_MINUTE;
-        engine
-            .probe_alert(fired, &test_calls_failing_on_x1(true))
-            .unwrap();
-        let stale_minute = FAULT_MINUTE + PROBE_STALE_SECS / 60;
-        let timeline = run_with(&mut engine, FAULT_MINUTE..stale_minute + 30, healthy);
-        assert_eq!(engine.incidents().len(), 1, "{:#?}", engine.incidents());
-        let monitoring = first(&timeline, TimelineKind::Monitoring);
-        assert!(
-            monitoring.is_some_and(|m| m > stale_minute),
-            "{timeline:#?}"
+        let elsewhere = ProbeAlert {
+            element: "nowhere".into(),
+            ..test_calls_failing_on_x1(true)
+        };
+        assert_eq!(
+            engine.probe_alert(START, &elsewhere),
+            Err(ProbeRefused::UnknownElement("nowhere".into()))
         );
-        assert!(
-            engine
-                .probe_alert(
-                    fired,
-                    &ProbeAlert {
-                        element: "nowhere".into(),
-                        ..test_calls_failing_on_x1(true)
-                    }
-                )
-                .is_err()
+        for k in 0..MAX_PROBES {
+            let alert = ProbeAlert {
+                id: k.to_string(),
+                ..test_calls_failing_on_x1(true)
+            };
+            engine.probe_alert(START, &alert).unwrap();
+        }
+        let one_more = test_calls_failing_on_x1(true);
+        assert_eq!(
+            engine.probe_alert(START, &one_more),
+            Err(ProbeRefused::TooMany)
         );
+        // Those firing can still change and resolve.
+        let known = ProbeAlert {
+            id: "7".into(),
+            ..test_calls_failing_on_x1(false)
+        };
+        engine.probe_alert(START, &known).unwrap();
+        assert_eq!(engine.firing_probes(), MAX_PROBES - 1);
+        engine.probe_alert(START, &one_more).unwrap();
+        assert_eq!(engine.firing_probes(), MAX_PROBES);
     }
 
     #[test]

@@ -1,24 +1,27 @@
 //! Alerts from the operator's own probes (synthetic test calls, blackbox
 //! checks, anything Alertmanager forwards) as observations beside the KPIs:
 //! a firing probe on an element says its services are broken there, as a
-//! broken KPI series would, until the alert resolves or goes stale. Root
-//! cause and incidents then treat it like any other broken observation.
+//! broken KPI series would, until the alert resolves. Root cause and
+//! incidents then treat it like any other broken observation. When an alert
+//! is lost on its way is the caller's concern: the engine has no clock (the
+//! server forgets probes it has not heard of for a while).
+
+use std::collections::HashMap;
 
 use dialtone_model::{ServiceMask, Timestamp};
 
-use crate::{Engine, UnknownElement};
+use crate::Engine;
 
-/// How long a firing probe counts without being heard of again.
-/// Alertmanager repeats a firing alert every `repeat_interval` (4 h by
-/// default): a "resolved" that never arrived must not keep an incident open
-/// for ever.
-pub const PROBE_STALE_SECS: i64 = 5 * 3600;
+/// The most probes that may fire at once: alerts come from outside, and
+/// each firing one is held until it resolves.
+pub const MAX_PROBES: usize = 10_000;
 
 /// One alert about one element, as a probe reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeAlert {
-    /// The alert's name: it tells one probe on an element from another.
-    pub name: String,
+    /// What tells this alert from others on the element (Alertmanager's
+    /// fingerprint of its labels): the same id resolves what it fired.
+    pub id: String,
     /// The topology element the probe tests.
     pub element: String,
     /// The services it found broken.
@@ -27,51 +30,56 @@ pub struct ProbeAlert {
     pub firing: bool,
 }
 
-/// A firing probe the engine holds.
+/// Why a probe's alert was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeRefused {
+    #[error("no element `{0}` in the topology")]
+    UnknownElement(String),
+    #[error("{MAX_PROBES} probes fire already: resolve some first")]
+    TooMany,
+}
+
+/// A firing probe the engine holds, by element and alert id.
+pub(crate) type Probes = HashMap<(usize, String), Probe>;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Probe {
-    pub(crate) element: usize,
-    name: String,
     pub(crate) services: ServiceMask,
-    /// When it began firing: the onset of what it observes.
+    /// When it was first heard of firing: the onset of what it observes.
     pub(crate) since: Timestamp,
-    /// When it was last heard of firing.
-    heard: Timestamp,
 }
 
 impl Engine {
     /// Records a probe's alert at network time `at`: a firing one counts as
     /// a broken observation of its element from the next minute on, until
-    /// it resolves or [`PROBE_STALE_SECS`] pass without word of it.
-    pub fn probe_alert(&mut self, at: Timestamp, alert: &ProbeAlert) -> Result<(), UnknownElement> {
+    /// an alert with its id resolves it.
+    pub fn probe_alert(&mut self, at: Timestamp, alert: &ProbeAlert) -> Result<(), ProbeRefused> {
         let element = self
             .topology()
             .index_of(&alert.element)
-            .ok_or_else(|| UnknownElement(alert.element.clone()))?;
-        let held = (self.probes.iter()).position(|p| p.element == element && p.name == alert.name);
-        match (held, alert.firing) {
-            (Some(i), true) => {
-                let p = &mut self.probes[i];
-                p.services = alert.services;
-                p.heard = at;
-            }
-            (None, true) => self.probes.push(Probe {
-                element,
-                name: alert.name.clone(),
-                services: alert.services,
-                since: at,
-                heard: at,
-            }),
-            (Some(i), false) => {
-                self.probes.swap_remove(i);
-            }
-            (None, false) => {}
+            .ok_or_else(|| ProbeRefused::UnknownElement(alert.element.clone()))?;
+        let key = (element, alert.id.clone());
+        if !alert.firing {
+            self.probes.remove(&key);
+        } else if let Some(p) = self.probes.get_mut(&key) {
+            p.services = alert.services;
+        } else if self.probes.len() >= MAX_PROBES {
+            return Err(ProbeRefused::TooMany);
+        } else {
+            let services = alert.services;
+            self.probes.insert(
+                key,
+                Probe {
+                    services,
+                    since: at,
+                },
+            );
         }
         Ok(())
     }
 
-    /// Forgets probes not heard of for [`PROBE_STALE_SECS`] at `at`.
-    pub(crate) fn forget_stale_probes(&mut self, at: Timestamp) {
-        self.probes.retain(|p| at - p.heard <= PROBE_STALE_SECS);
+    /// Probes firing now.
+    pub fn firing_probes(&self) -> usize {
+        self.probes.len()
     }
 }

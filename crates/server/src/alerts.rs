@@ -5,17 +5,21 @@
 //! may name the services it found broken in a `service` label
 //! (`registration`, `voice`, `data`, comma-separated; all three if absent).
 //! Alerts without an element Dialtone knows are answered as ignored, with the
-//! reason, and the rest are still taken.
+//! reason, and the rest are still taken. A firing alert not heard of again
+//! for [`crate::live::PROBE_STALE`] is taken as resolved.
 
 use std::collections::BTreeMap;
 
-use axum::Json;
+use std::time::Instant;
+
 use axum::extract::State;
-use dialtone_engine::ProbeAlert;
+use axum::{Extension, Json};
+use dialtone_engine::{ProbeAlert, ProbeRefused};
 use dialtone_model::{ALL_SERVICES, Service, ServiceMask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::access::{Principal, audit};
 use crate::api::parse_json;
 use crate::extract::Body;
 use crate::{ApiError, AppState};
@@ -47,8 +51,14 @@ fn probe_of(alert: &Alert) -> Result<ProbeAlert, String> {
     let element = alert.labels.get("element").ok_or(
         "no `element` label: label the alert with the id of the topology element its probe tests",
     )?;
+    // The fingerprint tells alerts with the same name on one element apart
+    // (two probe sources, say); a sender without one gets one per name.
+    let id = match alert.fingerprint.as_str() {
+        "" => alert.labels.get("alertname").cloned().unwrap_or_default(),
+        fingerprint => fingerprint.to_owned(),
+    };
     Ok(ProbeAlert {
-        name: alert.labels.get("alertname").cloned().unwrap_or_default(),
+        id,
         element: element.clone(),
         services: alert
             .labels
@@ -77,6 +87,7 @@ fn services_of(names: &str) -> Result<ServiceMask, String> {
 /// its element from the next minute until it resolves.
 pub(crate) async fn receive(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let webhook: Webhook = parse_json(&body)?;
@@ -89,10 +100,22 @@ pub(crate) async fn receive(
     let mut accepted = 0;
     let mut ignored = Vec::new();
     let mut live = state.live.lock().await;
+    if live.now() == 0 {
+        // Alertmanager retries: by then the pipeline has a network time.
+        return Err(ApiError::Unavailable(
+            "the pipeline has not ingested its first minute yet: send the alerts again shortly"
+                .into(),
+        ));
+    }
+    let heard = Instant::now();
     for alert in &webhook.alerts {
         let taken = probe_of(alert).and_then(|probe| {
-            live.probe_alert(&probe)
-                .map_err(|e| format!("{e}: label the alert with a topology element id"))
+            live.probe_alert(&probe, heard).map_err(|e| match e {
+                ProbeRefused::UnknownElement(_) => {
+                    format!("{e}: label the alert with a topology element id")
+                }
+                ProbeRefused::TooMany => e.to_string(),
+            })
         });
         match taken {
             Ok(()) => accepted += 1,
@@ -106,6 +129,16 @@ pub(crate) async fn receive(
             }
         }
     }
+    live.count_alerts(accepted, ignored.len() as u64);
+    drop(live);
+    audit(
+        &state,
+        &who.name,
+        "receive_alerts",
+        "alertmanager".into(),
+        format!("{accepted} taken, {} ignored", ignored.len()),
+    )
+    .await?;
     Ok(Json(json!({ "accepted": accepted, "ignored": ignored })))
 }
 
@@ -138,14 +171,22 @@ mod tests {
         assert_eq!(
             probe,
             ProbeAlert {
-                name: "TestCallsFailing".into(),
+                id: "f1".into(),
                 element: "cell-north-0001-1".into(),
                 services: Service::Voice.bit() | Service::Data.bit(),
                 firing: true,
             }
         );
-        let resolved = probe_of(&alert("resolved", &[("element", "dns-1")])).unwrap();
-        assert_eq!((resolved.services, resolved.firing), (ALL_SERVICES, false));
+        let mut unprinted = alert(
+            "resolved",
+            &[("alertname", "DnsDown"), ("element", "dns-1")],
+        );
+        unprinted.fingerprint.clear();
+        let resolved = probe_of(&unprinted).unwrap();
+        assert_eq!(
+            (resolved.id.as_str(), resolved.services, resolved.firing),
+            ("DnsDown", ALL_SERVICES, false)
+        );
     }
 
     #[test]

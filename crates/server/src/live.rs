@@ -9,12 +9,14 @@
 //! page's name) from the server's state, not under that lock; a customer
 //! report, once checked, takes it only to be counted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dialtone_drill::Run;
-use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
+use dialtone_engine::{
+    ActionError, Declaration, Incident, OperatorAction, ProbeAlert, ProbeRefused, TimelineEntry,
+};
 use dialtone_model::Timestamp;
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
@@ -55,6 +57,8 @@ pub struct Live {
     /// Customer problem reports, counted against their usual level.
     surges: SurgeDetector,
     stats: PipelineStats,
+    /// Firing probes by element and alert id, and when they were last heard of.
+    probes_heard: HashMap<(String, String), Instant>,
 }
 
 /// What the pipeline did since the process started, for `/metrics`.
@@ -69,7 +73,16 @@ pub struct PipelineStats {
     pub ingest_secs: f64,
     /// Incident saves the store refused (each is retried the next minute).
     pub save_failures: u64,
+    /// Probe alerts taken from Alertmanager, and those ignored (no known element).
+    pub alerts_accepted: u64,
+    pub alerts_ignored: u64,
 }
+
+/// How long a firing probe counts without word of it. Alertmanager repeats
+/// a firing alert every `repeat_interval` (4 h by default), in wall-clock
+/// time whatever the network's clock: a "resolved" lost on its way must not
+/// hold an incident for ever.
+pub const PROBE_STALE: Duration = Duration::from_secs(5 * 3600);
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +111,7 @@ impl Live {
             pending: Vec::new(),
             surges: SurgeDetector::new(SurgeConfig::default()),
             stats: PipelineStats::default(),
+            probes_heard: HashMap::new(),
         }
     }
 
@@ -136,8 +150,9 @@ impl Live {
     /// One simulated minute; incidents it touched become dirty (to be saved).
     pub fn step(&mut self) {
         let mut timeline = Vec::new();
+        self.forget_stale_probes(Instant::now());
         let at = self.run.generate();
-        let ingest_started = std::time::Instant::now();
+        let ingest_started = Instant::now();
         self.run.ingest(at, &mut timeline);
         self.stats.ingest_secs += ingest_started.elapsed().as_secs_f64();
         self.stats.minutes += 1;
@@ -172,12 +187,43 @@ impl Live {
         dialtone_statuspage::planned_maintenance(engine.topology(), engine.maintenance())
     }
 
-    /// Records a probe's alert at network time now; it counts from the next minute.
-    pub fn probe_alert(
-        &mut self,
-        alert: &dialtone_engine::ProbeAlert,
-    ) -> Result<(), dialtone_engine::UnknownElement> {
-        self.run.engine_mut().probe_alert(self.now, alert)
+    /// Records a probe's alert, `heard` now, at network time now; it counts
+    /// from the next minute.
+    pub fn probe_alert(&mut self, alert: &ProbeAlert, heard: Instant) -> Result<(), ProbeRefused> {
+        self.run.engine_mut().probe_alert(self.now, alert)?;
+        let key = (alert.element.clone(), alert.id.clone());
+        if alert.firing {
+            self.probes_heard.insert(key, heard);
+        } else {
+            self.probes_heard.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`.
+    pub fn forget_stale_probes(&mut self, now: Instant) {
+        let stale: Vec<(String, String)> = (self.probes_heard.iter())
+            .filter(|&(_, &heard)| now.duration_since(heard) > PROBE_STALE)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for (element, id) in stale {
+            tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
+            self.probes_heard.remove(&(element.clone(), id.clone()));
+            let resolved = ProbeAlert {
+                id,
+                element,
+                services: 0,
+                firing: false,
+            };
+            // Its element was known when it fired, and a resolution is never refused.
+            let _ = self.run.engine_mut().probe_alert(self.now, &resolved);
+        }
+    }
+
+    /// Counts a webhook's alerts, taken and ignored.
+    pub fn count_alerts(&mut self, accepted: u64, ignored: u64) {
+        self.stats.alerts_accepted += accepted;
+        self.stats.alerts_ignored += ignored;
     }
 
     /// Schedules a high-stakes event watch.

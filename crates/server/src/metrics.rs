@@ -1,6 +1,8 @@
 //! `/metrics`: Dialtone's own health in the OpenMetrics text format, for the
 //! Prometheus that watches the watcher. Read from the live pipeline at each
-//! scrape (one short turn on its lock), so there is nothing to keep in step.
+//! scrape, so there is nothing to keep in step; the scrape waits its turn on
+//! the pipeline's lock like an operator's action (behind a minute's save,
+//! if the store is slow), and encodes after letting go of it.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -39,6 +41,7 @@ pub struct Snapshot {
     pub network_time: i64,
     pub series: usize,
     pub series_broken: usize,
+    pub probes_firing: usize,
     /// Open incidents per [`SEVERITIES`] entry.
     pub open_incidents: [usize; 4],
     pub unsaved: usize,
@@ -59,6 +62,7 @@ impl Snapshot {
             network_time: live.now(),
             series: engine.series().len(),
             series_broken: engine.broken_series().len(),
+            probes_firing: engine.firing_probes(),
             open_incidents,
             unsaved: live.unsaved(),
             unqueued: live.unqueued(),
@@ -86,7 +90,7 @@ impl Snapshot {
         );
         r.register_with_unit(
             "ingest",
-            "Time spent ingesting them (detectors, root cause, incidents); samples over seconds is the live ingest rate",
+            "Time spent in the engine's ingest (detectors, root cause, incidents); ingest_samples over this is the live ingest rate",
             Unit::Seconds,
             ConstCounter::new(s.ingest_secs),
         );
@@ -105,6 +109,21 @@ impl Snapshot {
             "series_broken",
             "KPI series broken now",
             ConstGauge::new(self.series_broken as i64),
+        );
+        r.register(
+            "probes_firing",
+            "Probe alerts from Alertmanager firing now",
+            ConstGauge::new(self.probes_firing as i64),
+        );
+        r.register(
+            "alerts_accepted",
+            "Probe alerts taken from Alertmanager since start",
+            ConstCounter::new(s.alerts_accepted),
+        );
+        r.register(
+            "alerts_ignored",
+            "Alerts from Alertmanager ignored since start (no known element label)",
+            ConstCounter::new(s.alerts_ignored),
         );
         r.register(
             "incidents_open",
@@ -172,10 +191,13 @@ mod tests {
                 samples: 8_795_520,
                 ingest_secs: 0.875,
                 save_failures: 2,
+                alerts_accepted: 12,
+                alerts_ignored: 1,
             },
             network_time: 1_767_571_200,
             series: 6108,
             series_broken: 17,
+            probes_firing: 2,
             open_incidents: [0, 1, 0, 1],
             unsaved: 1,
             unqueued: 3,

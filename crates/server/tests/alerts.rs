@@ -2,10 +2,13 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use axum::http::StatusCode;
 use common::{authed, harness, live_after, send};
 use dialtone_auth::Role;
 use dialtone_model::ElementKind;
+use dialtone_server::live::PROBE_STALE;
 use serde_json::json;
 
 /// An Alertmanager (version 4) notification of `alerts`.
@@ -76,6 +79,17 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     assert!(reasons[0].contains("`element` label"), "{reasons:?}");
     assert!(reasons[1].contains("no-such-element"), "{reasons:?}");
 
+    let metrics = send(h.router(), authed("GET", "/metrics", &token, None))
+        .await
+        .body;
+    for line in [
+        "dialtone_probes_firing 1",
+        "dialtone_alerts_accepted_total 1",
+        "dialtone_alerts_ignored_total 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+
     let mut live = h.state.live.lock().await;
     assert!(live.run().engine().incidents().is_empty());
     for _ in 0..10 {
@@ -84,6 +98,13 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     let incidents = live.run().engine().incidents();
     assert_eq!(incidents.len(), 1, "{incidents:#?}");
     assert_eq!(incidents[0].root_cause.as_deref(), Some(cell.as_str()));
+
+    // Alertmanager's "resolved" never comes: after PROBE_STALE without word
+    // of it, the probe is taken as resolved.
+    live.forget_stale_probes(Instant::now() + PROBE_STALE / 2);
+    assert_eq!(live.run().engine().firing_probes(), 1);
+    live.forget_stale_probes(Instant::now() + PROBE_STALE + Duration::from_secs(1));
+    assert_eq!(live.run().engine().firing_probes(), 0);
 }
 
 #[tokio::test]
