@@ -464,11 +464,13 @@ impl Incident {
             if lost == 0 {
                 continue;
             }
+            if el.kind == ElementKind::ConferenceBridge {
+                impact.conference_participants_affected += u64::from(el.subscribers);
+                continue;
+            }
             if el.kind != ElementKind::Cell {
-                // Subscribers served without a cell: fixed lines, but for a
-                // conference bridge's participants.
-                impact.fixed_lines_affected |=
-                    el.subscribers > 0 && el.kind != ElementKind::ConferenceBridge;
+                // Subscribers served without a cell: fixed lines.
+                impact.fixed_lines_affected |= el.subscribers > 0;
                 continue;
             }
             impact.cells_affected += 1;
@@ -504,7 +506,10 @@ impl Incident {
             .collect();
         regions.sort_by(|a, b| a.region.cmp(&b.region));
         impact.regions = regions;
-        if impact.cells_affected > 0 || self.title.is_empty() {
+        if impact.cells_affected > 0
+            || impact.conference_participants_affected > 0
+            || self.title.is_empty()
+        {
             // A severity an operator set stands until they change it again;
             // a quiet minute (nothing affected just now) does not lower it.
             if !self.operator.severity_pinned {
@@ -686,7 +691,7 @@ impl Incident {
 }
 
 fn severity_of(impact: &Impact) -> Severity {
-    match impact.subscribers_affected {
+    match impact.subscribers_affected + impact.conference_participants_affected {
         s if s >= 100_000 => Severity::Critical,
         s if s >= 10_000 => Severity::Major,
         _ => Severity::Minor,
@@ -695,16 +700,23 @@ fn severity_of(impact: &Impact) -> Severity {
 
 /// "Network access, calls and mobile data" for a mask.
 pub fn services_phrase(mask: ServiceMask) -> String {
-    let names: Vec<String> = Service::ALL
+    sentence_case(join_words(&service_names(mask)))
+}
+
+/// The public names of a mask's services, lower case.
+fn service_names(mask: ServiceMask) -> Vec<String> {
+    Service::ALL
         .iter()
         .filter(|s| mask & s.bit() != 0)
         .map(|s| s.public_name().to_lowercase())
-        .collect();
-    let mut phrase = join_words(&names);
-    if let Some(first) = phrase.get(..1) {
-        phrase = first.to_uppercase() + &phrase[1..];
+        .collect()
+}
+
+fn sentence_case(phrase: String) -> String {
+    match phrase.get(..1) {
+        Some(first) => first.to_uppercase() + &phrase[1..],
+        None => phrase,
     }
-    phrase
 }
 
 fn join_words(words: &[String]) -> String {
@@ -749,29 +761,54 @@ fn all_services(impact: &Impact) -> ServiceMask {
 }
 
 fn public_title(impact: &Impact) -> String {
-    if impact.regions.is_empty() {
-        return "Service disruption under investigation".into();
+    let what = what_phrase(impact);
+    match (what.is_empty(), areas(impact)) {
+        (true, _) => "Service disruption under investigation".into(),
+        (false, Some(areas)) => format!("{what} disrupted in {areas}"),
+        (false, None) => format!("{what} disrupted"),
     }
-    format!(
-        "{} disrupted in {}",
-        services_phrase(all_services(impact)),
-        regions_phrase(impact)
-    )
+}
+
+/// "Network access, calls and conference calls": the services an impact
+/// takes down, conference calls included; empty where none is known.
+fn what_phrase(impact: &Impact) -> String {
+    let mut names = service_names(all_services(impact));
+    if impact.conference_participants_affected > 0 {
+        names.push("conference calls".into());
+    }
+    sentence_case(join_words(&names))
+}
+
+/// Conference calls are hit and no region's cells are: the bridge serves
+/// callers wherever they are, so the words name no area.
+fn conference_only(impact: &Impact) -> bool {
+    impact.regions.is_empty() && impact.conference_participants_affected > 0
+}
+
+/// Where the impact is, as the public reads it: none for conference calls
+/// alone; "some areas" where nothing is known yet.
+fn areas(impact: &Impact) -> Option<String> {
+    (!conference_only(impact)).then(|| regions_phrase(impact))
 }
 
 /// The public words of an engine event. `closing` is every area the
 /// public was told of (see [`Incident::told_regions`]).
 fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> String {
-    let what = match services_phrase(all_services(impact)).to_lowercase() {
+    let what = match what_phrase(impact).to_lowercase() {
         w if w.is_empty() => "our services".to_string(),
         w => w,
     };
-    let where_ = regions_phrase(impact);
-    // Closing words with no area known (a report-only incident) are for all.
-    let closing = if closing.is_empty() {
-        "all areas".to_string()
-    } else {
-        areas_phrase(closing)
+    let areas = areas(impact);
+    let for_customers_in = areas
+        .as_ref()
+        .map_or(String::new(), |a| format!(" for customers in {a}"));
+    let in_areas = areas.map_or(String::new(), |a| format!(" in {a}"));
+    // Closing words with no area known are for all (a report-only
+    // incident), or for none (conference calls alone).
+    let in_closing = match (closing.is_empty(), conference_only(impact)) {
+        (false, _) => format!(" in {}", areas_phrase(closing)),
+        (true, false) => " in all areas".to_string(),
+        (true, true) => String::new(),
     };
     // A landline is the way round only where landlines still work.
     let emergency = match (impact.emergency_calls_affected, impact.fixed_lines_affected) {
@@ -785,10 +822,10 @@ fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> Strin
     };
     match kind {
         TimelineKind::Detected => format!(
-            "We are investigating problems with {what} for customers in {where_}.{emergency} We will post updates here as we learn more."
+            "We are investigating problems with {what}{for_customers_in}.{emergency} We will post updates here as we learn more."
         ),
         TimelineKind::RootCauseIdentified | TimelineKind::RootCauseRevised => format!(
-            "We have found the cause of the problems with {what} in {where_} and are working to restore service.{emergency}"
+            "We have found the cause of the problems with {what}{in_areas} and are working to restore service.{emergency}"
         ),
         TimelineKind::Monitoring => {
             // Advice for phones only where phone services were lost: a
@@ -800,17 +837,17 @@ fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> Strin
                 ""
             };
             format!(
-                "Service has been restored in {closing}. We are monitoring to make sure it stays that way.{restart}"
+                "Service has been restored{in_closing}. We are monitoring to make sure it stays that way.{restart}"
             )
         }
         TimelineKind::SymptomsReturned => format!(
-            "Problems with {what} in {where_} have returned. We are working on it.{emergency}"
+            "Problems with {what}{in_areas} have returned. We are working on it.{emergency}"
         ),
         TimelineKind::Resolved => {
-            format!("This incident has been resolved. Services in {closing} are working normally.")
+            format!("This incident has been resolved. Services{in_closing} are working normally.")
         }
         TimelineKind::Progress => {
-            format!("We are still working to restore {what} for customers in {where_}.{emergency}")
+            format!("We are still working to restore {what}{for_customers_in}.{emergency}")
         }
         // Operators write their own public words (see `operator.rs`).
         TimelineKind::Declared | TimelineKind::Updated => String::new(),
@@ -839,6 +876,38 @@ mod tests {
                 .collect(),
             ..Impact::default()
         }
+    }
+
+    #[test]
+    fn conference_calls_are_told_as_such_and_alone_name_no_area() {
+        let bridge = Impact {
+            conference_participants_affected: 500,
+            ..Impact::default()
+        };
+        assert_eq!(public_title(&bridge), "Conference calls disrupted");
+        let said = |kind| public_body(kind, &bridge, &[]);
+        assert_eq!(
+            said(TimelineKind::Detected),
+            "We are investigating problems with conference calls. We will post updates here as we learn more."
+        );
+        assert_eq!(
+            said(TimelineKind::Monitoring),
+            "Service has been restored. We are monitoring to make sure it stays that way."
+        );
+        assert_eq!(
+            said(TimelineKind::Resolved),
+            "This incident has been resolved. Services are working normally."
+        );
+        let mut both = impact(&["central"]);
+        both.conference_participants_affected = 500;
+        assert_eq!(
+            public_title(&both),
+            "Calls and conference calls disrupted in Central"
+        );
+        assert!(public_body(TimelineKind::Progress, &both, &[]).starts_with(
+            "We are still working to restore calls and conference calls for customers in Central."
+        ),);
+        assert_eq!(severity_of(&bridge), Severity::Minor);
     }
 
     #[test]

@@ -149,6 +149,11 @@ pub struct Impact {
     /// no way round. Absent (false) in records written before it existed.
     #[serde(default)]
     pub fixed_lines_affected: bool,
+    /// Participants the broken conference bridges host. Conference calls
+    /// are a service of their own, to callers wherever they are: no region's
+    /// cells measure them. Absent (0) in records written before it existed.
+    #[serde(default)]
+    pub conference_participants_affected: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

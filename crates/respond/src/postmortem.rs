@@ -79,7 +79,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let outage_minutes = recovered.map_or(0, |r| (r - opened).max(0) / 60);
     let _ = writeln!(
         md,
-        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
+        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}{}{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
         inc.impact.cells_affected,
         inc.impact.subscribers_affected,
         if inc.impact.emergency_calls_affected {
@@ -91,6 +91,12 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             "; fixed lines served by a broken gateway hit too (not counted above)"
         } else {
             ""
+        },
+        match inc.impact.conference_participants_affected {
+            0 => String::new(),
+            n => format!(
+                "; conference calls on a broken bridge hosting {n} participants (not counted above)"
+            ),
         },
         inc.impact.subscribers_affected * outage_minutes as u64,
         outage_minutes
@@ -234,6 +240,13 @@ mod tests {
             md.contains(
                 "at the peak; fixed lines served by a broken gateway hit too (not counted above).\n"
             ),
+            "{md}"
+        );
+        inc.impact.fixed_lines_affected = false;
+        inc.impact.conference_participants_affected = 500;
+        let md = render(&inc, &[]);
+        assert!(
+            md.contains("at the peak; conference calls on a broken bridge hosting 500 participants (not counted above).\n"),
             "{md}"
         );
     }

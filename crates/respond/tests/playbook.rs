@@ -264,6 +264,18 @@ fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
         plain.opened_at
     );
     assert!(watched.severity < Severity::Major, "{:?}", watched.severity);
+    // Told as what it is: conference calls, to callers wherever they are.
+    assert_eq!(watched.title, "Conference calls disrupted");
+    assert_eq!(watched.impact.conference_participants_affected, 500);
+    let first_words = (watched.timeline.iter())
+        .find(|e| e.kind == TimelineKind::Detected)
+        .map(|e| e.public_body.as_str());
+    assert_eq!(
+        first_words,
+        Some(
+            "We are investigating problems with conference calls. We will post updates here as we learn more."
+        )
+    );
     assert!(
         !plain_effects.iter().any(|e| matches!(e, Effect::Page(_))),
         "a minor incident pages nobody unwatched"

@@ -151,7 +151,7 @@ fn render_incident(
         h,
         "<section class=\"inc {}\" id=\"incident-{}\"><h2>#{} {}</h2>\
 <p><span class=\"tag\">{}</span>{}<span class=\"tag\">severity {}</span>\
-<span class=\"tag\">{} cells · {} subscribers{}{}</span></p>",
+<span class=\"tag\">{} cells · {} subscribers{}{}{}</span></p>",
         if open { "open" } else { "closed" },
         inc.id,
         inc.id,
@@ -174,6 +174,10 @@ fn render_incident(
             " · fixed lines hit"
         } else {
             ""
+        },
+        match inc.impact.conference_participants_affected {
+            0 => String::new(),
+            n => format!(" · conference calls hit ({n} participants)"),
         }
     );
     let by_hand = inc.operator.declared_by.is_some();
@@ -391,5 +395,12 @@ mod tests {
         assert!(!tags(&inc).contains("fixed lines hit"));
         inc.impact.fixed_lines_affected = true;
         assert!(tags(&inc).contains("0 cells · 0 subscribers · fixed lines hit</span>"));
+        inc.impact.fixed_lines_affected = false;
+        inc.impact.conference_participants_affected = 500;
+        assert!(
+            tags(&inc).contains(
+                "0 cells · 0 subscribers · conference calls hit (500 participants)</span>"
+            )
+        );
     }
 }
