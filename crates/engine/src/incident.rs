@@ -691,7 +691,8 @@ impl Incident {
 }
 
 fn severity_of(impact: &Impact) -> Severity {
-    match impact.subscribers_affected + impact.conference_participants_affected {
+    // Conference participants are mostly subscribers too: counted once.
+    match (impact.subscribers_affected).max(impact.conference_participants_affected) {
         s if s >= 100_000 => Severity::Critical,
         s if s >= 10_000 => Severity::Major,
         _ => Severity::Minor,
@@ -761,11 +762,18 @@ fn all_services(impact: &Impact) -> ServiceMask {
 }
 
 fn public_title(impact: &Impact) -> String {
-    let what = what_phrase(impact);
-    match (what.is_empty(), areas(impact)) {
-        (true, _) => "Service disruption under investigation".into(),
-        (false, Some(areas)) => format!("{what} disrupted in {areas}"),
-        (false, None) => format!("{what} disrupted"),
+    let services = services_phrase(all_services(impact));
+    let conference = impact.conference_participants_affected > 0;
+    match (services.is_empty(), conference) {
+        (true, false) => "Service disruption under investigation".into(),
+        (true, true) => "Conference calls disrupted".into(),
+        (false, false) => format!("{services} disrupted in {}", regions_phrase(impact)),
+        // Not "... and conference calls disrupted in X": the bridge's
+        // callers are anywhere.
+        (false, true) => format!(
+            "{services} disrupted in {}; conference calls disrupted",
+            regions_phrase(impact)
+        ),
     }
 }
 
@@ -902,12 +910,21 @@ mod tests {
         both.conference_participants_affected = 500;
         assert_eq!(
             public_title(&both),
-            "Calls and conference calls disrupted in Central"
+            "Calls disrupted in Central; conference calls disrupted"
         );
         assert!(public_body(TimelineKind::Progress, &both, &[]).starts_with(
             "We are still working to restore calls and conference calls for customers in Central."
         ),);
         assert_eq!(severity_of(&bridge), Severity::Minor);
+        let big_bridge = Impact {
+            conference_participants_affected: 20_000,
+            ..bridge
+        };
+        assert_eq!(severity_of(&big_bridge), Severity::Major);
+        // Counted once where its callers are the cells' subscribers too.
+        both.subscribers_affected = 20_000;
+        both.conference_participants_affected = 20_000;
+        assert_eq!(severity_of(&both), Severity::Major);
     }
 
     #[test]

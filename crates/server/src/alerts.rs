@@ -131,14 +131,19 @@ pub(crate) async fn receive(
     }
     live.count_alerts(accepted, ignored.len() as u64);
     drop(live);
-    audit(
+    // The alerts are taken: a failed audit row must not make Alertmanager
+    // send them again (it retries on an error) and count them twice.
+    let audited = audit(
         &state,
         &who.name,
         "receive_alerts",
         "alertmanager".into(),
         format!("{accepted} taken, {} ignored", ignored.len()),
     )
-    .await?;
+    .await;
+    if let Err(e) = audited {
+        tracing::warn!(error = %e, "could not write the audit row of an alert webhook");
+    }
     Ok(Json(json!({ "accepted": accepted, "ignored": ignored })))
 }
 

@@ -73,7 +73,8 @@ pub struct PipelineStats {
     pub ingest_secs: f64,
     /// Incident saves the store refused (each is retried the next minute).
     pub save_failures: u64,
-    /// Probe alerts taken from Alertmanager, and those ignored (no known element).
+    /// Probe alerts taken from Alertmanager, and those refused (no known
+    /// element, a bad `service` label, too many firing).
     pub alerts_accepted: u64,
     pub alerts_ignored: u64,
 }
@@ -263,8 +264,11 @@ impl Live {
                     to: inc.resolved_at.unwrap_or(self.now),
                     subject: format!("[{}] Fixed: {}", self.page.name, inc.title),
                     body: format!(
-                        "You told us about a problem in {}. It has been fixed: {}\n\nThank you for reporting it. We have now deleted your email address from the report.\n",
-                        places.join(", "),
+                        "You told us about a problem{}. It has been fixed: {}\n\nThank you for reporting it. We have now deleted your email address from the report.\n",
+                        match places.as_slice() {
+                            [] => String::new(),
+                            places => format!(" in {}", places.join(", ")),
+                        },
                         inc.timeline
                             .iter()
                             .rev()

@@ -122,7 +122,7 @@ impl Snapshot {
         );
         r.register(
             "alerts_ignored",
-            "Alerts from Alertmanager ignored since start (no known element label)",
+            "Alerts from Alertmanager refused since start (no known element, a bad service label, or too many firing)",
             ConstCounter::new(s.alerts_ignored),
         );
         r.register(
