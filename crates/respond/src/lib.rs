@@ -7,7 +7,8 @@
 //! notices and pages and runs mitigations, so a drill replays bit for bit.
 //!
 //! Per incident, the playbook:
-//! - publishes the drafted first update at or above `auto_publish_at`, and
+//! - publishes the drafted first update at or above `auto_publish_at` (or
+//!   at once where the incident hits a watched high-stakes event), and
 //!   below it holds the incident off the status page until an operator
 //!   approves (the incident's `awaiting_approval`);
 //! - queues every public timeline entry of a public incident for subscribers
@@ -492,7 +493,14 @@ fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track
         track.decided = true;
         // A person who declares an incident by hand has already decided to
         // publish it; one carried over from an earlier run was decided then.
-        if inc.engine_owned() && inc.status.is_open() && inc.severity < playbook.auto_publish_at {
+        // One that hits a watched high-stakes event is published at once, as
+        // it pages at once: the people on that call must not hear nothing
+        // while it lasts.
+        if inc.engine_owned()
+            && inc.status.is_open()
+            && inc.severity < playbook.auto_publish_at
+            && inc.watch.is_none()
+        {
             inc.awaiting_approval = true;
             inc.note(
                 at,

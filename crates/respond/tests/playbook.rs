@@ -196,10 +196,10 @@ fn below_the_threshold_the_draft_waits_for_approval_and_nothing_goes_out() {
 }
 
 /// The conference bridge degrades during a scheduled high-stakes call. With
-/// the call watched, the incident opens sooner, pages at once although it
-/// is minor, and the fallback switch saves the rest of the call.
+/// the call watched, the incident opens sooner, pages and is published at
+/// once although it is minor, and the fallback switch saves the rest of the call.
 #[test]
-fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
+fn a_watched_call_opens_sooner_pages_and_publishes_at_once_and_switches_to_the_fallback() {
     let run_bridge = |watched: bool| {
         let base = TwinConfig::default();
         let twin = TwinConfig {
@@ -264,6 +264,16 @@ fn a_watched_call_opens_sooner_pages_at_once_and_switches_to_the_fallback() {
         plain.opened_at
     );
     assert!(watched.severity < Severity::Major, "{:?}", watched.severity);
+    // Published at once when the call is watched; held for approval (minor) when not.
+    let held = |inc: &dialtone_engine::Incident| {
+        (inc.timeline.iter()).any(|e| e.kind == TimelineKind::AwaitingApproval)
+    };
+    assert!(held(&plain), "{:#?}", plain.timeline);
+    assert!(
+        !held(&watched) && watched.is_public(),
+        "{:#?}",
+        watched.timeline
+    );
     // Told as what it is: conference calls, to callers wherever they are.
     assert_eq!(watched.title, "Conference calls disrupted");
     assert_eq!(watched.impact.conference_participants_affected, 500);
