@@ -59,6 +59,9 @@ pub struct Live {
     stats: PipelineStats,
     /// Firing probes by element and alert id, and when they were last heard of.
     probes_heard: HashMap<(String, String), Instant>,
+    /// Participants the network's conference bridges host (the page's
+    /// conference component).
+    conference_participants: u64,
 }
 
 /// What the pipeline did since the process started, for `/metrics`.
@@ -95,6 +98,8 @@ impl Live {
     pub fn new(mut run: Run, earlier: Vec<Incident>, page: PageInfo, playbook: Playbook) -> Live {
         let history = History::new(run.engine().series().len(), HISTORY_MINUTES);
         let regions = run.regions();
+        let conference_participants =
+            dialtone_statuspage::conference_participants(run.engine().topology());
         let (open, closed): (Vec<Incident>, Vec<Incident>) =
             earlier.into_iter().partition(|i| i.status.is_open());
         for inc in open {
@@ -113,6 +118,7 @@ impl Live {
             surges: SurgeDetector::new(SurgeConfig::default()),
             stats: PipelineStats::default(),
             probes_heard: HashMap::new(),
+            conference_participants,
         }
     }
 
@@ -323,6 +329,7 @@ impl Live {
                 incidents: &public,
                 maintenances: &[],
                 now: self.now,
+                conference_participants: self.conference_participants,
             },
             all_incidents: &all,
             base_url: &notify.base_url,
@@ -418,6 +425,7 @@ impl Live {
             incidents: &public,
             maintenances: &planned,
             now: self.now,
+            conference_participants: self.conference_participants,
         };
         let console = render_console(
             &incidents,

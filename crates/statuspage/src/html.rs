@@ -99,6 +99,16 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
             );
         }
     }
+    // Services in no region (conference calls: their callers are anywhere).
+    for c in comps.iter().filter(|c| !c.group && c.group_id.is_none()) {
+        let _ = write!(
+            h,
+            "<tr><td>All regions</td><td>{}</td><td class=\"st {}\">{}</td></tr>",
+            escape(&c.name),
+            c.status,
+            c.status.replace('_', " ")
+        );
+    }
     h.push_str("</table>");
     let past: Vec<_> = state
         .incidents
@@ -247,6 +257,7 @@ mod tests {
             regions: &regions,
             incidents: &[],
             now: 0,
+            conference_participants: 0,
         };
         let html = render_status_html(&state);
         assert!(html.contains("id=\"impact-map\""));
@@ -273,6 +284,7 @@ mod tests {
             incidents: &[],
             maintenances: &window,
             now,
+            conference_participants: 0,
         };
         let statuses: Vec<(&str, usize)> = [500, 1500, 2500]
             .into_iter()

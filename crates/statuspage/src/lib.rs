@@ -55,6 +55,18 @@ pub struct PageState<'a> {
     /// Planned maintenance windows, any time, earliest first.
     pub maintenances: &'a [PlannedMaintenance],
     pub now: Timestamp,
+    /// Participants the network's conference bridges host
+    /// ([`conference_participants`]): where there are any, the page has a
+    /// "Conference calls" component, in no region (its callers are anywhere).
+    pub conference_participants: u64,
+}
+
+/// Participants the conference bridges of `topology` host, together.
+pub fn conference_participants(topology: &dialtone_model::Topology) -> u64 {
+    (topology.elements().iter())
+        .filter(|e| e.kind == dialtone_model::ElementKind::ConferenceBridge)
+        .map(|e| u64::from(e.subscribers))
+        .sum()
 }
 
 /// `2026-01-07T10:00:00.000Z`, the timestamp form Statuspage uses.

@@ -214,24 +214,61 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
         position += 1 + Service::ALL.len() as u32;
         out.extend(children);
     }
+    if state.conference_participants > 0 {
+        out.push(Component {
+            id: CONFERENCE_COMPONENT_ID.into(),
+            name: "Conference calls".into(),
+            status: conference_status(state).as_str(),
+            created_at: created,
+            updated_at: updated,
+            position,
+            description: Some("Conference calls, wherever their callers are".into()),
+            showcase: true,
+            start_date: None,
+            group_id: None,
+            page_id: state.page.id.clone(),
+            group: false,
+            only_show_if_degraded: false,
+            components: None,
+        });
+    }
     out
+}
+
+/// The conference component's id: it belongs to no region.
+const CONFERENCE_COMPONENT_ID: &str = "conference-calls";
+
+/// Status of conference calls: the worst over ongoing incidents, by the
+/// share of the bridges' participants each has hit.
+fn conference_status(state: &PageState<'_>) -> ComponentStatus {
+    let hosted = state.conference_participants.max(1) as f64;
+    (state.incidents.iter())
+        .filter(|i| is_ongoing(i))
+        .map(|i| {
+            let hit = i.impact.conference_participants_affected as f64;
+            ComponentStatus::from_affected_share(hit / hosted)
+        })
+        .fold(ComponentStatus::Operational, ComponentStatus::max)
 }
 
 /// One incident in Statuspage's shape; updates newest first, as Statuspage lists them.
 pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
     let id = inc.id.to_string();
     let all = components(state);
-    let affected: Vec<Component> =
-        all.into_iter()
-            .filter(|c| {
-                !c.group
+    let affected: Vec<Component> = all
+        .into_iter()
+        .filter(|c| {
+            let conference =
+                c.id == CONFERENCE_COMPONENT_ID && inc.impact.conference_participants_affected > 0;
+            conference
+                || !c.group
                     && inc.impact.regions.iter().any(|r| {
                         Service::ALL.iter().enumerate().any(|(i, s)| {
                             r.share[i] > 0.0 && c.id == component_id(&r.region, Some(*s))
                         })
                     })
-            })
-            .collect();
+        })
+        .collect();
     let updates = inc
         .timeline
         .iter()
@@ -397,6 +434,56 @@ mod tests {
     use dialtone_model::{ALL_SERVICES, RegionImpact};
 
     #[test]
+    fn conference_calls_are_a_component_of_no_region() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string()];
+        let mut bridge = Incident::open(1, 0);
+        bridge.severity = Severity::Minor;
+        bridge.impact.conference_participants_affected = 500;
+        let page_with = |incidents: &[Incident], conference_participants| {
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents,
+                maintenances: &[],
+                now: 600,
+                conference_participants,
+            };
+            (summary(&state), render_status_html(&state))
+        };
+        let (quiet, _) = page_with(&[], 0);
+        assert!(!quiet.components.iter().any(|c| c.id == "conference-calls"));
+        let (s, html) = page_with(std::slice::from_ref(&bridge), 500);
+        let conference = s.components.last().unwrap();
+        assert_eq!(
+            (
+                conference.id.as_str(),
+                conference.name.as_str(),
+                conference.status
+            ),
+            ("conference-calls", "Conference calls", "major_outage")
+        );
+        assert_eq!(conference.group_id, None);
+        assert!(
+            s.components[..s.components.len() - 1]
+                .iter()
+                .all(|c| c.status == "operational"),
+            "no region's services are hit"
+        );
+        let affected: Vec<&str> = (s.incidents[0].components.iter())
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(affected, ["conference-calls"]);
+        assert!(
+            html.contains("<tr><td>All regions</td><td>Conference calls</td><td class=\"st major_outage\">major outage</td></tr>"),
+            "{html}"
+        );
+        // A quarter of the participants the bridges host: a partial outage.
+        let (s, _) = page_with(std::slice::from_ref(&bridge), 2000);
+        assert_eq!(s.components.last().unwrap().status, "partial_outage");
+    }
+
+    #[test]
     fn a_monitoring_incident_leaves_the_banner_to_the_recovered_components() {
         let page = PageInfo::default();
         let regions = vec!["north".to_string()];
@@ -417,6 +504,7 @@ mod tests {
                 incidents: &incidents,
                 maintenances: &[],
                 now: 600,
+                conference_participants: 0,
             };
             let s = summary(&state);
             let html = render_status_html(&state);
@@ -457,6 +545,7 @@ mod tests {
                 incidents,
                 maintenances: &[],
                 now,
+                conference_participants: 0,
             };
             components(&state)
                 .into_iter()
@@ -488,6 +577,7 @@ mod tests {
             incidents: &[],
             maintenances: &window,
             now: 1_767_694_000,
+            conference_participants: 0,
         };
         let m = maintenance_json(&state, &window[0]);
         let listed: Vec<_> = m

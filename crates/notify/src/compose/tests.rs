@@ -79,6 +79,7 @@ fn composer<'a>(
             regions,
             incidents,
             now,
+            conference_participants: 0,
         },
         all_incidents: incidents,
         base_url: "https://status.example.net",
