@@ -9,10 +9,8 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Running, free_port, harness, http_post_json, live_after};
+use common::{Running, Served, first_cell, free_port, harness, http_post_json, live_after};
 use dialtone_auth::Role;
-use dialtone_model::ElementKind;
-use dialtone_server::{HEADER_READ_TIMEOUT, serve};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alertmanager_delivers_a_probe_alert_that_opens_an_incident() {
@@ -21,24 +19,11 @@ async fn alertmanager_delivers_a_probe_alert_that_opens_an_incident() {
         return;
     }
     let live = live_after(90);
-    let cell = (live.run().engine().topology().elements().iter())
-        .find(|e| e.kind == ElementKind::Cell)
-        .unwrap()
-        .id
-        .clone();
+    let cell = first_cell(&live);
     let h = harness(live).await;
     let token = h.token("alertmanager", Role::Operator).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dialtone = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(
-        listener,
-        h.router(),
-        HEADER_READ_TIMEOUT,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let served = Served::start(h.router()).await;
+    let dialtone = served.addr;
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("alertmanager.yml");
@@ -104,8 +89,7 @@ async fn alertmanager_delivers_a_probe_alert_that_opens_an_incident() {
         live.step();
         opened = (live.run().engine().incidents().first()).and_then(|i| i.root_cause.clone());
     }
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
     let log = std::fs::read_to_string(dir.path().join("alertmanager.log")).unwrap();
     assert!(
         posted.is_some(),

@@ -5,9 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use common::{authed, harness, live_after, send};
+use common::{authed, first_cell, harness, live_after, send};
 use dialtone_auth::Role;
-use dialtone_model::ElementKind;
 use dialtone_server::live::PROBE_STALE;
 use serde_json::json;
 
@@ -43,11 +42,7 @@ fn alert(status: &str, labels: serde_json::Value) -> serde_json::Value {
 #[tokio::test]
 async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     let live = live_after(90);
-    let cell = (live.run().engine().topology().elements().iter())
-        .find(|e| e.kind == ElementKind::Cell)
-        .unwrap()
-        .id
-        .clone();
+    let cell = first_cell(&live);
     let h = harness(live).await;
     let token = h.token("alertmanager", Role::Operator).await;
     let body = webhook(
@@ -111,28 +106,16 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
 async fn a_webhook_of_another_version_or_shape_is_refused() {
     let h = harness(live_after(1)).await;
     let token = h.token("alertmanager", Role::Operator).await;
-    let r = send(
-        h.router(),
-        authed(
-            "POST",
-            "/api/v1/alerts",
-            &token,
-            Some(webhook("3", json!([]))),
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("version 4"), "{}", r.body);
-    let r = send(
-        h.router(),
-        authed(
-            "POST",
-            "/api/v1/alerts",
-            &token,
-            Some(json!({"version": "4"})),
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("alerts"), "{}", r.body);
+    for (body, why) in [
+        (webhook("3", json!([])), "version 4"),
+        (json!({"version": "4"}), "alerts"),
+    ] {
+        let r = send(
+            h.router(),
+            authed("POST", "/api/v1/alerts", &token, Some(body)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.body.contains(why), "{}", r.body);
+    }
 }

@@ -8,9 +8,8 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Running, free_port, harness, http_get, live_after};
+use common::{Running, Served, free_port, harness, http_get, live_after};
 use dialtone_auth::Role;
-use dialtone_server::{HEADER_READ_TIMEOUT, serve};
 
 /// The value of an instant query's single sample, once Prometheus has one.
 fn query(prometheus: SocketAddr, promql: &str) -> Option<f64> {
@@ -31,17 +30,8 @@ async fn prometheus_scrapes_the_metrics_with_a_token() {
     let series = live.run().engine().series().len();
     let h = harness(live).await;
     let token = h.token("prometheus", Role::Viewer).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dialtone = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(
-        listener,
-        h.router(),
-        HEADER_READ_TIMEOUT,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let served = Served::start(h.router()).await;
+    let dialtone = served.addr;
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
@@ -91,8 +81,7 @@ async fn prometheus_scrapes_the_metrics_with_a_token() {
         read("up").await.unwrap(),
         read("dialtone_ingest_minutes_total").await.unwrap(),
     );
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
     let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap();
     assert_eq!(scraped, Some(series as f64), "Prometheus's log:\n{log}");
     assert_eq!(up, Some(1.0));

@@ -235,3 +235,42 @@ fn http(addr: SocketAddr, request: &str) -> Option<String> {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
 }
+
+/// The app of a harness served on a free local port, as a real client (a
+/// Prometheus, an Alertmanager) reaches it.
+pub struct Served {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    pub async fn start(router: Router) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(dialtone_server::serve(
+            listener,
+            router,
+            dialtone_server::HEADER_READ_TIMEOUT,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Served { addr, stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// The id of the twin's first cell.
+pub fn first_cell(live: &Live) -> String {
+    (live.run().engine().topology().elements().iter())
+        .find(|e| e.kind == dialtone_model::ElementKind::Cell)
+        .expect("the twin has cells")
+        .id
+        .clone()
+}
