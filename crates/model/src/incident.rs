@@ -55,6 +55,14 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, least first.
+    pub const ALL: [Severity; 4] = [
+        Severity::None,
+        Severity::Minor,
+        Severity::Major,
+        Severity::Critical,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Severity::None => "none",
@@ -65,14 +73,7 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        [
-            Severity::None,
-            Severity::Minor,
-            Severity::Major,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -44,6 +44,11 @@ impl Service {
             Service::Data => "data",
         }
     }
+
+    /// The service named `name` ([`Service::as_str`]).
+    pub fn parse(name: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 /// A set of services as bits (see [`Service::bit`]).

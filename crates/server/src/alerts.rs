@@ -72,12 +72,9 @@ fn probe_of(alert: &Alert) -> Result<ProbeAlert, String> {
 fn services_of(names: &str) -> Result<ServiceMask, String> {
     let mut mask = 0;
     for name in names.split(',').map(str::trim) {
-        let service = Service::ALL
-            .iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| {
-                format!("service `{name}` in the `service` label: use registration, voice or data")
-            })?;
+        let service = Service::parse(name).ok_or_else(|| {
+            format!("service `{name}` in the `service` label: use registration, voice or data")
+        })?;
         mask |= service.bit();
     }
     Ok(mask)

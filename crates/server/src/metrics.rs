@@ -23,16 +23,6 @@ use crate::live::{Live, PipelineStats};
 /// The OpenMetrics text format's media type; Prometheus asks for it first.
 const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// The severities an open incident is counted under, each always present
-/// (a series that appears only once it is non-zero cannot be alerted on
-/// going from zero).
-const SEVERITIES: [Severity; 4] = [
-    Severity::None,
-    Severity::Minor,
-    Severity::Major,
-    Severity::Critical,
-];
-
 /// What one scrape reports, read under the pipeline's lock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -42,7 +32,7 @@ pub struct Snapshot {
     pub series: usize,
     pub series_broken: usize,
     pub probes_firing: usize,
-    /// Open incidents per [`SEVERITIES`] entry.
+    /// Open incidents per [`Severity::ALL`] entry.
     pub open_incidents: [usize; 4],
     pub unsaved: usize,
     pub unqueued: usize,
@@ -53,7 +43,7 @@ impl Snapshot {
         let engine = live.run().engine();
         let mut open_incidents = [0; 4];
         for inc in engine.incidents().iter().filter(|i| i.status.is_open()) {
-            if let Some(k) = SEVERITIES.iter().position(|&s| s == inc.severity) {
+            if let Some(k) = Severity::ALL.iter().position(|&s| s == inc.severity) {
                 open_incidents[k] += 1;
             }
         }
@@ -151,14 +141,16 @@ impl Snapshot {
     }
 }
 
-/// Open incidents per severity, in [`SEVERITIES`] order: a `Family` would
-/// list them in its hash map's order, different from one process to the next.
+/// Open incidents per severity, in [`Severity::ALL`] order, each always
+/// present (a series that appears only once it is non-zero cannot be alerted
+/// on going from zero): a `Family` would list them in its hash map's order,
+/// different from one process to the next.
 #[derive(Debug)]
 struct OpenIncidents([usize; 4]);
 
 impl EncodeMetric for OpenIncidents {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        for (severity, &n) in SEVERITIES.iter().zip(&self.0) {
+        for (severity, &n) in Severity::ALL.iter().zip(&self.0) {
             (encoder.encode_family(&[("severity", severity.as_str())])?)
                 .encode_gauge(&(n as i64))?;
         }

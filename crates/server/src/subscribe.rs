@@ -194,7 +194,7 @@ fn check(
     }
     let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     for s in &b.services {
-        if !Service::ALL.iter().any(|k| k.as_str() == s) {
+        if Service::parse(s).is_none() {
             return Err(ApiError::BadRequest(format!(
                 "unknown service `{s}`: use registration, voice or data"
             )));

@@ -377,17 +377,13 @@ fn services(
     for name in names {
         let bit = match name.get_ref().as_str() {
             "all" => ALL_SERVICES,
-            other => Service::ALL
-                .into_iter()
-                .find(|s| s.as_str() == other)
-                .map(Service::bit)
-                .ok_or_else(|| {
-                    draft.invalid(
-                        lines.of_span(name),
-                        &element.id,
-                        format!("unknown service `{other}`: use registration, voice, data or all"),
-                    )
-                })?,
+            other => Service::parse(other).map(Service::bit).ok_or_else(|| {
+                draft.invalid(
+                    lines.of_span(name),
+                    &element.id,
+                    format!("unknown service `{other}`: use registration, voice, data or all"),
+                )
+            })?,
         };
         mask |= bit;
     }
