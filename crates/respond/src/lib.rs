@@ -486,6 +486,14 @@ fn follow_up_page(
     }));
 }
 
+/// Whether `inc` is below a severity `threshold` of the playbook. One that
+/// hits a watched high-stakes event is below none: it pages and is published
+/// at once, whatever its severity, as the people on that call must not hear
+/// nothing while it lasts.
+fn below(inc: &Incident, threshold: Severity) -> bool {
+    inc.severity < threshold && inc.watch.is_none()
+}
+
 /// Holds a fresh engine-opened incident below `auto_publish_at` for approval;
 /// publishes a held one once its severity reaches the threshold.
 fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tracking) {
@@ -493,14 +501,7 @@ fn publish_or_hold(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track
         track.decided = true;
         // A person who declares an incident by hand has already decided to
         // publish it; one carried over from an earlier run was decided then.
-        // One that hits a watched high-stakes event is published at once, as
-        // it pages at once: the people on that call must not hear nothing
-        // while it lasts.
-        if inc.engine_owned()
-            && inc.status.is_open()
-            && inc.severity < playbook.auto_publish_at
-            && inc.watch.is_none()
-        {
+        if inc.engine_owned() && inc.status.is_open() && below(inc, playbook.auto_publish_at) {
             inc.awaiting_approval = true;
             inc.note(
                 at,
@@ -546,8 +547,7 @@ fn page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    // A watched high-stakes event pages at any severity.
-    if playbook.escalation.is_empty() || (inc.severity < playbook.page_at && inc.watch.is_none()) {
+    if playbook.escalation.is_empty() || below(inc, playbook.page_at) {
         return;
     }
     let first_at = track.paged.map_or(at, |p| p.first_at);
