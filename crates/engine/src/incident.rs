@@ -557,9 +557,9 @@ impl Incident {
             return format!("broken KPIs on {}", names.join(", "));
         }
         format!(
-            "{cells} cell{} in {regions} region{} show{} broken KPIs",
-            if cells == 1 { "" } else { "s" },
-            if regions == 1 { "" } else { "s" },
+            "{} in {} show{} broken KPIs",
+            dialtone_model::count(cells, "cell", "cells"),
+            dialtone_model::count(regions as u64, "region", "regions"),
             if cells == 1 { "s" } else { "" },
         )
     }
@@ -777,14 +777,17 @@ fn public_title(impact: &Impact) -> String {
     }
 }
 
-/// "Network access, calls and conference calls": the services an impact
-/// takes down, conference calls included; empty where none is known.
+/// "network access, calls and conference calls": the services an impact
+/// takes down, conference calls included; "our services" where none is known.
 fn what_phrase(impact: &Impact) -> String {
     let mut names = service_names(all_services(impact));
     if impact.conference_participants_affected > 0 {
         names.push("conference calls".into());
     }
-    sentence_case(join_words(&names))
+    match join_words(&names) {
+        w if w.is_empty() => "our services".into(),
+        w => w,
+    }
 }
 
 /// Conference calls are hit and no region's cells are: the bridge serves
@@ -793,20 +796,12 @@ fn conference_only(impact: &Impact) -> bool {
     impact.regions.is_empty() && impact.conference_participants_affected > 0
 }
 
-/// Where the impact is, as the public reads it: none for conference calls
-/// alone; "some areas" where nothing is known yet.
-fn areas(impact: &Impact) -> Option<String> {
-    (!conference_only(impact)).then(|| regions_phrase(impact))
-}
-
 /// The public words of an engine event. `closing` is every area the
 /// public was told of (see [`Incident::told_regions`]).
 fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> String {
-    let what = match what_phrase(impact).to_lowercase() {
-        w if w.is_empty() => "our services".to_string(),
-        w => w,
-    };
-    let areas = areas(impact);
+    let what = what_phrase(impact);
+    // None for conference calls alone; "some areas" where nothing is known yet.
+    let areas = (!conference_only(impact)).then(|| regions_phrase(impact));
     let for_customers_in = areas
         .as_ref()
         .map_or(String::new(), |a| format!(" for customers in {a}"));
@@ -921,9 +916,10 @@ mod tests {
             ..bridge
         };
         assert_eq!(severity_of(&big_bridge), Severity::Major);
-        // Counted once where its callers are the cells' subscribers too.
-        both.subscribers_affected = 20_000;
-        both.conference_participants_affected = 20_000;
+        // Counted once where its callers are the cells' subscribers too
+        // (summed, these would make it critical).
+        both.subscribers_affected = 60_000;
+        both.conference_participants_affected = 60_000;
         assert_eq!(severity_of(&both), Severity::Major);
     }
 
