@@ -83,31 +83,27 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
     h.push_str("<h2>Services by region</h2>");
     render_impact_map(&mut h, &comps);
     h.push_str("<table><tr><th>Region</th><th>Service</th><th>Status</th></tr>");
+    let mut row = |region: &str, service: &str, status: &str| {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"st {status}\">{}</td></tr>",
+            escape(region),
+            escape(service),
+            status.replace('_', " ")
+        );
+    };
     for group in comps.iter().filter(|c| c.group) {
         for c in comps
             .iter()
             .filter(|c| c.group_id.as_deref() == Some(&group.id))
         {
             let service = c.name.rsplit(" – ").next().unwrap_or(&c.name);
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"st {}\">{}</td></tr>",
-                escape(&group.name),
-                escape(service),
-                c.status,
-                c.status.replace('_', " ")
-            );
+            row(&group.name, service, c.status);
         }
     }
     // Services in no region (conference calls: their callers are anywhere).
     for c in comps.iter().filter(|c| !c.group && c.group_id.is_none()) {
-        let _ = write!(
-            h,
-            "<tr><td>All regions</td><td>{}</td><td class=\"st {}\">{}</td></tr>",
-            escape(&c.name),
-            c.status,
-            c.status.replace('_', " ")
-        );
+        row("All regions", &c.name, c.status);
     }
     h.push_str("</table>");
     let past: Vec<_> = state
