@@ -3,20 +3,8 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{authed, get, harness, live_after, live_with_incident, send};
+use common::{authed, get, harness, live_after, live_with_incident, sample, send};
 use dialtone_auth::Role;
-
-/// The value of the sample line `name` (with its labels, if any) in `text`.
-fn sample(text: &str, name: &str) -> f64 {
-    let line = text
-        .lines()
-        .find(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' '))
-        })
-        .unwrap_or_else(|| panic!("no sample `{name}` in:\n{text}"));
-    line[name.len()..].trim().parse().unwrap()
-}
 
 #[tokio::test]
 async fn metrics_count_what_the_pipeline_ingested() {

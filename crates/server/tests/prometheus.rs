@@ -5,10 +5,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{Running, Served, free_port, harness, http_get, live_after};
+use common::{Served, Tool, harness, http_get, live_after, poll, prometheus_tests_enabled};
 use dialtone_auth::Role;
 
 /// The value of an instant query's single sample, once Prometheus has one.
@@ -21,8 +19,7 @@ fn query(prometheus: SocketAddr, promql: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_metrics_with_a_token() {
-    if std::env::var_os("DIALTONE_PROMETHEUS_TESTS").is_none() {
-        eprintln!("skipped: set DIALTONE_PROMETHEUS_TESTS=1 (scripts/test does) to run");
+    if !prometheus_tests_enabled() {
         return;
     }
     let minutes = 20;
@@ -32,12 +29,9 @@ async fn prometheus_scrapes_the_metrics_with_a_token() {
     let token = h.token("prometheus", Role::Viewer).await;
     let served = Served::start(h.router()).await;
     let dialtone = served.addr;
-
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    let prometheus = Tool::start(
+        "prometheus",
+        &format!(
             "scrape_configs:\n  \
                - job_name: dialtone\n    \
                  scrape_interval: 1s\n    \
@@ -47,43 +41,20 @@ async fn prometheus_scrapes_the_metrics_with_a_token() {
                  static_configs:\n      \
                    - targets: ['{dialtone}']\n"
         ),
-    )
-    .unwrap();
-    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let _prometheus = Running(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={web}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus is installed (scripts/test installs Debian's)"),
+        "--storage.tsdb.path",
+        &[],
     );
 
     // Prometheus starts, scrapes every second, and answers queries.
-    let until = Instant::now() + Duration::from_secs(60);
-    let scraped = loop {
-        let got = tokio::task::spawn_blocking(move || query(web, "dialtone_series"))
-            .await
-            .unwrap();
-        if got.is_some() || Instant::now() > until {
-            break got;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let web = prometheus.web;
+    let scraped = poll(move || query(web, "dialtone_series")).await;
     let read = |promql: &'static str| tokio::task::spawn_blocking(move || query(web, promql));
     let (up, ingested) = (
         read("up").await.unwrap(),
         read("dialtone_ingest_minutes_total").await.unwrap(),
     );
     served.stop().await;
-    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap();
-    assert_eq!(scraped, Some(series as f64), "Prometheus's log:\n{log}");
+    assert_eq!(scraped, Some(series as f64), "{}", prometheus.log());
     assert_eq!(up, Some(1.0));
     assert_eq!(ingested, Some(f64::from(minutes)));
 }

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
-use common::{Harness, get, harness_notifying, send};
+use common::{Harness, Running, free_port, get, harness_notifying, send};
 use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, TimelineKind};
 use dialtone_model::{IncidentStatus, Severity};
@@ -66,29 +66,22 @@ async fn receiver() -> (SocketAddr, Received) {
 
 /// aiosmtpd writing every message it receives into a Maildir; killed on drop.
 struct SmtpServer {
-    child: std::process::Child,
+    _process: Running,
     port: u16,
 }
 
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn smtp_server(maildir: &Path) -> SmtpServer {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let child = std::process::Command::new("python3")
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .spawn()
         .expect("python3 -m aiosmtpd starts (pip install aiosmtpd)");
-    let server = SmtpServer { child, port };
+    let server = SmtpServer {
+        _process: Running(child),
+        port,
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return server;

@@ -185,8 +185,8 @@ pub fn assert_page(r: &Reply, status: StatusCode, parts: &[&str]) {
     }
 }
 
-/// Stops the program it holds (a Prometheus, an Alertmanager) when the
-/// test ends, passed or not.
+/// Stops the program it holds (a Prometheus, an Alertmanager, an SMTP
+/// server) when the test ends, passed or not.
 pub struct Running(pub Child);
 
 impl Drop for Running {
@@ -224,16 +224,88 @@ pub fn http_post_json(addr: SocketAddr, path: &str, body: &str) -> Option<String
 }
 
 /// Sends a whole HTTP/1.0 `request` (the server closes the connection after
-/// its reply); the reply's body.
+/// its reply); the reply's body if its status is a success.
 fn http(addr: SocketAddr, request: &str) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     stream.write_all(request.as_bytes()).ok()?;
     let mut reply = String::new();
     stream.read_to_string(&mut reply).ok()?;
-    reply
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
+    let (head, body) = reply.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?;
+    status.starts_with('2').then(|| body.to_owned())
+}
+
+/// Whether the tests against the real Prometheus stack run: when
+/// `DIALTONE_PROMETHEUS_TESTS` is set, as `scripts/test` does after
+/// installing it. Says so when they do not.
+pub fn prometheus_tests_enabled() -> bool {
+    let enabled = std::env::var_os("DIALTONE_PROMETHEUS_TESTS").is_some();
+    if !enabled {
+        eprintln!("skipped: set DIALTONE_PROMETHEUS_TESTS=1 (scripts/test does) to run");
+    }
+    enabled
+}
+
+/// A program of the Prometheus stack (Debian's `prometheus`,
+/// `prometheus-alertmanager`) run for a test: its config, storage and log in
+/// a temporary directory, its web server on a free port; stopped on drop.
+pub struct Tool {
+    pub web: SocketAddr,
+    program: &'static str,
+    dir: tempfile::TempDir,
+    _process: Running,
+}
+
+impl Tool {
+    /// Starts `program` with `config` as its `--config.file`, `storage_flag`
+    /// pointing into its directory, its web server on a free port, and `extra`.
+    pub fn start(program: &'static str, config: &str, storage_flag: &str, extra: &[&str]) -> Tool {
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("config.yml");
+        std::fs::write(&config_file, config).unwrap();
+        let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let process = std::process::Command::new(program)
+            .arg(format!("--config.file={}", config_file.display()))
+            .arg(format!(
+                "{storage_flag}={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} starts (scripts/test installs Debian's): {e}"));
+        Tool {
+            web,
+            program,
+            dir,
+            _process: Running(process),
+        }
+    }
+
+    /// What it logged so far, for a failed assertion.
+    pub fn log(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        format!("{}'s log:\n{log}", self.program)
+    }
+}
+
+/// `f` (blocking I/O, run off the async threads) every 250 ms until it gives
+/// something or a minute has passed.
+pub async fn poll<T: Send + 'static>(
+    f: impl Fn() -> Option<T> + Clone + Send + 'static,
+) -> Option<T> {
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = tokio::task::spawn_blocking(f.clone()).await.unwrap();
+        if got.is_some() || std::time::Instant::now() > until {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The app of a harness served on a free local port, as a real client (a
@@ -273,4 +345,16 @@ pub fn first_cell(live: &Live) -> String {
         .expect("the twin has cells")
         .id
         .clone()
+}
+
+/// The value of the OpenMetrics sample line `name` (with its labels, if any) in `text`.
+pub fn sample(text: &str, name: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .unwrap_or_else(|| panic!("no sample `{name}` in:\n{text}"));
+    line[name.len()..].trim().parse().unwrap()
 }
