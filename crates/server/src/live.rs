@@ -209,22 +209,22 @@ impl Live {
 
     /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`.
     pub fn forget_stale_probes(&mut self, now: Instant) {
-        let stale: Vec<(String, String)> = (self.probes_heard.iter())
-            .filter(|&(_, &heard)| now.duration_since(heard) > PROBE_STALE)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for (element, id) in stale {
-            tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
-            self.probes_heard.remove(&(element.clone(), id.clone()));
-            let resolved = ProbeAlert {
-                id,
-                element,
-                services: 0,
-                firing: false,
-            };
-            // Its element was known when it fired, and a resolution is never refused.
-            let _ = self.run.engine_mut().probe_alert(self.now, &resolved);
-        }
+        let (engine, at) = (self.run.engine_mut(), self.now);
+        self.probes_heard.retain(|(element, id), heard| {
+            let fresh = now.duration_since(*heard) <= PROBE_STALE;
+            if !fresh {
+                tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
+                let resolved = ProbeAlert {
+                    id: id.clone(),
+                    element: element.clone(),
+                    services: 0,
+                    firing: false,
+                };
+                // Its element was known when it fired, and a resolution is never refused.
+                let _ = engine.probe_alert(at, &resolved);
+            }
+            fresh
+        });
     }
 
     /// Counts a webhook's alerts, taken and ignored.
