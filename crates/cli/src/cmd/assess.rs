@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dialtone_assess::{Assessment, Options, Progress, assess, render_html, synthetic};
+use dialtone_model::count;
 use indicatif::ProgressBar;
 
 use super::output::Output;
@@ -118,14 +119,13 @@ fn human(name: &str, a: &Assessment) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail: the results are ignored.
     let s = &a.summary;
-    let count = |n: usize, what: &str| dialtone_model::count(n as u64, what, &format!("{what}s"));
     let _ = writeln!(
         out,
         "{name}: {}, {}, {} subscribers, {}",
-        count(s.elements, "element"),
-        count(s.cells, "cell"),
+        count(s.elements as u64, "element", "elements"),
+        count(s.cells as u64, "cell", "cells"),
         s.subscribers,
-        count(s.regions, "region")
+        count(s.regions as u64, "region", "regions")
     );
     // A file without subscriber counts is scored in cells (one each): say
     // so rather than print "0 subscribers" beside a non-zero loss.
@@ -141,7 +141,11 @@ fn human(name: &str, a: &Assessment) -> String {
             1 => "1 single point of failure".to_owned(),
             n => format!("{n} single points of failure"),
         },
-        count(s.common_mode_groups, "common-mode cause"),
+        count(
+            s.common_mode_groups as u64,
+            "common-mode cause",
+            "common-mode causes"
+        ),
         s.cut_sets_order_2,
         s.cut_sets_order_3
     );
@@ -149,7 +153,7 @@ fn human(name: &str, a: &Assessment) -> String {
     let _ = writeln!(out, "Top risks, by expected {unit} lost a year:");
     for r in &a.risks {
         let _ = writeln!(out, "{:>3}. [{}] {}", r.rank, r.category, r.title);
-        let cells = count(r.loss.cells as usize, "cell");
+        let cells = count(r.loss.cells, "cell", "cells");
         let _ = writeln!(
             out,
             "     {}{}; {:.1} {unit}/year",
@@ -161,7 +165,7 @@ fn human(name: &str, a: &Assessment) -> String {
             if r.loss.emergency_cells > 0 {
                 format!(
                     ", EMERGENCY CALLS lost on {}",
-                    count(r.loss.emergency_cells as usize, "cell")
+                    count(r.loss.emergency_cells, "cell", "cells")
                 )
             } else {
                 String::new()
