@@ -136,7 +136,7 @@
 
 mod profile;
 
-use dialtone_model::{Direction, Timestamp};
+use dialtone_model::{Direction, Sample, Timestamp};
 use profile::Profile;
 
 /// Settings shared by every series of a bank. One configuration for all data.
@@ -1096,22 +1096,64 @@ impl DetectorBank {
     ///
     /// If `values` is longer than the bank, or `scores` shorter than `values`.
     pub fn update_interval(&mut self, timestamp: Timestamp, values: &[f64], scores: &mut [f64]) {
-        // A copy, once per scrape: held locally, the settings stay in
-        // registers across the loop (borrowed, they are reloaded per series;
-        // callgrind counted 0.4 % more instructions).
-        let tuned = self.tuned;
-        let clock = Clock::new(timestamp);
         let states = &mut self.states[..values.len()];
-        for (i, (&value, score)) in values.iter().zip(&mut scores[..values.len()]).enumerate() {
-            if let Some(ahead) = states.get(i + PREFETCH_AHEAD) {
-                prefetch(ahead);
-            }
-            *score = if value.is_finite() {
-                states[i].update(&tuned, &clock, value)
-            } else {
-                0.0
-            };
+        let scores = &mut scores[..values.len()];
+        update_each(&self.tuned, states, timestamp, scores, |k| k, |k| values[k]);
+    }
+
+    /// Scores the samples of one minute, of any series in any order:
+    /// `samples[k]`'s score goes to `scores[k]`. Same results as calling
+    /// [`DetectorBank::update`] for each in turn, a series sampled twice
+    /// included, at less cost: where the day and week the minute falls in
+    /// is worked out once, and each series' state is asked of memory a few
+    /// samples ahead (see [`prefetch`]).
+    ///
+    /// # Panics
+    ///
+    /// If a sample's series was not returned by [`DetectorBank::add_series`],
+    /// or `scores` is shorter than `samples`.
+    pub fn update_samples(&mut self, timestamp: Timestamp, samples: &[Sample], scores: &mut [f64]) {
+        update_each(
+            &self.tuned,
+            &mut self.states,
+            timestamp,
+            &mut scores[..samples.len()],
+            // Past the last sample, an index no state has: nothing to prefetch.
+            |k| samples.get(k).map_or(usize::MAX, |s| s.series as usize),
+            |k| samples[k].value,
+        );
+    }
+}
+
+/// The loop of [`DetectorBank::update_interval`] and
+/// [`DetectorBank::update_samples`]: scores the `k`-th sample, `value(k)` of
+/// the series at index `series(k)`, at `timestamp` into `scores[k]`, for
+/// every `k` of `scores`. (Two functions rather than one returning both, so
+/// that asking for a series ahead does not check a value's index.)
+#[inline(always)]
+fn update_each(
+    tuned: &Tuned,
+    states: &mut [SeriesState],
+    timestamp: Timestamp,
+    scores: &mut [f64],
+    series: impl Fn(usize) -> usize,
+    value: impl Fn(usize) -> f64,
+) {
+    // A copy, once per scrape: held locally, the settings stay in
+    // registers across the loop (borrowed, they are reloaded per series;
+    // callgrind counted 0.4 % more instructions).
+    let tuned = *tuned;
+    let clock = Clock::new(timestamp);
+    for (k, score) in scores.iter_mut().enumerate() {
+        if let Some(ahead) = states.get(series(k + PREFETCH_AHEAD)) {
+            prefetch(ahead);
         }
+        let value = value(k);
+        *score = if value.is_finite() {
+            states[series(k)].update(&tuned, &clock, value)
+        } else {
+            0.0
+        };
     }
 }
 
@@ -1848,6 +1890,44 @@ mod tests {
                 prop_assert!((0.0..=1.0).contains(&x), "score {x}");
                 prop_assert_eq!(x.to_bits(), b.update(sb, ts, v).to_bits());
             }
+        }
+
+        /// Minutes of samples of four warmed-up series, in any order, some
+        /// missing, some twice, more than [`PREFETCH_AHEAD`] at once.
+        #[test]
+        fn samples_update_matches_single_updates(
+            minutes in prop::collection::vec(
+                prop::collection::vec((0u32..4, value()), 0..3 * PREFETCH_AHEAD),
+                1..20,
+            ),
+        ) {
+            let mut a = DetectorBank::new(DetectorConfig::default());
+            for d in [Direction::Down, Direction::Up, Direction::Both, Direction::Up] {
+                a.add_series(d);
+            }
+            // Past the warm-up and the CUSUM's first day, where every test
+            // and the episode filter run.
+            let mut noise = Noise(5);
+            let mut out = [0.0; 4];
+            let warm = CUSUM_LIVE_SECS / 60;
+            for m in 0..warm {
+                let vals = [0.0, 1.0, 2.0, 3.0].map(|level| level + noise.gauss());
+                a.update_interval(T0 + 60 * m, &vals, &mut out);
+            }
+            let mut b = a.clone();
+            for (m, minute) in minutes.iter().enumerate() {
+                let ts = T0 + 60 * (warm + m as i64);
+                let samples: Vec<Sample> = minute
+                    .iter()
+                    .map(|&(series, value)| Sample { series, value })
+                    .collect();
+                let mut scores = vec![0.0; samples.len()];
+                a.update_samples(ts, &samples, &mut scores);
+                for (s, score) in samples.iter().zip(scores) {
+                    prop_assert_eq!(b.update(s.series, ts, s.value).to_bits(), score.to_bits());
+                }
+            }
+            prop_assert!(a.states == b.states);
         }
 
         #[test]

@@ -116,6 +116,9 @@ pub struct Engine {
     series: Vec<SeriesKey>,
     series_element: Vec<u32>,
     bank: DetectorBank,
+    /// The detectors' scores of the minute being ingested, one per sample
+    /// (kept to reuse its allocation).
+    scores: Vec<f64>,
     /// Last anomalous minute per series (i64::MIN: never).
     last_anomalous: Vec<Timestamp>,
     /// Per series: the minute it last became broken (joined `hot`), the onset
@@ -208,6 +211,7 @@ impl Engine {
             series,
             series_element,
             bank,
+            scores: Vec::new(),
             last_anomalous: vec![Timestamp::MIN; n],
             hot_since: vec![Timestamp::MIN; n],
             hot: Vec::new(),
@@ -319,10 +323,14 @@ impl Engine {
         // The elements open incidents of the engine's own claim (see below):
         // built only once a sample below the threshold has an unrecovered series.
         let mut in_scope: Option<HashSet<usize>> = None;
-        for s in samples {
+        // All of the minute's scores first, in one pass over the detectors.
+        // The hold test below then reads a series' state after the minute,
+        // which is after its sample unless the minute holds it twice.
+        self.scores.resize(samples.len(), 0.0);
+        self.bank.update_samples(at, samples, &mut self.scores);
+        for (s, &score) in samples.iter().zip(&self.scores) {
             let e = self.series_element[s.series as usize] as usize;
             self.reporting[e] |= self.series[s.series as usize].kpi.services();
-            let score = self.bank.update(s.series, at, s.value);
             // A watched event's element alarms earlier (see `watch.rs`).
             let threshold = if self.watched[e] {
                 threshold * WATCH_SENSITIVITY
