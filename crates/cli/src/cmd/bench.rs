@@ -496,6 +496,10 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
 }
 
 fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
+    let host = Host::now();
+    if !args.json {
+        outln!("{}", host.line())?;
+    }
     let mut rows = Vec::new();
     for &n in &args.series {
         let mut workload = Workload::new(n, 0xd1a1_7013);
@@ -611,6 +615,7 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
             "{}",
             json!({
                 "benchmark": "throughput",
+                "host": host.json(),
                 "threads": 1,
                 "results": rows,
                 "ingest": ingest,
@@ -629,6 +634,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let host = Host::now();
     let seed = 0xd1a1_7013;
     let clock = Instant::now();
     let topology = synthetic::generate(args.elements, seed);
@@ -667,6 +673,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
             "{}",
             json!({
                 "benchmark": "rca",
+                "host": host.json(),
                 "elements": bench.topology().len(),
                 "series": bench.series(),
                 "repetitions": args.repetitions,
@@ -678,6 +685,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         )?;
         return Ok(());
     }
+    outln!("{}", host.line())?;
     outln!(
         "root cause at scale: {} elements, {} series; network generated in {:.2} s, \
          engine warmed up in {:.1} s; median of {} bursts per fault, one thread",
@@ -739,9 +747,81 @@ fn median_count(xs: &[usize]) -> f64 {
     throughput::median(&xs)
 }
 
+/// The machine a timing ran on, as Linux's `/proc` tells it: the same code's
+/// rate differs by a third from one CPU to another, and by a tenth or more
+/// with what else runs (BENCHMARKS.md), so a figure carries both.
+#[derive(Debug)]
+struct Host {
+    cpu: Option<String>,
+    cores: usize,
+    /// At the start of the run.
+    load_average_1m: Option<f64>,
+}
+
+impl Host {
+    fn now() -> Host {
+        let read = |path| std::fs::read_to_string(path).ok();
+        Host {
+            cpu: read("/proc/cpuinfo").and_then(|info| cpu_model(&info)),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            load_average_1m: read("/proc/loadavg").and_then(|l| load_average_1m(&l)),
+        }
+    }
+
+    fn line(&self) -> String {
+        let load = self
+            .load_average_1m
+            .map_or("unknown".into(), |l| format!("{l:.2}"));
+        format!(
+            "host: {} ({} cores), load average {load} at the start",
+            self.cpu.as_deref().unwrap_or("unknown CPU"),
+            self.cores
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "cpu": self.cpu,
+            "cores": self.cores,
+            "load_average_1m": self.load_average_1m,
+        })
+    }
+}
+
+/// The first `model name` of a `/proc/cpuinfo`.
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "model name").then(|| value.trim().to_owned())
+    })
+}
+
+/// The one-minute load average, the first field of `/proc/loadavg`.
+fn load_average_1m(loadavg: &str) -> Option<f64> {
+    loadavg.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_reads_proc() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_model("processor\t: 0\n"), None);
+        assert_eq!(load_average_1m("0.42 0.61 0.70 1/187 4242\n"), Some(0.42));
+        assert_eq!(load_average_1m(""), None);
+        let host = Host {
+            cpu: None,
+            cores: 2,
+            load_average_1m: Some(1.5),
+        };
+        assert_eq!(
+            host.line(),
+            "host: unknown CPU (2 cores), load average 1.50 at the start"
+        );
+    }
 
     #[test]
     fn series_counts_parse() {
