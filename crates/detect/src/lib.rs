@@ -1157,8 +1157,8 @@ fn update_each(
     }
 }
 
-/// Series ahead of the current one whose state [`prefetch`] requests, some
-/// memory latencies' worth of updates: 2 measured too few, 4 to 32 alike.
+/// Updates ahead of the current one whose series' state [`prefetch`]
+/// requests, some memory latencies' worth: 2 measured too few, 4 to 32 alike.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Asks the cache for every line of `state`. A bank of 10^6 series is larger

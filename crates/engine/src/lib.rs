@@ -315,6 +315,11 @@ impl Engine {
     /// Runs the detectors over one minute of samples and updates which series
     /// are broken, without touching incidents: what `dialtone rca` replays a
     /// file through before it reads [`Engine::observations`].
+    ///
+    /// A minute holds at most one sample per series (the twin and `dialtone
+    /// rca`'s readers make it so). A series sampled twice is scored twice, in
+    /// order, but the hold test that keeps an outage's series broken reads
+    /// its detector after both.
     pub fn detect(&mut self, at: Timestamp, samples: &[Sample]) {
         self.now = at;
         self.first_sample_at.get_or_insert(at);

@@ -747,13 +747,15 @@ fn median_count(xs: &[usize]) -> f64 {
     throughput::median(&xs)
 }
 
-/// The machine a timing ran on, as Linux's `/proc` tells it: the same code's
-/// rate differs by a third from one CPU to another, and by a tenth or more
-/// with what else runs (BENCHMARKS.md), so a figure carries both.
+/// The machine a timing ran on: the same code's rate differs by a third
+/// from one CPU to another, and by a tenth or more with what else runs
+/// (BENCHMARKS.md), so a figure carries both. The CPU model and the load
+/// come from Linux's `/proc` (an ARM `/proc/cpuinfo` names no model).
 #[derive(Debug)]
 struct Host {
     cpu: Option<String>,
-    cores: usize,
+    /// Logical CPUs this process may run on (after affinity and quotas).
+    cpus: Option<usize>,
     /// At the start of the run.
     load_average_1m: Option<f64>,
 }
@@ -763,7 +765,7 @@ impl Host {
         let read = |path| std::fs::read_to_string(path).ok();
         Host {
             cpu: read("/proc/cpuinfo").and_then(|info| cpu_model(&info)),
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus: std::thread::available_parallelism().ok().map(|n| n.get()),
             load_average_1m: read("/proc/loadavg").and_then(|l| load_average_1m(&l)),
         }
     }
@@ -772,17 +774,17 @@ impl Host {
         let load = self
             .load_average_1m
             .map_or("unknown".into(), |l| format!("{l:.2}"));
+        let cpus = self.cpus.map_or("unknown".into(), |n| n.to_string());
         format!(
-            "host: {} ({} cores), load average {load} at the start",
+            "host: {} ({cpus} logical CPUs available), load average {load} at the start",
             self.cpu.as_deref().unwrap_or("unknown CPU"),
-            self.cores
         )
     }
 
     fn json(&self) -> serde_json::Value {
         json!({
             "cpu": self.cpu,
-            "cores": self.cores,
+            "logical_cpus": self.cpus,
             "load_average_1m": self.load_average_1m,
         })
     }
@@ -814,12 +816,12 @@ mod tests {
         assert_eq!(load_average_1m(""), None);
         let host = Host {
             cpu: None,
-            cores: 2,
+            cpus: Some(2),
             load_average_1m: Some(1.5),
         };
         assert_eq!(
             host.line(),
-            "host: unknown CPU (2 cores), load average 1.50 at the start"
+            "host: unknown CPU (2 logical CPUs available), load average 1.50 at the start"
         );
     }
 
