@@ -42,6 +42,13 @@ enum BenchCommand {
     Kpi(KpiArgs),
     /// Detector-kernel samples per second (one thread) and state bytes per
     /// series, then the end-to-end rate through the engine's ingest path.
+    ///
+    /// The rates are the host's as much as the code's: the first line names
+    /// the CPU and the load average at the start, and on a shared machine a
+    /// rate moves by a tenth or more from one run to the next. To compare
+    /// two builds, run both at once, one per core (`taskset -c 0 ... &
+    /// taskset -c 1 ...`), swap the cores, repeat, and compare the ratios of
+    /// the pairs (BENCHMARKS.md does this).
     Throughput(ThroughputArgs),
     /// `dialtone assess` on a synthetic network of about N elements (whole
     /// sites and pools, so a small N makes more): time taken.
