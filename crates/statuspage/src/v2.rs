@@ -165,6 +165,23 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
     // where clients keep a component's `created_at` as first seen.
     let created = iso8601(state.page.created_at);
     let updated = page(state).updated_at;
+    // What every component shares; each kind below sets what it differs in.
+    let component = |id, name, status: ComponentStatus, position| Component {
+        id,
+        name,
+        status: status.as_str(),
+        created_at: created.clone(),
+        updated_at: updated.clone(),
+        position,
+        description: None,
+        showcase: true,
+        start_date: None,
+        group_id: None,
+        page_id: state.page.id.clone(),
+        group: false,
+        only_show_if_degraded: false,
+        components: None,
+    };
     let mut out = Vec::new();
     let mut position = 1;
     for region in state.regions {
@@ -173,20 +190,13 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
             .iter()
             .enumerate()
             .map(|(i, s)| Component {
-                id: component_id(region, Some(*s)),
-                name: format!("{} – {}", region_name(region), s.public_name()),
-                status: service_status(state, region, i).as_str(),
-                created_at: created.clone(),
-                updated_at: updated.clone(),
-                position: position + 1 + i as u32,
-                description: None,
-                showcase: true,
-                start_date: None,
                 group_id: Some(group_id.clone()),
-                page_id: state.page.id.clone(),
-                group: false,
-                only_show_if_degraded: false,
-                components: None,
+                ..component(
+                    component_id(region, Some(*s)),
+                    format!("{} – {}", region_name(region), s.public_name()),
+                    service_status(state, region, i),
+                    position + 1 + i as u32,
+                )
             })
             .collect();
         let worst = Service::ALL
@@ -196,40 +206,24 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
             .max()
             .unwrap_or(ComponentStatus::Operational);
         out.push(Component {
-            id: group_id.clone(),
-            name: region_name(region),
-            status: worst.as_str(),
-            created_at: created.clone(),
-            updated_at: updated.clone(),
-            position,
             description: Some(format!("Services in the {} region", region_name(region))),
             showcase: false,
-            start_date: None,
-            group_id: None,
-            page_id: state.page.id.clone(),
             group: true,
-            only_show_if_degraded: false,
             components: Some(children.iter().map(|c| c.id.clone()).collect()),
+            ..component(group_id.clone(), region_name(region), worst, position)
         });
         position += 1 + Service::ALL.len() as u32;
         out.extend(children);
     }
     if state.conference_participants > 0 {
         out.push(Component {
-            id: CONFERENCE_COMPONENT_ID.into(),
-            name: "Conference calls".into(),
-            status: conference_status(state).as_str(),
-            created_at: created,
-            updated_at: updated,
-            position,
             description: Some("Conference calls, wherever their callers are".into()),
-            showcase: true,
-            start_date: None,
-            group_id: None,
-            page_id: state.page.id.clone(),
-            group: false,
-            only_show_if_degraded: false,
-            components: None,
+            ..component(
+                CONFERENCE_COMPONENT_ID.into(),
+                "Conference calls".into(),
+                conference_status(state),
+                position,
+            )
         });
     }
     out
