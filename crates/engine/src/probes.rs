@@ -78,6 +78,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Resolves probe `id` on `element`, as its resolved alert would: for a
+    /// caller that takes a probe it has not heard of for too long as
+    /// resolved. Nothing if no such probe fires.
+    pub fn resolve_probe(&mut self, element: &str, id: &str) {
+        if let Some(element) = self.topology().index_of(element) {
+            self.probes.remove(&(element, id.to_owned()));
+        }
+    }
+
     /// Probes firing now.
     pub fn firing_probes(&self) -> usize {
         self.probes.len()

@@ -209,19 +209,12 @@ impl Live {
 
     /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`.
     pub fn forget_stale_probes(&mut self, now: Instant) {
-        let (engine, at) = (self.run.engine_mut(), self.now);
+        let engine = self.run.engine_mut();
         self.probes_heard.retain(|(element, id), heard| {
             let fresh = now.duration_since(*heard) <= PROBE_STALE;
             if !fresh {
                 tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
-                let resolved = ProbeAlert {
-                    id: id.clone(),
-                    element: element.clone(),
-                    services: 0,
-                    firing: false,
-                };
-                // Its element was known when it fired, and a resolution is never refused.
-                let _ = engine.probe_alert(at, &resolved);
+                engine.resolve_probe(element, id);
             }
             fresh
         });
