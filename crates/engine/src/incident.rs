@@ -639,11 +639,12 @@ impl Incident {
         ) {
             return;
         }
-        let minutes = (next_update_secs + 59) / 60;
+        // The playbook's cadence is positive (respond checks it).
+        let minutes = u64::try_from((next_update_secs + 59) / 60).unwrap_or(0);
         let body = format!(
-            "{} We will post another update within {minutes} minute{}.",
+            "{} We will post another update within {}.",
             self.words(TimelineKind::Progress),
-            if minutes == 1 { "" } else { "s" }
+            dialtone_model::count(minutes, "minute", "minutes")
         );
         let detail = "no public update for a cadence: posted a progress update".to_string();
         self.record(at, TimelineKind::Progress, body, detail);
@@ -800,15 +801,16 @@ fn conference_only(impact: &Impact) -> bool {
 /// public was told of (see [`Incident::told_regions`]).
 fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> String {
     let what = what_phrase(impact);
+    let conference_only = conference_only(impact);
     // None for conference calls alone; "some areas" where nothing is known yet.
-    let areas = (!conference_only(impact)).then(|| regions_phrase(impact));
+    let areas = (!conference_only).then(|| regions_phrase(impact));
     let for_customers_in = areas
         .as_ref()
         .map_or(String::new(), |a| format!(" for customers in {a}"));
     let in_areas = areas.map_or(String::new(), |a| format!(" in {a}"));
     // Closing words with no area known are for all (a report-only
     // incident), or for none (conference calls alone).
-    let in_closing = match (closing.is_empty(), conference_only(impact)) {
+    let in_closing = match (closing.is_empty(), conference_only) {
         (false, _) => format!(" in {}", areas_phrase(closing)),
         (true, false) => " in all areas".to_string(),
         (true, true) => String::new(),
