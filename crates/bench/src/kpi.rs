@@ -307,6 +307,9 @@ pub struct KpiBreakdown {
     pub adjusted: Adjusted,
 }
 
+/// The endings of a KPI file's name, the longer first (see [`kpi_name`]).
+const KPI_SUFFIXES: [&str; 2] = [".csv.gz", ".csv"];
+
 /// The KPI files (`*.csv.gz`, or uncompressed `*.csv`) in `dir`, sorted.
 pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
     let io = |err| KpiError::Io {
@@ -317,7 +320,7 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, KpiError> {
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         let name = path.to_string_lossy();
-        if name.ends_with(".csv.gz") || name.ends_with(".csv") {
+        if KPI_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
             paths.push(path);
         }
     }
@@ -407,8 +410,8 @@ pub struct KpiRun {
 /// A KPI's name: its file name without `.csv.gz` or `.csv`.
 fn kpi_name(path: &Path) -> String {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    (name.strip_suffix(".csv.gz"))
-        .or_else(|| name.strip_suffix(".csv"))
+    (KPI_SUFFIXES.iter())
+        .find_map(|suffix| name.strip_suffix(suffix))
         .unwrap_or(&name)
         .to_owned()
 }
