@@ -46,9 +46,9 @@ enum BenchCommand {
     /// The rates are the host's as much as the code's: the first line names
     /// the CPU and the load average at the start, and on a shared machine a
     /// rate moves by a tenth or more from one run to the next. To compare
-    /// two builds, run both at once, one per core (`taskset -c 0 ... &
-    /// taskset -c 1 ...`), swap the cores, repeat, and compare the ratios of
-    /// the pairs (BENCHMARKS.md does this).
+    /// two builds, `bash scripts/compare-builds OLD NEW` runs both at once,
+    /// one per core, swapping cores each round, and compares the ratios of
+    /// the pairs.
     Throughput(ThroughputArgs),
     /// `dialtone assess` on a synthetic network of about N elements (whole
     /// sites and pools, so a small N makes more): time taken.
