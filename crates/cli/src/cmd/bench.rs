@@ -783,7 +783,7 @@ impl Host {
             .map_or("unknown".into(), |l| format!("{l:.2}"));
         let cpus = self.cpus.map_or("unknown".into(), |n| n.to_string());
         format!(
-            "host: {} ({cpus} logical CPUs available), load average {load} at the start",
+            "host: {}, {cpus} logical CPUs available, load average {load} at the start",
             self.cpu.as_deref().unwrap_or("unknown CPU"),
         )
     }
@@ -797,11 +797,21 @@ impl Host {
     }
 }
 
-/// The first `model name` of a `/proc/cpuinfo`.
+/// The first `model name` of a `/proc/cpuinfo`, with its `cpu family` and
+/// `model` numbers where given: a virtual machine may name only the brand
+/// ("AMD EPYC"), and two generations under one name differ in rate by a
+/// third (BENCHMARKS.md).
 fn cpu_model(cpuinfo: &str) -> Option<String> {
-    cpuinfo.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        (key.trim() == "model name").then(|| value.trim().to_owned())
+    let field = |name: &str| {
+        cpuinfo.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == name).then(|| value.trim())
+        })
+    };
+    let name = field("model name")?;
+    Some(match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!("{name} (family {family}, model {model})"),
+        _ => name.to_owned(),
     })
 }
 
@@ -818,6 +828,11 @@ mod tests {
     fn host_reads_proc() {
         let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
         assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+        let numbered = "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n";
+        assert_eq!(
+            cpu_model(numbered).as_deref(),
+            Some("AMD EPYC (family 25, model 17)")
+        );
         assert_eq!(cpu_model("processor\t: 0\n"), None);
         assert_eq!(load_average_1m("0.42 0.61 0.70 1/187 4242\n"), Some(0.42));
         assert_eq!(load_average_1m(""), None);
@@ -828,7 +843,7 @@ mod tests {
         };
         assert_eq!(
             host.line(),
-            "host: unknown CPU (2 logical CPUs available), load average 1.50 at the start"
+            "host: unknown CPU, 2 logical CPUs available, load average 1.50 at the start"
         );
     }
 
