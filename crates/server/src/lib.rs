@@ -51,6 +51,7 @@ pub use serve::{HEADER_READ_TIMEOUT, serve};
 
 use extract::Path;
 use live::Live;
+use metrics::{LastSnapshot, Snapshot};
 
 /// Largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -191,6 +192,8 @@ pub struct AppState {
     pub published: Arc<Published>,
     /// The pipeline; the live loop and operator actions take turns on it.
     pub live: Arc<Mutex<Live>>,
+    /// What `/metrics` answers with while `live`'s lock is held.
+    pub(crate) last_snapshot: Arc<LastSnapshot>,
     /// The network's region ids, fixed for the run: the public forms read
     /// them here, not under `live`'s lock, which a slow database save holds.
     pub(crate) regions: Arc<[String]>,
@@ -252,6 +255,7 @@ impl AppState {
             published,
             regions: live.regions().into(),
             page_name: live.page().name.as_str().into(),
+            last_snapshot: Arc::new(LastSnapshot::new(Snapshot::of(&live))),
             live: Arc::new(Mutex::new(live)),
             store: stores.incidents,
             auth: stores.auth,
@@ -278,6 +282,7 @@ impl AppState {
             notify_store: self.notify_store.clone(),
             notify: self.notify.clone(),
             published: self.published.clone(),
+            last_snapshot: self.last_snapshot.clone(),
         }
     }
 }

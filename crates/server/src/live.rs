@@ -27,6 +27,7 @@ use tokio::sync::{Mutex, watch};
 
 use crate::access::unix_now;
 use crate::console::render_console;
+use crate::metrics::{LastSnapshot, Snapshot};
 use crate::{History, Published, Rendered};
 
 /// Reports this long before an incident opened are answered when it resolves:
@@ -445,22 +446,34 @@ impl Live {
     }
 }
 
-/// What the loop writes to: incidents, the outbox, and the public documents.
+/// What the loop writes to: incidents, the outbox, the public documents and
+/// the snapshot `/metrics` answers with while the loop is busy.
 #[derive(Clone)]
 pub struct Sinks {
     pub store: Arc<dyn Store>,
     pub notify_store: Arc<dyn NotifyStore>,
     pub notify: Arc<NotifyConfig>,
     pub published: Arc<Published>,
+    pub(crate) last_snapshot: Arc<LastSnapshot>,
 }
 
 impl Live {
     /// After a minute or an operator action: re-render, save dirty incidents,
     /// queue outbound messages. A store failure loses nothing: incidents stay
-    /// dirty and effects pending until a later call succeeds.
+    /// dirty and effects pending until a later call succeeds. The metrics
+    /// snapshot is left before the saves, which may wait on the store, and
+    /// again after them, with what they saved or failed to.
     pub async fn settle(&mut self, sinks: &Sinks) {
         sinks.published.publish(self.render());
+        sinks.last_snapshot.set(Snapshot::of(self));
         self.save(sinks.store.as_ref()).await;
+        self.queue_pending(sinks).await;
+        sinks.last_snapshot.set(Snapshot::of(self));
+    }
+
+    /// Queues the pending effects' messages and the reporters' replies in
+    /// the outbox; on failure they stay pending.
+    async fn queue_pending(&mut self, sinks: &Sinks) {
         if self.pending.is_empty() {
             return;
         }

@@ -1,8 +1,13 @@
 //! `/metrics`: Dialtone's own health in the OpenMetrics text format, for the
 //! Prometheus that watches the watcher. Read from the live pipeline at each
-//! scrape, so there is nothing to keep in step; the scrape waits its turn on
-//! the pipeline's lock like an operator's action (behind a minute's save,
-//! if the store is slow), and encodes after letting go of it.
+//! scrape when its lock is free; when it is held (a minute, an operator
+//! action, or a save to a slow or unreachable store, which holds it as long
+//! as the store takes), the scrape answers at once with the snapshot the
+//! pipeline left when it last settled ([`LastSnapshot`]): a scrape that
+//! waited behind a hung store would time out just when the watcher's own
+//! health matters most. Either way it encodes outside the lock.
+
+use std::sync::PoisonError;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -36,6 +41,31 @@ pub struct Snapshot {
     pub open_incidents: [usize; 4],
     pub unsaved: usize,
     pub unqueued: usize,
+}
+
+/// The pipeline's latest [`Snapshot`], which [`Live::settle`] leaves before
+/// its saves and again after them, for a scrape that finds the pipeline's
+/// lock held. A plain mutex, held only to copy a snapshot in or out.
+#[derive(Debug)]
+pub struct LastSnapshot(std::sync::Mutex<Snapshot>);
+
+impl LastSnapshot {
+    pub fn new(first: Snapshot) -> LastSnapshot {
+        LastSnapshot(std::sync::Mutex::new(first))
+    }
+
+    pub fn set(&self, snapshot: Snapshot) {
+        // Poisoned only by a panic inside `set` or `get`, which cannot leave
+        // half a snapshot: assigning or cloning one does not panic midway.
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = snapshot;
+    }
+
+    pub fn get(&self) -> Snapshot {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl Snapshot {
@@ -164,7 +194,10 @@ impl EncodeMetric for OpenIncidents {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let snapshot = Snapshot::of(&*state.live.lock().await);
+    let snapshot = match state.live.try_lock() {
+        Ok(live) => Snapshot::of(&live),
+        Err(_busy) => state.last_snapshot.get(),
+    };
     let text = snapshot
         .encode()
         .map_err(|_| ApiError::Internal("could not encode the metrics".into()))?;

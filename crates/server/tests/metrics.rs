@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use common::{authed, get, harness, live_after, live_with_incident, sample, send};
 use dialtone_auth::Role;
@@ -81,4 +83,36 @@ async fn metrics_count_open_incidents_by_severity_and_need_a_token() {
     assert_eq!(sample(&text, &open), expected as f64, "{text}");
     assert_eq!(sample(&text, "dialtone_series_broken"), broken as f64);
     assert!(broken > 0, "the outage breaks series");
+}
+
+/// A scrape must not wait on the pipeline: a save to an unreachable store
+/// holds its lock for as long as the store takes, and a scrape stuck behind
+/// it would time out just when the watcher's health matters most.
+#[tokio::test]
+async fn a_scrape_while_the_pipeline_is_busy_answers_with_its_last_settled_snapshot() {
+    let h = harness(live_after(30)).await;
+    let token = h.token("prometheus", Role::Viewer).await;
+    let minutes = async || {
+        let scrape = send(h.router(), authed("GET", "/metrics", &token, None));
+        // Only a guard against the scrape waiting forever on the lock this
+        // test holds: an answer comes at once or not at all.
+        let r = tokio::time::timeout(Duration::from_secs(60), scrape)
+            .await
+            .expect("the scrape waited on the pipeline's lock");
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        sample(&r.body, "dialtone_ingest_minutes_total")
+    };
+
+    let mut live = h.state.live.lock().await;
+    live.step();
+    assert_eq!(minutes().await, 30.0, "the minute is not settled yet");
+    live.settle(&h.state.sinks()).await;
+    assert_eq!(minutes().await, 31.0, "settled, the lock still held");
+    live.step();
+    drop(live);
+    assert_eq!(
+        minutes().await,
+        32.0,
+        "the lock free: read from the pipeline"
+    );
 }
