@@ -460,8 +460,18 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
     // An unknown user still costs one verification, so timing does not tell
     // which names exist.
     let dummy = state.dummy_hash.clone();
+    // Each verification holds argon2's 19 MiB while it runs: a burst of
+    // sign-in posts from many clients (each within its own rate limit) runs
+    // only as many at once as there are permits, the rest waiting their
+    // turn within the request's timeout, rather than hundreds of blocking
+    // threads' worth of memory.
+    let permit = (state.password_checks.clone().acquire_owned().await)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let verified = tokio::task::spawn_blocking(move || {
-        verify_password(&password, phc.as_deref().unwrap_or(&dummy)) && phc.is_some()
+        let verified =
+            verify_password(&password, phc.as_deref().unwrap_or(&dummy)) && phc.is_some();
+        drop(permit);
+        verified
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

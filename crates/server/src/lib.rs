@@ -209,6 +209,8 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against when the user
     /// name is unknown so a failed sign-in takes the same time either way.
     pub(crate) dummy_hash: Arc<str>,
+    /// Password verifications that may run at once: one per CPU.
+    pub(crate) password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for AppState {
@@ -272,6 +274,9 @@ impl AppState {
             }),
             config: Arc::new(config),
             dummy_hash: dummy_hash.into(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         })
     }
 
