@@ -458,16 +458,23 @@ pub struct Sinks {
 }
 
 impl Live {
-    /// After a minute or an operator action: re-render, save dirty incidents,
-    /// queue outbound messages. A store failure loses nothing: incidents stay
-    /// dirty and effects pending until a later call succeeds. The metrics
-    /// snapshot is left before the saves, which may wait on the store, and
-    /// again after them, with what they saved or failed to.
+    /// After a minute or an operator action: re-render, queue outbound
+    /// messages, save dirty incidents. A store failure loses nothing:
+    /// incidents stay dirty and effects pending until a later call succeeds.
+    /// The messages go first: a saved incident's timeline records its pages
+    /// and notices as done (a restarted run resumes from it and does not
+    /// send them again), so saving it before they were safely in the outbox
+    /// would lose them to a crash in between; the other way round a crash
+    /// in between queues them again, which the outbox ignores where the key
+    /// is the same (pages and mitigations are keyed by incident and step),
+    /// and which at worst repeats a message rather than loses one.
+    /// The metrics snapshot is left before the writes, which may wait on the
+    /// store, and again after them, with what they wrote or failed to.
     pub async fn settle(&mut self, sinks: &Sinks) {
         sinks.published.publish(self.render());
         sinks.last_snapshot.set(Snapshot::of(self));
-        self.save(sinks.store.as_ref()).await;
         self.queue_pending(sinks).await;
+        self.save(sinks.store.as_ref()).await;
         sinks.last_snapshot.set(Snapshot::of(self));
     }
 

@@ -228,7 +228,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     while live.now() < live_from - 60 {
         live.step();
     }
-    live.save(store.as_ref()).await;
     let published = Arc::new(Published::new(live.render()));
     let server_config = ServerConfig {
         secure_cookies: args.secure_cookies,
@@ -247,6 +246,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         server_config,
     )
     .context("preparing the server")?;
+    // The warm-up's incidents and messages, written as every minute's are
+    // (messages first: see `Live::settle`).
+    state.live.lock().await.settle(&state.sinks()).await;
 
     let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
     let login = match &console_link {

@@ -1,0 +1,96 @@
+//! `Live::settle`'s order of writes: an incident whose saved timeline says
+//! its operators were paged is saved only once the page is in the outbox. A
+//! restarted run resumes from the saved timeline and pages nobody again, so
+//! the other order would lose the page to a crash between the two writes.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::live_with_incident;
+use dialtone_engine::{Incident, TimelineKind};
+use dialtone_notify::{NotifyConfig, PagerConfig};
+use dialtone_server::{AppState, Published, ServerConfig, Stores};
+use dialtone_store::{BoxFuture, NotifyStore, SqliteStore, Store, StoreError};
+
+/// The SQLite store, checking at each save that every page the incident's
+/// timeline records is already queued.
+struct PagesFirst {
+    inner: SqliteStore,
+    checked: AtomicUsize,
+}
+
+impl Store for PagesFirst {
+    fn save_incident<'a>(
+        &'a self,
+        incident: &'a Incident,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let paged = (incident.timeline.iter())
+                .filter(|e| e.kind == TimelineKind::Paged)
+                .count();
+            if paged > 0 {
+                let queued = self.inner.outbox_for_incident(incident.id).await?;
+                let pages = (queued.iter())
+                    .filter(|m| m.item.key.starts_with("page/"))
+                    .count();
+                assert!(
+                    pages >= paged,
+                    "incident {} saved with {paged} pages in its timeline, {pages} in the outbox",
+                    incident.id
+                );
+                self.checked.fetch_add(1, Ordering::Relaxed);
+            }
+            self.inner.save_incident(incident).await
+        })
+    }
+
+    fn recent_incidents(&self, limit: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>> {
+        self.inner.recent_incidents(limit)
+    }
+
+    fn incident(&self, id: u64) -> BoxFuture<'_, Result<Option<Incident>, StoreError>> {
+        self.inner.incident(id)
+    }
+
+    fn next_incident_id(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.inner.next_incident_id()
+    }
+}
+
+#[tokio::test]
+async fn an_incident_is_saved_only_after_its_pages_are_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path()).await.unwrap();
+    let incidents = Arc::new(PagesFirst {
+        inner: sqlite.clone(),
+        checked: AtomicUsize::new(0),
+    });
+    let mut live = live_with_incident();
+    let notify = NotifyConfig {
+        base_url: "http://127.0.0.1:8080".into(),
+        // Never delivered here: the test reads the outbox.
+        pagers: vec![PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9/alerts".into(),
+        }],
+        ..NotifyConfig::default()
+    };
+    let sqlite = Arc::new(sqlite);
+    let stores = Stores {
+        incidents: incidents.clone(),
+        auth: sqlite.clone(),
+        notify: sqlite,
+    };
+    let published = Arc::new(Published::new(live.render()));
+    let state = AppState::new(published, live, stores, notify, ServerConfig::default()).unwrap();
+
+    let mut live = state.live.lock().await;
+    live.settle(&state.sinks()).await;
+    assert!(
+        incidents.checked.load(Ordering::Relaxed) > 0,
+        "an incident with a page was saved"
+    );
+    assert_eq!(live.unsaved(), 0);
+    assert_eq!(live.unqueued(), 0);
+}
