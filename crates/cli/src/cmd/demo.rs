@@ -273,35 +273,93 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tick = Duration::from_secs_f64(60.0 / args.speed);
-    let pipeline = tokio::spawn(run_paced(
-        state.live.clone(),
-        state.sinks(),
-        tick,
-        stop_rx.clone(),
-    ));
-    let delivery = tokio::spawn(deliver_paced(
-        state.notify_store.clone(),
-        courier,
-        Duration::from_secs(1),
-        stop_rx.clone(),
-    ));
+    let (live, sinks) = (state.live.clone(), state.sinks());
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
+    let mut spawn = |name: &'static str, task| {
+        names.insert(tasks.spawn(task).id(), name);
+    };
+    spawn(
+        "pipeline",
+        Box::pin(run_paced(
+            live.clone(),
+            sinks.clone(),
+            tick,
+            stop_rx.clone(),
+        )) as Task,
+    );
+    spawn(
+        "delivery",
+        Box::pin(deliver_paced(
+            state.notify_store.clone(),
+            courier,
+            Duration::from_secs(1),
+            stop_rx.clone(),
+        )),
+    );
     let mut server_stop = stop_rx;
-    let server = tokio::spawn(serve(
-        listener,
-        app(state),
-        HEADER_READ_TIMEOUT,
-        async move {
-            let _ = server_stop.changed().await;
-        },
-    ));
-    stop_signal().await?;
+    spawn(
+        "server",
+        Box::pin(serve(
+            listener,
+            app(state),
+            HEADER_READ_TIMEOUT,
+            async move {
+                let _ = server_stop.changed().await;
+            },
+        )),
+    );
+    // Each task runs until told to stop: one that ends first (a panic, most
+    // likely) would leave the others serving a page that no longer moves,
+    // so it stops the demo, with an error.
+    let ended_early = tokio::select! {
+        stopped = stop_signal() => {
+            stopped?;
+            None
+        }
+        Some(ended) = tasks.join_next_with_id() => Some(match ended {
+            Ok((id, ())) => format!("the {} task ended on its own", names[&id]),
+            Err(e) => format!("the {} task failed: {e}", names[&e.id()]),
+        }),
+    };
     eprintln!("dialtone: stopping...");
     let _ = stop_tx.send(true);
-    pipeline.await.context("pipeline task")?;
-    delivery.await.context("delivery task")?;
-    server.await.context("server task")?;
-    Ok(())
+    let mut failed = ended_early.into_iter().collect::<Vec<_>>();
+    while let Some(ended) = tasks.join_next_with_id().await {
+        if let Err(e) = ended {
+            failed.push(format!("the {} task failed: {e}", names[&e.id()]));
+        }
+    }
+    // The pipeline's last settle may have met a store that refused it: try
+    // a few more times, then say what is lost rather than exit as if clean.
+    let mut live = live.lock().await;
+    for _ in 0..SHUTDOWN_SAVE_ATTEMPTS {
+        if live.unsaved() == 0 && live.unqueued() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        live.settle(&sinks).await;
+    }
+    if live.unsaved() > 0 || live.unqueued() > 0 {
+        failed.push(format!(
+            "the store refused {} incidents and {} messages at shutdown (see the warnings \
+             above); they are lost",
+            live.unsaved(),
+            live.unqueued()
+        ));
+    }
+    match failed.as_slice() {
+        [] => Ok(()),
+        failed => anyhow::bail!("{}", failed.join("; ")),
+    }
 }
+
+/// The demo's long-running tasks, as one type for its `JoinSet`.
+type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Settles tried after the pipeline's own last one before the demo reports
+/// incidents or messages the store would not take, a second apart.
+const SHUTDOWN_SAVE_ATTEMPTS: usize = 3;
 
 /// Ctrl-C, or SIGTERM on Unix: how systemd and `docker stop` ask a service
 /// to stop, and it must stop as cleanly as from the keyboard.
