@@ -126,7 +126,16 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
         .iter()
         .filter(|s| s.wants(&services, &regions))
     {
-        let key = format!("notice/{}/{}/{}", inc.id, n.entry, sub.id);
+        // With a digest of the subscription's token, as for confirmations:
+        // the store reuses the highest id after its subscriber leaves, and a
+        // newcomer's notice must not pass for the leaver's, already sent.
+        let key = format!(
+            "notice/{}/{}/{}-{}",
+            inc.id,
+            n.entry,
+            sub.id,
+            hex::encode(&Sha256::digest(&sub.unsubscribe_token)[..8])
+        );
         let unsubscribe = format!("{}/unsubscribe?token={}", c.base_url, sub.unsubscribe_token);
         let item = match sub.channel {
             Channel::Email => OutboxItem {
