@@ -121,17 +121,22 @@ pub(crate) async fn report(
     };
     // Counted per client as the rate limit counts them (an IPv6 host is its /64).
     let reporter = ip.map(crate::ratelimit::client_of);
-    let at = (state.live.lock().await).record_report(&report.area, report.problem, reporter);
-    let stored = state
-        .notify_store
-        .add_report(
-            at,
-            &report.area,
-            report.problem.as_str(),
-            report.contact.as_deref(),
-            unix_now(),
-        )
-        .await;
+    // Stored under the pipeline's lock, as counted: let go in between, the
+    // minute that resolves the incident could queue its replies before the
+    // report's row exists, and the reporter promised an email would get none.
+    let stored = {
+        let mut live = state.live.lock().await;
+        let at = live.record_report(&report.area, report.problem, reporter);
+        (state.notify_store)
+            .add_report(
+                at,
+                &report.area,
+                report.problem.as_str(),
+                report.contact.as_deref(),
+                unix_now(),
+            )
+            .await
+    };
     let id = match stored {
         Ok(id) => id,
         // Counted already: sent again, it would count twice.
