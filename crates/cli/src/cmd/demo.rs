@@ -64,6 +64,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u32).range(1..=24 * 60))]
     fault_mins: u32,
     /// Mark session cookies Secure: use when a TLS proxy fronts Dialtone.
+    /// On without it when the configured public URL (`base_url`) is https.
     #[arg(long)]
     secure_cookies: bool,
     /// Address of a reverse proxy in front of Dialtone (repeat for several):
@@ -230,7 +231,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     let published = Arc::new(Published::new(live.render()));
     let server_config = ServerConfig {
-        secure_cookies: args.secure_cookies,
+        // A page served over https to its readers sits behind TLS.
+        secure_cookies: args.secure_cookies || config.notify.base_url.starts_with("https://"),
         trusted_proxies: args.trusted_proxies.clone(),
         public_rate: Rate {
             per_second: args.public_rate_per_sec,
