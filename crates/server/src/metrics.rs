@@ -195,7 +195,15 @@ impl EncodeMetric for OpenIncidents {
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let snapshot = match state.live.try_lock() {
-        Ok(live) => Snapshot::of(&live),
+        Ok(live) => {
+            // Left for the next busy scrape while the lock is still held, so
+            // that snapshots are left in the pipeline's order: a counter a
+            // handler raised since the last settle (alerts taken) must not
+            // read lower at the next scrape.
+            let snapshot = Snapshot::of(&live);
+            state.last_snapshot.set(snapshot.clone());
+            snapshot
+        }
         Err(_busy) => state.last_snapshot.get(),
     };
     let text = snapshot

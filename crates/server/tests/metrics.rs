@@ -115,4 +115,10 @@ async fn a_scrape_while_the_pipeline_is_busy_answers_with_its_last_settled_snaps
         32.0,
         "the lock free: read from the pipeline"
     );
+    let _busy = h.state.live.lock().await;
+    assert_eq!(
+        minutes().await,
+        32.0,
+        "what a scrape read once, a busy scrape never reads lower"
+    );
 }
