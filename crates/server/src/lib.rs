@@ -194,6 +194,8 @@ pub struct AppState {
     pub live: Arc<Mutex<Live>>,
     /// What `/metrics` answers with while `live`'s lock is held.
     pub(crate) last_snapshot: Arc<LastSnapshot>,
+    /// See [`live::Sinks::report_writes`].
+    pub(crate) report_writes: Arc<tokio::sync::RwLock<()>>,
     /// The network's region ids, fixed for the run: the public forms read
     /// them here, not under `live`'s lock, which a slow database save holds.
     pub(crate) regions: Arc<[String]>,
@@ -258,6 +260,7 @@ impl AppState {
             regions: live.regions().into(),
             page_name: live.page().name.as_str().into(),
             last_snapshot: Arc::new(LastSnapshot::new(Snapshot::of(&live))),
+            report_writes: Arc::default(),
             live: Arc::new(Mutex::new(live)),
             store: stores.incidents,
             auth: stores.auth,
@@ -288,6 +291,7 @@ impl AppState {
             notify: self.notify.clone(),
             published: self.published.clone(),
             last_snapshot: self.last_snapshot.clone(),
+            report_writes: self.report_writes.clone(),
         }
     }
 }

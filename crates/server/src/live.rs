@@ -455,6 +455,9 @@ pub struct Sinks {
     pub notify: Arc<NotifyConfig>,
     pub published: Arc<Published>,
     pub(crate) last_snapshot: Arc<LastSnapshot>,
+    /// Held shared by each customer report between being counted and
+    /// stored, exclusively while replies to reporters are queued.
+    pub(crate) report_writes: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Live {
@@ -493,6 +496,9 @@ impl Live {
         };
         let mut replied = Ok(0);
         if queued.is_ok() {
+            // Reports counted before this minute whose rows are still being
+            // written must be in the table the replies are read from.
+            let _no_report_in_flight = sinks.report_writes.write().await;
             for reply in self.report_replies() {
                 replied = sinks
                     .notify_store

@@ -121,22 +121,26 @@ pub(crate) async fn report(
     };
     // Counted per client as the rate limit counts them (an IPv6 host is its /64).
     let reporter = ip.map(crate::ratelimit::client_of);
-    // Stored under the pipeline's lock, as counted: let go in between, the
-    // minute that resolves the incident could queue its replies before the
-    // report's row exists, and the reporter promised an email would get none.
-    let stored = {
+    // Counted under the pipeline's lock, then stored outside it (a public
+    // form must not hold the pipeline up for a database write) but under a
+    // shared hold of `report_writes`, taken before the lock is let go: the
+    // minute that resolves the incident waits for that hold before it
+    // queues the replies, so the row is there, and the reporter promised an
+    // email gets one.
+    let (at, _being_stored) = {
         let mut live = state.live.lock().await;
         let at = live.record_report(&report.area, report.problem, reporter);
-        (state.notify_store)
-            .add_report(
-                at,
-                &report.area,
-                report.problem.as_str(),
-                report.contact.as_deref(),
-                unix_now(),
-            )
-            .await
+        (at, state.report_writes.clone().read_owned().await)
     };
+    let stored = (state.notify_store)
+        .add_report(
+            at,
+            &report.area,
+            report.problem.as_str(),
+            report.contact.as_deref(),
+            unix_now(),
+        )
+        .await;
     let id = match stored {
         Ok(id) => id,
         // Counted already: sent again, it would count twice.
