@@ -196,11 +196,12 @@ mod tests {
         let later = t0 + Duration::from_secs(3);
         assert!(l.check(client(7), later).is_ok());
         assert!(l.check(client(7), later).is_ok());
-        assert_eq!(
-            l.check(client(7), later),
-            Err(1),
-            "its own burst, not the shared one"
-        );
+        assert_eq!(l.check(client(7), later), Err(1), "its burst spent");
         assert_eq!(tracked(&l), 1);
+        let own = client_of(client(7).unwrap());
+        assert!(
+            l.buckets.lock().unwrap().clients.contains_key(&own),
+            "its own bucket"
+        );
     }
 }

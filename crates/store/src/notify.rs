@@ -1,7 +1,7 @@
 //! Subscribers and the outbox.
 //!
 //! Every outbound message is first a row in the outbox, keyed by what it is
-//! about (`notice/<incident>/<entry>/<subscriber>`, `page/...`): enqueueing
+//! about (`notice/<incident>/<entry>/<subscriber>-<token digest>`, `page/...`): enqueueing
 //! the same message twice, or again after a restart, is a no-op, and a
 //! message that failed stays until it is delivered or given up on.
 

@@ -232,7 +232,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let published = Arc::new(Published::new(live.render()));
     let server_config = ServerConfig {
         // A page served over https to its readers sits behind TLS.
-        secure_cookies: args.secure_cookies || config.notify.base_url.starts_with("https://"),
+        secure_cookies: args.secure_cookies
+            || (config.notify.base_url.get(..8))
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
         trusted_proxies: args.trusted_proxies.clone(),
         public_rate: Rate {
             per_second: args.public_rate_per_sec,
