@@ -40,6 +40,16 @@ impl PlannedMaintenance {
         }
     }
 
+    /// When its status last changed, as of `now`: announced, started or
+    /// ended.
+    pub fn changed_at(&self, now: Timestamp) -> Timestamp {
+        match self.status(now) {
+            "scheduled" => self.scheduled_at,
+            "in_progress" => self.start,
+            _ => self.end,
+        }
+    }
+
     /// The window for people: "from 10:05 to 10:50 UTC on 6 January 2026".
     pub fn when(&self) -> String {
         let (start, end) = (utc(self.start), utc(self.end));

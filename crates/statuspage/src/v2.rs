@@ -103,13 +103,15 @@ fn page(state: &PageState<'_>) -> Page {
         name: state.page.name.clone(),
         url: state.page.url.clone(),
         time_zone: state.page.time_zone.clone(),
+        // When the page last changed: an incident's update, or a
+        // maintenance window announced, started or ended (components and
+        // status change with it). Never the clock: a quiet page's documents,
+        // and so their ETag, stay the same from one render to the next.
         updated_at: iso8601(
-            state
-                .incidents
-                .iter()
-                .map(|i| i.updated_at)
+            (state.incidents.iter().map(|i| i.updated_at))
+                .chain(state.maintenances.iter().map(|m| m.changed_at(state.now)))
                 .max()
-                .unwrap_or(state.now),
+                .unwrap_or(state.page.created_at),
         ),
     }
 }
@@ -549,6 +551,45 @@ mod tests {
         let before = created(&[], 1_767_770_000);
         assert_eq!(created(&[], 1_767_775_000), before);
         assert_eq!(created(&outage, 1_767_780_600), before);
+    }
+
+    #[test]
+    fn the_page_changes_when_an_incident_or_a_maintenance_does_not_with_the_clock() {
+        let page = PageInfo {
+            created_at: 1_767_000_000,
+            ..PageInfo::default()
+        };
+        let regions = vec!["north".to_string()];
+        let window = [PlannedMaintenance {
+            id: "maintenance-1".into(),
+            name: "Planned maintenance in North".into(),
+            regions: vec!["north".into()],
+            services: Service::Data.bit(),
+            scheduled_at: 1_767_600_000,
+            start: 1_767_693_900,
+            end: 1_767_696_600,
+        }];
+        let outage = [Incident::open(1, 1_767_780_000)];
+        let updated = |incidents: &[Incident], maintenances: &[PlannedMaintenance], now| {
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents,
+                maintenances,
+                now,
+                conference_participants: 0,
+            };
+            summary(&state).page.updated_at
+        };
+        assert_eq!(updated(&[], &[], 1_767_500_000), iso8601(1_767_000_000));
+        assert_eq!(updated(&[], &[], 1_767_600_000), iso8601(1_767_000_000));
+        assert_eq!(updated(&[], &window, 1_767_650_000), iso8601(1_767_600_000));
+        assert_eq!(updated(&[], &window, 1_767_694_000), iso8601(1_767_693_900));
+        assert_eq!(updated(&[], &window, 1_767_700_000), iso8601(1_767_696_600));
+        assert_eq!(
+            updated(&outage, &window, 1_767_780_060),
+            iso8601(1_767_780_000)
+        );
     }
 
     #[test]
