@@ -240,7 +240,6 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                     "source": "dialtone",
                     "severity": pagerduty_severity(inc.severity),
                     "timestamp": iso8601(p.at),
-                    "group": regions.join(","),
                     "class": "outage",
                     "custom_details": {
                         "incident_id": inc.id.to_string(),
@@ -256,10 +255,15 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
                 "client": "Dialtone",
                 "client_url": c.base_url,
                 });
-                // An empty component would name none: PagerDuty gets one once
-                // the root cause is known.
+                // An empty component or group would name none: PagerDuty gets
+                // the component once the root cause is known, and the group
+                // where the incident touches a region (a core or
+                // conference-only one may touch none).
                 if let Some(root) = &inc.root_cause {
                     body["payload"]["component"] = json!(root);
+                }
+                if !regions.is_empty() {
+                    body["payload"]["group"] = json!(regions.join(","));
                 }
                 body
             }

@@ -326,6 +326,18 @@ fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<
 }
 
 #[test]
+fn pagerduty_is_given_a_group_only_where_the_incident_touches_a_region() {
+    let group = |inc: &Incident| {
+        let bodies = pages(inc, PageAction::Trigger, 0, "noc-primary");
+        bodies[0]["payload"].get("group").cloned()
+    };
+    assert_eq!(group(&incident()), Some(json!("north")));
+    let mut core = incident();
+    core.impact.regions.clear();
+    assert_eq!(group(&core), None, "not an empty string");
+}
+
+#[test]
 fn an_acknowledgement_reaches_pagerduty_and_not_alertmanager() {
     let bodies = pages(&incident(), PageAction::Acknowledge, 0, "noc-primary");
     assert_eq!(bodies.len(), 1, "{bodies:?}");
