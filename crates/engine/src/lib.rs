@@ -875,6 +875,39 @@ mod tests {
     }
 
     #[test]
+    fn monitoring_is_never_followed_by_news_of_the_cause_without_the_symptoms_back() {
+        // A short fault on two cells, then one cell's blip: the incident
+        // may reach monitoring before its root cause has led two minutes
+        // running, and the blip's ranking named it then, telling the public
+        // "working to restore service" after "service has been restored"
+        // (a 2-minute fault with a blip 10 minutes after it did).
+        for (minutes, blip) in (1..=12).flat_map(|m| (m + 1..m + 15).map(move |b| (m, b))) {
+            let mut engine = two_sites();
+            let timeline = run_with(&mut engine, 0..FAULT_MINUTE + 60, |minute, series| {
+                let fault = (FAULT_MINUTE..FAULT_MINUTE + minutes).contains(&minute);
+                Some(
+                    if (series < 2 && fault) || (series == 0 && minute == FAULT_MINUTE + blip) {
+                        40.0
+                    } else {
+                        98.5
+                    },
+                )
+            });
+            let mut monitoring = false;
+            for e in &timeline {
+                match e.kind {
+                    TimelineKind::Monitoring => monitoring = true,
+                    TimelineKind::SymptomsReturned => monitoring = false,
+                    TimelineKind::RootCauseIdentified | TimelineKind::RootCauseRevised => {
+                        assert!(!monitoring, "{minutes}-minute fault: {timeline:#?}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
     fn probes_are_refused_on_unknown_elements_and_past_the_limit() {
         let mut engine = two_sites();
         let elsewhere = ProbeAlert {
