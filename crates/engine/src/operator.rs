@@ -253,7 +253,12 @@ impl Incident {
             IncidentStatus::Identified if self.identified_at.is_none() => {
                 self.identified_at = Some(at);
             }
-            IncidentStatus::Monitoring => self.monitoring_at = Some(at),
+            // Only on the way in: an update posted while monitoring must not
+            // restart the clock towards resolving (updates every few minutes
+            // would keep it from ever resolving).
+            IncidentStatus::Monitoring if self.status != IncidentStatus::Monitoring => {
+                self.monitoring_at = Some(at);
+            }
             IncidentStatus::Resolved => self.resolved_at = Some(at),
             _ => {}
         }
@@ -397,6 +402,28 @@ mod tests {
             e.public_body,
             "This incident has been resolved. Services in North and South-East are working normally."
         );
+    }
+
+    #[test]
+    fn an_update_while_monitoring_keeps_the_time_monitoring_began() {
+        let mut i = incident();
+        i.apply(
+            200,
+            "ada",
+            &update(Some(IncidentStatus::Monitoring), "Restored."),
+        )
+        .unwrap();
+        assert_eq!(i.monitoring_at, Some(200));
+        i.apply(500, "ada", &update(None, "Still watching."))
+            .unwrap();
+        i.apply(
+            800,
+            "ada",
+            &update(Some(IncidentStatus::Monitoring), "Still fine."),
+        )
+        .unwrap();
+        assert_eq!(i.monitoring_at, Some(200));
+        assert_eq!(i.status, IncidentStatus::Monitoring);
     }
 
     #[test]
