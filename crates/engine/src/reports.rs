@@ -10,7 +10,7 @@
 use dialtone_model::{IncidentStatus, RegionImpact, Service, ServiceMask, Severity, Timestamp};
 
 use crate::incident::{region_name, services_phrase};
-use crate::operator::Declaration;
+use crate::operator::{Declaration, MAX_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::{Engine, Incident, TimelineEntry, TimelineKind};
 
 /// Who a report-opened incident is declared by.
@@ -121,9 +121,12 @@ impl Engine {
         let declaration = Declaration {
             title: reports_title(service.bit(), region),
             severity: Severity::Minor,
-            body: format!(
-                "Customers in {} are reporting problems with {what}. We are investigating.",
-                region_name(region)
+            body: clipped(
+                format!(
+                    "Customers in {} are reporting problems with {what}. We are investigating.",
+                    region_name(region)
+                ),
+                MAX_BODY_CHARS,
             ),
         };
         let id = self
@@ -153,11 +156,28 @@ impl Engine {
 
 /// The public title of an incident opened from customer reports alone.
 fn reports_title(services: ServiceMask, region: &str) -> String {
-    format!(
-        "Customers report problems with {} in {}",
-        services_phrase(services).to_lowercase(),
-        region_name(region)
+    clipped(
+        format!(
+            "Customers report problems with {} in {}",
+            services_phrase(services).to_lowercase(),
+            region_name(region)
+        ),
+        MAX_TITLE_CHARS,
     )
+}
+
+/// `text` cut to at most `max` characters, an ellipsis last where it was
+/// cut: a region's name comes from the topology file, of any length, and
+/// words past the declaration's limits would fail it.
+fn clipped(text: String, max: usize) -> String {
+    if text.chars().nth(max).is_none() {
+        return text;
+    }
+    let cut = text
+        .char_indices()
+        .nth(max - 1)
+        .map_or(text.len(), |(i, _)| i);
+    format!("{}…", text[..cut].trim_end())
 }
 
 #[cfg(test)]
@@ -170,10 +190,27 @@ mod tests {
     use crate::EngineConfig;
 
     fn engine() -> Engine {
+        engine_in("north")
+    }
+
+    fn engine_in(region: &str) -> Engine {
         let mut cell = Element::new("c1", ElementKind::Cell);
-        cell.region = Some("north".into());
+        cell.region = Some(region.into());
         let topology = Topology::new(vec![cell], Vec::new()).expect("valid");
         Engine::new(Arc::new(topology), Vec::new(), EngineConfig::default(), 1).expect("engine")
+    }
+
+    #[test]
+    fn a_region_of_any_name_length_opens_an_incident_on_reports() {
+        let region = "ö".repeat(6000);
+        let mut e = engine_in(&region);
+        let opened = e.report_surge(600, &region, Service::Voice, 30, 0.5);
+        assert!(matches!(opened, SurgeOutcome::Opened(_)), "{opened:?}");
+        let inc = &e.incidents()[0];
+        assert_eq!(inc.title.chars().count(), MAX_TITLE_CHARS);
+        assert!(inc.title.ends_with('…'), "{}", inc.title);
+        assert_eq!(clipped("abc".into(), 3), "abc", "exactly at the limit");
+        assert_eq!(clipped("abcd".into(), 3), "ab…");
     }
 
     #[test]
