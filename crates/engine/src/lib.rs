@@ -501,13 +501,16 @@ impl Engine {
             };
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }
-        // A declared incident is the operator's to advance, but it still claims
-        // the symptoms of the incidents merged into it, or they would open a new one.
+        // A declared or adopted incident is the operators' to advance, but it
+        // still claims the symptoms of its own cause (an adopted one has the
+        // root cause or candidates its earlier run found) and of the
+        // incidents merged into it, or they would open a new one: after a
+        // restart mid-outage, the same outage a second time.
         for inc in incidents
             .iter()
             .filter(|i| i.status.is_open() && !i.engine_owned())
         {
-            for &f in &inc.merged_foci {
+            for f in inc.foci(self.explainer.topology()) {
                 claim(&self.explainer, f, &mut residual);
             }
         }
@@ -1171,6 +1174,26 @@ mod tests {
             body: "Looking into it.".into(),
         };
         assert_eq!(engine.declare(START, "noc", &declaration).unwrap().id, 42);
+    }
+
+    #[test]
+    fn an_outage_carried_over_a_restart_opens_no_second_incident() {
+        // The server restarts mid-outage: the new run adopts the open
+        // incident as its store gave it back, and the same symptoms, seen
+        // again by fresh detectors, belong to it.
+        let mut before = engine();
+        run(&mut before);
+        let [open] = before.incidents() else {
+            panic!("one incident: {:#?}", before.incidents());
+        };
+        assert!(open.root_cause.is_some(), "{open:#?}");
+        let stored: Incident =
+            serde_json::from_value(serde_json::to_value(open).unwrap()).unwrap();
+        let mut after = engine();
+        after.adopt(stored);
+        run(&mut after);
+        let ids: Vec<u64> = after.incidents().iter().map(|i| i.id).collect();
+        assert_eq!(ids, [open.id], "{:#?}", after.incidents());
     }
 
     #[test]
