@@ -1187,8 +1187,7 @@ mod tests {
             panic!("one incident: {:#?}", before.incidents());
         };
         assert!(open.root_cause.is_some(), "{open:#?}");
-        let stored: Incident =
-            serde_json::from_value(serde_json::to_value(open).unwrap()).unwrap();
+        let stored: Incident = serde_json::from_value(serde_json::to_value(open).unwrap()).unwrap();
         let mut after = engine();
         after.adopt(stored);
         run(&mut after);
