@@ -302,10 +302,15 @@ impl Explainer {
         if t.element(c).kind != ElementKind::Cell {
             lines.extend(served_line(t, c, obs));
         }
+        // As the score counts them: a broken service the failure predicts
+        // and the element reports, not any broken element in its reach.
         let explained: Vec<usize> = impact
             .iter()
-            .map(|&(e, _)| e as usize)
-            .filter(|e| obs.broken.contains_key(e))
+            .map(|&(e, lost)| (e as usize, lost))
+            .filter(|&(e, lost)| {
+                (obs.broken.get(&e)).is_some_and(|&broken| broken & lost & obs.observable[e] != 0)
+            })
+            .map(|(e, _)| e)
             .collect();
         let mut regions: Vec<&str> = explained
             .iter()
@@ -777,6 +782,40 @@ mod tests {
         );
         // A cell serves nothing: no such line.
         assert_eq!(evidence_of(&ranked, "c3").len(), 2, "{ranked:?}");
+    }
+
+    #[test]
+    fn the_regions_named_are_those_of_what_the_cause_explains() {
+        // `s` carries all of `c2`'s services but only `c1`'s calls; `c1` in
+        // the south loses registration, which `s` does not explain.
+        let mut els = vec![Element::new("s", ElementKind::Site)];
+        for (id, region) in [("c1", "south"), ("c2", "north")] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.region = Some(region.into());
+            els.push(cell);
+        }
+        let dep = |d: &str, services| DependencySpec {
+            dependent: d.into(),
+            members: vec!["s".into()],
+            redundancy: Redundancy::All,
+            services,
+        };
+        let deps = vec![dep("c1", Service::Voice.bit()), dep("c2", ALL_SERVICES)];
+        let x = Explainer::new(Arc::new(Topology::new(els, deps).unwrap()));
+        let t = x.topology();
+        let mut observable = vec![0; t.len()];
+        for id in ["c1", "c2"] {
+            observable[t.index_of(id).unwrap()] =
+                Service::Registration.bit() | Service::Voice.bit();
+        }
+        let mut obs = Observations::new(observable);
+        mark_broken(&x, &mut obs, &["c1", "c2"]);
+        let ranked = x.rank(&obs, 10);
+        let lines = evidence_of(&ranked, "s");
+        assert!(
+            lines.contains(&"the broken element it explains sits in: north".to_string()),
+            "{lines:?}"
+        );
     }
 
     #[test]
