@@ -178,6 +178,31 @@ impl Draft {
 
     fn check_redundancy(&self, d: &DraftDependency) -> Result<(), TopoFileError> {
         let n = d.members.len();
+        if n == 0 && d.redundancy != Redundancy::All {
+            return Err(self.invalid(
+                d.dependent.line,
+                &d.dependent.id,
+                "a redundant group needs at least one member",
+            ));
+        }
+        // A member listed twice in a redundant group would count as two:
+        // `any_of = ["a", "a"]` reads as a redundant pair, and the assessment
+        // would report the redundancy, and common modes, of a group of one.
+        // (In an all-of group a repeat changes nothing, as an edge list
+        // exported twice over has it.)
+        let redundant = d.redundancy != Redundancy::All;
+        for (i, member) in d.members.iter().enumerate() {
+            if redundant && d.members[..i].iter().any(|m| m.id == member.id) {
+                return Err(self.invalid(
+                    member.line,
+                    &d.dependent.id,
+                    format!(
+                        "`{}` is listed twice in one group: list each member once",
+                        member.id
+                    ),
+                ));
+            }
+        }
         if let Some((k, line)) = d.k
             && (k < 1 || k as u64 > n as u64)
         {
@@ -188,13 +213,6 @@ impl Draft {
                 k,
                 n,
             });
-        }
-        if n == 0 && d.redundancy != Redundancy::All {
-            return Err(self.invalid(
-                d.dependent.line,
-                &d.dependent.id,
-                "a redundant group needs at least one member",
-            ));
         }
         Ok(())
     }

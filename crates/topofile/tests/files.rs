@@ -117,6 +117,25 @@ fn an_impossible_k_of_n_points_at_k() {
 }
 
 #[test]
+fn a_member_listed_twice_in_a_redundant_group_is_refused() {
+    let text = format!(
+        "{TWO}\n[[element]]\nid = \"pool\"\nkind = \"core_pool\"\nany_of = [\n  \"a\",\n  \"a\",\n]\n"
+    );
+    assert_points_at(&toml_error(&text), 15, &["`pool`", "`a` is listed twice"]);
+    let k_of_n = format!(
+        "{TWO}\n[[element]]\nid = \"pool\"\nkind = \"core_pool\"\nk_of_n = {{ k = 2, of = [\"a\", \"a\", \"b\"] }}\n"
+    );
+    assert_points_at(&toml_error(&k_of_n), 13, &["listed twice"]);
+    let rows = csv_error(
+        "source,target,relation\npool,amf-1,any_of\npool,amf-2,any_of\npool,amf-1,any_of\n",
+    );
+    assert_eq!(rows.line(), Some(4), "{rows}");
+    // Where all members are needed, a repeat changes nothing.
+    let all = format!("{TWO}\n[[dependency]]\nelement = \"a\"\nneeds = [\"b\", \"b\"]\n");
+    assert!(parse_toml(&all, "net.toml").is_ok());
+}
+
+#[test]
 fn a_cycle_names_its_elements_in_order() {
     let text = "[[element]]\nid = \"x\"\nkind = \"router\"\nneeds = [\"y\"]\n\n[[element]]\nid = \"y\"\nkind = \"router\"\nneeds = [\"z\"]\n\n[[element]]\nid = \"z\"\nkind = \"router\"\nneeds = [\"x\"]\n";
     let e = toml_error(text);
