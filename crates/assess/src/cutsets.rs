@@ -285,7 +285,9 @@ pub(crate) fn analyse(
         let mut order_2 = 0u64;
         // Every minimal cut set found, until the likeliest few are kept.
         let mut examples: Vec<CutSet> = Vec::new();
-        let total_q = |evs: &[(String, f64)]| evs.iter().map(|e| e.1).sum::<f64>();
+        // That some event of the class happens (independent events): their
+        // sum would pass 1 for a large class or a likely event.
+        let total_q = |evs: &[(String, f64)]| 1.0 - evs.iter().map(|e| 1.0 - e.1).product::<f64>();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
@@ -328,7 +330,11 @@ pub(crate) fn analyse(
         });
         // The sum of their probabilities: the rare-event estimate, used when
         // the exact combination is too big.
-        let cut_sum = examples.iter().fold(0.0, |sum, c| sum + c.probability);
+        // (An upper bound, and a probability: at most 1.)
+        let cut_sum = examples
+            .iter()
+            .fold(0.0, |sum, c| sum + c.probability)
+            .min(1.0);
         examples.sort_by(|a, b| {
             b.probability
                 .total_cmp(&a.probability)

@@ -187,6 +187,36 @@ fn a_k_of_n_pool_is_one_risk_with_all_its_cut_sets() {
     );
 }
 
+/// A pair whose members each ride on four links of their own, each link
+/// down half the time: the chance that any of a member's links is down is a
+/// probability (the sum of theirs, used before, was 2, and the pair's 4).
+#[test]
+fn a_cut_set_is_never_likelier_than_certain() {
+    let mut text = String::from(
+        "[defaults.cell]\nmtbf_hours = 1e12\nmttr_hours = 1e-9\n\
+         [defaults.core_pool]\nmtbf_hours = 1e12\nmttr_hours = 1e-9\n",
+    );
+    for i in 1..=8 {
+        text += &format!(
+            "[[element]]\nid = \"uplink-{i}\"\nkind = \"link\"\nmtbf_hours = 10\nmttr_hours = 10\n"
+        );
+    }
+    text += "[[element]]\nid = \"smf-1\"\nkind = \"core_instance\"\nfunction = \"SMF\"\n\
+             needs = [\"uplink-1\", \"uplink-2\", \"uplink-3\", \"uplink-4\"]\n\
+             [[element]]\nid = \"smf-2\"\nkind = \"core_instance\"\nfunction = \"SMF\"\n\
+             needs = [\"uplink-5\", \"uplink-6\", \"uplink-7\", \"uplink-8\"]\n\
+             [[element]]\nid = \"pool-smf\"\nkind = \"core_pool\"\nany_of = [\"smf-1\", \"smf-2\"]\n\
+             [[element]]\nid = \"cell-1\"\nkind = \"cell\"\nsubscribers = 500\nneeds = [\"pool-smf\"]\n";
+    let a = assess_toml(&text);
+    let cut_sets: Vec<_> = (a.redundant_sets.iter())
+        .flat_map(|s| &s.examples)
+        .collect();
+    assert!(!cut_sets.is_empty(), "{:#?}", a.redundant_sets);
+    for c in cut_sets {
+        assert!((0.0..=1.0).contains(&c.probability), "{c:?}");
+    }
+}
+
 /// Every cell reaches `core-r` through r-a, whose two uplinks meet again
 /// at core-r; `ims-1` carries voice only; `cell-z` serves no one.
 const CONVERGING: &str = r#"
