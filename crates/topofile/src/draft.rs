@@ -119,6 +119,21 @@ impl Draft {
         defaults: &HashMap<ElementKind, (Option<f64>, Option<f64>)>,
     ) -> Result<Topology, TopoFileError> {
         for (reference, kind) in std::mem::take(&mut self.implied) {
+            // A shorthand names what the element is (`power = "x"`: x is a
+            // power feed). One of another kind (a cell, or `x` also given as
+            // `software = "x"`) would mislabel every common mode through it.
+            if let Some(&i) = self.index.get(&reference.id)
+                && self.elements[i].kind != kind
+            {
+                let message = format!(
+                    "`{}` is a {} (line {}), where this names a {}: use another id for one of them",
+                    reference.id,
+                    self.elements[i].kind.as_str(),
+                    self.lines[i],
+                    kind.as_str()
+                );
+                return Err(self.invalid(reference.line, &reference.id, message));
+            }
             if !self.is_defined(&reference.id) {
                 let mut element = Element::new(reference.id, kind);
                 if let Some(&(mtbf, mttr)) = defaults.get(&kind) {

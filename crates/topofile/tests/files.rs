@@ -136,6 +136,25 @@ fn a_member_listed_twice_in_a_redundant_group_is_refused() {
 }
 
 #[test]
+fn a_shorthand_naming_an_element_of_another_kind_is_refused() {
+    // `x` is both a software version and a power feed.
+    let twice = format!(
+        "{TWO}\n[[element]]\nid = \"c\"\nkind = \"router\"\nsoftware = \"x\"\n\n[[element]]\nid = \"d\"\nkind = \"router\"\npower = \"x\"\n"
+    );
+    assert_points_at(
+        &toml_error(&twice),
+        18,
+        &["`x` is a software_version (line 13)", "names a power_feed"],
+    );
+    // `a` is a router, not a power feed.
+    let defined = format!("{TWO}\n[[element]]\nid = \"c\"\nkind = \"cell\"\npower = \"a\"\n");
+    assert_points_at(&toml_error(&defined), 13, &["`a` is a router (line 3)"]);
+    // Of the kind it names, it is the element the file defines.
+    let feed = "[[element]]\nid = \"grid\"\nkind = \"power_feed\"\n\n[[element]]\nid = \"c\"\nkind = \"cell\"\npower = \"grid\"\n";
+    assert!(parse_toml(feed, "net.toml").is_ok());
+}
+
+#[test]
 fn a_cycle_names_its_elements_in_order() {
     let text = "[[element]]\nid = \"x\"\nkind = \"router\"\nneeds = [\"y\"]\n\n[[element]]\nid = \"y\"\nkind = \"router\"\nneeds = [\"z\"]\n\n[[element]]\nid = \"z\"\nkind = \"router\"\nneeds = [\"x\"]\n";
     let e = toml_error(text);
