@@ -194,6 +194,8 @@ pub(crate) struct View<'a> {
     pub series_element: &'a [u32],
     pub hot: &'a [SeriesId],
     pub region_cells: &'a HashMap<String, u32>,
+    /// Per element: whether it serves subscribers directly (see the engine's).
+    pub serves: &'a [bool],
 }
 
 impl Incident {
@@ -276,7 +278,14 @@ impl Incident {
             self.push(at, kind, detail, timeline);
         }
         let cfg = view.config;
-        let back = self.symptoms_back(units, cfg);
+        // Counted as a new fault's are, on elements that serve subscribers:
+        // a core function's KPIs blipping while monitoring would open no
+        // incident, so they do not bring this one back either.
+        let customer_units = (claimed.broken.iter())
+            .filter(|&(&e, _)| view.serves[e])
+            .map(|(_, m)| m.count_ones())
+            .sum();
+        let back = self.symptoms_back(customer_units, cfg);
         match self.status {
             IncidentStatus::Investigating | IncidentStatus::Identified
                 if units == 0

@@ -581,6 +581,7 @@ impl Engine {
             series_element: &self.series_element,
             hot: &self.hot,
             region_cells: &self.region_cells,
+            serves: &self.serves,
         }
     }
 
@@ -1174,6 +1175,61 @@ mod tests {
             body: "Looking into it.".into(),
         };
         assert_eq!(engine.declare(START, "noc", &declaration).unwrap().id, 42);
+    }
+
+    #[test]
+    fn a_core_functions_blip_while_monitoring_does_not_bring_the_incident_back() {
+        // Cells `a1` and `a2` behind one AMF, which reports its own
+        // procedure success: an outage of all three, then, while monitoring,
+        // ten minutes of the AMF's KPI alone. That would open no incident (it
+        // breaks no service on an element that serves subscribers), so it
+        // does not bring this one back either.
+        let mut els = vec![Element::new("amf", ElementKind::CoreInstance)];
+        for id in ["a1", "a2"] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = 1000;
+            els.push(cell);
+        }
+        let deps = ["a1", "a2"]
+            .map(|cell| DependencySpec {
+                dependent: cell.into(),
+                members: vec!["amf".into()],
+                redundancy: Redundancy::All,
+                services: ALL_SERVICES,
+            })
+            .to_vec();
+        let series = vec![
+            SeriesKey {
+                element: "a1".into(),
+                kpi: Kpi::AttachSuccess,
+            },
+            SeriesKey {
+                element: "a2".into(),
+                kpi: Kpi::AttachSuccess,
+            },
+            SeriesKey {
+                element: "amf".into(),
+                kpi: Kpi::ProcedureSuccess,
+            },
+        ];
+        let topology = Arc::new(Topology::new(els, deps).unwrap());
+        let mut engine = Engine::new(topology, series, EngineConfig::default(), 1).unwrap();
+        const RECOVERED: i64 = FAULT_MINUTE + 20;
+        let timeline = run_with(&mut engine, 0..RECOVERED + 90, |minute, series| {
+            let outage = (FAULT_MINUTE..RECOVERED).contains(&minute);
+            let blip = series == 2 && (RECOVERED + 9..RECOVERED + 19).contains(&minute);
+            Some(if outage || blip { 40.0 } else { 98.5 })
+        });
+        let monitoring = first(&timeline, TimelineKind::Monitoring);
+        assert!(
+            monitoring.is_some_and(|m| m < RECOVERED + 9),
+            "{timeline:#?}"
+        );
+        assert_eq!(
+            first(&timeline, TimelineKind::SymptomsReturned),
+            None,
+            "{timeline:#?}"
+        );
     }
 
     #[test]
