@@ -32,7 +32,11 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
         if !seen_row {
             seen_row = true;
-            if fields.first() == Some(&"source") && fields.get(1) == Some(&"target") {
+            // In any case, as spreadsheets write it (`Source,Target`): read
+            // as an edge, it would define two routers of those names.
+            let named =
+                |k: usize, name: &str| fields.get(k).is_some_and(|f| f.eq_ignore_ascii_case(name));
+            if named(0, "source") && named(1, "target") {
                 continue;
             }
         }

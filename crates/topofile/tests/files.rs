@@ -331,6 +331,12 @@ power = "grid-north"
 }
 
 #[test]
+fn a_csv_header_is_recognised_in_any_case() {
+    let t = parse_csv("Source,TARGET,Relation\na,b\n", "net.csv").unwrap();
+    assert_eq!(t.len(), 2, "only `a` and `b`");
+}
+
+#[test]
 fn a_byte_order_mark_before_a_csv_header_is_ignored() {
     let t = dialtone_topofile::parse_csv(
         "\u{feff}source,target,relation\ncell-1,site-1,requires\n",
