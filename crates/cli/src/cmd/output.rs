@@ -103,8 +103,12 @@ impl Output {
                 })
             }
             _ => {
-                // Through a link to its file, so the link stays a link.
-                let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+                // Through a link to its file, so the link stays a link; a
+                // link whose file does not exist yet is followed one step,
+                // as `canonicalize` cannot.
+                let path = std::fs::canonicalize(path)
+                    .or_else(|_| link_target(path))
+                    .unwrap_or_else(|_| path.to_owned());
                 let dir = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p,
                     _ => Path::new("."),
@@ -182,6 +186,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Where the symbolic link `path` points, relative to the link's directory.
+fn link_target(path: &Path) -> std::io::Result<PathBuf> {
+    let target = std::fs::read_link(path)?;
+    Ok(match path.parent() {
+        Some(dir) if target.is_relative() => dir.join(target),
+        _ => target,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +244,22 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        // A link to a file not written yet (relative, as `ln -s` makes it).
+        let dangling = dir.join("dangling.csv");
+        std::os::unix::fs::symlink("later.csv", &dangling).unwrap();
+        let mut out = Output::create(&dangling, "--output").unwrap();
+        out.writer().write_all(b"first").unwrap();
+        out.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("later.csv")).unwrap(),
+            "first"
+        );
         // /dev/null is written in place, and stays a device.
         let mut out = Output::create(Path::new("/dev/null"), "--output").unwrap();
         out.writer().write_all(b"gone").unwrap();
