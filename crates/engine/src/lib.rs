@@ -747,34 +747,52 @@ mod tests {
         assert!(threshold * WATCH_SENSITIVITY > dialtone_detect::MAX_CARRIED_SCORE);
     }
 
+    /// A cell serving 1,000 subscribers.
+    fn cell(id: &str) -> Element {
+        let mut cell = Element::new(id, ElementKind::Cell);
+        cell.subscribers = 1000;
+        cell
+    }
+
+    /// `dependent` needs every one of `members`, for every service.
+    fn needs(dependent: &str, members: &[&str]) -> DependencySpec {
+        DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            redundancy: Redundancy::All,
+            services: ALL_SERVICES,
+        }
+    }
+
+    /// The attach success of each of `elements`.
+    fn attach_success(elements: &[&str]) -> Vec<SeriesKey> {
+        (elements.iter())
+            .map(|e| SeriesKey {
+                element: e.to_string(),
+                kpi: Kpi::AttachSuccess,
+            })
+            .collect()
+    }
+
+    fn engine_over(els: Vec<Element>, deps: Vec<DependencySpec>, series: Vec<SeriesKey>) -> Engine {
+        let topology = Arc::new(Topology::new(els, deps).unwrap());
+        Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+    }
+
     /// Cells `a1` and `a2` behind a site and a router that explain them
     /// equally well, so only a change can tell the two apart.
     fn engine() -> Engine {
-        let mut els = vec![
+        let els = vec![
             Element::new("site-x", ElementKind::Site),
             Element::new("router-x", ElementKind::Router),
+            cell("a1"),
+            cell("a2"),
+            cell("b"),
         ];
-        for id in ["a1", "a2", "b"] {
-            let mut cell = Element::new(id, ElementKind::Cell);
-            cell.subscribers = 1000;
-            els.push(cell);
-        }
         let deps = ["a1", "a2"]
-            .map(|cell| DependencySpec {
-                dependent: cell.into(),
-                members: vec!["site-x".into(), "router-x".into()],
-                redundancy: Redundancy::All,
-                services: ALL_SERVICES,
-            })
+            .map(|c| needs(c, &["site-x", "router-x"]))
             .to_vec();
-        let series = ["a1", "a2", "b"]
-            .map(|e| SeriesKey {
-                element: e.into(),
-                kpi: Kpi::AttachSuccess,
-            })
-            .to_vec();
-        let topology = Arc::new(Topology::new(els, deps).unwrap());
-        Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+        engine_over(els, deps, attach_success(&["a1", "a2", "b"]))
     }
 
     /// Cells `x1`, `x2` behind `site-x` in the north and `y1`, `y2` behind
@@ -786,34 +804,19 @@ mod tests {
         ];
         let cells = ["x1", "x2", "y1", "y2"];
         for id in cells {
-            let mut cell = Element::new(id, ElementKind::Cell);
-            cell.subscribers = 1000;
-            cell.region = Some(
-                if id.starts_with('x') {
-                    "north"
-                } else {
-                    "south"
-                }
-                .into(),
-            );
+            let mut cell = cell(id);
+            let region = if id.starts_with('x') {
+                "north"
+            } else {
+                "south"
+            };
+            cell.region = Some(region.into());
             els.push(cell);
         }
         let deps = cells
-            .map(|cell| DependencySpec {
-                dependent: cell.into(),
-                members: vec![format!("site-{}", &cell[..1])],
-                redundancy: Redundancy::All,
-                services: ALL_SERVICES,
-            })
+            .map(|c| needs(c, &[&format!("site-{}", &c[..1])]))
             .to_vec();
-        let series = cells
-            .map(|e| SeriesKey {
-                element: e.into(),
-                kpi: Kpi::AttachSuccess,
-            })
-            .to_vec();
-        let topology = Arc::new(Topology::new(els, deps).unwrap());
-        Engine::new(topology, series, EngineConfig::default(), 1).unwrap()
+        engine_over(els, deps, attach_success(&cells))
     }
 
     /// Healthy KPIs on every cell of [`two_sites`] throughout.
@@ -1184,36 +1187,18 @@ mod tests {
         // ten minutes of the AMF's KPI alone. That would open no incident (it
         // breaks no service on an element that serves subscribers), so it
         // does not bring this one back either.
-        let mut els = vec![Element::new("amf", ElementKind::CoreInstance)];
-        for id in ["a1", "a2"] {
-            let mut cell = Element::new(id, ElementKind::Cell);
-            cell.subscribers = 1000;
-            els.push(cell);
-        }
-        let deps = ["a1", "a2"]
-            .map(|cell| DependencySpec {
-                dependent: cell.into(),
-                members: vec!["amf".into()],
-                redundancy: Redundancy::All,
-                services: ALL_SERVICES,
-            })
-            .to_vec();
-        let series = vec![
-            SeriesKey {
-                element: "a1".into(),
-                kpi: Kpi::AttachSuccess,
-            },
-            SeriesKey {
-                element: "a2".into(),
-                kpi: Kpi::AttachSuccess,
-            },
-            SeriesKey {
-                element: "amf".into(),
-                kpi: Kpi::ProcedureSuccess,
-            },
+        let els = vec![
+            Element::new("amf", ElementKind::CoreInstance),
+            cell("a1"),
+            cell("a2"),
         ];
-        let topology = Arc::new(Topology::new(els, deps).unwrap());
-        let mut engine = Engine::new(topology, series, EngineConfig::default(), 1).unwrap();
+        let deps = ["a1", "a2"].map(|c| needs(c, &["amf"])).to_vec();
+        let mut series = attach_success(&["a1", "a2"]);
+        series.push(SeriesKey {
+            element: "amf".into(),
+            kpi: Kpi::ProcedureSuccess,
+        });
+        let mut engine = engine_over(els, deps, series);
         const RECOVERED: i64 = FAULT_MINUTE + 20;
         let timeline = run_with(&mut engine, 0..RECOVERED + 90, |minute, series| {
             let outage = (FAULT_MINUTE..RECOVERED).contains(&minute);

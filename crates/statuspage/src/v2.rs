@@ -553,14 +553,10 @@ mod tests {
         assert_eq!(created(&outage, 1_767_780_600), before);
     }
 
-    #[test]
-    fn the_page_changes_when_an_incident_or_a_maintenance_does_not_with_the_clock() {
-        let page = PageInfo {
-            created_at: 1_767_000_000,
-            ..PageInfo::default()
-        };
-        let regions = vec!["north".to_string()];
-        let window = [PlannedMaintenance {
+    /// Work on mobile data in North from 10:05 to 10:50 UTC on 6 January
+    /// 2026, announced the day before.
+    fn data_maintenance_in_north() -> [PlannedMaintenance; 1] {
+        [PlannedMaintenance {
             id: "maintenance-1".into(),
             name: "Planned maintenance in North".into(),
             regions: vec!["north".into()],
@@ -568,7 +564,17 @@ mod tests {
             scheduled_at: 1_767_600_000,
             start: 1_767_693_900,
             end: 1_767_696_600,
-        }];
+        }]
+    }
+
+    #[test]
+    fn the_page_changes_when_an_incident_or_a_maintenance_does_not_with_the_clock() {
+        let page = PageInfo {
+            created_at: 1_767_000_000,
+            ..PageInfo::default()
+        };
+        let regions = vec!["north".to_string()];
+        let window = data_maintenance_in_north();
         let outage = [Incident::open(1, 1_767_780_000)];
         let updated = |incidents: &[Incident], maintenances: &[PlannedMaintenance], now| {
             let state = PageState {
@@ -596,16 +602,7 @@ mod tests {
     fn maintenance_names_only_the_services_it_may_interrupt_and_when_for_people() {
         let page = PageInfo::default();
         let regions = vec!["north".to_string()];
-        // 10:05 to 10:50 UTC on 6 January 2026.
-        let window = [PlannedMaintenance {
-            id: "maintenance-1".into(),
-            name: "Planned maintenance in North".into(),
-            regions: vec!["north".into()],
-            services: Service::Data.bit(),
-            scheduled_at: 1_767_600_000,
-            start: 1_767_693_900,
-            end: 1_767_696_600,
-        }];
+        let window = data_maintenance_in_north();
         let state = PageState {
             page: &page,
             regions: &regions,
