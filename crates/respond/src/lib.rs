@@ -547,13 +547,18 @@ fn page(
     track: &mut Tracking,
     effects: &mut Vec<Effect>,
 ) {
-    if playbook.escalation.is_empty() || below(inc, playbook.page_at) {
+    // Acknowledged, someone owns it: no first page (one acknowledged before
+    // it reached the paging severity would wake the on-call for nothing)
+    // and no escalation.
+    if playbook.escalation.is_empty()
+        || below(inc, playbook.page_at)
+        || inc.operator.acknowledged_by.is_some()
+    {
         return;
     }
     let first_at = track.paged.map_or(at, |p| p.first_at);
     let due_level = match track.paged {
         None => 0,
-        Some(_) if inc.operator.acknowledged_by.is_some() => return,
         Some(Paged { level, .. }) => {
             let unacknowledged = at - first_at;
             let next = level + 1;
@@ -842,6 +847,25 @@ mod tests {
         assert_eq!(
             pages,
             [(PageAction::Trigger, 0), (PageAction::Acknowledge, 0)]
+        );
+    }
+
+    #[test]
+    fn an_incident_acknowledged_before_it_is_severe_enough_to_page_pages_nobody() {
+        let p = Playbook::default();
+        let mut inc = Incident::open(3, 0);
+        inc.severity = Severity::Minor;
+        inc.operator.acknowledged_by = Some("ada".into());
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        review_incident(&p, 60, &mut inc, None, &mut track, &mut effects);
+        inc.severity = Severity::Major;
+        for minute in 2..40 {
+            review_incident(&p, minute * 60, &mut inc, None, &mut track, &mut effects);
+        }
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Page(_))),
+            "{effects:#?}"
         );
     }
 
