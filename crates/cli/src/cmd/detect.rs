@@ -47,6 +47,10 @@ struct Summary {
     rows: u64,
     no_value: u64,
     not_after_last: u64,
+    /// The first row passed through for its timestamp: its line and
+    /// timestamp as written. One timestamp far ahead leaves every row after
+    /// it unscored, and the summary says where to look.
+    first_not_after: Option<(u64, String)>,
     /// Rows the file's `label` column marks anomalous, scored or not.
     labelled: u64,
     /// Scored rows: the chart's envelope (alarms counted there).
@@ -64,6 +68,7 @@ impl Summary {
             rows: 0,
             no_value: 0,
             not_after_last: 0,
+            first_not_after: None,
             labelled: 0,
             envelope: Envelope::new(alarm_threshold),
             first_alarms: Vec::new(),
@@ -81,7 +86,11 @@ impl Summary {
                 }
             }
             Fed::NoValue => self.no_value += 1,
-            Fed::NotAfterLast => self.not_after_last += 1,
+            Fed::NotAfterLast => {
+                self.not_after_last += 1;
+                (self.first_not_after)
+                    .get_or_insert_with(|| (row.line, row.timestamp_raw.to_owned()));
+            }
         }
     }
 
@@ -111,6 +120,14 @@ impl Summary {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.headline())?;
+        if let Some((line, timestamp)) = &self.first_not_after {
+            write!(
+                f,
+                "\nfirst row not after the previous timestamp: line {line} ({timestamp}); rows \
+                 are scored in file order, so sort the file by time, or fix a timestamp \
+                 far ahead before it"
+            )?;
+        }
         if !self.first_alarms.is_empty() {
             let more = self.envelope.alarms() > self.first_alarms.len() as u64;
             write!(
@@ -260,6 +277,10 @@ mod tests {
                 "203 rows, 1 at or above the alarm threshold 0.52; 1 labelled anomalous; 3 passed \
                  through with score 0 (2 without a usable value, 1 not after"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfirst row not after the previous timestamp: line 202 (1000);"),
             "{text}"
         );
         assert!(text.ends_with("\nfirst alarms: 10000"), "{text}");
