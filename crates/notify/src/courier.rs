@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::compose::unsubscribe_url;
 use crate::webhook_target::{PublicOnlyResolver, check_webhook_url};
-use crate::{DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
+use crate::{DELIVERY_ENV, DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpSecurity};
 
 /// Attempts before a message is given up on (about 6 hours of backoff).
 const MAX_ATTEMPTS: u32 = 12;
@@ -282,12 +282,17 @@ fn site_of(url: &str) -> String {
     }
 }
 
-/// Runs a mitigation command; its arguments are the body's JSON array.
+/// Runs a mitigation command; its arguments are the body's JSON array. A
+/// failed or slow run is tried again, so the command is told which action
+/// it runs in `DIALTONE_DELIVERY` (the outbox key, the same on every try,
+/// as a webhook's `X-Dialtone-Delivery` header): a failover that did its
+/// work but answered late can tell the retry from a new request.
 async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
     let args: Vec<String> = serde_json::from_str(&m.body)
         .map_err(|e| SendError::Permanent(format!("bad command arguments: {e}")))?;
     let output = tokio::process::Command::new(&m.destination)
         .args(&args)
+        .env(DELIVERY_ENV, &m.key)
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(HTTP_TIMEOUT_SECS), output)
@@ -381,5 +386,29 @@ mod tests {
             let err = courier.send(&m).await.expect_err("fails");
             assert!(matches!(err, SendError::Permanent(_)), "{url}: {err:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_mitigation_command_is_told_its_outbox_key() {
+        let dir = std::env::temp_dir().join(format!("dialtone-command-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seen = dir.join("seen");
+        let courier = Courier::new(&NotifyConfig::default()).expect("builds");
+        let m = OutboxItem {
+            key: "mitigation/7/failover/amf-1".into(),
+            channel: "command".into(),
+            destination: "/bin/sh".into(),
+            subject: String::new(),
+            body: serde_json::to_string(&[
+                "-c",
+                &format!("printf %s \"${DELIVERY_ENV}\" > {}", seen.display()),
+            ])
+            .unwrap(),
+            secret: None,
+            event_at: 0,
+        };
+        courier.send(&m).await.expect("runs");
+        assert_eq!(std::fs::read_to_string(&seen).unwrap(), m.key);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -47,6 +47,8 @@ use serde::{Deserialize, Serialize};
 pub const SIGNATURE_HEADER: &str = "X-Dialtone-Signature";
 /// Header carrying the outbox key, so a receiver can drop a redelivery.
 pub const DELIVERY_HEADER: &str = "X-Dialtone-Delivery";
+/// The same key, for a mitigation command: in its environment.
+pub const DELIVERY_ENV: &str = "DIALTONE_DELIVERY";
 
 /// Where outbound messages go: the `[notify]` table of the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
