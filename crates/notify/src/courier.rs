@@ -321,28 +321,32 @@ pub struct DeliveryReport {
     pub gave_up: u32,
 }
 
-/// Sends every message of `lane` due at wall-clock `now`, until `stop`
+/// Sends every message of `lane` due at wall-clock `now()`, until `stop`
 /// says to: a server shutting down finishes the send in flight and starts no
 /// other (one it had claimed would wait [`CLAIM_SECS`] after a restart).
 /// Failures are retried with backoff, permanent ones and those out of
-/// attempts are given up on.
+/// attempts are given up on. The clock is read again for each message: a
+/// pass over a hundred webhooks each allowed its timeout takes many
+/// minutes, and a retry dated from the pass's start would fall due at once.
 pub async fn deliver_due(
     store: &dyn NotifyStore,
     courier: &Courier,
-    now: i64,
+    now: &(dyn Fn() -> i64 + Sync),
     lane: Lane,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
-    for m in store.due_messages(now, 100, lane).await? {
+    for m in store.due_messages(now(), 100, lane).await? {
         if stop() {
             break;
         }
         // Claimed first: a store that cannot record the outcome (disk full,
         // read-only) stops the pass here, rather than after the send, where
         // every pass would send the same message again.
-        store.claim(&m.item.key, now + CLAIM_SECS).await?;
-        match courier.send(&m.item).await {
+        store.claim(&m.item.key, now() + CLAIM_SECS).await?;
+        let result = courier.send(&m.item).await;
+        let now = now();
+        match result {
             Ok(()) => {
                 store.mark_delivered(&m.item.key, now).await?;
                 report.delivered += 1;

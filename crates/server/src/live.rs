@@ -581,7 +581,7 @@ pub async fn deliver_paced(
     let stopping = &stopping;
     let lane = |lane: Lane| {
         paced(every, shutdown.clone(), move || async move {
-            if let Err(e) = deliver_due(store, courier, unix_now(), lane, stopping).await {
+            if let Err(e) = deliver_due(store, courier, &unix_now, lane, stopping).await {
                 tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
             }
         })

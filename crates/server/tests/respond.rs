@@ -202,14 +202,14 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     let courier = Courier::new(&notify).expect("courier");
     let h = harness_notifying(fresh_live(), ServerConfig::default(), notify.clone()).await;
     let store = h.state.notify_store.as_ref();
-    let deliver = |lane| deliver_due(store, &courier, unix_now(), lane, &|| false);
+    let deliver = |lane| deliver_due(store, &courier, &unix_now, lane, &|| false);
 
     // Subscribe by email: nothing counts until the link in the email is followed.
     let r = post_json(&h, "/subscribe", json!({"email": "watcher@example.net"})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let pages = deliver(Lane::Operators).await.expect("delivers");
     assert_eq!(pages.delivered, 0, "a confirmation is the public's");
-    let stopping = deliver_due(store, &courier, unix_now(), Lane::Public, &|| true).await;
+    let stopping = deliver_due(store, &courier, &unix_now, Lane::Public, &|| true).await;
     assert_eq!(
         stopping.expect("reads"),
         DeliveryReport::default(),
