@@ -338,6 +338,10 @@ impl Tracking {
             decided: true,
             // The earlier run told the pager when someone took it on.
             page_acknowledged: inc.operator.acknowledged_by.is_some(),
+            // And reminded the owner: not again at once.
+            reminded_at: (inc.timeline.iter().rev())
+                .find(|e| e.kind == TimelineKind::UpdateDue)
+                .map(|e| e.at),
             ..Tracking::default()
         }
     }
@@ -660,11 +664,14 @@ fn remind(playbook: &Playbook, at: Timestamp, inc: &mut Incident, track: &mut Tr
     if inc.awaiting_approval || playbook.update_cadence_secs <= 0 {
         return;
     }
+    // An approval publishes the drafted updates: the cadence runs from it,
+    // not from when they were drafted, or approving an incident held past
+    // the cadence would post a holding update over the drafted words.
     let last_public = inc
         .timeline
         .iter()
         .rev()
-        .find(|e| e.kind.is_public())
+        .find(|e| e.kind.is_public() || e.kind == TimelineKind::Approved)
         .map_or(inc.opened_at, |e| e.at);
     let since = last_public.max(track.reminded_at.unwrap_or(i64::MIN));
     if at - since >= playbook.update_cadence_secs {
@@ -740,6 +747,8 @@ fn notify(at: Timestamp, inc: &mut Incident, track: &mut Tracking, effects: &mut
 
 #[cfg(test)]
 mod tests {
+    use dialtone_engine::{OperatorAction, TimelineEntry};
+
     use super::*;
 
     #[test]
@@ -867,6 +876,64 @@ mod tests {
             !effects.iter().any(|e| matches!(e, Effect::Page(_))),
             "{effects:#?}"
         );
+    }
+
+    /// `inc` with a public "detected" entry at `at`.
+    fn detected_at(mut inc: Incident, at: Timestamp) -> Incident {
+        inc.timeline.push(TimelineEntry {
+            incident: inc.id,
+            at,
+            kind: TimelineKind::Detected,
+            status: inc.status,
+            public_body: "We are investigating problems with calls.".into(),
+            detail: String::new(),
+        });
+        inc
+    }
+
+    fn updates_due(inc: &Incident) -> usize {
+        (inc.timeline.iter())
+            .filter(|e| e.kind == TimelineKind::UpdateDue)
+            .count()
+    }
+
+    #[test]
+    fn the_cadence_runs_from_an_approval_not_from_the_held_draft() {
+        let p = Playbook::default();
+        let mut inc = detected_at(Incident::open(3, 0), 0);
+        inc.awaiting_approval = true;
+        let approved = 3 * p.update_cadence_secs;
+        inc.apply(approved, "ada", &OperatorAction::Approve)
+            .unwrap();
+        // Held when first reviewed, as a minor incident is.
+        let mut track = Tracking {
+            decided: true,
+            ..Tracking::default()
+        };
+        let mut effects = Vec::new();
+        review_incident(&p, approved + 60, &mut inc, None, &mut track, &mut effects);
+        assert_eq!(updates_due(&inc), 0, "{:#?}", inc.timeline);
+        let due = approved + p.update_cadence_secs;
+        review_incident(&p, due, &mut inc, None, &mut track, &mut effects);
+        assert_eq!(updates_due(&inc), 1, "{:#?}", inc.timeline);
+    }
+
+    #[test]
+    fn a_reminder_is_not_repeated_after_a_restart() {
+        let p = Playbook::default();
+        let mut inc = detected_at(Incident::open(3, 0), 0);
+        inc.severity = Severity::Major;
+        // Declared by a person: the reminder is all it gets, no holding
+        // update (which would itself restart the cadence).
+        inc.operator.declared_by = Some("ada".into());
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        let due = p.update_cadence_secs;
+        review_incident(&p, due, &mut inc, None, &mut track, &mut effects);
+        assert_eq!(updates_due(&inc), 1);
+        let mut resumed = Tracking::resumed(&inc);
+        review_incident(&p, due + 60, &mut inc, None, &mut resumed, &mut effects);
+        assert_eq!(updates_due(&inc), 1, "{:#?}", inc.timeline);
     }
 
     #[test]
