@@ -300,6 +300,7 @@ impl Engine {
     pub fn ingest(&mut self, at: Timestamp, samples: &[Sample], timeline: &mut Vec<TimelineEntry>) {
         self.refresh_watches(at);
         self.detect(at, samples);
+        self.run_preflights(at);
         let started = self.first_sample_at.unwrap_or(at);
         if at - started >= self.config.startup_grace_secs {
             self.refresh_maintenance(at);
@@ -738,6 +739,31 @@ mod tests {
     use dialtone_rca::ChangeKind;
 
     use super::*;
+
+    #[test]
+    fn a_preflight_reads_the_minute_it_runs_in() {
+        // The event's pre-flight is due at the very first minute: every KPI
+        // of `x1` reports it, healthy.
+        let mut engine = two_sites();
+        engine
+            .watch_event(EventWatch {
+                name: "board call".into(),
+                element: "x1".into(),
+                start: START,
+                end: START + 3600,
+                fallback: None,
+            })
+            .unwrap();
+        run_with(&mut engine, 0..1, healthy);
+        let [(at, line)] = engine.watch_log() else {
+            panic!("{:?}", engine.watch_log());
+        };
+        assert_eq!(*at, START);
+        assert!(
+            line.ends_with("all its KPIs report and look normal"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_carried_score_cannot_alarm_a_watched_element() {

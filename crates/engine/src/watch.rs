@@ -72,7 +72,8 @@ impl Engine {
         &self.watch_log
     }
 
-    /// Marks the elements watched at `at`, and runs pre-flight checks that are due.
+    /// Marks the elements watched at `at`: before the minute's detection,
+    /// which alarms them at a lower level.
     pub(crate) fn refresh_watches(&mut self, at: Timestamp) {
         // Two events may share an element: it is watched while either is on.
         for w in &self.watches {
@@ -81,6 +82,12 @@ impl Engine {
         for w in &self.watches {
             self.watched[w.element] |= w.event.is_on(at);
         }
+    }
+
+    /// Runs the pre-flight checks due at `at`: after the minute's
+    /// detection, so that the verdict reads this minute's samples (before
+    /// it, the first minute a watch is on would find nothing reporting).
+    pub(crate) fn run_preflights(&mut self, at: Timestamp) {
         for i in 0..self.watches.len() {
             let w = &self.watches[i];
             if w.preflight_done || !w.event.is_on(at) {
