@@ -34,6 +34,21 @@ impl Config {
         let invalid = |e: &dyn std::fmt::Display| UsageError(format!("{}: {e}", path.display()));
         config.playbook.validate().map_err(|e| invalid(&e))?;
         config.notify.validate().map_err(|e| invalid(&e))?;
+        // A pager for a level the playbook's escalation never reaches would
+        // never be paged.
+        let top = config.playbook.escalation.len().saturating_sub(1);
+        let unreachable = (config.notify.pagers.iter().enumerate())
+            .find(|(_, pager)| !config.playbook.escalation.is_empty() && !pager.pages_at(top));
+        if let Some((i, pager)) = unreachable {
+            return Err(UsageError(format!(
+                "{}: notify.pagers.from_escalation_level: pager {} ({}) waits for a level the \
+                 playbook's escalation never reaches (its last is {top}): lower the level, or \
+                 add a target to playbook.escalation",
+                path.display(),
+                i + 1,
+                pager.name(),
+            )));
+        }
         Ok(config)
     }
 }
@@ -67,6 +82,12 @@ mod tests {
             (
                 "[[notify.pagers]]\nkind = \"alertmanager\"\nurl = \"not a url\"\n",
                 "notify.pagers.url",
+            ),
+            (
+                "[playbook]\nescalation = [\"noc\", \"duty-manager\"]\n\
+                 [[notify.pagers]]\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093/\"\n\
+                 from_escalation_level = 2\n",
+                "notify.pagers.from_escalation_level",
             ),
         ] {
             std::fs::write(&path, text).expect("writes");

@@ -224,8 +224,14 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
         PageAction::Acknowledge => "acknowledge",
         PageAction::Resolve => "resolve",
     };
-    // Numbered: two pagers of one kind (two PagerDuty services) are two messages.
+    // Numbered: two pagers of one kind (two PagerDuty services) are two
+    // messages. A pager for a later escalation level hears of the incident
+    // once the page reaches that level, and of its acknowledgement and
+    // resolution after that (the page's level is the highest it reached).
     for (number, pager) in c.pagers.iter().enumerate() {
+        if !pager.pages_at(p.level) {
+            continue;
+        }
         let body = match pager {
             // Escalation sends another trigger under the same dedup_key: PagerDuty
             // merges it into the open alert rather than opening a second one, so

@@ -168,7 +168,11 @@ pub enum SmtpSecurity {
     None,
 }
 
-/// One paging destination.
+/// One paging destination. `from_escalation_level` is the playbook's
+/// escalation level from which it is paged (0, the default: from the first
+/// page): a second PagerDuty service for the level-1 team is paged only when
+/// the page escalates, and then told of the acknowledgement and the
+/// resolution with the first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PagerConfig {
@@ -177,9 +181,15 @@ pub enum PagerConfig {
         #[serde(default = "default_pagerduty_url")]
         url: String,
         routing_key: String,
+        #[serde(default)]
+        from_escalation_level: usize,
     },
     /// Anything that takes Alertmanager's webhook (version 4).
-    Alertmanager { url: String },
+    Alertmanager {
+        url: String,
+        #[serde(default)]
+        from_escalation_level: usize,
+    },
 }
 
 fn default_pagerduty_url() -> String {
@@ -187,7 +197,8 @@ fn default_pagerduty_url() -> String {
 }
 
 impl PagerConfig {
-    fn name(&self) -> &'static str {
+    /// Its kind, as the configuration names it.
+    pub fn name(&self) -> &'static str {
         match self {
             PagerConfig::Pagerduty { .. } => "pagerduty",
             PagerConfig::Alertmanager { .. } => "alertmanager",
@@ -196,7 +207,22 @@ impl PagerConfig {
 
     fn url(&self) -> &str {
         match self {
-            PagerConfig::Pagerduty { url, .. } | PagerConfig::Alertmanager { url } => url,
+            PagerConfig::Pagerduty { url, .. } | PagerConfig::Alertmanager { url, .. } => url,
+        }
+    }
+
+    /// Whether a page at escalation `level` (and its acknowledgement and
+    /// resolution) goes to this pager.
+    pub fn pages_at(&self, level: usize) -> bool {
+        match self {
+            PagerConfig::Pagerduty {
+                from_escalation_level,
+                ..
+            }
+            | PagerConfig::Alertmanager {
+                from_escalation_level,
+                ..
+            } => *from_escalation_level <= level,
         }
     }
 }
@@ -238,8 +264,12 @@ mod tests {
                     PagerConfig::Pagerduty {
                         url: default_pagerduty_url(),
                         routing_key: "k".into(),
+                        from_escalation_level: 0,
                     },
-                    PagerConfig::Alertmanager { url: url.into() },
+                    PagerConfig::Alertmanager {
+                        url: url.into(),
+                        from_escalation_level: 0,
+                    },
                 ],
                 ..NotifyConfig::default()
             });

@@ -195,6 +195,7 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
         }),
         pagers: vec![PagerConfig::Alertmanager {
             url: format!("http://{hooks}/alertmanager"),
+            from_escalation_level: 0,
         }],
         // The webhook subscriber's receiver listens on loopback.
         allow_private_webhooks: true,

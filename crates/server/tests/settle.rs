@@ -73,6 +73,7 @@ async fn an_incident_is_saved_only_after_its_pages_are_queued() {
         // Never delivered here: the test reads the outbox.
         pagers: vec![PagerConfig::Alertmanager {
             url: "http://127.0.0.1:9/alerts".into(),
+            from_escalation_level: 0,
         }],
         ..NotifyConfig::default()
     };

@@ -12,9 +12,11 @@ fn pagers() -> [PagerConfig; 2] {
         PagerConfig::Pagerduty {
             url: "https://events.pagerduty.com/v2/enqueue".into(),
             routing_key: "R0UT1NG".into(),
+            from_escalation_level: 0,
         },
         PagerConfig::Alertmanager {
             url: "http://127.0.0.1:9093/hook".into(),
+            from_escalation_level: 0,
         },
     ]
 }
@@ -323,6 +325,39 @@ fn pages(inc: &Incident, action: PageAction, level: usize, target: &str) -> Vec<
         .iter()
         .map(|i| serde_json::from_str(&i.body).expect("JSON"))
         .collect()
+}
+
+#[test]
+fn a_pager_for_a_later_escalation_level_hears_of_the_incident_once_it_escalates() {
+    let team = |routing_key: &str, level| PagerConfig::Pagerduty {
+        url: "https://events.pagerduty.com/v2/enqueue".into(),
+        routing_key: routing_key.into(),
+        from_escalation_level: level,
+    };
+    let pagers = [team("NOC", 0), team("DUTY-MANAGER", 1)];
+    let inc = incident();
+    let incidents = [inc.clone()];
+    let page = PageInfo::default();
+    let c = composer(&page, &[], &incidents, &[], &pagers, inc.updated_at);
+    let keys_for = |action, level| {
+        let effect = Effect::Page(Page {
+            incident: inc.id,
+            action,
+            level,
+            target: "whoever".into(),
+            at: inc.updated_at,
+        });
+        (compose(&[effect], &c).iter())
+            .map(|m| {
+                let body: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+                body["routing_key"].as_str().unwrap().to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys_for(PageAction::Trigger, 0), ["NOC"]);
+    assert_eq!(keys_for(PageAction::Trigger, 1), ["NOC", "DUTY-MANAGER"]);
+    assert_eq!(keys_for(PageAction::Resolve, 1), ["NOC", "DUTY-MANAGER"]);
+    assert_eq!(keys_for(PageAction::Resolve, 0), ["NOC"], "never escalated");
 }
 
 #[test]
