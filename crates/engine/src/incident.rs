@@ -11,7 +11,7 @@ use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
 
 use crate::operator::OperatorState;
-use crate::{EngineConfig, in_impact};
+use crate::{EngineConfig, customer_units, in_impact};
 
 /// Charts per incident: enough to see the shape, few enough to read.
 const CHARTED_SERIES: usize = 6;
@@ -281,11 +281,7 @@ impl Incident {
         // Counted as a new fault's are, on elements that serve subscribers:
         // a core function's KPIs blipping while monitoring would open no
         // incident, so they do not bring this one back either.
-        let customer_units = (claimed.broken.iter())
-            .filter(|&(&e, _)| view.serves[e])
-            .map(|(_, m)| m.count_ones())
-            .sum();
-        let back = self.symptoms_back(customer_units, cfg);
+        let back = self.symptoms_back(customer_units(view.serves, &claimed.broken), cfg);
         match self.status {
             IncidentStatus::Investigating | IncidentStatus::Identified
                 if units == 0

@@ -591,13 +591,8 @@ impl Engine {
     /// planned maintenance. Scattered noise and a pool member lost behind
     /// healthy peers (no cell breaks) are not.
     fn coherent_fault(&self, residual: &Observations) -> Option<CoherentFault> {
-        let cell_units = |broken: &HashMap<usize, ServiceMask>| -> u32 {
-            broken
-                .iter()
-                .filter(|(e, _)| self.serves[**e])
-                .map(|(_, m)| m.count_ones())
-                .sum()
-        };
+        let cell_units =
+            |broken: &HashMap<usize, ServiceMask>| customer_units(&self.serves, broken);
         if cell_units(&residual.broken) < self.config.min_units_to_open {
             return None;
         }
@@ -714,6 +709,16 @@ fn in_impact(impact: &[(u32, ServiceMask)], e: usize) -> bool {
 }
 
 /// Whether an element within `depth` levels of dependents below `e` satisfies `hit`.
+/// Broken services on elements that serve subscribers (`serves`): the
+/// customer-facing units a fault is measured in, to open an incident or to
+/// bring one back.
+pub(crate) fn customer_units(serves: &[bool], broken: &HashMap<usize, ServiceMask>) -> u32 {
+    (broken.iter())
+        .filter(|&(&e, _)| serves[e])
+        .map(|(_, m)| m.count_ones())
+        .sum()
+}
+
 fn serves_any(topology: &Topology, e: usize, depth: usize, hit: &impl Fn(usize) -> bool) -> bool {
     let mut level = vec![e];
     let mut seen = std::collections::HashSet::from([e]);
