@@ -591,9 +591,7 @@ impl Engine {
     /// planned maintenance. Scattered noise and a pool member lost behind
     /// healthy peers (no cell breaks) are not.
     fn coherent_fault(&self, residual: &Observations) -> Option<CoherentFault> {
-        let cell_units =
-            |broken: &HashMap<usize, ServiceMask>| customer_units(&self.serves, broken);
-        if cell_units(&residual.broken) < self.config.min_units_to_open {
+        if customer_units(&self.serves, &residual.broken) < self.config.min_units_to_open {
             return None;
         }
         let ranked = self.explainer.rank(residual, self.config.candidates_kept);
@@ -607,7 +605,7 @@ impl Engine {
                 .map_or(0, |i| impact[i].1);
             *m != 0
         });
-        let explained_units = cell_units(&explained);
+        let explained_units = customer_units(&self.serves, &explained);
         let coherent = top.score >= self.config.min_root_cause_score
             && explained_units >= self.config.min_units_to_open
             && !self.maintained[root];
@@ -708,7 +706,6 @@ fn in_impact(impact: &[(u32, ServiceMask)], e: usize) -> bool {
         .is_ok()
 }
 
-/// Whether an element within `depth` levels of dependents below `e` satisfies `hit`.
 /// Broken services on elements that serve subscribers (`serves`): the
 /// customer-facing units a fault is measured in, to open an incident or to
 /// bring one back.
@@ -719,6 +716,7 @@ pub(crate) fn customer_units(serves: &[bool], broken: &HashMap<usize, ServiceMas
         .sum()
 }
 
+/// Whether an element within `depth` levels of dependents below `e` satisfies `hit`.
 fn serves_any(topology: &Topology, e: usize, depth: usize, hit: &impl Fn(usize) -> bool) -> bool {
     let mut level = vec![e];
     let mut seen = std::collections::HashSet::from([e]);
