@@ -258,16 +258,7 @@ impl Incident {
             }
         }
         let first_minute = self.title.is_empty();
-        // Not once service is restored: naming a cause then would tell the
-        // public "working to restore service" after "service has been
-        // restored", for a blip short of the symptoms-returned bar. If the
-        // symptoms do come back, the incident is ranked again from there.
-        let restoring = matches!(
-            self.status,
-            IncidentStatus::Investigating | IncidentStatus::Identified
-        );
-        let verdict =
-            (ranked.filter(|_| restoring)).and_then(|ranked| self.consider(at, ranked, view));
+        let verdict = ranked.and_then(|ranked| self.consider(at, ranked, view));
         self.refresh_impact(claimed, view);
         self.chart_more(claimed, view);
         if first_minute {

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use dialtone_detect::{DetectorBank, DetectorConfig};
 use dialtone_model::{
-    ElementId, ElementKind, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp, Topology,
+    ElementId, ElementKind, IncidentStatus, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp,
+    Topology,
 };
 use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 
@@ -492,7 +493,15 @@ impl Engine {
                 broken: claimed,
                 silent: obs.silent.clone(),
             };
-            let ranked = if settling && claimed_obs.broken_units() > 0 {
+            // Not once service is restored: naming a cause then would tell
+            // the public "working to restore service" after "service has
+            // been restored", for a blip short of the symptoms-returned bar.
+            // If the symptoms do come back, it is ranked again from there.
+            let restoring = matches!(
+                inc.status,
+                IncidentStatus::Investigating | IncidentStatus::Identified
+            );
+            let ranked = if settling && restoring && claimed_obs.broken_units() > 0 {
                 Some(
                     self.explainer
                         .rank(&claimed_obs, self.config.candidates_kept),
