@@ -495,11 +495,13 @@ impl Live {
             Err(e) => Err(e),
         };
         let mut replied = Ok(0);
-        if queued.is_ok() {
+        let replies = self.report_replies();
+        if queued.is_ok() && !replies.is_empty() {
             // Reports counted before this minute whose rows are still being
-            // written must be in the table the replies are read from.
+            // written must be in the table the replies are read from (only
+            // then: a minute with nothing resolved waits for no report).
             let _no_report_in_flight = sinks.report_writes.write().await;
-            for reply in self.report_replies() {
+            for reply in replies {
                 replied = sinks
                     .notify_store
                     .queue_report_replies(&reply, unix_now())

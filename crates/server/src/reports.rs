@@ -130,7 +130,7 @@ pub(crate) async fn report(
     let (at, _being_stored) = {
         let mut live = state.live.lock().await;
         let at = live.record_report(&report.area, report.problem, reporter);
-        (at, state.report_writes.clone().read_owned().await)
+        (at, state.report_writes.read().await)
     };
     let stored = (state.notify_store)
         .add_report(
