@@ -77,24 +77,21 @@ impl RateLimiter {
             Err(p) => p.into_inner(),
         };
         let buckets = &mut *guard;
-        let full = buckets.clients.len() >= self.max_clients;
-        if full && !buckets.clients.contains_key(&ip) {
-            let due = (buckets.last_sweep)
-                .is_none_or(|at| now.duration_since(at).as_secs_f64() >= SWEEP_EVERY_SECS);
-            if due {
-                // A bucket idle long enough to have refilled is the same as no bucket.
-                let full_after = burst / per_second;
-                (buckets.clients)
-                    .retain(|_, (_, last)| now.duration_since(*last).as_secs_f64() < full_after);
-                buckets.last_sweep = Some(now);
-            }
+        let known = buckets.clients.contains_key(&ip);
+        let due = (buckets.last_sweep)
+            .is_none_or(|at| now.duration_since(at).as_secs_f64() >= SWEEP_EVERY_SECS);
+        if !known && buckets.clients.len() >= self.max_clients && due {
+            // A bucket idle long enough to have refilled is the same as no bucket.
+            let full_after = burst / per_second;
+            (buckets.clients)
+                .retain(|_, (_, last)| now.duration_since(*last).as_secs_f64() < full_after);
+            buckets.last_sweep = Some(now);
         }
-        let bucket =
-            if buckets.clients.len() < self.max_clients || buckets.clients.contains_key(&ip) {
-                buckets.clients.entry(ip).or_insert((burst, now))
-            } else {
-                buckets.overflow.get_or_insert((burst, now))
-            };
+        let bucket = if known || buckets.clients.len() < self.max_clients {
+            buckets.clients.entry(ip).or_insert((burst, now))
+        } else {
+            buckets.overflow.get_or_insert((burst, now))
+        };
         take(bucket, self.rate, now)
     }
 }
