@@ -280,39 +280,20 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let (live, sinks) = (state.live.clone(), state.sinks());
     let mut tasks = tokio::task::JoinSet::new();
     let mut names = std::collections::HashMap::new();
-    let mut spawn = |name: &'static str, task| {
-        names.insert(tasks.spawn(task).id(), name);
-    };
-    spawn(
-        "pipeline",
-        Box::pin(run_paced(
-            live.clone(),
-            sinks.clone(),
-            tick,
-            stop_rx.clone(),
-        )) as Task,
+    let pipeline = run_paced(live.clone(), sinks.clone(), tick, stop_rx.clone());
+    names.insert(tasks.spawn(pipeline).id(), "pipeline");
+    let delivery = deliver_paced(
+        state.notify_store.clone(),
+        courier,
+        Duration::from_secs(1),
+        stop_rx.clone(),
     );
-    spawn(
-        "delivery",
-        Box::pin(deliver_paced(
-            state.notify_store.clone(),
-            courier,
-            Duration::from_secs(1),
-            stop_rx.clone(),
-        )),
-    );
+    names.insert(tasks.spawn(delivery).id(), "delivery");
     let mut server_stop = stop_rx;
-    spawn(
-        "server",
-        Box::pin(serve(
-            listener,
-            app(state),
-            HEADER_READ_TIMEOUT,
-            async move {
-                let _ = server_stop.changed().await;
-            },
-        )),
-    );
+    let server = serve(listener, app(state), HEADER_READ_TIMEOUT, async move {
+        let _ = server_stop.changed().await;
+    });
+    names.insert(tasks.spawn(server).id(), "server");
     // Each task runs until told to stop: one that ends first (a panic, most
     // likely) would leave the others serving a page that no longer moves,
     // so it stops the demo, with an error.
@@ -337,19 +318,19 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // The pipeline's last settle may have met a store that refused it: try
     // a few more times, then say what is lost rather than exit as if clean.
     let mut live = live.lock().await;
+    let refused = |live: &Live| (live.unsaved(), live.unqueued());
     for _ in 0..SHUTDOWN_SAVE_ATTEMPTS {
-        if live.unsaved() == 0 && live.unqueued() == 0 {
+        if refused(&live) == (0, 0) {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         live.settle(&sinks).await;
     }
-    if live.unsaved() > 0 || live.unqueued() > 0 {
+    let (incidents, messages) = refused(&live);
+    if (incidents, messages) != (0, 0) {
         failed.push(format!(
-            "the store refused {} incidents and {} messages at shutdown (see the warnings \
-             above); they are lost",
-            live.unsaved(),
-            live.unqueued()
+            "the store refused {incidents} incidents and {messages} messages at shutdown (see \
+             the warnings above); they are lost"
         ));
     }
     match failed.as_slice() {
@@ -357,9 +338,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         failed => anyhow::bail!("{}", failed.join("; ")),
     }
 }
-
-/// The demo's long-running tasks, as one type for its `JoinSet`.
-type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Settles tried after the pipeline's own last one before the demo reports
 /// incidents or messages the store would not take, a second apart.
