@@ -36,10 +36,12 @@ impl Config {
         config.notify.validate().map_err(|e| invalid(&e))?;
         // A pager for a level the playbook's escalation never reaches would
         // never be paged.
-        let top = config.playbook.escalation.len().saturating_sub(1);
-        let unreachable = (config.notify.pagers.iter().enumerate())
-            .find(|(_, pager)| !config.playbook.escalation.is_empty() && !pager.pages_at(top));
-        if let Some((i, pager)) = unreachable {
+        let unreachable = (config.playbook.escalation.len().checked_sub(1)).and_then(|top| {
+            (config.notify.pagers.iter().enumerate())
+                .find(|(_, pager)| !pager.pages_at(top))
+                .map(|(i, pager)| (i, pager, top))
+        });
+        if let Some((i, pager, top)) = unreachable {
             return Err(UsageError(format!(
                 "{}: notify.pagers.from_escalation_level: pager {} ({}) waits for a level the \
                  playbook's escalation never reaches (its last is {top}): lower the level, or \
