@@ -134,7 +134,7 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
             inc.id,
             n.entry,
             sub.id,
-            hex::encode(&Sha256::digest(&sub.unsubscribe_token)[..8])
+            token_digest(&sub.unsubscribe_token)
         );
         let unsubscribe = format!("{}/unsubscribe?token={}", c.base_url, sub.unsubscribe_token);
         let item = match sub.channel {
@@ -342,6 +342,12 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     }
 }
 
+/// What an outbox key names a token by, never the token itself (admins see
+/// the outbox): 64 bits of its SHA-256, which tell one token from another.
+fn token_digest(token: &str) -> String {
+    hex::encode(&Sha256::digest(token)[..8])
+}
+
 /// The double opt-in email: nothing is sent to `target` until its owner
 /// follows the link. Keyed by a digest of the token too (never the token,
 /// which admins would see in the outbox): a subscriber id can come back
@@ -356,11 +362,7 @@ pub fn confirmation_email(
     at: i64,
 ) -> OutboxItem {
     OutboxItem {
-        key: format!(
-            "confirm/{subscriber_id}/{}",
-            // 64 bits tell one request's token from another's.
-            hex::encode(&Sha256::digest(token)[..8])
-        ),
+        key: format!("confirm/{subscriber_id}/{}", token_digest(token)),
         channel: Channel::Email.as_str().into(),
         destination: target.to_string(),
         subject: format!("[{page_name}] Confirm your subscription"),
