@@ -1,7 +1,7 @@
 //! The format-independent half of loading: elements and dependencies as
 //! written, each with the line it came from, validated into a [`Topology`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use dialtone_model::{
     ALL_SERVICES, DependencySpec, Element, ElementKind, Redundancy, ServiceMask, Topology,
@@ -122,25 +122,26 @@ impl Draft {
             // A shorthand names what the element is (`power = "x"`: x is a
             // power feed). One of another kind (a cell, or `x` also given as
             // `software = "x"`) would mislabel every common mode through it.
-            if let Some(&i) = self.index.get(&reference.id)
-                && self.elements[i].kind != kind
-            {
-                let message = format!(
-                    "`{}` is a {} (line {}), where this names a {}: use another id for one of them",
-                    reference.id,
-                    self.elements[i].kind.as_str(),
-                    self.lines[i],
-                    kind.as_str()
-                );
-                return Err(self.invalid(reference.line, &reference.id, message));
-            }
-            if !self.is_defined(&reference.id) {
-                let mut element = Element::new(reference.id, kind);
-                if let Some(&(mtbf, mttr)) = defaults.get(&kind) {
-                    element.mtbf_hours = mtbf;
-                    element.mttr_hours = mttr;
+            match self.index.get(&reference.id) {
+                Some(&i) if self.elements[i].kind != kind => {
+                    let message = format!(
+                        "`{}` is a {} (line {}), where this names a {}: use another id for one of them",
+                        reference.id,
+                        self.elements[i].kind.as_str(),
+                        self.lines[i],
+                        kind.as_str()
+                    );
+                    return Err(self.invalid(reference.line, &reference.id, message));
                 }
-                self.define(element, reference.line)?;
+                Some(_) => {}
+                None => {
+                    let mut element = Element::new(reference.id, kind);
+                    if let Some(&(mtbf, mttr)) = defaults.get(&kind) {
+                        element.mtbf_hours = mtbf;
+                        element.mttr_hours = mttr;
+                    }
+                    self.define(element, reference.line)?;
+                }
             }
         }
         for (from, links) in std::mem::take(&mut self.uplinks) {
@@ -205,15 +206,15 @@ impl Draft {
         // would report the redundancy, and common modes, of a group of one.
         // (In an all-of group a repeat changes nothing, as an edge list
         // exported twice over has it.)
-        let redundant = d.redundancy != Redundancy::All;
-        for (i, member) in d.members.iter().enumerate() {
-            if redundant && d.members[..i].iter().any(|m| m.id == member.id) {
+        if d.redundancy != Redundancy::All {
+            let mut seen = HashSet::new();
+            if let Some(repeat) = d.members.iter().find(|m| !seen.insert(&m.id)) {
                 return Err(self.invalid(
-                    member.line,
+                    repeat.line,
                     &d.dependent.id,
                     format!(
                         "`{}` is listed twice in one group: list each member once",
-                        member.id
+                        repeat.id
                     ),
                 ));
             }
@@ -254,7 +255,7 @@ impl Draft {
             .map(|n| n.index())
             .min_by_key(|&i| (self.lines[i], i))
             .unwrap_or(0);
-        let members: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
+        let members: HashSet<usize> = scc.iter().map(|n| n.index()).collect();
         let ids: Vec<&str> = cycle_path(&graph, start, &members)
             .into_iter()
             .map(|i| self.elements[i].id.as_str())
@@ -282,11 +283,7 @@ impl Draft {
 
 /// A shortest cycle from `start` back to itself inside one strongly
 /// connected component (breadth-first, so it is short enough to read).
-fn cycle_path(
-    graph: &DiGraph<(), ()>,
-    start: usize,
-    members: &std::collections::HashSet<usize>,
-) -> Vec<usize> {
+fn cycle_path(graph: &DiGraph<(), ()>, start: usize, members: &HashSet<usize>) -> Vec<usize> {
     let mut parent: HashMap<usize, usize> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(at) = queue.pop_front() {
