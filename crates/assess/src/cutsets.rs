@@ -285,16 +285,19 @@ pub(crate) fn analyse(
         let mut order_2 = 0u64;
         // Every minimal cut set found, until the likeliest few are kept.
         let mut examples: Vec<CutSet> = Vec::new();
-        // That some event of the class happens (independent events): their
+        // Per class, once (the pairs and triples below use each many times):
+        // that some event of the class happens (independent events); their
         // sum would pass 1 for a large class or a likely event.
-        let total_q = |evs: &[(String, f64)]| 1.0 - evs.iter().map(|e| 1.0 - e.1).product::<f64>();
+        let class_q: Vec<f64> = (classes.iter())
+            .map(|(_, evs)| 1.0 - evs.iter().map(|e| 1.0 - e.1).product::<f64>())
+            .collect();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
                     order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
                     examples.push(CutSet {
                         events: vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()],
-                        probability: total_q(&classes[a].1) * total_q(&classes[b].1),
+                        probability: class_q[a] * class_q[b],
                     });
                 }
             }
@@ -318,9 +321,7 @@ pub(crate) fn analyse(
                                     classes[b].1[0].0.clone(),
                                     classes[c].1[0].0.clone(),
                                 ],
-                                probability: total_q(&classes[a].1)
-                                    * total_q(&classes[b].1)
-                                    * total_q(&classes[c].1),
+                                probability: class_q[a] * class_q[b] * class_q[c],
                             });
                         }
                     }
