@@ -234,28 +234,24 @@ mod tests {
         std::fs::write(&target, "previous").unwrap();
         let link = dir.join("link.csv");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut out = Output::create(&link, "--output").unwrap();
-        out.writer().write_all(b"new").unwrap();
-        out.commit().unwrap();
-        assert!(
-            std::fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
+        // Writes `text` through the link `link`, which must stay a link.
+        let write_through = |link: &Path, text: &[u8]| {
+            let mut out = Output::create(link, "--output").unwrap();
+            out.writer().write_all(text).unwrap();
+            out.commit().unwrap();
+            assert!(
+                std::fs::symlink_metadata(link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        };
+        write_through(&link, b"new");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         // A link to a file not written yet (relative, as `ln -s` makes it).
         let dangling = dir.join("dangling.csv");
         std::os::unix::fs::symlink("later.csv", &dangling).unwrap();
-        let mut out = Output::create(&dangling, "--output").unwrap();
-        out.writer().write_all(b"first").unwrap();
-        out.commit().unwrap();
-        assert!(
-            std::fs::symlink_metadata(&dangling)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
+        write_through(&dangling, b"first");
         assert_eq!(
             std::fs::read_to_string(dir.join("later.csv")).unwrap(),
             "first"
