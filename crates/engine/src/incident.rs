@@ -666,6 +666,15 @@ impl Incident {
         !self.awaiting_approval
     }
 
+    /// When the public last heard of the incident: its latest public
+    /// timeline entry. `updated_at` also moves with internal notes (paging,
+    /// reminders), whose timing the status page must not show.
+    pub fn public_updated_at(&self) -> Timestamp {
+        (self.timeline.iter().rev())
+            .find(|e| e.kind.is_public())
+            .map_or(self.opened_at, |e| e.at)
+    }
+
     /// Writes an internal timeline entry (paging, mitigation, notification):
     /// what the response did, for the console and the postmortem.
     pub fn note(&mut self, at: Timestamp, kind: TimelineKind, detail: String) -> TimelineEntry {

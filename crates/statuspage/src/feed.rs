@@ -78,9 +78,9 @@ pub fn render_atom(state: &PageState<'_>) -> String {
     let updated = state
         .incidents
         .iter()
-        .map(|i| i.updated_at)
+        .map(Incident::public_updated_at)
         .max()
-        .unwrap_or(state.now);
+        .unwrap_or(page.created_at);
     let mut x = String::with_capacity(8 * 1024);
     let _ = write!(
         x,
@@ -100,7 +100,7 @@ pub fn render_atom(state: &PageState<'_>) -> String {
 <link rel=\"alternate\" type=\"text/html\" href=\"{uri}\"/>\n<title>{}</title>\n\
 <content type=\"html\">{}</content>\n</entry>\n",
             iso8601(inc.opened_at),
-            iso8601(inc.updated_at),
+            iso8601(inc.public_updated_at()),
             xml_escape(&inc.title),
             xml_escape(&updates_html(inc))
         );
@@ -130,7 +130,7 @@ pub fn render_rss(state: &PageState<'_>) -> String {
 <link>{uri}</link>\n<guid isPermaLink=\"false\">{uri}</guid>\n</item>\n",
             xml_escape(&inc.title),
             xml_escape(&updates_html(inc)),
-            rfc822(inc.updated_at),
+            rfc822(inc.public_updated_at()),
         );
     }
     x.push_str("</channel>\n</rss>\n");

@@ -124,7 +124,7 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
         h,
         "<footer>Updated {} · <a href=\"/subscribe\">Get notified</a> · <a href=\"/report\">Report a problem</a> · \
 <a href=\"/history.atom\">Atom</a> · <a href=\"/api/v2/summary.json\">JSON</a></footer></main></body></html>",
-        iso8601(state.now)
+        iso8601(crate::v2::page_updated_at(state))
     );
     h
 }

@@ -2,7 +2,7 @@
 //! enums exactly as Atlassian's public API has them, so existing clients work.
 
 use dialtone_engine::{Incident, region_name};
-use dialtone_model::{ComponentStatus, IncidentStatus, Service, Severity};
+use dialtone_model::{ComponentStatus, IncidentStatus, Service, Severity, Timestamp};
 use serde::Serialize;
 
 use crate::{PageState, PlannedMaintenance, iso8601};
@@ -103,17 +103,19 @@ fn page(state: &PageState<'_>) -> Page {
         name: state.page.name.clone(),
         url: state.page.url.clone(),
         time_zone: state.page.time_zone.clone(),
-        // When the page last changed: an incident's update, or a
-        // maintenance window announced, started or ended (components and
-        // status change with it). Never the clock: a quiet page's documents,
-        // and so their ETag, stay the same from one render to the next.
-        updated_at: iso8601(
-            (state.incidents.iter().map(|i| i.updated_at))
-                .chain(state.maintenances.iter().map(|m| m.changed_at(state.now)))
-                .max()
-                .unwrap_or(state.page.created_at),
-        ),
+        updated_at: iso8601(page_updated_at(state)),
     }
+}
+
+/// When the page last changed: an incident's public update, or a
+/// maintenance window announced, started or ended (components and status
+/// change with it). Never the clock: a quiet page's documents, and so their
+/// ETag, stay the same from one render to the next.
+pub(crate) fn page_updated_at(state: &PageState<'_>) -> Timestamp {
+    (state.incidents.iter().map(Incident::public_updated_at))
+        .chain(state.maintenances.iter().map(|m| m.changed_at(state.now)))
+        .max()
+        .unwrap_or(state.page.created_at)
 }
 
 fn component_id(region: &str, service: Option<Service>) -> String {
@@ -288,7 +290,7 @@ pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
         name: inc.title.clone(),
         status: inc.status.as_str(),
         created_at: iso8601(inc.opened_at),
-        updated_at: iso8601(inc.updated_at),
+        updated_at: iso8601(inc.public_updated_at()),
         monitoring_at: inc.monitoring_at.map(iso8601),
         resolved_at: inc.resolved_at.map(iso8601),
         impact: inc.severity.as_str(),
@@ -426,7 +428,8 @@ pub fn summary(state: &PageState<'_>) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{PageInfo, render_status_html};
+    use crate::{PageInfo, render_atom, render_rss, render_status_html};
+    use dialtone_engine::TimelineKind;
     use dialtone_model::{ALL_SERVICES, RegionImpact};
 
     #[test]
@@ -595,6 +598,43 @@ mod tests {
         assert_eq!(
             updated(&outage, &window, 1_767_780_060),
             iso8601(1_767_780_000)
+        );
+    }
+
+    #[test]
+    fn internal_notes_and_the_clock_change_no_public_document() {
+        let page = PageInfo::default();
+        let regions = vec!["north".to_string()];
+        let mut outage = Incident::open(1, 1_767_780_000);
+        let quiet = outage.clone();
+        outage.note(
+            1_767_780_300,
+            TimelineKind::Paged,
+            "paged noc-primary".into(),
+        );
+        let documents = |incidents: &[Incident], now| {
+            let state = PageState {
+                page: &page,
+                regions: &regions,
+                incidents,
+                maintenances: &[],
+                now,
+                conference_participants: 0,
+            };
+            (
+                summary(&state).page.updated_at,
+                incident_json(&state, &incidents[0]).updated_at,
+                render_status_html(&state),
+                render_atom(&state),
+                render_rss(&state),
+            )
+        };
+        let before = documents(std::slice::from_ref(&quiet), 1_767_780_060);
+        assert_eq!(before.0, iso8601(1_767_780_000));
+        assert_eq!(before.1, iso8601(1_767_780_000));
+        assert_eq!(
+            documents(std::slice::from_ref(&outage), 1_767_790_000),
+            before
         );
     }
 
