@@ -464,7 +464,8 @@ impl Live {
     /// After a minute or an operator action: re-render, queue outbound
     /// messages, save dirty incidents. A store failure loses nothing:
     /// incidents stay dirty and effects pending until a later call succeeds.
-    /// The messages go first: a saved incident's timeline records its pages
+    /// The messages go first, and incidents are saved only once every
+    /// message is queued: a saved incident's timeline records its pages
     /// and notices as done (a restarted run resumes from it and does not
     /// send them again), so saving it before they were safely in the outbox
     /// would lose them to a crash in between; the other way round a crash
@@ -476,16 +477,18 @@ impl Live {
     pub async fn settle(&mut self, sinks: &Sinks) {
         sinks.published.publish(self.render());
         sinks.last_snapshot.set(Snapshot::of(self));
-        self.queue_pending(sinks).await;
-        self.save(sinks.store.as_ref()).await;
+        if self.queue_pending(sinks).await {
+            self.save(sinks.store.as_ref()).await;
+        }
         sinks.last_snapshot.set(Snapshot::of(self));
     }
 
     /// Queues the pending effects' messages and the reporters' replies in
-    /// the outbox; on failure they stay pending.
-    async fn queue_pending(&mut self, sinks: &Sinks) {
+    /// the outbox; on failure they stay pending. Whether nothing is left
+    /// pending, so that incidents may be saved.
+    async fn queue_pending(&mut self, sinks: &Sinks) -> bool {
         if self.pending.is_empty() {
-            return;
+            return true;
         }
         let queued = match sinks.notify_store.confirmed_subscribers().await {
             Ok(subs) => {
@@ -513,9 +516,13 @@ impl Live {
         }
         let queued = queued.and(replied);
         match queued {
-            Ok(_) => self.sent(),
+            Ok(_) => {
+                self.sent();
+                true
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "could not queue notifications; will retry next minute");
+                tracing::warn!(error = %e, "could not queue notifications; incidents stay unsaved, both retried next minute");
+                false
             }
         }
     }

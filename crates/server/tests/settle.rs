@@ -1,7 +1,8 @@
 //! `Live::settle`'s order of writes: an incident whose saved timeline says
 //! its operators were paged is saved only once the page is in the outbox. A
 //! restarted run resumes from the saved timeline and pages nobody again, so
-//! the other order would lose the page to a crash between the two writes.
+//! the other order would lose the page to a crash between the two writes,
+//! and so would saving it after the queueing failed.
 
 mod common;
 
@@ -94,4 +95,42 @@ async fn an_incident_is_saved_only_after_its_pages_are_queued() {
     );
     assert_eq!(live.unsaved(), 0);
     assert_eq!(live.unqueued(), 0);
+}
+
+#[tokio::test]
+async fn no_incident_is_saved_while_its_pages_cannot_be_queued() {
+    let (incidents_dir, outbox_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let incidents = Arc::new(SqliteStore::open(incidents_dir.path()).await.unwrap());
+    let outbox = SqliteStore::open(outbox_dir.path()).await.unwrap();
+    // A store that refuses every write, as one whose disk filled up.
+    outbox.close().await;
+    let mut live = live_with_incident();
+    let notify = NotifyConfig {
+        base_url: "http://127.0.0.1:8080".into(),
+        pagers: vec![PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9/alerts".into(),
+            from_escalation_level: 0,
+        }],
+        ..NotifyConfig::default()
+    };
+    let stores = Stores {
+        incidents: incidents.clone(),
+        auth: incidents.clone(),
+        notify: Arc::new(outbox),
+    };
+    let published = Arc::new(Published::new(live.render()));
+    let state = AppState::new(published, live, stores, notify, ServerConfig::default()).unwrap();
+
+    let mut live = state.live.lock().await;
+    let (unsaved, unqueued) = (live.unsaved(), live.unqueued());
+    assert!(
+        unsaved > 0 && unqueued > 0,
+        "the incident is new and its page not yet queued"
+    );
+    live.settle(&state.sinks()).await;
+    assert_eq!((live.unsaved(), live.unqueued()), (unsaved, unqueued));
+    assert!(
+        incidents.recent_incidents(10).await.unwrap().is_empty(),
+        "an incident was saved while its page could not be queued"
+    );
 }
