@@ -342,8 +342,12 @@ pub async fn deliver_due(
         }
         // Claimed first: a store that cannot record the outcome (disk full,
         // read-only) stops the pass here, rather than after the send, where
-        // every pass would send the same message again.
-        store.claim(&m.item.key, now() + CLAIM_SECS).await?;
+        // every pass would send the same message again. A message deleted
+        // or claimed since the pass listed it is not sent.
+        let at = now();
+        if !store.claim(&m.item.key, at, at + CLAIM_SECS).await? {
+            continue;
+        }
         let result = courier.send(&m.item).await;
         let now = now();
         match result {

@@ -176,8 +176,15 @@ pub trait NotifyStore: Send + Sync {
     /// Holds the message back until `until` before it is sent: if the store
     /// then fails to record the outcome, the next passes do not send it
     /// again at once. An error means the store cannot be written, and the
-    /// message must not be sent.
-    fn claim<'a>(&'a self, key: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// message must not be sent. So must one this returns `false` for: it
+    /// is no longer due at `now` (deleted since it was listed, as a notice
+    /// whose subscriber left, or claimed by another pass).
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        now: i64,
+        until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn mark_delivered<'a>(&'a self, key: &'a str, at: i64)
     -> BoxFuture<'a, Result<(), StoreError>>;
     /// Records a failed attempt: retried at `retry_at`, or given up on when `None`.
@@ -520,14 +527,23 @@ impl NotifyStore for SqliteStore {
         })
     }
 
-    fn claim<'a>(&'a self, key: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        now: i64,
+        until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE outbox SET next_attempt_at = ?2 WHERE key = ?1")
-                .bind(key)
-                .bind(until)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
+            let claimed = sqlx::query(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE key = ?1 AND delivered_at IS NULL \
+                 AND gave_up_at IS NULL AND next_attempt_at <= ?3",
+            )
+            .bind(key)
+            .bind(until)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(claimed.rows_affected() == 1)
         })
     }
 
@@ -828,8 +844,11 @@ mod tests {
         let due = s.due_messages(1000, 10, Lane::Public).await.expect("lists");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].item, item);
-        // Claimed for a send whose outcome is not recorded: held back.
-        s.claim(&item.key, 1010).await.expect("claims");
+        // Claimed for a send whose outcome is not recorded: held back, and
+        // not claimed again by another pass.
+        assert!(s.claim(&item.key, 1000, 1010).await.expect("claims"));
+        assert!(!s.claim(&item.key, 1000, 1010).await.expect("claims"));
+        assert!(!s.claim("notice/gone", 1000, 1010).await.expect("claims"));
         assert!(
             s.due_messages(1009, 10, Lane::Public)
                 .await
