@@ -51,6 +51,7 @@ pub use serve::{HEADER_READ_TIMEOUT, serve};
 
 use extract::Path;
 use live::Live;
+pub use metrics::Deliveries;
 use metrics::{LastSnapshot, Snapshot};
 
 /// Largest request body any route accepts.
@@ -194,6 +195,9 @@ pub struct AppState {
     pub live: Arc<Mutex<Live>>,
     /// What `/metrics` answers with while `live`'s lock is held.
     pub(crate) last_snapshot: Arc<LastSnapshot>,
+    /// What the delivery task did, for `/metrics`: give it to
+    /// [`live::deliver_paced`].
+    pub deliveries: Arc<Deliveries>,
     /// See [`live::Sinks::report_writes`].
     pub(crate) report_writes: Arc<tokio::sync::RwLock<()>>,
     /// The network's region ids, fixed for the run: the public forms read
@@ -261,6 +265,7 @@ impl AppState {
             page_name: live.page().name.as_str().into(),
             last_snapshot: Arc::new(LastSnapshot::new(Snapshot::of(&live))),
             report_writes: Arc::default(),
+            deliveries: Arc::default(),
             live: Arc::new(Mutex::new(live)),
             store: stores.incidents,
             auth: stores.auth,

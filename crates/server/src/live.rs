@@ -27,7 +27,7 @@ use tokio::sync::{Mutex, watch};
 
 use crate::access::unix_now;
 use crate::console::render_console;
-use crate::metrics::{LastSnapshot, Snapshot};
+use crate::metrics::{Deliveries, LastSnapshot, Snapshot};
 use crate::{History, Published, Rendered};
 
 /// Reports this long before an incident opened are answered when it resolves:
@@ -581,17 +581,31 @@ const ADDRESS_RETENTION_SECS: i64 = 30 * 86_400;
 pub async fn deliver_paced(
     notify_store: Arc<dyn NotifyStore>,
     courier: Courier,
+    deliveries: Arc<Deliveries>,
     every: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
     let store = notify_store.as_ref();
-    let (courier, stop) = (&courier, &shutdown);
+    let (courier, deliveries, stop) = (&courier, deliveries.as_ref(), &shutdown);
     let stopping = move || *stop.borrow();
     let stopping = &stopping;
     let lane = |lane: Lane| {
         paced(every, shutdown.clone(), move || async move {
-            if let Err(e) = deliver_due(store, courier, &unix_now, lane, stopping).await {
-                tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry");
+            match deliver_due(store, courier, &unix_now, lane, stopping).await {
+                Ok(pass) => {
+                    deliveries.add(lane, pass);
+                    if lane == Lane::Operators && pass.gave_up > 0 {
+                        // A page given up on woke nobody: louder than the
+                        // warning each failed try logs.
+                        tracing::error!(
+                            given_up = pass.gave_up,
+                            "pages or mitigations given up on; GET /api/v1/outbox says which and why"
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, ?lane, "could not read the outbox; will retry")
+                }
             }
         })
     };

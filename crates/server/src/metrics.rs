@@ -8,13 +8,16 @@
 //! health matters most. Either way it encodes outside the lock.
 
 use std::sync::PoisonError;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use dialtone_model::Severity;
+use dialtone_notify::DeliveryReport;
+use dialtone_store::Lane;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -68,6 +71,47 @@ impl LastSnapshot {
     }
 }
 
+/// What the delivery task ([`crate::live::deliver_paced`]) did since start,
+/// per outbox lane. It runs outside the pipeline's lock, so a scrape reads
+/// these as they stand, never from a snapshot.
+#[derive(Debug, Default)]
+pub struct Deliveries([LaneTally; 2]);
+
+#[derive(Debug, Default)]
+struct LaneTally {
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    given_up: AtomicU64,
+}
+
+/// The lanes' label values, in the order of [`Deliveries`] ([`lane_index`]).
+const LANE_LABELS: [&str; 2] = ["operators", "public"];
+
+const fn lane_index(lane: Lane) -> usize {
+    match lane {
+        Lane::Operators => 0,
+        Lane::Public => 1,
+    }
+}
+
+impl Deliveries {
+    /// Counts one pass over `lane`.
+    pub fn add(&self, lane: Lane, pass: DeliveryReport) {
+        let tally = &self.0[lane_index(lane)];
+        for (counter, n) in [
+            (&tally.delivered, pass.delivered),
+            (&tally.retried, pass.retrying),
+            (&tally.given_up, pass.gave_up),
+        ] {
+            counter.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+    }
+
+    fn per_lane(&self, field: fn(&LaneTally) -> &AtomicU64) -> PerLane {
+        PerLane(self.0.each_ref().map(|t| field(t).load(Ordering::Relaxed)))
+    }
+}
+
 impl Snapshot {
     pub fn of(live: &Live) -> Snapshot {
         let engine = live.run().engine();
@@ -90,7 +134,7 @@ impl Snapshot {
     }
 
     /// The OpenMetrics text exposition, `# EOF` included.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+    pub fn encode(&self, deliveries: &Deliveries) -> Result<String, std::fmt::Error> {
         let mut r = Registry::with_prefix("dialtone");
         r.register(
             "build",
@@ -165,6 +209,21 @@ impl Snapshot {
             "Incident saves the store refused since start",
             ConstCounter::new(s.save_failures),
         );
+        r.register(
+            "outbox_delivered",
+            "Outbox messages delivered since start, by lane (operators: pages and mitigations; public: subscribers and reporters)",
+            deliveries.per_lane(|t| &t.delivered),
+        );
+        r.register(
+            "outbox_retries",
+            "Outbox deliveries that failed and will be tried again, since start, by lane",
+            deliveries.per_lane(|t| &t.retried),
+        );
+        r.register(
+            "outbox_given_up",
+            "Outbox messages given up on since start (refused, or out of attempts), by lane: a page here reached nobody; GET /api/v1/outbox says which and why",
+            deliveries.per_lane(|t| &t.given_up),
+        );
         let mut text = String::new();
         encode(&mut text, &r)?;
         Ok(text)
@@ -192,6 +251,24 @@ impl EncodeMetric for OpenIncidents {
     }
 }
 
+/// A counter per outbox lane, in [`LANE_LABELS`] order.
+#[derive(Debug)]
+struct PerLane([u64; 2]);
+
+impl EncodeMetric for PerLane {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (lane, n) in LANE_LABELS.iter().zip(&self.0) {
+            (encoder.encode_family(&[("lane", *lane)])?)
+                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let snapshot = match state.live.try_lock() {
@@ -207,7 +284,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         Err(_busy) => state.last_snapshot.get(),
     };
     let text = snapshot
-        .encode()
+        .encode(&state.deliveries)
         .map_err(|_| ApiError::Internal("could not encode the metrics".into()))?;
     Ok(([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text))
 }
@@ -235,7 +312,16 @@ mod tests {
             unsaved: 1,
             unqueued: 3,
         };
-        let text = snapshot.encode().unwrap();
+        let deliveries = Deliveries::default();
+        let pass = |delivered, retrying, gave_up| DeliveryReport {
+            delivered,
+            retrying,
+            gave_up,
+        };
+        deliveries.add(Lane::Operators, pass(3, 2, 1));
+        deliveries.add(Lane::Operators, pass(1, 0, 0));
+        deliveries.add(Lane::Public, pass(40, 5, 0));
+        let text = snapshot.encode(&deliveries).unwrap();
         // The version changes with every release; the rest is the format.
         let text = text.replace(env!("CARGO_PKG_VERSION"), "VERSION");
         insta::assert_snapshot!(text);

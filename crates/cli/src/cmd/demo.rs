@@ -285,6 +285,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let delivery = deliver_paced(
         state.notify_store.clone(),
         courier,
+        state.deliveries.clone(),
         Duration::from_secs(1),
         stop_rx.clone(),
     );
