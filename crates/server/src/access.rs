@@ -281,9 +281,11 @@ pub(crate) async fn audit(
         detail,
     };
     state.auth.audit(&entry).await.map_err(|e| {
+        // The database's words stay in the log: the answer may go to
+        // someone not signed in (a refused sign-in is audited too).
         tracing::error!(error = %e, ?entry, "could not write the audit log");
         ApiError::Unavailable(format!(
-            "`{action}` was applied but the audit log could not be written ({e}); check the database"
+            "`{action}` was done but the audit log could not be written; the server's log says why"
         ))
     })
 }
