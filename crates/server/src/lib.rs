@@ -132,7 +132,8 @@ pub struct ServerConfig {
     /// Mark cookies `Secure`: on when a TLS proxy fronts the server, so the
     /// browser never sends the session over plain HTTP.
     pub secure_cookies: bool,
-    /// Per client IP, on every public route.
+    /// Per client IP, on every route (signed-in ones too: a guessed token
+    /// costs a lookup before it is refused).
     pub public_rate: Rate,
     /// Per client IP, on password sign-in attempts.
     pub login_rate: Rate,
@@ -485,10 +486,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     for (spec, handler) in table() {
         let guarded = match spec.access {
-            Access::Public => handler.route_layer(from_fn_with_state(
-                state.limits.clone(),
-                access::public_limit,
-            )),
+            Access::Public => handler,
             Access::Signed(role) => handler.route_layer(from_fn_with_state(
                 access::Gate {
                     state: state.clone(),
@@ -498,6 +496,12 @@ pub fn app(state: AppState) -> Router {
                 access::require,
             )),
         };
+        // Every route, and before anyone is signed in: each guess at a token
+        // or a session costs a database lookup.
+        let guarded = guarded.route_layer(from_fn_with_state(
+            state.limits.clone(),
+            access::public_limit,
+        ));
         router = router.route(spec.path, guarded);
     }
     router

@@ -658,6 +658,33 @@ async fn public_pages_are_rate_limited_per_client() {
 }
 
 #[tokio::test]
+async fn guessing_tokens_is_rate_limited_like_any_request() {
+    let config = ServerConfig {
+        public_rate: Rate {
+            per_second: 0.001,
+            burst: 3.0,
+        },
+        ..ServerConfig::default()
+    };
+    let h = harness_with(live_after(0), config).await;
+    let guess = |n: u32| format!("dt_{n:016x}_{}", "0".repeat(64));
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let request = authed("GET", "/api/v1/incidents", &guess(n), None);
+        statuses.push(send(h.router(), request).await.status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_refused() {
     let h = harness(live_after(0)).await;
     let op = h.token("otto", Role::Operator).await;
