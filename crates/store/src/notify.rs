@@ -302,7 +302,11 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
     })
 }
 
-/// Queues `m` unless its key is queued already; 1 if it was new.
+/// Queues `m` unless its key is queued already; 1 if it was new. A notice
+/// is queued only while its destination is a confirmed subscriber's: the
+/// subscribers it was composed for were read before this transaction, and
+/// one who unsubscribed in between must not get it (unsubscribing deletes
+/// only the notices already queued).
 async fn insert_item(
     conn: &mut sqlx::SqliteConnection,
     m: &OutboxItem,
@@ -310,7 +314,9 @@ async fn insert_item(
 ) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
-         event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         event_at, next_attempt_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+         WHERE ?1 NOT LIKE 'notice/%' \
+         OR EXISTS (SELECT 1 FROM subscribers WHERE target = ?3 AND confirmed_at IS NOT NULL)",
     )
     .bind(&m.key)
     .bind(&m.channel)
@@ -707,6 +713,15 @@ mod tests {
         }
     }
 
+    /// Confirmed subscribers at `targets`, for notices to be queued to.
+    async fn subscribed(s: &SqliteStore, targets: &[&str]) {
+        for target in targets {
+            (s.add_subscriber(&email(target), None, None, &format!("u-{target}"), 0))
+                .await
+                .expect("adds");
+        }
+    }
+
     /// A page to the one PagerDuty endpoint of these tests.
     fn page(key: &str) -> OutboxItem {
         message(key, "pagerduty", "https://events.example")
@@ -735,6 +750,7 @@ mod tests {
             item("notice/12/0/1"),
             item("confirm/1"),
         ];
+        subscribed(&s, &["a@example.net"]).await;
         s.enqueue(&items, 0).await.expect("queues");
         let keys: Vec<String> = s
             .outbox_for_incident(1)
@@ -829,6 +845,7 @@ mod tests {
             secret: Some("k".into()),
             event_at: 100,
         };
+        subscribed(&s, &["http://127.0.0.1:9/hook"]).await;
         assert_eq!(
             s.enqueue(&[item.clone(), item.clone()], 1000)
                 .await
@@ -888,6 +905,7 @@ mod tests {
             .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
             .await
             .expect("adds");
+        subscribed(&s, &["c@example.net"]).await;
         s.enqueue(
             &[
                 message("notice/1/0/9", "email", "b@example.net"),
@@ -921,11 +939,20 @@ mod tests {
         assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(keys(public.expect("lists")), ["notice/1/0/8", "report/7/1"]);
+        // Composed for them before they left, queued after: not queued.
+        let late = message("notice/1/1/9", "email", "b@example.net");
+        assert_eq!(s.enqueue(&[late], 11).await.expect("runs"), 0);
     }
 
     #[tokio::test]
     async fn old_public_addresses_are_erased_and_the_rows_kept() {
         let (_dir, s) = store().await;
+        let targets = [
+            "old@example.net",
+            "https://hooks.example.net/x",
+            "recent@example.net",
+        ];
+        subscribed(&s, &targets).await;
         s.enqueue(
             &[
                 message("notice/1/0/1", "email", "old@example.net"),
