@@ -325,7 +325,13 @@ impl Tracking {
             .map(|e| e.at)
             .collect();
         Tracking {
-            seen_entries: inc.timeline.len(),
+            // Subscribers were told of everything before the last `notified`
+            // note: a public entry after it (an operator's update saved just
+            // before the earlier run stopped) is still theirs to hear. The
+            // outbox's keys keep one queued twice from being sent twice.
+            seen_entries: (inc.timeline.iter())
+                .rposition(|e| e.kind == TimelineKind::Notified)
+                .map_or(0, |last| last + 1),
             announced: inc
                 .timeline
                 .iter()
@@ -934,6 +940,32 @@ mod tests {
         let mut resumed = Tracking::resumed(&inc);
         review_incident(&p, due + 60, &mut inc, None, &mut resumed, &mut effects);
         assert_eq!(updates_due(&inc), 1, "{:#?}", inc.timeline);
+    }
+
+    #[test]
+    fn an_update_saved_just_before_a_restart_still_reaches_subscribers() {
+        let p = Playbook::default();
+        let mut inc = detected_at(Incident::open(3, 0), 0);
+        inc.severity = Severity::Major;
+        let mut track = Tracking::default();
+        let mut effects = Vec::new();
+        review_incident(&p, 60, &mut inc, None, &mut track, &mut effects);
+        let update = OperatorAction::Update {
+            status: None,
+            body: "Engineers are rerouting calls.".into(),
+        };
+        inc.apply(120, "ada", &update).unwrap();
+        // The earlier run stopped here; the next resumes from the timeline.
+        let mut effects = Vec::new();
+        let mut resumed = Tracking::resumed(&inc);
+        review_incident(&p, 180, &mut inc, None, &mut resumed, &mut effects);
+        let notices: Vec<NoticeKind> = (effects.iter())
+            .filter_map(|e| match e {
+                Effect::Notify(n) => Some(n.kind),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notices, [NoticeKind::Updated], "{:#?}", inc.timeline);
     }
 
     #[test]
