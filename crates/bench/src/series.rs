@@ -92,7 +92,7 @@ const DATE_TIME: &[BorrowedFormatItem<'static>] =
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<Timestamp>() {
-        if secs.abs() > LAST_SECOND {
+        if secs.unsigned_abs() > LAST_SECOND.unsigned_abs() {
             return Err(TimestampError::NotSeconds(s.to_owned()));
         }
         return Ok(secs);
@@ -298,6 +298,19 @@ mod tests {
             Ok(1_397_114_100)
         );
         assert!(parse_timestamp("2014-04-10").is_err());
+        // Past year 9999 either way, the most negative integer included
+        // (whose absolute value does not fit).
+        for far in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "-253402300800",
+        ] {
+            assert_eq!(
+                parse_timestamp(far),
+                Err(TimestampError::NotSeconds(far.into()))
+            );
+        }
+        assert_eq!(parse_timestamp("-253402300799"), Ok(-253_402_300_799));
         assert!(parse_timestamp("yesterday").is_err());
         assert!(parse_timestamp("").is_err());
     }
@@ -386,8 +399,9 @@ mod tests {
         }
 
         #[test]
-        fn parsers_never_panic(s in ".*") {
+        fn parsers_never_panic(s in ".*", n in any::<i64>()) {
             let _ = parse_timestamp(&s);
+            let _ = parse_timestamp(&n.to_string());
             if let Some(v) = parse_value(&s) {
                 prop_assert!(v.is_finite());
             }

@@ -73,12 +73,10 @@ pub fn parse(report: &str) -> Result<WrkReport, WrkParseError> {
         Ok(l) => l
             .trim_start_matches("Socket errors:")
             .split(',')
-            .map(|part| {
-                part.split_whitespace()
-                    .nth(1)
-                    .and_then(|n| n.parse::<u64>().ok())
+            .try_fold(0u64, |sum, part| {
+                let n = part.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+                sum.checked_add(n)
             })
-            .sum::<Option<u64>>()
             .ok_or_else(|| bad(l))?,
         Err(_) => 0,
     };
@@ -169,6 +167,12 @@ Transfer/sec:      2.41MB
         );
         assert!((r.latency_p99_ms - 1210.0).abs() < 1e-9);
         assert_eq!(r.latency_p50_ms, 0.097);
+    }
+
+    #[test]
+    fn socket_errors_past_a_u64_are_refused() {
+        let huge = ERRORS.replace("connect 0,", "connect 18446744073709551615,");
+        assert!(parse(&huge).is_err());
     }
 
     #[test]
