@@ -112,6 +112,25 @@ fn the_example_names_the_amf_version_with_its_deployment_as_evidence() {
 }
 
 #[test]
+fn a_time_the_telemetry_does_not_cover_is_a_usage_error() {
+    for (at, words) in [
+        (
+            "2024-05-01T11:00:00Z",
+            "is before the first sample (2024-05-01 12:00 UTC)",
+        ),
+        (
+            "2099-01-01T00:00:00Z",
+            "is after the last sample (2024-05-01 13:19 UTC)",
+        ),
+    ] {
+        let out = rca(&["--at", at]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+    }
+}
+
+#[test]
 fn the_example_output_matches_its_golden_file() {
     let text = success(&rca(&["--changes", &example("small-mobile-changes.csv")]));
     insta::with_settings!({

@@ -107,12 +107,17 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
     }
     let (first, last) = telemetry.span();
     if let Some(at) = args.at
-        && at < first
+        && !(first..=last).contains(&at)
     {
+        let (side, edge) = if at < first {
+            ("before the first", first)
+        } else {
+            ("after the last", last)
+        };
         return Err(UsageError(format!(
-            "--at {} is before the first sample ({})",
+            "--at {} is {side} sample ({}): give a time the telemetry covers",
             utc(at),
-            utc(first)
+            utc(edge)
         ))
         .into());
     }
