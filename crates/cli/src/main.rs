@@ -48,8 +48,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout with success; usage errors exit 2.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            let code = if e.use_stderr() { 2 } else { 0 };
+            return match e.print() {
+                // Help asked for but not written (a full disk): no success.
+                // A closed pipe (`| head`) means the reader has what it wanted.
+                Err(w) if code == 0 && w.kind() != std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::from(code),
+            };
         }
     };
     let result = match cli.command {

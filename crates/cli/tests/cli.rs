@@ -284,6 +284,58 @@ fn detect_refuses_a_directory_as_output_before_scoring() {
 }
 
 #[test]
+fn a_failed_write_names_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "timestamp,value\n1,2\n").unwrap();
+    let input = input.to_str().unwrap();
+    // A device that is always full: every write fails, as on a full disk.
+    for (flag, args) in [
+        (
+            "--output",
+            vec!["detect", "--input", input, "--output", "/dev/full"],
+        ),
+        (
+            "--plot",
+            vec![
+                "detect",
+                "--input",
+                input,
+                "--output",
+                "/dev/null",
+                "--plot",
+                "/dev/full",
+            ],
+        ),
+    ] {
+        let out = dialtone(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("writing {flag} /dev/full")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn help_that_cannot_be_written_is_no_success() {
+    for flag in ["--help", "--version"] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .arg(flag)
+            .stdout(full)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{flag}");
+    }
+}
+
+#[test]
 fn an_empty_topology_is_a_usage_error_not_a_perfect_network() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.toml");
@@ -306,4 +358,14 @@ fn a_user_without_a_password_is_a_usage_error() {
         data.to_str().unwrap(),
     ]);
     assert_usage_error(&out, "no password on standard input");
+}
+
+#[test]
+fn a_new_data_directory_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_admin(dir.path(), &data);
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
 }

@@ -97,10 +97,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
     let name = args.topology.display().to_string();
     if let Some(mut html) = html {
-        std::io::Write::write_all(
-            html.writer(),
-            render_html(&topology, &assessment, &name).as_bytes(),
-        )?;
+        html.write_all(render_html(&topology, &assessment, &name).as_bytes())?;
         html.commit()?;
     }
     let text = if args.json {

@@ -78,14 +78,19 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(open_store(data_dir).await?)
 }
 
-/// Creates `data_dir` if it is missing.
+/// Creates `data_dir` if it is missing, readable by its owner alone: the
+/// database in it holds password and token hashes and subscribers' addresses.
+/// (An existing directory keeps its mode: the operator chose it.)
 pub fn create(data_dir: &Path) -> Result<(), UsageError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        UsageError(format!(
-            "cannot create data directory {}: {e} (choose another with --data-dir)",
-            data_dir.display()
-        ))
-    })
+    use std::os::unix::fs::DirBuilderExt;
+    (std::fs::DirBuilder::new().recursive(true).mode(0o700))
+        .create(data_dir)
+        .map_err(|e| {
+            UsageError(format!(
+                "cannot create data directory {}: {e} (choose another with --data-dir)",
+                data_dir.display()
+            ))
+        })
 }
 
 /// Opens (creating if missing) the store in the existing `data_dir`.

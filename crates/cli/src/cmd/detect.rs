@@ -3,6 +3,8 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use dialtone_bench::online::{Fed, OnlineSeries};
 use dialtone_bench::series::{Row, SeriesReader};
 use dialtone_detect::DetectorConfig;
@@ -157,11 +159,16 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         .transpose()?;
     let summary = match output {
         Some(mut output) => {
-            let summary = score(reader, output.writer())?;
+            let to = output.name().to_owned();
+            let summary = score(reader, output.writer(), &to)?;
             output.commit()?;
             Some(summary)
         }
-        None => match score(reader, BufWriter::new(io::stdout().lock())) {
+        None => match score(
+            reader,
+            BufWriter::new(io::stdout().lock()),
+            "standard output",
+        ) {
             Ok(summary) => Some(summary),
             // A closed pipe (`| head`) means the reader has what it wanted.
             Err(e) if is_broken_pipe(&e) => None,
@@ -190,7 +197,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
         let svg = summary
             .envelope
             .render_svg(&title, &summary.headline(), legend);
-        plot.writer().write_all(svg.as_bytes())?;
+        plot.write_all(svg.as_bytes())?;
         plot.commit()?;
     }
     eprintln!("{summary}");
@@ -212,10 +219,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Streams scored rows to `out`; bad input is a [`UsageError`] naming the line.
-fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
+/// Streams scored rows to `out` (named `to` in errors); bad input is a
+/// [`UsageError`] naming the line.
+fn score(mut reader: SeriesReader, out: impl Write, to: &str) -> anyhow::Result<Summary> {
+    let writing = || format!("writing {to}");
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["timestamp", "value", "anomaly_score"])?;
+    (writer.write_record(["timestamp", "value", "anomaly_score"])).with_context(writing)?;
     let config = DetectorConfig::default();
     let mut detector = OnlineSeries::new(config);
     let mut summary = Summary::new(config.alarm_threshold);
@@ -228,9 +237,10 @@ fn score(mut reader: SeriesReader, out: impl Write) -> anyhow::Result<Summary> {
         summary.count(&row, labelled, fed);
         score_text.clear();
         std::fmt::Write::write_fmt(&mut score_text, format_args!("{}", fed.score()))?;
-        writer.write_record([row.timestamp_raw, row.value_raw, score_text.as_str()])?;
+        (writer.write_record([row.timestamp_raw, row.value_raw, score_text.as_str()]))
+            .with_context(writing)?;
     }
-    writer.flush()?;
+    writer.flush().with_context(writing)?;
     Ok(summary)
 }
 
@@ -256,7 +266,7 @@ mod tests {
         }
         input.push_str("1000,5,0\n99999,,0\n99999,abc,0\n");
         let mut out = Vec::new();
-        let summary = score(reader(&input), &mut out).unwrap();
+        let summary = score(reader(&input), &mut out, "test").unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "timestamp,value,anomaly_score");
@@ -293,7 +303,12 @@ mod tests {
         let path = dir.join("out.csv");
         std::fs::write(&path, "previous").unwrap();
         let mut out = Output::create(&path, "--output").unwrap();
-        let err = score(reader("timestamp,value\n1,2\nnoon,3\n"), out.writer()).map(drop);
+        let err = score(
+            reader("timestamp,value\n1,2\nnoon,3\n"),
+            out.writer(),
+            "test",
+        )
+        .map(drop);
         drop(out);
         assert!(err.unwrap_err().to_string().contains("line 3"));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
@@ -303,7 +318,7 @@ mod tests {
             "temporary file removed"
         );
         let mut out = Output::create(&path, "--output").unwrap();
-        score(reader("timestamp,value\n1,2\n"), out.writer()).unwrap();
+        score(reader("timestamp,value\n1,2\n"), out.writer(), "test").unwrap();
         out.commit().unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),

@@ -36,7 +36,7 @@ pub struct DrillArgs {
     /// Cells in the simulated network (24 to 1,000,000).
     #[arg(long, default_value_t = 300)]
     cells: usize,
-    /// Simulated hours of normal operation before the fault.
+    /// Simulated hours of normal operation before the fault (1 to 672: four weeks).
     #[arg(long, default_value_t = 58, value_parser = clap::value_parser!(u32).range(1..=24 * 28))]
     warmup_hours: u32,
     /// Print JSON (one object per line for several seeds) instead of text.

@@ -23,6 +23,8 @@ use super::UsageError;
 #[derive(Debug)]
 pub struct Output {
     file: BufWriter<File>,
+    /// Its flag and path, for messages: `--output scores.csv`.
+    name: String,
     /// `(temporary, final)` paths for a file replaced whole.
     rename: Option<(PathBuf, PathBuf)>,
 }
@@ -99,6 +101,7 @@ impl Output {
                     .map_err(|e| unwritable(path, e))?;
                 Ok(Output {
                     file: BufWriter::new(file),
+                    name: format!("{flag} {}", path.display()),
                     rename: None,
                 })
             }
@@ -128,6 +131,7 @@ impl Output {
                 }
                 Ok(Output {
                     file: BufWriter::new(file),
+                    name: format!("{flag} {}", path.display()),
                     rename: Some((tmp, path)),
                 })
             }
@@ -139,12 +143,24 @@ impl Output {
         &mut self.file
     }
 
+    /// Its flag and path, for messages about writing it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes all of `bytes`; an error names the output.
+    pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        (self.file.write_all(bytes)).with_context(|| format!("writing {}", self.name))
+    }
+
     /// Flushes what was written and, for a file replaced whole, syncs it and
     /// renames it into place.
     pub fn commit(mut self) -> anyhow::Result<()> {
-        self.file.flush().context("flushing output")?;
+        let name = &self.name;
+        (self.file.flush()).with_context(|| format!("writing {name}"))?;
         if let Some((tmp, path)) = self.rename.take() {
-            let done = (self.file.get_ref().sync_all().context("syncing output")).and_then(|()| {
+            let synced = self.file.get_ref().sync_all();
+            let done = (synced.with_context(|| format!("syncing {name}"))).and_then(|()| {
                 std::fs::rename(&tmp, &path)
                     .with_context(|| format!("renaming output to {}", path.display()))
             });

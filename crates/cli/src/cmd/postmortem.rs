@@ -1,6 +1,5 @@
 //! `dialtone postmortem`: the Markdown report of one incident.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -60,7 +59,7 @@ pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
             .context("reading the outbox")?;
         match output {
             Some(mut output) => {
-                output.writer().write_all(report.as_bytes())?;
+                output.write_all(report.as_bytes())?;
                 output.commit()?;
             }
             None => out!("{report}")?,
