@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dialtone_model::{
-    Candidate, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey, Service,
-    ServiceMask, Severity, Timestamp, Topology,
+    Candidate, ElementId, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey,
+    Service, ServiceMask, Severity, Timestamp, Topology,
 };
 use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
@@ -155,9 +155,15 @@ pub struct Incident {
     #[serde(skip)]
     pub(crate) scope: BTreeMap<usize, ServiceMask>,
     /// The foci (see [`Incident::focus`]) of the incidents merged into this
-    /// one: it claims their symptoms too, or they would open a new incident.
-    #[serde(skip)]
-    pub(crate) merged_foci: Vec<usize>,
+    /// one, by element id: it claims their symptoms too, or they would open
+    /// a new incident, in a restarted run as well (ids, not indices, as what
+    /// is stored must outlive a topology's order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) merged_causes: Vec<ElementId>,
+    /// The worst severity of the incidents merged into this one: its own
+    /// impact, worked out again each minute, never rates it below that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merged_severity: Option<Severity>,
     /// The last minute some of the scope's services were silent, which
     /// counts as not quiet (see [`Incident::unobserved_units`]).
     #[serde(skip)]
@@ -220,7 +226,8 @@ impl Incident {
             timeline: Vec::new(),
             previous_top: None,
             scope: BTreeMap::new(),
-            merged_foci: Vec::new(),
+            merged_causes: Vec::new(),
+            merged_severity: None,
             last_unobserved_at: Timestamp::MIN,
             unobserved_noted_in: None,
             told_regions: Vec::new(),
@@ -347,8 +354,12 @@ impl Incident {
 
     /// Its focus and those of the incidents merged into it: the causes whose
     /// symptoms it claims.
-    pub(crate) fn foci<'a>(&'a self, topology: &Topology) -> impl Iterator<Item = usize> + 'a {
-        (self.focus(topology).into_iter()).chain(self.merged_foci.iter().copied())
+    pub(crate) fn foci<'a>(&'a self, topology: &'a Topology) -> impl Iterator<Item = usize> + 'a {
+        (self.focus(topology).into_iter()).chain(
+            self.merged_causes
+                .iter()
+                .filter_map(|id| topology.index_of(id)),
+        )
     }
 
     /// Services of the scope's elements that stopped reporting. A fault that
@@ -518,7 +529,8 @@ impl Incident {
             // A severity an operator set stands until they change it again;
             // a quiet minute (nothing affected just now) does not lower it.
             if !self.operator.severity_pinned {
-                self.severity = severity_of(&impact);
+                let merged = self.merged_severity.unwrap_or(Severity::None);
+                self.severity = severity_of(&impact).max(merged);
             }
             self.title = public_title(&impact);
             self.impact = impact;

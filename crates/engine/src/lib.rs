@@ -1018,9 +1018,70 @@ mod tests {
         let ids: Vec<u64> = engine.incidents().iter().map(|i| i.id).collect();
         assert_eq!(ids.len(), 2, "{:#?}", engine.incidents());
         let at = START + 60 * (Y_FAILS + 15);
+        // Rated worse than its own impact would be: the merged incident's
+        // rating stands over the target's minutes that follow.
+        engine.incident_mut(ids[1]).unwrap().severity = dialtone_model::Severity::Critical;
         engine.merge(at, "noc", ids[0], ids[1]).unwrap();
         run_with(&mut engine, Y_FAILS + 15..Y_FAILS + 45, level);
         assert_eq!(engine.incidents().len(), 2, "{:#?}", engine.incidents());
+        let target = &engine.incidents()[0];
+        assert_eq!(
+            target.severity,
+            dialtone_model::Severity::Critical,
+            "{target:#?}"
+        );
+    }
+
+    #[test]
+    fn a_merge_carries_the_areas_told_and_repoints_earlier_merges() {
+        let mut engine = engine();
+        let declaration = |title: &str| Declaration {
+            title: title.into(),
+            severity: dialtone_model::Severity::Minor,
+            body: "We are looking into it.".into(),
+        };
+        let mut ids = Vec::new();
+        for (title, region) in [("Calls", "north"), ("Data", "south"), ("SMS", "east")] {
+            let id = engine
+                .declare(START, "noc", &declaration(title))
+                .unwrap()
+                .id;
+            engine.incident_mut(id).unwrap().told_regions = vec![region.into()];
+            ids.push(id);
+        }
+        let [a, b, c] = ids[..] else { unreachable!() };
+        engine.merge(START + 60, "noc", b, a).unwrap();
+        engine.merge(START + 120, "noc", c, b).unwrap();
+        let merged_into = |id| {
+            engine
+                .incidents()
+                .iter()
+                .find(|i| i.id == id)
+                .unwrap()
+                .operator
+                .merged_into
+        };
+        assert_eq!((merged_into(a), merged_into(b)), (Some(c), Some(c)));
+        let told = &engine
+            .incidents()
+            .iter()
+            .find(|i| i.id == c)
+            .unwrap()
+            .told_regions;
+        assert_eq!(told, &["east", "south", "north"]);
+
+        // A draft cannot take a public incident's followers.
+        let draft = engine
+            .declare(START, "noc", &declaration("Voice"))
+            .unwrap()
+            .id;
+        engine.incident_mut(draft).unwrap().awaiting_approval = true;
+        let refused = engine.merge(START + 180, "noc", draft, c);
+        assert!(
+            matches!(refused, Err(ActionError::MergeIntoDraft { .. })),
+            "{refused:?}"
+        );
+        engine.merge(START + 180, "noc", c, draft).unwrap();
     }
 
     #[test]
@@ -1045,8 +1106,16 @@ mod tests {
         let declared = engine.declare(at, "noc", &declaration).unwrap().id;
         let found = engine.incidents()[0].id;
         engine.merge(at, "noc", declared, found).unwrap();
+        // The server restarts: the next run adopts the open incident as the
+        // store gives it back (a declared one has no root of its own).
+        let stored = serde_json::to_value(&*engine.incident_mut(declared).unwrap()).unwrap();
+        let mut restarted = two_sites();
+        restarted.adopt(serde_json::from_value(stored).unwrap());
         run_with(&mut engine, FAULT_MINUTE + 15..FAULT_MINUTE + 45, level);
         assert_eq!(engine.incidents().len(), 2, "{:#?}", engine.incidents());
+        run_with(&mut restarted, 0..FAULT_MINUTE + 45, level);
+        let ids: Vec<u64> = restarted.incidents().iter().map(|i| i.id).collect();
+        assert_eq!(ids, [declared], "{:#?}", restarted.incidents());
     }
 
     const START: Timestamp = 1_700_000_040;

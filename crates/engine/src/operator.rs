@@ -8,7 +8,7 @@
 //! operator declared by hand is the operator's alone: the engine never
 //! advances it, since it cannot see what the operator saw.
 
-use dialtone_model::{IncidentStatus, Severity, Timestamp};
+use dialtone_model::{ElementId, IncidentStatus, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::{Engine, Incident, TimelineEntry, TimelineKind};
@@ -112,6 +112,10 @@ pub enum ActionError {
     SelfMerge(u64),
     #[error("incident {0} is already public: there is no draft to approve")]
     AlreadyPublic(u64),
+    #[error(
+        "incident {into} awaits approval and incident {from} is public: approve {into} first, or merge {into} into {from}"
+    )]
+    MergeIntoDraft { into: u64, from: u64 },
 }
 
 /// What to put in `field`, [`text`]'s field, where it was left empty.
@@ -339,6 +343,11 @@ impl Engine {
                 });
             }
         }
+        // The source's last word to the public is "follow the updates
+        // there": there must be a public incident to follow.
+        if self.incidents[t].awaiting_approval && !self.incidents[f].awaiting_approval {
+            return Err(ActionError::MergeIntoDraft { into, from });
+        }
         let (from_title, from_severity) = {
             let source = &mut self.incidents[f];
             source.operator.merged_into = Some(into);
@@ -353,17 +362,36 @@ impl Engine {
         );
         // The target claims the source's symptoms from now on, and must see
         // the source's elements recover too.
+        let topology = self.explainer.topology();
         let source = &mut self.incidents[f];
-        let foci: Vec<usize> = source.foci(self.explainer.topology()).collect();
+        let causes: Vec<ElementId> = (source.foci(topology))
+            .map(|i| topology.element(i).id.clone())
+            .collect();
         let scope = std::mem::take(&mut source.scope);
+        // Areas the source told of trouble hear the all-clear from the target.
+        let told = source.told_regions.clone();
         let target = &mut self.incidents[t];
+        for region in told {
+            if !target.told_regions.contains(&region) {
+                target.told_regions.push(region);
+            }
+        }
         target.severity = target.severity.max(from_severity);
-        target.merged_foci.extend(foci);
-        target.merged_foci.sort_unstable();
-        target.merged_foci.dedup();
+        target.merged_severity = target.merged_severity.max(Some(from_severity));
+        target.merged_causes.extend(causes);
+        target.merged_causes.sort_unstable();
+        target.merged_causes.dedup();
         for (e, m) in scope {
             *target.scope.entry(e).or_insert(0) |= m;
         }
+        // Incidents merged into the source earlier point on to the target:
+        // acting on one names an incident that takes actions.
+        for earlier in &mut self.incidents {
+            if earlier.operator.merged_into == Some(from) {
+                earlier.operator.merged_into = Some(into);
+            }
+        }
+        let target = &mut self.incidents[t];
         let merged = target.record(
             at,
             TimelineKind::Merged,

@@ -61,7 +61,8 @@ impl From<ActionError> for ApiError {
             | ActionError::Merged { .. }
             | ActionError::Transition { .. }
             | ActionError::AlreadyAcknowledged(..)
-            | ActionError::AlreadyPublic(_) => ApiError::Conflict(e.to_string()),
+            | ActionError::AlreadyPublic(_)
+            | ActionError::MergeIntoDraft { .. } => ApiError::Conflict(e.to_string()),
             ActionError::Empty(_) | ActionError::TooLong { .. } | ActionError::SelfMerge(_) => {
                 ApiError::BadRequest(e.to_string())
             }
