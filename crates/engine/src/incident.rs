@@ -395,8 +395,9 @@ impl Incident {
         }
         self.unobserved_noted_in = Some(self.status);
         let detail = format!(
-            "no broken KPIs left, but {units} services that were broken have stopped reporting: \
-             recovery waits until they report again (resolve by hand if they are gone for good)"
+            "no broken KPIs left, but {units} services that were broken have stopped reporting \
+             or are under maintenance: recovery waits until they report again (resolve by hand \
+             if they are gone for good or repaired)"
         );
         timeline.push(self.note(at, TimelineKind::Unobserved, detail));
     }

@@ -487,11 +487,18 @@ impl Engine {
                 }
                 claimed
             };
+            // What the incident saw broken and is now under maintenance is
+            // not seen to recover: a window hides KPIs, it mends nothing
+            // (an operator may well schedule one to repair the fault).
+            let mut silent = obs.silent.clone();
+            for (&e, &seen) in inc.scope.iter().filter(|&(&e, _)| self.maintained[e]) {
+                *silent.entry(e).or_insert(0) |= seen;
+            }
             let claimed_obs = Observations {
                 observable: obs.observable.clone(),
                 onset: self.onset_of(&claimed),
                 broken: claimed,
-                silent: obs.silent.clone(),
+                silent,
             };
             // Not once service is restored: naming a cause then would tell
             // the public "working to restore service" after "service has
@@ -1002,6 +1009,31 @@ mod tests {
         let inc = &engine.incidents()[0];
         assert!(inc.scope.contains_key(&4), "b was claimed: {:?}", inc.scope);
         assert_recovers_in_plain_sight(&timeline, RECOVERED - 1);
+    }
+
+    #[test]
+    fn maintenance_started_mid_outage_does_not_restore_it() {
+        // The operator opens a window on the failed site to repair it: its
+        // cells' KPIs no longer count, and must not count as recovered.
+        const WINDOW: i64 = FAULT_MINUTE + 20;
+        let level = |minute: i64, series: u32| {
+            Some(if series < 2 && minute >= FAULT_MINUTE {
+                40.0
+            } else {
+                98.5
+            })
+        };
+        let mut engine = engine();
+        run_with(&mut engine, 0..WINDOW, level);
+        let (start, end) = (START + 60 * WINDOW, START + 60 * (WINDOW + 120));
+        assert!(engine.schedule_maintenance("site-x", start, start, end));
+        let timeline = run_with(&mut engine, WINDOW..WINDOW + 60, level);
+        assert_eq!(
+            first(&timeline, TimelineKind::Monitoring),
+            None,
+            "{timeline:#?}"
+        );
+        assert_eq!(first(&timeline, TimelineKind::Unobserved), Some(WINDOW));
     }
 
     #[test]
