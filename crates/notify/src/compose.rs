@@ -53,7 +53,11 @@ pub fn compose(effects: &[Effect], c: &Compose<'_>) -> Vec<OutboxItem> {
                         secret: None,
                         event_at: m.at,
                     }),
-                    MitigationAction::Command { program, args } => {
+                    MitigationAction::Command {
+                        program,
+                        args,
+                        timeout_secs,
+                    } => {
                         let args: Vec<String> = args
                             .iter()
                             .map(|a| {
@@ -66,7 +70,7 @@ pub fn compose(effects: &[Effect], c: &Compose<'_>) -> Vec<OutboxItem> {
                             channel: "command".into(),
                             destination: program.clone(),
                             subject: m.rule.clone(),
-                            body: json!(args).to_string(),
+                            body: json!({"args": args, "timeout_secs": timeout_secs}).to_string(),
                             secret: None,
                             event_at: m.at,
                         });

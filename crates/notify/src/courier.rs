@@ -9,6 +9,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::compose::unsubscribe_url;
@@ -282,24 +283,39 @@ fn site_of(url: &str) -> String {
     }
 }
 
-/// Runs a mitigation command; its arguments are the body's JSON array. A
+/// A mitigation command's outbox body: its arguments and how long it may run,
+/// or (queued by a version before the timeout was set per rule) the bare
+/// arguments, run with the operator endpoints' timeout as then.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommandRun {
+    Timed {
+        args: Vec<String>,
+        timeout_secs: u64,
+    },
+    Args(Vec<String>),
+}
+
+/// Runs a mitigation command with the arguments and timeout of its body. A
 /// failed or slow run is tried again, so the command is told which action
 /// it runs in `DIALTONE_DELIVERY` (the outbox key, the same on every try,
 /// as a webhook's `X-Dialtone-Delivery` header): a failover that did its
 /// work but answered late can tell the retry from a new request.
 async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
-    let args: Vec<String> = serde_json::from_str(&m.body)
+    let run: CommandRun = serde_json::from_str(&m.body)
         .map_err(|e| SendError::Permanent(format!("bad command arguments: {e}")))?;
+    let (args, timeout_secs) = match run {
+        CommandRun::Timed { args, timeout_secs } => (args, timeout_secs),
+        CommandRun::Args(args) => (args, HTTP_TIMEOUT_SECS),
+    };
     let output = tokio::process::Command::new(&m.destination)
         .args(&args)
         .env(DELIVERY_ENV, &m.key)
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(HTTP_TIMEOUT_SECS), output)
+    let output = tokio::time::timeout(Duration::from_secs(timeout_secs), output)
         .await
-        .map_err(|_| {
-            SendError::Transient(format!("{} took over {HTTP_TIMEOUT_SECS} s", m.destination))
-        })?
+        .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
         .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
     if output.status.success() {
         Ok(())
@@ -398,6 +414,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_mitigation_command_is_told_its_outbox_key() {
+        // A body of bare arguments, as versions before per-rule timeouts queued.
         let dir = std::env::temp_dir().join(format!("dialtone-command-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let seen = dir.join("seen");
@@ -418,5 +435,28 @@ mod tests {
         courier.send(&m).await.expect("runs");
         assert_eq!(std::fs::read_to_string(&seen).unwrap(), m.key);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_mitigation_command_runs_as_long_as_its_rule_allows() {
+        let courier = Courier::new(&NotifyConfig::default()).expect("builds");
+        let run = |timeout_secs: u64| OutboxItem {
+            key: "mitigation/7/drain/site-3".into(),
+            channel: "command".into(),
+            destination: "/bin/sleep".into(),
+            subject: String::new(),
+            body: serde_json::json!({"args": ["2"], "timeout_secs": timeout_secs}).to_string(),
+            secret: None,
+            event_at: 0,
+        };
+        courier
+            .send(&run(10))
+            .await
+            .expect("a 2-s drain within 10 s");
+        let err = courier.send(&run(1)).await.expect_err("stopped after 1 s");
+        assert!(
+            matches!(&err, SendError::Transient(e) if e.contains("took over 1 s")),
+            "{err:?}"
+        );
     }
 }

@@ -150,6 +150,17 @@ impl Playbook {
                     format!("`{url}` of rule `{}` {problem}", rule.name),
                 ));
             }
+            if let MitigationAction::Command { timeout_secs, .. } = rule.action
+                && !(1..=MAX_COMMAND_TIMEOUT_SECS).contains(&timeout_secs)
+            {
+                return Err(invalid(
+                    "mitigations.action.command.timeout_secs",
+                    format!(
+                        "{timeout_secs} of rule `{}` is out of range: use 1 to {MAX_COMMAND_TIMEOUT_SECS} (an hour)",
+                        rule.name
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -214,7 +225,23 @@ pub enum MitigationAction {
     /// POST the verdict as JSON to an orchestrator.
     Webhook { url: String },
     /// Run a program; `{element}` and `{incident}` in `args` are replaced.
-    Command { program: String, args: Vec<String> },
+    /// A run past `timeout_secs` is stopped and tried again later.
+    Command {
+        program: String,
+        args: Vec<String>,
+        #[serde(default = "default_command_timeout_secs")]
+        timeout_secs: u64,
+    },
+}
+
+/// How long a mitigation command may run unless its rule says: a failover
+/// or a drain takes minutes, not the seconds a webhook gets.
+pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 300;
+/// The longest a command may be given: its lane waits for it.
+pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 3600;
+
+fn default_command_timeout_secs() -> u64 {
+    DEFAULT_COMMAND_TIMEOUT_SECS
 }
 
 /// Something the shell must do.
@@ -781,6 +808,34 @@ mod tests {
         );
         let typo = toml::from_str::<Playbook>("auto_publish = \"major\"");
         assert!(typo.is_err(), "unknown keys are refused, not ignored");
+    }
+
+    #[test]
+    fn a_command_runs_five_minutes_unless_its_rule_says_and_at_most_an_hour() {
+        let command = |timeout: &str| {
+            let p: Playbook = toml::from_str(&format!(
+                "[[mitigations]]\naction = {{ command = {{ program = \"/usr/local/bin/drain\", args = [\"{{element}}\"]{timeout} }} }}"
+            ))
+            .expect("parses");
+            (
+                p.validate().map_err(|e| e.to_string()),
+                p.mitigations[0].action.clone(),
+            )
+        };
+        let (valid, action) = command("");
+        assert!(valid.is_ok(), "{valid:?}");
+        assert!(matches!(
+            action,
+            MitigationAction::Command {
+                timeout_secs: 300,
+                ..
+            }
+        ));
+        assert!(command(", timeout_secs = 3600").0.is_ok());
+        for out_of_range in [", timeout_secs = 0", ", timeout_secs = 3601"] {
+            let refused = command(out_of_range).0.expect_err("refused");
+            assert!(refused.contains("timeout_secs"), "{refused}");
+        }
     }
 
     #[test]

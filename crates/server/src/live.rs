@@ -575,9 +575,10 @@ const ADDRESS_RETENTION_SECS: i64 = 30 * 86_400;
 
 /// Delivers the outbox every `every` until `shutdown` flips: the only task
 /// that talks to mail relays, webhooks and pagers, outside the pipeline's
-/// lock. Each lane of the outbox is passed over on its own, so a pass over a
-/// thousand subscribers' notices (each webhook allowed its timeout) never
-/// holds up a page. Once an hour it also erases the public's old addresses.
+/// lock. Each lane of the outbox is passed over on its own, so neither a
+/// pass over a thousand subscribers' notices (each webhook allowed its
+/// timeout) nor a failover command that runs for minutes holds up a page.
+/// Once an hour it also erases the public's old addresses.
 pub async fn deliver_paced(
     notify_store: Arc<dyn NotifyStore>,
     courier: Courier,
@@ -594,12 +595,13 @@ pub async fn deliver_paced(
             match deliver_due(store, courier, &unix_now, lane, stopping).await {
                 Ok(pass) => {
                     deliveries.add(lane, pass);
-                    if lane == Lane::Operators && pass.gave_up > 0 {
-                        // A page given up on woke nobody: louder than the
-                        // warning each failed try logs.
+                    if lane.is_operators() && pass.gave_up > 0 {
+                        // A page given up on woke nobody, a mitigation did
+                        // not run: louder than the warning each failed try logs.
                         tracing::error!(
                             given_up = pass.gave_up,
-                            "pages or mitigations given up on; GET /api/v1/outbox says which and why"
+                            lane = lane.as_str(),
+                            "operator messages given up on; GET /api/v1/outbox says which and why"
                         );
                     }
                 }
@@ -610,7 +612,8 @@ pub async fn deliver_paced(
         })
     };
     tokio::join!(
-        lane(Lane::Operators),
+        lane(Lane::Pages),
+        lane(Lane::Mitigations),
         lane(Lane::Public),
         forget_paced(store, every, shutdown.clone())
     );

@@ -75,7 +75,7 @@ impl LastSnapshot {
 /// per outbox lane. It runs outside the pipeline's lock, so a scrape reads
 /// these as they stand, never from a snapshot.
 #[derive(Debug, Default)]
-pub struct Deliveries([LaneTally; 2]);
+pub struct Deliveries([LaneTally; 3]);
 
 #[derive(Debug, Default)]
 struct LaneTally {
@@ -84,20 +84,10 @@ struct LaneTally {
     given_up: AtomicU64,
 }
 
-/// The lanes' label values, in the order of [`Deliveries`] ([`lane_index`]).
-const LANE_LABELS: [&str; 2] = ["operators", "public"];
-
-const fn lane_index(lane: Lane) -> usize {
-    match lane {
-        Lane::Operators => 0,
-        Lane::Public => 1,
-    }
-}
-
 impl Deliveries {
     /// Counts one pass over `lane`.
     pub fn add(&self, lane: Lane, pass: DeliveryReport) {
-        let tally = &self.0[lane_index(lane)];
+        let tally = &self.0[lane.number()];
         for (counter, n) in [
             (&tally.delivered, pass.delivered),
             (&tally.retried, pass.retrying),
@@ -211,7 +201,7 @@ impl Snapshot {
         );
         r.register(
             "outbox_delivered",
-            "Outbox messages delivered since start, by lane (operators: pages and mitigations; public: subscribers and reporters)",
+            "Outbox messages delivered since start, by lane (pages; mitigations; public: subscribers and reporters)",
             deliveries.per_lane(|t| &t.delivered),
         );
         r.register(
@@ -221,7 +211,7 @@ impl Snapshot {
         );
         r.register(
             "outbox_given_up",
-            "Outbox messages given up on since start (refused, or out of attempts), by lane: a page here reached nobody; GET /api/v1/outbox says which and why",
+            "Outbox messages given up on since start (refused, or out of attempts), by lane: a page here reached nobody, a mitigation did not run; GET /api/v1/outbox says which and why",
             deliveries.per_lane(|t| &t.given_up),
         );
         let mut text = String::new();
@@ -251,14 +241,14 @@ impl EncodeMetric for OpenIncidents {
     }
 }
 
-/// A counter per outbox lane, in [`LANE_LABELS`] order.
+/// A counter per outbox lane, in [`Lane::ALL`] order.
 #[derive(Debug)]
-struct PerLane([u64; 2]);
+struct PerLane([u64; 3]);
 
 impl EncodeMetric for PerLane {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        for (lane, n) in LANE_LABELS.iter().zip(&self.0) {
-            (encoder.encode_family(&[("lane", *lane)])?)
+        for (lane, n) in Lane::ALL.iter().zip(&self.0) {
+            (encoder.encode_family(&[("lane", lane.as_str())])?)
                 .encode_counter::<NoLabelSet, _, u64>(n, None)?;
         }
         Ok(())
@@ -318,8 +308,9 @@ mod tests {
             retrying,
             gave_up,
         };
-        deliveries.add(Lane::Operators, pass(3, 2, 1));
-        deliveries.add(Lane::Operators, pass(1, 0, 0));
+        deliveries.add(Lane::Pages, pass(3, 2, 1));
+        deliveries.add(Lane::Pages, pass(1, 0, 0));
+        deliveries.add(Lane::Mitigations, pass(1, 1, 0));
         deliveries.add(Lane::Public, pass(40, 5, 0));
         let text = snapshot.encode(&deliveries).unwrap();
         // The version changes with every release; the rest is the format.

@@ -27,7 +27,7 @@ async fn a_retry_is_dated_from_the_failed_send_not_the_start_of_the_pass() {
     let clock = AtomicI64::new(1_000);
     let now = || clock.swap(5_000, Ordering::Relaxed);
     let courier = Courier::new(&NotifyConfig::default()).unwrap();
-    let report = deliver_due(&store, &courier, &now, Lane::Operators, &|| false)
+    let report = deliver_due(&store, &courier, &now, Lane::Pages, &|| false)
         .await
         .unwrap();
     assert_eq!(report.retrying, 1, "{report:?}");

@@ -208,7 +208,7 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
     // Subscribe by email: nothing counts until the link in the email is followed.
     let r = post_json(&h, "/subscribe", json!({"email": "watcher@example.net"})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let pages = deliver(Lane::Operators).await.expect("delivers");
+    let pages = deliver(Lane::Pages).await.expect("delivers");
     assert_eq!(pages.delivered, 0, "a confirmation is the public's");
     let stopping = deliver_due(store, &courier, &unix_now, Lane::Public, &|| true).await;
     assert_eq!(
@@ -260,7 +260,7 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
             live.step();
             live.settle(&sinks).await;
         }
-        for lane in [Lane::Operators, Lane::Public] {
+        for lane in Lane::ALL {
             deliver(lane).await.expect("outbox readable");
         }
         minutes += 1;

@@ -228,18 +228,47 @@ pub const CONFIRM_AGAIN_AFTER_SECS: i64 = 600;
 
 const SUBSCRIBER_COLUMNS: &str =
     "id, channel, target, services, regions, secret, confirmed_at, unsubscribe_token";
-/// Whether a message is the operator's own (a page, a mitigation): 1 or 0.
-const FOR_OPERATORS: &str = "(key LIKE 'page/%' OR key LIKE 'mitigation/%')";
+/// A message's lane, as [`Lane::number`] numbers them.
+const LANE_OF: &str =
+    "(CASE WHEN key LIKE 'page/%' THEN 0 WHEN key LIKE 'mitigation/%' THEN 1 ELSE 2 END)";
 
-/// The outbox's two delivery lanes, each passed over on its own: the
-/// operator's messages (pages, mitigations) never wait behind the public's
-/// (notices, confirmations, replies), which a large outage queues by the
-/// thousand and whose webhooks anyone may point at a receiver that never
-/// answers.
+/// The outbox's delivery lanes, each passed over on its own: a page never
+/// waits behind a mitigation (a failover or drain command may run for
+/// minutes), and neither waits behind the public's messages (notices,
+/// confirmations, replies), which a large outage queues by the thousand and
+/// whose webhooks anyone may point at a receiver that never answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
-    Operators,
+    Pages,
+    Mitigations,
     Public,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 3] = [Lane::Pages, Lane::Mitigations, Lane::Public];
+
+    /// Its position in [`Lane::ALL`], as [`LANE_OF`] numbers it.
+    pub const fn number(self) -> usize {
+        match self {
+            Lane::Pages => 0,
+            Lane::Mitigations => 1,
+            Lane::Public => 2,
+        }
+    }
+
+    /// Its name, in logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Lane::Pages => "pages",
+            Lane::Mitigations => "mitigations",
+            Lane::Public => "public",
+        }
+    }
+
+    /// Whether its messages go to the operator's own people and systems.
+    pub const fn is_operators(self) -> bool {
+        !matches!(self, Lane::Public)
+    }
 }
 
 /// A page waits while an earlier page about the same incident to the same
@@ -497,12 +526,12 @@ impl NotifyStore for SqliteStore {
         Box::pin(async move {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-                 AND next_attempt_at <= ?1 AND {FOR_OPERATORS} = ?3 AND NOT {BEHIND_AN_EARLIER_PAGE} \
-                 ORDER BY key LIKE 'page/%' DESC, next_attempt_at, rowid LIMIT ?2"
+                 AND next_attempt_at <= ?1 AND {LANE_OF} = ?3 AND NOT {BEHIND_AN_EARLIER_PAGE} \
+                 ORDER BY next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
             .bind(limit)
-            .bind(lane == Lane::Operators)
+            .bind(lane.number() as i64)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -899,7 +928,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pages_have_their_own_lane_and_an_unsubscribed_target_gets_no_queued_notice() {
+    async fn pages_and_mitigations_have_their_own_lanes_and_an_unsubscribed_target_gets_no_queued_notice()
+     {
         let (_dir, s) = store().await;
         let sub = s
             .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
@@ -922,14 +952,16 @@ mod tests {
         )
         .await
         .expect("queues");
-        let operators = s.due_messages(10, 10, Lane::Operators).await;
+        let pages = s.due_messages(10, 10, Lane::Pages).await;
         assert_eq!(
-            keys(operators.expect("lists")),
-            [
-                "page/1/trigger/0/pagerduty-0",
-                "mitigation/1/fail over/amf-1"
-            ],
-            "queued last, not behind the notices, and the page first"
+            keys(pages.expect("lists")),
+            ["page/1/trigger/0/pagerduty-0"],
+            "queued last, not behind the notices or the mitigation"
+        );
+        let mitigations = s.due_messages(10, 10, Lane::Mitigations).await;
+        assert_eq!(
+            keys(mitigations.expect("lists")),
+            ["mitigation/1/fail over/amf-1"]
         );
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(
@@ -1023,22 +1055,14 @@ mod tests {
         .await
         .expect("queues");
         assert_eq!(
-            keys(
-                s.due_messages(20, 10, Lane::Operators)
-                    .await
-                    .expect("lists")
-            ),
+            keys(s.due_messages(20, 10, Lane::Pages).await.expect("lists")),
             ["page/13/trigger/0/pagerduty-0"],
             "incident 12's resolve waits; incident 13 does not"
         );
         s.mark_delivered(trigger, 100).await.expect("marks");
         assert!(
-            keys(
-                s.due_messages(100, 10, Lane::Operators)
-                    .await
-                    .expect("lists")
-            )
-            .contains(&"page/12/resolve/0/pagerduty-0".to_string())
+            keys(s.due_messages(100, 10, Lane::Pages).await.expect("lists"))
+                .contains(&"page/12/resolve/0/pagerduty-0".to_string())
         );
     }
 }
