@@ -639,15 +639,20 @@ async fn a_mail_link_cut_short_gets_a_page_not_a_parser_error() {
     }
 }
 
-#[tokio::test]
-async fn public_pages_are_rate_limited_per_client() {
-    let config = ServerConfig {
+/// Three requests per client, then (for the length of a test) no more.
+fn three_requests_each() -> ServerConfig {
+    ServerConfig {
         public_rate: Rate {
             per_second: 0.001,
             burst: 3.0,
         },
         ..ServerConfig::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn public_pages_are_rate_limited_per_client() {
+    let config = three_requests_each();
     let h = harness_with(live_after(0), config).await;
     for _ in 0..3 {
         assert_eq!(get(h.router(), "/").await.status, StatusCode::OK);
@@ -659,13 +664,7 @@ async fn public_pages_are_rate_limited_per_client() {
 
 #[tokio::test]
 async fn guessing_tokens_is_rate_limited_like_any_request() {
-    let config = ServerConfig {
-        public_rate: Rate {
-            per_second: 0.001,
-            burst: 3.0,
-        },
-        ..ServerConfig::default()
-    };
+    let config = three_requests_each();
     let h = harness_with(live_after(0), config).await;
     let guess = |n: u32| format!("dt_{n:016x}_{}", "0".repeat(64));
     let mut statuses = Vec::new();

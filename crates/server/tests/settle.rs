@@ -60,6 +60,18 @@ impl Store for PagesFirst {
     }
 }
 
+/// One pager, never delivered to here: the tests read the outbox.
+fn paging() -> NotifyConfig {
+    NotifyConfig {
+        base_url: "http://127.0.0.1:8080".into(),
+        pagers: vec![PagerConfig::Alertmanager {
+            url: "http://127.0.0.1:9/alerts".into(),
+            from_escalation_level: 0,
+        }],
+        ..NotifyConfig::default()
+    }
+}
+
 #[tokio::test]
 async fn an_incident_is_saved_only_after_its_pages_are_queued() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,15 +81,7 @@ async fn an_incident_is_saved_only_after_its_pages_are_queued() {
         checked: AtomicUsize::new(0),
     });
     let mut live = live_with_incident();
-    let notify = NotifyConfig {
-        base_url: "http://127.0.0.1:8080".into(),
-        // Never delivered here: the test reads the outbox.
-        pagers: vec![PagerConfig::Alertmanager {
-            url: "http://127.0.0.1:9/alerts".into(),
-            from_escalation_level: 0,
-        }],
-        ..NotifyConfig::default()
-    };
+    let notify = paging();
     let sqlite = Arc::new(sqlite);
     let stores = Stores {
         incidents: incidents.clone(),
@@ -105,14 +109,7 @@ async fn no_incident_is_saved_while_its_pages_cannot_be_queued() {
     // A store that refuses every write, as one whose disk filled up.
     outbox.close().await;
     let mut live = live_with_incident();
-    let notify = NotifyConfig {
-        base_url: "http://127.0.0.1:8080".into(),
-        pagers: vec![PagerConfig::Alertmanager {
-            url: "http://127.0.0.1:9/alerts".into(),
-            from_escalation_level: 0,
-        }],
-        ..NotifyConfig::default()
-    };
+    let notify = paging();
     let stores = Stores {
         incidents: incidents.clone(),
         auth: incidents.clone(),

@@ -532,20 +532,30 @@ mod tests {
         );
     }
 
+    /// The page over `incidents` at `now`, with no maintenance or conference.
+    fn quiet_page<'a>(
+        page: &'a PageInfo,
+        regions: &'a [String],
+        incidents: &'a [Incident],
+        now: Timestamp,
+    ) -> PageState<'a> {
+        PageState {
+            page,
+            regions,
+            incidents,
+            maintenances: &[],
+            now,
+            conference_participants: 0,
+        }
+    }
+
     #[test]
     fn a_components_creation_time_stays_as_time_passes_and_incidents_open() {
         let page = PageInfo::default();
         let regions = vec!["north".to_string()];
         let outage = [Incident::open(1, 1_767_780_000)];
         let created = |incidents: &[Incident], now| {
-            let state = PageState {
-                page: &page,
-                regions: &regions,
-                incidents,
-                maintenances: &[],
-                now,
-                conference_participants: 0,
-            };
+            let state = quiet_page(&page, &regions, incidents, now);
             components(&state)
                 .into_iter()
                 .map(|c| c.created_at)
@@ -613,14 +623,7 @@ mod tests {
             "paged noc-primary".into(),
         );
         let documents = |incidents: &[Incident], now| {
-            let state = PageState {
-                page: &page,
-                regions: &regions,
-                incidents,
-                maintenances: &[],
-                now,
-                conference_participants: 0,
-            };
+            let state = quiet_page(&page, &regions, incidents, now);
             (
                 summary(&state).page.updated_at,
                 incident_json(&state, &incidents[0]).updated_at,
