@@ -482,6 +482,15 @@ pub(crate) async fn watch_event(
             "name the event in 1 to 200 characters".into(),
         ));
     }
+    // Copied into the incident's timeline and every pre-flight line.
+    if b.fallback
+        .as_ref()
+        .is_some_and(|f| f.trim().is_empty() || f.chars().count() > 200)
+    {
+        return Err(ApiError::BadRequest(
+            "name the fallback in 1 to 200 characters, or leave it out".into(),
+        ));
+    }
     let (start, end) = (network_time("start", b.start)?, network_time("end", b.end)?);
     if end <= start {
         return Err(ApiError::BadRequest(format!(

@@ -768,6 +768,24 @@ async fn event_watches_are_scheduled_and_listed() {
     )
     .await;
     assert_eq!(backwards.status, StatusCode::BAD_REQUEST);
+    let long = "x".repeat(201);
+    let rambling = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/watches",
+            &otto,
+            Some(json!({"name": "x", "element": bridge, "start": 1_767_700_000, "end": 1_767_703_600, "fallback": long})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        rambling.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        rambling.body
+    );
+    assert!(rambling.body.contains("fallback"), "{}", rambling.body);
     let listed = send(h.router(), authed("GET", "/api/v1/watches", &otto, None))
         .await
         .json();
