@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Principal, audit};
 use crate::console::{SEVERITIES, STATUSES, escape, personalise, select};
-use crate::extract::{Body, Path};
+use crate::extract::{Body, Path, Query};
 use crate::live::Live;
 use crate::{ApiError, AppState, field, read_form};
 
@@ -148,11 +148,35 @@ pub(crate) async fn me(Extension(who): Extension<Principal>) -> Json<Value> {
     Json(json!({ "name": who.name, "role": who.role }))
 }
 
-/// `GET /api/v1/incidents`: newest first.
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+/// How many incidents `GET /api/v1/incidents` lists unless asked, and at most.
+const INCIDENTS_LISTED: usize = 100;
+const MAX_INCIDENTS_LISTED: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/incidents[?limit=N]`: the newest `N` (100 unless asked, at
+/// most 1,000) in summary, newest first; each whole record is at its own URL.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(INCIDENTS_LISTED);
+    if !(1..=MAX_INCIDENTS_LISTED).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit={limit}: list 1 to {MAX_INCIDENTS_LISTED} incidents at a time; older ones are at /api/v1/incidents/{{id}}"
+        )));
+    }
     let live = state.live.lock().await;
-    let incidents: Vec<Value> = live.incidents().iter().rev().map(summary).collect();
-    Json(json!({ "incidents": incidents }))
+    let incidents: Vec<Value> = live
+        .newest_incidents(limit)
+        .into_iter()
+        .map(summary)
+        .collect();
+    Ok(Json(json!({ "incidents": incidents })))
 }
 
 /// `GET /api/v1/incidents/{id}`: the whole record, timeline and evidence included.

@@ -350,6 +350,17 @@ impl Live {
         all
     }
 
+    /// The newest `limit` incidents, newest first, from this run and
+    /// earlier ones: references, where [`Live::incidents`] copies them all.
+    pub fn newest_incidents(&self, limit: usize) -> Vec<&Incident> {
+        let mut newest: Vec<&Incident> = (self.earlier.iter())
+            .chain(self.run.engine().incidents())
+            .collect();
+        newest.sort_unstable_by_key(|i| std::cmp::Reverse(i.id));
+        newest.truncate(limit);
+        newest
+    }
+
     /// The incident `id`, from this run or an earlier one.
     pub fn incident(&self, id: u64) -> Option<&Incident> {
         self.run

@@ -518,6 +518,20 @@ async fn operator_actions_reach_the_public_page_and_the_audit_log() {
         (first["status"].clone(), first["merged_into"].clone()),
         (json!("resolved"), json!(id))
     );
+    // The newest first, as many as asked for, within bounds.
+    let listed = |limit: &str| {
+        let path = format!("/api/v1/incidents?limit={limit}");
+        send(h.router(), authed("GET", &path, &op, None))
+    };
+    let newest = listed("1").await;
+    assert_eq!(newest.status, StatusCode::OK, "{}", newest.body);
+    let newest = newest.json();
+    assert_eq!(newest["incidents"].as_array().map(Vec::len), Some(1));
+    assert_eq!(newest["incidents"][0]["id"], json!(id));
+    for out_of_range in ["0", "1001", "many"] {
+        let refused = listed(out_of_range).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{out_of_range}");
+    }
     let resolved = send(
         h.router(),
         post(
