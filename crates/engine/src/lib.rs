@@ -487,18 +487,11 @@ impl Engine {
                 }
                 claimed
             };
-            // What the incident saw broken and is now under maintenance is
-            // not seen to recover: a window hides KPIs, it mends nothing
-            // (an operator may well schedule one to repair the fault).
-            let mut silent = obs.silent.clone();
-            for (&e, &seen) in inc.scope.iter().filter(|&(&e, _)| self.maintained[e]) {
-                *silent.entry(e).or_insert(0) |= seen;
-            }
-            let claimed_obs = Observations {
+            let mut claimed_obs = Observations {
                 observable: obs.observable.clone(),
                 onset: self.onset_of(&claimed),
                 broken: claimed,
-                silent,
+                silent: obs.silent.clone(),
             };
             // Not once service is restored: naming a cause then would tell
             // the public "working to restore service" after "service has
@@ -516,6 +509,13 @@ impl Engine {
             } else {
                 None
             };
+            // What the incident saw broken and is now under maintenance is
+            // not seen to recover: a window hides KPIs, it mends nothing (an
+            // operator may well open one to repair the fault). For holding
+            // the incident only: ranking leaves maintenance out, as silence.
+            for (&e, &seen) in inc.scope.iter().filter(|&(&e, _)| self.maintained[e]) {
+                *claimed_obs.silent.entry(e).or_insert(0) |= seen;
+            }
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }
         // A declared or adopted incident is the operators' to advance, but it
@@ -1113,7 +1113,16 @@ mod tests {
             matches!(refused, Err(ActionError::MergeIntoDraft { .. })),
             "{refused:?}"
         );
+        // Merged the other way, the draft's areas were never told of anything.
+        engine.incident_mut(draft).unwrap().told_regions = vec!["west".into()];
         engine.merge(START + 180, "noc", c, draft).unwrap();
+        let told = &engine
+            .incidents()
+            .iter()
+            .find(|i| i.id == c)
+            .unwrap()
+            .told_regions;
+        assert_eq!(told, &["east", "south", "north"]);
     }
 
     #[test]

@@ -368,8 +368,12 @@ impl Engine {
             .map(|i| topology.element(i).id.clone())
             .collect();
         let scope = std::mem::take(&mut source.scope);
-        // Areas the source told of trouble hear the all-clear from the target.
-        let told = source.told_regions.clone();
+        // Areas the source told of trouble hear the all-clear from the
+        // target; a draft told nobody.
+        let told = match source.awaiting_approval {
+            true => Vec::new(),
+            false => source.told_regions.clone(),
+        };
         let target = &mut self.incidents[t];
         for region in told {
             if !target.told_regions.contains(&region) {
