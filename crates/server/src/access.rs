@@ -248,18 +248,29 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, ApiError> {
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// Rate limit for routes anyone may call. It takes the limiters alone, not
-/// the whole [`AppState`]: the state is cloned for every request, and each of
-/// its shared fields is a reference count both cores would fight over.
-pub(crate) async fn public_limit(
-    State(limits): State<Arc<Limits>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    match limits
-        .public
-        .admit(client_ip(&req, &limits.trusted_proxies))
-    {
+/// Which per-client budget a route draws on: the public's, or the one for
+/// routes that need a sign-in (each guessed token or session costs a lookup
+/// before it is refused). Two budgets, so that a crowd on the status page,
+/// behind a proxy Dialtone was not told of, cannot shut out the console,
+/// Alertmanager's alerts or Prometheus's scrapes.
+#[derive(Clone)]
+pub(crate) struct Budget {
+    pub limits: Arc<Limits>,
+    pub signed: bool,
+}
+
+/// Rate limit for every route, before anything else. It takes the limiters
+/// alone, not the whole [`AppState`]: the state is cloned for every request,
+/// and each of its shared fields is a reference count both cores would
+/// fight over.
+pub(crate) async fn rate_limit(State(budget): State<Budget>, req: Request, next: Next) -> Response {
+    let limits = &budget.limits;
+    let limiter = if budget.signed {
+        &limits.signed
+    } else {
+        &limits.public
+    };
+    match limiter.admit(client_ip(&req, &limits.trusted_proxies)) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }

@@ -132,8 +132,9 @@ pub struct ServerConfig {
     /// Mark cookies `Secure`: on when a TLS proxy fronts the server, so the
     /// browser never sends the session over plain HTTP.
     pub secure_cookies: bool,
-    /// Per client IP, on every route (signed-in ones too: a guessed token
-    /// costs a lookup before it is refused).
+    /// Per client IP, on the public routes, and apart from that on those
+    /// that need a sign-in (a guessed token costs a lookup before it is
+    /// refused).
     pub public_rate: Rate,
     /// Per client IP, on password sign-in attempts.
     pub login_rate: Rate,
@@ -181,6 +182,8 @@ impl Default for ServerConfig {
 
 pub(crate) struct Limits {
     pub public: RateLimiter,
+    /// At the public rate, apart from it: see [`access::Budget`].
+    pub signed: RateLimiter,
     pub login: RateLimiter,
     pub reports: RateLimiter,
     pub subscribe: RateLimiter,
@@ -274,6 +277,7 @@ impl AppState {
             notify: Arc::new(notify),
             limits: Arc::new(Limits {
                 public: RateLimiter::new(config.public_rate),
+                signed: RateLimiter::new(config.public_rate),
                 login: RateLimiter::new(config.login_rate),
                 reports: RateLimiter::new(config.report_rate),
                 subscribe: RateLimiter::new(config.subscribe_rate),
@@ -485,6 +489,7 @@ pub fn routes() -> Vec<RouteSpec> {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     for (spec, handler) in table() {
+        let signed = matches!(spec.access, Access::Signed(_));
         let guarded = match spec.access {
             Access::Public => handler,
             Access::Signed(role) => handler.route_layer(from_fn_with_state(
@@ -498,10 +503,11 @@ pub fn app(state: AppState) -> Router {
         };
         // Every route, and before anyone is signed in: each guess at a token
         // or a session costs a database lookup.
-        let guarded = guarded.route_layer(from_fn_with_state(
-            state.limits.clone(),
-            access::public_limit,
-        ));
+        let budget = access::Budget {
+            limits: state.limits.clone(),
+            signed,
+        };
+        let guarded = guarded.route_layer(from_fn_with_state(budget, access::rate_limit));
         router = router.route(spec.path, guarded);
     }
     router

@@ -677,7 +677,7 @@ async fn public_pages_are_rate_limited_per_client() {
 }
 
 #[tokio::test]
-async fn guessing_tokens_is_rate_limited_like_any_request() {
+async fn guessing_tokens_is_rate_limited_apart_from_the_public_pages() {
     let config = three_requests_each();
     let h = harness_with(live_after(0), config).await;
     let guess = |n: u32| format!("dt_{n:016x}_{}", "0".repeat(64));
@@ -695,6 +695,8 @@ async fn guessing_tokens_is_rate_limited_like_any_request() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
+    // The public's budget is its own: the status page still answers.
+    assert_eq!(get(h.router(), "/").await.status, StatusCode::OK);
 }
 
 #[tokio::test]

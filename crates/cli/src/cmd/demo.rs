@@ -72,7 +72,8 @@ pub struct DemoArgs {
     /// rate limits apply per client rather than to everyone behind it.
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<std::net::IpAddr>,
-    /// Requests per second each client IP may make, to any page or API (bursts of 4x).
+    /// Requests per second each client IP may make to the public pages, and apart from
+    /// that to the signed-in API and console (bursts of 4x).
     #[arg(long, alias = "public-rate", default_value_t = 50.0, value_parser = parse_rate)]
     public_rate_per_sec: f64,
     /// Configuration file: the crisis playbook and where notifications go
