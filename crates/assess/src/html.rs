@@ -162,11 +162,6 @@ td,th{{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-ali
 }
 
 fn topology_svg(h: &mut String, t: &Topology, a: &Assessment) {
-    let risky: HashSet<&str> = a
-        .risks
-        .iter()
-        .flat_map(|r| r.elements.iter().map(String::as_str))
-        .collect();
     let common: HashSet<&str> = a
         .risks
         .iter()
@@ -181,8 +176,11 @@ fn topology_svg(h: &mut String, t: &Topology, a: &Assessment) {
     let mut shown: Vec<usize> = if t.len() <= MAX_DRAWN {
         (0..t.len()).collect()
     } else {
+        // Neighbourhoods of the risks in their rank order (not the hash
+        // set's, which changes from run to run), until the drawing is full.
         let mut set: HashSet<usize> = HashSet::new();
-        for id in &risky {
+        let ranked = (a.risks.iter()).flat_map(|r| r.elements.iter().map(String::as_str));
+        for id in ranked {
             if let Some(i) = t.index_of(id) {
                 set.insert(i);
                 for g in t.groups_of(i) {

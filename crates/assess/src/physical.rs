@@ -37,10 +37,14 @@ pub(crate) fn analyse(
         if e.kind != ElementKind::Link {
             continue;
         }
-        let ups: Vec<usize> = topology
+        // Each end once: a link may name one end in two groups (one per
+        // service), which is still one link, not two in parallel.
+        let mut ups: Vec<usize> = topology
             .groups_of(l)
             .flat_map(|g| g.members.iter().copied())
             .collect();
+        ups.sort_unstable();
+        ups.dedup();
         for &down in topology.dependents(l) {
             for &up in &ups {
                 if up != down {
@@ -93,4 +97,34 @@ pub(crate) fn analyse(
         bridges: ids(&is_bridge),
     };
     (findings, is_cut_vertex, is_bridge)
+}
+
+#[cfg(test)]
+mod tests {
+    use dialtone_model::{DependencySpec, Element, Redundancy, Service};
+
+    use super::*;
+
+    #[test]
+    fn a_link_that_names_its_end_once_per_service_is_still_a_bridge() {
+        let elements = vec![
+            Element::new("r1", ElementKind::Router),
+            Element::new("r2", ElementKind::Router),
+            Element::new("fiber", ElementKind::Link),
+        ];
+        let needs = |dependent: &str, member: &str, services| DependencySpec {
+            dependent: dependent.into(),
+            members: vec![member.into()],
+            redundancy: Redundancy::All,
+            services,
+        };
+        let deps = vec![
+            needs("r1", "fiber", dialtone_model::ALL_SERVICES),
+            needs("fiber", "r2", Service::Voice.bit()),
+            needs("fiber", "r2", Service::Data.bit()),
+        ];
+        let topology = Topology::new(elements, deps).expect("valid");
+        let (findings, _, _) = analyse(&topology, &|_| true);
+        assert_eq!(findings.bridges, ["fiber"]);
+    }
 }

@@ -395,3 +395,16 @@ mttr_hours = 100
     assert!((all - north).abs() < 1e-12, "{north} {south} {all}");
     assert!((south - 0.5).abs() < 1e-3, "{south}");
 }
+
+#[test]
+fn the_report_of_a_network_too_large_to_draw_whole_is_the_same_every_time() {
+    // Risks enough that their neighbourhoods overflow the drawing.
+    let t = dialtone_assess::synthetic::generate(10_000, 7);
+    let options = Options {
+        top_risks: 500,
+        ..Options::default()
+    };
+    let a = assess(&t, &options, &mut |_| {});
+    let first = render_html(&t, &a, "synthetic");
+    assert_eq!(render_html(&t, &a, "synthetic"), first);
+}
