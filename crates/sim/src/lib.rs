@@ -253,7 +253,10 @@ impl Twin {
         for f in &mut self.plan.faults {
             if f.elem == elem && f.start <= at && at < f.end {
                 f.end = at;
-                self.plan.truths[f.truth].end = at;
+                // The aftermath (an attach storm) follows the new end.
+                let truth = &mut self.plan.truths[f.truth];
+                truth.settled_at += at - truth.end;
+                truth.end = at;
                 restored = true;
             }
         }

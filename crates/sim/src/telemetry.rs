@@ -1,7 +1,10 @@
 //! How one cell's and one core instance's KPIs are drawn for one minute.
 //!
-//! Arithmetic only (plus `sqrt`, which IEEE 754 rounds exactly) in the hot
-//! path, so a replay gives the same bits on any machine with the same seed.
+//! Arithmetic in the hot path, plus `sqrt` (which IEEE 754 rounds exactly)
+//! and the normal sampler's `exp` and `ln` (from the platform's maths
+//! library): a replay gives the same bits for the same seed on one platform
+//! (machine, C library and toolchain); another's `exp` or `ln` may differ in
+//! a rare last bit.
 
 use dialtone_model::Timestamp;
 use rand::Rng;

@@ -598,11 +598,13 @@ fn restore_ends_the_fault_early_and_kpis_recover() {
         twin.step(&mut out);
     }
     let now = twin.now();
+    let aftermath = twin.ground_truth()[0].settled_at - twin.ground_truth()[0].end;
     assert!(
         twin.restore(&root, now - 600),
         "the past is not rewritten, the fault ends now"
     );
     assert_eq!(twin.ground_truth()[0].end, now);
+    assert_eq!(twin.ground_truth()[0].settled_at, now + aftermath);
     assert!(!twin.restore(&root, now), "already over");
     assert!(!twin.restore("no-such-element", now));
     let cells = cells_lost(&twin, &[twin.topology().index_of(&root).unwrap()]);
