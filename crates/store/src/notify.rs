@@ -332,10 +332,12 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
 }
 
 /// Queues `m` unless its key is queued already; 1 if it was new. A notice
-/// is queued only while its destination is a confirmed subscriber's: the
-/// subscribers it was composed for were read before this transaction, and
-/// one who unsubscribed in between must not get it (unsubscribing deletes
-/// only the notices already queued).
+/// is queued only while the subscription it was composed for (the id in
+/// its key, `notice/<incident>/<entry>/<subscriber>-<digest>`, at its
+/// destination) is still confirmed: the subscribers were read before this
+/// transaction, and one who unsubscribed in between, or left and signed up
+/// again, must not get it (unsubscribing deletes only the notices already
+/// queued).
 async fn insert_item(
     conn: &mut sqlx::SqliteConnection,
     m: &OutboxItem,
@@ -345,7 +347,8 @@ async fn insert_item(
         "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
          event_at, next_attempt_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
          WHERE ?1 NOT LIKE 'notice/%' \
-         OR EXISTS (SELECT 1 FROM subscribers WHERE target = ?3 AND confirmed_at IS NOT NULL)",
+         OR EXISTS (SELECT 1 FROM subscribers WHERE target = ?3 AND confirmed_at IS NOT NULL \
+         AND ?1 LIKE '%/' || id || '-%')",
     )
     .bind(&m.key)
     .bind(&m.channel)
@@ -774,9 +777,9 @@ mod tests {
             event_at: 0,
         };
         let items = [
-            item("notice/1/0/1"),
+            item("notice/1/0/1-aa"),
             item("page/1/trigger/0/pagerduty"),
-            item("notice/12/0/1"),
+            item("notice/12/0/1-aa"),
             item("confirm/1"),
         ];
         subscribed(&s, &["a@example.net"]).await;
@@ -788,7 +791,7 @@ mod tests {
             .into_iter()
             .map(|m| m.item.key)
             .collect();
-        assert_eq!(keys, ["notice/1/0/1", "page/1/trigger/0/pagerduty"]);
+        assert_eq!(keys, ["notice/1/0/1-aa", "page/1/trigger/0/pagerduty"]);
     }
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -866,7 +869,7 @@ mod tests {
     async fn the_outbox_queues_once_retries_and_gives_up() {
         let (_dir, s) = store().await;
         let item = OutboxItem {
-            key: "notice/1/0/1".into(),
+            key: "notice/1/0/1-aa".into(),
             channel: "webhook".into(),
             destination: "http://127.0.0.1:9/hook".into(),
             subject: String::new(),
@@ -938,13 +941,13 @@ mod tests {
         subscribed(&s, &["c@example.net"]).await;
         s.enqueue(
             &[
-                message("notice/1/0/9", "email", "b@example.net"),
+                message("notice/1/0/1-bb", "email", "b@example.net"),
                 message(
                     "mitigation/1/fail over/amf-1",
                     "webhook",
                     "https://ops.example",
                 ),
-                message("notice/1/0/8", "email", "c@example.net"),
+                message("notice/1/0/2-cc", "email", "c@example.net"),
                 message("report/7/1", "email", "d@example.net"),
                 page("page/1/trigger/0/pagerduty-0"),
             ],
@@ -966,14 +969,32 @@ mod tests {
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(
             keys(public.expect("lists")),
-            ["notice/1/0/9", "notice/1/0/8", "report/7/1"]
+            ["notice/1/0/1-bb", "notice/1/0/2-cc", "report/7/1"]
         );
         assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
         let public = s.due_messages(10, 10, Lane::Public).await;
-        assert_eq!(keys(public.expect("lists")), ["notice/1/0/8", "report/7/1"]);
-        // Composed for them before they left, queued after: not queued.
-        let late = message("notice/1/1/9", "email", "b@example.net");
-        assert_eq!(s.enqueue(&[late], 11).await.expect("runs"), 0);
+        assert_eq!(
+            keys(public.expect("lists")),
+            ["notice/1/0/2-cc", "report/7/1"]
+        );
+        // Composed for them before they left, queued after: not queued,
+        // also once the address has signed up again (as subscriber 3).
+        let late = message("notice/1/1/1-bb", "email", "b@example.net");
+        assert_eq!(
+            s.enqueue(std::slice::from_ref(&late), 11)
+                .await
+                .expect("runs"),
+            0
+        );
+        subscribed(&s, &["b@example.net"]).await;
+        assert_eq!(
+            s.enqueue(std::slice::from_ref(&late), 12)
+                .await
+                .expect("runs"),
+            0
+        );
+        let anew = message("notice/1/1/3-dd", "email", "b@example.net");
+        assert_eq!(s.enqueue(&[anew], 12).await.expect("runs"), 1);
     }
 
     #[tokio::test]
@@ -987,22 +1008,24 @@ mod tests {
         subscribed(&s, &targets).await;
         s.enqueue(
             &[
-                message("notice/1/0/1", "email", "old@example.net"),
-                message("notice/1/0/2", "webhook", "https://hooks.example.net/x"),
+                message("notice/1/0/1-aa", "email", "old@example.net"),
+                message("notice/1/0/2-bb", "webhook", "https://hooks.example.net/x"),
                 page("page/1/trigger/0/pagerduty-0"),
-                message("notice/2/0/1", "email", "recent@example.net"),
+                message("notice/2/0/3-cc", "email", "recent@example.net"),
             ],
             1,
         )
         .await
         .expect("queues");
-        for key in ["notice/1/0/1", "page/1/trigger/0/pagerduty-0"] {
+        for key in ["notice/1/0/1-aa", "page/1/trigger/0/pagerduty-0"] {
             s.mark_delivered(key, 100).await.expect("marks");
         }
-        s.mark_failed("notice/1/0/2", "refused by hooks.example.net", None, 100)
+        s.mark_failed("notice/1/0/2-bb", "refused by hooks.example.net", None, 100)
             .await
             .expect("marks");
-        s.mark_delivered("notice/2/0/1", 900).await.expect("marks");
+        s.mark_delivered("notice/2/0/3-cc", 900)
+            .await
+            .expect("marks");
         // Reports nobody replied to: the old one's contact goes too.
         for (received_at, contact) in [(100, "untold@example.net"), (900, "waiting@example.net")] {
             s.add_report(
@@ -1027,13 +1050,13 @@ mod tests {
             let row = rows.iter().find(|m| m.item.key == key).expect("kept");
             (row.item.destination.clone(), row.last_error.clone())
         };
-        assert_eq!(destination("notice/1/0/1"), (String::new(), None));
-        assert_eq!(destination("notice/1/0/2"), (String::new(), None));
+        assert_eq!(destination("notice/1/0/1-aa"), (String::new(), None));
+        assert_eq!(destination("notice/1/0/2-bb"), (String::new(), None));
         assert_eq!(
             destination("page/1/trigger/0/pagerduty-0").0,
             "https://events.example"
         );
-        assert_eq!(destination("notice/2/0/1").0, "recent@example.net");
+        assert_eq!(destination("notice/2/0/3-cc").0, "recent@example.net");
     }
 
     #[tokio::test]
