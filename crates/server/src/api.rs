@@ -275,7 +275,7 @@ async fn merge_as(
     into: u64,
     from: u64,
     refused: fn(ActionError) -> ApiError,
-) -> Result<(), ApiError> {
+) -> Result<TimelineEntry, ApiError> {
     let name = who.name.clone();
     operate(
         state,
@@ -582,8 +582,12 @@ pub(crate) async fn merge(
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let b: MergeBody = parse_json(&body)?;
-    merge_as(&state, &who, id, b.from, ApiError::from).await?;
-    incident_json(&state, id).await
+    let entry = merge_as(&state, &who, id, b.from, ApiError::from).await?;
+    let inc = find_incident(&state, id)
+        .await?
+        .ok_or(ActionError::NotFound(id))?;
+    // As every other action on an incident answers.
+    Ok(Json(json!({ "entry": entry, "incident": inc })))
 }
 
 /// `GET /api/v1/audit`: the newest audit entries (admins only).

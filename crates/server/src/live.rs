@@ -399,8 +399,9 @@ impl Live {
         Ok(inc)
     }
 
-    /// Merges open incident `from` into open incident `into`.
-    pub fn merge(&mut self, by: &str, into: u64, from: u64) -> Result<(), ActionError> {
+    /// Merges open incident `from` into open incident `into`; the entry
+    /// written on `into`.
+    pub fn merge(&mut self, by: &str, into: u64, from: u64) -> Result<TimelineEntry, ActionError> {
         let at = self.now;
         // An earlier run's history is closed: say so, not that it is missing.
         if let Some(closed) = (self.earlier.iter()).find(|i| i.id == into || i.id == from) {
@@ -409,9 +410,9 @@ impl Live {
                 status: closed.status.as_str(),
             });
         }
-        self.run.engine_mut().merge(at, by, into, from)?;
+        let [merged, _closed] = self.run.engine_mut().merge(at, by, into, from)?;
         self.dirty.extend([into, from]);
-        Ok(())
+        Ok(merged)
     }
 
     /// Renders every public document and the console as of now.

@@ -504,6 +504,14 @@ async fn operator_actions_reach_the_public_page_and_the_audit_log() {
     )
     .await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    let answer = merged.json();
+    assert_eq!(
+        (
+            answer["entry"]["kind"].clone(),
+            answer["incident"]["id"].clone()
+        ),
+        (json!("merged"), json!(id))
+    );
     let list = send(h.router(), authed("GET", "/api/v1/incidents", &op, None))
         .await
         .json();
