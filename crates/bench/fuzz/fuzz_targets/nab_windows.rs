@@ -4,7 +4,9 @@
 //! `combined_windows.json` bounds go through after serde_json has read them
 //! (serde_json itself is not fuzzed here). The bounds are rendered from the
 //! fuzzer's rows as NAB writes them or as Unix seconds, so most name a row;
-//! row 100 repeats row 99's timestamp, so a bound can be ambiguous.
+//! row 100 repeats row 99's timestamp, so a bound can be ambiguous. A window
+//! may instead start at the fuzzer's own text, for the refusals of bounds
+//! that are no timestamp or name no row.
 
 use dialtone_bench::nab::{CostMatrix, LabeledFile, normalized, score_file, sweep};
 use libfuzzer_sys::fuzz_target;
@@ -32,12 +34,14 @@ fn bound(row: u8, nab_style: bool) -> String {
     }
 }
 
-fuzz_target!(|input: (Vec<(u8, u8, bool)>, Vec<u8>, u8, [i8; 3])| {
+type Window = (u8, u8, bool, Option<String>);
+
+fuzz_target!(|input: (Vec<Window>, Vec<u8>, u8, [i8; 3])| {
     let (windows, scores, threshold, weights) = input;
     let timestamps: Vec<i64> = (0..ROWS).map(timestamp).collect();
     let bounds: Vec<[String; 2]> = windows
-        .iter()
-        .map(|&(s, e, nab)| [bound(s, nab), bound(e, !nab)])
+        .into_iter()
+        .map(|(s, e, nab, raw)| [raw.unwrap_or_else(|| bound(s, nab)), bound(e, !nab)])
         .collect();
     let Ok(file) = LabeledFile::locate("cat/file.csv", &timestamps, &bounds) else {
         return;
