@@ -158,3 +158,59 @@ fn a_postmortem_never_overwrites_the_database() {
         "the database is untouched"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn changes_and_event_watches_recorded_before_a_restart_are_given_to_the_next_run() {
+    use dialtone_engine::{ChangeEvent, ChangeKind, EventWatch};
+    use dialtone_store::{PlanStore, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // As the API of an earlier run kept them, all still ahead in network time.
+    let later = 4_000_000_000;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&data).await.unwrap();
+        for element in ["bridge-conference-1", "gone-since"] {
+            let change = ChangeEvent {
+                at: later,
+                element: element.into(),
+                kind: ChangeKind::Config,
+                description: "bridge pool resized".into(),
+            };
+            store.save_change(&change).await.unwrap();
+        }
+        let watch = EventWatch {
+            name: "Board call".into(),
+            element: "bridge-conference-1".into(),
+            start: later,
+            end: later + 3600,
+            fallback: None,
+        };
+        store.save_watch(&watch).await.unwrap();
+        store.close().await;
+    });
+    let mut demo = start_demo(&data);
+    let term = Command::new("kill")
+        .args(["-TERM", &demo.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    demo.0.wait().unwrap();
+    let mut stderr = String::new();
+    demo.0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("a recorded change is skipped: change names element `gone-since`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("resumed 2 recorded change(s) and 1 event watch(es)"),
+        "{stderr}"
+    );
+}

@@ -436,6 +436,16 @@ struct ChangeBody {
     at: Option<Timestamp>,
 }
 
+/// Refuses an element id the topology does not have, before anything is kept.
+fn known_element(live: &Live, id: &str) -> Result<(), ApiError> {
+    match live.run().engine().topology().index_of(id) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::BadRequest(format!(
+            "`{id}` is not an element of the topology: name a topology element id"
+        ))),
+    }
+}
+
 /// `POST /api/v1/changes`: a deployment or configuration change from a
 /// change-management system; a fault starting soon after on that element
 /// (or on what depends on its version or configuration) weighs it as evidence.
@@ -465,6 +475,10 @@ pub(crate) async fn record_change(
             kind,
             description: b.description.trim().to_string(),
         };
+        known_element(&live, &change.element)?;
+        // Kept before it counts, under the lock as an operator action is:
+        // a restarted run must weigh what this one weighs.
+        state.plans.save_change(&change).await?;
         live.record_change(change.clone())
             .map_err(|e| ApiError::BadRequest(format!("{e}: name a topology element id")))?;
         change
@@ -528,12 +542,15 @@ pub(crate) async fn watch_event(
         end,
         fallback: b.fallback,
     };
-    state
-        .live
-        .lock()
-        .await
-        .watch_event(event.clone())
-        .map_err(|e| ApiError::BadRequest(format!("{e}: name the element the event runs on")))?;
+    {
+        let mut live = state.live.lock().await;
+        known_element(&live, &event.element)?;
+        // Kept before it counts, as a change is.
+        state.plans.save_watch(&event).await?;
+        live.watch_event(event.clone()).map_err(|e| {
+            ApiError::BadRequest(format!("{e}: name the element the event runs on"))
+        })?;
+    }
     audit(
         &state,
         &who.name,

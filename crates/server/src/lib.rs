@@ -35,7 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use dialtone_auth::Role;
 use dialtone_notify::NotifyConfig;
-use dialtone_store::{AuthStore, NotifyStore, Store};
+use dialtone_store::{AuthStore, NotifyStore, PlanStore, Store};
 use tokio::sync::Mutex;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -213,6 +213,8 @@ pub struct AppState {
     pub auth: Arc<dyn AuthStore>,
     /// Subscribers and the outbox.
     pub notify_store: Arc<dyn NotifyStore>,
+    /// Changes and event watches, for a restarted run.
+    pub plans: Arc<dyn PlanStore>,
     pub notify: Arc<NotifyConfig>,
     pub config: Arc<ServerConfig>,
     pub(crate) limits: Arc<Limits>,
@@ -237,14 +239,16 @@ pub struct Stores {
     pub incidents: Arc<dyn Store>,
     pub auth: Arc<dyn AuthStore>,
     pub notify: Arc<dyn NotifyStore>,
+    pub plans: Arc<dyn PlanStore>,
 }
 
 impl Stores {
-    /// All three from one store that implements them.
-    pub fn of<S: Store + AuthStore + NotifyStore + 'static>(store: Arc<S>) -> Stores {
+    /// All four from one store that implements them.
+    pub fn of<S: Store + AuthStore + NotifyStore + PlanStore + 'static>(store: Arc<S>) -> Stores {
         Stores {
             incidents: store.clone(),
             auth: store.clone(),
+            plans: store.clone(),
             notify: store,
         }
     }
@@ -274,6 +278,7 @@ impl AppState {
             store: stores.incidents,
             auth: stores.auth,
             notify_store: stores.notify,
+            plans: stores.plans,
             notify: Arc::new(notify),
             limits: Arc::new(Limits {
                 public: RateLimiter::new(config.public_rate),

@@ -13,7 +13,7 @@ use common::{
 use dialtone_auth::Role;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::{Access, Rate, ServerConfig, Verb, routes};
-use dialtone_store::AuthStore;
+use dialtone_store::{AuthStore, PlanStore};
 use serde_json::json;
 
 /// A concrete path for a route pattern.
@@ -762,6 +762,10 @@ async fn changes_are_recorded_for_elements_that_exist() {
     .await;
     assert_eq!(bad_kind.status, StatusCode::BAD_REQUEST);
     assert!(bad_kind.body.contains("deploy, config, hardware or other"));
+    // Kept for a restarted run: the one taken, none of the refused.
+    let kept = h.store.changes_since(0).await.unwrap();
+    let described: Vec<&str> = kept.iter().map(|c| c.description.as_str()).collect();
+    assert_eq!(described, ["AMF 22.4.2 wave 1"]);
 }
 
 /// Event watches are scheduled over the API on elements that exist.
@@ -814,6 +818,9 @@ async fn event_watches_are_scheduled_and_listed() {
         .await
         .json();
     assert_eq!(listed["watches"][0]["name"], "Board call");
+    let kept = h.store.watches_ending_after(0).await.unwrap();
+    let names: Vec<&str> = kept.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["Board call"]);
 }
 
 /// Anyone may subscribe a webhook, so one aimed at the server's own network

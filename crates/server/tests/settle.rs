@@ -86,6 +86,7 @@ async fn an_incident_is_saved_only_after_its_pages_are_queued() {
     let stores = Stores {
         incidents: incidents.clone(),
         auth: sqlite.clone(),
+        plans: sqlite.clone(),
         notify: sqlite,
     };
     let published = Arc::new(Published::new(live.render()));
@@ -113,6 +114,7 @@ async fn no_incident_is_saved_while_its_pages_cannot_be_queued() {
     let stores = Stores {
         incidents: incidents.clone(),
         auth: incidents.clone(),
+        plans: incidents.clone(),
         notify: Arc::new(outbox),
     };
     let published = Arc::new(Published::new(live.render()));

@@ -5,11 +5,13 @@
 
 mod auth;
 mod notify;
+mod plans;
 
 pub use auth::{AuditEntry, AuthStore, Session, User};
 pub use notify::{
     Channel, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
 };
+pub use plans::PlanStore;
 
 use std::future::Future;
 use std::path::Path;

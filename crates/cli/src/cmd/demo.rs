@@ -16,7 +16,7 @@ use dialtone_server::{
 };
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
-use dialtone_store::{AuthStore, SqliteStore, Store};
+use dialtone_store::{AuthStore, PlanStore, SqliteStore, Store};
 
 use super::UsageError;
 use super::data_dir::{self, DataDirLock};
@@ -124,6 +124,41 @@ fn start_after(earlier: &[Incident], default_start: Timestamp) -> Timestamp {
         .unwrap_or(default_start)
 }
 
+/// What operators told an earlier run, given again to this one from the
+/// network time `start` on: changes recent enough to be a fault's evidence,
+/// and events not yet over. One whose element the topology no longer has is
+/// skipped, with a warning.
+async fn resume_plans(
+    live: &mut Live,
+    store: &dyn PlanStore,
+    start: Timestamp,
+) -> anyhow::Result<()> {
+    let since = start - dialtone_rca::CHANGE_LOOKBACK_SECS;
+    let changes = store
+        .changes_since(since)
+        .await
+        .context("loading recorded changes")?;
+    let watches =
+        (store.watches_ending_after(start).await).context("loading scheduled event watches")?;
+    let (n_changes, n_watches) = (changes.len(), watches.len());
+    for change in changes {
+        if let Err(e) = live.record_change(change) {
+            eprintln!("dialtone: warning: a recorded change is skipped: {e}");
+        }
+    }
+    for watch in watches {
+        if let Err(e) = live.watch_event(watch) {
+            eprintln!("dialtone: warning: a scheduled event watch is skipped: {e}");
+        }
+    }
+    if n_changes + n_watches > 0 {
+        eprintln!(
+            "dialtone: resumed {n_changes} recorded change(s) and {n_watches} event watch(es)"
+        );
+    }
+    Ok(())
+}
+
 /// The event watch a scenario about a scheduled event calls for: the NOC
 /// registers the call on the element the fault will strike, from ten
 /// minutes before the fault to its end, with the standby to switch to.
@@ -215,6 +250,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     run.continue_numbering_from(first_id);
     let watch = scheduled_event(&run, &args.scenario);
     let mut live = Live::new(run, earlier, page, config.playbook);
+    resume_plans(&mut live, store.as_ref(), start).await?;
     if let Some(event) = watch {
         eprintln!(
             "dialtone: watching '{}' on {} (the scenario's scheduled event)",
