@@ -13,7 +13,9 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::impact::Loss;
+use dialtone_model::{Service, ServiceMask};
+
+use crate::impact::{Loss, Propagator};
 use crate::network::{Network, VENDOR_RATES, unavailability};
 
 /// Redundant sets analysed, most consequential first; beyond this the
@@ -167,15 +169,25 @@ impl Causes<'_, '_> {
     }
 }
 
+/// A redundant set: the distinct members of groups that tolerate a loss, at
+/// the tolerance of its least tolerant group (one needing 2 of 3 falls where
+/// one needing any of the same 3 stands, whichever the file lists first),
+/// with the groups' dependents, the worst loss among them, and the services
+/// the groups carry through the members.
+struct SetToAssess {
+    members: Vec<usize>,
+    tolerance: u32,
+    deps: Vec<usize>,
+    loss: Loss,
+    services: ServiceMask,
+}
+
 pub(crate) fn analyse(
     net: &Network<'_>,
     single: &[crate::blast::SingleFailure],
 ) -> Vec<RedundantSet> {
     let t = net.topology;
-    // Distinct member sets of groups that tolerate a loss, each at the
-    // tolerance of its least tolerant group: one needing 2 of 3 falls where
-    // one needing any of the same 3 stands, whichever the file lists first.
-    let mut sets: HashMap<Vec<usize>, (u32, Vec<usize>)> = HashMap::new();
+    let mut sets: HashMap<Vec<usize>, SetToAssess> = HashMap::new();
     for (gi, g) in t.groups().iter().enumerate() {
         let tolerance = net.group_tolerance[gi];
         if tolerance == 0 || g.members.len() > 64 {
@@ -183,28 +195,33 @@ pub(crate) fn analyse(
         }
         let mut key = g.members.clone();
         key.sort_unstable();
-        let entry = sets.entry(key).or_insert((tolerance, Vec::new()));
-        entry.0 = entry.0.min(tolerance);
-        entry.1.push(g.dependent);
+        let set = sets.entry(key.clone()).or_insert_with(|| SetToAssess {
+            members: key,
+            tolerance,
+            deps: Vec::new(),
+            loss: Loss::default(),
+            services: 0,
+        });
+        set.tolerance = set.tolerance.min(tolerance);
+        set.deps.push(g.dependent);
+        set.services |= net.group_services[gi];
     }
-    let mut ranked: Vec<(Vec<usize>, u32, Vec<usize>, Loss)> = sets
-        .into_iter()
-        .map(|(members, (tolerance, mut deps))| {
-            deps.sort_unstable();
-            deps.dedup();
-            let loss = deps
-                .iter()
+    let mut ranked: Vec<SetToAssess> = (sets.into_values())
+        .map(|mut set| {
+            set.deps.sort_unstable();
+            set.deps.dedup();
+            set.loss = (set.deps.iter())
                 .map(|&d| single[d].loss)
                 .max_by_key(|l| (l.subscribers, l.cells))
                 .unwrap_or_default();
-            (members, tolerance, deps, loss)
+            set
         })
-        .filter(|s| s.3.cells > 0)
+        .filter(|s| s.loss.cells > 0)
         .collect();
     ranked.sort_by(|a, b| {
-        (b.3.subscribers, b.3.cells)
-            .cmp(&(a.3.subscribers, a.3.cells))
-            .then_with(|| a.0.cmp(&b.0))
+        (b.loss.subscribers, b.loss.cells)
+            .cmp(&(a.loss.subscribers, a.loss.cells))
+            .then_with(|| a.members.cmp(&b.members))
     });
     ranked.truncate(MAX_SETS);
 
@@ -217,8 +234,16 @@ pub(crate) fn analyse(
         position,
         memo: HashMap::new(),
     };
+    let mut propagator = Propagator::new(net);
     let mut out = Vec::new();
-    for (members, tolerance, deps, loss) in ranked {
+    for SetToAssess {
+        members,
+        tolerance,
+        deps,
+        loss,
+        services,
+    } in ranked
+    {
         // Basic events: elements and vendors, with the members each fails.
         let mut cover: HashMap<String, (u64, f64)> = HashMap::new();
         let mut expanded = true;
@@ -251,6 +276,19 @@ pub(crate) fn analyse(
         let mut events: Vec<(String, (u64, f64))> = cover.into_iter().collect();
         events.sort_by(|a, b| a.0.cmp(&b.0));
         for (event, (mask, q)) in events {
+            // The ancestry counts a member as down whatever service it
+            // loses; a cause shared by enough members must take down one
+            // service the set carries on enough of them (a DNS the members
+            // need for data alone is no common mode of their voice pool).
+            let mask = match t.index_of(&event) {
+                Some(c) if mask.count_ones() >= needed => {
+                    same_service_cover(&mut propagator, &members, services, c)
+                }
+                _ => mask,
+            };
+            if mask == 0 {
+                continue;
+            }
             if mask.count_ones() >= needed {
                 if !member_ids.contains(&event.as_str()) {
                     let hit: Vec<usize> = (0..member_ids.len())
@@ -365,6 +403,31 @@ pub(crate) fn analyse(
     out
 }
 
+/// The members (as a bit mask) that element `cause` alone takes down for
+/// one of `services`, the one that loses the most of them: a redundant
+/// group fails for a service when more members than it tolerates lose that
+/// service.
+fn same_service_cover(
+    propagator: &mut Propagator<'_, '_>,
+    members: &[usize],
+    services: ServiceMask,
+    cause: usize,
+) -> u64 {
+    propagator.run(&[cause as u32]);
+    let mut per_service = [0u64; 3];
+    for (i, &m) in members.iter().enumerate() {
+        let lost = propagator.lost(m) & services;
+        for (k, s) in Service::ALL.iter().enumerate() {
+            if lost & s.bit() != 0 {
+                per_service[k] |= 1 << i;
+            }
+        }
+    }
+    (per_service.into_iter())
+        .max_by_key(|m| m.count_ones())
+        .unwrap_or(0)
+}
+
 /// Members' needs that `cause` takes down, one per member in `hit`: what
 /// the cause reaches the members through, or nothing if some member depends
 /// on it directly.
@@ -435,7 +498,57 @@ fn combined(classes: &[(u64, Vec<(String, f64)>)], needed: u32) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use dialtone_model::{DependencySpec, Element, ElementKind, Redundancy, Topology};
+
     use super::*;
+    use crate::{Options, assess};
+
+    /// Two AMFs in a voice pool serving a cell; both need `power` for
+    /// everything and `dns` for data only.
+    #[test]
+    fn a_shared_need_is_a_common_mode_only_for_the_services_the_set_carries() {
+        let mut cell = Element::new("cell", ElementKind::Cell);
+        cell.subscribers = 1_000;
+        let elements = vec![
+            cell,
+            Element::new("pool", ElementKind::CorePool),
+            Element::new("amf-1", ElementKind::CoreInstance),
+            Element::new("amf-2", ElementKind::CoreInstance),
+            Element::new("power", ElementKind::PowerFeed),
+            Element::new("dns", ElementKind::CoreInstance),
+        ];
+        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        };
+        let all = dialtone_model::ALL_SERVICES;
+        let mut deps = vec![
+            needs("cell", &["pool"], Redundancy::All, all),
+            needs(
+                "pool",
+                &["amf-1", "amf-2"],
+                Redundancy::AnyOf,
+                Service::Voice.bit(),
+            ),
+        ];
+        for amf in ["amf-1", "amf-2"] {
+            deps.push(needs(amf, &["power"], Redundancy::All, all));
+            deps.push(needs(amf, &["dns"], Redundancy::All, Service::Data.bit()));
+        }
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let pool = (a.redundant_sets.iter())
+            .find(|s| s.members == ["amf-1", "amf-2"])
+            .expect("the pool is assessed");
+        let shared: Vec<&str> = pool
+            .shared_causes
+            .iter()
+            .map(|c| c.event.as_str())
+            .collect();
+        assert_eq!(shared, ["power"], "{pool:#?}");
+    }
 
     /// Fourteen members, each down one time in a thousand, and the set down
     /// from eight: its partial states outgrow the limit until the ones too
