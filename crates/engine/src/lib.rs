@@ -1012,6 +1012,28 @@ mod tests {
     }
 
     #[test]
+    fn an_event_over_for_a_day_is_no_longer_listed() {
+        let mut engine = engine();
+        let watch = EventWatch {
+            name: "Board call".into(),
+            element: "site-x".into(),
+            start: START + 60 * 30,
+            end: START + 60 * 90,
+            fallback: None,
+        };
+        engine.watch_event(watch).unwrap();
+        let ok = |_, _| Some(98.5);
+        run_with(&mut engine, 0..100, ok);
+        assert_eq!(engine.watches().count(), 1);
+        assert_eq!(engine.watch_log().len(), 1, "its pre-flight");
+        run_with(&mut engine, 100..90 + 24 * 60, ok);
+        assert_eq!(engine.watches().count(), 1, "over for less than a day");
+        run_with(&mut engine, 90 + 24 * 60..100 + 24 * 60, ok);
+        assert_eq!(engine.watches().count(), 0);
+        assert!(engine.watch_log().is_empty());
+    }
+
+    #[test]
     fn maintenance_started_mid_outage_does_not_restore_it() {
         // The operator opens a window on the failed site to repair it: its
         // cells' KPIs no longer count, and must not count as recovered.

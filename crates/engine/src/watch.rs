@@ -39,6 +39,9 @@ impl EventWatch {
     }
 }
 
+/// How long an event stays listed, with its pre-flight, after it ends.
+const WATCHES_KEPT_SECS: i64 = 86_400;
+
 /// A watch the engine holds, resolved to its element.
 #[derive(Debug, Clone)]
 pub(crate) struct Watch {
@@ -75,6 +78,12 @@ impl Engine {
     /// Marks the elements watched at `at`: before the minute's detection,
     /// which alarms them at a lower level.
     pub(crate) fn refresh_watches(&mut self, at: Timestamp) {
+        // An event over for a day is history, and so is a pre-flight line
+        // written a day ago: the lists keep what a shift needs, not every
+        // event since the start.
+        let kept_from = at.saturating_sub(WATCHES_KEPT_SECS);
+        self.watches.retain(|w| w.event.end > kept_from);
+        self.watch_log.retain(|&(logged, _)| logged > kept_from);
         // Two events may share an element: it is watched while either is on.
         for w in &self.watches {
             self.watched[w.element] = false;
