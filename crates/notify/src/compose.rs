@@ -4,9 +4,8 @@ use dialtone_engine::Incident;
 use dialtone_model::{Service, Severity};
 use dialtone_respond::{Effect, MitigationAction, Notice, Page, PageAction};
 use dialtone_statuspage::{PageState, incident_json, iso8601, status_of};
-use dialtone_store::{Channel, OutboxItem, Subscriber};
+use dialtone_store::{Channel, OutboxItem, Subscriber, token_digest};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::PagerConfig;
 
@@ -344,12 +343,6 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
             event_at: p.at,
         });
     }
-}
-
-/// What an outbox key names a token by, never the token itself (admins see
-/// the outbox): 64 bits of its SHA-256, which tell one token from another.
-fn token_digest(token: &str) -> String {
-    hex::encode(&Sha256::digest(token)[..8])
 }
 
 /// The double opt-in email: nothing is sent to `target` until its owner

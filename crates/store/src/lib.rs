@@ -10,6 +10,7 @@ mod plans;
 pub use auth::{AuditEntry, AuthStore, Session, User};
 pub use notify::{
     Channel, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
+    token_digest,
 };
 pub use plans::PlanStore;
 

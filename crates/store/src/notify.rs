@@ -6,6 +6,7 @@
 //! message that failed stays until it is delivered or given up on.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -157,10 +158,9 @@ pub trait NotifyStore: Send + Sync {
         items: &'a [OutboxItem],
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// Undelivered messages of `lane` due by `now`, pages first (a
-    /// mitigation's webhook or command may take its time), then oldest first;
-    /// a page not before the earlier pages about its incident to its pager
-    /// are delivered or given up.
+    /// Undelivered messages of `lane` due by `now`, oldest first; a page not
+    /// before the earlier pages about its incident to its pager are
+    /// delivered or given up.
     fn due_messages(
         &self,
         now: i64,
@@ -331,24 +331,54 @@ fn message_of(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
     })
 }
 
+/// What an outbox key names a token by, never the token itself (admins see
+/// the outbox): 64 bits of its SHA-256, which tell one token from another.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(&Sha256::digest(token)[..8])
+}
+
+/// Whether the subscription a notice was composed for is still confirmed:
+/// the one its key names (`notice/<incident>/<entry>/<subscriber>-<digest
+/// of its unsubscribe token>`) at its destination. The store reuses the
+/// highest id after its subscriber leaves, so the id alone could name a
+/// newcomer at the same address.
+async fn still_subscribed(
+    conn: &mut sqlx::SqliteConnection,
+    m: &OutboxItem,
+) -> Result<bool, StoreError> {
+    let named = (m.key.rsplit('/').next())
+        .and_then(|last| last.split_once('-'))
+        .and_then(|(id, digest)| Some((id.parse::<i64>().ok()?, digest)));
+    let Some((id, digest)) = named else {
+        return Ok(false);
+    };
+    let token: Option<String> = sqlx::query_scalar(
+        "SELECT unsubscribe_token FROM subscribers WHERE id = ?1 AND target = ?2 \
+         AND confirmed_at IS NOT NULL",
+    )
+    .bind(id)
+    .bind(&m.destination)
+    .fetch_optional(conn)
+    .await?;
+    Ok(token.is_some_and(|t| token_digest(&t) == digest))
+}
+
 /// Queues `m` unless its key is queued already; 1 if it was new. A notice
-/// is queued only while the subscription it was composed for (the id in
-/// its key, `notice/<incident>/<entry>/<subscriber>-<digest>`, at its
-/// destination) is still confirmed: the subscribers were read before this
-/// transaction, and one who unsubscribed in between, or left and signed up
-/// again, must not get it (unsubscribing deletes only the notices already
-/// queued).
+/// is queued only while its subscription is ([`still_subscribed`]): the
+/// subscribers were read before this transaction, and one who unsubscribed
+/// in between, or left and signed up again, must not get it (unsubscribing
+/// deletes only the notices already queued).
 async fn insert_item(
     conn: &mut sqlx::SqliteConnection,
     m: &OutboxItem,
     now: i64,
 ) -> Result<u64, StoreError> {
+    if m.key.starts_with("notice/") && !still_subscribed(conn, m).await? {
+        return Ok(0);
+    }
     let done = sqlx::query(
         "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
-         event_at, next_attempt_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
-         WHERE ?1 NOT LIKE 'notice/%' \
-         OR EXISTS (SELECT 1 FROM subscribers WHERE target = ?3 AND confirmed_at IS NOT NULL \
-         AND ?1 LIKE '%/' || id || '-%')",
+         event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .bind(&m.key)
     .bind(&m.channel)
@@ -746,12 +776,38 @@ mod tests {
     }
 
     /// Confirmed subscribers at `targets`, for notices to be queued to.
-    async fn subscribed(s: &SqliteStore, targets: &[&str]) {
+    async fn subscribed(s: &SqliteStore, targets: &[&str]) -> Vec<Subscriber> {
+        let mut subs = Vec::new();
         for target in targets {
-            (s.add_subscriber(&email(target), None, None, &format!("u-{target}"), 0))
-                .await
-                .expect("adds");
+            let token = secret_token(target);
+            let sub = s
+                .add_subscriber(&email(target), None, None, &token, 0)
+                .await;
+            subs.push(sub.expect("adds"));
         }
+        subs
+    }
+
+    /// An unsubscribe token no other subscriber of these tests has.
+    fn secret_token(target: &str) -> String {
+        static ISSUED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("u-{target}-{n}")
+    }
+
+    /// How many of `item` (one or none) `s` queued at `at`.
+    async fn queued(s: &SqliteStore, item: &OutboxItem, at: i64) -> u64 {
+        s.enqueue(std::slice::from_ref(item), at)
+            .await
+            .expect("runs")
+    }
+
+    /// `sub`'s notice about an incident's entry (`"<incident>/<entry>"`), keyed
+    /// as composed.
+    fn notice(entry: &str, sub: &Subscriber) -> OutboxItem {
+        let digest = token_digest(&sub.unsubscribe_token);
+        let key = format!("notice/{entry}/{}-{digest}", sub.id);
+        message(&key, sub.channel.as_str(), &sub.target)
     }
 
     /// A page to the one PagerDuty endpoint of these tests.
@@ -776,13 +832,14 @@ mod tests {
             secret: None,
             event_at: 0,
         };
+        let a = &subscribed(&s, &["a@example.net"]).await[0];
+        let about_1 = notice("1/0", a);
         let items = [
-            item("notice/1/0/1-aa"),
+            about_1.clone(),
             item("page/1/trigger/0/pagerduty"),
-            item("notice/12/0/1-aa"),
+            notice("12/0", a),
             item("confirm/1"),
         ];
-        subscribed(&s, &["a@example.net"]).await;
         s.enqueue(&items, 0).await.expect("queues");
         let keys: Vec<String> = s
             .outbox_for_incident(1)
@@ -791,7 +848,7 @@ mod tests {
             .into_iter()
             .map(|m| m.item.key)
             .collect();
-        assert_eq!(keys, ["notice/1/0/1-aa", "page/1/trigger/0/pagerduty"]);
+        assert_eq!(keys, [about_1.key.as_str(), "page/1/trigger/0/pagerduty"]);
     }
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -868,16 +925,14 @@ mod tests {
     #[tokio::test]
     async fn the_outbox_queues_once_retries_and_gives_up() {
         let (_dir, s) = store().await;
+        let hook = &subscribed(&s, &["http://127.0.0.1:9/hook"]).await[0];
         let item = OutboxItem {
-            key: "notice/1/0/1-aa".into(),
             channel: "webhook".into(),
-            destination: "http://127.0.0.1:9/hook".into(),
-            subject: String::new(),
             body: "{}".into(),
             secret: Some("k".into()),
             event_at: 100,
+            ..notice("1/0", hook)
         };
-        subscribed(&s, &["http://127.0.0.1:9/hook"]).await;
         assert_eq!(
             s.enqueue(&[item.clone(), item.clone()], 1000)
                 .await
@@ -938,16 +993,17 @@ mod tests {
             .add_subscriber(&email("b@example.net"), None, None, "ub", 1)
             .await
             .expect("adds");
-        subscribed(&s, &["c@example.net"]).await;
+        let c = &subscribed(&s, &["c@example.net"]).await[0];
+        let (to_b, to_c) = (notice("1/0", &sub), notice("1/0", c));
         s.enqueue(
             &[
-                message("notice/1/0/1-bb", "email", "b@example.net"),
+                to_b.clone(),
                 message(
                     "mitigation/1/fail over/amf-1",
                     "webhook",
                     "https://ops.example",
                 ),
-                message("notice/1/0/2-cc", "email", "c@example.net"),
+                to_c.clone(),
                 message("report/7/1", "email", "d@example.net"),
                 page("page/1/trigger/0/pagerduty-0"),
             ],
@@ -969,32 +1025,28 @@ mod tests {
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(
             keys(public.expect("lists")),
-            ["notice/1/0/1-bb", "notice/1/0/2-cc", "report/7/1"]
+            [to_b.key.as_str(), &to_c.key, "report/7/1"]
         );
         assert!(s.unsubscribe(&sub.unsubscribe_token).await.expect("runs"));
         let public = s.due_messages(10, 10, Lane::Public).await;
         assert_eq!(
             keys(public.expect("lists")),
-            ["notice/1/0/2-cc", "report/7/1"]
+            [to_c.key.as_str(), "report/7/1"]
         );
         // Composed for them before they left, queued after: not queued,
         // also once the address has signed up again (as subscriber 3).
-        let late = message("notice/1/1/1-bb", "email", "b@example.net");
-        assert_eq!(
-            s.enqueue(std::slice::from_ref(&late), 11)
-                .await
-                .expect("runs"),
-            0
-        );
-        subscribed(&s, &["b@example.net"]).await;
-        assert_eq!(
-            s.enqueue(std::slice::from_ref(&late), 12)
-                .await
-                .expect("runs"),
-            0
-        );
-        let anew = message("notice/1/1/3-dd", "email", "b@example.net");
-        assert_eq!(s.enqueue(&[anew], 12).await.expect("runs"), 1);
+        let late = notice("1/1", &sub);
+        assert_eq!(queued(&s, &late, 11).await, 0);
+        let again = &subscribed(&s, &["b@example.net"]).await[0];
+        assert_eq!(queued(&s, &late, 12).await, 0);
+        assert_eq!(queued(&s, &notice("1/1", again), 12).await, 1);
+        // Left and back once more, with the same id (the store reuses the
+        // highest): a notice composed for the last sign-up is still refused.
+        assert!(s.unsubscribe(&again.unsubscribe_token).await.expect("runs"));
+        let third = &subscribed(&s, &["b@example.net"]).await[0];
+        assert_eq!(third.id, again.id, "the id came back");
+        assert_eq!(queued(&s, &notice("1/2", again), 13).await, 0);
+        assert_eq!(queued(&s, &notice("1/2", third), 13).await, 1);
     }
 
     #[tokio::test]
@@ -1005,27 +1057,30 @@ mod tests {
             "https://hooks.example.net/x",
             "recent@example.net",
         ];
-        subscribed(&s, &targets).await;
+        let subs = subscribed(&s, &targets).await;
+        let (old, hook, recent) = (
+            notice("1/0", &subs[0]),
+            notice("1/0", &subs[1]),
+            notice("2/0", &subs[2]),
+        );
         s.enqueue(
             &[
-                message("notice/1/0/1-aa", "email", "old@example.net"),
-                message("notice/1/0/2-bb", "webhook", "https://hooks.example.net/x"),
+                old.clone(),
+                hook.clone(),
                 page("page/1/trigger/0/pagerduty-0"),
-                message("notice/2/0/3-cc", "email", "recent@example.net"),
+                recent.clone(),
             ],
             1,
         )
         .await
         .expect("queues");
-        for key in ["notice/1/0/1-aa", "page/1/trigger/0/pagerduty-0"] {
+        for key in [old.key.as_str(), "page/1/trigger/0/pagerduty-0"] {
             s.mark_delivered(key, 100).await.expect("marks");
         }
-        s.mark_failed("notice/1/0/2-bb", "refused by hooks.example.net", None, 100)
+        s.mark_failed(&hook.key, "refused by hooks.example.net", None, 100)
             .await
             .expect("marks");
-        s.mark_delivered("notice/2/0/3-cc", 900)
-            .await
-            .expect("marks");
+        s.mark_delivered(&recent.key, 900).await.expect("marks");
         // Reports nobody replied to: the old one's contact goes too.
         for (received_at, contact) in [(100, "untold@example.net"), (900, "waiting@example.net")] {
             s.add_report(
@@ -1050,13 +1105,13 @@ mod tests {
             let row = rows.iter().find(|m| m.item.key == key).expect("kept");
             (row.item.destination.clone(), row.last_error.clone())
         };
-        assert_eq!(destination("notice/1/0/1-aa"), (String::new(), None));
-        assert_eq!(destination("notice/1/0/2-bb"), (String::new(), None));
+        assert_eq!(destination(&old.key), (String::new(), None));
+        assert_eq!(destination(&hook.key), (String::new(), None));
         assert_eq!(
             destination("page/1/trigger/0/pagerduty-0").0,
             "https://events.example"
         );
-        assert_eq!(destination("notice/2/0/3-cc").0, "recent@example.net");
+        assert_eq!(destination(&recent.key).0, "recent@example.net");
     }
 
     #[tokio::test]
