@@ -276,14 +276,13 @@ pub(crate) fn analyse(
         let mut events: Vec<(String, (u64, f64))> = cover.into_iter().collect();
         events.sort_by(|a, b| a.0.cmp(&b.0));
         for (event, (mask, q)) in events {
-            // The ancestry counts a member as down whatever service it
-            // loses; a cause shared by enough members must take down one
-            // service the set carries on enough of them (a DNS the members
-            // need for data alone is no common mode of their voice pool).
+            // Each element event's cover is what its failure alone takes
+            // down for one service the set carries: the ancestry counts a
+            // member as down whatever it loses, and a DNS the members need
+            // for data alone is neither a common mode of their voice pool
+            // nor half of a pair that takes it down.
             let mask = match t.index_of(&event) {
-                Some(c) if mask.count_ones() >= needed => {
-                    same_service_cover(&mut propagator, &members, services, c)
-                }
+                Some(c) => same_service_cover(&mut propagator, &members, services, c),
                 _ => mask,
             };
             if mask == 0 {
@@ -504,7 +503,8 @@ mod tests {
     use crate::{Options, assess};
 
     /// Two AMFs in a voice pool serving a cell; both need `power` for
-    /// everything and `dns` for data only.
+    /// everything and `dns` for data only, and each its own resolver
+    /// (`dns-1`, `dns-2`) for data only too.
     #[test]
     fn a_shared_need_is_a_common_mode_only_for_the_services_the_set_carries() {
         let mut cell = Element::new("cell", ElementKind::Cell);
@@ -516,6 +516,8 @@ mod tests {
             Element::new("amf-2", ElementKind::CoreInstance),
             Element::new("power", ElementKind::PowerFeed),
             Element::new("dns", ElementKind::CoreInstance),
+            Element::new("dns-1", ElementKind::CoreInstance),
+            Element::new("dns-2", ElementKind::CoreInstance),
         ];
         let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
             dependent: dependent.into(),
@@ -533,9 +535,14 @@ mod tests {
                 Service::Voice.bit(),
             ),
         ];
-        for amf in ["amf-1", "amf-2"] {
+        for (amf, own) in [("amf-1", "dns-1"), ("amf-2", "dns-2")] {
             deps.push(needs(amf, &["power"], Redundancy::All, all));
-            deps.push(needs(amf, &["dns"], Redundancy::All, Service::Data.bit()));
+            deps.push(needs(
+                amf,
+                &["dns", own],
+                Redundancy::All,
+                Service::Data.bit(),
+            ));
         }
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});
@@ -548,6 +555,8 @@ mod tests {
             .map(|c| c.event.as_str())
             .collect();
         assert_eq!(shared, ["power"], "{pool:#?}");
+        // The members themselves are the only pair: not the resolvers.
+        assert_eq!(pool.order_2, 1, "{pool:#?}");
     }
 
     /// Fourteen members, each down one time in a thousand, and the set down
