@@ -359,7 +359,15 @@ async fn subscribe_as_asked(
                         &token,
                         now,
                     );
-                    state.notify_store.enqueue(&[mail], now).await?;
+                    if let Err(e) = state.notify_store.enqueue(&[mail], now).await {
+                        // Without its email the sign-up could never be
+                        // confirmed, and would turn a retry away as a
+                        // conflict for ten minutes: undone, so the retry
+                        // starts afresh (the delete may fail as the insert
+                        // did; the error answered is the first).
+                        let _ = state.notify_store.unsubscribe(&unsubscribe).await;
+                        return Err(e.into());
+                    }
                 }
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),

@@ -861,6 +861,57 @@ async fn webhook_subscriptions_to_private_addresses_are_refused() {
 /// anything, and cannot fill the inbox. (Nothing is delivered here: the
 /// outbox shows what would be.)
 #[tokio::test]
+async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
+    use sqlx::Connection;
+    let notify = NotifyConfig {
+        base_url: "http://status.example.net".into(),
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 25,
+            security: SmtpSecurity::None,
+            from: "status@example.net".into(),
+            username: None,
+            password: None,
+            timeout_secs: 1,
+        }),
+        ..NotifyConfig::default()
+    };
+    let h = harness_notifying(live_after(0), ServerConfig::default(), notify).await;
+    // The outbox refuses every row, as a full disk would refuse the second
+    // of the two writes.
+    let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let trigger =
+        "CREATE TRIGGER full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'full'); END";
+    sqlx::query(trigger).execute(&mut db).await.unwrap();
+    let subscribe = || {
+        let body = json!({ "email": "a@example.net" }).to_string();
+        let req = Request::post("/subscribe")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        send(h.router(), req)
+    };
+    let refused = subscribe().await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert!(h.state.notify_store.subscribers().await.unwrap().is_empty());
+    sqlx::query("DROP TRIGGER full")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let retried = subscribe().await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    assert_eq!(h.state.notify_store.outbox(10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn email_subscriptions_reveal_nobody_and_block_nobody() {
     let notify = NotifyConfig {
         base_url: "http://status.example.net".into(),
