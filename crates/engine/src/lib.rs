@@ -1038,13 +1038,7 @@ mod tests {
         // The operator opens a window on the failed site to repair it: its
         // cells' KPIs no longer count, and must not count as recovered.
         const WINDOW: i64 = FAULT_MINUTE + 20;
-        let level = |minute: i64, series: u32| {
-            Some(if series < 2 && minute >= FAULT_MINUTE {
-                40.0
-            } else {
-                98.5
-            })
-        };
+        let level = a_cells_down_from_the_fault;
         let mut engine = engine();
         run_with(&mut engine, 0..WINDOW, level);
         let (start, end) = (START + 60 * WINDOW, START + 60 * (WINDOW + 120));
@@ -1151,13 +1145,7 @@ mod tests {
     fn an_incident_merged_into_a_declared_one_opens_no_new_one() {
         // The operator declares the outage by hand, then merges the
         // engine's own incident about it into theirs.
-        let level = |minute: i64, series: u32| {
-            Some(if series < 2 && minute >= FAULT_MINUTE {
-                40.0
-            } else {
-                98.5
-            })
-        };
+        let level = a_cells_down_from_the_fault;
         let mut engine = two_sites();
         run_with(&mut engine, 0..FAULT_MINUTE + 15, level);
         let at = START + 60 * (FAULT_MINUTE + 15);
@@ -1186,13 +1174,17 @@ mod tests {
 
     /// Runs three hours; `a1` and `a2` lose registrations from [`FAULT_MINUTE`].
     fn run(engine: &mut Engine) {
-        run_with(engine, 0..180, |minute, series| {
-            Some(if series < 2 && minute >= FAULT_MINUTE {
-                40.0
-            } else {
-                98.5
-            })
-        });
+        run_with(engine, 0..180, a_cells_down_from_the_fault);
+    }
+
+    /// The level of series `series` at `minute`: the first two (`a1` and
+    /// `a2`, or `x1` and `x2`) lose registrations from [`FAULT_MINUTE`] on.
+    fn a_cells_down_from_the_fault(minute: i64, series: u32) -> Option<f64> {
+        Some(if series < 2 && minute >= FAULT_MINUTE {
+            40.0
+        } else {
+            98.5
+        })
     }
 
     /// Runs `minutes` of jittered samples: `level(minute, series)` is the

@@ -860,10 +860,9 @@ async fn webhook_subscriptions_to_private_addresses_are_refused() {
 /// store's cool-down replaces the stranger's, a store test shows) nor learns
 /// anything, and cannot fill the inbox. (Nothing is delivered here: the
 /// outbox shows what would be.)
-#[tokio::test]
-async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
-    use sqlx::Connection;
-    let notify = NotifyConfig {
+/// Email on, through a relay these tests never reach: they read the outbox.
+fn mailing() -> NotifyConfig {
+    NotifyConfig {
         base_url: "http://status.example.net".into(),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),
@@ -875,8 +874,13 @@ async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
             timeout_secs: 1,
         }),
         ..NotifyConfig::default()
-    };
-    let h = harness_notifying(live_after(0), ServerConfig::default(), notify).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
+    use sqlx::Connection;
+    let h = harness_notifying(live_after(0), ServerConfig::default(), mailing()).await;
     // The outbox refuses every row, as a full disk would refuse the second
     // of the two writes.
     let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
@@ -913,20 +917,7 @@ async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
 
 #[tokio::test]
 async fn email_subscriptions_reveal_nobody_and_block_nobody() {
-    let notify = NotifyConfig {
-        base_url: "http://status.example.net".into(),
-        smtp: Some(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: 25,
-            security: SmtpSecurity::None,
-            from: "status@example.net".into(),
-            username: None,
-            password: None,
-            timeout_secs: 1,
-        }),
-        ..NotifyConfig::default()
-    };
-    let h = harness_notifying(live_after(0), ServerConfig::default(), notify).await;
+    let h = harness_notifying(live_after(0), ServerConfig::default(), mailing()).await;
     // Each request from its own client, clear of the per-client budget.
     let client = std::cell::Cell::new(0u8);
     let subscribe = |json: bool| {
