@@ -1110,13 +1110,11 @@ mod tests {
                 .merged_into
         };
         assert_eq!((merged_into(a), merged_into(b)), (Some(c), Some(c)));
-        let told = &engine
-            .incidents()
-            .iter()
-            .find(|i| i.id == c)
-            .unwrap()
-            .told_regions;
-        assert_eq!(told, &["east", "south", "north"]);
+        let told_by_c = |engine: &Engine| {
+            let c = engine.incidents().iter().find(|i| i.id == c).unwrap();
+            c.told_regions.clone()
+        };
+        assert_eq!(told_by_c(&engine), ["east", "south", "north"]);
 
         // A draft cannot take a public incident's followers.
         let draft = engine
@@ -1132,13 +1130,7 @@ mod tests {
         // Merged the other way, the draft's areas were never told of anything.
         engine.incident_mut(draft).unwrap().told_regions = vec!["west".into()];
         engine.merge(START + 180, "noc", c, draft).unwrap();
-        let told = &engine
-            .incidents()
-            .iter()
-            .find(|i| i.id == c)
-            .unwrap()
-            .told_regions;
-        assert_eq!(told, &["east", "south", "north"]);
+        assert_eq!(told_by_c(&engine), ["east", "south", "north"]);
     }
 
     #[test]
