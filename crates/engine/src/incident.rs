@@ -168,6 +168,12 @@ pub struct Incident {
     /// counts as not quiet (see [`Incident::unobserved_units`]).
     #[serde(skip)]
     last_unobserved_at: Timestamp,
+    /// The earliest onset its claimed symptoms have shown, which ranking
+    /// weighs changes against: the symptoms broken now may have begun
+    /// later (the first ones recovered, or flapped), and a fix an operator
+    /// made after the fault began must not pass for its cause.
+    #[serde(skip)]
+    pub(crate) onset: Option<Timestamp>,
     /// The status in which silence in the scope was last noted.
     #[serde(skip)]
     unobserved_noted_in: Option<IncidentStatus>,
@@ -229,6 +235,7 @@ impl Incident {
             merged_causes: Vec::new(),
             merged_severity: None,
             last_unobserved_at: Timestamp::MIN,
+            onset: None,
             unobserved_noted_in: None,
             told_regions: Vec::new(),
             returning_minutes: 0,

@@ -430,6 +430,14 @@ impl Engine {
         {
             obs.observable[e] |= p.services;
             *obs.broken.entry(e).or_insert(0) |= p.services;
+            // Observed broken by the probe, so not silent: one unit must not
+            // count as both (a candidate would be credited for it twice).
+            if let Some(silent) = obs.silent.get_mut(&e) {
+                *silent &= !p.services;
+                if *silent == 0 {
+                    obs.silent.remove(&e);
+                }
+            }
         }
         obs.onset = self.onset_of(&obs.broken);
         obs
@@ -487,9 +495,13 @@ impl Engine {
                 }
                 claimed
             };
+            inc.onset = match (inc.onset, self.onset_of(&claimed)) {
+                (Some(first), Some(now)) => Some(first.min(now)),
+                (first, now) => first.or(now),
+            };
             let mut claimed_obs = Observations {
                 observable: obs.observable.clone(),
-                onset: self.onset_of(&claimed),
+                onset: inc.onset,
                 broken: claimed,
                 silent: obs.silent.clone(),
             };
@@ -957,6 +969,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_unit_a_probe_finds_broken_is_not_also_silent() {
+        // x1's registration KPI stops reporting while a registration probe
+        // on x1 fires: one broken unit, not a broken and a silent one.
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..FAULT_MINUTE, healthy);
+        let probe = ProbeAlert {
+            services: Service::Registration.bit(),
+            ..test_calls_failing_on_x1(true)
+        };
+        engine
+            .probe_alert(START + 60 * FAULT_MINUTE, &probe)
+            .unwrap();
+        let x1_silent = |minute: i64, series: u32| healthy(minute, series).filter(|_| series != 0);
+        run_with(&mut engine, FAULT_MINUTE..FAULT_MINUTE + 1, x1_silent);
+        let x1 = engine.topology().index_of("x1").unwrap();
+        let obs = engine.observations();
+        assert_eq!(obs.broken.get(&x1), Some(&Service::Registration.bit()));
+        assert_eq!(obs.silent.get(&x1), None, "{:?}", obs.silent);
     }
 
     #[test]
@@ -1496,6 +1529,34 @@ mod tests {
     fn a_landline_is_advised_only_where_no_fixed_line_gateway_is_hit() {
         assert!(advises_a_landline(false));
         assert!(!advises_a_landline(true));
+    }
+
+    #[test]
+    fn a_change_after_the_fault_began_is_no_evidence_when_later_symptoms_remain() {
+        // a1 and a2 are broken for five minutes from the fault; a2 recovers
+        // for four and breaks again, while the incident is still settling.
+        // A change on router-x falls in the pause: what is broken then began
+        // after the change, but the fault began before it.
+        let level = |minute: i64, series: u32| {
+            let first = (FAULT_MINUTE..FAULT_MINUTE + 5).contains(&minute);
+            let broken = first || (series == 1 && minute >= FAULT_MINUTE + 9);
+            Some(if series < 2 && broken { 40.0 } else { 98.5 })
+        };
+        let mut engine = engine();
+        let change = ChangeEvent {
+            at: START + 60 * (FAULT_MINUTE + 8),
+            element: "router-x".into(),
+            kind: ChangeKind::Config,
+            description: "rollback of the QoS policy".into(),
+        };
+        engine.record_change(change).unwrap();
+        run_with(&mut engine, 0..FAULT_MINUTE + 20, level);
+        let inc = engine.incidents().first().expect("an incident");
+        let evidence: Vec<&String> = (inc.candidates.iter()).flat_map(|c| &c.evidence).collect();
+        assert!(
+            !evidence.iter().any(|l| l.contains("rollback")),
+            "{evidence:#?}"
+        );
     }
 
     #[test]
