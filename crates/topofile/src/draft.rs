@@ -62,6 +62,22 @@ impl Draft {
         self.index.contains_key(id)
     }
 
+    /// The id of a new link from `from` up to `to` that names none of its
+    /// own: `link-<from>-<to>`, or with `-2`, `-3`, ... the first not taken.
+    /// Parallel links so become elements (and redundancy) of their own, and
+    /// a generated id never collides with one defined before it (`a-b` to
+    /// `c` and `a` to `b-c` both start from `link-a-b-c`).
+    pub fn free_link_id(&self, from: &str, to: &str) -> String {
+        let base = format!("link-{from}-{to}");
+        if !self.is_defined(&base) {
+            return base;
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|id| !self.is_defined(id))
+            .expect("some suffix is free: the draft is finite")
+    }
+
     pub fn invalid(&self, line: usize, element: &str, message: impl Into<String>) -> TopoFileError {
         TopoFileError::Invalid {
             file: self.file.clone(),

@@ -20,7 +20,6 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
     let mut any_of: Vec<(Ref, Vec<Ref>)> = Vec::new();
     let mut requires_of: HashMap<String, usize> = HashMap::new();
     let mut any_of_of: HashMap<String, usize> = HashMap::new();
-    let mut links: HashMap<(String, String), usize> = HashMap::new();
     let mut seen_row = false;
 
     for (i, raw) in text.lines().enumerate() {
@@ -84,10 +83,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             "requires" => push_group(&mut requires, &mut requires_of, s, t),
             "any_of" => push_group(&mut any_of, &mut any_of_of, s, t),
             "link" => {
-                let n = links.entry((source.into(), target.into())).or_insert(0);
-                *n += 1;
-                let base = format!("link-{source}-{target}");
-                let id = if *n == 1 { base } else { format!("{base}-{n}") };
+                let id = draft.free_link_id(source, target);
                 draft.define(Element::new(id.clone(), ElementKind::Link), line)?;
                 let link = Ref { id, line };
                 draft.depend(DraftDependency {

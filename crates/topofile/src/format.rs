@@ -255,22 +255,12 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         draft.depend(dependency);
     }
 
-    let mut link_ids: BTreeMap<String, usize> = BTreeMap::new();
     for l in &doc.link {
         let from = lines.reference(&l.from);
         let to = lines.reference(&l.to);
         let id = match &l.id {
             Some(id) => id.get_ref().clone(),
-            None => {
-                // Parallel links between the same ends get -2, -3, ... so
-                // each is its own element (and its own redundancy). Counted
-                // by the generated id, not the ends: `a-b` to `c` and `a` to
-                // `b-c` both make `link-a-b-c`.
-                let base = format!("link-{}-{}", from.id, to.id);
-                let n = link_ids.entry(base.clone()).or_insert(0);
-                *n += 1;
-                if *n == 1 { base } else { format!("{base}-{n}") }
-            }
+            None => draft.free_link_id(&from.id, &to.id),
         };
         let line = l.id.as_ref().map_or(from.line, |i| lines.of_span(i));
         let mut element = Element::new(id.clone(), ElementKind::Link);

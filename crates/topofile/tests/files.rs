@@ -306,6 +306,67 @@ to = "b-c"
 }
 
 #[test]
+fn generated_link_ids_skip_every_id_already_taken() {
+    // Two links a to b take `link-a-b` and `link-a-b-2`; a third, from a to
+    // `b-2`, starts from `link-a-b-2` as well, and an element already holds
+    // `link-x-y`.
+    let t = parse_toml(
+        r#"
+[[element]]
+id = "a"
+kind = "router"
+[[element]]
+id = "b"
+kind = "router"
+[[element]]
+id = "b-2"
+kind = "router"
+[[element]]
+id = "link-x-y"
+kind = "router"
+[[element]]
+id = "x"
+kind = "router"
+[[element]]
+id = "y"
+kind = "router"
+[[link]]
+from = "a"
+to = "b"
+[[link]]
+from = "a"
+to = "b"
+[[link]]
+from = "a"
+to = "b-2"
+[[link]]
+from = "x"
+to = "y"
+"#,
+        "links.toml",
+    )
+    .expect("four links, four ids");
+    let links: Vec<&str> = (t.elements().iter())
+        .filter(|e| e.kind == ElementKind::Link)
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(
+        links,
+        ["link-a-b", "link-a-b-2", "link-a-b-2-2", "link-x-y-2"]
+    );
+}
+
+#[test]
+fn generated_link_ids_never_collide_in_an_edge_list_either() {
+    let t = parse_csv("a-b,c,link\na,b-c,link\n", "links.csv").expect("two links, two ids");
+    let links: Vec<&str> = (t.elements().iter())
+        .filter(|e| e.kind == ElementKind::Link)
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(links, ["link-a-b-c", "link-a-b-c-2"]);
+}
+
+#[test]
 fn an_element_a_shorthand_creates_takes_its_kinds_defaults() {
     let t = parse_toml(
         r#"
