@@ -207,20 +207,36 @@ impl SurgeDetector {
         *self.open.entry(key).or_insert(0) += 1;
     }
 
-    /// Closes every bucket that ended by `now`, learns from it, and returns
-    /// its surges. Call once a minute.
+    /// Closes every bucket that ended by `now`, learns from each, and
+    /// returns their surges. Call once a minute. The buckets a late call
+    /// skipped close one by one, the ones after the first empty: their
+    /// quiet teaches the baseline too. A gap of more than a week (the
+    /// detector was not running, or a report came before the clock was
+    /// set) teaches nothing: what was counted is judged as the bucket
+    /// before `now`.
     pub fn close(&mut self, now: Timestamp) -> Vec<Surge> {
         let current = self.bucket_of(now);
-        let Some(at) = self.bucket_at else {
+        let Some(mut at) = self.bucket_at else {
             self.bucket_at = Some(current);
             return Vec::new();
         };
-        if at >= current {
-            return Vec::new();
+        let step = self.config.bucket_secs;
+        if current - at > SLOTS as i64 * 3600 {
+            at = current - step;
         }
+        let mut surges = Vec::new();
+        while at < current {
+            surges.extend(self.close_bucket(at));
+            at += step;
+        }
+        self.bucket_at = Some(current);
+        surges
+    }
+
+    /// Judges and learns from the bucket from `at` with what is open.
+    fn close_bucket(&mut self, at: Timestamp) -> Vec<Surge> {
         let counts = std::mem::take(&mut self.open);
         self.reporters.clear();
-        self.bucket_at = Some(current);
         let s = slot(at);
         let cfg = &self.config;
         // Every bucket of an hour teaches that hour's slot: the newest week's
@@ -278,6 +294,39 @@ mod tests {
         // P(X >= 10 | 0.5) is about 1.7e-10.
         let p = poisson_tail(10, 0.5);
         assert!(p > 1e-11 && p < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn buckets_a_late_close_skipped_are_learned_as_the_quiet_they_were() {
+        let t0 = 1_767_571_200;
+        let mut each = SurgeDetector::new(SurgeConfig::default());
+        let mut late = SurgeDetector::new(SurgeConfig::default());
+        for d in [&mut each, &mut late] {
+            d.close(t0);
+            for i in 0..4 {
+                d.record(t0 + i * 30, "north", Problem::NoData, None);
+            }
+        }
+        for b in 1..=3 {
+            each.close(t0 + b * 300);
+        }
+        late.close(t0 + 3 * 300);
+        assert_eq!(late.baseline, each.baseline);
+    }
+
+    #[test]
+    fn reports_counted_before_a_gap_of_weeks_are_judged_now() {
+        // Counted before the clock was set (at 0), closed at the real time:
+        // judged as the bucket before now, and no slot learns decades of
+        // quiet buckets.
+        let mut d = SurgeDetector::new(SurgeConfig::default());
+        for i in 0..25 {
+            d.record(i, "north", Problem::CannotCall, None);
+        }
+        let now = 1_767_571_200;
+        let surges = d.close(now);
+        assert_eq!(surges.len(), 1, "{surges:?}");
+        assert_eq!(surges[0].at, now - 300);
     }
 
     #[test]
