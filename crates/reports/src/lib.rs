@@ -207,6 +207,27 @@ impl SurgeDetector {
         *self.open.entry(key).or_insert(0) += 1;
     }
 
+    /// Learns from reports counted before (`(at, area, problem)`, oldest
+    /// first), as if they had been recorded and closed live, for a detector
+    /// that has counted nothing yet. Their surges are history, not news, and
+    /// the time since the last of them teaches nothing: the next
+    /// [`SurgeDetector::close`] starts afresh.
+    pub fn learn_from<'a>(
+        &mut self,
+        reports: impl IntoIterator<Item = (Timestamp, &'a str, Problem)>,
+    ) {
+        let mut last = None;
+        for (at, area, problem) in reports {
+            self.close(at);
+            self.record(at, area, problem, None);
+            last = Some(at);
+        }
+        if let Some(at) = last {
+            self.close(at + self.config.bucket_secs);
+        }
+        self.bucket_at = None;
+    }
+
     /// Closes every bucket that ended by `now`, learns from each, and
     /// returns their surges. Call once a minute. The buckets a late call
     /// skipped close one by one, the ones after the first empty: their
@@ -294,6 +315,34 @@ mod tests {
         // P(X >= 10 | 0.5) is about 1.7e-10.
         let p = poisson_tail(10, 0.5);
         assert!(p > 1e-11 && p < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn four_weeks_of_history_make_a_busy_areas_usual_level_no_surge() {
+        // Eight reports every five minutes in the north, for four weeks
+        // before a restart: the ninth-minute count after it is usual.
+        let t0 = 1_767_571_200;
+        let week = 7 * 86_400;
+        let history: Vec<(Timestamp, &str, Problem)> = (0..4 * week / 300)
+            .flat_map(|b| (0..8).map(move |i| (t0 + b * 300 + i * 30, "north", Problem::NoData)))
+            .collect();
+        let now = t0 + 4 * week;
+        let busy_bucket = |d: &mut SurgeDetector| {
+            d.close(now);
+            for i in 0..8 {
+                d.record(now + i * 30, "north", Problem::NoData, None);
+            }
+            d.close(now + 300)
+        };
+        let mut restarted = SurgeDetector::new(SurgeConfig::default());
+        restarted.learn_from(history.iter().copied());
+        assert!(busy_bucket(&mut restarted).is_empty());
+        let mut cold = SurgeDetector::new(SurgeConfig::default());
+        assert_eq!(
+            busy_bucket(&mut cold).len(),
+            1,
+            "without history it is a surge"
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
 use dialtone_statuspage::{PageInfo, PageState, PlannedMaintenance};
-use dialtone_store::{Lane, NotifyStore, OutboxItem, ReportReply, Store, Subscriber};
+use dialtone_store::{
+    CountedReport, Lane, NotifyStore, OutboxItem, ReportReply, Store, Subscriber,
+};
 use tokio::sync::{Mutex, watch};
 
 use crate::access::unix_now;
@@ -233,6 +235,17 @@ impl Live {
         event: dialtone_engine::EventWatch,
     ) -> Result<(), dialtone_engine::UnknownElement> {
         self.run.engine_mut().watch_event(event)
+    }
+
+    /// Teaches the surge detector the reports an earlier run counted (read
+    /// back [`REPORT_HISTORY_SECS`] before the run's start, oldest first): a
+    /// restarted run that began with no baseline took every busy area's
+    /// usual level for a surge. A report whose problem this version does
+    /// not know is skipped.
+    pub fn replay_reports(&mut self, reports: &[CountedReport]) {
+        let known = (reports.iter())
+            .filter_map(|r| Some((r.at, r.area.as_str(), Problem::parse(&r.problem)?)));
+        self.surges.learn_from(known);
     }
 
     /// Counts a customer report from `reporter` at the current network
@@ -578,6 +591,11 @@ pub async fn run_paced(
     .await;
     live.lock().await.settle(sinks).await;
 }
+
+/// How far back a restarted run reads customer reports to relearn each
+/// area's usual level for the hour of the week: four weeks, which the
+/// baseline's weekly learning rate mostly rests on.
+pub const REPORT_HISTORY_SECS: i64 = 28 * 86_400;
 
 /// How long the outbox keeps the address of a message to the public after
 /// it was delivered or given up: long enough to answer "did my notice go

@@ -9,8 +9,8 @@ mod plans;
 
 pub use auth::{AuditEntry, AuthStore, Session, User};
 pub use notify::{
-    Channel, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage, ReportReply, Subscriber,
-    token_digest,
+    Channel, CountedReport, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage,
+    ReportReply, Subscriber, token_digest,
 };
 pub use plans::PlanStore;
 

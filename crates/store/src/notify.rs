@@ -206,6 +206,9 @@ pub trait NotifyStore: Send + Sync {
         contact: Option<&'a str>,
         received_at: i64,
     ) -> BoxFuture<'a, Result<i64, StoreError>>;
+    /// Reports counted at network time `at` or later, oldest first: what a
+    /// restarted run's surge baseline learns from again.
+    fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>>;
     /// Queues `reply` to every reporter who left a contact in its areas and
     /// time window, and forgets those contacts, in one transaction: each
     /// reporter is told once and their report keeps their address no longer
@@ -219,6 +222,14 @@ pub trait NotifyStore: Send + Sync {
     /// Every notice, page and mitigation about incident `id`, oldest first.
     fn outbox_for_incident(&self, id: u64)
     -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
+}
+
+/// A customer report as counted: when (network time), where and what.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CountedReport {
+    pub at: i64,
+    pub area: String,
+    pub problem: String,
 }
 
 /// How long an unconfirmed email subscription stands before a new request
@@ -692,6 +703,18 @@ impl NotifyStore for SqliteStore {
         })
     }
 
+    fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>> {
+        Box::pin(async move {
+            let rows = sqlx::query_as(
+                "SELECT at, area, problem FROM reports WHERE at >= ?1 ORDER BY at, id",
+            )
+            .bind(at)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows)
+        })
+    }
+
     fn queue_report_replies<'a>(
         &'a self,
         reply: &'a ReportReply,
@@ -1047,6 +1070,21 @@ mod tests {
         assert_eq!(third.id, again.id, "the id came back");
         assert_eq!(queued(&s, &notice("1/2", again), 13).await, 0);
         assert_eq!(queued(&s, &notice("1/2", third), 13).await, 1);
+    }
+
+    #[tokio::test]
+    async fn reports_come_back_oldest_first_from_when_asked() {
+        let (_dir, s) = store().await;
+        for (at, area) in [(300, "south"), (100, "north"), (200, "east")] {
+            (s.add_report(at, area, "cannot_call", None, at).await).expect("stores");
+        }
+        let since = s.reports_since(200).await.expect("lists");
+        let cannot_call = |at: i64, area: &str| CountedReport {
+            at,
+            area: area.to_string(),
+            problem: "cannot_call".to_string(),
+        };
+        assert_eq!(since, [cannot_call(200, "east"), cannot_call(300, "south")]);
     }
 
     #[tokio::test]

@@ -10,13 +10,13 @@ use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, EventWatch, Incident};
 use dialtone_model::Timestamp;
 use dialtone_notify::Courier;
-use dialtone_server::live::{Live, deliver_paced, run_paced};
+use dialtone_server::live::{Live, REPORT_HISTORY_SECS, deliver_paced, run_paced};
 use dialtone_server::{
     AppState, HEADER_READ_TIMEOUT, Published, Rate, ServerConfig, Stores, app, serve,
 };
 use dialtone_sim::TwinConfig;
 use dialtone_statuspage::PageInfo;
-use dialtone_store::{AuthStore, PlanStore, SqliteStore, Store};
+use dialtone_store::{AuthStore, NotifyStore, PlanStore, SqliteStore, Store};
 
 use super::UsageError;
 use super::data_dir::{self, DataDirLock};
@@ -251,6 +251,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let watch = scheduled_event(&run, &args.scenario);
     let mut live = Live::new(run, earlier, page, config.playbook);
     resume_plans(&mut live, store.as_ref(), start).await?;
+    let reports = (store.reports_since(start - REPORT_HISTORY_SECS).await)
+        .context("loading earlier customer reports")?;
+    live.replay_reports(&reports);
     if let Some(event) = watch {
         eprintln!(
             "dialtone: watching '{}' on {} (the scenario's scheduled event)",
