@@ -271,33 +271,30 @@ proptest! {
     }
 }
 
+/// A TOML topology of routers `routers` and a link for each `(from, to)`.
+fn routers_and_links(routers: &[&str], links: &[(&str, &str)]) -> String {
+    let routers = routers
+        .iter()
+        .map(|id| format!("[[element]]\nid = \"{id}\"\nkind = \"router\"\n"));
+    let links = links
+        .iter()
+        .map(|(from, to)| format!("[[link]]\nfrom = \"{from}\"\nto = \"{to}\"\n"));
+    routers.chain(links).collect()
+}
+
+/// The ids of `t`'s link elements, in order.
+fn link_ids(t: &dialtone_model::Topology) -> Vec<&str> {
+    (t.elements().iter())
+        .filter(|e| e.kind == ElementKind::Link)
+        .map(|e| e.id.as_str())
+        .collect()
+}
+
 #[test]
 fn generated_link_ids_never_collide() {
     // `a-b` to `c` and `a` to `b-c` both make `link-a-b-c`.
-    let t = parse_toml(
-        r#"
-[[element]]
-id = "a-b"
-kind = "router"
-[[element]]
-id = "a"
-kind = "router"
-[[element]]
-id = "c"
-kind = "router"
-[[element]]
-id = "b-c"
-kind = "router"
-[[link]]
-from = "a-b"
-to = "c"
-[[link]]
-from = "a"
-to = "b-c"
-"#,
-        "links.toml",
-    )
-    .expect("two links, two ids");
+    let toml = routers_and_links(&["a-b", "a", "c", "b-c"], &[("a-b", "c"), ("a", "b-c")]);
+    let t = parse_toml(&toml, "links.toml").expect("two links, two ids");
     let ids: Vec<&str> = t.elements().iter().map(|e| e.id.as_str()).collect();
     assert!(
         ids.contains(&"link-a-b-c") && ids.contains(&"link-a-b-c-2"),
@@ -310,48 +307,13 @@ fn generated_link_ids_skip_every_id_already_taken() {
     // Two links a to b take `link-a-b` and `link-a-b-2`; a third, from a to
     // `b-2`, starts from `link-a-b-2` as well, and an element already holds
     // `link-x-y`.
-    let t = parse_toml(
-        r#"
-[[element]]
-id = "a"
-kind = "router"
-[[element]]
-id = "b"
-kind = "router"
-[[element]]
-id = "b-2"
-kind = "router"
-[[element]]
-id = "link-x-y"
-kind = "router"
-[[element]]
-id = "x"
-kind = "router"
-[[element]]
-id = "y"
-kind = "router"
-[[link]]
-from = "a"
-to = "b"
-[[link]]
-from = "a"
-to = "b"
-[[link]]
-from = "a"
-to = "b-2"
-[[link]]
-from = "x"
-to = "y"
-"#,
-        "links.toml",
-    )
-    .expect("four links, four ids");
-    let links: Vec<&str> = (t.elements().iter())
-        .filter(|e| e.kind == ElementKind::Link)
-        .map(|e| e.id.as_str())
-        .collect();
+    let toml = routers_and_links(
+        &["a", "b", "b-2", "link-x-y", "x", "y"],
+        &[("a", "b"), ("a", "b"), ("a", "b-2"), ("x", "y")],
+    );
+    let t = parse_toml(&toml, "links.toml").expect("four links, four ids");
     assert_eq!(
-        links,
+        link_ids(&t),
         ["link-a-b", "link-a-b-2", "link-a-b-2-2", "link-x-y-2"]
     );
 }
@@ -359,11 +321,7 @@ to = "y"
 #[test]
 fn generated_link_ids_never_collide_in_an_edge_list_either() {
     let t = parse_csv("a-b,c,link\na,b-c,link\n", "links.csv").expect("two links, two ids");
-    let links: Vec<&str> = (t.elements().iter())
-        .filter(|e| e.kind == ElementKind::Link)
-        .map(|e| e.id.as_str())
-        .collect();
-    assert_eq!(links, ["link-a-b-c", "link-a-b-c-2"]);
+    assert_eq!(link_ids(&t), ["link-a-b-c", "link-a-b-c-2"]);
 }
 
 #[test]
