@@ -24,59 +24,66 @@ pub trait PlanStore: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<EventWatch>, StoreError>>;
 }
 
-fn encode(what: &str, record: &impl Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|e| StoreError::BadRow(format!("{what}: {e}")))
-}
+impl SqliteStore {
+    /// Inserts `record` as JSON with its time `at`: `sql` names the table
+    /// and the time's column, binding `?1` (time) and `?2` (record).
+    async fn insert_plan(
+        &self,
+        sql: &str,
+        at: Timestamp,
+        what: &str,
+        record: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record)
+            .map_err(|e| StoreError::BadRow(format!("{what}: {e}")))?;
+        sqlx::query(sql)
+            .bind(at)
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 
-fn decode<T: DeserializeOwned>(what: &str, row: &sqlx::sqlite::SqliteRow) -> Result<T, StoreError> {
-    let record: String = row.try_get("record")?;
-    serde_json::from_str(&record).map_err(|e| StoreError::BadRow(format!("{what}: {e}")))
+    /// The records `sql` selects (a `record` column, bound `?1` to `at`).
+    async fn plans<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        at: Timestamp,
+        what: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query(sql).bind(at).fetch_all(&self.pool).await?;
+        (rows.iter())
+            .map(|row| {
+                let record: String = row.try_get("record")?;
+                serde_json::from_str(&record)
+                    .map_err(|e| StoreError::BadRow(format!("{what}: {e}")))
+            })
+            .collect()
+    }
 }
 
 impl PlanStore for SqliteStore {
     fn save_change<'a>(&'a self, change: &'a ChangeEvent) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::query("INSERT INTO changes (at, record) VALUES (?1, ?2)")
-                .bind(change.at)
-                .bind(encode("change", change)?)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
+        let sql = "INSERT INTO changes (at, record) VALUES (?1, ?2)";
+        Box::pin(self.insert_plan(sql, change.at, "change", change))
     }
 
     fn changes_since(&self, at: Timestamp) -> BoxFuture<'_, Result<Vec<ChangeEvent>, StoreError>> {
-        Box::pin(async move {
-            let rows = sqlx::query("SELECT record FROM changes WHERE at >= ?1 ORDER BY at, id")
-                .bind(at)
-                .fetch_all(&self.pool)
-                .await?;
-            rows.iter().map(|r| decode("change", r)).collect()
-        })
+        let sql = "SELECT record FROM changes WHERE at >= ?1 ORDER BY at, id";
+        Box::pin(self.plans(sql, at, "change"))
     }
 
     fn save_watch<'a>(&'a self, watch: &'a EventWatch) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::query("INSERT INTO watches (ends_at, record) VALUES (?1, ?2)")
-                .bind(watch.end)
-                .bind(encode("watch", watch)?)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
+        let sql = "INSERT INTO watches (ends_at, record) VALUES (?1, ?2)";
+        Box::pin(self.insert_plan(sql, watch.end, "watch", watch))
     }
 
     fn watches_ending_after(
         &self,
         at: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<EventWatch>, StoreError>> {
-        Box::pin(async move {
-            let rows = sqlx::query("SELECT record FROM watches WHERE ends_at > ?1 ORDER BY id")
-                .bind(at)
-                .fetch_all(&self.pool)
-                .await?;
-            rows.iter().map(|r| decode("watch", r)).collect()
-        })
+        let sql = "SELECT record FROM watches WHERE ends_at > ?1 ORDER BY id";
+        Box::pin(self.plans(sql, at, "watch"))
     }
 }
 
