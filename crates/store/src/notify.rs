@@ -5,6 +5,8 @@
 //! the same message twice, or again after a restart, is a no-op, and a
 //! message that failed stays until it is delivered or given up on.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -348,45 +350,44 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(&Sha256::digest(token)[..8])
 }
 
+/// The confirmed subscriptions, by id: their destination and the digest of
+/// their unsubscribe token, which a notice's key names.
+type Confirmed = HashMap<i64, (String, String)>;
+
+/// [`Confirmed`] as the transaction `conn` sees it.
+async fn confirmed(conn: &mut sqlx::SqliteConnection) -> Result<Confirmed, StoreError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, target, unsubscribe_token FROM subscribers WHERE confirmed_at IS NOT NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok((rows.into_iter())
+        .map(|(id, target, token)| (id, (target, token_digest(&token))))
+        .collect())
+}
+
 /// Whether the subscription a notice was composed for is still confirmed:
 /// the one its key names (`notice/<incident>/<entry>/<subscriber>-<digest
 /// of its unsubscribe token>`) at its destination. The store reuses the
 /// highest id after its subscriber leaves, so the id alone could name a
 /// newcomer at the same address.
-async fn still_subscribed(
-    conn: &mut sqlx::SqliteConnection,
-    m: &OutboxItem,
-) -> Result<bool, StoreError> {
+fn still_subscribed(confirmed: &Confirmed, m: &OutboxItem) -> bool {
     let named = (m.key.rsplit('/').next())
         .and_then(|last| last.split_once('-'))
         .and_then(|(id, digest)| Some((id.parse::<i64>().ok()?, digest)));
-    let Some((id, digest)) = named else {
-        return Ok(false);
-    };
-    let token: Option<String> = sqlx::query_scalar(
-        "SELECT unsubscribe_token FROM subscribers WHERE id = ?1 AND target = ?2 \
-         AND confirmed_at IS NOT NULL",
-    )
-    .bind(id)
-    .bind(&m.destination)
-    .fetch_optional(conn)
-    .await?;
-    Ok(token.is_some_and(|t| token_digest(&t) == digest))
+    named.is_some_and(|(id, digest)| {
+        confirmed
+            .get(&id)
+            .is_some_and(|(target, held)| *target == m.destination && held == digest)
+    })
 }
 
-/// Queues `m` unless its key is queued already; 1 if it was new. A notice
-/// is queued only while its subscription is ([`still_subscribed`]): the
-/// subscribers were read before this transaction, and one who unsubscribed
-/// in between, or left and signed up again, must not get it (unsubscribing
-/// deletes only the notices already queued).
+/// Queues `m` unless its key is queued already; 1 if it was new.
 async fn insert_item(
     conn: &mut sqlx::SqliteConnection,
     m: &OutboxItem,
     now: i64,
 ) -> Result<u64, StoreError> {
-    if m.key.starts_with("notice/") && !still_subscribed(conn, m).await? {
-        return Ok(0);
-    }
     let done = sqlx::query(
         "INSERT OR IGNORE INTO outbox (key, channel, destination, subject, body, secret, \
          event_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -552,8 +553,20 @@ impl NotifyStore for SqliteStore {
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
+            // A notice is queued only while its subscription is
+            // ([`still_subscribed`]): the subscribers were read before this
+            // transaction, and one who unsubscribed in between, or left and
+            // signed up again, must not get it (unsubscribing deletes only
+            // the notices already queued). Read once for the whole batch.
+            let confirmed = match items.iter().any(|m| m.key.starts_with("notice/")) {
+                true => confirmed(&mut tx).await?,
+                false => Confirmed::new(),
+            };
             let mut added = 0;
             for m in items {
+                if m.key.starts_with("notice/") && !still_subscribed(&confirmed, m) {
+                    continue;
+                }
                 added += insert_item(&mut tx, m, now).await?;
             }
             tx.commit().await?;
