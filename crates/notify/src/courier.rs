@@ -415,9 +415,8 @@ mod tests {
     #[tokio::test]
     async fn a_mitigation_command_is_told_its_outbox_key() {
         // A body of bare arguments, as versions before per-rule timeouts queued.
-        let dir = std::env::temp_dir().join(format!("dialtone-command-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let seen = dir.join("seen");
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
         let courier = Courier::new(&NotifyConfig::default()).expect("builds");
         let m = OutboxItem {
             key: "mitigation/7/failover/amf-1".into(),
@@ -434,7 +433,6 @@ mod tests {
         };
         courier.send(&m).await.expect("runs");
         assert_eq!(std::fs::read_to_string(&seen).unwrap(), m.key);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

@@ -236,9 +236,9 @@ pub enum MitigationAction {
 
 /// How long a mitigation command may run unless its rule says: a failover
 /// or a drain takes minutes, not the seconds a webhook gets.
-pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 300;
+const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 300;
 /// The longest a command may be given: its lane waits for it.
-pub const MAX_COMMAND_TIMEOUT_SECS: u64 = 3600;
+const MAX_COMMAND_TIMEOUT_SECS: u64 = 3600;
 
 fn default_command_timeout_secs() -> u64 {
     DEFAULT_COMMAND_TIMEOUT_SECS
