@@ -297,6 +297,12 @@ async fn act(
     action: OperatorAction,
 ) -> Result<Json<Value>, ApiError> {
     let entry = apply(state, who, id, action, ApiError::from).await?;
+    answer(state, id, entry).await
+}
+
+/// What an action on incident `id` answers: the entry it wrote and the
+/// incident after it.
+async fn answer(state: &AppState, id: u64, entry: TimelineEntry) -> Result<Json<Value>, ApiError> {
     let live = state.live.lock().await;
     let inc = live.incident(id).ok_or(ActionError::NotFound(id))?;
     Ok(Json(json!({ "entry": entry, "incident": inc })))
@@ -480,7 +486,7 @@ pub(crate) async fn record_change(
         // a restarted run must weigh what this one weighs.
         state.plans.save_change(&change).await?;
         live.record_change(change.clone())
-            .map_err(|e| ApiError::BadRequest(format!("{e}: name a topology element id")))?;
+            .expect("known_element found the element under this lock");
         change
     };
     audit(
@@ -547,9 +553,8 @@ pub(crate) async fn watch_event(
         known_element(&live, &event.element)?;
         // Kept before it counts, as a change is.
         state.plans.save_watch(&event).await?;
-        live.watch_event(event.clone()).map_err(|e| {
-            ApiError::BadRequest(format!("{e}: name the element the event runs on"))
-        })?;
+        live.watch_event(event.clone())
+            .expect("known_element found the element under this lock");
     }
     audit(
         &state,
@@ -600,11 +605,7 @@ pub(crate) async fn merge(
 ) -> Result<Json<Value>, ApiError> {
     let b: MergeBody = parse_json(&body)?;
     let entry = merge_as(&state, &who, id, b.from, ApiError::from).await?;
-    let inc = find_incident(&state, id)
-        .await?
-        .ok_or(ActionError::NotFound(id))?;
-    // As every other action on an incident answers.
-    Ok(Json(json!({ "entry": entry, "incident": inc })))
+    answer(&state, id, entry).await
 }
 
 /// `GET /api/v1/audit`: the newest audit entries (admins only).
