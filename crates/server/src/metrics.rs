@@ -75,7 +75,7 @@ impl LastSnapshot {
 /// per outbox lane. It runs outside the pipeline's lock, so a scrape reads
 /// these as they stand, never from a snapshot.
 #[derive(Debug, Default)]
-pub struct Deliveries([LaneTally; 3]);
+pub struct Deliveries([LaneTally; Lane::ALL.len()]);
 
 #[derive(Debug, Default)]
 struct LaneTally {
@@ -243,7 +243,7 @@ impl EncodeMetric for OpenIncidents {
 
 /// A counter per outbox lane, in [`Lane::ALL`] order.
 #[derive(Debug)]
-struct PerLane([u64; 3]);
+struct PerLane([u64; Lane::ALL.len()]);
 
 impl EncodeMetric for PerLane {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
