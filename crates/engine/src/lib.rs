@@ -495,10 +495,10 @@ impl Engine {
                 }
                 claimed
             };
-            inc.onset = match (inc.onset, self.onset_of(&claimed)) {
-                (Some(first), Some(now)) => Some(first.min(now)),
-                (first, now) => first.or(now),
-            };
+            // Only ranking reads it, and only a settling incident is ranked.
+            if settling {
+                inc.onset = inc.onset.into_iter().chain(self.onset_of(&claimed)).min();
+            }
             let mut claimed_obs = Observations {
                 observable: obs.observable.clone(),
                 onset: inc.onset,
@@ -525,8 +525,10 @@ impl Engine {
             // not seen to recover: a window hides KPIs, it mends nothing (an
             // operator may well open one to repair the fault). For holding
             // the incident only: ranking leaves maintenance out, as silence.
-            for (&e, &seen) in inc.scope.iter().filter(|&(&e, _)| self.maintained[e]) {
-                *claimed_obs.silent.entry(e).or_insert(0) |= seen;
+            if !self.open_windows.is_empty() {
+                for (&e, &seen) in inc.scope.iter().filter(|&(&e, _)| self.maintained[e]) {
+                    *claimed_obs.silent.entry(e).or_insert(0) |= seen;
+                }
             }
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
         }

@@ -364,8 +364,12 @@ impl Engine {
         // the source's elements recover too.
         let topology = self.explainer.topology();
         let source = &mut self.incidents[f];
-        let causes: Vec<ElementId> = (source.foci(topology))
-            .map(|i| topology.element(i).id.clone())
+        let own = source
+            .focus(topology)
+            .map(|i| topology.element(i).id.clone());
+        let causes: Vec<ElementId> = own
+            .into_iter()
+            .chain(source.merged_causes.iter().cloned())
             .collect();
         let scope = std::mem::take(&mut source.scope);
         // Areas the source told of trouble hear the all-clear from the
