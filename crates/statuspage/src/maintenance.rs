@@ -43,10 +43,12 @@ impl PlannedMaintenance {
     /// When its status last changed, as of `now`: announced, started or
     /// ended.
     pub fn changed_at(&self, now: Timestamp) -> Timestamp {
-        match self.status(now) {
-            "scheduled" => self.scheduled_at,
-            "in_progress" => self.start,
-            _ => self.end,
+        if now < self.start {
+            self.scheduled_at
+        } else if now < self.end {
+            self.start
+        } else {
+            self.end
         }
     }
 

@@ -532,18 +532,20 @@ mod tests {
         );
     }
 
-    /// The page over `incidents` at `now`, with no maintenance or conference.
-    fn quiet_page<'a>(
+    /// The page over `incidents` and `maintenances` at `now`, with no
+    /// conference call hit.
+    fn page_at<'a>(
         page: &'a PageInfo,
         regions: &'a [String],
         incidents: &'a [Incident],
+        maintenances: &'a [PlannedMaintenance],
         now: Timestamp,
     ) -> PageState<'a> {
         PageState {
             page,
             regions,
             incidents,
-            maintenances: &[],
+            maintenances,
             now,
             conference_participants: 0,
         }
@@ -555,7 +557,7 @@ mod tests {
         let regions = vec!["north".to_string()];
         let outage = [Incident::open(1, 1_767_780_000)];
         let created = |incidents: &[Incident], now| {
-            let state = quiet_page(&page, &regions, incidents, now);
+            let state = page_at(&page, &regions, incidents, &[], now);
             components(&state)
                 .into_iter()
                 .map(|c| c.created_at)
@@ -590,14 +592,7 @@ mod tests {
         let window = data_maintenance_in_north();
         let outage = [Incident::open(1, 1_767_780_000)];
         let updated = |incidents: &[Incident], maintenances: &[PlannedMaintenance], now| {
-            let state = PageState {
-                page: &page,
-                regions: &regions,
-                incidents,
-                maintenances,
-                now,
-                conference_participants: 0,
-            };
+            let state = page_at(&page, &regions, incidents, maintenances, now);
             summary(&state).page.updated_at
         };
         assert_eq!(updated(&[], &[], 1_767_500_000), iso8601(1_767_000_000));
@@ -623,7 +618,7 @@ mod tests {
             "paged noc-primary".into(),
         );
         let documents = |incidents: &[Incident], now| {
-            let state = quiet_page(&page, &regions, incidents, now);
+            let state = page_at(&page, &regions, incidents, &[], now);
             (
                 summary(&state).page.updated_at,
                 incident_json(&state, &incidents[0]).updated_at,
@@ -646,14 +641,7 @@ mod tests {
         let page = PageInfo::default();
         let regions = vec!["north".to_string()];
         let window = data_maintenance_in_north();
-        let state = PageState {
-            page: &page,
-            regions: &regions,
-            incidents: &[],
-            maintenances: &window,
-            now: 1_767_694_000,
-            conference_participants: 0,
-        };
+        let state = page_at(&page, &regions, &[], &window, 1_767_694_000);
         let m = maintenance_json(&state, &window[0]);
         let listed: Vec<_> = m
             .incident
