@@ -281,9 +281,11 @@ pub(crate) fn analyse(
             // member as down whatever it loses, and a DNS the members need
             // for data alone is neither a common mode of their voice pool
             // nor half of a pair that takes it down.
-            let mask = match t.index_of(&event) {
+            // A vendor event (`vendor:...`) is no element of the topology.
+            let element = t.index_of(&event);
+            let mask = match element {
                 Some(c) => same_service_cover(&mut propagator, &members, services, c),
-                _ => mask,
+                None => mask,
             };
             if mask == 0 {
                 continue;
@@ -293,8 +295,7 @@ pub(crate) fn analyse(
                     let hit: Vec<usize> = (0..member_ids.len())
                         .filter(|&i| mask & (1 << i) != 0)
                         .collect();
-                    // A vendor event (`vendor:...`) is no element of the topology.
-                    let (shared, via) = match t.index_of(&event) {
+                    let (shared, via) = match element {
                         Some(c) => {
                             let hit: Vec<usize> = hit.iter().map(|&i| members[i]).collect();
                             (shared_label(t.element(c).kind), via(&mut causes, &hit, c))
@@ -322,12 +323,14 @@ pub(crate) fn analyse(
         let mut order_2 = 0u64;
         // Every minimal cut set found, until the likeliest few are kept.
         let mut examples: Vec<CutSet> = Vec::new();
-        // Per class, once (the pairs and triples below use each many times):
-        // that some event of the class happens (independent events); their
-        // sum would pass 1 for a large class or a likely event.
-        let class_q: Vec<f64> = (classes.iter())
-            .map(|(_, evs)| 1.0 - evs.iter().map(|e| 1.0 - e.1).product::<f64>())
+        // Per class, once (the pairs, the triples and the combination below
+        // use each): that none of its events happens, and so that some does
+        // (independent events; their sum would pass 1 for a large class or
+        // a likely event).
+        let class_up: Vec<(u64, f64)> = (classes.iter())
+            .map(|(mask, evs)| (*mask, evs.iter().map(|e| 1.0 - e.1).product::<f64>()))
             .collect();
+        let class_q: Vec<f64> = class_up.iter().map(|(_, up)| 1.0 - up).collect();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
@@ -380,7 +383,7 @@ pub(crate) fn analyse(
         });
         examples.truncate(EXAMPLES);
         let none_shared: f64 = shared_causes.iter().map(|c| 1.0 - c.probability).product();
-        let combination_probability = none_shared * combined(&classes, needed).unwrap_or(cut_sum);
+        let combination_probability = none_shared * combined(&class_up, needed).unwrap_or(cut_sum);
         let dependent_count = deps.len();
         out.push(RedundantSet {
             dependents: deps
@@ -460,18 +463,17 @@ fn via(causes: &mut Causes<'_, '_>, hit: &[usize], cause: usize) -> Vec<String> 
     out
 }
 
-/// Probability that the classes down (each independently, if any of its
-/// events is) cover `needed` members or more; `None` when the partial
+/// Probability that the classes down (each `(mask, probability that none
+/// of its events happens)`, independently) cover `needed` members or more; `None` when the partial
 /// states outgrow [`MAX_COMBINATION_STATES`] even without those too
 /// unlikely to matter ([`NEGLIGIBLE_STATE`]).
-fn combined(classes: &[(u64, Vec<(String, f64)>)], needed: u32) -> Option<f64> {
+fn combined(classes: &[(u64, f64)], needed: u32) -> Option<f64> {
     // Members down so far -> probability; a state that reaches `needed` is
     // the set down, and stays down whatever else fails. Ordered, so the
     // sums run in one order and a report is the same from run to run.
     let mut states: BTreeMap<u64, f64> = BTreeMap::from([(0, 1.0)]);
     let mut down = 0.0;
-    for (mask, events) in classes {
-        let up: f64 = events.iter().map(|e| 1.0 - e.1).product();
+    for &(mask, up) in classes {
         let mut next: BTreeMap<u64, f64> = BTreeMap::new();
         for (&state, &p) in &states {
             *next.entry(state).or_default() += p * up;
@@ -564,9 +566,7 @@ mod tests {
     /// unlikely to matter are dropped.
     #[test]
     fn a_large_set_is_combined_without_its_negligible_states() {
-        let classes: Vec<(u64, Vec<(String, f64)>)> = (0..14)
-            .map(|i| (1u64 << i, vec![(format!("m{i}"), 1e-3)]))
-            .collect();
+        let classes: Vec<(u64, f64)> = (0..14).map(|i| (1u64 << i, 1.0 - 1e-3)).collect();
         let p = combined(&classes, 8).expect("pruned to fit");
         // At most the exact chance (about C(14, 8) * 1e-24, the likeliest way
         // down), less the pruned states' mass, and not all of it pruned.
