@@ -142,27 +142,39 @@ impl Playbook {
                     ),
                 ));
             }
-            if let MitigationAction::Webhook { url } = &rule.action
-                && let Err(problem) = check_http_url(url)
-            {
-                return Err(invalid(
-                    "mitigations.action.webhook.url",
-                    format!("`{url}` of rule `{}` {problem}", rule.name),
-                ));
-            }
-            if let MitigationAction::Command { timeout_secs, .. } = rule.action
-                && !(1..=MAX_COMMAND_TIMEOUT_SECS).contains(&timeout_secs)
-            {
-                return Err(invalid(
-                    "mitigations.action.command.timeout_secs",
+            check_action(
+                &rule.action,
+                "mitigations.action",
+                &format!("rule `{}`", rule.name),
+            )?;
+        }
+        check_action(&self.event_fallback, "event_fallback", "the event fallback")?;
+        Ok(())
+    }
+}
+
+/// What makes a mitigation action unusable, named as `key` (the TOML path
+/// of the action) and `whose` (which rule, in words).
+fn check_action(action: &MitigationAction, key: &str, whose: &str) -> Result<(), InvalidSetting> {
+    let invalid = |sub: &str, problem: String| {
+        InvalidSetting::new("playbook", &format!("{key}.{sub}"), problem)
+    };
+    match action {
+        MitigationAction::TwinFailover => Ok(()),
+        MitigationAction::Webhook { url } => check_http_url(url)
+            .map_err(|problem| invalid("webhook.url", format!("`{url}` of {whose} {problem}"))),
+        MitigationAction::Command { timeout_secs, .. } => {
+            if (1..=MAX_COMMAND_TIMEOUT_SECS).contains(timeout_secs) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "command.timeout_secs",
                     format!(
-                        "{timeout_secs} of rule `{}` is out of range: use 1 to {MAX_COMMAND_TIMEOUT_SECS} (an hour)",
-                        rule.name
+                        "{timeout_secs} of {whose} is out of range: use 1 to {MAX_COMMAND_TIMEOUT_SECS} (an hour)"
                     ),
-                ));
+                ))
             }
         }
-        Ok(())
     }
 }
 
@@ -836,6 +848,33 @@ mod tests {
             let refused = command(out_of_range).0.expect_err("refused");
             assert!(refused.contains("timeout_secs"), "{refused}");
         }
+    }
+
+    #[test]
+    fn the_event_fallback_is_checked_as_a_mitigation_rule_is() {
+        let fallback = |action: &str| {
+            toml::from_str::<Playbook>(&format!("event_fallback = {action}"))
+                .expect("parses")
+                .validate()
+                .map_err(|e| e.to_string())
+        };
+        assert!(
+            fallback("{ command = { program = \"/usr/local/bin/bridge-failover\", args = [] } }")
+                .is_ok()
+        );
+        let err = fallback("{ command = { program = \"x\", args = [], timeout_secs = 0 } }")
+            .expect_err("a command stopped at once is refused");
+        assert!(
+            err.starts_with(
+                "playbook.event_fallback.command.timeout_secs: 0 of the event fallback"
+            ),
+            "{err}"
+        );
+        let err = fallback("{ webhook = { url = \"ftp://bridge\" } }").expect_err("refused");
+        assert!(
+            err.starts_with("playbook.event_fallback.webhook.url: "),
+            "{err}"
+        );
     }
 
     #[test]
