@@ -552,7 +552,11 @@ impl NotifyStore for SqliteStore {
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
+            // It reads the subscribers, then writes: IMMEDIATE for the
+            // reason `queue_report_replies` gives. Begun as a reader, a
+            // delivery lane's write in between would fail it at once, and
+            // the pages in the batch would wait for the next minute.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             // A notice is queued only while its subscription is
             // ([`still_subscribed`]): the subscribers were read before this
             // transaction, and one who unsubscribed in between, or left and
