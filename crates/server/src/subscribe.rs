@@ -457,20 +457,52 @@ fn link_token(query: Vec<(String, String)>) -> Option<String> {
     }
 }
 
-/// `GET /subscribe/confirm?token=`: the double opt-in link.
-pub(crate) async fn confirm(
-    State(state): State<AppState>,
-    Query(query): LinkQuery,
-) -> Result<Response, ApiError> {
-    let confirmed = match link_token(query) {
-        Some(token) => {
-            (state.notify_store)
-                .confirm_subscriber(&sha256_hex(token.as_bytes()), unix_now())
-                .await?
-        }
-        None => None,
+/// `GET /subscribe/confirm?token=`: the double opt-in link's page, a
+/// button. Mail security scanners and chat previews fetch the links in a
+/// mail by themselves; were the link to confirm, a stranger's sign-up of an
+/// address whose mail is scanned would confirm itself, and the opt-in would
+/// be single.
+pub(crate) async fn confirm_page(Query(query): LinkQuery) -> Response {
+    let Some(token) = link_token(query) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This confirmation link is incomplete: open the whole link from the email.</p>",
+        );
     };
-    Ok(match confirmed {
+    token_button(
+        "Confirm your subscription",
+        "/subscribe/confirm",
+        &token,
+        "Send me notifications",
+    )
+}
+
+/// `POST /subscribe/confirm` with the form field `token`: the double opt-in.
+pub(crate) async fn confirm(State(state): State<AppState>, req: Request) -> Response {
+    let not_done = |e: ApiError| {
+        error_page(
+            &e,
+            "Not subscribed",
+            "<p>Open the link in the email again and press its button.</p>",
+        )
+    };
+    let token = match read_form(req).await {
+        Ok(body) => form_field(&body, "token").unwrap_or_default(),
+        Err(e) => return not_done(e),
+    };
+    let confirmed = if token.is_empty() {
+        None
+    } else {
+        match (state.notify_store)
+            .confirm_subscriber(&sha256_hex(token.as_bytes()), unix_now())
+            .await
+        {
+            Ok(confirmed) => confirmed,
+            Err(e) => return not_done(e.into()),
+        }
+    };
+    match confirmed {
         Some(sub) => page(
             StatusCode::OK,
             "Subscribed",
@@ -485,7 +517,21 @@ pub(crate) async fn confirm(
             "<p>This confirmation link is not valid, was already used, or was replaced by a newer \
              one. Subscribe again to get a new link.</p>",
         ),
-    })
+    }
+}
+
+/// A page with one button that posts `token` to `action`: what a link in a
+/// mail leads to where following it must not be enough.
+fn token_button(title: &str, action: &str, token: &str, label: &str) -> Response {
+    page(
+        StatusCode::OK,
+        title,
+        &format!(
+            "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <button type=\"submit\">{label}</button></form>",
+            escape(token)
+        ),
+    )
 }
 
 /// `GET /unsubscribe?token=`: a button, so a mail scanner following the
@@ -498,15 +544,7 @@ pub(crate) async fn unsubscribe_page(Query(query): LinkQuery) -> Response {
             "<p>This unsubscribe link is incomplete: open the whole link from the notification.</p>",
         );
     };
-    page(
-        StatusCode::OK,
-        "Unsubscribe",
-        &format!(
-            "<form method=\"post\" action=\"/unsubscribe\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button type=\"submit\">Stop notifications</button></form>",
-            escape(&token)
-        ),
-    )
+    token_button("Unsubscribe", "/unsubscribe", &token, "Stop notifications")
 }
 
 /// `POST /unsubscribe` with the form field `token`.

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{
     Harness, assert_page, authed, get, harness, harness_notifying, harness_with, live_after,
-    live_with_incident, send,
+    live_with_incident, press_link_button, send,
 };
 use dialtone_auth::Role;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
@@ -50,6 +50,7 @@ async fn every_route_enforces_authentication_roles_and_csrf() {
                         "/login/link",
                         "/subscribe",
                         "/unsubscribe",
+                        "/subscribe/confirm",
                         "/report"
                     ]
                     .contains(&spec.path),
@@ -952,7 +953,28 @@ async fn email_subscriptions_reveal_nobody_and_block_nobody() {
         (stranger.status, &stranger.body, &stranger_form.body)
     );
     let [link] = <[String; 1]>::try_from(links().await).expect("one link mailed, not four");
-    assert_eq!(get(h.router(), &link).await.status, StatusCode::OK);
+    // A mail scanner fetching the link confirms nothing: a stranger's
+    // sign-up of this address mails no notice until its owner presses.
+    assert_page(
+        &get(h.router(), &link).await,
+        StatusCode::OK,
+        &["Send me notifications"],
+    );
+    let confirmed = || async {
+        let subs = h
+            .state
+            .notify_store
+            .subscribers()
+            .await
+            .expect("subscribers");
+        subs.iter().map(|s| s.confirmed).collect::<Vec<_>>()
+    };
+    assert_eq!(confirmed().await, [false]);
+    assert_eq!(
+        press_link_button(h.router(), &link).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(confirmed().await, [true]);
     // Confirmed: asking again gets the same answers and mails nothing.
     let (again, again_form) = (subscribe(true).await, subscribe(false).await);
     assert_eq!(

@@ -289,6 +289,7 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
         ),
         ("/subscribe", FORM, b"webhook=%E2%82".to_vec(), "`%`"),
         ("/unsubscribe", FORM, b"token=%".to_vec(), "`%`"),
+        ("/subscribe/confirm", FORM, b"token=%".to_vec(), "`%`"),
     ];
     for (path, content_type, body, why) in cases {
         let r = send(h.router(), post(path, content_type, body)).await;
@@ -302,6 +303,7 @@ async fn an_unreadable_form_is_refused_as_unreadable() {
         let form_again = match path {
             "/login" | "/login/link" => "action=\"/login\"",
             "/unsubscribe" => "Open the link in the notification again",
+            "/subscribe/confirm" => "Open the link in the email again",
             _ => "<form method=\"post\"",
         };
         assert!(r.body.contains(form_again), "{path}: {}", r.body);

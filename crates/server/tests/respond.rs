@@ -20,7 +20,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
-use common::{Harness, Running, free_port, get, harness_notifying, send};
+use common::{Harness, Running, free_port, harness_notifying, press_link_button, send};
 use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, TimelineKind};
 use dialtone_model::{IncidentStatus, Severity};
@@ -226,9 +226,12 @@ async fn a_drill_notifies_subscribers_fails_over_and_resolves() {
         .find(|w| w.contains("/subscribe/confirm?token="))
         .expect("a confirmation link");
     let path = &link[link.find("/subscribe/confirm").expect("path")..];
-    assert_eq!(get(h.router(), path).await.status, StatusCode::OK);
     assert_eq!(
-        get(h.router(), path).await.status,
+        press_link_button(h.router(), path).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        press_link_button(h.router(), path).await.status,
         StatusCode::NOT_FOUND,
         "once only"
     );

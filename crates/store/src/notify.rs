@@ -173,7 +173,10 @@ pub trait NotifyStore: Send + Sync {
     /// messages delivered or given up before `before`, and their errors,
     /// which may name them, and the contacts left on reports received before
     /// it (told of a fix or not: 30 days is as long as the form promises to
-    /// keep one); the rows stay, for postmortems and counts. Returns how many.
+    /// keep one); the rows stay, for postmortems and counts. Email sign-ups
+    /// asked for before `before` and never confirmed go whole: anyone may
+    /// ask for one, and an address its owner never confirmed is not theirs
+    /// to keep (its link stops working). Returns how many.
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Holds the message back until `until` before it is sent: if the store
     /// then fails to record the outcome, the next passes do not send it
@@ -618,8 +621,14 @@ impl NotifyStore for SqliteStore {
             .bind(before)
             .execute(&mut *tx)
             .await?;
+            let unconfirmed = sqlx::query(
+                "DELETE FROM subscribers WHERE confirmed_at IS NULL AND created_at < ?1",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
-            Ok(messages.rows_affected() + reports.rows_affected())
+            Ok(messages.rows_affected() + reports.rows_affected() + unconfirmed.rows_affected())
         })
     }
 
@@ -1148,7 +1157,17 @@ mod tests {
             .await
             .expect("stores");
         }
-        assert_eq!(s.forget_destinations(500).await.expect("erases"), 3);
+        // Sign-ups never confirmed: the old one goes, the recent one waits.
+        for (target, at) in [("never@example.net", 100), ("pending@example.net", 900)] {
+            s.add_subscriber(&email(target), Some(target), None, target, at)
+                .await
+                .expect("adds");
+        }
+        assert_eq!(s.forget_destinations(500).await.expect("erases"), 4);
+        let kept: Vec<String> = (s.subscribers().await.expect("lists").into_iter())
+            .map(|sub| sub.target)
+            .collect();
+        assert_eq!(kept, [&targets[..], &["pending@example.net"]].concat());
         let contacts: Vec<Option<String>> =
             sqlx::query_scalar("SELECT contact FROM reports ORDER BY id")
                 .fetch_all(&s.pool)

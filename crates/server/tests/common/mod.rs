@@ -150,6 +150,27 @@ pub async fn get(router: Router, path: &str) -> Reply {
     send(router, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
+/// Follows a mail's link as a person does: the page it leads to must be one
+/// button, and pressing it posts the link's token to the form's action.
+pub async fn press_link_button(router: Router, path: &str) -> Reply {
+    let shown = get(router.clone(), path).await;
+    assert_page(&shown, StatusCode::OK, &["<button type=\"submit\">"]);
+    let between = |from: &str| {
+        let at = shown
+            .body
+            .find(from)
+            .unwrap_or_else(|| panic!("{from}: {}", shown.body))
+            + from.len();
+        shown.body[at..].split('"').next().unwrap().to_string()
+    };
+    let (action, token) = (between("action=\""), between("name=\"token\" value=\""));
+    let press = Request::post(action)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap();
+    send(router, press).await
+}
+
 /// A request with a Bearer token and, when given, a JSON body.
 pub fn authed(
     method: &str,
