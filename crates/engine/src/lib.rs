@@ -251,6 +251,12 @@ impl Engine {
         self.explainer.record_change(change)
     }
 
+    /// How many changes are kept for root cause: those of the last day and
+    /// the lookback, and any dated later.
+    pub fn changes_kept(&self) -> usize {
+        self.explainer.changes_kept()
+    }
+
     pub fn series(&self) -> &[SeriesKey] {
         &self.series
     }

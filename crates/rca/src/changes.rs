@@ -123,6 +123,10 @@ impl ChangeLog {
         Ok(())
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn forget_before(&mut self, t: Timestamp) {
         let old = self.entries.partition_point(|r| r.event.at < t);
         self.entries.drain(..old);

@@ -146,6 +146,11 @@ impl Explainer {
         self.changes.record(&self.topology, change)
     }
 
+    /// How many changes are remembered.
+    pub fn changes_kept(&self) -> usize {
+        self.changes.len()
+    }
+
     /// Forgets changes before `t`: no ranking with an onset before
     /// `t + CHANGE_LOOKBACK_SECS` will be asked for.
     pub fn forget_changes_before(&mut self, t: Timestamp) {

@@ -42,6 +42,41 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Why a public form's request is refused as sent from another site's
+/// page, if it is: a hostile page can submit a form to us from each
+/// visitor's browser, and each visitor's address is a fresh client to the
+/// per-client limits, so forged problem reports could add up to a surge.
+/// Browsers say where a request comes from (Fetch Metadata's
+/// `Sec-Fetch-Site`; anything but `same-origin`, or `none` for one the user
+/// typed, is another site's); a browser too old for that still sends
+/// `Origin` with a form, which must then be the request's own `Host` or the
+/// public `base_url`. Programs send neither header and pass: they are not
+/// anyone's browser.
+pub(crate) fn sent_from_another_site(headers: &HeaderMap, base_url: &str) -> Option<ApiError> {
+    let refused = || {
+        Some(ApiError::Forbidden(
+            "this form was sent from a page on another site: use the form on this status page"
+                .into(),
+        ))
+    };
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return match site.as_bytes() {
+            b"same-origin" | b"none" => None,
+            _ => refused(),
+        };
+    }
+    // Neither header: not a browser's request.
+    let origin = headers.get(header::ORIGIN)?;
+    let origin = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok());
+    let own_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let public = url::Url::parse(base_url).ok();
+    let ours = origin.is_some_and(|origin| {
+        own_host.is_some_and(|host| origin.authority() == host)
+            || public.is_some_and(|public| public.origin() == origin.origin())
+    });
+    if ours { None } else { refused() }
+}
+
 /// The address a request is counted against: the connection's, or, from a
 /// trusted proxy, the nearest address it forwarded for that is not a
 /// trusted proxy too (entries further left were written by the client, or

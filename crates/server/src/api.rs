@@ -30,6 +30,26 @@ const AUDIT_LISTED: u32 = 500;
 const EARLIEST: Timestamp = 946_684_800;
 const LATEST: Timestamp = 253_402_300_799;
 
+/// How far ahead of network time a change may be dated: a change record
+/// says what was or is being done; one dated further ahead would be kept,
+/// unweighed, until then.
+const CHANGE_AHEAD_SECS: Timestamp = 86_400;
+/// The most changes kept for root cause at once (a day and the lookback's
+/// worth at over one a second): each is held in memory and searched.
+const MAX_CHANGES_KEPT: usize = 100_000;
+/// How far ahead an event may be watched, and how long it may last: the
+/// engine holds each watch until a day after its end.
+const WATCH_AHEAD_SECS: Timestamp = 366 * 86_400;
+const MAX_WATCH_SECS: Timestamp = 7 * 86_400;
+/// The most watches held at once (scanned every minute, all listed).
+const MAX_WATCHES: usize = 1_000;
+
+/// Whether `t` is more than `ahead` after the network's time `now`; never
+/// before the first minute (`now` 0), when there is no time to measure from.
+fn too_far_ahead(now: Timestamp, t: Timestamp, ahead: Timestamp) -> bool {
+    now != 0 && t > now.saturating_add(ahead)
+}
+
 /// `t`, the request's field `name`, if it is within [`EARLIEST`]..=[`LATEST`].
 fn network_time(name: &str, t: Timestamp) -> Result<Timestamp, ApiError> {
     if (EARLIEST..=LATEST).contains(&t) {
@@ -475,13 +495,25 @@ pub(crate) async fn record_change(
     let at = b.at.map(|t| network_time("at", t)).transpose()?;
     let change = {
         let mut live = state.live.lock().await;
+        let now = live.now();
         let change = dialtone_engine::ChangeEvent {
-            at: at.unwrap_or(live.now()),
+            at: at.unwrap_or(now),
             element: b.element.clone(),
             kind,
             description: b.description.trim().to_string(),
         };
         known_element(&live, &change.element)?;
+        if too_far_ahead(now, change.at, CHANGE_AHEAD_SECS) {
+            return Err(ApiError::BadRequest(format!(
+                "`at` is {}, more than a day after the network's time {now}: record a change when it is made",
+                change.at
+            )));
+        }
+        if live.run().engine().changes_kept() >= MAX_CHANGES_KEPT {
+            return Err(ApiError::Conflict(format!(
+                "{MAX_CHANGES_KEPT} changes are kept already (those of the last day): record changes as they are made, not in bulk"
+            )));
+        }
         // Kept before it counts, under the lock as an operator action is:
         // a restarted run must weigh what this one weighs.
         state.plans.save_change(&change).await?;
@@ -548,9 +580,26 @@ pub(crate) async fn watch_event(
         end,
         fallback: b.fallback,
     };
+    if end - start > MAX_WATCH_SECS {
+        return Err(ApiError::BadRequest(format!(
+            "the event lasts {} s: watch an event of at most 7 days ({MAX_WATCH_SECS} s)",
+            end - start
+        )));
+    }
     {
         let mut live = state.live.lock().await;
         known_element(&live, &event.element)?;
+        let now = live.now();
+        if too_far_ahead(now, start, WATCH_AHEAD_SECS) {
+            return Err(ApiError::BadRequest(format!(
+                "the event starts at {start}, more than a year after the network's time {now}: schedule it within the year"
+            )));
+        }
+        if live.run().engine().watches().count() >= MAX_WATCHES {
+            return Err(ApiError::Conflict(format!(
+                "{MAX_WATCHES} events are watched already (with those ended within the day): wait for some to end"
+            )));
+        }
         // Kept before it counts, as a change is.
         state.plans.save_watch(&event).await?;
         live.watch_event(event.clone())

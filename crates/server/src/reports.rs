@@ -16,7 +16,7 @@ use dialtone_reports::Problem;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::{client_ip, unix_now};
+use crate::access::{client_ip, sent_from_another_site, unix_now};
 use crate::console::escape;
 use crate::subscribe::{chosen, form_alert, is_json, page, valid_email};
 use crate::{ApiError, AppState, check_form, field, read_body};
@@ -105,7 +105,10 @@ pub(crate) async fn report(
     let asked = (read_body(body).await).and_then(|body| read(json, &parts.headers, &body));
     let (b, checked) = match asked {
         Ok(b) => {
-            let checked = check(&state, ip, &b);
+            let checked = match sent_from_another_site(&parts.headers, &state.notify.base_url) {
+                Some(forged) => Err(forged),
+                None => check(&state, ip, &b),
+            };
             (b, checked)
         }
         Err(e) => (ReportBody::default(), Err(e)),

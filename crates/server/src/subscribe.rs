@@ -14,7 +14,7 @@ use dialtone_store::{Channel, NewSubscriber, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::{client_ip, unix_now};
+use crate::access::{client_ip, sent_from_another_site, unix_now};
 use crate::console::escape;
 use crate::extract::Query;
 use crate::{ApiError, AppState, HTML, check_form, read_body, read_form};
@@ -306,7 +306,10 @@ pub(crate) async fn subscribe(
     let read = (read_body(body).await).and_then(|body| read(&parts.headers, &body, &state.regions));
     let (asked, done) = match read {
         Ok(asked) => {
-            let done = subscribe_as_asked(&state, ip, asked.clone(), json).await;
+            let done = match sent_from_another_site(&parts.headers, &state.notify.base_url) {
+                Some(forged) => Err(forged),
+                None => subscribe_as_asked(&state, ip, asked.clone(), json).await,
+            };
             (asked, done)
         }
         Err(e) => (SubscribeBody::default(), Err(e)),

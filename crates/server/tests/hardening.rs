@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{Reply, assert_page, authed, get, harness, live_after, live_with_incident, send};
 use dialtone_auth::Role;
+use dialtone_store::PlanStore;
 use serde_json::json;
 
 fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
@@ -70,7 +71,8 @@ async fn every_answer_carries_the_security_headers() {
 /// would keep such a watch and never fire it.
 #[tokio::test]
 async fn watch_and_change_times_out_of_range_are_refused() {
-    let h = harness(live_after(0)).await;
+    // A minute in, so the network has a time to measure "ahead" from.
+    let h = harness(live_after(1)).await;
     let otto = h.token("otto", Role::Operator).await;
     let bridge = "bridge-conference-1";
     let refused = |r: Reply| {
@@ -122,14 +124,104 @@ async fn watch_and_change_times_out_of_range_are_refused() {
             .await,
         );
     }
-    let change =
-        json!({"element": bridge, "kind": "deploy", "description": "x", "at": 1_767_700_000});
-    let ok = send(
+    let now = h.state.live.lock().await.now();
+    let change_at = |at: i64| {
+        let change = json!({"element": bridge, "kind": "deploy", "description": "x", "at": at});
+        send(
+            h.router(),
+            authed("POST", "/api/v1/changes", &otto, Some(change)),
+        )
+    };
+    let ok = change_at(now + 86_400).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    // Kept unweighed until its time, and a change is recorded when made.
+    let ahead = change_at(now + 86_401).await;
+    assert_eq!(ahead.status, StatusCode::BAD_REQUEST, "{}", ahead.body);
+    assert!(
+        ahead.body.contains("more than a day after"),
+        "{}",
+        ahead.body
+    );
+
+    // A watch is held until a day after its end: one far off, or lasting
+    // for ever, would stay.
+    let watch = |start: i64, end: i64| {
+        let watch = json!({"name": "w", "element": bridge, "start": start, "end": end});
+        send(
+            h.router(),
+            authed("POST", "/api/v1/watches", &otto, Some(watch)),
+        )
+    };
+    let year = 366 * 86_400;
+    let far = watch(now + year + 1, now + year + 3_600).await;
+    assert_eq!(far.status, StatusCode::BAD_REQUEST, "{}", far.body);
+    assert!(far.body.contains("within the year"), "{}", far.body);
+    let endless = watch(now, now + 7 * 86_400 + 1).await;
+    assert_eq!(endless.status, StatusCode::BAD_REQUEST, "{}", endless.body);
+    assert!(endless.body.contains("at most 7 days"), "{}", endless.body);
+    let ok = watch(now + year, now + year + 7 * 86_400).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+}
+
+/// Each watch and change is held in memory and scanned: an operator's
+/// token, leaked or in a runaway script, cannot add them without bound.
+#[tokio::test]
+async fn watches_and_changes_are_held_up_to_a_limit() {
+    let h = harness(live_after(1)).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let bridge = "bridge-conference-1";
+    let now = {
+        let mut live = h.state.live.lock().await;
+        let now = live.now();
+        for k in 0..1_000 {
+            let event = dialtone_engine::EventWatch {
+                name: format!("call {k}"),
+                element: bridge.into(),
+                start: now + 3_600,
+                end: now + 7_200,
+                fallback: None,
+            };
+            live.watch_event(event).expect("known element");
+        }
+        for k in 0..100_000 {
+            let change = dialtone_engine::ChangeEvent {
+                at: now - 100_000 + k,
+                element: bridge.into(),
+                kind: dialtone_engine::ChangeKind::Config,
+                description: "x".into(),
+            };
+            live.record_change(change).expect("known element");
+        }
+        now
+    };
+    let watch =
+        json!({"name": "one more", "element": bridge, "start": now + 3_600, "end": now + 7_200});
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/watches", &otto, Some(watch)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("1000 events are watched already"),
+        "{}",
+        r.body
+    );
+    let change = json!({"element": bridge, "kind": "deploy", "description": "one more"});
+    let r = send(
         h.router(),
         authed("POST", "/api/v1/changes", &otto, Some(change)),
     )
     .await;
-    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("100000 changes are kept already"),
+        "{}",
+        r.body
+    );
+    // Refused before they were stored: a restart would not bring them in.
+    assert!(h.store.watches_ending_after(0).await.unwrap().is_empty());
+    assert!(h.store.changes_since(0).await.unwrap().is_empty());
 }
 
 #[tokio::test]

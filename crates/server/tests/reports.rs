@@ -167,3 +167,89 @@ async fn reports_are_rate_limited_per_client() {
     assert_eq!(&statuses[..3], [StatusCode::CREATED; 3]);
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A hostile page can submit our forms from each visitor's browser, and
+/// each visitor is a fresh client to the per-client limits: forged reports
+/// would add up to a surge. The browser says where a form comes from.
+#[tokio::test]
+async fn a_form_sent_from_another_sites_page_is_refused() {
+    let plenty = Rate {
+        per_second: 1000.0,
+        burst: 1000.0,
+    };
+    let config = ServerConfig {
+        report_rate: plenty,
+        subscribe_rate: plenty,
+        ..ServerConfig::default()
+    };
+    // The harness's public address is http://127.0.0.1:8080.
+    let h = harness_with(live_after(0), config).await;
+    let area = h.state.live.lock().await.regions()[0].clone();
+    let form = |path: &str, body: String, headers: &[(&str, &str)]| {
+        let mut req =
+            Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+    let report_form =
+        |headers: &[(&str, &str)]| form("/report", format!("problem=no_data&area={area}"), headers);
+    let forged: [&[(&str, &str)]; 5] = [
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        // Fetch Metadata decides where a browser sends it.
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://127.0.0.1:8080"),
+        ],
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+    ];
+    for headers in forged {
+        let r = send(h.router(), report_form(headers)).await;
+        common::assert_page(
+            &r,
+            StatusCode::FORBIDDEN,
+            &["a page on another site", "<form method=\"post\""],
+        );
+    }
+    let counted = || async {
+        h.state
+            .notify_store
+            .reports_since(i64::MIN)
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(counted().await, 0, "nothing forged was counted");
+    let ours: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("sec-fetch-site", "same-origin")],
+        &[("sec-fetch-site", "none")],
+        &[("origin", "http://127.0.0.1:8080")],
+        // Reached at another name than the public one: the request's own host.
+        &[
+            ("origin", "http://10.0.0.7:8080"),
+            ("host", "10.0.0.7:8080"),
+        ],
+    ];
+    for headers in ours {
+        let r = send(h.router(), report_form(headers)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{headers:?}: {}", r.body);
+    }
+    assert_eq!(counted().await, 5);
+
+    let subscribe = |headers: &[(&str, &str)]| {
+        form(
+            "/subscribe",
+            "webhook=https%3A%2F%2Fhooks.example%2Fx".into(),
+            headers,
+        )
+    };
+    let r = send(h.router(), subscribe(&[("sec-fetch-site", "cross-site")])).await;
+    common::assert_page(&r, StatusCode::FORBIDDEN, &["a page on another site"]);
+    assert!(h.state.notify_store.subscribers().await.unwrap().is_empty());
+    let r = send(h.router(), subscribe(&[("sec-fetch-site", "same-origin")])).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
