@@ -162,6 +162,13 @@ fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
 
     let out = detect(&dir.path().join("no/such/dir/cpu.svg"));
     assert_usage_error(&out, "choose a --plot in a writable directory");
+
+    // The scores' own file by another name: the chart would be drawn over
+    // the scores, which were kept intact when anything failed.
+    let before = std::fs::read_to_string(&output).unwrap();
+    let out = detect(&dir.path().join(".").join("scored.csv"));
+    assert_usage_error(&out, "--output and --plot name the same file");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), before);
 }
 
 #[test]
@@ -368,4 +375,32 @@ fn a_new_data_directory_is_its_owners_alone() {
     add_admin(dir.path(), &data);
     let mode = std::fs::metadata(&data).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
+
+/// A --plot-dir that cannot be made is refused before the run, which may
+/// take minutes: here the data would fail the run, and it is the
+/// directory that is named.
+#[test]
+fn a_bad_plot_dir_fails_before_the_benchmark_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let nab = dir.path().join("nab");
+    std::fs::create_dir_all(nab.join("data/cat")).unwrap();
+    std::fs::write(nab.join("data/cat/f.csv"), "not,a,nab,file\n").unwrap();
+    let kpi = dir.path().join("kpi");
+    std::fs::create_dir_all(&kpi).unwrap();
+    std::fs::write(kpi.join("k.csv"), "not a kpi file\n").unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let charts = file.join("charts");
+    for (bench, data) in [("nab", &nab), ("kpi", &kpi)] {
+        let out = dialtone(&[
+            "bench",
+            bench,
+            "--data",
+            data.to_str().unwrap(),
+            "--plot-dir",
+            charts.to_str().unwrap(),
+        ]);
+        assert_usage_error(&out, "cannot create --plot-dir");
+    }
 }

@@ -184,6 +184,10 @@ fn progress(len: u64) -> indicatif::ProgressBar {
 fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
     let args = nab_args.data;
     let files = nab::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
+    // A bad directory fails before the run, not after it.
+    if let Some(dir) = &nab_args.plot_dir {
+        create_plot_dir(dir)?;
+    }
     let bar = progress(files.len() as u64);
     let run = nab::run_detector(&args.data, files, |f| {
         bar.set_message(f.name.clone());
@@ -191,11 +195,16 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
-    let reports = run.reports;
+    // The scores first: a chart that cannot be written loses no figure.
+    print_nab(&args, &run.reports)?;
     if let Some(dir) = &nab_args.plot_dir {
         // The first profile is NAB's standard one.
-        plot_nab(dir, &run.files, &reports[0])?;
+        plot_nab(dir, &run.files, &run.reports[0])?;
     }
+    Ok(())
+}
+
+fn print_nab(args: &DataArgs, reports: &[nab::ProfileReport]) -> anyhow::Result<()> {
     if args.json {
         let out = json!({
             "benchmark": "nab",
@@ -224,7 +233,7 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
         "FN",
         "TN"
     )?;
-    for r in &reports {
+    for r in reports {
         let t = &r.total;
         outln!(
             "{:<20} {:>10} {:>10.6} {:>11.4} {:>7} {:>7} {:>7} {:>8}",
@@ -241,13 +250,13 @@ fn run_nab(nab_args: NabArgs) -> anyhow::Result<()> {
     outln!()?;
     outln!("per category (normalized at each profile's threshold; n/a without windows):")?;
     out!("{:<24} {:>5} {:>7}", "category", "files", "windows")?;
-    for r in &reports {
+    for r in reports {
         out!(" {:>20}", r.profile)?;
     }
     outln!()?;
     for (cat, c) in &reports[0].categories {
         out!("{:<24} {:>5} {:>7}", cat, c.files, c.windows)?;
-        for r in &reports {
+        for r in reports {
             out!(" {:>20}", fmt_norm(r.categories[cat].normalized))?;
         }
         outln!()?;
@@ -264,7 +273,6 @@ fn plot_nab(
     files: &[nab::ScoredFile],
     profile: &nab::ProfileReport,
 ) -> anyhow::Result<()> {
-    create_plot_dir(dir)?;
     let detection = format!("{} detection", profile.profile);
     let legend = Legend {
         threshold: &detection,
@@ -328,7 +336,6 @@ fn plot_kpi(
     test_halves: &[kpi::Half],
     report: &kpi::KpiReport,
 ) -> anyhow::Result<()> {
-    create_plot_dir(dir)?;
     let threshold = report.train.threshold;
     let missed = format!(
         "missed segment (no flag in its first {} points)",
@@ -386,8 +393,12 @@ fn fmt_norm(n: Option<f64>) -> String {
 fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
     let args = kpi_args.data;
     let files = kpi::data_files(&args.data).map_err(|e| UsageError(e.to_string()))?;
-    let bar = progress(files.len() as u64);
     let plot_dir = kpi_args.plot_dir.as_deref();
+    // A bad directory fails before the run, not after it.
+    if let Some(dir) = plot_dir {
+        create_plot_dir(dir)?;
+    }
+    let bar = progress(files.len() as u64);
     let run = kpi::run_detector(&files, plot_dir.is_some(), |path| {
         bar.set_message(
             path.file_name()
@@ -399,10 +410,15 @@ fn run_kpi(kpi_args: KpiArgs) -> anyhow::Result<()> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     bar.finish_and_clear();
-    let report = run.report;
+    // The scores first: a chart that cannot be written loses no figure.
+    print_kpi(&args, &run.report)?;
     if let Some(dir) = plot_dir {
-        plot_kpi(dir, &run.test_halves, &report)?;
+        plot_kpi(dir, &run.test_halves, &run.report)?;
     }
+    Ok(())
+}
+
+fn print_kpi(args: &DataArgs, report: &kpi::KpiReport) -> anyhow::Result<()> {
     if args.json {
         let out = json!({
             "benchmark": "aiops-kpi",

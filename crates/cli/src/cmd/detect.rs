@@ -11,7 +11,7 @@ use dialtone_detect::DetectorConfig;
 
 use super::UsageError;
 use super::chart::{Envelope, Legend};
-use super::output::Output;
+use super::output::{Output, same_destination};
 
 /// Scores each row of a `timestamp,value` CSV as the server would have live.
 ///
@@ -145,7 +145,9 @@ impl std::fmt::Display for Summary {
 
 pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let reader = SeriesReader::open(&args.input).map_err(|e| UsageError(e.to_string()))?;
-    if args.output.is_some() && args.output == args.plot {
+    if let (Some(scores), Some(chart)) = (&args.output, &args.plot)
+        && same_destination(scores, chart)
+    {
         return Err(
             UsageError("--output and --plot name the same file: give each its own".into()).into(),
         );

@@ -52,11 +52,7 @@ impl Output {
         files: &[&str],
     ) -> Result<Output, UsageError> {
         let dir = std::fs::canonicalize(data_dir).ok();
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let same_dir = dir.is_some() && std::fs::canonicalize(parent).ok() == dir;
+        let same_dir = dir.is_some() && std::fs::canonicalize(directory_of(path)).ok() == dir;
         let clash = files.iter().any(|name| {
             same_file(path, &data_dir.join(name))
                 || (same_dir && path.file_name() == Some(std::ffi::OsStr::new(name)))
@@ -106,21 +102,17 @@ impl Output {
                 })
             }
             _ => {
-                // Through a link to its file, so the link stays a link; a
-                // link whose file does not exist yet is followed one step,
-                // as `canonicalize` cannot.
-                let path = std::fs::canonicalize(path)
-                    .or_else(|_| link_target(path))
-                    .unwrap_or_else(|_| path.to_owned());
-                let dir = match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p,
-                    _ => Path::new("."),
-                };
+                let path = destination(path);
+                let dir = directory_of(&path);
                 let name = path.file_name().ok_or_else(|| {
                     UsageError(format!("{flag} {} names no file", path.display()))
                 })?;
+                // Its own temporary, whatever other outputs of this process
+                // are written beside it.
+                static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let tmp = dir.join(format!(
-                    ".{}.tmp-{}",
+                    ".{}.tmp-{}-{n}",
                     name.to_string_lossy(),
                     std::process::id()
                 ));
@@ -183,6 +175,37 @@ impl Drop for Output {
     }
 }
 
+/// Whether files written at `a` and at `b` would end up as one file, by
+/// any names: one existing file, or one name in one directory.
+pub fn same_destination(a: &Path, b: &Path) -> bool {
+    let resolved = |path: &Path| {
+        let path = destination(path);
+        let dir = std::fs::canonicalize(directory_of(&path));
+        match (dir, path.file_name()) {
+            (Ok(dir), Some(name)) => dir.join(name),
+            _ => path,
+        }
+    };
+    same_file(a, b) || resolved(a) == resolved(b)
+}
+
+/// Where a file written at `path` ends up: through a link to its file, so
+/// the link stays a link; a link whose file does not exist yet is followed
+/// one step, as `canonicalize` cannot.
+fn destination(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| link_target(path))
+        .unwrap_or_else(|_| path.to_owned())
+}
+
+/// The directory `path` names a file in: `.` for a bare name.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Whether `a` and `b` are one existing file, by any names (links included).
 fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
@@ -220,6 +243,21 @@ mod tests {
             std::env::temp_dir().join(format!("dialtone-output-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn two_names_of_one_destination_are_told_apart_from_two_files() {
+        let dir = scratch("destination");
+        let path = dir.join("out.csv");
+        let dotted = dir.join(".").join("out.csv");
+        assert!(same_destination(&path, &dotted), "not there yet");
+        std::fs::write(&path, "previous").unwrap();
+        let link = dir.join("link.csv");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(same_destination(&path, &dotted));
+        assert!(same_destination(&link, &path), "a link to it");
+        assert!(!same_destination(&path, &dir.join("out.svg")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
