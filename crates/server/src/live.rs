@@ -260,7 +260,11 @@ impl Live {
         self.now
     }
 
-    /// The replies owed to reporters for the incidents the pending effects resolve.
+    /// The replies owed to reporters for the incidents the pending effects
+    /// resolve. A merge resolves its source with no fix: those who reported
+    /// its trouble hear when the incident it was merged into resolves, which
+    /// answers the reports in its own areas and time and in those of every
+    /// incident merged into it.
     fn report_replies(&self) -> Vec<ReportReply> {
         self.pending
             .iter()
@@ -268,12 +272,26 @@ impl Live {
                 Effect::Notify(n) if n.kind == NoticeKind::Resolved => self.incident(n.incident),
                 _ => None,
             })
+            .filter(|inc| inc.operator.merged_into.is_none())
             .map(|inc| {
-                let areas: Vec<String> = inc.impact.regions.iter().map(|r| r.region.clone()).collect();
+                let merged: Vec<&Incident> = (self.run.engine().incidents().iter())
+                    .chain(&self.earlier)
+                    .filter(|i| i.operator.merged_into == Some(inc.id))
+                    .collect();
+                let mut areas: Vec<String> = Vec::new();
+                for region in std::iter::once(inc)
+                    .chain(merged.iter().copied())
+                    .flat_map(|i| &i.impact.regions)
+                {
+                    if !areas.contains(&region.region) {
+                        areas.push(region.region.clone());
+                    }
+                }
+                let opened_at = (merged.iter().map(|i| i.opened_at)).fold(inc.opened_at, Timestamp::min);
                 let places: Vec<String> = areas.iter().map(|a| dialtone_engine::region_name(a)).collect();
                 ReportReply {
                     incident: inc.id,
-                    from: inc.opened_at - REPORTS_BEFORE_SECS,
+                    from: opened_at - REPORTS_BEFORE_SECS,
                     to: inc.resolved_at.unwrap_or(self.now),
                     subject: format!("[{}] Fixed: {}", self.page.name, inc.title),
                     body: format!(

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{Harness, Reply, authed, get, harness_notifying, harness_with, live_after, send};
 use dialtone_auth::Role;
+use dialtone_engine::Incident;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::{Rate, ServerConfig};
 use dialtone_store::{NotifyStore, ReportReply};
@@ -42,8 +43,10 @@ async fn public_ids(h: &Harness) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_fixed() {
+/// A server two hours into a healthy twin (its fault is hours away), with
+/// email set up (nothing is sent here: replies are only queued) and reports
+/// unlimited, and the area its reports will come from.
+async fn mailing_harness() -> (Harness, String) {
     let config = ServerConfig {
         report_rate: Rate {
             per_second: 1000.0,
@@ -51,7 +54,6 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
         },
         ..ServerConfig::default()
     };
-    // Email set up (nothing is sent here: replies are only queued).
     let notify = NotifyConfig {
         base_url: "http://status.example.net".into(),
         smtp: Some(SmtpConfig {
@@ -65,9 +67,47 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
         }),
         ..NotifyConfig::default()
     };
-    // Two hours in: the twin is healthy (its fault is hours away).
     let h = harness_notifying(live_after(120), config, notify).await;
     let area = h.state.live.lock().await.regions()[0].clone();
+    (h, area)
+}
+
+/// Twenty reports of calls failing in `area`, the first with an address,
+/// and the incident their surge opens six minutes on.
+async fn surge_incident(h: &Harness, area: &str) -> Incident {
+    for i in 0..20 {
+        let contact = (i == 0).then_some("ana@example.net");
+        let r = send(h.router(), report("cannot_call", area, contact)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let mut live = h.state.live.lock().await;
+    for _ in 0..6 {
+        live.step();
+    }
+    live.settle(&h.state.sinks()).await;
+    live.run()
+        .engine()
+        .incidents()
+        .iter()
+        .find(|i| i.operator.declared_by.as_deref() == Some("customer reports"))
+        .expect("the surge opened an incident")
+        .clone()
+}
+
+/// The replies to reporters in the outbox, as `admin` lists them.
+async fn report_replies(h: &Harness, admin: &str) -> Vec<serde_json::Value> {
+    let outbox = send(h.router(), authed("GET", "/api/v1/outbox", admin, None))
+        .await
+        .json();
+    (outbox["messages"].as_array().unwrap().iter())
+        .filter(|m| m["key"].as_str().is_some_and(|k| k.starts_with("report/")))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_fixed() {
+    let (h, area) = mailing_harness().await;
     let bad = send(h.router(), report("no_such_problem", &area, None)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -76,28 +116,7 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     );
     let nowhere = send(h.router(), report("cannot_call", "atlantis", None)).await;
     assert_eq!(nowhere.status, StatusCode::BAD_REQUEST);
-    for i in 0..20 {
-        let contact = (i == 0).then_some("ana@example.net");
-        let r = send(h.router(), report("cannot_call", &area, contact)).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    }
-    {
-        let mut live = h.state.live.lock().await;
-        for _ in 0..6 {
-            live.step();
-        }
-        live.settle(&h.state.sinks()).await;
-    }
-    let live = h.state.live.lock().await;
-    let inc = live
-        .run()
-        .engine()
-        .incidents()
-        .iter()
-        .find(|i| i.operator.declared_by.as_deref() == Some("customer reports"))
-        .expect("the surge opened an incident")
-        .clone();
-    drop(live);
+    let inc = surge_incident(&h, &area).await;
     let id = inc.id.to_string();
     assert!(inc.awaiting_approval);
     assert!(
@@ -113,18 +132,73 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     let resolved = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     let admin = h.token("ada", Role::Admin).await;
-    let outbox = send(h.router(), authed("GET", "/api/v1/outbox", &admin, None))
-        .await
-        .json();
-    let replies: Vec<&serde_json::Value> = outbox["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["key"].as_str().is_some_and(|k| k.starts_with("report/")))
-        .collect();
-    assert_eq!(replies.len(), 1, "one reporter left an address: {outbox}");
+    assert_eq!(
+        report_replies(&h, &admin).await.len(),
+        1,
+        "one reporter left an address"
+    );
     let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
+}
+
+/// A merge resolves its source with no fix: its reporters hear when the
+/// incident it joined is fixed, not at the merge (which also forgot their
+/// address, so the real all-clear never reached them).
+#[tokio::test]
+async fn reporters_of_a_merged_incident_hear_when_the_one_it_joined_is_fixed() {
+    let (h, area) = mailing_harness().await;
+    let surge = surge_incident(&h, &area).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let admin = h.token("ada", Role::Admin).await;
+    let approved = act(&h, &otto, surge.id, "approve").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    // Declared by hand later, in no area: the reports are the merged one's.
+    {
+        let mut live = h.state.live.lock().await;
+        for _ in 0..90 {
+            live.step();
+        }
+        live.settle(&h.state.sinks()).await;
+    }
+    let declared = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &otto,
+            Some(json!({"title": "Calls failing", "body": "Calls fail.", "severity": "major"})),
+        ),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    let into = declared.json()["incident"]["id"].as_u64().unwrap();
+    let merge = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{into}/merge"),
+            &otto,
+            Some(json!({"from": surge.id})),
+        ),
+    )
+    .await;
+    assert_eq!(merge.status, StatusCode::OK, "{}", merge.body);
+    assert_eq!(
+        report_replies(&h, &admin).await,
+        Vec::<serde_json::Value>::new(),
+        "not fixed yet"
+    );
+    let resolved = act(&h, &otto, into, "resolve").await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let replies = report_replies(&h, &admin).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0]["key"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{into}")),
+        "{replies:?}"
+    );
 }
 
 #[tokio::test]
