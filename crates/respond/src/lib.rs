@@ -439,6 +439,16 @@ impl Responder {
         }
         effects
     }
+
+    /// The notices an operator's action owes on `inc`, an incident closed
+    /// in an earlier run (a postmortem posted after a restart), which no
+    /// engine holds and [`Responder::review`] never sees.
+    pub fn review_closed(&mut self, at: Timestamp, inc: &mut Incident) -> Vec<Effect> {
+        let track = (self.tracking.entry(inc.id)).or_insert_with(|| Tracking::resumed(inc));
+        let mut effects = Vec::new();
+        notify(at, inc, track, &mut effects);
+        effects
+    }
 }
 
 fn review_incident(

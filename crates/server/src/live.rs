@@ -411,13 +411,18 @@ impl Live {
     ) -> Result<TimelineEntry, ActionError> {
         let at = self.now;
         let in_run = self.run.engine().incidents().iter().any(|i| i.id == id);
-        let inc = if in_run {
-            self.run.engine_mut().incident_mut(id)
+        let entry = if in_run {
+            let inc = (self.run.engine_mut().incident_mut(id)).ok_or(ActionError::NotFound(id))?;
+            inc.apply(at, by, action)?
         } else {
-            self.earlier.iter_mut().find(|i| i.id == id)
-        }
-        .ok_or(ActionError::NotFound(id))?;
-        let entry = inc.apply(at, by, action)?;
+            let inc =
+                (self.earlier.iter_mut().find(|i| i.id == id)).ok_or(ActionError::NotFound(id))?;
+            let entry = inc.apply(at, by, action)?;
+            // The playbook reviews the engine's incidents only.
+            let effects = self.responder.review_closed(at, inc);
+            self.pending.extend(effects);
+            entry
+        };
         self.dirty.insert(id);
         Ok(entry)
     }

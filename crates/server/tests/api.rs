@@ -1135,6 +1135,72 @@ async fn a_failed_form_post_keeps_what_was_typed() {
     );
 }
 
+/// An incident closed before a restart is still the public's: a postmortem
+/// posted on it afterwards reaches its subscribers, as it would have before.
+#[tokio::test]
+async fn an_update_on_an_incident_closed_before_a_restart_reaches_subscribers() {
+    let before = harness(live_after(0)).await;
+    let op = before.token("otto", Role::Operator).await;
+    let declared = send(
+        before.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &op,
+            Some(json!({"title": "Fibre cut near Leeds", "body": "Investigating."})),
+        ),
+    )
+    .await;
+    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+    let resolved = send(
+        before.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{id}/resolve"),
+            &op,
+            Some(json!({"body": "Repaired."})),
+        ),
+    )
+    .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+
+    let earlier = dialtone_store::Store::recent_incidents(&before.store, 50)
+        .await
+        .unwrap();
+    let h = harness(common::resumed_after(earlier, 5)).await;
+    let hook = Request::post("/subscribe")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"webhook": "https://hooks.example.net/status"}).to_string(),
+        ))
+        .unwrap();
+    let subscribed = send(h.router(), hook).await;
+    assert_eq!(
+        subscribed.status,
+        StatusCode::CREATED,
+        "{}",
+        subscribed.body
+    );
+    let op = h.token("otto", Role::Operator).await;
+    let postmortem = send(
+        h.router(),
+        authed(
+            "POST",
+            &format!("/api/v1/incidents/{id}/updates"),
+            &op,
+            Some(json!({"status": "postmortem", "body": "A contractor cut the fibre."})),
+        ),
+    )
+    .await;
+    assert_eq!(postmortem.status, StatusCode::OK, "{}", postmortem.body);
+    let queued = h.state.notify_store.outbox(10).await.unwrap();
+    let notices: Vec<&str> = (queued.iter())
+        .map(|m| m.item.key.as_str())
+        .filter(|k| k.starts_with(&format!("notice/{id}/")))
+        .collect();
+    assert_eq!(notices.len(), 1, "{queued:?}");
+}
+
 /// A restart loses no open incident: one an operator declared comes back
 /// listed, on the public page and actionable (merged into one of the new
 /// run's here), though no run advances it.
