@@ -60,8 +60,18 @@ pub fn retry_delay_secs(attempts: u32) -> i64 {
 
 /// Sends outbox messages.
 #[derive(Clone)]
+/// The mail relay and how messages go through it.
+struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::message::Mailbox,
+    /// The longest one message's exchange may take: lettre's own timeout
+    /// bounds only the connection, and a relay that accepts and then stalls
+    /// would hold the public's lane, and a shutdown, for ever.
+    timeout: Duration,
+}
+
 pub struct Courier {
-    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
+    smtp: Option<Relay>,
     /// For the operator's own endpoints: pagers and mitigation webhooks.
     http: reqwest::Client,
     /// For subscriber webhooks, which strangers choose: public addresses only,
@@ -106,7 +116,11 @@ impl Courier {
                         s.from
                     ))
                 })?;
-                Some((builder.build(), from))
+                Some(Relay {
+                    transport: builder.build(),
+                    from,
+                    timeout: Duration::from_secs(s.timeout_secs),
+                })
             }
         };
         let client = |timeout_secs| {
@@ -152,13 +166,20 @@ impl Courier {
     }
 
     async fn email(&self, m: &OutboxItem) -> Result<(), SendError> {
-        let Some((transport, from)) = &self.smtp else {
+        let Some(relay) = &self.smtp else {
             return Err(SendError::Permanent(
                 "no SMTP relay is configured: add [notify.smtp] to the configuration".into(),
             ));
         };
-        let message = email_message(from, m)?;
-        transport.send(message).await.map(|_| ()).map_err(|e| {
+        let message = email_message(&relay.from, m)?;
+        let sent = tokio::time::timeout(relay.timeout, relay.transport.send(message)).await;
+        let sent = sent.map_err(|_| {
+            SendError::Transient(format!(
+                "the mail relay did not finish within {} s (smtp.timeout_secs)",
+                relay.timeout.as_secs()
+            ))
+        })?;
+        sent.map(|_| ()).map_err(|e| {
             // The relay's code, not its words, which often repeat the address.
             let code = e.status().map(|c| c.to_string());
             let reply = code
@@ -308,25 +329,73 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
         CommandRun::Timed { args, timeout_secs } => (args, timeout_secs),
         CommandRun::Args(args) => (args, HTTP_TIMEOUT_SECS),
     };
-    let output = tokio::process::Command::new(&m.destination)
+    let mut child = tokio::process::Command::new(&m.destination)
         .args(&args)
         .env(DELIVERY_ENV, &m.key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(timeout_secs), output)
+        .spawn()
+        .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
+    let mut said = Vec::new();
+    let run = exit_status(&mut child, &mut said);
+    let status = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
         .await
         .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
         .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
-    if output.status.success() {
+    if status.success() {
         Ok(())
     } else {
         Err(SendError::Transient(format!(
-            "{} exited with {}: {}",
+            "{} exited with {status}: {}",
             m.destination,
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
+            String::from_utf8_lossy(&said).trim()
         )))
     }
+}
+
+/// The most of a mitigation command's error output kept for its message.
+const STDERR_KEPT_BYTES: usize = 4096;
+
+/// Waits for `child` to exit, keeping the start of its error output in
+/// `said`. Its exit decides, not the end of its output: a process it left
+/// running in the background (a helper started with `&`) may hold the pipe
+/// open for ever, and a failover that did its work would count as timed out
+/// and run again. The pipe is read while it runs, as a full one would stall
+/// it.
+async fn exit_status(
+    child: &mut tokio::process::Child,
+    said: &mut Vec<u8>,
+) -> std::io::Result<std::process::ExitStatus> {
+    use tokio::io::AsyncReadExt;
+    let Some(mut stderr) = child.stderr.take() else {
+        return child.wait().await;
+    };
+    let mut chunk = [0u8; 1024];
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                // What it wrote just before it exited, if it comes at once.
+                let rest = stderr.read(&mut chunk);
+                if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), rest).await {
+                    keep(said, &chunk[..n]);
+                }
+                return status;
+            }
+            read = stderr.read(&mut chunk) => match read {
+                Ok(n) if n > 0 => keep(said, &chunk[..n]),
+                // Closed or unreadable: only the exit is left to wait for.
+                _ => return child.wait().await,
+            },
+        }
+    }
+}
+
+/// Appends `bytes` to `said` up to [`STDERR_KEPT_BYTES`].
+fn keep(said: &mut Vec<u8>, bytes: &[u8]) {
+    let room = STDERR_KEPT_BYTES.saturating_sub(said.len());
+    said.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
 /// What one pass over the outbox did.
@@ -413,6 +482,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_relay_that_stalls_after_accepting_is_given_up_on_for_now() {
+        // Accepts the connection and never greets: lettre's timeout covers
+        // the connection alone.
+        let relay = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = relay.local_addr().unwrap().port();
+        let config = NotifyConfig {
+            smtp: Some(crate::SmtpConfig {
+                host: "127.0.0.1".into(),
+                port,
+                security: crate::SmtpSecurity::None,
+                from: "Status <status@example.net>".into(),
+                username: None,
+                password: None,
+                timeout_secs: 1,
+            }),
+            ..NotifyConfig::default()
+        };
+        let courier = Courier::new(&config).expect("builds");
+        let m = OutboxItem {
+            key: "confirm/1".into(),
+            channel: "email".into(),
+            destination: "ana@example.net".into(),
+            subject: "Confirm".into(),
+            body: "Confirm.".into(),
+            secret: None,
+            event_at: 0,
+        };
+        // Bounded here too, so the old behaviour fails instead of hanging.
+        let sent = tokio::time::timeout(Duration::from_secs(60), courier.send(&m)).await;
+        let err = sent.expect("the send ends").expect_err("nothing was sent");
+        assert!(
+            matches!(&err, SendError::Transient(e) if e.contains("did not finish within 1 s")),
+            "{err:?}"
+        );
+        drop(relay);
+    }
+
+    #[tokio::test]
     async fn a_mitigation_command_is_told_its_outbox_key() {
         // A body of bare arguments, as versions before per-rule timeouts queued.
         let dir = tempfile::tempdir().unwrap();
@@ -433,6 +540,34 @@ mod tests {
         };
         courier.send(&m).await.expect("runs");
         assert_eq!(std::fs::read_to_string(&seen).unwrap(), m.key);
+    }
+
+    #[tokio::test]
+    async fn a_command_that_leaves_a_helper_running_is_done_when_it_exits() {
+        // The helper inherits the command's error output and holds it open
+        // for 30 s; the command has 20 s and exits at once. Its error output
+        // is what a failed run's message shows.
+        let courier = Courier::new(&NotifyConfig::default()).expect("builds");
+        let run = |script: &str| OutboxItem {
+            key: "mitigation/7/failover/amf-1".into(),
+            channel: "command".into(),
+            destination: "/bin/sh".into(),
+            subject: String::new(),
+            body: serde_json::json!({"args": ["-c", script], "timeout_secs": 20}).to_string(),
+            secret: None,
+            event_at: 0,
+        };
+        courier
+            .send(&run("sleep 30 & echo switched"))
+            .await
+            .expect("done when it exits, not when its helper lets go of its output");
+        let err = (courier.send(&run("sleep 30 & echo 'standby unreachable' >&2; exit 3")))
+            .await
+            .expect_err("failed");
+        assert!(
+            matches!(&err, SendError::Transient(e) if e.contains("exit status: 3: standby unreachable")),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]
