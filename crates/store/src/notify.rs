@@ -287,17 +287,21 @@ impl Lane {
     }
 }
 
-/// A page waits while an earlier page about the same incident to the same
-/// pager endpoint (URL; two services on one events URL share it) is still
-/// pending: a resolve sent before its retrying trigger would
-/// be undone by it, leaving the pager's incident open after ours resolved.
-/// (`page/<incident>/`: the key up to its second slash.)
-const BEHIND_AN_EARLIER_PAGE: &str = "(outbox.key LIKE 'page/%' AND EXISTS (\
-     SELECT 1 FROM outbox AS earlier WHERE earlier.rowid < outbox.rowid \
-     AND earlier.destination = outbox.destination \
+/// A page or a notice waits while an earlier one about the same incident
+/// to the same destination is still pending (its retry not yet due, or
+/// failing): a resolve sent before its retrying trigger would be undone by
+/// it, leaving the pager's incident open after ours resolved (a pager's
+/// destination is its URL; two services on one events URL share it), and a
+/// subscriber's "resolved" followed by the retried "investigating" would
+/// show the incident open again. (`page/<incident>/`, `notice/<incident>/`:
+/// the key up to its second slash; `outbox_pending_by_destination` finds
+/// the earlier ones.)
+const BEHIND_AN_EARLIER_MESSAGE: &str = "((outbox.key LIKE 'page/%' OR outbox.key LIKE 'notice/%') \
+     AND EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.destination = outbox.destination \
      AND earlier.delivered_at IS NULL AND earlier.gave_up_at IS NULL \
-     AND substr(earlier.key, 1, 5 + instr(substr(earlier.key, 6), '/')) \
-       = substr(outbox.key, 1, 5 + instr(substr(outbox.key, 6), '/'))))";
+     AND earlier.rowid < outbox.rowid \
+     AND substr(earlier.key, 1, instr(earlier.key, '/') + instr(substr(earlier.key, instr(earlier.key, '/') + 1), '/')) \
+       = substr(outbox.key, 1, instr(outbox.key, '/') + instr(substr(outbox.key, instr(outbox.key, '/') + 1), '/'))))";
 
 const OUTBOX_COLUMNS: &str = "key, channel, destination, subject, body, secret, event_at, \
      attempts, next_attempt_at, delivered_at, gave_up_at, last_error";
@@ -590,7 +594,7 @@ impl NotifyStore for SqliteStore {
         Box::pin(async move {
             sqlx::query(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL \
-                 AND next_attempt_at <= ?1 AND {LANE_OF} = ?3 AND NOT {BEHIND_AN_EARLIER_PAGE} \
+                 AND next_attempt_at <= ?1 AND {LANE_OF} = ?3 AND NOT {BEHIND_AN_EARLIER_MESSAGE} \
                  ORDER BY next_attempt_at, rowid LIMIT ?2"
             ))
             .bind(now)
@@ -1215,6 +1219,50 @@ mod tests {
         assert!(
             keys(s.due_messages(100, 10, Lane::Pages).await.expect("lists"))
                 .contains(&"page/12/resolve/0/pagerduty-0".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_hears_of_an_incident_in_order_through_retries() {
+        let (_dir, s) = store().await;
+        let subs = subscribed(&s, &["https://hooks.example.net/a", "b@example.net"]).await;
+        let (a, b) = (&subs[0], &subs[1]);
+        let investigating = [notice("4/0", a), notice("4/0", b)];
+        s.enqueue(&investigating, 10).await.expect("queues");
+        s.mark_failed(&investigating[0].key, "503", Some(100), 10)
+            .await
+            .expect("marks");
+        // Resolved meanwhile; another incident's notice to the same hook.
+        let resolved = [notice("4/6", a), notice("4/6", b)];
+        let other = notice("5/0", a);
+        s.enqueue(
+            &[resolved[0].clone(), resolved[1].clone(), other.clone()],
+            20,
+        )
+        .await
+        .expect("queues");
+        // Each subscriber's next word on incident 4 waits for the one before.
+        assert_eq!(
+            keys(s.due_messages(20, 10, Lane::Public).await.expect("lists")),
+            [investigating[1].key.clone(), other.key.clone()]
+        );
+        s.mark_delivered(&investigating[1].key, 20)
+            .await
+            .expect("marks");
+        assert_eq!(
+            keys(s.due_messages(100, 10, Lane::Public).await.expect("lists")),
+            [
+                resolved[1].key.clone(),
+                other.key.clone(),
+                investigating[0].key.clone()
+            ]
+        );
+        s.mark_delivered(&investigating[0].key, 100)
+            .await
+            .expect("marks");
+        assert!(
+            keys(s.due_messages(100, 10, Lane::Public).await.expect("lists"))
+                .contains(&resolved[0].key)
         );
     }
 }
