@@ -31,8 +31,9 @@ fn demo_once(data: &Path) -> std::process::Output {
     ])
 }
 
-/// Starts a small, quick demo on `data` and waits for its banner.
-fn start_demo(data: &Path) -> Demo {
+/// Starts a small, quick demo on `data`, waits for its banner and returns
+/// it with the status page's address the banner gives.
+fn start_demo(data: &Path) -> (Demo, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
@@ -46,14 +47,28 @@ fn start_demo(data: &Path) -> Demo {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("Dialtone is running") {
-                let _ = tx.send(());
+            if let Some(url) = line.trim().strip_prefix("status page") {
+                let _ = tx.send(url.trim().trim_end_matches('/').to_string());
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(180))
-        .expect("the demo came up");
-    Demo(child)
+    let url = (rx.recv_timeout(Duration::from_secs(180))).expect("the demo came up");
+    (Demo(child), url)
+}
+
+/// The body of `GET url` (plain HTTP/1.0, as the demo serves).
+fn http_get(url: &str) -> String {
+    use std::io::Write;
+    let (host, path) = url
+        .strip_prefix("http://")
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
 }
 
 #[cfg(unix)]
@@ -61,8 +76,13 @@ fn start_demo(data: &Path) -> Demo {
 fn a_second_demo_on_a_data_dir_is_refused_readers_are_not_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut first = start_demo(&data);
+    let (mut first, url) = start_demo(&data);
     let pid = first.0.id();
+    // Listening on port 0, it tells the port it was given, in the banner
+    // and in the page's own address.
+    assert!(!url.ends_with(":0"), "{url}");
+    let summary = http_get(&format!("{url}/api/v2/summary.json"));
+    assert!(summary.contains(&format!("\"url\":\"{url}\"")), "{summary}");
 
     let second = demo_once(&data);
     assert_usage_error(
@@ -191,7 +211,7 @@ fn changes_and_event_watches_recorded_before_a_restart_are_given_to_the_next_run
         store.save_watch(&watch).await.unwrap();
         store.close().await;
     });
-    let mut demo = start_demo(&data);
+    let (mut demo, _) = start_demo(&data);
     let term = Command::new("kill")
         .args(["-TERM", &demo.0.id().to_string()])
         .status()

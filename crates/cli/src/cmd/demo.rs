@@ -206,12 +206,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // Check everything the user gave before touching the disk, so a bad flag
     // leaves nothing behind.
     let mut config = Config::load(args.config.as_deref())?;
-    if config.notify.base_url.is_empty() {
-        config.notify.base_url = format!("http://{}", args.listen);
-    }
-    let courier = Courier::new(&config.notify).map_err(|e| UsageError(e.to_string()))?;
-    let mut run =
-        Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| {
@@ -220,6 +214,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 args.listen
             ))
         })?;
+    // Where it listens, as bound: `--listen 127.0.0.1:0` picks a port, and
+    // links in the page and in messages must carry it.
+    let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
+    if config.notify.base_url.is_empty() {
+        config.notify.base_url = base_url.clone();
+    }
+    let courier = Courier::new(&config.notify).map_err(|e| UsageError(e.to_string()))?;
+    let mut run =
+        Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     data_dir::create(&args.data_dir)?;
     // Held until the process ends: a second server on this directory would
     // mix its incidents into ours.
@@ -243,7 +246,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let store = Arc::new(store);
 
     let page = PageInfo {
-        url: format!("http://{}", args.listen),
+        url: base_url.clone(),
         created_at: start,
         ..PageInfo::default()
     };
@@ -294,7 +297,6 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // (messages first: see `Live::settle`).
     state.live.lock().await.settle(&state.sinks()).await;
 
-    let base_url = format!("http://{}", listener.local_addr().unwrap_or(args.listen));
     let login = match &console_link {
         Some(code) => format!(
             "{base_url}/login/link?code={code} (one-time link for demo-admin, valid 30 minutes)"
