@@ -58,9 +58,8 @@ pub fn retry_delay_secs(attempts: u32) -> i64 {
     (30_i64 << attempts.min(7)).min(3600)
 }
 
-/// Sends outbox messages.
-#[derive(Clone)]
 /// The mail relay and how messages go through it.
+#[derive(Clone)]
 struct Relay {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: lettre::message::Mailbox,
@@ -70,6 +69,8 @@ struct Relay {
     timeout: Duration,
 }
 
+/// Sends outbox messages.
+#[derive(Clone)]
 pub struct Courier {
     smtp: Option<Relay>,
     /// For the operator's own endpoints: pagers and mitigation webhooks.
@@ -376,11 +377,17 @@ async fn exit_status(
     loop {
         tokio::select! {
             status = child.wait() => {
-                // What it wrote just before it exited, if it comes at once.
-                let rest = stderr.read(&mut chunk);
-                if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), rest).await {
-                    keep(said, &chunk[..n]);
-                }
+                // What it wrote just before it exited, as far as it comes
+                // at once: a helper it left running may hold the pipe.
+                let rest = async {
+                    while said.len() < STDERR_KEPT_BYTES {
+                        match stderr.read(&mut chunk).await {
+                            Ok(n) if n > 0 => keep(said, &chunk[..n]),
+                            _ => break,
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_millis(100), rest).await;
                 return status;
             }
             read = stderr.read(&mut chunk) => match read {
@@ -566,6 +573,14 @@ mod tests {
             .expect_err("failed");
         assert!(
             matches!(&err, SendError::Transient(e) if e.contains("exit status: 3: standby unreachable")),
+            "{err:?}"
+        );
+        // More than a read's worth, written as it exits: kept up to 4 KiB.
+        let err = (courier.send(&run("head -c 6000 /dev/zero | tr '\\0' x >&2; exit 3")))
+            .await
+            .expect_err("failed");
+        assert!(
+            matches!(&err, SendError::Transient(e) if e.ends_with(&"x".repeat(STDERR_KEPT_BYTES))),
             "{err:?}"
         );
     }
