@@ -276,7 +276,7 @@ impl Live {
             .map(|inc| {
                 let merged: Vec<&Incident> = (self.run.engine().incidents().iter())
                     .chain(&self.earlier)
-                    .filter(|i| i.operator.merged_into == Some(inc.id))
+                    .filter(|i| self.merged_into(i) == Some(inc.id))
                     .collect();
                 let mut areas: Vec<String> = Vec::new();
                 for region in std::iter::once(inc)
@@ -310,6 +310,22 @@ impl Live {
                 }
             })
             .collect()
+    }
+
+    /// The incident `inc` was merged into in the end: the engine points
+    /// merges into a merged incident on to its target, but not those an
+    /// earlier run made, which sit in its closed history.
+    fn merged_into(&self, inc: &Incident) -> Option<u64> {
+        let mut into = inc.operator.merged_into?;
+        // Each step is an incident merged later; a chain is no longer than
+        // the incidents there are.
+        for _ in 0..=self.earlier.len() + self.run.engine().incidents().len() {
+            match self.incident(into).and_then(|i| i.operator.merged_into) {
+                Some(next) => into = next,
+                None => break,
+            }
+        }
+        Some(into)
     }
 
     /// Applies the playbook now: twin failovers take effect at once, every

@@ -11,6 +11,7 @@ use common::{Harness, Reply, authed, get, harness_notifying, harness_with, live_
 use dialtone_auth::Role;
 use dialtone_engine::Incident;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
+use dialtone_server::live::Live;
 use dialtone_server::{Rate, ServerConfig};
 use dialtone_store::{NotifyStore, ReportReply};
 use serde_json::json;
@@ -47,6 +48,11 @@ async fn public_ids(h: &Harness) -> Vec<String> {
 /// email set up (nothing is sent here: replies are only queued) and reports
 /// unlimited, and the area its reports will come from.
 async fn mailing_harness() -> (Harness, String) {
+    mailing_harness_over(live_after(120)).await
+}
+
+/// [`mailing_harness`] over `live`.
+async fn mailing_harness_over(live: Live) -> (Harness, String) {
     let config = ServerConfig {
         report_rate: Rate {
             per_second: 1000.0,
@@ -67,7 +73,7 @@ async fn mailing_harness() -> (Harness, String) {
         }),
         ..NotifyConfig::default()
     };
-    let h = harness_notifying(live_after(120), config, notify).await;
+    let h = harness_notifying(live, config, notify).await;
     let area = h.state.live.lock().await.regions()[0].clone();
     (h, area)
 }
@@ -139,6 +145,64 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     );
     let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
+}
+
+/// Declares an incident by hand over the API; its id.
+async fn declare(h: &Harness, token: &str, title: &str) -> u64 {
+    let body = json!({"title": title, "body": "Calls fail.", "severity": "major"});
+    let declared = send(
+        h.router(),
+        authed("POST", "/api/v1/incidents", token, Some(body)),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    declared.json()["incident"]["id"].as_u64().unwrap()
+}
+
+/// Merges incident `from` into `into` over the API.
+async fn merge(h: &Harness, token: &str, into: u64, from: u64) {
+    let path = format!("/api/v1/incidents/{into}/merge");
+    let merged = send(
+        h.router(),
+        authed("POST", &path, token, Some(json!({"from": from}))),
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+}
+
+/// Merged before a restart and again after it: the first incident's
+/// reporters hear when the last one it ended up in is fixed.
+#[tokio::test]
+async fn reporters_hear_through_merges_made_before_and_after_a_restart() {
+    let (before, area) = mailing_harness().await;
+    let first = surge_incident(&before, &area).await;
+    let otto = before.token("otto", Role::Operator).await;
+    assert_eq!(
+        act(&before, &otto, first.id, "approve").await.status,
+        StatusCode::OK
+    );
+    let second = declare(&before, &otto, "Calls failing").await;
+    merge(&before, &otto, second, first.id).await;
+    let earlier = dialtone_store::Store::recent_incidents(&before.store, 50)
+        .await
+        .unwrap();
+
+    // Restarted a few minutes on: the first incident is closed history.
+    let (h, _) = mailing_harness_over(common::resumed_after(earlier, 130)).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let admin = h.token("ada", Role::Admin).await;
+    let r = send(
+        h.router(),
+        report("cannot_call", &area, Some("ana@example.net")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let third = declare(&h, &otto, "Calls failing nationwide").await;
+    merge(&h, &otto, third, second).await;
+    let resolved = act(&h, &otto, third, "resolve").await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let replies = report_replies(&h, &admin).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
 }
 
 /// A merge resolves its source with no fix: its reporters hear when the
