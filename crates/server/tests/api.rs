@@ -7,8 +7,8 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{
-    Harness, assert_page, authed, get, harness, harness_notifying, harness_with, live_after,
-    live_with_incident, press_link_button, send,
+    Harness, assert_page, authed, declare, get, harness, harness_notifying, harness_with,
+    live_after, live_with_incident, press_link_button, send,
 };
 use dialtone_auth::Role;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
@@ -1141,17 +1141,7 @@ async fn a_failed_form_post_keeps_what_was_typed() {
 async fn an_update_on_an_incident_closed_before_a_restart_reaches_subscribers() {
     let before = harness(live_after(0)).await;
     let op = before.token("otto", Role::Operator).await;
-    let declared = send(
-        before.router(),
-        authed(
-            "POST",
-            "/api/v1/incidents",
-            &op,
-            Some(json!({"title": "Fibre cut near Leeds", "body": "Investigating."})),
-        ),
-    )
-    .await;
-    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+    let id = declare(&before, &op, "Fibre cut near Leeds").await;
     let resolved = send(
         before.router(),
         authed(
@@ -1208,18 +1198,7 @@ async fn an_update_on_an_incident_closed_before_a_restart_reaches_subscribers() 
 async fn an_incident_left_open_comes_back_after_a_restart() {
     let before = harness(live_after(0)).await;
     let op = before.token("otto", Role::Operator).await;
-    let declared = send(
-        before.router(),
-        authed(
-            "POST",
-            "/api/v1/incidents",
-            &op,
-            Some(json!({"title": "Fibre cut near Leeds", "body": "Investigating."})),
-        ),
-    )
-    .await;
-    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
-    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+    let id = declare(&before, &op, "Fibre cut near Leeds").await;
 
     let earlier = dialtone_store::Store::recent_incidents(&before.store, 50)
         .await

@@ -7,7 +7,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Harness, Reply, authed, get, harness_notifying, harness_with, live_after, send};
+use common::{
+    Harness, Reply, authed, declare, get, harness_notifying, harness_with, live_after, send,
+};
 use dialtone_auth::Role;
 use dialtone_engine::Incident;
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
@@ -147,18 +149,6 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
 }
 
-/// Declares an incident by hand over the API; its id.
-async fn declare(h: &Harness, token: &str, title: &str) -> u64 {
-    let body = json!({"title": title, "body": "Calls fail.", "severity": "major"});
-    let declared = send(
-        h.router(),
-        authed("POST", "/api/v1/incidents", token, Some(body)),
-    )
-    .await;
-    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
-    declared.json()["incident"]["id"].as_u64().unwrap()
-}
-
 /// Merges incident `from` into `into` over the API.
 async fn merge(h: &Harness, token: &str, into: u64, from: u64) {
     let path = format!("/api/v1/incidents/{into}/merge");
@@ -224,29 +214,8 @@ async fn reporters_of_a_merged_incident_hear_when_the_one_it_joined_is_fixed() {
         }
         live.settle(&h.state.sinks()).await;
     }
-    let declared = send(
-        h.router(),
-        authed(
-            "POST",
-            "/api/v1/incidents",
-            &otto,
-            Some(json!({"title": "Calls failing", "body": "Calls fail.", "severity": "major"})),
-        ),
-    )
-    .await;
-    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
-    let into = declared.json()["incident"]["id"].as_u64().unwrap();
-    let merge = send(
-        h.router(),
-        authed(
-            "POST",
-            &format!("/api/v1/incidents/{into}/merge"),
-            &otto,
-            Some(json!({"from": surge.id})),
-        ),
-    )
-    .await;
-    assert_eq!(merge.status, StatusCode::OK, "{}", merge.body);
+    let into = declare(&h, &otto, "Calls failing").await;
+    merge(&h, &otto, into, surge.id).await;
     assert_eq!(
         report_replies(&h, &admin).await,
         Vec::<serde_json::Value>::new(),

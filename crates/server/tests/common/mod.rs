@@ -150,6 +150,18 @@ pub async fn get(router: Router, path: &str) -> Reply {
     send(router, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
+/// Declares an incident by hand over the API with `token`; its id.
+pub async fn declare(h: &Harness, token: &str, title: &str) -> u64 {
+    let body = serde_json::json!({"title": title, "body": "Investigating.", "severity": "major"});
+    let declared = send(
+        h.router(),
+        authed("POST", "/api/v1/incidents", token, Some(body)),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    declared.json()["incident"]["id"].as_u64().unwrap()
+}
+
 /// Follows a mail's link as a person does: the page it leads to must be one
 /// button, and pressing it posts the link's token to the form's action.
 pub async fn press_link_button(router: Router, path: &str) -> Reply {
