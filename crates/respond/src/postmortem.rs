@@ -30,6 +30,27 @@ fn minutes(from: Timestamp, to: Option<Timestamp>) -> String {
     })
 }
 
+/// `s` as plain text inside a line of Markdown: titles, updates and details
+/// are typed by operators and element ids come from topology files, so a
+/// line break would start a section of their making and markup (a link, raw
+/// HTML, a table's `|`) would render as such wherever the report is shown.
+/// Line breaks become spaces and CommonMark's markup characters are
+/// backslash-escaped, which renders them as themselves.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            c if c.is_control() => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The report, in Markdown.
 pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let mut md = String::new();
@@ -37,7 +58,12 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let opened = inc.opened_at;
     let mitigated = first(TimelineKind::Mitigated);
     let recovered = inc.monitoring_at.or(inc.resolved_at);
-    let _ = writeln!(md, "# Postmortem: incident {}: {}\n", inc.id, inc.title);
+    let _ = writeln!(
+        md,
+        "# Postmortem: incident {}: {}\n",
+        inc.id,
+        text(&inc.title)
+    );
     let _ = writeln!(
         md,
         "Status **{}**, severity **{}**. Opened {}{}.\n",
@@ -105,7 +131,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
         let _ = writeln!(
             md,
             "- {}: {}.",
-            dialtone_engine::region_name(&r.region),
+            text(&dialtone_engine::region_name(&r.region)),
             dialtone_engine::services_phrase(r.services)
         );
     }
@@ -113,10 +139,10 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     md.push_str("\n## Root cause\n\n");
     match &inc.root_cause {
         Some(root) => {
-            let _ = writeln!(md, "**{root}**. Evidence:\n");
+            let _ = writeln!(md, "**{}**. Evidence:\n", text(root));
             if let Some(c) = inc.candidates.iter().find(|c| &c.element == root) {
                 for line in &c.evidence {
-                    let _ = writeln!(md, "- {line}");
+                    let _ = writeln!(md, "- {}", text(line));
                 }
             }
         }
@@ -129,7 +155,13 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             .iter()
             .filter(|c| Some(&c.element) != inc.root_cause.as_ref())
         {
-            let _ = writeln!(md, "- {} ({}, score {:.2})", c.element, c.kind, c.score);
+            let _ = writeln!(
+                md,
+                "- {} ({}, score {:.2})",
+                text(&c.element),
+                text(&c.kind),
+                c.score
+            );
         }
     }
 
@@ -154,7 +186,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
         md.push_str("None recorded.\n");
     }
     for e in actions {
-        let _ = writeln!(md, "- {}: {}", utc(e.at), e.detail);
+        let _ = writeln!(md, "- {}: {}", utc(e.at), text(&e.detail));
     }
 
     md.push_str("\n## Communications\n\nPublic updates:\n\n");
@@ -164,7 +196,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             "- {} ({}): {}",
             utc(e.at),
             e.status.as_str(),
-            e.public_body
+            text(&e.public_body)
         );
     }
     let mut channels: Vec<(&str, usize, usize)> = Vec::new();
@@ -194,7 +226,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             utc(e.at),
             e.kind.as_str(),
             e.status.as_str(),
-            e.detail.replace('|', "/")
+            text(&e.detail)
         );
     }
     md.push_str(
@@ -206,6 +238,40 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operators_words_stay_text_in_the_report() {
+        let mut inc = Incident::open(7, 0);
+        inc.title =
+            "Outage\n\n## Root cause\n\n**Human error** <img src=x onerror=alert(1)>".into();
+        inc.timeline.push(dialtone_engine::TimelineEntry {
+            incident: 7,
+            at: 60,
+            kind: TimelineKind::Updated,
+            status: inc.status,
+            public_body: "See [docs](javascript:alert(1)) | 50% of_calls".into(),
+            detail: "update by otto\r\n| forged | row |".into(),
+        });
+        let md = render(&inc, &[]);
+        assert!(
+            md.starts_with(
+                "# Postmortem: incident 7: Outage  \\#\\# Root cause  \\*\\*Human error\\*\\* \\<img src=x onerror=alert(1)\\>\n"
+            ),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("\n## ").count(),
+            render(&Incident::open(7, 0), &[]).matches("\n## ").count()
+        );
+        assert!(
+            md.contains("See \\[docs\\](javascript:alert(1)) \\| 50% of\\_calls"),
+            "{md}"
+        );
+        assert!(
+            md.contains("update by otto  \\| forged \\| row \\| |"),
+            "{md}"
+        );
+    }
 
     #[test]
     fn dates_are_civil_utc() {
