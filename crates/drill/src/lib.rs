@@ -350,10 +350,13 @@ fn score(
         .iter()
         .filter(|i| !matched.iter().flatten().any(|m| m.id == i.id))
         .collect();
-    let first_onset = truths.iter().map(|t| t.onset).min();
+    // Warm-up ends at the first fault's onset, or, in a scenario with no
+    // fault (a quiet week, planned maintenance), where a fault would begin:
+    // what such a scenario opens after that is what it tests.
+    let warm_up_end = (truths.iter().map(|t| t.onset).min()).unwrap_or(config.twin.fault_at);
     let before = false_incidents
         .iter()
-        .filter(|i| first_onset.is_none_or(|onset| i.opened_at < onset))
+        .filter(|i| i.opened_at < warm_up_end)
         .count();
     Scorecard {
         scenario: config.twin.scenario.clone(),
@@ -554,6 +557,26 @@ mod tests {
     use dialtone_model::SeriesKey;
 
     use super::*;
+
+    #[test]
+    fn without_a_fault_warm_up_ends_where_a_fault_would_begin() {
+        let config = DrillConfig::new(TwinConfig {
+            cells: 60,
+            scenario: "quiet-week".into(),
+            ..TwinConfig::default()
+        });
+        let run = Run::new(config.twin.clone(), config.engine.clone(), 1).expect("a twin");
+        let fault_at = config.twin.fault_at;
+        let incidents = [
+            Incident::open(1, fault_at - 3600),
+            Incident::open(2, fault_at + 3600),
+        ];
+        let card = score(&config, &run, &[], &incidents, &[]);
+        assert_eq!(
+            (card.false_incidents, card.false_incidents_before_fault),
+            (2, 1)
+        );
+    }
 
     #[test]
     fn only_an_incident_showing_the_faults_symptoms_detects_it_unranked() {
