@@ -145,11 +145,7 @@ pub(crate) async fn authenticate(
             session: None,
         });
     }
-    let session_cookie = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| cookie(h, SESSION_COOKIE));
-    if let Some(value) = session_cookie {
+    if let Some(value) = session_cookie(headers) {
         let id_hash = sha256_hex(value.as_bytes());
         let session = state
             .auth
@@ -408,8 +404,29 @@ pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response
     login_form(&state, axum::http::StatusCode::OK, None)
 }
 
-/// Starts a session for `user` and sends the browser to the console.
-async fn start_session(state: &AppState, user: &User, how: &str) -> Result<Response, ApiError> {
+/// The session cookie a request carries, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    (headers.get(header::COOKIE))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| cookie(h, SESSION_COOKIE))
+        .map(str::to_owned)
+}
+
+/// Starts a session for `user` and sends the browser to the console. The
+/// session the browser signed in over (`previous`, its cookie), if any,
+/// ends: its cookie is replaced, and a copy of it must not outlive it.
+async fn start_session(
+    state: &AppState,
+    user: &User,
+    how: &str,
+    previous: Option<String>,
+) -> Result<Response, ApiError> {
+    if let Some(previous) = previous {
+        state
+            .auth
+            .delete_session(&sha256_hex(previous.as_bytes()))
+            .await?;
+    }
     let session = new_session().map_err(internal)?;
     let now = unix_now();
     state
@@ -497,6 +514,7 @@ pub(crate) async fn login(
 }
 
 async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
+    let previous = session_cookie(req.headers());
     let body = match sign_in_post(state, req, "The form expired. Please sign in again.").await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
@@ -524,7 +542,7 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
-        Some(user) if verified => start_session(state, &user, "password").await,
+        Some(user) if verified => start_session(state, &user, "password", previous).await,
         _ => {
             // A name that is nobody's is kept out of the log: it is often a
             // password typed into the wrong field.
@@ -584,6 +602,7 @@ pub(crate) async fn login_link(
 
 async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let expired = "The sign-in page expired: open the link again.";
+    let previous = session_cookie(req.headers());
     let body = match sign_in_post(state, req, expired).await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
@@ -594,7 +613,7 @@ async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiErr
         .take_login_link(&sha256_hex(code.as_bytes()), unix_now())
         .await?;
     match user {
-        Some(user) => start_session(state, &user, "one-time link").await,
+        Some(user) => start_session(state, &user, "one-time link", previous).await,
         None => login_form(
             state,
             axum::http::StatusCode::UNAUTHORIZED,

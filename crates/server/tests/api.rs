@@ -278,6 +278,41 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
     assert!(!format!("{audit:?}").contains("hunter2"));
 }
 
+/// Signing in again ends the session the browser signed in over: its cookie
+/// is replaced, and a copy of it must not outlive it.
+#[tokio::test]
+async fn signing_in_again_ends_the_session_signed_in_over() {
+    let h = harness(live_after(0)).await;
+    let old = sign_in_as(&h, "sam", Role::Operator).await;
+    let form = get(h.router(), "/login").await;
+    let login_csrf = set_cookie_value(&form, "dialtone_login_csrf").unwrap();
+    let again = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "cookie",
+            format!(
+                "dialtone_login_csrf={login_csrf}; dialtone_session={}",
+                old.cookie
+            ),
+        )
+        .body(Body::from(format!(
+            "csrf={login_csrf}&username=sam&password=correct+horse+battery+staple"
+        )))
+        .unwrap();
+    let r = send(h.router(), again).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let new = set_cookie_value(&r, "dialtone_session").unwrap();
+    let console = |session: &str| {
+        let req = Request::get("/console")
+            .header("cookie", format!("dialtone_session={session}"))
+            .body(Body::empty())
+            .unwrap();
+        send(h.router(), req)
+    };
+    assert_eq!(console(&new).await.status, StatusCode::OK);
+    assert_ne!(console(&old.cookie).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_session_acts_with_its_csrf_token_and_signs_out() {
     let h = harness(live_with_incident()).await;
