@@ -10,6 +10,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::TopoFileError;
 
+/// How the assessment names a vendor as a cause (`vendor:Acme`).
+const VENDOR_PREFIX: &str = "vendor:";
+
 /// A reference to an element as written: the id and the line it is on.
 #[derive(Debug, Clone)]
 pub(crate) struct Ref {
@@ -66,16 +69,18 @@ impl Draft {
     /// own: `link-<from>-<to>`, or with `-2`, `-3`, ... the first not taken.
     /// Parallel links so become elements (and redundancy) of their own, and
     /// a generated id never collides with one defined before it (`a-b` to
-    /// `c` and `a` to `b-c` both start from `link-a-b-c`).
-    pub fn free_link_id(&self, from: &str, to: &str) -> String {
+    /// `c` and `a` to `b-c` both start from `link-a-b-c`), nor with one in
+    /// `reserved`: the ids the file gives links of its own, later in it.
+    pub fn free_link_id(&self, from: &str, to: &str, reserved: &HashSet<&str>) -> String {
+        let free = |id: &str| !self.is_defined(id) && !reserved.contains(id);
         let base = format!("link-{from}-{to}");
-        if !self.is_defined(&base) {
+        if free(&base) {
             return base;
         }
         (2..)
             .map(|n| format!("{base}-{n}"))
-            .find(|id| !self.is_defined(id))
-            .expect("some suffix is free: the draft is finite")
+            .find(|id| free(id))
+            .expect("some suffix is free: the draft and the reserved ids are finite")
     }
 
     pub fn invalid(&self, line: usize, element: &str, message: impl Into<String>) -> TopoFileError {
@@ -91,6 +96,17 @@ impl Draft {
     pub fn define(&mut self, element: Element, line: usize) -> Result<(), TopoFileError> {
         if element.id.trim().is_empty() {
             return Err(self.invalid(line, &element.id, "an element id cannot be empty"));
+        }
+        // The assessment names a vendor its members share `vendor:NAME`; an
+        // element of that name would be taken for the vendor.
+        if element.id.starts_with(VENDOR_PREFIX) {
+            return Err(self.invalid(
+                line,
+                &element.id,
+                format!(
+                    "ids beginning `{VENDOR_PREFIX}` are kept for shared vendors: give the element another id, and its vendor with `vendor = \"...\"`"
+                ),
+            ));
         }
         if let Some(&first) = self.index.get(&element.id) {
             return Err(TopoFileError::DuplicateId {

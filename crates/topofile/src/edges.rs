@@ -7,7 +7,7 @@
 //! redundancy). Element kinds come from the id's first word (`cell-7` is a
 //! cell); see `docs/topology.md`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use dialtone_model::{ALL_SERVICES, Element, ElementKind, Redundancy};
 
@@ -83,7 +83,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             "requires" => push_group(&mut requires, &mut requires_of, s, t),
             "any_of" => push_group(&mut any_of, &mut any_of_of, s, t),
             "link" => {
-                let id = draft.free_link_id(source, target);
+                let id = draft.free_link_id(source, target, &HashSet::new());
                 draft.define(Element::new(id.clone(), ElementKind::Link), line)?;
                 let link = Ref { id, line };
                 draft.depend(DraftDependency {

@@ -1,6 +1,6 @@
 //! The TOML topology format (reference: `docs/topology.md`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dialtone_model::{ALL_SERVICES, Element, ElementKind, Redundancy, Service, ServiceMask};
 use serde::Deserialize;
@@ -255,12 +255,17 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         draft.depend(dependency);
     }
 
+    // A link the file names takes its name wherever it stands: a link
+    // before it that names none must not take it first.
+    let named: HashSet<&str> = (doc.link.iter())
+        .filter_map(|l| l.id.as_ref().map(|id| id.get_ref().as_str()))
+        .collect();
     for l in &doc.link {
         let from = lines.reference(&l.from);
         let to = lines.reference(&l.to);
         let id = match &l.id {
             Some(id) => id.get_ref().clone(),
-            None => draft.free_link_id(&from.id, &to.id),
+            None => draft.free_link_id(&from.id, &to.id, &named),
         };
         let line = l.id.as_ref().map_or(from.line, |i| lines.of_span(i));
         let mut element = Element::new(id.clone(), ElementKind::Link);

@@ -319,6 +319,30 @@ fn generated_link_ids_skip_every_id_already_taken() {
 }
 
 #[test]
+fn a_link_named_later_keeps_its_name_from_one_generated_before_it() {
+    let mut toml = routers_and_links(&["a", "b"], &[("a", "b")]);
+    toml.push_str("[[link]]\nid = \"link-a-b\"\nfrom = \"a\"\nto = \"b\"\n");
+    let t = parse_toml(&toml, "links.toml").expect("the second link names its own id");
+    assert_eq!(link_ids(&t), ["link-a-b-2", "link-a-b"]);
+}
+
+#[test]
+fn an_id_that_names_a_vendor_is_refused() {
+    let toml = "[[element]]\nid = \"a\"\nkind = \"router\"\nvendor = \"Acme\"\n\n[[element]]\nid = \"vendor:Acme\"\nkind = \"router\"\n";
+    let err = parse_toml(toml, "vendors.toml")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.starts_with("vendors.toml:7:") && err.contains("kept for shared vendors"),
+        "{err}"
+    );
+    let err = parse_csv("vendor:Acme,b,requires\n", "vendors.csv")
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("kept for shared vendors"), "{err}");
+}
+
+#[test]
 fn generated_link_ids_never_collide_in_an_edge_list_either() {
     let t = parse_csv("a-b,c,link\na,b-c,link\n", "links.csv").expect("two links, two ids");
     assert_eq!(link_ids(&t), ["link-a-b-c", "link-a-b-c-2"]);
