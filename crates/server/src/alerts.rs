@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::access::{Principal, audit};
 use crate::api::parse_json;
 use crate::extract::Body;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, MAX_ALERTS_BODY_BYTES};
 
 /// The webhook's envelope, read leniently: senders add fields (newer
 /// Alertmanagers send `notification_reason`), and only these matter here.
@@ -30,6 +30,8 @@ use crate::{ApiError, AppState};
 struct Webhook {
     version: String,
     alerts: Vec<Alert>,
+    #[serde(default, rename = "truncatedAlerts")]
+    truncated_alerts: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,9 +87,17 @@ fn services_of(names: &str) -> Result<ServiceMask, String> {
 pub(crate) async fn receive(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Body(body): Body,
+    Body(body): Body<MAX_ALERTS_BODY_BYTES>,
 ) -> Result<Json<Value>, ApiError> {
     let webhook: Webhook = parse_json(&body)?;
+    if webhook.truncated_alerts > 0 {
+        // Alertmanager's `max_alerts` cut the group: those alerts are not
+        // here, and their probes will not count.
+        tracing::warn!(
+            truncated = webhook.truncated_alerts,
+            "Alertmanager left alerts out of a notification (max_alerts); raise it to let them count"
+        );
+    }
     if webhook.version != "4" {
         return Err(ApiError::BadRequest(format!(
             "webhook version `{}`: Dialtone reads Alertmanager's version 4",

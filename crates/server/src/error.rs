@@ -26,8 +26,8 @@ pub enum ApiError {
     /// The request contradicts the current state (e.g. acting on a resolved incident).
     #[error("{0}")]
     Conflict(String),
-    #[error("the body is larger than {} bytes: send less", crate::MAX_BODY_BYTES)]
-    PayloadTooLarge,
+    #[error("the body is larger than {0} bytes: send less")]
+    PayloadTooLarge(usize),
     #[error("too many requests from your address: wait {retry_after_secs} s and try again")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) failed; the request may succeed later.
@@ -45,7 +45,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,16 +8,17 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::{ApiError, read_body};
+use crate::{ApiError, MAX_BODY_BYTES, read_body_up_to};
 
-/// The request body, at most [`crate::MAX_BODY_BYTES`] (413 beyond).
-pub(crate) struct Body(pub Bytes);
+/// The request body, at most `LIMIT` bytes, [`crate::MAX_BODY_BYTES`] unless
+/// the route says (413 beyond).
+pub(crate) struct Body<const LIMIT: usize = MAX_BODY_BYTES>(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl<const LIMIT: usize, S: Send + Sync> FromRequest<S> for Body<LIMIT> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        read_body(req.into_body()).await.map(Body)
+        read_body_up_to(req.into_body(), LIMIT).await.map(Body)
     }
 }
 

@@ -54,26 +54,38 @@ use live::Live;
 pub use metrics::Deliveries;
 use metrics::{LastSnapshot, Snapshot};
 
-/// Largest request body any route accepts.
+/// Largest request body a route accepts, but for Alertmanager's.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Largest body of Alertmanager's webhook (`POST /api/v1/alerts`): it sends
+/// a group's alerts in one notification, about a kilobyte each, and the
+/// widest outage makes the largest group; refused, the notification would
+/// be dropped, not retried.
+pub const MAX_ALERTS_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// A request's body, at most [`MAX_BODY_BYTES`]: one answer (413) for a
-/// body too large however it was sent (a `Content-Length` over the limit is
-/// refused by the body-limit layer before any handler; a chunked body is
-/// cut off here).
+/// body too large however it was sent (a `Content-Length` over the largest
+/// limit is refused by the body-limit layer before any handler; a chunked
+/// body, or one over its route's limit, is cut off here).
 pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-            while let Some(err) = source {
-                if err.is::<http_body_util::LengthLimitError>() {
-                    return ApiError::PayloadTooLarge;
-                }
-                source = err.source();
+    read_body_up_to(body, MAX_BODY_BYTES).await
+}
+
+/// A request's body, at most `limit` bytes (413 beyond).
+pub(crate) async fn read_body_up_to(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(err) = source {
+            if err.is::<http_body_util::LengthLimitError>() {
+                return ApiError::PayloadTooLarge(limit);
             }
-            ApiError::BadRequest(format!("could not read the request body: {e}"))
-        })
+            source = err.source();
+        }
+        ApiError::BadRequest(format!("could not read the request body: {e}"))
+    })
 }
 /// A form's body, at most [`MAX_BODY_BYTES`], checked to be one: the one
 /// place a form is read, so a body sent otherwise (multipart, bad `%`
@@ -518,10 +530,11 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_ALERTS_BODY_BYTES))
         // 503, not 408: a request runs out of time mostly waiting on us
         // (the pipeline's lock, the database). A body still arriving after
-        // the timeout gets the same answer: bodies are at most 64 KiB.
+        // the timeout gets the same answer: bodies are at most 64 KiB, or
+        // Alertmanager's 4 MiB from the operator's own network.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(REQUEST_TIMEOUT_SECS),

@@ -115,3 +115,46 @@ async fn a_webhook_of_another_version_or_shape_is_refused() {
         assert!(r.body.contains(why), "{}", r.body);
     }
 }
+
+/// Alertmanager sends a group's alerts in one notification, and the widest
+/// outage makes the largest: far over the other routes' 64 KiB. Refused, it
+/// would be dropped, not sent again.
+#[tokio::test]
+async fn a_wide_outages_notification_is_taken_whole() {
+    let live = live_after(90);
+    let cell = first_cell(&live);
+    let h = harness(live).await;
+    let token = h.token("alertmanager", Role::Operator).await;
+    let alerts: Vec<serde_json::Value> = (0..300)
+        .map(|k| {
+            let mut a = alert(
+                "firing",
+                json!({"alertname": "TestCallsFailing", "element": cell, "probe": format!("probe-{k}")}),
+            );
+            a["fingerprint"] = json!(format!("{k:016x}"));
+            a["annotations"]["description"] = json!("test calls from the probe fail ".repeat(20));
+            a
+        })
+        .collect();
+    let body = webhook("4", json!(alerts));
+    assert!(body.to_string().len() > dialtone_server::MAX_BODY_BYTES);
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/alerts", &token, Some(body)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 300, "{}", r.body);
+
+    let padding = "x".repeat(dialtone_server::MAX_ALERTS_BODY_BYTES);
+    let huge = webhook(
+        "4",
+        json!([alert("firing", json!({"element": cell, "pad": padding}))]),
+    );
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/alerts", &token, Some(huge)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
