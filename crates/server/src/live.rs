@@ -17,7 +17,7 @@ use dialtone_drill::Run;
 use dialtone_engine::{
     ActionError, Declaration, Incident, OperatorAction, ProbeAlert, ProbeRefused, TimelineEntry,
 };
-use dialtone_model::Timestamp;
+use dialtone_model::{ServiceMask, Timestamp};
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
@@ -35,6 +35,15 @@ use crate::{History, Published, Rendered};
 /// Reports this long before an incident opened are answered when it resolves:
 /// customers often notice first.
 const REPORTS_BEFORE_SECS: i64 = 3600;
+
+/// The problems a fix of `services` answers, as reports name them: those of
+/// its services, and "something else", which names none.
+fn problems_answered(services: ServiceMask) -> Vec<String> {
+    (Problem::ALL.into_iter())
+        .filter(|p| *p == Problem::Other || services & p.service().bit() != 0)
+        .map(|p| p.as_str().to_string())
+        .collect()
+}
 
 /// Minutes of KPI history kept for charts.
 pub const HISTORY_MINUTES: usize = 180;
@@ -278,17 +287,24 @@ impl Live {
                     .chain(&self.earlier)
                     .filter(|i| self.merged_into(i) == Some(inc.id))
                     .collect();
-                let mut areas: Vec<String> = Vec::new();
+                // Each area with the services broken there, in the order
+                // the incidents list them.
+                let mut broken: Vec<(String, ServiceMask)> = Vec::new();
                 for region in std::iter::once(inc)
                     .chain(merged.iter().copied())
                     .flat_map(|i| &i.impact.regions)
                 {
-                    if !areas.contains(&region.region) {
-                        areas.push(region.region.clone());
+                    match broken.iter_mut().find(|(area, _)| *area == region.region) {
+                        Some((_, services)) => *services |= region.services,
+                        None => broken.push((region.region.clone(), region.services)),
                     }
                 }
                 let opened_at = (merged.iter().map(|i| i.opened_at)).fold(inc.opened_at, Timestamp::min);
-                let places: Vec<String> = areas.iter().map(|a| dialtone_engine::region_name(a)).collect();
+                let places: Vec<String> =
+                    broken.iter().map(|(a, _)| dialtone_engine::region_name(a)).collect();
+                let areas = (broken.into_iter())
+                    .map(|(area, services)| (area, problems_answered(services)))
+                    .collect();
                 ReportReply {
                     incident: inc.id,
                     from: opened_at - REPORTS_BEFORE_SECS,

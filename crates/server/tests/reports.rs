@@ -137,13 +137,31 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     assert!(public_ids(&h).await.contains(&id));
 
+    // Someone in the same area without data: calls being fixed is no
+    // answer to that.
+    let r = send(h.router(), report("no_data", &area, Some("bo@example.net"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
     let resolved = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     let admin = h.token("ada", Role::Admin).await;
     assert_eq!(
         report_replies(&h, &admin).await.len(),
         1,
-        "one reporter left an address"
+        "one reporter of failing calls left an address"
+    );
+    // Their address is kept for the fix of their own problem.
+    let data_fixed = ReportReply {
+        incident: 99,
+        areas: vec![(area.clone(), vec!["no_data".into()])],
+        from: i64::MIN,
+        to: i64::MAX,
+        subject: "fixed".into(),
+        body: "fixed".into(),
+    };
+    assert_eq!(
+        h.store.queue_report_replies(&data_fixed, 0).await.unwrap(),
+        1
     );
     let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
@@ -249,7 +267,7 @@ async fn without_email_no_address_is_asked_for_or_kept() {
     // Nothing to write back to: a reply over every area and time finds no address.
     let reply = ReportReply {
         incident: 1,
-        areas: vec![area],
+        areas: vec![(area, vec!["cannot_call".into()])],
         from: i64::MIN,
         to: i64::MAX,
         subject: "fixed".into(),

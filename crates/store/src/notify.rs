@@ -80,8 +80,10 @@ impl Subscriber {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportReply {
     pub incident: u64,
-    /// Areas (region ids) the incident covered.
-    pub areas: Vec<String>,
+    /// Areas (region ids) the incident covered, each with the problems (as
+    /// reported: `cannot_call`, ...) it answers there: those of the services
+    /// it broke there. A fix for calls is no fix for someone without data.
+    pub areas: Vec<(String, Vec<String>)>,
     /// Network-time window of the reports it answers.
     pub from: i64,
     pub to: i64,
@@ -757,9 +759,9 @@ impl NotifyStore for SqliteStore {
             // first and waits its turn.
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let mut queued = 0;
-            for area in &reply.areas {
+            for (area, problems) in &reply.areas {
                 let rows = sqlx::query(
-                    "SELECT id, contact FROM reports WHERE area = ?1 AND at BETWEEN ?2 AND ?3 \
+                    "SELECT id, contact, problem FROM reports WHERE area = ?1 AND at BETWEEN ?2 AND ?3 \
                      AND contact IS NOT NULL ORDER BY id",
                 )
                 .bind(area)
@@ -768,6 +770,10 @@ impl NotifyStore for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await?;
                 for row in &rows {
+                    let problem: String = row.try_get("problem")?;
+                    if !problems.contains(&problem) {
+                        continue;
+                    }
                     let id: i64 = row.try_get("id")?;
                     let item = OutboxItem {
                         key: format!("report/{id}/{}", reply.incident),
