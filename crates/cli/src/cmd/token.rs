@@ -33,9 +33,9 @@ enum TokenCommand {
     /// Revoke a token by its id (the `dt_<id>_` part, also printed at creation);
     /// requests bearing it are refused from the next one on.
     ///
-    /// Example: dialtone token revoke 3f9a0c
+    /// Example: dialtone token revoke 3f9a0c17b2d4e855
     Revoke {
-        /// The token's public id.
+        /// The token's public id: 16 hexadecimal digits, whole.
         id: String,
         #[command(flatten)]
         data: DataDir,
