@@ -352,6 +352,22 @@ fn an_empty_topology_is_a_usage_error_not_a_perfect_network() {
 }
 
 #[test]
+fn a_user_name_is_lowercase_so_no_two_look_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dialtone(&[
+        "user",
+        "add",
+        "Ada",
+        "--role",
+        "admin",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "use 1 to 64 lowercase letters");
+}
+
+#[test]
 fn a_user_without_a_password_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -312,6 +312,11 @@ impl AuthStore for SqliteStore {
             .bind(code_hash)
             .fetch_optional(&self.pool)
             .await?;
+            // Links that expired unused would otherwise stay for good.
+            sqlx::query("DELETE FROM login_links WHERE expires_at <= ?1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
             let Some(link) = link else { return Ok(None) };
             let expires_at: i64 = link.try_get("expires_at")?;
             if expires_at <= now {
@@ -439,9 +444,18 @@ mod tests {
             "single use"
         );
         s.add_login_link("late", u.id, 100).await.unwrap();
+        s.add_login_link("unused", u.id, 100).await.unwrap();
         assert!(
             s.take_login_link("late", 100).await.unwrap().is_none(),
             "expired"
+        );
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_links")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            left, 0,
+            "expired links unused are deleted at the next sign-in by link"
         );
     }
 

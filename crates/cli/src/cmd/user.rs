@@ -25,6 +25,7 @@ enum UserCommand {
     ///
     /// Example: printf '%s\n' "$PASSWORD" | dialtone user add ada --role admin
     Add {
+        /// 1 to 64 lowercase letters, digits, '-', '_', '.' or '@'.
         name: String,
         /// viewer (reads), operator (acts on incidents) or admin (also reads the audit log).
         #[arg(long, value_parser = parse_role)]
@@ -166,12 +167,16 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 password_file,
                 data,
             } => {
+                // Lowercase only: the audit log names people, and `Ada` and
+                // `ada` (or `Iris` and `lris`) would be two accounts a reader
+                // could not tell apart.
                 let valid = !name.is_empty()
                     && name.len() <= 64
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+                    && (name.chars())
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.@".contains(c));
                 if !valid {
                     return Err(UsageError(format!(
-                        "`{name}` is not a valid user name: use 1 to 64 letters, digits, '-', '_', '.' or '@'"
+                        "`{name}` is not a valid user name: use 1 to 64 lowercase letters, digits, '-', '_', '.' or '@'"
                     ))
                     .into());
                 }
