@@ -181,8 +181,8 @@ fn a_postmortem_never_overwrites_the_database() {
 
 #[cfg(unix)]
 #[test]
-fn changes_and_event_watches_recorded_before_a_restart_are_given_to_the_next_run() {
-    use dialtone_engine::{ChangeEvent, ChangeKind, EventWatch};
+fn changes_event_watches_and_firing_probes_recorded_before_a_restart_are_given_to_the_next_run() {
+    use dialtone_engine::{ChangeEvent, ChangeKind, EventWatch, ProbeAlert};
     use dialtone_store::{PlanStore, SqliteStore};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -209,6 +209,21 @@ fn changes_and_event_watches_recorded_before_a_restart_are_given_to_the_next_run
             fallback: None,
         };
         store.save_watch(&watch).await.unwrap();
+        // A probe heard of a minute ago, and one not for six hours (which
+        // the running server would have taken as resolved).
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        for (id, heard_at) in [("fresh", now - 60), ("stale", now - 6 * 3600)] {
+            let probe = ProbeAlert {
+                id: id.into(),
+                element: "bridge-conference-1".into(),
+                services: 0b1,
+                firing: true,
+            };
+            store.record_probes(&[probe], heard_at).await.unwrap();
+        }
         store.close().await;
     });
     let (mut demo, _) = start_demo(&data);
@@ -233,4 +248,5 @@ fn changes_and_event_watches_recorded_before_a_restart_are_given_to_the_next_run
         stderr.contains("resumed 2 recorded change(s) and 1 event watch(es)"),
         "{stderr}"
     );
+    assert!(stderr.contains("resumed 1 firing probe(s)"), "{stderr}");
 }

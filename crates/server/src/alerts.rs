@@ -19,7 +19,7 @@ use dialtone_model::{ALL_SERVICES, Service, ServiceMask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::access::{Principal, audit};
+use crate::access::{Principal, audit, unix_now};
 use crate::api::parse_json;
 use crate::extract::Body;
 use crate::{ApiError, AppState, MAX_ALERTS_BODY_BYTES};
@@ -115,9 +115,10 @@ pub(crate) async fn receive(
         ));
     }
     let heard = Instant::now();
+    let mut taken_probes = Vec::new();
     for alert in &webhook.alerts {
         let taken = probe_of(alert).and_then(|probe| {
-            live.probe_alert(&probe, heard).map_err(|e| match e {
+            (live.probe_alert(&probe, heard).map(|()| probe)).map_err(|e| match e {
                 ProbeRefused::UnknownElement(_) => {
                     format!("{e}: label the alert with a topology element id")
                 }
@@ -125,7 +126,10 @@ pub(crate) async fn receive(
             })
         });
         match taken {
-            Ok(()) => accepted += 1,
+            Ok(probe) => {
+                accepted += 1;
+                taken_probes.push(probe);
+            }
             Err(reason) => {
                 tracing::warn!(fingerprint = %alert.fingerprint, %reason, "ignored an alert");
                 ignored.push(json!({
@@ -137,6 +141,14 @@ pub(crate) async fn receive(
         }
     }
     live.count_alerts(accepted, ignored.len() as u64);
+    // Kept for a restarted run, which Alertmanager tells of a firing alert
+    // again only after its repeat interval; under the lock, so two
+    // notifications reach the store in the order they counted. Taken
+    // already, they are not refused when the store is down: a restart
+    // would then wait for Alertmanager's repeat, as before.
+    if let Err(e) = state.plans.record_probes(&taken_probes, unix_now()).await {
+        tracing::warn!(error = %e, "could not keep the probes' alerts for a restart");
+    }
     drop(live);
     // The alerts are taken: a failed audit row (which `audit` logs) must not
     // make Alertmanager send them again (it retries on an error) and count

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use common::{authed, first_cell, harness, live_after, sample, send};
 use dialtone_auth::Role;
 use dialtone_server::live::PROBE_STALE;
+use dialtone_store::PlanStore;
 use serde_json::json;
 
 /// An Alertmanager (version 4) notification of `alerts`.
@@ -136,7 +137,7 @@ async fn a_wide_outages_notification_is_taken_whole() {
             a
         })
         .collect();
-    let body = webhook("4", json!(alerts));
+    let body = webhook("4", json!(alerts.clone()));
     assert!(body.to_string().len() > dialtone_server::MAX_BODY_BYTES);
     let r = send(
         h.router(),
@@ -145,6 +146,27 @@ async fn a_wide_outages_notification_is_taken_whole() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["accepted"], 300, "{}", r.body);
+    // Kept for a restart, which Alertmanager would not tell for hours.
+    let kept = h.store.firing_probes(0).await.unwrap();
+    assert_eq!(kept.len(), 300);
+    let resolved: Vec<serde_json::Value> = (alerts.into_iter())
+        .map(|mut a| {
+            a["status"] = json!("resolved");
+            a
+        })
+        .collect();
+    let r = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/alerts",
+            &token,
+            Some(webhook("4", json!(resolved))),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(h.store.firing_probes(0).await.unwrap(), []);
 
     let padding = "x".repeat(dialtone_server::MAX_ALERTS_BODY_BYTES);
     let huge = webhook(

@@ -1,10 +1,11 @@
 //! What operators told the pipeline ahead of a fault: changes made to the
 //! network (`POST /api/v1/changes`) and high-stakes events to watch
-//! (`POST /api/v1/watches`). The engine holds them in memory; kept here, a
-//! restarted run still weighs a recent change as evidence and still watches
-//! an event scheduled before the restart.
+//! (`POST /api/v1/watches`), and the probes firing (`POST /api/v1/alerts`).
+//! The engine holds them in memory; kept here, a restarted run still weighs
+//! a recent change as evidence, still watches an event scheduled before the
+//! restart and still counts a probe that fired before it.
 
-use dialtone_engine::{ChangeEvent, EventWatch};
+use dialtone_engine::{ChangeEvent, EventWatch, ProbeAlert};
 use dialtone_model::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +23,21 @@ pub trait PlanStore: Send + Sync {
         &self,
         at: Timestamp,
     ) -> BoxFuture<'_, Result<Vec<EventWatch>, StoreError>>;
+    /// Keeps what one notification said of probes, in one transaction: a
+    /// firing alert, heard at wall-clock `heard_at`, is kept (again, with
+    /// the new time), a resolved one forgotten.
+    fn record_probes<'a>(
+        &'a self,
+        alerts: &'a [ProbeAlert],
+        heard_at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The probes firing and heard of at wall-clock `since` or later, each
+    /// with when it was last heard of; those heard of only before are
+    /// forgotten (taken as resolved, as the running server took them).
+    fn firing_probes(
+        &self,
+        since: i64,
+    ) -> BoxFuture<'_, Result<Vec<(ProbeAlert, i64)>, StoreError>>;
 }
 
 impl SqliteStore {
@@ -85,6 +101,66 @@ impl PlanStore for SqliteStore {
         let sql = "SELECT record FROM watches WHERE ends_at > ?1 ORDER BY id";
         Box::pin(self.plans(sql, at, "watch"))
     }
+
+    fn record_probes<'a>(
+        &'a self,
+        alerts: &'a [ProbeAlert],
+        heard_at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            for alert in alerts {
+                let query = if alert.firing {
+                    sqlx::query(
+                        "INSERT INTO probes (element, alert_id, services, heard_at) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (element, alert_id) DO UPDATE SET services = ?3, heard_at = ?4",
+                    )
+                    .bind(&alert.element)
+                    .bind(&alert.id)
+                    .bind(i64::from(alert.services))
+                    .bind(heard_at)
+                } else {
+                    sqlx::query("DELETE FROM probes WHERE element = ?1 AND alert_id = ?2")
+                        .bind(&alert.element)
+                        .bind(&alert.id)
+                };
+                query.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn firing_probes(
+        &self,
+        since: i64,
+    ) -> BoxFuture<'_, Result<Vec<(ProbeAlert, i64)>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM probes WHERE heard_at < ?1")
+                .bind(since)
+                .execute(&self.pool)
+                .await?;
+            let rows = sqlx::query(
+                "SELECT element, alert_id, services, heard_at FROM probes ORDER BY element, alert_id",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            (rows.iter())
+                .map(|row| {
+                    let services: i64 = row.try_get("services")?;
+                    let alert = ProbeAlert {
+                        id: row.try_get("alert_id")?,
+                        element: row.try_get("element")?,
+                        services: dialtone_model::ServiceMask::try_from(services).map_err(|e| {
+                            StoreError::BadRow(format!("probe services {services}: {e}"))
+                        })?,
+                        firing: true,
+                    };
+                    Ok((alert, row.try_get("heard_at")?))
+                })
+                .collect()
+        })
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +199,34 @@ mod tests {
             store.watches_ending_after(500).await.unwrap(),
             [watch("board call", 900)]
         );
+    }
+
+    #[tokio::test]
+    async fn firing_probes_come_back_until_resolved_or_unheard_of() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let probe = |id: &str, firing| ProbeAlert {
+            id: id.into(),
+            element: "cell-1".into(),
+            services: 0b11,
+            firing,
+        };
+        let alerts = [probe("a", true), probe("b", true), probe("c", true)];
+        store.record_probes(&alerts, 1_000).await.unwrap();
+        // Repeated later, or resolved.
+        store
+            .record_probes(&[probe("a", true), probe("b", false)], 5_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.firing_probes(0).await.unwrap(),
+            [(probe("a", true), 5_000), (probe("c", true), 1_000)]
+        );
+        // Unheard of since 2,000: taken as resolved, and gone.
+        assert_eq!(
+            store.firing_probes(2_000).await.unwrap(),
+            [(probe("a", true), 5_000)]
+        );
+        assert_eq!(store.firing_probes(0).await.unwrap().len(), 1);
     }
 }

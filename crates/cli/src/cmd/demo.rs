@@ -10,7 +10,7 @@ use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, EventWatch, Incident};
 use dialtone_model::Timestamp;
 use dialtone_notify::Courier;
-use dialtone_server::live::{Live, REPORT_HISTORY_SECS, deliver_paced, run_paced};
+use dialtone_server::live::{Live, PROBE_STALE, REPORT_HISTORY_SECS, deliver_paced, run_paced};
 use dialtone_server::{
     AppState, HEADER_READ_TIMEOUT, Published, Rate, ServerConfig, Stores, app, serve,
 };
@@ -159,6 +159,30 @@ async fn resume_plans(
     Ok(())
 }
 
+/// Takes up the probes an earlier run had firing and heard of within
+/// [`PROBE_STALE`]: Alertmanager tells of a firing alert again only after
+/// its repeat interval, and until then their evidence would be missing.
+async fn resume_probes(live: &mut Live, store: &dyn PlanStore) -> anyhow::Result<()> {
+    let now = super::user::unix_now();
+    let stale = i64::try_from(PROBE_STALE.as_secs()).unwrap_or(i64::MAX);
+    let probes = (store.firing_probes(now.saturating_sub(stale)).await)
+        .context("loading the probes that were firing")?;
+    let mut resumed = 0;
+    for (alert, heard_at) in probes {
+        // Stale when it would have been, had the run not stopped.
+        let age = Duration::from_secs(u64::try_from(now - heard_at).unwrap_or(0));
+        let heard = std::time::Instant::now().checked_sub(age);
+        match live.probe_alert(&alert, heard.unwrap_or_else(std::time::Instant::now)) {
+            Ok(()) => resumed += 1,
+            Err(e) => eprintln!("dialtone: warning: a firing probe is skipped: {e}"),
+        }
+    }
+    if resumed > 0 {
+        eprintln!("dialtone: resumed {resumed} firing probe(s)");
+    }
+    Ok(())
+}
+
 /// The event watch a scenario about a scheduled event calls for: the NOC
 /// registers the call on the element the fault will strike, from ten
 /// minutes before the fault to its end, with the standby to switch to.
@@ -272,6 +296,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     while live.now() < live_from - 60 {
         live.step();
     }
+    // After the warm-up: a probe counts from the network time it is taken at.
+    resume_probes(&mut live, store.as_ref()).await?;
     let published = Arc::new(Published::new(live.render()));
     let server_config = ServerConfig {
         // A page served over https to its readers sits behind TLS.
