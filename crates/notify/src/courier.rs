@@ -339,9 +339,8 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
-    let mut said = Vec::new();
-    let run = exit_status(&mut child, &mut said);
-    let status = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
+    let run = exit_status(&mut child);
+    let (status, said) = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
         .await
         .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
         .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
@@ -359,44 +358,37 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
 /// The most of a mitigation command's error output kept for its message.
 const STDERR_KEPT_BYTES: usize = 4096;
 
-/// Waits for `child` to exit, keeping the start of its error output in
-/// `said`. Its exit decides, not the end of its output: a process it left
+/// Waits for `child` to exit; its status and the start of its error
+/// output. Its exit decides, not the end of its output: a process it left
 /// running in the background (a helper started with `&`) may hold the pipe
 /// open for ever, and a failover that did its work would count as timed out
 /// and run again. The pipe is read while it runs, as a full one would stall
 /// it.
 async fn exit_status(
     child: &mut tokio::process::Child,
-    said: &mut Vec<u8>,
-) -> std::io::Result<std::process::ExitStatus> {
+) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
     use tokio::io::AsyncReadExt;
-    let Some(mut stderr) = child.stderr.take() else {
-        return child.wait().await;
-    };
-    let mut chunk = [0u8; 1024];
-    loop {
+    let mut stderr = (child.stderr.take()).expect("run_command spawns it with its stderr piped");
+    let mut said = Vec::new();
+    let status = {
+        let mut chunk = [0u8; 1024];
+        let read_to_end = async {
+            while let Ok(n @ 1..) = stderr.read(&mut chunk).await {
+                keep(&mut said, &chunk[..n]);
+            }
+        };
+        tokio::pin!(read_to_end);
         tokio::select! {
             status = child.wait() => {
-                // What it wrote just before it exited, as far as it comes
-                // at once: a helper it left running may hold the pipe.
-                let rest = async {
-                    while said.len() < STDERR_KEPT_BYTES {
-                        match stderr.read(&mut chunk).await {
-                            Ok(n) if n > 0 => keep(said, &chunk[..n]),
-                            _ => break,
-                        }
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_millis(100), rest).await;
-                return status;
+                // What it wrote just before it exited, as far as it comes at once.
+                let _ = tokio::time::timeout(Duration::from_millis(100), read_to_end).await;
+                status?
             }
-            read = stderr.read(&mut chunk) => match read {
-                Ok(n) if n > 0 => keep(said, &chunk[..n]),
-                // Closed or unreadable: only the exit is left to wait for.
-                _ => return child.wait().await,
-            },
+            // Closed: only the exit is left to wait for.
+            () = &mut read_to_end => child.wait().await?,
         }
-    }
+    };
+    Ok((status, said))
 }
 
 /// Appends `bytes` to `said` up to [`STDERR_KEPT_BYTES`].
