@@ -283,8 +283,7 @@ impl Live {
             })
             .filter(|inc| inc.operator.merged_into.is_none())
             .map(|inc| {
-                let merged: Vec<&Incident> = (self.run.engine().incidents().iter())
-                    .chain(&self.earlier)
+                let merged: Vec<&Incident> = (self.every_incident())
                     .filter(|i| self.merged_into(i) == Some(inc.id))
                     .collect();
                 // Each area with the services broken there, in the order
@@ -335,7 +334,7 @@ impl Live {
         let mut into = inc.operator.merged_into?;
         // Each step is an incident merged later; a chain is no longer than
         // the incidents there are.
-        for _ in 0..=self.earlier.len() + self.run.engine().incidents().len() {
+        for _ in 0..=self.every_incident().count() {
             match self.incident(into).and_then(|i| i.operator.merged_into) {
                 Some(next) => into = next,
                 None => break,
@@ -405,10 +404,7 @@ impl Live {
     /// Every incident, oldest first: earlier runs' history and this run's
     /// (with those it carried over).
     pub fn incidents(&self) -> Vec<Incident> {
-        let mut all: Vec<Incident> = (self.earlier.iter())
-            .chain(self.run.engine().incidents())
-            .cloned()
-            .collect();
+        let mut all: Vec<Incident> = self.every_incident().cloned().collect();
         all.sort_by_key(|i| i.id);
         all
     }
@@ -416,9 +412,7 @@ impl Live {
     /// The newest `limit` incidents, newest first, from this run and
     /// earlier ones: references, where [`Live::incidents`] copies them all.
     pub fn newest_incidents(&self, limit: usize) -> Vec<&Incident> {
-        let mut newest: Vec<&Incident> = (self.earlier.iter())
-            .chain(self.run.engine().incidents())
-            .collect();
+        let mut newest: Vec<&Incident> = self.every_incident().collect();
         newest.sort_unstable_by_key(|i| std::cmp::Reverse(i.id));
         newest.truncate(limit);
         newest
@@ -426,12 +420,13 @@ impl Live {
 
     /// The incident `id`, from this run or an earlier one.
     pub fn incident(&self, id: u64) -> Option<&Incident> {
-        self.run
-            .engine()
-            .incidents()
-            .iter()
-            .chain(&self.earlier)
-            .find(|i| i.id == id)
+        self.every_incident().find(|i| i.id == id)
+    }
+
+    /// Every incident, this run's and the closed ones of earlier runs, in
+    /// no particular order.
+    fn every_incident(&self) -> impl Iterator<Item = &Incident> {
+        self.run.engine().incidents().iter().chain(&self.earlier)
     }
 
     /// Applies an operator action at the current network time; the incident becomes dirty.
