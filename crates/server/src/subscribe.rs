@@ -466,19 +466,14 @@ fn link_token(query: Vec<(String, String)>) -> Option<String> {
 /// address whose mail is scanned would confirm itself, and the opt-in would
 /// be single.
 pub(crate) async fn confirm_page(Query(query): LinkQuery) -> Response {
-    let Some(token) = link_token(query) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "<p>This confirmation link is incomplete: open the whole link from the email.</p>",
-        );
-    };
-    token_button(
-        "Confirm your subscription",
-        "/subscribe/confirm",
-        &token,
-        "Send me notifications",
-    )
+    LinkButton {
+        link: "confirmation",
+        sent_in: "email",
+        title: "Confirm your subscription",
+        action: "/subscribe/confirm",
+        label: "Send me notifications",
+    }
+    .page(query)
 }
 
 /// `POST /subscribe/confirm` with the form field `token`: the double opt-in.
@@ -523,31 +518,54 @@ pub(crate) async fn confirm(State(state): State<AppState>, req: Request) -> Resp
     }
 }
 
-/// A page with one button that posts `token` to `action`: what a link in a
-/// mail leads to where following it must not be enough.
-fn token_button(title: &str, action: &str, token: &str, label: &str) -> Response {
-    page(
-        StatusCode::OK,
-        title,
-        &format!(
-            "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button type=\"submit\">{label}</button></form>",
-            escape(token)
-        ),
-    )
+/// What a link in a mail leads to where following it must not be enough:
+/// a page with one button that posts the link's token to `action`.
+struct LinkButton {
+    /// What the link is, and what it was sent in, for a link cut short.
+    link: &'static str,
+    sent_in: &'static str,
+    title: &'static str,
+    action: &'static str,
+    label: &'static str,
+}
+
+impl LinkButton {
+    fn page(&self, query: Vec<(String, String)>) -> Response {
+        let Some(token) = link_token(query) else {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Link not valid",
+                &format!(
+                    "<p>This {} link is incomplete: open the whole link from the {}.</p>",
+                    self.link, self.sent_in
+                ),
+            );
+        };
+        page(
+            StatusCode::OK,
+            self.title,
+            &format!(
+                "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+                 <button type=\"submit\">{}</button></form>",
+                self.action,
+                escape(&token),
+                self.label
+            ),
+        )
+    }
 }
 
 /// `GET /unsubscribe?token=`: a button, so a mail scanner following the
 /// link does not unsubscribe anyone.
 pub(crate) async fn unsubscribe_page(Query(query): LinkQuery) -> Response {
-    let Some(token) = link_token(query) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "<p>This unsubscribe link is incomplete: open the whole link from the notification.</p>",
-        );
-    };
-    token_button("Unsubscribe", "/unsubscribe", &token, "Stop notifications")
+    LinkButton {
+        link: "unsubscribe",
+        sent_in: "notification",
+        title: "Unsubscribe",
+        action: "/unsubscribe",
+        label: "Stop notifications",
+    }
+    .page(query)
 }
 
 /// `POST /unsubscribe` with the form field `token`.
