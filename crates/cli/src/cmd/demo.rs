@@ -163,7 +163,7 @@ async fn resume_plans(
 /// [`PROBE_STALE`]: Alertmanager tells of a firing alert again only after
 /// its repeat interval, and until then their evidence would be missing.
 async fn resume_probes(live: &mut Live, store: &dyn PlanStore) -> anyhow::Result<()> {
-    let now = super::user::unix_now();
+    let now = dialtone_server::unix_now();
     let stale = i64::try_from(PROBE_STALE.as_secs()).unwrap_or(i64::MAX);
     let probes = (store.firing_probes(now.saturating_sub(stale)).await)
         .context("loading the probes that were firing")?;
@@ -439,7 +439,7 @@ async fn demo_login_link(store: &SqliteStore) -> anyhow::Result<Option<String>> 
     let user = match store.user_by_name(DEMO_ADMIN).await? {
         Some(user) => user,
         None if store.count_users().await? == 0 => {
-            let now = super::user::unix_now();
+            let now = dialtone_server::unix_now();
             store
                 .add_user(DEMO_ADMIN, dialtone_auth::Role::Admin, None, now)
                 .await?

@@ -2,11 +2,12 @@
 
 use anyhow::Context;
 use dialtone_auth::new_token;
+use dialtone_server::unix_now;
 use dialtone_store::AuthStore;
 
 use super::UsageError;
 use super::data_dir::open_existing;
-use super::user::{DataDir, audit, existing_user, unix_now};
+use super::user::{DataDir, audit, existing_user};
 
 /// Manage API tokens for `/api/v1/`.
 #[derive(Debug, clap::Args)]

@@ -2,10 +2,10 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use dialtone_auth::{Role, hash_password, random_secret, sha256_hex};
+use dialtone_server::unix_now;
 use dialtone_store::{AuditEntry, AuthStore, SqliteStore, User};
 
 use super::UsageError;
@@ -57,12 +57,6 @@ pub struct DataDir {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).map_err(|e| e.to_string())
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The user named `name`, or a usage error saying how to add one.
