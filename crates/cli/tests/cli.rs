@@ -351,36 +351,30 @@ fn an_empty_topology_is_a_usage_error_not_a_perfect_network() {
     assert_usage_error(&out, "describes no elements");
 }
 
-#[test]
-fn a_user_name_is_lowercase_so_no_two_look_alike() {
+/// `dialtone user add NAME --role admin` on a new data directory, with no
+/// password on standard input.
+fn add_admin_named(name: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = dialtone(&[
+    dialtone(&[
         "user",
         "add",
-        "Ada",
+        name,
         "--role",
         "admin",
         "--data-dir",
         data.to_str().unwrap(),
-    ]);
-    assert_usage_error(&out, "use 1 to 64 lowercase letters");
+    ])
+}
+
+#[test]
+fn a_user_name_is_lowercase_so_no_two_look_alike() {
+    assert_usage_error(&add_admin_named("Ada"), "use 1 to 64 lowercase letters");
 }
 
 #[test]
 fn a_user_without_a_password_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = dialtone(&[
-        "user",
-        "add",
-        "ada",
-        "--role",
-        "admin",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert_usage_error(&out, "no password on standard input");
+    assert_usage_error(&add_admin_named("ada"), "no password on standard input");
 }
 
 #[test]
