@@ -85,19 +85,34 @@ fn find<'a>(c: &Compose<'a>, id: u64) -> Option<&'a Incident> {
     c.all_incidents.iter().find(|i| i.id == id)
 }
 
-/// Service names and region ids the incident affects.
-fn scope(inc: &Incident) -> (Vec<&'static str>, Vec<&str>) {
-    let mut services = Vec::new();
-    let mut regions = Vec::new();
-    for r in &inc.impact.regions {
-        regions.push(r.region.as_str());
-        for s in Service::ALL {
-            if r.services & s.bit() != 0 && !services.contains(&s.as_str()) {
-                services.push(s.as_str());
-            }
+/// Service names the incident affects, anywhere.
+fn services_of(inc: &Incident) -> Vec<&'static str> {
+    Service::ALL
+        .into_iter()
+        .filter(|s| inc.impact.regions.iter().any(|r| r.services & s.bit() != 0))
+        .map(Service::as_str)
+        .collect()
+}
+
+/// The areas a notice about the incident concerns: each region affected,
+/// with the services broken there, then each region the public was told of
+/// and no longer affected, with no service named (any): whoever heard of
+/// the trouble there must hear how it ends.
+fn areas_of(inc: &Incident) -> Vec<(&str, Vec<&'static str>)> {
+    let mut areas: Vec<(&str, Vec<&'static str>)> = (inc.impact.regions.iter())
+        .map(|r| {
+            let services = (Service::ALL.into_iter())
+                .filter(|s| r.services & s.bit() != 0)
+                .map(Service::as_str);
+            (r.region.as_str(), services.collect())
+        })
+        .collect();
+    for told in &inc.told_regions {
+        if !areas.iter().any(|(region, _)| region == told) {
+            areas.push((told.as_str(), Vec::new()));
         }
     }
-    (services, regions)
+    areas
 }
 
 /// How a notice email's last line opens; it ends with [`UNSUBSCRIBE_LABEL`]
@@ -123,12 +138,8 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let Some(entry) = inc.timeline.get(n.entry) else {
         return;
     };
-    let (services, regions) = scope(inc);
-    for sub in c
-        .subscribers
-        .iter()
-        .filter(|s| s.wants(&services, &regions))
-    {
+    let areas = areas_of(inc);
+    for sub in c.subscribers.iter().filter(|s| s.wants(&areas)) {
         // With a digest of the subscription's token, as for confirmations:
         // the store reuses the highest id after its subscriber leaves, and a
         // newcomer's notice must not pass for the leaver's, already sent.
@@ -210,7 +221,10 @@ fn page(p: &Page, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let Some(inc) = find(c, p.incident) else {
         return;
     };
-    let (services, regions) = scope(inc);
+    let services = services_of(inc);
+    let regions: Vec<&str> = (inc.impact.regions.iter())
+        .map(|r| r.region.as_str())
+        .collect();
     let console = format!("{}/console#incident-{}", c.base_url, inc.id);
     let summary = format!(
         "{} [{}]{}",

@@ -305,6 +305,12 @@ impl AuthStore for SqliteStore {
         now: i64,
     ) -> BoxFuture<'a, Result<Option<User>, StoreError>> {
         Box::pin(async move {
+            // Links that expired unused would otherwise stay for good.
+            // First: should this fail, the link clicked is still there.
+            sqlx::query("DELETE FROM login_links WHERE expires_at <= ?1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
             // DELETE ... RETURNING makes the link single-use even under concurrent clicks.
             let link = sqlx::query(
                 "DELETE FROM login_links WHERE code_hash = ?1 RETURNING user_id, expires_at",
@@ -312,11 +318,6 @@ impl AuthStore for SqliteStore {
             .bind(code_hash)
             .fetch_optional(&self.pool)
             .await?;
-            // Links that expired unused would otherwise stay for good.
-            sqlx::query("DELETE FROM login_links WHERE expires_at <= ?1")
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
             let Some(link) = link else { return Ok(None) };
             let expires_at: i64 = link.try_get("expires_at")?;
             if expires_at <= now {

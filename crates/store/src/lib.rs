@@ -36,7 +36,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("could not migrate the database schema: {0}")]
+    #[error(
+        "could not migrate the database schema: {0}; a database a newer Dialtone has migrated needs that version, or a backup from before"
+    )]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(
         "stored incident {id} is unreadable ({source}); the row was written by an incompatible version"

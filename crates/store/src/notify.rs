@@ -67,12 +67,23 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Whether an incident touching `services` in `regions` concerns this subscriber.
-    pub fn wants(&self, services: &[&str], regions: &[&str]) -> bool {
-        let any = |mine: &[String], theirs: &[&str]| {
-            mine.is_empty() || mine.iter().any(|m| theirs.contains(&m.as_str()))
-        };
-        any(&self.services, services) && any(&self.regions, regions)
+    /// Whether an incident concerns this subscriber, given its `areas`:
+    /// region ids, each with the services broken there (none named: any).
+    /// It does when one area is a region they follow with a service they
+    /// follow broken there: calls broken in the north and data in the
+    /// south are no news to someone following data in the north. An
+    /// incident in no region (conference calls) reaches those who follow
+    /// everything.
+    pub fn wants(&self, areas: &[(&str, Vec<&str>)]) -> bool {
+        let follows =
+            |mine: &[String], theirs: &str| mine.is_empty() || mine.iter().any(|m| m == theirs);
+        if areas.is_empty() {
+            return self.services.is_empty() && self.regions.is_empty();
+        }
+        areas.iter().any(|(region, services)| {
+            follows(&self.regions, region)
+                && (services.is_empty() || services.iter().any(|s| follows(&self.services, s)))
+        })
     }
 }
 
@@ -173,7 +184,9 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
     /// Erases the public's addresses (email, subscriber webhooks) from
     /// messages delivered or given up before `before`, and their errors,
-    /// which may name them, and the contacts left on reports received before
+    /// which may name them, with the webhook's signing key and a
+    /// confirmation's opt-in link (kept hashed elsewhere), and the contacts
+    /// left on reports received before
     /// it (told of a fix or not: 30 days is as long as the form promises to
     /// keep one); the rows stay, for postmortems and counts. Email sign-ups
     /// asked for before `before` and never confirmed go whole: anyone may
@@ -614,7 +627,8 @@ impl NotifyStore for SqliteStore {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
             let messages = sqlx::query(
-                "UPDATE outbox SET destination = '', last_error = NULL \
+                "UPDATE outbox SET destination = '', last_error = NULL, secret = NULL, \
+                 body = CASE WHEN key LIKE 'confirm/%' THEN '' ELSE body END \
                  WHERE channel IN ('email', 'webhook') AND destination <> '' \
                  AND (delivered_at < ?1 OR gave_up_at < ?1)",
             )
@@ -975,8 +989,8 @@ mod tests {
         );
         let subs = s.confirmed_subscribers().await.expect("lists");
         assert_eq!(subs.len(), 1);
-        assert!(subs[0].wants(&["voice", "data"], &["north"]));
-        assert!(!subs[0].wants(&["data"], &["north"]));
+        assert!(subs[0].wants(&[("north", vec!["voice", "data"])]));
+        assert!(!subs[0].wants(&[("north", vec!["data"])]));
         assert!(s.unsubscribe("u1").await.expect("runs"));
         assert!(!s.unsubscribe("u1").await.expect("runs"));
     }
@@ -1134,21 +1148,34 @@ mod tests {
         let subs = subscribed(&s, &targets).await;
         let (old, hook, recent) = (
             notice("1/0", &subs[0]),
-            notice("1/0", &subs[1]),
+            OutboxItem {
+                secret: Some("hmac-key".into()),
+                ..notice("1/0", &subs[1])
+            },
             notice("2/0", &subs[2]),
         );
+        // A confirmation's body holds its opt-in link.
+        let confirm = OutboxItem {
+            body: "https://status.example.net/subscribe/confirm?token=t0ken".into(),
+            ..message("confirm/1/d1", "email", "old@example.net")
+        };
         s.enqueue(
             &[
                 old.clone(),
                 hook.clone(),
                 page("page/1/trigger/0/pagerduty-0"),
                 recent.clone(),
+                confirm.clone(),
             ],
             1,
         )
         .await
         .expect("queues");
-        for key in [old.key.as_str(), "page/1/trigger/0/pagerduty-0"] {
+        for key in [
+            old.key.as_str(),
+            "page/1/trigger/0/pagerduty-0",
+            &confirm.key,
+        ] {
             s.mark_delivered(key, 100).await.expect("marks");
         }
         s.mark_failed(&hook.key, "refused by hooks.example.net", None, 100)
@@ -1173,7 +1200,7 @@ mod tests {
                 .await
                 .expect("adds");
         }
-        assert_eq!(s.forget_destinations(500).await.expect("erases"), 4);
+        assert_eq!(s.forget_destinations(500).await.expect("erases"), 5);
         let kept: Vec<String> = (s.subscribers().await.expect("lists").into_iter())
             .map(|sub| sub.target)
             .collect();
@@ -1196,6 +1223,22 @@ mod tests {
             "https://events.example"
         );
         assert_eq!(destination(&recent.key).0, "recent@example.net");
+        let erased: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT key, body, secret FROM outbox WHERE key IN (?1, ?2) ORDER BY key",
+        )
+        .bind(&confirm.key)
+        .bind(&hook.key)
+        .fetch_all(&s.pool)
+        .await
+        .expect("reads");
+        assert_eq!(
+            erased,
+            [
+                (confirm.key.clone(), String::new(), None),
+                (hook.key.clone(), String::new(), None)
+            ],
+            "neither the webhook's signing key nor the opt-in link is kept"
+        );
     }
 
     #[tokio::test]

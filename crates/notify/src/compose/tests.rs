@@ -429,3 +429,47 @@ fn a_root_cause_not_yet_known_is_left_out_not_sent_empty() {
     let annotations = &bodies[1]["alerts"][0]["annotations"];
     assert!(annotations.get("root_cause").is_none(), "{annotations}");
 }
+
+#[test]
+fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
+    // Calls only are broken in the north now, data only in the west; the
+    // public was told of the south too, before the impact narrowed.
+    let mut narrowed = incident();
+    narrowed.impact.regions[0].services = Service::Voice.bit();
+    let mut west = narrowed.impact.regions[0].clone();
+    west.region = "west".into();
+    west.services = Service::Data.bit();
+    narrowed.impact.regions.push(west);
+    narrowed.told_regions = vec!["north".into(), "south".into(), "west".into()];
+    let incidents = [narrowed];
+    let page = PageInfo::default();
+    let regions = vec!["north".to_string(), "south".to_string(), "west".to_string()];
+    let following = |id, region: &str, service: &str| Subscriber {
+        services: vec![service.to_string()],
+        ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
+    };
+    let subscribers = [
+        following(1, "north", "voice"),
+        following(2, "north", "data"),
+        following(3, "south", "data"),
+        following(4, "west", "voice"),
+        following(5, "west", "data"),
+    ];
+    let c = composer(
+        &page,
+        &regions,
+        &incidents,
+        &subscribers,
+        &[],
+        1_767_780_120,
+    );
+    let notice = Effect::Notify(Notice {
+        incident: 7,
+        entry: 0,
+        kind: NoticeKind::Created,
+    });
+    let told: Vec<String> = (compose(&[notice], &c).into_iter())
+        .map(|i| i.destination)
+        .collect();
+    assert_eq!(told, ["1@example.net", "3@example.net", "5@example.net"]);
+}
