@@ -27,7 +27,7 @@ use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 pub use dialtone_rca::{ChangeEvent, ChangeKind, UnknownElement};
 pub use incident::{Incident, TimelineEntry, TimelineKind, region_name, services_phrase};
 pub use operator::{ActionError, Declaration, OperatorAction, OperatorState};
-pub use probes::{MAX_PROBES, ProbeAlert, ProbeRefused};
+pub use probes::{MAX_PROBE_ID_BYTES, MAX_PROBES, ProbeAlert, ProbeRefused};
 pub use reports::{REPORTS_ACTOR, SurgeOutcome};
 pub use watch::{EventWatch, PREFLIGHT_SECS, WATCH_SENSITIVITY};
 
@@ -180,7 +180,7 @@ impl Engine {
         config: EngineConfig,
         first_incident_id: u64,
     ) -> Result<Engine, EngineError> {
-        let mut bank = DetectorBank::new(config.detector);
+        let mut bank = DetectorBank::with_capacity(config.detector, series.len());
         let mut series_element = Vec::with_capacity(series.len());
         let serves = topology
             .elements()
@@ -805,6 +805,28 @@ mod tests {
     }
 
     #[test]
+    fn an_element_is_no_longer_watched_after_a_gap_past_its_events_record() {
+        let mut engine = two_sites();
+        engine
+            .watch_event(EventWatch {
+                name: "board call".into(),
+                element: "x1".into(),
+                start: START,
+                end: START + 3600,
+                fallback: None,
+            })
+            .unwrap();
+        let x1 = engine.topology().index_of("x1").unwrap();
+        engine.refresh_watches(START);
+        assert!(engine.watched[x1]);
+        // The next minute comes two days later: the event is over and
+        // dropped from the list in the same pass.
+        engine.refresh_watches(START + 2 * 86_400);
+        assert_eq!(engine.watches().count(), 0);
+        assert!(!engine.watched[x1]);
+    }
+
+    #[test]
     fn a_carried_score_cannot_alarm_a_watched_element() {
         // A sample carried over a gap in the data only ranks: the lowered
         // alarm level of a watched event's elements must stay above it.
@@ -1011,6 +1033,23 @@ mod tests {
             engine.probe_alert(START, &elsewhere),
             Err(ProbeRefused::UnknownElement("nowhere".into()))
         );
+        let long_id = ProbeAlert {
+            id: "f".repeat(MAX_PROBE_ID_BYTES + 1),
+            ..test_calls_failing_on_x1(true)
+        };
+        assert_eq!(
+            engine.probe_alert(START, &long_id),
+            Err(ProbeRefused::IdTooLong(MAX_PROBE_ID_BYTES + 1))
+        );
+        let nothing_broken = ProbeAlert {
+            services: 0,
+            ..test_calls_failing_on_x1(true)
+        };
+        assert_eq!(
+            engine.probe_alert(START, &nothing_broken),
+            Err(ProbeRefused::NoService)
+        );
+        assert_eq!(engine.firing_probes(), 0);
         for k in 0..MAX_PROBES {
             let alert = ProbeAlert {
                 id: k.to_string(),

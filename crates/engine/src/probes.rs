@@ -16,6 +16,10 @@ use crate::Engine;
 /// each firing one is held until it resolves.
 pub const MAX_PROBES: usize = 10_000;
 
+/// The longest alert id held: Alertmanager's fingerprints are 16 hex
+/// digits, and each id is kept, and stored, while its probe fires.
+pub const MAX_PROBE_ID_BYTES: usize = 256;
+
 /// One alert about one element, as a probe reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeAlert {
@@ -37,6 +41,10 @@ pub enum ProbeRefused {
     UnknownElement(String),
     #[error("{MAX_PROBES} probes fire already: resolve some first")]
     TooMany,
+    #[error("an alert id of {0} bytes: at most {MAX_PROBE_ID_BYTES} are kept")]
+    IdTooLong(usize),
+    #[error("a firing alert that names no broken service")]
+    NoService,
 }
 
 /// A firing probe the engine holds, by element and alert id.
@@ -58,6 +66,13 @@ impl Engine {
             .topology()
             .index_of(&alert.element)
             .ok_or_else(|| ProbeRefused::UnknownElement(alert.element.clone()))?;
+        if alert.id.len() > MAX_PROBE_ID_BYTES {
+            return Err(ProbeRefused::IdTooLong(alert.id.len()));
+        }
+        if alert.firing && alert.services == 0 {
+            // It would claim the element as broken while nothing is.
+            return Err(ProbeRefused::NoService);
+        }
         let key = (element, alert.id.clone());
         if !alert.firing {
             self.probes.remove(&key);

@@ -81,13 +81,15 @@ impl Engine {
         // An event over for a day is history, and so is a pre-flight line
         // written a day ago: the lists keep what a shift needs, not every
         // event since the start.
-        let kept_from = at.saturating_sub(WATCHES_KEPT_SECS);
-        self.watches.retain(|w| w.event.end > kept_from);
-        self.watch_log.retain(|&(logged, _)| logged > kept_from);
-        // Two events may share an element: it is watched while either is on.
+        // Two events may share an element: it is watched while either is
+        // on. Cleared before the old are dropped: a minute that comes a day
+        // after an event's end (a gap) must not leave its element watched.
         for w in &self.watches {
             self.watched[w.element] = false;
         }
+        let kept_from = at.saturating_sub(WATCHES_KEPT_SECS);
+        self.watches.retain(|w| w.event.end > kept_from);
+        self.watch_log.retain(|&(logged, _)| logged > kept_from);
         for w in &self.watches {
             self.watched[w.element] |= w.event.is_on(at);
         }

@@ -122,7 +122,10 @@ pub(crate) async fn receive(
                 ProbeRefused::UnknownElement(_) => {
                     format!("{e}: label the alert with a topology element id")
                 }
-                ProbeRefused::TooMany => e.to_string(),
+                ProbeRefused::TooMany | ProbeRefused::NoService => e.to_string(),
+                ProbeRefused::IdTooLong(_) => {
+                    format!("{e}: send Alertmanager's own fingerprint, or a shorter alertname")
+                }
             })
         });
         match taken {
