@@ -352,7 +352,7 @@ input{{display:block;width:100%;margin:6px 0 12px;padding:6px}}.err{{color:#ef53
 fn login_html(csrf: &str, message: Option<&str>) -> String {
     sign_in_html(&format!(
         "{}<form method=\"post\" action=\"/login\" id=\"login\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" autocomplete=\"username\" required></label>\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" required></label>\
 <label>Password<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
 <button type=\"submit\">Sign in</button></form>",
         message.map_or(String::new(), |m| format!(
@@ -520,7 +520,13 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
         Err(form) => return Ok(form),
     };
     let (name, password) = (field(&body, "username"), field(&body, "password"));
-    let user = state.auth.user_by_name(&name).await?;
+    // Names are lowercase; a phone keyboard capitalises the first letter.
+    // Typed as is first: a user added before names had to be lowercase
+    // may still have capitals.
+    let user = match state.auth.user_by_name(&name).await? {
+        None => state.auth.user_by_name(&name.to_lowercase()).await?,
+        found => found,
+    };
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     // An unknown user still costs one verification, so timing does not tell

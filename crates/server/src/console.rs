@@ -329,7 +329,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
         h,
         "assign",
         &format!(
-            "<input name=\"assignee\" required maxlength=\"200\" placeholder=\"Person or team\" value=\"{}\"> ",
+            "<input name=\"assignee\" required maxlength=\"100\" placeholder=\"Person or team\" value=\"{}\"> ",
             inc.operator
                 .assignee
                 .as_deref()

@@ -378,12 +378,14 @@ impl Live {
         }
         let all = self.incidents();
         let public: Vec<Incident> = all.iter().filter(|i| i.is_public()).cloned().collect();
+        // A webhook's page and components say what status.json says.
+        let planned = self.planned_maintenance();
         let c = Compose {
             state: PageState {
                 page: &self.page,
                 regions: &self.regions,
                 incidents: &public,
-                maintenances: &[],
+                maintenances: &planned,
                 now: self.now,
                 conference_participants: self.conference_participants,
             },

@@ -276,6 +276,18 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
     let audit = h.store.audit_log(10).await.unwrap();
     assert_eq!(audit[0].actor, "(unknown user name)");
     assert!(!format!("{audit:?}").contains("hunter2"));
+    // Names are lowercase: a keyboard's capital first letter still signs in.
+    let capitalised = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", "dialtone_login_csrf=abc")
+        .body(Body::from(
+            "csrf=abc&username=Ada&password=correct+horse+battery+staple",
+        ))
+        .unwrap();
+    assert_eq!(
+        send(h.router(), capitalised).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 /// Signing in again ends the session the browser signed in over: its cookie

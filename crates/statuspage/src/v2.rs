@@ -390,6 +390,20 @@ pub fn status_of(state: &PageState<'_>) -> Status {
         .map(|i| i.severity)
         .max()
         .unwrap_or(Severity::None);
+    // An operator may set an ongoing incident's severity to none while its
+    // components still show an outage: the banner must not say all is well
+    // above them.
+    let quiet = [
+        ComponentStatus::Operational,
+        ComponentStatus::UnderMaintenance,
+    ];
+    let worst = if worst == Severity::None
+        && (components(state).iter()).any(|c| !quiet.iter().any(|q| q.as_str() == c.status))
+    {
+        Severity::Minor
+    } else {
+        worst
+    };
     let description = match worst {
         Severity::None if maintenance_in_progress(state, |_| true) => "Service Under Maintenance",
         Severity::None => "All Systems Operational",
@@ -493,8 +507,9 @@ mod tests {
             services: ALL_SERVICES,
             share: [1.0; 3],
         }];
-        let seen = |status| {
+        let seen = |severity, status| {
             let mut inc = outage.clone();
+            inc.severity = severity;
             inc.status = status;
             let incidents = [inc];
             let state = PageState {
@@ -523,12 +538,17 @@ mod tests {
             )
         };
         assert_eq!(
-            seen(IncidentStatus::Investigating),
+            seen(Severity::Critical, IncidentStatus::Investigating),
             ("critical", "Major System Outage", "major_outage")
         );
         assert_eq!(
-            seen(IncidentStatus::Monitoring),
+            seen(Severity::Critical, IncidentStatus::Monitoring),
             ("none", "All Systems Operational", "operational")
+        );
+        // Severity set to none by hand, the outage still on: not "all well".
+        assert_eq!(
+            seen(Severity::None, IncidentStatus::Investigating),
+            ("minor", "Minor Service Outage", "major_outage")
         );
     }
 
