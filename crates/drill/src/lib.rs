@@ -181,7 +181,9 @@ pub struct FaultScore {
     /// First minute the fault's symptoms reached the KPIs.
     pub symptoms_at: Timestamp,
     pub detected_at: Option<Timestamp>,
-    /// `detected_at - symptoms_at`; null when not detected.
+    /// `detected_at - symptoms_at`, or 0 for an incident opened while a
+    /// slowly rising fault was still short of that mark; null when not
+    /// detected.
     pub time_to_detect_s: Option<i64>,
     /// What the matched incident names as its root cause.
     pub root_cause: Option<String>,
@@ -330,7 +332,7 @@ fn score(
             fault_onset: t.onset,
             symptoms_at: t.symptoms_at,
             detected_at: inc.map(|i| i.opened_at),
-            time_to_detect_s: inc.map(|i| i.opened_at - t.symptoms_at),
+            time_to_detect_s: inc.map(|i| (i.opened_at - t.symptoms_at).max(0)),
             root_cause: inc.and_then(|i| i.root_cause.clone()),
             root_cause_rank: inc.and_then(|i| rank_of(i, t)),
             candidate_confidences: inc.map_or_else(Vec::new, |i| {
@@ -447,7 +449,8 @@ pub struct SuiteRow {
     /// Over the detected runs, from the symptoms reaching the KPIs.
     pub median_time_to_detect_s: Option<i64>,
     pub p95_time_to_detect_s: Option<i64>,
-    /// Share of faults whose incident ranked the injected root cause first.
+    /// Share of faults whose incident named the injected root cause as its
+    /// root cause (a ranking it never settled on does not count).
     pub root_cause_top1: Option<f64>,
     /// Share of faults whose incident ranked it in the first three.
     pub root_cause_top3: Option<f64>,
@@ -483,7 +486,11 @@ impl SuiteRow {
             detection_rate: share(ttd.len()),
             median_time_to_detect_s: percentile(&ttd, 0.5),
             p95_time_to_detect_s: percentile(&ttd, 0.95),
-            root_cause_top1: ranked_within(1),
+            root_cause_top1: share(
+                (faults.iter())
+                    .filter(|f| f.root_cause.as_ref() == Some(&f.root_cause_truth))
+                    .count(),
+            ),
             root_cause_top3: ranked_within(3),
             false_incidents,
             simulated_weeks,
@@ -554,7 +561,7 @@ pub fn suite(
 
 #[cfg(test)]
 mod tests {
-    use dialtone_model::SeriesKey;
+    use dialtone_model::{Candidate, SeriesKey};
 
     use super::*;
 
@@ -576,6 +583,46 @@ mod tests {
             (card.false_incidents, card.false_incidents_before_fault),
             (2, 1)
         );
+    }
+
+    #[test]
+    fn top_1_counts_a_root_cause_named_not_one_only_ranked_first() {
+        let config = DrillConfig::new(TwinConfig {
+            cells: 60,
+            ..TwinConfig::default()
+        });
+        let run = Run::new(config.twin.clone(), config.engine.clone(), 1).expect("a twin");
+        // A slowly rising fault: its incident opens before the symptoms'
+        // mark.
+        let mut truth = run.twin().ground_truth()[0].clone();
+        truth.symptoms_at = truth.onset + 240;
+        let mut inc = Incident::open(1, truth.onset + 60);
+        inc.candidates = vec![Candidate {
+            element: truth.root_cause.clone(),
+            kind: "core_instance".into(),
+            score: 0.4,
+            explained: 10,
+            contradicted: 0,
+            unexplained: 0,
+            confidence: 0.4,
+            evidence: Vec::new(),
+        }];
+        let row = |inc: &Incident| {
+            let card = score(
+                &config,
+                &run,
+                std::slice::from_ref(&truth),
+                std::slice::from_ref(inc),
+                &[],
+            );
+            assert_eq!(card.faults[0].time_to_detect_s, Some(0));
+            assert_eq!(card.faults[0].root_cause_rank, Some(1));
+            let row = SuiteRow::of("s", &[&card]);
+            (row.root_cause_top1, row.root_cause_top3)
+        };
+        assert_eq!(row(&inc), (Some(0.0), Some(1.0)), "ranked, never named");
+        inc.root_cause = Some(truth.root_cause.clone());
+        assert_eq!(row(&inc), (Some(1.0), Some(1.0)));
     }
 
     #[test]
