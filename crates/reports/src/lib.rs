@@ -5,9 +5,9 @@
 //! usual for that area and service at that hour of the week: an EWMA of
 //! past counts per hour-of-week slot, floored by a prior so a quiet area
 //! does not alarm on its second report. A count whose Poisson tail
-//! probability under that expectation is below `surge_p` (and that reaches
-//! `min_reports`) is a [`Surge`], where a reporter counts at most
-//! [`PER_REPORTER`] times a bucket. Pure: time is a parameter, and nothing
+//! probability under that expectation is below `surge_p` (and that comes
+//! from `min_reports` reporters at least) is a [`Surge`], where a reporter
+//! counts at most [`PER_REPORTER`] times a bucket. Pure: time is a parameter, and nothing
 //! is kept beyond counts but the reporters' addresses of the open bucket.
 
 use std::collections::HashMap;
@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 /// Hour-of-week slots of the baseline.
 const SLOTS: usize = 7 * 24;
 
-/// Reports one reporter may count per bucket, area and service: below the
-/// default `min_reports`, so nobody makes a surge alone.
+/// Reports one reporter may count per bucket, area and service. A surge
+/// also needs `min_reports` reporters (addresses, each report of unknown
+/// origin one), so nobody makes a surge alone, nor two or three people
+/// from their phones and homes.
 pub const PER_REPORTER: u32 = 2;
 
 /// What a customer says is wrong.
@@ -87,7 +89,8 @@ impl Problem {
 #[serde(default, deny_unknown_fields)]
 pub struct SurgeConfig {
     pub bucket_secs: i64,
-    /// Least reports in one bucket that can be a surge.
+    /// Least reporters in one bucket that can be a surge (each report of
+    /// unknown origin one).
     pub min_reports: u32,
     /// A bucket is a surge when a count at least this high has probability
     /// below `surge_p` under the baseline.
@@ -150,13 +153,22 @@ fn slot(at: Timestamp) -> usize {
     (at.div_euclid(3600).rem_euclid(SLOTS as i64)) as usize
 }
 
+/// What the open bucket holds for one area and service.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counted {
+    reports: u32,
+    reporters: u32,
+}
+
 /// Counts and baselines for every area and service seen.
 #[derive(Debug, Clone)]
 pub struct SurgeDetector {
     config: SurgeConfig,
     /// Start of the open bucket.
     bucket_at: Option<Timestamp>,
-    open: HashMap<(String, Service), u32>,
+    /// Per area and service in the open bucket: reports counted, and
+    /// reporters they came from.
+    open: HashMap<(String, Service), Counted>,
     /// How often each reporter has counted in the open bucket, per area and
     /// service.
     reporters: HashMap<(String, Service, IpAddr), u32>,
@@ -197,6 +209,7 @@ impl SurgeDetector {
             self.bucket_at = Some(self.bucket_of(at));
         }
         let key = (area.to_string(), problem.service());
+        let mut new_reporter = true;
         if let Some(ip) = reporter {
             let counted = self
                 .reporters
@@ -205,9 +218,12 @@ impl SurgeDetector {
             if *counted >= PER_REPORTER {
                 return;
             }
+            new_reporter = *counted == 0;
             *counted += 1;
         }
-        *self.open.entry(key).or_insert(0) += 1;
+        let open = self.open.entry(key).or_default();
+        open.reports += 1;
+        open.reporters += u32::from(new_reporter);
     }
 
     /// Learns from reports counted before (`(at, area, problem)`, oldest
@@ -277,14 +293,17 @@ impl SurgeDetector {
         }
         keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         for key in keys {
-            let n = counts.get(&key).copied().unwrap_or(0);
+            let Counted {
+                reports: n,
+                reporters,
+            } = counts.get(&key).copied().unwrap_or_default();
             let base = self
                 .baseline
                 .entry(key.clone())
                 .or_insert_with(|| Box::new([0.0; SLOTS]));
             let expected = f64::from(base[s]).max(cfg.prior_per_bucket);
             let p_value = poisson_tail(n, expected);
-            let surge = n >= cfg.min_reports && p_value < cfg.surge_p;
+            let surge = reporters >= cfg.min_reports && p_value < cfg.surge_p;
             if surge {
                 surges.push(Surge {
                     area: key.0.clone(),
@@ -428,6 +447,26 @@ mod tests {
         let surges = d.close(t0 + 600);
         assert_eq!(surges.len(), 1, "{surges:?}");
         assert_eq!(surges[0].reports, 25 * PER_REPORTER);
+    }
+
+    #[test]
+    fn a_surge_needs_as_many_reporters_as_reports_it_needs() {
+        let mut d = SurgeDetector::new(SurgeConfig::default());
+        let t0: i64 = 1_767_571_200;
+        d.close(t0);
+        // Two people, each from a phone and from home, each address twice:
+        // eight reports, far above a quiet area's usual, from four addresses.
+        let address = |n: u8| Some(IpAddr::from([198, 51, 100, n]));
+        for n in 0..4 {
+            for _ in 0..PER_REPORTER {
+                d.record(t0 + 10, "north", Problem::CannotCall, address(n));
+            }
+        }
+        assert!(d.close(t0 + 300).is_empty(), "four addresses are no surge");
+        for n in 0..SurgeConfig::default().min_reports as u8 {
+            d.record(t0 + 310, "north", Problem::CannotCall, address(n));
+        }
+        assert_eq!(d.close(t0 + 600).len(), 1);
     }
 
     #[test]
