@@ -84,7 +84,7 @@ impl Workload {
 
     /// A bank with one fresh series per workload series.
     pub fn bank(&self) -> DetectorBank {
-        let mut bank = DetectorBank::new(DetectorConfig::default());
+        let mut bank = DetectorBank::with_capacity(DetectorConfig::default(), self.series());
         for s in 0..self.series() {
             bank.add_series([Direction::Up, Direction::Down, Direction::Both][s % 3]);
         }

@@ -1013,9 +1013,15 @@ pub struct DetectorBank {
 
 impl DetectorBank {
     pub fn new(config: DetectorConfig) -> DetectorBank {
+        DetectorBank::with_capacity(config, 0)
+    }
+
+    /// A bank with room for `series` series: state for exactly that many,
+    /// where adding them one by one would leave up to as much again unused.
+    pub fn with_capacity(config: DetectorConfig, series: usize) -> DetectorBank {
         DetectorBank {
             tuned: Tuned::new(config),
-            states: Vec::new(),
+            states: Vec::with_capacity(series),
         }
     }
 

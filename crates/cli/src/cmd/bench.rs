@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
-
 use dialtone_assess::synthetic;
 use dialtone_bench::ingest::{self, IngestRun};
 use dialtone_bench::rca::{Fault, RcaBench, RcaBenchError};
@@ -16,6 +14,7 @@ use dialtone_engine::EngineConfig;
 use serde_json::json;
 
 use super::chart::{Envelope, Legend};
+use super::output::Output;
 use super::{UsageError, progress_bar};
 
 #[derive(Debug, clap::Args)]
@@ -312,10 +311,13 @@ fn plot_nab(
     Ok(())
 }
 
-/// Writes one benchmark chart, `<stem>.svg`, into the plot directory.
+/// Writes one benchmark chart, `<stem>.svg`, into the plot directory:
+/// whole, as `detect --plot` does, so a run stopped halfway leaves the
+/// chart of an earlier run, not a cut one.
 fn write_chart(dir: &std::path::Path, stem: &str, svg: &str) -> anyhow::Result<()> {
-    let path = dir.join(format!("{stem}.svg"));
-    std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))
+    let mut chart = Output::create(&dir.join(format!("{stem}.svg")), "--plot-dir")?;
+    chart.write_all(svg.as_bytes())?;
+    chart.commit()
 }
 
 fn create_plot_dir(dir: &std::path::Path) -> anyhow::Result<()> {

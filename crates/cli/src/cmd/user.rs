@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use dialtone_auth::{Role, hash_password, random_secret, sha256_hex};
 use dialtone_server::unix_now;
-use dialtone_store::{AuditEntry, AuthStore, SqliteStore, User};
+use dialtone_store::{AuditEntry, AuthStore, SqliteStore, StoreError, User};
 
 use super::UsageError;
 use super::data_dir::{open, open_existing};
@@ -177,10 +177,12 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 let password = read_password(password_file.as_deref())?;
                 let hash = hash_password(&password).map_err(|e| UsageError(e.to_string()))?;
                 let store = open(&data.data_dir).await?;
-                store
-                    .add_user(&name, role, Some(&hash), unix_now())
-                    .await
-                    .map_err(|e| UsageError(e.to_string()))?;
+                // A name taken is the user's to change; a store that
+                // cannot be written is not (exit 1, not 2).
+                match store.add_user(&name, role, Some(&hash), unix_now()).await {
+                    Err(StoreError::Conflict(taken)) => return Err(UsageError(taken).into()),
+                    added => added.context("adding the user")?,
+                };
                 audit(&store, "user_add", format!("user {name} ({role})")).await?;
                 outln!("added {role} `{name}`; sign in at /login, or create an API token with `dialtone token create --user {name}`")?;
                 Ok(())
