@@ -97,7 +97,9 @@ fn services_of(inc: &Incident) -> Vec<&'static str> {
 /// The areas a notice about the incident concerns: each region affected,
 /// with the services broken there, then each region the public was told of
 /// and no longer affected, with no service named (any): whoever heard of
-/// the trouble there must hear how it ends.
+/// trouble in a region that is now clear hears how it ends. (A region
+/// still affected is matched by the services broken there now; which ones
+/// were told of before is not kept.)
 fn areas_of(inc: &Incident) -> Vec<(&str, Vec<&'static str>)> {
     let mut areas: Vec<(&str, Vec<&'static str>)> = (inc.impact.regions.iter())
         .map(|r| {

@@ -463,8 +463,11 @@ mod tests {
             }
         }
         assert!(d.close(t0 + 300).is_empty(), "four addresses are no surge");
+        // As many reports from five addresses are.
         for n in 0..SurgeConfig::default().min_reports as u8 {
-            d.record(t0 + 310, "north", Problem::CannotCall, address(n));
+            for _ in 0..PER_REPORTER {
+                d.record(t0 + 310, "north", Problem::CannotCall, address(n));
+            }
         }
         assert_eq!(d.close(t0 + 600).len(), 1);
     }

@@ -524,7 +524,9 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
     // Typed as is first: a user added before names had to be lowercase
     // may still have capitals.
     let user = match state.auth.user_by_name(&name).await? {
-        None => state.auth.user_by_name(&name.to_lowercase()).await?,
+        None if name != name.to_lowercase() => {
+            state.auth.user_by_name(&name.to_lowercase()).await?
+        }
         found => found,
     };
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());

@@ -375,7 +375,8 @@ pub fn maintenance_json(state: &PageState<'_>, m: &PlannedMaintenance) -> Mainte
     }
 }
 
-/// The page's overall indicator: the worst ongoing incident's impact.
+/// The page's overall indicator: the worst ongoing incident's impact, at
+/// least minor while a component shows an outage.
 ///
 /// Statuspage's own indicator counts monitoring incidents too, but there an
 /// operator sets components by hand. Ours follow the incidents, and a
