@@ -779,10 +779,8 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_preflight_reads_the_minute_it_runs_in() {
-        // The event's pre-flight is due at the very first minute: every KPI
-        // of `x1` reports it, healthy.
+    /// The two sites' engine with a board call on `x1` in its first hour.
+    fn watching_x1_for_an_hour() -> Engine {
         let mut engine = two_sites();
         engine
             .watch_event(EventWatch {
@@ -793,6 +791,14 @@ mod tests {
                 fallback: None,
             })
             .unwrap();
+        engine
+    }
+
+    #[test]
+    fn a_preflight_reads_the_minute_it_runs_in() {
+        // The event's pre-flight is due at the very first minute: every KPI
+        // of `x1` reports it, healthy.
+        let mut engine = watching_x1_for_an_hour();
         run_with(&mut engine, 0..1, healthy);
         let [(at, line)] = engine.watch_log() else {
             panic!("{:?}", engine.watch_log());
@@ -806,16 +812,7 @@ mod tests {
 
     #[test]
     fn an_element_is_no_longer_watched_after_a_gap_past_its_events_record() {
-        let mut engine = two_sites();
-        engine
-            .watch_event(EventWatch {
-                name: "board call".into(),
-                element: "x1".into(),
-                start: START,
-                end: START + 3600,
-                fallback: None,
-            })
-            .unwrap();
+        let mut engine = watching_x1_for_an_hour();
         let x1 = engine.topology().index_of("x1").unwrap();
         engine.refresh_watches(START);
         assert!(engine.watched[x1]);

@@ -198,26 +198,26 @@ fn the_confirmation_email_carries_the_link_and_nothing_else_goes_out() {
     );
 }
 
-/// A notice for subscriber `sub` of incident 7's first update, as composed.
-fn notice_to(sub: Subscriber) -> OutboxItem {
-    let incidents = vec![incident()];
+/// The notices of incident 7's first update to `subscribers`, as composed
+/// with `incidents` on a page of `regions`.
+fn first_notices(
+    incidents: &[Incident],
+    regions: &[String],
+    subscribers: &[Subscriber],
+) -> Vec<OutboxItem> {
     let page = PageInfo::default();
-    let regions = vec!["north".to_string()];
-    let subscribers = [sub];
-    let c = composer(
-        &page,
-        &regions,
-        &incidents,
-        &subscribers,
-        &[],
-        1_767_780_120,
-    );
+    let c = composer(&page, regions, incidents, subscribers, &[], 1_767_780_120);
     let notice = Effect::Notify(Notice {
         incident: 7,
         entry: 0,
         kind: NoticeKind::Created,
     });
-    compose(&[notice], &c).remove(0)
+    compose(&[notice], &c)
+}
+
+/// A notice for subscriber `sub` of incident 7's first update, as composed.
+fn notice_to(sub: Subscriber) -> OutboxItem {
+    first_notices(&[incident()], &["north".to_string()], &[sub]).remove(0)
 }
 
 #[test]
@@ -441,9 +441,7 @@ fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
     west.services = Service::Data.bit();
     narrowed.impact.regions.push(west);
     narrowed.told_regions = vec!["north".into(), "south".into(), "west".into()];
-    let incidents = [narrowed];
-    let page = PageInfo::default();
-    let regions = vec!["north".to_string(), "south".to_string(), "west".to_string()];
+    let regions = ["north", "south", "west"].map(String::from);
     let following = |id, region: &str, service: &str| Subscriber {
         services: vec![service.to_string()],
         ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
@@ -455,20 +453,7 @@ fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
         following(4, "west", "voice"),
         following(5, "west", "data"),
     ];
-    let c = composer(
-        &page,
-        &regions,
-        &incidents,
-        &subscribers,
-        &[],
-        1_767_780_120,
-    );
-    let notice = Effect::Notify(Notice {
-        incident: 7,
-        entry: 0,
-        kind: NoticeKind::Created,
-    });
-    let told: Vec<String> = (compose(&[notice], &c).into_iter())
+    let told: Vec<String> = (first_notices(&[narrowed], &regions, &subscribers).into_iter())
         .map(|i| i.destination)
         .collect();
     assert_eq!(told, ["1@example.net", "3@example.net", "5@example.net"]);
