@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use dialtone_model::{Service, ServiceMask};
+use dialtone_model::{Service, ServiceMask, VENDOR_CAUSE_PREFIX};
 
 use crate::impact::{Loss, Propagator};
 use crate::network::{Network, VENDOR_RATES, unavailability};
@@ -261,7 +261,7 @@ pub(crate) fn analyse(
             }
             if let Some(v) = &t.element(m).vendor {
                 cover
-                    .entry(format!("vendor:{v}"))
+                    .entry(format!("{VENDOR_CAUSE_PREFIX}{v}"))
                     .or_insert((0, unavailability(VENDOR_RATES)))
                     .0 |= bit;
             }

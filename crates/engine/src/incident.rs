@@ -620,9 +620,17 @@ impl Incident {
     /// Notes the impact's areas as told: the public words about to go out
     /// name them.
     fn tell_regions(&mut self) {
-        for r in &self.impact.regions {
-            if !self.told_regions.contains(&r.region) {
-                self.told_regions.push(r.region.clone());
+        let affected: Vec<String> = (self.impact.regions.iter())
+            .map(|r| r.region.clone())
+            .collect();
+        self.tell(affected);
+    }
+
+    /// Notes `regions` as told, each once, in order.
+    pub(crate) fn tell(&mut self, regions: impl IntoIterator<Item = String>) {
+        for region in regions {
+            if !self.told_regions.contains(&region) {
+                self.told_regions.push(region);
             }
         }
     }
@@ -638,7 +646,7 @@ impl Incident {
 
     /// The areas the closing words name: those affected now, then any
     /// other the public was told of.
-    fn closing_regions(&self) -> Vec<String> {
+    pub fn closing_regions(&self) -> Vec<String> {
         let mut regions: Vec<String> = self
             .impact
             .regions
@@ -741,9 +749,7 @@ pub fn services_phrase(mask: ServiceMask) -> String {
 
 /// The public names of a mask's services, lower case.
 fn service_names(mask: ServiceMask) -> Vec<String> {
-    Service::ALL
-        .iter()
-        .filter(|s| mask & s.bit() != 0)
+    (Service::in_mask(mask))
         .map(|s| s.public_name().to_lowercase())
         .collect()
 }
@@ -792,12 +798,8 @@ fn areas_phrase(region_ids: &[String]) -> String {
     join_words(&names)
 }
 
-fn all_services(impact: &Impact) -> ServiceMask {
-    impact.regions.iter().fold(0, |m, r| m | r.services)
-}
-
 fn public_title(impact: &Impact) -> String {
-    let services = services_phrase(all_services(impact));
+    let services = services_phrase(impact.services());
     let conference = impact.conference_participants_affected > 0;
     match (services.is_empty(), conference) {
         (true, false) => "Service disruption under investigation".into(),
@@ -815,7 +817,7 @@ fn public_title(impact: &Impact) -> String {
 /// "network access, calls and conference calls": the services an impact
 /// takes down, conference calls included; "our services" where none is known.
 fn what_phrase(impact: &Impact) -> String {
-    let mut names = service_names(all_services(impact));
+    let mut names = service_names(impact.services());
     if impact.conference_participants_affected > 0 {
         names.push("conference calls".into());
     }
@@ -870,7 +872,7 @@ fn public_body(kind: TimelineKind, impact: &Impact, closing: &[String]) -> Strin
             // Advice for phones only where phone services were lost: a
             // conference bridge's fault (no cell affected) is not fixed by
             // restarting anything.
-            let restart = if all_services(impact) != 0 {
+            let restart = if impact.services() != 0 {
                 " If your phone still has no service, restart it."
             } else {
                 ""

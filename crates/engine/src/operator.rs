@@ -379,11 +379,7 @@ impl Engine {
             false => source.told_regions.clone(),
         };
         let target = &mut self.incidents[t];
-        for region in told {
-            if !target.told_regions.contains(&region) {
-                target.told_regions.push(region);
-            }
-        }
+        target.tell(told);
         target.severity = target.severity.max(from_severity);
         target.merged_severity = target.merged_severity.max(Some(from_severity));
         target.merged_causes.extend(causes);

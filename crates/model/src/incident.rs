@@ -157,6 +157,13 @@ pub struct Impact {
     pub conference_participants_affected: u64,
 }
 
+impl Impact {
+    /// The services broken in any region.
+    pub fn services(&self) -> ServiceMask {
+        self.regions.iter().fold(0, |m, r| m | r.services)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionImpact {
     pub region: String,

@@ -49,6 +49,13 @@ impl Service {
     pub fn parse(name: &str) -> Option<Service> {
         Service::ALL.into_iter().find(|s| s.as_str() == name)
     }
+
+    /// The services in `mask`, in [`Service::ALL`] order.
+    pub fn in_mask(mask: ServiceMask) -> impl Iterator<Item = Service> {
+        Service::ALL
+            .into_iter()
+            .filter(move |s| mask & s.bit() != 0)
+    }
 }
 
 /// A set of services as bits (see [`Service::bit`]).

@@ -11,7 +11,7 @@ pub use incident::{Candidate, ComponentStatus, Impact, IncidentStatus, RegionImp
 pub use kpi::{ALL_SERVICES, Direction, Kpi, Sample, SeriesId, SeriesKey, Service, ServiceMask};
 pub use topology::{
     DependencyGroup, DependencySpec, Element, ElementId, ElementKind, Redundancy, Topology,
-    TopologyError,
+    TopologyError, VENDOR_CAUSE_PREFIX,
 };
 
 /// `n` and the noun that agrees with it, for the words people read:

@@ -80,6 +80,10 @@ impl ElementKind {
     }
 }
 
+/// How the reliability assessment names a vendor shared by elements as a
+/// cause (`vendor:Acme`): no element id may begin with it.
+pub const VENDOR_CAUSE_PREFIX: &str = "vendor:";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Element {
     pub id: ElementId,

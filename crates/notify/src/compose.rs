@@ -4,7 +4,7 @@ use dialtone_engine::Incident;
 use dialtone_model::{Service, Severity};
 use dialtone_respond::{Effect, MitigationAction, Notice, Page, PageAction};
 use dialtone_statuspage::{PageState, incident_json, iso8601, status_of};
-use dialtone_store::{Channel, OutboxItem, Subscriber, token_digest};
+use dialtone_store::{Channel, OutboxItem, Subscriber, notice_key, token_digest};
 use serde_json::json;
 
 use crate::PagerConfig;
@@ -87,34 +87,27 @@ fn find<'a>(c: &Compose<'a>, id: u64) -> Option<&'a Incident> {
 
 /// Service names the incident affects, anywhere.
 fn services_of(inc: &Incident) -> Vec<&'static str> {
-    Service::ALL
-        .into_iter()
-        .filter(|s| inc.impact.regions.iter().any(|r| r.services & s.bit() != 0))
+    Service::in_mask(inc.impact.services())
         .map(Service::as_str)
         .collect()
 }
 
-/// The areas a notice about the incident concerns: each region affected,
-/// with the services broken there, then each region the public was told of
-/// and no longer affected, with no service named (any): whoever heard of
-/// trouble in a region that is now clear hears how it ends. (A region
+/// The areas a notice about the incident concerns, given its closing
+/// regions ([`Incident::closing_regions`]): each with the services broken
+/// there now, none (any) for a region the public was told of and that is
+/// clear now: whoever heard of trouble there hears how it ends. (A region
 /// still affected is matched by the services broken there now; which ones
 /// were told of before is not kept.)
-fn areas_of(inc: &Incident) -> Vec<(&str, Vec<&'static str>)> {
-    let mut areas: Vec<(&str, Vec<&'static str>)> = (inc.impact.regions.iter())
-        .map(|r| {
-            let services = (Service::ALL.into_iter())
-                .filter(|s| r.services & s.bit() != 0)
-                .map(Service::as_str);
-            (r.region.as_str(), services.collect())
+fn areas_of<'a>(inc: &Incident, regions: &'a [String]) -> Vec<(&'a str, Vec<&'static str>)> {
+    (regions.iter())
+        .map(|region| {
+            let broken = (inc.impact.regions.iter())
+                .find(|r| r.region == *region)
+                .map_or(0, |r| r.services);
+            let services = Service::in_mask(broken).map(Service::as_str);
+            (region.as_str(), services.collect())
         })
-        .collect();
-    for told in &inc.told_regions {
-        if !areas.iter().any(|(region, _)| region == told) {
-            areas.push((told.as_str(), Vec::new()));
-        }
-    }
-    areas
+        .collect()
 }
 
 /// How a notice email's last line opens; it ends with [`UNSUBSCRIBE_LABEL`]
@@ -140,18 +133,10 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let Some(entry) = inc.timeline.get(n.entry) else {
         return;
     };
-    let areas = areas_of(inc);
+    let regions = inc.closing_regions();
+    let areas = areas_of(inc, &regions);
     for sub in c.subscribers.iter().filter(|s| s.wants(&areas)) {
-        // With a digest of the subscription's token, as for confirmations:
-        // the store reuses the highest id after its subscriber leaves, and a
-        // newcomer's notice must not pass for the leaver's, already sent.
-        let key = format!(
-            "notice/{}/{}/{}-{}",
-            inc.id,
-            n.entry,
-            sub.id,
-            token_digest(&sub.unsubscribe_token)
-        );
+        let key = notice_key(inc.id, n.entry, sub);
         let unsubscribe = format!("{}/unsubscribe?token={}", c.base_url, sub.unsubscribe_token);
         let item = match sub.channel {
             Channel::Email => OutboxItem {

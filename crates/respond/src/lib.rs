@@ -363,18 +363,14 @@ impl Tracking {
             .filter(|e| e.kind == TimelineKind::Paged)
             .map(|e| e.at)
             .collect();
+        let last_notified = (inc.timeline.iter()).rposition(|e| e.kind == TimelineKind::Notified);
         Tracking {
             // Subscribers were told of everything before the last `notified`
             // note: a public entry after it (an operator's update saved just
             // before the earlier run stopped) is still theirs to hear. The
             // outbox's keys keep one queued twice from being sent twice.
-            seen_entries: (inc.timeline.iter())
-                .rposition(|e| e.kind == TimelineKind::Notified)
-                .map_or(0, |last| last + 1),
-            announced: inc
-                .timeline
-                .iter()
-                .any(|e| e.kind == TimelineKind::Notified),
+            seen_entries: last_notified.map_or(0, |last| last + 1),
+            announced: last_notified.is_some(),
             // Each page or escalation wrote one `paged` entry.
             paged: paged.first().map(|&first_at| Paged {
                 level: paged.len() - 1,

@@ -311,18 +311,14 @@ impl AuthStore for SqliteStore {
                 .bind(now)
                 .execute(&self.pool)
                 .await?;
-            // DELETE ... RETURNING makes the link single-use even under concurrent clicks.
-            let link = sqlx::query(
-                "DELETE FROM login_links WHERE code_hash = ?1 RETURNING user_id, expires_at",
-            )
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+            // DELETE ... RETURNING makes the link single-use even under
+            // concurrent clicks; the purge above left only unexpired links.
+            let link =
+                sqlx::query("DELETE FROM login_links WHERE code_hash = ?1 RETURNING user_id")
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
             let Some(link) = link else { return Ok(None) };
-            let expires_at: i64 = link.try_get("expires_at")?;
-            if expires_at <= now {
-                return Ok(None);
-            }
             let user_id: i64 = link.try_get("user_id")?;
             sqlx::query(&format!(
                 "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"

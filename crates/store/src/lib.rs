@@ -10,7 +10,7 @@ mod plans;
 pub use auth::{AuditEntry, AuthStore, Session, User};
 pub use notify::{
     Channel, CountedReport, Lane, NewSubscriber, NotifyStore, OutboxItem, OutboxMessage,
-    ReportReply, Subscriber, token_digest,
+    ReportReply, Subscriber, notice_key, token_digest,
 };
 pub use plans::PlanStore;
 

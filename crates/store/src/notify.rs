@@ -388,9 +388,17 @@ async fn confirmed(conn: &mut sqlx::SqliteConnection) -> Result<Confirmed, Store
         .collect())
 }
 
+/// The outbox key of `sub`'s notice about `incident`'s timeline `entry`:
+/// with a digest of the subscription's token, as for confirmations, since
+/// the store reuses the highest id after its subscriber leaves, and a
+/// newcomer's notice must not pass for the leaver's, already sent.
+pub fn notice_key(incident: u64, entry: usize, sub: &Subscriber) -> String {
+    let digest = token_digest(&sub.unsubscribe_token);
+    format!("notice/{incident}/{entry}/{}-{digest}", sub.id)
+}
+
 /// Whether the subscription a notice was composed for is still confirmed:
-/// the one its key names (`notice/<incident>/<entry>/<subscriber>-<digest
-/// of its unsubscribe token>`) at its destination. The store reuses the
+/// the one its key names ([`notice_key`]) at its destination. The store reuses the
 /// highest id after its subscriber leaves, so the id alone could name a
 /// newcomer at the same address.
 fn still_subscribed(confirmed: &Confirmed, m: &OutboxItem) -> bool {
@@ -875,11 +883,9 @@ mod tests {
             .expect("runs")
     }
 
-    /// `sub`'s notice about an incident's entry (`"<incident>/<entry>"`), keyed
-    /// as composed.
-    fn notice(entry: &str, sub: &Subscriber) -> OutboxItem {
-        let digest = token_digest(&sub.unsubscribe_token);
-        let key = format!("notice/{entry}/{}-{digest}", sub.id);
+    /// `sub`'s notice about an incident's timeline entry, keyed as composed.
+    fn notice(incident: u64, entry: usize, sub: &Subscriber) -> OutboxItem {
+        let key = notice_key(incident, entry, sub);
         message(&key, sub.channel.as_str(), &sub.target)
     }
 
@@ -906,11 +912,11 @@ mod tests {
             event_at: 0,
         };
         let a = &subscribed(&s, &["a@example.net"]).await[0];
-        let about_1 = notice("1/0", a);
+        let about_1 = notice(1, 0, a);
         let items = [
             about_1.clone(),
             item("page/1/trigger/0/pagerduty"),
-            notice("12/0", a),
+            notice(12, 0, a),
             item("confirm/1"),
         ];
         s.enqueue(&items, 0).await.expect("queues");
@@ -1004,7 +1010,7 @@ mod tests {
             body: "{}".into(),
             secret: Some("k".into()),
             event_at: 100,
-            ..notice("1/0", hook)
+            ..notice(1, 0, hook)
         };
         assert_eq!(
             s.enqueue(&[item.clone(), item.clone()], 1000)
@@ -1067,7 +1073,7 @@ mod tests {
             .await
             .expect("adds");
         let c = &subscribed(&s, &["c@example.net"]).await[0];
-        let (to_b, to_c) = (notice("1/0", &sub), notice("1/0", c));
+        let (to_b, to_c) = (notice(1, 0, &sub), notice(1, 0, c));
         s.enqueue(
             &[
                 to_b.clone(),
@@ -1108,18 +1114,18 @@ mod tests {
         );
         // Composed for them before they left, queued after: not queued,
         // also once the address has signed up again (as subscriber 3).
-        let late = notice("1/1", &sub);
+        let late = notice(1, 1, &sub);
         assert_eq!(queued(&s, &late, 11).await, 0);
         let again = &subscribed(&s, &["b@example.net"]).await[0];
         assert_eq!(queued(&s, &late, 12).await, 0);
-        assert_eq!(queued(&s, &notice("1/1", again), 12).await, 1);
+        assert_eq!(queued(&s, &notice(1, 1, again), 12).await, 1);
         // Left and back once more, with the same id (the store reuses the
         // highest): a notice composed for the last sign-up is still refused.
         assert!(s.unsubscribe(&again.unsubscribe_token).await.expect("runs"));
         let third = &subscribed(&s, &["b@example.net"]).await[0];
         assert_eq!(third.id, again.id, "the id came back");
-        assert_eq!(queued(&s, &notice("1/2", again), 13).await, 0);
-        assert_eq!(queued(&s, &notice("1/2", third), 13).await, 1);
+        assert_eq!(queued(&s, &notice(1, 2, again), 13).await, 0);
+        assert_eq!(queued(&s, &notice(1, 2, third), 13).await, 1);
     }
 
     #[tokio::test]
@@ -1147,12 +1153,12 @@ mod tests {
         ];
         let subs = subscribed(&s, &targets).await;
         let (old, hook, recent) = (
-            notice("1/0", &subs[0]),
+            notice(1, 0, &subs[0]),
             OutboxItem {
                 secret: Some("hmac-key".into()),
-                ..notice("1/0", &subs[1])
+                ..notice(1, 0, &subs[1])
             },
-            notice("2/0", &subs[2]),
+            notice(2, 0, &subs[2]),
         );
         // A confirmation's body holds its opt-in link.
         let confirm = OutboxItem {
@@ -1276,14 +1282,14 @@ mod tests {
         let (_dir, s) = store().await;
         let subs = subscribed(&s, &["https://hooks.example.net/a", "b@example.net"]).await;
         let (a, b) = (&subs[0], &subs[1]);
-        let investigating = [notice("4/0", a), notice("4/0", b)];
+        let investigating = [notice(4, 0, a), notice(4, 0, b)];
         s.enqueue(&investigating, 10).await.expect("queues");
         s.mark_failed(&investigating[0].key, "503", Some(100), 10)
             .await
             .expect("marks");
         // Resolved meanwhile; another incident's notice to the same hook.
-        let resolved = [notice("4/6", a), notice("4/6", b)];
-        let other = notice("5/0", a);
+        let resolved = [notice(4, 6, a), notice(4, 6, b)];
+        let other = notice(5, 0, a);
         s.enqueue(
             &[resolved[0].clone(), resolved[1].clone(), other.clone()],
             20,

@@ -5,13 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use dialtone_model::{
     ALL_SERVICES, DependencySpec, Element, ElementKind, Redundancy, ServiceMask, Topology,
+    VENDOR_CAUSE_PREFIX,
 };
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::TopoFileError;
-
-/// How the assessment names a vendor as a cause (`vendor:Acme`).
-const VENDOR_PREFIX: &str = "vendor:";
 
 /// A reference to an element as written: the id and the line it is on.
 #[derive(Debug, Clone)]
@@ -99,12 +97,12 @@ impl Draft {
         }
         // The assessment names a vendor its members share `vendor:NAME`; an
         // element of that name would be taken for the vendor.
-        if element.id.starts_with(VENDOR_PREFIX) {
+        if element.id.starts_with(VENDOR_CAUSE_PREFIX) {
             return Err(self.invalid(
                 line,
                 &element.id,
                 format!(
-                    "ids beginning `{VENDOR_PREFIX}` are kept for shared vendors: give the element another id, and its vendor with `vendor = \"...\"`"
+                    "ids beginning `{VENDOR_CAUSE_PREFIX}` are kept for shared vendors: give the element another id, and its vendor with `vendor = \"...\"`"
                 ),
             ));
         }
