@@ -69,10 +69,9 @@ pub(crate) fn sent_from_another_site(headers: &HeaderMap, base_url: &str) -> Opt
     let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok());
     let own_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let public = url::Url::parse(base_url).ok();
     let ours = origin.is_some_and(|origin| {
         own_host.is_some_and(|host| origin.authority() == host)
-            || public.is_some_and(|public| public.origin() == origin.origin())
+            || url::Url::parse(base_url).is_ok_and(|public| public.origin() == origin.origin())
     });
     if ours { None } else { refused() }
 }

@@ -104,7 +104,6 @@ pub(crate) async fn receive(
             webhook.version
         )));
     }
-    let mut accepted = 0;
     let mut ignored = Vec::new();
     let mut live = state.live.lock().await;
     if live.now() == 0 {
@@ -129,10 +128,7 @@ pub(crate) async fn receive(
             })
         });
         match taken {
-            Ok(probe) => {
-                accepted += 1;
-                taken_probes.push(probe);
-            }
+            Ok(probe) => taken_probes.push(probe),
             Err(reason) => {
                 tracing::warn!(fingerprint = %alert.fingerprint, %reason, "ignored an alert");
                 ignored.push(json!({
@@ -143,13 +139,16 @@ pub(crate) async fn receive(
             }
         }
     }
+    let accepted = taken_probes.len() as u64;
     live.count_alerts(accepted, ignored.len() as u64);
     // Kept for a restarted run, which Alertmanager tells of a firing alert
     // again only after its repeat interval; under the lock, so two
     // notifications reach the store in the order they counted. Taken
     // already, they are not refused when the store is down: a restart
     // would then wait for Alertmanager's repeat, as before.
-    if let Err(e) = state.plans.record_probes(&taken_probes, unix_now()).await {
+    if !taken_probes.is_empty()
+        && let Err(e) = state.plans.record_probes(&taken_probes, unix_now()).await
+    {
         tracing::warn!(error = %e, "could not keep the probes' alerts for a restart");
     }
     drop(live);

@@ -275,16 +275,26 @@ impl Live {
     /// answers the reports in its own areas and time and in those of every
     /// incident merged into it.
     fn report_replies(&self) -> Vec<ReportReply> {
-        self.pending
-            .iter()
+        let resolved: Vec<&Incident> = (self.pending.iter())
             .filter_map(|e| match e {
                 Effect::Notify(n) if n.kind == NoticeKind::Resolved => self.incident(n.incident),
                 _ => None,
             })
             .filter(|inc| inc.operator.merged_into.is_none())
+            .collect();
+        if resolved.is_empty() {
+            return Vec::new();
+        }
+        // Where each incident ended up, once for all the replies.
+        let count = self.every_incident().count();
+        let ends: Vec<(&Incident, Option<u64>)> = (self.every_incident())
+            .map(|i| (i, self.merged_into(i, count)))
+            .collect();
+        (resolved.into_iter())
             .map(|inc| {
-                let merged: Vec<&Incident> = (self.every_incident())
-                    .filter(|i| self.merged_into(i) == Some(inc.id))
+                let merged: Vec<&Incident> = (ends.iter())
+                    .filter(|(_, end)| *end == Some(inc.id))
+                    .map(|&(i, _)| i)
                     .collect();
                 // Each area with the services broken there, in the order
                 // the incidents list them.
@@ -327,14 +337,15 @@ impl Live {
             .collect()
     }
 
-    /// The incident `inc` was merged into in the end: the engine points
-    /// merges into a merged incident on to its target, but not those an
-    /// earlier run made, which sit in its closed history.
-    fn merged_into(&self, inc: &Incident) -> Option<u64> {
+    /// The incident `inc` was merged into in the end, of `count` incidents
+    /// in all: the engine points merges into a merged incident on to its
+    /// target, but not those an earlier run made, which sit in its closed
+    /// history.
+    fn merged_into(&self, inc: &Incident, count: usize) -> Option<u64> {
         let mut into = inc.operator.merged_into?;
         // Each step is an incident merged later; a chain is no longer than
         // the incidents there are.
-        for _ in 0..=self.every_incident().count() {
+        for _ in 0..=count {
             match self.incident(into).and_then(|i| i.operator.merged_into) {
                 Some(next) => into = next,
                 None => break,

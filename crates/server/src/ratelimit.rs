@@ -81,11 +81,11 @@ impl RateLimiter {
         // the common case, the address is hashed once.
         let full = buckets.clients.len() >= self.max_clients;
         let known = full && buckets.clients.contains_key(&ip);
-        let due = || {
-            (buckets.last_sweep)
+        if full
+            && !known
+            && (buckets.last_sweep)
                 .is_none_or(|at| now.duration_since(at).as_secs_f64() >= SWEEP_EVERY_SECS)
-        };
-        if full && !known && due() {
+        {
             // A bucket idle long enough to have refilled is the same as no bucket.
             let full_after = burst / per_second;
             (buckets.clients)

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::access::{client_ip, sent_from_another_site, unix_now};
 use crate::console::escape;
 use crate::extract::Query;
-use crate::{ApiError, AppState, HTML, check_form, read_body, read_form};
+use crate::{ApiError, AppState, HTML, check_form, field, read_body, read_form};
 
 /// Longest email address (RFC 5321) and webhook URL accepted.
 const MAX_EMAIL_CHARS: usize = 254;
@@ -486,7 +486,7 @@ pub(crate) async fn confirm(State(state): State<AppState>, req: Request) -> Resp
         )
     };
     let token = match read_form(req).await {
-        Ok(body) => form_field(&body, "token").unwrap_or_default(),
+        Ok(body) => field(&body, "token"),
         Err(e) => return not_done(e),
     };
     let confirmed = if token.is_empty() {
@@ -588,7 +588,7 @@ pub(crate) async fn unsubscribe(State(state): State<AppState>, req: Request) -> 
     let token = match in_query {
         Some(token) => token,
         None => match read_form(req).await {
-            Ok(body) => form_field(&body, "token").unwrap_or_default(),
+            Ok(body) => field(&body, "token"),
             Err(e) => return not_done(e),
         },
     };

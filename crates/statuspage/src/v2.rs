@@ -163,12 +163,21 @@ fn maintenance_in_progress(
         .any(|m| m.status(state.now) == "in_progress" && concerns(m))
 }
 
+/// Whether a component shows an outage (worse than under maintenance), as
+/// [`components`] would list it.
+fn any_outage(state: &PageState<'_>) -> bool {
+    let outage = |status| status > ComponentStatus::UnderMaintenance;
+    (state.regions.iter())
+        .any(|region| (0..Service::ALL.len()).any(|i| outage(service_status(state, region, i))))
+        || (state.conference_participants > 0 && outage(conference_status(state)))
+}
+
 /// Regions as group components, each holding one component per service.
 pub fn components(state: &PageState<'_>) -> Vec<Component> {
     // Not the time of rendering nor of the first incident: those moved,
     // where clients keep a component's `created_at` as first seen.
     let created = iso8601(state.page.created_at);
-    let updated = page(state).updated_at;
+    let updated = iso8601(page_updated_at(state));
     // What every component shares; each kind below sets what it differs in.
     let component = |id, name, status: ComponentStatus, position| Component {
         id,
@@ -394,13 +403,7 @@ pub fn status_of(state: &PageState<'_>) -> Status {
     // An operator may set an ongoing incident's severity to none while its
     // components still show an outage: the banner must not say all is well
     // above them.
-    let quiet = [
-        ComponentStatus::Operational,
-        ComponentStatus::UnderMaintenance,
-    ];
-    let worst = if worst == Severity::None
-        && (components(state).iter()).any(|c| !quiet.iter().any(|q| q.as_str() == c.status))
-    {
+    let worst = if worst == Severity::None && any_outage(state) {
         Severity::Minor
     } else {
         worst
