@@ -20,6 +20,24 @@ impl Drop for Demo {
     }
 }
 
+impl Demo {
+    /// Stops the demo as an operator's Ctrl-C or a service manager would
+    /// (SIGTERM); returns how it exited and what it wrote to stderr.
+    fn stop(&mut self) -> (std::process::ExitStatus, String) {
+        let term = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = self.0.wait().unwrap();
+        let mut stderr = String::new();
+        (self.0.stderr.take().unwrap())
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    }
+}
+
 /// Runs a demo on `data` to its end: for the runs refused at start-up.
 fn demo_once(data: &Path) -> std::process::Output {
     dialtone(&[
@@ -102,20 +120,7 @@ fn a_second_demo_on_a_data_dir_is_refused_readers_are_not_and_sigterm_stops_clea
         String::from_utf8_lossy(&reader.stderr)
     );
 
-    let term = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = first.0.wait().unwrap();
-    let mut stderr = String::new();
-    first
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = first.stop();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(stderr.contains("stopping..."), "{stderr}");
 
@@ -211,10 +216,7 @@ fn changes_event_watches_and_firing_probes_recorded_before_a_restart_are_given_t
         store.save_watch(&watch).await.unwrap();
         // A probe heard of a minute ago, and one not for six hours (which
         // the running server would have taken as resolved).
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = dialtone_server::unix_now();
         for (id, heard_at) in [("fresh", now - 60), ("stale", now - 6 * 3600)] {
             let probe = ProbeAlert {
                 id: id.into(),
@@ -227,19 +229,7 @@ fn changes_event_watches_and_firing_probes_recorded_before_a_restart_are_given_t
         store.close().await;
     });
     let (mut demo, _) = start_demo(&data);
-    let term = Command::new("kill")
-        .args(["-TERM", &demo.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    demo.0.wait().unwrap();
-    let mut stderr = String::new();
-    demo.0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (_, stderr) = demo.stop();
     assert!(
         stderr.contains("a recorded change is skipped: change names element `gone-since`"),
         "{stderr}"

@@ -168,11 +168,12 @@ async fn resume_probes(live: &mut Live, store: &dyn PlanStore) -> anyhow::Result
     let probes = (store.firing_probes(now.saturating_sub(stale)).await)
         .context("loading the probes that were firing")?;
     let mut resumed = 0;
+    let this_instant = std::time::Instant::now();
     for (alert, heard_at) in probes {
         // Stale when it would have been, had the run not stopped.
         let age = Duration::from_secs(u64::try_from(now - heard_at).unwrap_or(0));
-        let heard = std::time::Instant::now().checked_sub(age);
-        match live.probe_alert(&alert, heard.unwrap_or_else(std::time::Instant::now)) {
+        let heard = this_instant.checked_sub(age);
+        match live.probe_alert(&alert, heard.unwrap_or(this_instant)) {
             Ok(()) => resumed += 1,
             Err(e) => eprintln!("dialtone: warning: a firing probe is skipped: {e}"),
         }
