@@ -10,8 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use std::time::Instant;
-
 use axum::extract::State;
 use axum::{Extension, Json};
 use dialtone_engine::{ProbeAlert, ProbeRefused};
@@ -113,7 +111,7 @@ pub(crate) async fn receive(
                 .into(),
         ));
     }
-    let heard = Instant::now();
+    let heard = unix_now();
     let mut taken_probes = Vec::new();
     for alert in &webhook.alerts {
         let taken = probe_of(alert).and_then(|probe| {
@@ -147,7 +145,7 @@ pub(crate) async fn receive(
     // already, they are not refused when the store is down: a restart
     // would then wait for Alertmanager's repeat, as before.
     if !taken_probes.is_empty()
-        && let Err(e) = state.plans.record_probes(&taken_probes, unix_now()).await
+        && let Err(e) = state.plans.record_probes(&taken_probes, heard).await
     {
         tracing::warn!(error = %e, "could not keep the probes' alerts for a restart");
     }

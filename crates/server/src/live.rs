@@ -70,7 +70,7 @@ pub struct Live {
     surges: SurgeDetector,
     stats: PipelineStats,
     /// Firing probes by element and alert id, and when they were last heard of.
-    probes_heard: HashMap<(String, String), Instant>,
+    probes_heard: HashMap<(String, String), i64>,
     /// Participants the network's conference bridges host (the page's
     /// conference component).
     conference_participants: u64,
@@ -169,7 +169,7 @@ impl Live {
     /// One simulated minute; incidents it touched become dirty (to be saved).
     pub fn step(&mut self) {
         let mut timeline = Vec::new();
-        self.forget_stale_probes(Instant::now());
+        self.forget_stale_probes(crate::unix_now());
         let at = self.run.generate();
         let ingest_started = Instant::now();
         self.run.ingest(at, &mut timeline);
@@ -206,9 +206,12 @@ impl Live {
         dialtone_statuspage::planned_maintenance(engine.topology(), engine.maintenance())
     }
 
-    /// Records a probe's alert, `heard` now, at network time now; it counts
-    /// from the next minute.
-    pub fn probe_alert(&mut self, alert: &ProbeAlert, heard: Instant) -> Result<(), ProbeRefused> {
+    /// Records a probe's alert, `heard` at that Unix time (seconds), at
+    /// network time now; it counts from the next minute. Wall-clock time,
+    /// not an `Instant`: a probe heard before a restart keeps its age, even
+    /// where the host has been up for less than that (an `Instant` cannot
+    /// go back before the host's boot).
+    pub fn probe_alert(&mut self, alert: &ProbeAlert, heard: i64) -> Result<(), ProbeRefused> {
         self.run.engine_mut().probe_alert(self.now, alert)?;
         let key = (alert.element.clone(), alert.id.clone());
         if alert.firing {
@@ -219,11 +222,13 @@ impl Live {
         Ok(())
     }
 
-    /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`.
-    pub fn forget_stale_probes(&mut self, now: Instant) {
+    /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`, a
+    /// Unix time in seconds.
+    pub fn forget_stale_probes(&mut self, now: i64) {
         let engine = self.run.engine_mut();
+        let stale_secs = PROBE_STALE.as_secs() as i64;
         self.probes_heard.retain(|(element, id), heard| {
-            let fresh = now.duration_since(*heard) <= PROBE_STALE;
+            let fresh = now.saturating_sub(*heard) <= stale_secs;
             if !fresh {
                 tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
                 engine.resolve_probe(element, id);

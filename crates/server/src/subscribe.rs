@@ -144,11 +144,10 @@ struct SubscribeBody {
     regions: Vec<String>,
 }
 
+/// Whether the body is JSON. Media types ignore case (RFC 9110), as the
+/// form check does: `Application/JSON` is JSON too.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+    crate::media_type(headers).is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
 }
 
 /// What the request asks for: a JSON body that does not parse is an error,

@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use axum::http::StatusCode;
 use common::{authed, first_cell, harness, live_after, sample, send};
 use dialtone_auth::Role;
+use dialtone_engine::ProbeAlert;
 use dialtone_server::live::PROBE_STALE;
+use dialtone_server::unix_now;
 use dialtone_store::PlanStore;
 use serde_json::json;
 
@@ -93,9 +93,24 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
 
     // Alertmanager's "resolved" never comes: after PROBE_STALE without word
     // of it, the probe is taken as resolved.
-    live.forget_stale_probes(Instant::now() + PROBE_STALE / 2);
+    let stale_secs = PROBE_STALE.as_secs() as i64;
+    live.forget_stale_probes(unix_now() + stale_secs / 2);
     assert_eq!(live.run().engine().firing_probes(), 1);
-    live.forget_stale_probes(Instant::now() + PROBE_STALE + Duration::from_secs(1));
+    live.forget_stale_probes(unix_now() + stale_secs + 1);
+    assert_eq!(live.run().engine().firing_probes(), 0);
+
+    // One taken up from the store after a restart keeps the age it had,
+    // though the host may have been up for less than that.
+    let heard_before_restart = unix_now() - stale_secs + 60;
+    let probe = ProbeAlert {
+        id: "heard-before-restart".into(),
+        element: cell.clone(),
+        services: 0b1,
+        firing: true,
+    };
+    live.probe_alert(&probe, heard_before_restart).unwrap();
+    assert_eq!(live.run().engine().firing_probes(), 1);
+    live.forget_stale_probes(heard_before_restart + stale_secs + 1);
     assert_eq!(live.run().engine().firing_probes(), 0);
 }
 

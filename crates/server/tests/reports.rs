@@ -124,6 +124,16 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     );
     let nowhere = send(h.router(), report("cannot_call", "atlantis", None)).await;
     assert_eq!(nowhere.status, StatusCode::BAD_REQUEST);
+    // Media types ignore case: this is JSON, and its answer is JSON.
+    let mut shouted = report("cannot_call", "atlantis", None);
+    shouted.headers_mut().insert(
+        "content-type",
+        "Application/JSON; charset=utf-8".parse().unwrap(),
+    );
+    let shouted = send(h.router(), shouted).await;
+    assert_eq!(shouted.status, StatusCode::BAD_REQUEST);
+    assert!(shouted.body.contains("atlantis"), "{}", shouted.body);
+    assert!(!shouted.body.contains("<html"), "{}", shouted.body);
     let inc = surge_incident(&h, &area).await;
     let id = inc.id.to_string();
     assert!(inc.awaiting_approval);

@@ -168,12 +168,9 @@ async fn resume_probes(live: &mut Live, store: &dyn PlanStore) -> anyhow::Result
     let probes = (store.firing_probes(now.saturating_sub(stale)).await)
         .context("loading the probes that were firing")?;
     let mut resumed = 0;
-    let this_instant = std::time::Instant::now();
     for (alert, heard_at) in probes {
         // Stale when it would have been, had the run not stopped.
-        let age = Duration::from_secs(u64::try_from(now - heard_at).unwrap_or(0));
-        let heard = this_instant.checked_sub(age);
-        match live.probe_alert(&alert, heard.unwrap_or(this_instant)) {
+        match live.probe_alert(&alert, heard_at) {
             Ok(()) => resumed += 1,
             Err(e) => eprintln!("dialtone: warning: a firing probe is skipped: {e}"),
         }
@@ -245,7 +242,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if config.notify.base_url.is_empty() {
         config.notify.base_url = base_url.clone();
     }
-    let courier = Courier::new(&config.notify).map_err(|e| UsageError(e.to_string()))?;
+    // What the courier refuses is the file's `[notify.smtp]`: name the file.
+    let courier = Courier::new(&config.notify).map_err(|e| match &args.config {
+        Some(path) => UsageError(format!("{}: notify.{e}", path.display())),
+        None => UsageError(e.to_string()),
+    })?;
     let mut run =
         Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     data_dir::create(&args.data_dir)?;
