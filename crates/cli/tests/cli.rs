@@ -27,6 +27,35 @@ fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {
 }
 
 #[test]
+fn a_relay_the_courier_refuses_is_a_usage_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("dialtone.toml");
+    std::fs::write(
+        &config,
+        "[notify.smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"not an address\"\n",
+    )
+    .unwrap();
+    let out = dialtone(&[
+        "demo",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_usage_error(
+        &out,
+        &format!(
+            "{}: notify.smtp.from `not an address` is not an address",
+            config.display()
+        ),
+    );
+    assert!(!data.exists(), "nothing written for a bad configuration");
+}
+
+#[test]
 fn bad_flag_values_are_usage_errors() {
     assert_usage_error(
         &dialtone(&["demo", "--speed", "fast"]),

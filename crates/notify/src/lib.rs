@@ -127,6 +127,17 @@ impl NotifyConfig {
                     ),
                 ));
             }
+            if smtp.security == SmtpSecurity::None && !is_this_host(&smtp.host) {
+                return Err(invalid(
+                    "smtp.security",
+                    format!(
+                        "`none` would send mail, and any password, to `{}` unencrypted: \
+                         it is only for a relay on this host (localhost, 127.0.0.1, ::1); \
+                         use starttls or tls",
+                        smtp.host
+                    ),
+                ));
+            }
             match (&smtp.username, &smtp.password) {
                 (Some(_), None) => {
                     return Err(invalid(
@@ -149,6 +160,16 @@ impl NotifyConfig {
         }
         Ok(())
     }
+}
+
+/// Whether `host` names this machine: `localhost` or a loopback address
+/// (IPv6 in brackets or not).
+fn is_this_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn default_smtp_port() -> u16 {
@@ -288,6 +309,14 @@ mod tests {
             ..NotifyConfig::default()
         };
         assert!(with(smtp()).validate().is_ok());
+        for local in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+            let plain = SmtpConfig {
+                host: local.into(),
+                security: SmtpSecurity::None,
+                ..smtp()
+            };
+            assert!(with(plain).validate().is_ok(), "{local}");
+        }
         let cases = [
             (SmtpConfig { port: 0, ..smtp() }, "notify.smtp.port: 0"),
             (
@@ -310,6 +339,13 @@ mod tests {
                     ..smtp()
                 },
                 "notify.smtp.password: is set without smtp.username",
+            ),
+            (
+                SmtpConfig {
+                    security: SmtpSecurity::None,
+                    ..smtp()
+                },
+                "notify.smtp.security: `none` would send mail, and any password, to `mail.example.net` unencrypted",
             ),
         ];
         for (config, message) in cases {

@@ -116,6 +116,30 @@ impl Playbook {
                 ),
             ));
         }
+        // `none` is the lowest severity, so "at none" means "always": an
+        // operator who writes it more likely means "never".
+        let some_severity = |key: &str, severity: Severity, always: &str, never: &str| {
+            if severity == Severity::None {
+                Err(invalid(
+                    key,
+                    format!("`none` would {always}: use minor, major or critical{never}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        some_severity(
+            "auto_publish_at",
+            self.auto_publish_at,
+            "publish every incident at once, even one no service feels",
+            "",
+        )?;
+        some_severity(
+            "page_at",
+            self.page_at,
+            "page for every incident, even one no service feels",
+            "; to page nobody, set escalation = []",
+        )?;
         if !(0..=MAX_INTERVAL_SECS).contains(&self.update_cadence_secs) {
             return Err(invalid(
                 "update_cadence_secs",
@@ -142,6 +166,15 @@ impl Playbook {
                     ),
                 ));
             }
+            some_severity(
+                "mitigations.at_least",
+                rule.at_least,
+                &format!(
+                    "fire rule `{}` on every incident it matches, however slight",
+                    rule.name
+                ),
+                "; to keep a rule from firing, remove it",
+            )?;
             check_action(
                 &rule.action,
                 "mitigations.action",
@@ -229,7 +262,7 @@ impl Default for MitigationRule {
 
 /// How a mitigation reaches the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum MitigationAction {
     /// The digital twin's failover: traffic moves to the standby and the
     /// element's fault stops affecting service (drills and the demo).
@@ -826,6 +859,32 @@ mod tests {
         );
         let typo = toml::from_str::<Playbook>("auto_publish = \"major\"");
         assert!(typo.is_err(), "unknown keys are refused, not ignored");
+        let typo = toml::from_str::<Playbook>(
+            "[[mitigations]]\naction = { command = { program = \"x\", args = [], timeout = 60 } }",
+        );
+        assert!(
+            typo.is_err_and(|e| e.to_string().contains("timeout")),
+            "unknown keys inside an action are refused too"
+        );
+    }
+
+    #[test]
+    fn a_severity_of_none_is_refused_where_it_would_mean_always() {
+        for (toml, key) in [
+            ("auto_publish_at = \"none\"", "playbook.auto_publish_at"),
+            ("page_at = \"none\"", "playbook.page_at"),
+            (
+                "[[mitigations]]\nat_least = \"none\"",
+                "playbook.mitigations.at_least",
+            ),
+        ] {
+            let p: Playbook = toml::from_str(toml).expect("parses");
+            let e = p.validate().expect_err(toml);
+            assert_eq!(e.key, key);
+            assert!(e.problem.contains("use minor, major or critical"), "{e}");
+        }
+        let p: Playbook = toml::from_str("page_at = \"minor\"").expect("parses");
+        assert_eq!(p.validate(), Ok(()));
     }
 
     #[test]
