@@ -302,14 +302,8 @@ impl Incident {
                 );
             }
             IncidentStatus::Monitoring if back => {
-                self.status = if self.root.is_some() {
-                    IncidentStatus::Identified
-                } else {
-                    IncidentStatus::Investigating
-                };
-                self.monitoring_at = None;
                 let detail = format!("{units} broken observations again");
-                self.push(at, TimelineKind::SymptomsReturned, detail, timeline);
+                self.reopen(at, detail, timeline);
             }
             // Not while symptoms are coming back, short of the bar so far.
             IncidentStatus::Monitoring
@@ -587,6 +581,23 @@ impl Incident {
             dialtone_model::count(regions as u64, "region", "regions"),
             if cells == 1 { "s" } else { "" },
         )
+    }
+
+    /// Back from monitoring to investigating (identified, with a root
+    /// cause named): the trouble is not over, and the public hears so.
+    pub(crate) fn reopen(
+        &mut self,
+        at: Timestamp,
+        detail: String,
+        timeline: &mut Vec<TimelineEntry>,
+    ) {
+        self.status = if self.root.is_some() {
+            IncidentStatus::Identified
+        } else {
+            IncidentStatus::Investigating
+        };
+        self.monitoring_at = None;
+        self.push(at, TimelineKind::SymptomsReturned, detail, timeline);
     }
 
     /// An engine event: its public text is drafted from the impact.

@@ -475,11 +475,27 @@ impl Engine {
         obs: &Observations,
         timeline: &mut Vec<TimelineEntry>,
     ) {
-        // Each open incident claims the broken units it explains, oldest first; what
-        // nobody claims may be a new fault. A young incident claims everything, so
+        // Each open incident claims the broken units it explains, the
+        // operators' first, then the engine's oldest first; what nobody
+        // claims may be a new fault. A young incident claims everything, so
         // the first minutes of one outage, while its symptoms spread, stay one incident.
         let mut residual = obs.broken.clone();
         let mut incidents = std::mem::take(&mut self.incidents);
+        // A declared or adopted incident is the operators' to advance, but it
+        // still claims the symptoms of its own cause (an adopted one has the
+        // root cause or candidates its earlier run found) and of the
+        // incidents merged into it, or they would open a new one: after a
+        // restart mid-outage, the same outage a second time. They claim
+        // first: a young incident of the engine's takes everything left, and
+        // would take their outage for its own.
+        for inc in incidents
+            .iter()
+            .filter(|i| i.status.is_open() && !i.engine_owned())
+        {
+            for f in inc.foci(self.explainer.topology()) {
+                claim(&self.explainer, f, &mut residual);
+            }
+        }
         // Incidents an operator declared, and those carried over from an
         // earlier run, are the operators' alone: the engine never advances them.
         for inc in incidents
@@ -537,19 +553,6 @@ impl Engine {
                 }
             }
             inc.advance(at, &claimed_obs, ranked, &self.view(), timeline);
-        }
-        // A declared or adopted incident is the operators' to advance, but it
-        // still claims the symptoms of its own cause (an adopted one has the
-        // root cause or candidates its earlier run found) and of the
-        // incidents merged into it, or they would open a new one: after a
-        // restart mid-outage, the same outage a second time.
-        for inc in incidents
-            .iter()
-            .filter(|i| i.status.is_open() && !i.engine_owned())
-        {
-            for f in inc.foci(self.explainer.topology()) {
-                claim(&self.explainer, f, &mut residual);
-            }
         }
         self.incidents = incidents;
         self.close_quiet_report_incidents(at, timeline);
@@ -1158,6 +1161,43 @@ mod tests {
     }
 
     #[test]
+    fn an_ongoing_incident_merged_into_a_monitored_one_reopens_it_and_keeps_its_watch() {
+        // Site x fails and recovers: its incident is monitoring. Site y
+        // then fails, under a watched event; an operator merges y's
+        // incident into x's.
+        const X_BACK: i64 = FAULT_MINUTE + 10;
+        const Y_FAILS: i64 = X_BACK + 8;
+        let level = |minute: i64, series: u32| {
+            let down = if series < 2 {
+                (FAULT_MINUTE..X_BACK).contains(&minute)
+            } else {
+                minute >= Y_FAILS
+            };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..Y_FAILS + 8, level);
+        let [x, y] = [0, 1].map(|i| engine.incidents()[i].id);
+        assert_eq!(engine.incidents()[0].status, IncidentStatus::Monitoring);
+        let watch = EventWatch {
+            name: "Board call".into(),
+            element: "site-y".into(),
+            start: START,
+            end: START + 86_400,
+            fallback: None,
+        };
+        engine.incident_mut(y).unwrap().watch = Some(watch.clone());
+        let at = START + 60 * (Y_FAILS + 8);
+        engine.merge(at, "noc", x, y).unwrap();
+        let target = &engine.incidents()[0];
+        assert_ne!(target.status, IncidentStatus::Monitoring, "{target:#?}");
+        let last = target.timeline.last().unwrap();
+        assert_eq!(last.kind, TimelineKind::SymptomsReturned);
+        assert!(!last.public_body.is_empty(), "the public hears it");
+        assert_eq!(target.watch.as_ref(), Some(&watch));
+    }
+
+    #[test]
     fn a_merge_carries_the_areas_told_and_repoints_earlier_merges() {
         let mut engine = engine();
         let declaration = |title: &str| Declaration {
@@ -1236,6 +1276,37 @@ mod tests {
         run_with(&mut restarted, 0..FAULT_MINUTE + 45, level);
         let ids: Vec<u64> = restarted.incidents().iter().map(|i| i.id).collect();
         assert_eq!(ids, [declared], "{:#?}", restarted.incidents());
+    }
+
+    #[test]
+    fn a_new_fault_after_a_restart_leaves_the_adopted_outage_alone() {
+        // Site x fails and its incident names it. The server restarts: the
+        // next run adopts that incident. Then site y fails: its incident,
+        // young and claiming whatever is left, must not take x's cells.
+        const Y_FAILS: i64 = FAULT_MINUTE + 20;
+        let level = |minute: i64, series: u32| {
+            let down = minute >= if series < 2 { FAULT_MINUTE } else { Y_FAILS };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        let mut engine = two_sites();
+        run_with(&mut engine, 0..FAULT_MINUTE + 15, level);
+        let found = &engine.incidents()[0];
+        assert_eq!(found.root_cause.as_deref(), Some("site-x"), "{found:#?}");
+        let stored = serde_json::to_value(found).unwrap();
+        let mut restarted = two_sites();
+        restarted.adopt(serde_json::from_value(stored).unwrap());
+        run_with(&mut restarted, 0..Y_FAILS + 8, level);
+        let incidents = restarted.incidents();
+        assert_eq!(incidents.len(), 2, "{incidents:#?}");
+        let topology = restarted.topology();
+        let seen: Vec<&str> = (incidents[1].scope.keys())
+            .map(|&e| topology.element(e).id.as_str())
+            .collect();
+        assert!(!seen.is_empty());
+        assert!(
+            !seen.iter().any(|id| id.starts_with('x') || *id == "site-x"),
+            "{seen:?}"
+        );
     }
 
     const START: Timestamp = 1_700_000_040;

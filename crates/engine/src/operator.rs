@@ -313,7 +313,9 @@ impl Engine {
     }
 
     /// Merges open incident `from` into `into`: `from` resolves, pointing the
-    /// public to `into`, which takes the worse severity. Returns both entries written.
+    /// public to `into`, which takes the worse severity (and its event watch,
+    /// if it has none), and which an ongoing `from` takes back from
+    /// monitoring. Returns the merge's entries on `into` and on `from`.
     pub fn merge(
         &mut self,
         at: Timestamp,
@@ -348,11 +350,15 @@ impl Engine {
         if self.incidents[t].awaiting_approval && !self.incidents[f].awaiting_approval {
             return Err(ActionError::MergeIntoDraft { into, from });
         }
-        let (from_title, from_severity) = {
+        let (from_title, from_severity, from_ongoing) = {
             let source = &mut self.incidents[f];
+            let ongoing = matches!(
+                source.status,
+                IncidentStatus::Investigating | IncidentStatus::Identified
+            );
             source.operator.merged_into = Some(into);
             source.move_to(IncidentStatus::Resolved, at);
-            (source.title.clone(), source.severity)
+            (source.title.clone(), source.severity, ongoing)
         };
         let closed = self.incidents[f].record(
             at,
@@ -378,8 +384,14 @@ impl Engine {
             true => Vec::new(),
             false => source.told_regions.clone(),
         };
+        // A watched event stays watched: its severity bar and its fallback
+        // go with it.
+        let watch = source.watch.take();
         let target = &mut self.incidents[t];
         target.tell(told);
+        if target.watch.is_none() {
+            target.watch = watch;
+        }
         target.severity = target.severity.max(from_severity);
         target.merged_severity = target.merged_severity.max(Some(from_severity));
         target.merged_causes.extend(causes);
@@ -402,6 +414,19 @@ impl Engine {
             String::new(),
             format!("incident {from} ({from_title}) merged into this one by {by}"),
         );
+        // An ongoing fault merged into an incident the engine is monitoring
+        // reopens it: else its resolve timer, running since service came
+        // back, would tell the public "resolved" while the merged fault
+        // lasts (and the merged incident's last word sent them here).
+        // (The entry goes on its timeline, where the playbook finds it.)
+        if from_ongoing && target.status == IncidentStatus::Monitoring && target.engine_owned() {
+            target.last_broken_at = at;
+            target.reopen(
+                at,
+                format!("incident {from}, still ongoing, merged into this one"),
+                &mut Vec::new(),
+            );
+        }
         Ok([merged, closed])
     }
 }
