@@ -41,6 +41,38 @@ pub struct CutSet {
     pub probability: f64,
 }
 
+/// The [`EXAMPLES`] likeliest cut sets offered (likeliest first, ties by
+/// their events), and the sum of every one's probability.
+#[derive(Default)]
+struct Likeliest {
+    kept: Vec<CutSet>,
+    sum: f64,
+}
+
+impl Likeliest {
+    /// Counts a cut set of `probability`; names its `events` only if kept.
+    fn offer(&mut self, probability: f64, events: impl FnOnce() -> Vec<String>) {
+        self.sum += probability;
+        let least = self
+            .kept
+            .last()
+            .map_or(f64::NEG_INFINITY, |c| c.probability);
+        if self.kept.len() == EXAMPLES && probability < least {
+            return;
+        }
+        self.kept.push(CutSet {
+            events: events(),
+            probability,
+        });
+        self.kept.sort_by(|a, b| {
+            b.probability
+                .total_cmp(&a.probability)
+                .then_with(|| a.events.cmp(&b.events))
+        });
+        self.kept.truncate(EXAMPLES);
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SharedCause {
     /// An element id, or `vendor:NAME`.
@@ -321,8 +353,9 @@ pub(crate) fn analyse(
         }
         let is_cut = |mask: u64| mask.count_ones() >= needed;
         let mut order_2 = 0u64;
-        // Every minimal cut set found, until the likeliest few are kept.
-        let mut examples: Vec<CutSet> = Vec::new();
+        // The likeliest few minimal cut sets found, and the sum over all:
+        // a crafted file can make millions, which must not all be kept.
+        let mut found = Likeliest::default();
         // Per class, once (the pairs, the triples and the combination below
         // use each): that none of its events happens, and so that some does
         // (independent events; their sum would pass 1 for a large class or
@@ -335,9 +368,8 @@ pub(crate) fn analyse(
             for b in a + 1..classes.len() {
                 if is_cut(classes[a].0 | classes[b].0) {
                     order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
-                    examples.push(CutSet {
-                        events: vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()],
-                        probability: class_q[a] * class_q[b],
+                    found.offer(class_q[a] * class_q[b], || {
+                        vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()]
                     });
                 }
             }
@@ -355,13 +387,12 @@ pub(crate) fn analyse(
                         if is_cut(ab | cc) && !is_cut(ca | cc) && !is_cut(cb | cc) {
                             n += (classes[a].1.len() * classes[b].1.len() * classes[c].1.len())
                                 as u64;
-                            examples.push(CutSet {
-                                events: vec![
+                            found.offer(class_q[a] * class_q[b] * class_q[c], || {
+                                vec![
                                     classes[a].1[0].0.clone(),
                                     classes[b].1[0].0.clone(),
                                     classes[c].1[0].0.clone(),
-                                ],
-                                probability: class_q[a] * class_q[b] * class_q[c],
+                                ]
                             });
                         }
                     }
@@ -372,16 +403,8 @@ pub(crate) fn analyse(
         // The sum of their probabilities: the rare-event estimate, used when
         // the exact combination is too big.
         // (An upper bound, and a probability: at most 1.)
-        let cut_sum = examples
-            .iter()
-            .fold(0.0, |sum, c| sum + c.probability)
-            .min(1.0);
-        examples.sort_by(|a, b| {
-            b.probability
-                .total_cmp(&a.probability)
-                .then_with(|| a.events.cmp(&b.events))
-        });
-        examples.truncate(EXAMPLES);
+        let cut_sum = found.sum.min(1.0);
+        let examples = found.kept;
         let none_shared: f64 = shared_causes.iter().map(|c| 1.0 - c.probability).product();
         let combination_probability = none_shared * combined(&class_up, needed).unwrap_or(cut_sum);
         let dependent_count = deps.len();
@@ -504,6 +527,29 @@ mod tests {
     use super::*;
     use crate::{Options, assess};
 
+    #[test]
+    fn the_likeliest_cut_sets_are_kept_and_every_one_summed() {
+        let mut found = Likeliest::default();
+        let mut named = 0;
+        for (k, p) in [0.1, 0.5, 0.2, 0.5, 0.05, 0.3, 0.01]
+            .into_iter()
+            .enumerate()
+        {
+            found.offer(p, || {
+                named += 1;
+                vec![format!("e{k}")]
+            });
+        }
+        let kept: Vec<(&str, f64)> = (found.kept.iter())
+            .map(|c| (c.events[0].as_str(), c.probability))
+            .collect();
+        assert_eq!(kept, [("e1", 0.5), ("e3", 0.5), ("e5", 0.3), ("e2", 0.2)]);
+        assert!((found.sum - 1.66).abs() < 1e-12, "{}", found.sum);
+        // The two least likely, offered when four likelier were kept, were
+        // never named.
+        assert_eq!(named, 5);
+    }
+
     /// Two AMFs in a voice pool serving a cell; both need `power` for
     /// everything and `dns` for data only, and each its own resolver
     /// (`dns-1`, `dns-2`) for data only too.
@@ -559,6 +605,41 @@ mod tests {
         assert_eq!(shared, ["power"], "{pool:#?}");
         // The members themselves are the only pair: not the resolvers.
         assert_eq!(pool.order_2, 1, "{pool:#?}");
+    }
+
+    /// One power feed under two redundant pairs: two sets it takes down,
+    /// one common-mode cause in the summary.
+    #[test]
+    fn a_cause_shared_by_two_sets_is_counted_once() {
+        let mut cell = Element::new("cell", ElementKind::Cell);
+        cell.subscribers = 1_000;
+        let mut elements = vec![cell, Element::new("feed", ElementKind::PowerFeed)];
+        let all = dialtone_model::ALL_SERVICES;
+        let mut deps = Vec::new();
+        for pair in [["amf-1", "amf-2"], ["smf-1", "smf-2"]] {
+            deps.push(DependencySpec {
+                dependent: "cell".into(),
+                members: pair.iter().map(|&m| m.into()).collect(),
+                redundancy: Redundancy::AnyOf,
+                services: all,
+            });
+            for member in pair {
+                elements.push(Element::new(member, ElementKind::CoreInstance));
+                deps.push(DependencySpec {
+                    dependent: member.into(),
+                    members: vec!["feed".into()],
+                    redundancy: Redundancy::All,
+                    services: all,
+                });
+            }
+        }
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let taken_down = (a.redundant_sets.iter())
+            .filter(|s| s.shared_causes.iter().any(|c| c.event == "feed"))
+            .count();
+        assert_eq!(taken_down, 2, "{:#?}", a.redundant_sets);
+        assert_eq!(a.summary.common_mode_groups, 1);
     }
 
     /// Fourteen members, each down one time in a thousand, and the set down

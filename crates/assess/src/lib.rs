@@ -181,14 +181,14 @@ pub fn assess(
         subscribers: (0..net.endpoints.len()).map(|k| net.weight(k)).sum(),
         regions: net.regions.len(),
         single_points_of_failure: spofs.len(),
+        // Each cause once, however many redundant sets it takes down (the
+        // risk list names it once too).
         common_mode_groups: (redundant_sets.iter())
-            .map(|s| {
-                s.shared_causes
-                    .iter()
-                    .filter(|c| !c.is_single_point())
-                    .count()
-            })
-            .sum(),
+            .flat_map(|s| &s.shared_causes)
+            .filter(|c| !c.is_single_point())
+            .map(|c| c.event.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
         redundant_sets_analysed: redundant_sets.len(),
         cut_sets_order_2: redundant_sets.iter().map(|s| s.order_2).sum(),
         cut_sets_order_3: redundant_sets.iter().filter_map(|s| s.order_3).sum(),
