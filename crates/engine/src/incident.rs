@@ -182,6 +182,12 @@ pub struct Incident {
     /// area told of trouble is left without the all-clear.
     #[serde(default)]
     pub told_regions: Vec<String>,
+    /// The services the public was told were broken in each region of
+    /// [`Incident::told_regions`]: whoever follows one of them there hears
+    /// the all-clear, though it recovered before the rest. Records from
+    /// before these were kept have none.
+    #[serde(default)]
+    pub told_services: BTreeMap<String, ServiceMask>,
     /// Minutes in a row, while monitoring, with broken units enough to open
     /// an incident (see [`Incident::symptoms_back`]).
     #[serde(skip)]
@@ -238,6 +244,7 @@ impl Incident {
             onset: None,
             unobserved_noted_in: None,
             told_regions: Vec::new(),
+            told_services: BTreeMap::new(),
             returning_minutes: 0,
             root_cause: None,
             operator: OperatorState::default(),
@@ -628,22 +635,32 @@ impl Incident {
         words
     }
 
-    /// Notes the impact's areas as told: the public words about to go out
-    /// name them.
+    /// Notes the impact's areas, with the services broken in each, as told:
+    /// the public words about to go out name them.
     fn tell_regions(&mut self) {
-        let affected: Vec<String> = (self.impact.regions.iter())
-            .map(|r| r.region.clone())
+        let affected: Vec<(String, ServiceMask)> = (self.impact.regions.iter())
+            .map(|r| (r.region.clone(), r.services))
             .collect();
         self.tell(affected);
     }
 
-    /// Notes `regions` as told, each once, in order.
-    pub(crate) fn tell(&mut self, regions: impl IntoIterator<Item = String>) {
-        for region in regions {
+    /// Notes `areas` (regions, each with services) as told: each region
+    /// once, in order, with every service told of there.
+    pub(crate) fn tell(&mut self, areas: impl IntoIterator<Item = (String, ServiceMask)>) {
+        for (region, services) in areas {
+            *self.told_services.entry(region.clone()).or_insert(0) |= services;
             if !self.told_regions.contains(&region) {
                 self.told_regions.push(region);
             }
         }
+    }
+
+    /// The areas told of, each with the services told of there (none where
+    /// the record predates their keeping).
+    pub(crate) fn told_areas(&self) -> Vec<(String, ServiceMask)> {
+        (self.told_regions.iter())
+            .map(|r| (r.clone(), self.told_services.get(r).copied().unwrap_or(0)))
+            .collect()
     }
 
     /// The public words of a resolution, naming every area told of.

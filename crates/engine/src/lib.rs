@@ -1206,12 +1206,20 @@ mod tests {
             body: "We are looking into it.".into(),
         };
         let mut ids = Vec::new();
-        for (title, region) in [("Calls", "north"), ("Data", "south"), ("SMS", "east")] {
+        let told = [
+            ("Calls", "north", Service::Voice),
+            ("Data", "south", Service::Data),
+            ("Sign-on", "east", Service::Registration),
+        ];
+        for (title, region, service) in told {
             let id = engine
                 .declare(START, "noc", &declaration(title))
                 .unwrap()
                 .id;
-            engine.incident_mut(id).unwrap().told_regions = vec![region.into()];
+            engine
+                .incident_mut(id)
+                .unwrap()
+                .tell([(region.into(), service.bit())]);
             ids.push(id);
         }
         let [a, b, c] = ids[..] else { unreachable!() };
@@ -1232,6 +1240,14 @@ mod tests {
             c.told_regions.clone()
         };
         assert_eq!(told_by_c(&engine), ["east", "south", "north"]);
+        let c_told = &engine.incidents().iter().find(|i| i.id == c).unwrap();
+        assert_eq!(
+            c_told.told_areas(),
+            told.map(|(_, region, service)| (region.to_string(), service.bit()))
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+        );
 
         // A draft cannot take a public incident's followers.
         let draft = engine

@@ -382,7 +382,7 @@ impl Engine {
         // target; a draft told nobody.
         let told = match source.awaiting_approval {
             true => Vec::new(),
-            false => source.told_regions.clone(),
+            false => source.told_areas(),
         };
         // A watched event stays watched: its severity bar and its fallback
         // go with it.

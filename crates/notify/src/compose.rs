@@ -94,17 +94,18 @@ fn services_of(inc: &Incident) -> Vec<&'static str> {
 
 /// The areas a notice about the incident concerns, given its closing
 /// regions ([`Incident::closing_regions`]): each with the services broken
-/// there now, none (any) for a region the public was told of and that is
-/// clear now: whoever heard of trouble there hears how it ends. (A region
-/// still affected is matched by the services broken there now; which ones
-/// were told of before is not kept.)
+/// there now and those the public was told of there
+/// ([`Incident::told_services`]): whoever heard of trouble with a service
+/// hears how it ends, though it recovered before the rest. None (any) for
+/// a region clear now whose record predates the keeping of told services.
 fn areas_of<'a>(inc: &Incident, regions: &'a [String]) -> Vec<(&'a str, Vec<&'static str>)> {
     (regions.iter())
         .map(|region| {
             let broken = (inc.impact.regions.iter())
                 .find(|r| r.region == *region)
                 .map_or(0, |r| r.services);
-            let services = Service::in_mask(broken).map(Service::as_str);
+            let told = inc.told_services.get(region).copied().unwrap_or(0);
+            let services = Service::in_mask(broken | told).map(Service::as_str);
             (region.as_str(), services.collect())
         })
         .collect()

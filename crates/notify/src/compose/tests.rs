@@ -458,3 +458,50 @@ fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
         .collect();
     assert_eq!(told, ["1@example.net", "3@example.net", "5@example.net"]);
 }
+
+#[test]
+fn an_area_hears_the_end_of_every_service_it_was_told_of() {
+    // The public heard of calls and data broken in the north, calls in the
+    // south and data in the west; data then recovered in the north and
+    // everything in the south, before the rest.
+    let mut narrowed = incident();
+    narrowed.impact.regions[0].services = Service::Voice.bit();
+    let mut west = narrowed.impact.regions[0].clone();
+    west.region = "west".into();
+    west.services = Service::Data.bit();
+    narrowed.impact.regions.push(west);
+    narrowed.told_regions = vec!["north".into(), "south".into(), "west".into()];
+    narrowed.told_services = [
+        ("north", Service::Voice.bit() | Service::Data.bit()),
+        ("south", Service::Voice.bit()),
+        ("west", Service::Data.bit()),
+    ]
+    .into_iter()
+    .map(|(r, m)| (r.to_string(), m))
+    .collect();
+    let regions = ["north", "south", "west"].map(String::from);
+    let following = |id, region: &str, service: &str| Subscriber {
+        services: vec![service.to_string()],
+        ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
+    };
+    let subscribers = [
+        following(1, "north", "voice"),
+        following(2, "north", "data"),
+        following(3, "south", "data"),
+        following(4, "south", "voice"),
+        following(5, "west", "voice"),
+        following(6, "west", "data"),
+    ];
+    let told: Vec<String> = (first_notices(&[narrowed], &regions, &subscribers).into_iter())
+        .map(|i| i.destination)
+        .collect();
+    assert_eq!(
+        told,
+        [
+            "1@example.net",
+            "2@example.net",
+            "4@example.net",
+            "6@example.net"
+        ]
+    );
+}
