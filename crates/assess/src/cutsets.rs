@@ -3,10 +3,12 @@
 //! in the spirit of INDaaS's structural-independence audit.
 //!
 //! For a redundant set (a pool or k-of-n group) a basic event "covers" the
-//! members whose failure it causes alone. A cut set is a set of events whose
-//! covers together exceed what the group tolerates; it is minimal when no
-//! part of it is a cut set. Events with the same cover are interchangeable,
-//! so the search runs over cover classes and counts by multiplication.
+//! members whose failure it causes alone, per service: a resolver one member
+//! needs for data alone takes it down for data, not for calls. A cut set is
+//! a set of events whose covers together, for one service, exceed what the
+//! set's groups carrying that service tolerate; it is minimal when no part
+//! of it is a cut set. Events with the same cover are interchangeable, so
+//! the search runs over cover classes and counts by multiplication.
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -33,6 +35,21 @@ const MAX_COMBINATION_STATES: usize = 4_096;
 /// there are too many: about 30 nanoseconds a year each, far below anything
 /// a risk ranking in subscriber-hours can show.
 const NEGLIGIBLE_STATE: f64 = 1e-15;
+
+/// Members taken down, as a bit mask per service in [`Service::ALL`] order.
+type Cover = [u64; Service::ALL.len()];
+
+/// `a` and `b` down together.
+fn union(a: Cover, b: Cover) -> Cover {
+    std::array::from_fn(|k| a[k] | b[k])
+}
+
+/// Whether `cover` takes the set down: for some service, more members than
+/// the set tolerates for it (`needed[k]` down; `u32::MAX` for a service the
+/// set does not carry).
+fn downs(cover: &Cover, needed: &[u32; Service::ALL.len()]) -> bool {
+    (cover.iter().zip(needed)).any(|(mask, &n)| mask.count_ones() >= n)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CutSet {
@@ -204,11 +221,13 @@ impl Causes<'_, '_> {
 /// A redundant set: the distinct members of groups that tolerate a loss, at
 /// the tolerance of its least tolerant group (one needing 2 of 3 falls where
 /// one needing any of the same 3 stands, whichever the file lists first),
-/// with the groups' dependents, the worst loss among them, and the services
-/// the groups carry through the members.
+/// and per service the members down that take down the least tolerant group
+/// carrying it; with the groups' dependents, the worst loss among them, and
+/// the services the groups carry through the members.
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
+    needed: [u32; Service::ALL.len()],
     deps: Vec<usize>,
     loss: Loss,
     services: ServiceMask,
@@ -230,11 +249,17 @@ pub(crate) fn analyse(
         let set = sets.entry(key.clone()).or_insert_with(|| SetToAssess {
             members: key,
             tolerance,
+            needed: [u32::MAX; Service::ALL.len()],
             deps: Vec::new(),
             loss: Loss::default(),
             services: 0,
         });
         set.tolerance = set.tolerance.min(tolerance);
+        for (k, s) in Service::ALL.iter().enumerate() {
+            if net.group_services[gi] & s.bit() != 0 {
+                set.needed[k] = set.needed[k].min(tolerance + 1);
+            }
+        }
         set.deps.push(g.dependent);
         set.services |= net.group_services[gi];
     }
@@ -271,6 +296,7 @@ pub(crate) fn analyse(
     for SetToAssess {
         members,
         tolerance,
+        needed,
         deps,
         loss,
         services,
@@ -301,31 +327,36 @@ pub(crate) fn analyse(
         if !expanded {
             continue;
         }
-        let needed = tolerance + 1;
         let member_ids: Vec<&str> = members.iter().map(|&m| t.element(m).id.as_str()).collect();
         let mut shared_causes = Vec::new();
-        let mut classes: HashMap<u64, Vec<(String, f64)>> = HashMap::new();
+        let mut classes: HashMap<Cover, Vec<(String, f64)>> = HashMap::new();
         let mut events: Vec<(String, (u64, f64))> = cover.into_iter().collect();
         events.sort_by(|a, b| a.0.cmp(&b.0));
+        let is_cut = |cover: &Cover| downs(cover, &needed);
         for (event, (mask, q)) in events {
             // Each element event's cover is what its failure alone takes
-            // down for one service the set carries: the ancestry counts a
+            // down for each service the set carries: the ancestry counts a
             // member as down whatever it loses, and a DNS the members need
             // for data alone is neither a common mode of their voice pool
             // nor half of a pair that takes it down.
-            // A vendor event (`vendor:...`) is no element of the topology.
+            // A vendor event (`vendor:...`) is no element of the topology,
+            // and takes its members down for everything.
             let element = t.index_of(&event);
-            let mask = match element {
-                Some(c) => same_service_cover(&mut propagator, &members, services, c),
-                None => mask,
+            let cover: Cover = match element {
+                Some(c) => service_cover(&mut propagator, &members, services, c),
+                None => Service::ALL.map(|s| if services & s.bit() != 0 { mask } else { 0 }),
             };
-            if mask == 0 {
+            if cover == [0; Service::ALL.len()] {
                 continue;
             }
-            if mask.count_ones() >= needed {
+            if is_cut(&cover) {
                 if !member_ids.contains(&event.as_str()) {
+                    // The members down for the services it takes down.
+                    let downed = (cover.iter().zip(&needed))
+                        .filter(|&(m, &n)| m.count_ones() >= n)
+                        .fold(0, |all, (m, _)| all | m);
                     let hit: Vec<usize> = (0..member_ids.len())
-                        .filter(|&i| mask & (1 << i) != 0)
+                        .filter(|&i| downed & (1 << i) != 0)
                         .collect();
                     let (shared, via) = match element {
                         Some(c) => {
@@ -343,15 +374,14 @@ pub(crate) fn analyse(
                     });
                 }
             } else {
-                classes.entry(mask).or_default().push((event, q));
+                classes.entry(cover).or_default().push((event, q));
             }
         }
-        let mut classes: Vec<(u64, Vec<(String, f64)>)> = classes.into_iter().collect();
+        let mut classes: Vec<(Cover, Vec<(String, f64)>)> = classes.into_iter().collect();
         classes.sort_by_key(|a| a.0);
         for (_, evs) in &mut classes {
             evs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         }
-        let is_cut = |mask: u64| mask.count_ones() >= needed;
         let mut order_2 = 0u64;
         // The likeliest few minimal cut sets found, and the sum over all:
         // a crafted file can make millions, which must not all be kept.
@@ -360,13 +390,13 @@ pub(crate) fn analyse(
         // use each): that none of its events happens, and so that some does
         // (independent events; their sum would pass 1 for a large class or
         // a likely event).
-        let class_up: Vec<(u64, f64)> = (classes.iter())
+        let class_up: Vec<(Cover, f64)> = (classes.iter())
             .map(|(mask, evs)| (*mask, evs.iter().map(|e| 1.0 - e.1).product::<f64>()))
             .collect();
         let class_q: Vec<f64> = class_up.iter().map(|(_, up)| 1.0 - up).collect();
         for a in 0..classes.len() {
             for b in a + 1..classes.len() {
-                if is_cut(classes[a].0 | classes[b].0) {
+                if is_cut(&union(classes[a].0, classes[b].0)) {
                     order_2 += (classes[a].1.len() * classes[b].1.len()) as u64;
                     found.offer(class_q[a] * class_q[b], || {
                         vec![classes[a].1[0].0.clone(), classes[b].1[0].0.clone()]
@@ -378,13 +408,16 @@ pub(crate) fn analyse(
             let mut n = 0u64;
             for a in 0..classes.len() {
                 for b in a + 1..classes.len() {
-                    let ab = classes[a].0 | classes[b].0;
-                    if is_cut(ab) {
+                    let ab = union(classes[a].0, classes[b].0);
+                    if is_cut(&ab) {
                         continue;
                     }
                     for c in b + 1..classes.len() {
                         let (ca, cb, cc) = (classes[a].0, classes[b].0, classes[c].0);
-                        if is_cut(ab | cc) && !is_cut(ca | cc) && !is_cut(cb | cc) {
+                        if is_cut(&union(ab, cc))
+                            && !is_cut(&union(ca, cc))
+                            && !is_cut(&union(cb, cc))
+                        {
                             n += (classes[a].1.len() * classes[b].1.len() * classes[c].1.len())
                                 as u64;
                             found.offer(class_q[a] * class_q[b] * class_q[c], || {
@@ -406,7 +439,7 @@ pub(crate) fn analyse(
         let cut_sum = found.sum.min(1.0);
         let examples = found.kept;
         let none_shared: f64 = shared_causes.iter().map(|c| 1.0 - c.probability).product();
-        let combination_probability = none_shared * combined(&class_up, needed).unwrap_or(cut_sum);
+        let combination_probability = none_shared * combined(&class_up, &needed).unwrap_or(cut_sum);
         let dependent_count = deps.len();
         out.push(RedundantSet {
             dependents: deps
@@ -428,18 +461,17 @@ pub(crate) fn analyse(
     out
 }
 
-/// The members (as a bit mask) that element `cause` alone takes down for
-/// one of `services`, the one that loses the most of them: a redundant
-/// group fails for a service when more members than it tolerates lose that
-/// service.
-fn same_service_cover(
+/// The members that element `cause` alone takes down, for each of
+/// `services`: a redundant group fails for a service when more members than
+/// it tolerates lose that service.
+fn service_cover(
     propagator: &mut Propagator<'_, '_>,
     members: &[usize],
     services: ServiceMask,
     cause: usize,
-) -> u64 {
+) -> Cover {
     propagator.run(&[cause as u32]);
-    let mut per_service = [0u64; 3];
+    let mut per_service: Cover = [0; Service::ALL.len()];
     for (i, &m) in members.iter().enumerate() {
         let lost = propagator.lost(m) & services;
         for (k, s) in Service::ALL.iter().enumerate() {
@@ -448,9 +480,7 @@ fn same_service_cover(
             }
         }
     }
-    (per_service.into_iter())
-        .max_by_key(|m| m.count_ones())
-        .unwrap_or(0)
+    per_service
 }
 
 /// Members' needs that `cause` takes down, one per member in `hit`: what
@@ -486,22 +516,23 @@ fn via(causes: &mut Causes<'_, '_>, hit: &[usize], cause: usize) -> Vec<String> 
     out
 }
 
-/// Probability that the classes down (each `(mask, probability that none
-/// of its events happens)`, independently) cover `needed` members or more; `None` when the partial
+/// Probability that the classes down (each `(cover, probability that none
+/// of its events happens)`, independently) take the set down ([`downs`]
+/// with `needed`); `None` when the partial
 /// states outgrow [`MAX_COMBINATION_STATES`] even without those too
 /// unlikely to matter ([`NEGLIGIBLE_STATE`]).
-fn combined(classes: &[(u64, f64)], needed: u32) -> Option<f64> {
-    // Members down so far -> probability; a state that reaches `needed` is
-    // the set down, and stays down whatever else fails. Ordered, so the
+fn combined(classes: &[(Cover, f64)], needed: &[u32; Service::ALL.len()]) -> Option<f64> {
+    // Members down so far -> probability; a state that takes the set down
+    // stays down whatever else fails. Ordered, so the
     // sums run in one order and a report is the same from run to run.
-    let mut states: BTreeMap<u64, f64> = BTreeMap::from([(0, 1.0)]);
+    let mut states: BTreeMap<Cover, f64> = BTreeMap::from([([0; Service::ALL.len()], 1.0)]);
     let mut down = 0.0;
-    for &(mask, up) in classes {
-        let mut next: BTreeMap<u64, f64> = BTreeMap::new();
+    for &(cover, up) in classes {
+        let mut next: BTreeMap<Cover, f64> = BTreeMap::new();
         for (&state, &p) in &states {
             *next.entry(state).or_default() += p * up;
-            let hit = state | mask;
-            if hit.count_ones() >= needed {
+            let hit = union(state, cover);
+            if downs(&hit, needed) {
                 down += p * (1.0 - up);
             } else {
                 *next.entry(hit).or_default() += p * (1.0 - up);
@@ -607,6 +638,94 @@ mod tests {
         assert_eq!(pool.order_2, 1, "{pool:#?}");
     }
 
+    /// A cell behind `groups` (members, redundancy, services) and the
+    /// `needs` of their members (member, need, services): each element a
+    /// core instance, each failing a thousandth of the time.
+    fn assessed(
+        groups: &[(&[&str], Redundancy, ServiceMask)],
+        needs: &[(&str, &str, ServiceMask)],
+    ) -> crate::Assessment {
+        let mut cell = Element::new("cell", ElementKind::Cell);
+        cell.subscribers = 1_000;
+        let mut ids: Vec<&str> = Vec::new();
+        let named = groups.iter().flat_map(|g| g.0.iter().copied());
+        for id in named.chain(needs.iter().flat_map(|n| [n.0, n.1])) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let elements = std::iter::once(cell)
+            .chain(
+                ids.iter()
+                    .map(|&id| Element::new(id, ElementKind::CoreInstance)),
+            )
+            .collect();
+        let spec = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        };
+        let deps = (groups.iter())
+            .map(|&(members, redundancy, services)| spec("cell", members, redundancy, services))
+            .chain(
+                (needs.iter())
+                    .map(|&(m, need, services)| spec(m, &[need], Redundancy::All, services)),
+            )
+            .collect();
+        let t = Topology::new(elements, deps).expect("valid");
+        assess(&t, &Options::default(), &mut |_| {})
+    }
+
+    /// One UPF of a pool needs a resolver for data alone, the other an IMS
+    /// for calls alone: with both down, data still flows through the second
+    /// and calls through the first. No cut set of the pool.
+    #[test]
+    fn needs_of_different_services_make_no_cut_set_together() {
+        let all = dialtone_model::ALL_SERVICES;
+        let a = assessed(
+            &[(&["upf-1", "upf-2"], Redundancy::AnyOf, all)],
+            &[
+                ("upf-1", "dns-1", Service::Data.bit()),
+                ("upf-2", "ims-2", Service::Voice.bit()),
+            ],
+        );
+        let pool = (a.redundant_sets.iter())
+            .find(|s| s.members == ["upf-1", "upf-2"])
+            .expect("the pool is assessed");
+        // The members themselves, and each with the other's need for the
+        // service that need carries.
+        assert_eq!(pool.order_2, 3, "{pool:#?}");
+        let pairs: Vec<&[String]> = pool.examples.iter().map(|c| &c.events[..]).collect();
+        assert!(
+            !pairs.contains(&&["dns-1".to_string(), "ims-2".to_string()][..]),
+            "{pairs:?}"
+        );
+    }
+
+    /// Calls need two of three members, data any one: a need two members
+    /// share for data alone takes down no group.
+    #[test]
+    fn a_need_is_judged_by_the_tolerance_of_the_groups_carrying_its_service() {
+        let a = assessed(
+            &[
+                (&["a", "b", "c"], Redundancy::KOfN(2), Service::Voice.bit()),
+                (&["a", "b", "c"], Redundancy::AnyOf, Service::Data.bit()),
+            ],
+            &[
+                ("a", "feed", Service::Data.bit()),
+                ("b", "feed", Service::Data.bit()),
+            ],
+        );
+        let set = (a.redundant_sets.iter())
+            .find(|s| s.members == ["a", "b", "c"])
+            .expect("the set is assessed");
+        assert!(set.shared_causes.is_empty(), "{set:#?}");
+        // Calls fall with any two members down; data only with all three,
+        // as the feed and `c` together take them.
+        assert_eq!(set.order_2, 4, "{set:#?}");
+    }
+
     /// One power feed under two redundant pairs: two sets it takes down,
     /// one common-mode cause in the summary.
     #[test]
@@ -647,8 +766,8 @@ mod tests {
     /// unlikely to matter are dropped.
     #[test]
     fn a_large_set_is_combined_without_its_negligible_states() {
-        let classes: Vec<(u64, f64)> = (0..14).map(|i| (1u64 << i, 1.0 - 1e-3)).collect();
-        let p = combined(&classes, 8).expect("pruned to fit");
+        let classes: Vec<(Cover, f64)> = (0..14).map(|i| ([0, 1u64 << i, 0], 1.0 - 1e-3)).collect();
+        let p = combined(&classes, &[u32::MAX, 8, u32::MAX]).expect("pruned to fit");
         // At most the exact chance (about C(14, 8) * 1e-24, the likeliest way
         // down), less the pruned states' mass, and not all of it pruned.
         let exact: f64 = (8..=14)
@@ -658,7 +777,7 @@ mod tests {
             })
             .sum();
         assert!(p <= exact && p >= 0.3 * exact, "{p} against {exact}");
-        let small = combined(&classes[..4], 2).unwrap();
+        let small = combined(&classes[..4], &[u32::MAX, 2, u32::MAX]).unwrap();
         // 1 - P(0 down) - P(1 down) for four members at 1e-3.
         let exact = 1.0 - 0.999f64.powi(4) - 4.0 * 1e-3 * 0.999f64.powi(3);
         assert!((small - exact).abs() < 1e-15, "{small} vs {exact}");
