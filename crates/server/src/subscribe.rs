@@ -610,12 +610,41 @@ pub(crate) async fn unsubscribe(State(state): State<AppState>, req: Request) -> 
     }
 }
 
-/// `GET /api/v1/subscribers` (admin).
+/// How many subscribers `GET /api/v1/subscribers` lists unless asked, and at most.
+const SUBSCRIBERS_LISTED: u32 = 500;
+const MAX_SUBSCRIBERS_LISTED: u32 = 5000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubscribersQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/subscribers[?after=ID][&limit=N]` (admin): `N` subscribers
+/// (500 unless asked, at most 5,000) in id order, from the first with an id
+/// above `ID`; `next_after` is the `after` of the next page, null on the
+/// last. A national list of millions is read a page at a time.
 pub(crate) async fn list(
     State(state): State<AppState>,
+    Query(q): Query<SubscribersQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let subs = state.notify_store.subscribers().await?;
-    Ok(Json(json!({ "subscribers": subs })))
+    let limit = q.limit.unwrap_or(SUBSCRIBERS_LISTED);
+    if !(1..=MAX_SUBSCRIBERS_LISTED).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit={limit}: list 1 to {MAX_SUBSCRIBERS_LISTED} subscribers at a time; \
+             the next page starts after the `next_after` of this one"
+        )));
+    }
+    let subs = (state.notify_store)
+        .subscribers_after(q.after.unwrap_or(0), limit)
+        .await?;
+    let next_after = (subs.len() == limit as usize)
+        .then(|| subs.last().map(|s| s.id))
+        .flatten();
+    Ok(Json(
+        json!({ "subscribers": subs, "next_after": next_after }),
+    ))
 }
 
 /// `GET /api/v1/outbox` (admin): recent outbound messages and their delivery state.

@@ -306,6 +306,29 @@ async fn a_webhook_subscribed_again_answers_as_a_new_one() {
     assert_eq!(a[0]["services"], json!(["voice"]));
     assert_eq!(a[0]["regions"], json!([region]));
     assert!(a[0]["id"].is_i64(), "the admin still sees the row");
+
+    // Read a page at a time, the pages together the whole list.
+    let mut paged = Vec::new();
+    let mut after = json!(0);
+    while let Some(from) = after.as_i64() {
+        let path = format!("/api/v1/subscribers?after={from}&limit=2");
+        let page = send(h.router(), authed("GET", &path, &admin, None))
+            .await
+            .json();
+        let rows = page["subscribers"].as_array().unwrap();
+        assert!(rows.len() <= 2, "{page}");
+        paged.extend(rows.iter().cloned());
+        after = page["next_after"].clone();
+    }
+    assert_eq!(paged, subs);
+    assert!(subs.len() > 2, "more than one page: {subs:?}");
+    let refused = send(
+        h.router(),
+        authed("GET", "/api/v1/subscribers?limit=0", &admin, None),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("next_after"), "{}", refused.body);
 }
 
 /// A blank address is no address: the answer says to give one.

@@ -167,6 +167,13 @@ pub trait NotifyStore: Send + Sync {
     fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
     fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
+    /// At most `limit` subscribers with ids above `after`, in id order: a
+    /// page of the list, which may hold millions.
+    fn subscribers_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
     /// Queues messages not queued before; returns how many were new.
     fn enqueue<'a>(
         &'a self,
@@ -574,6 +581,25 @@ impl NotifyStore for SqliteStore {
 
     fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
         Box::pin(self.subscribers_where(""))
+    }
+
+    fn subscribers_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(subscriber_of)
+            .collect()
+        })
     }
 
     fn enqueue<'a>(
