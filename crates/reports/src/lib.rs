@@ -197,14 +197,14 @@ impl SurgeDetector {
     /// a surge is many people, not one person sending the form again (an
     /// address shared by several people, behind a carrier's NAT, still
     /// counts more than one). Reports for a bucket already closed count in
-    /// the open one, as they are news now.
+    /// the open one, as they are news now. Returns whether it counted.
     pub fn record(
         &mut self,
         at: Timestamp,
         area: &str,
         problem: Problem,
         reporter: Option<IpAddr>,
-    ) {
+    ) -> bool {
         if self.bucket_at.is_none() {
             self.bucket_at = Some(self.bucket_of(at));
         }
@@ -216,7 +216,7 @@ impl SurgeDetector {
                 .entry((key.0.clone(), key.1, ip))
                 .or_insert(0);
             if *counted >= PER_REPORTER {
-                return;
+                return false;
             }
             new_reporter = *counted == 0;
             *counted += 1;
@@ -224,6 +224,7 @@ impl SurgeDetector {
         let open = self.open.entry(key).or_default();
         open.reports += 1;
         open.reporters += u32::from(new_reporter);
+        true
     }
 
     /// Learns from reports counted before (`(at, area, problem)`, oldest
@@ -432,9 +433,10 @@ mod tests {
         let t0: i64 = 1_767_571_200;
         d.close(t0);
         let person = |n: u8| Some(IpAddr::from([198, 51, 100, n]));
-        for _ in 0..25 {
-            d.record(t0 + 10, "north", Problem::CannotCall, person(1));
-        }
+        let counted = (0..25)
+            .filter(|_| d.record(t0 + 10, "north", Problem::CannotCall, person(1)))
+            .count();
+        assert_eq!(counted, PER_REPORTER as usize);
         assert!(d.close(t0 + 300).is_empty(), "one person is no surge");
         for n in 0..25 {
             for _ in 0..3 {

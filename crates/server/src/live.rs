@@ -263,15 +263,16 @@ impl Live {
     }
 
     /// Counts a customer report from `reporter` at the current network
-    /// time, which it returns.
+    /// time, which it returns, with whether it counted (see
+    /// [`dialtone_reports::SurgeDetector::record`]).
     pub fn record_report(
         &mut self,
         area: &str,
         problem: Problem,
         reporter: Option<std::net::IpAddr>,
-    ) -> Timestamp {
-        self.surges.record(self.now, area, problem, reporter);
-        self.now
+    ) -> (Timestamp, bool) {
+        let counted = self.surges.record(self.now, area, problem, reporter);
+        (self.now, counted)
     }
 
     /// The replies owed to reporters for the incidents the pending effects

@@ -130,10 +130,10 @@ pub(crate) async fn report(
     // minute that resolves the incident waits for that hold before it
     // queues the replies, so the row is there, and the reporter promised an
     // email gets one.
-    let (at, _being_stored) = {
+    let ((at, counted), _being_stored) = {
         let mut live = state.live.lock().await;
-        let at = live.record_report(&report.area, report.problem, reporter);
-        (at, state.report_writes.read().await)
+        let counted = live.record_report(&report.area, report.problem, reporter);
+        (counted, state.report_writes.read().await)
     };
     let stored = (state.notify_store)
         .add_report(
@@ -141,6 +141,7 @@ pub(crate) async fn report(
             &report.area,
             report.problem.as_str(),
             report.contact.as_deref(),
+            counted,
             unix_now(),
         )
         .await;

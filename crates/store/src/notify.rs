@@ -224,17 +224,20 @@ pub trait NotifyStore: Send + Sync {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The most recent messages, newest first.
     fn outbox(&self, limit: u32) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
-    /// Stores a customer report; returns its id.
+    /// Stores a customer report, and whether the surge detector `counted`
+    /// it; returns its id.
     fn add_report<'a>(
         &'a self,
         at: i64,
         area: &'a str,
         problem: &'a str,
         contact: Option<&'a str>,
+        counted: bool,
         received_at: i64,
     ) -> BoxFuture<'a, Result<i64, StoreError>>;
     /// Reports counted at network time `at` or later, oldest first: what a
-    /// restarted run's surge baseline learns from again.
+    /// restarted run's surge baseline learns from again (not those the
+    /// detector did not count).
     fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>>;
     /// Queues `reply` to every reporter who left a contact in its areas and
     /// time window, and forgets those contacts, in one transaction: each
@@ -766,16 +769,19 @@ impl NotifyStore for SqliteStore {
         area: &'a str,
         problem: &'a str,
         contact: Option<&'a str>,
+        counted: bool,
         received_at: i64,
     ) -> BoxFuture<'a, Result<i64, StoreError>> {
         Box::pin(async move {
             let done = sqlx::query(
-                "INSERT INTO reports (at, area, problem, contact, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO reports (at, area, problem, contact, counted, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .bind(at)
             .bind(area)
             .bind(problem)
             .bind(contact)
+            .bind(counted)
             .bind(received_at)
             .execute(&self.pool)
             .await?;
@@ -786,7 +792,7 @@ impl NotifyStore for SqliteStore {
     fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query_as(
-                "SELECT at, area, problem FROM reports WHERE at >= ?1 ORDER BY at, id",
+                "SELECT at, area, problem FROM reports WHERE at >= ?1 AND counted ORDER BY at, id",
             )
             .bind(at)
             .fetch_all(&self.pool)
@@ -1155,11 +1161,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reports_come_back_oldest_first_from_when_asked() {
+    async fn counted_reports_come_back_oldest_first_from_when_asked() {
         let (_dir, s) = store().await;
         for (at, area) in [(300, "south"), (100, "north"), (200, "east")] {
-            (s.add_report(at, area, "cannot_call", None, at).await).expect("stores");
+            (s.add_report(at, area, "cannot_call", None, true, at).await).expect("stores");
         }
+        // Stored for its reply, but past its sender's cap: never counted.
+        (s.add_report(250, "east", "cannot_call", None, false, 250)
+            .await)
+            .expect("stores");
         let since = s.reports_since(200).await.expect("lists");
         let cannot_call = |at: i64, area: &str| CountedReport {
             at,
@@ -1221,6 +1231,7 @@ mod tests {
                 "north",
                 "cannot_call",
                 Some(contact),
+                true,
                 received_at,
             )
             .await
