@@ -64,6 +64,9 @@ pub struct Summary {
     pub subscribers: u64,
     pub regions: usize,
     pub single_points_of_failure: usize,
+    /// Distinct common-mode causes (each once, however many redundant sets
+    /// it takes down), not counting upstream single points of failure. The
+    /// name is the JSON field's since it was first written.
     pub common_mode_groups: usize,
     pub redundant_sets_analysed: usize,
     pub cut_sets_order_2: u64,

@@ -27,7 +27,7 @@ fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {
 }
 
 #[test]
-fn a_relay_the_courier_refuses_is_a_usage_error_naming_the_file() {
+fn a_sender_that_is_no_address_is_a_usage_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("dialtone.toml");
@@ -48,7 +48,7 @@ fn a_relay_the_courier_refuses_is_a_usage_error_naming_the_file() {
     assert_usage_error(
         &out,
         &format!(
-            "{}: notify.smtp.from `not an address` is not an address",
+            "{}: notify.smtp.from: `not an address` is not an address",
             config.display()
         ),
     );

@@ -657,7 +657,7 @@ impl Incident {
 
     /// The areas told of, each with the services told of there (none where
     /// the record predates their keeping).
-    pub(crate) fn told_areas(&self) -> Vec<(String, ServiceMask)> {
+    pub fn told_areas(&self) -> Vec<(String, ServiceMask)> {
         (self.told_regions.iter())
             .map(|r| (r.clone(), self.told_services.get(r).copied().unwrap_or(0)))
             .collect()

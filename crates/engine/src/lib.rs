@@ -1193,7 +1193,8 @@ mod tests {
         assert_ne!(target.status, IncidentStatus::Monitoring, "{target:#?}");
         let last = target.timeline.last().unwrap();
         assert_eq!(last.kind, TimelineKind::SymptomsReturned);
-        assert!(!last.public_body.is_empty(), "the public hears it");
+        // Of y's trouble, in y's area.
+        assert!(last.public_body.contains("South"), "{}", last.public_body);
         assert_eq!(target.watch.as_ref(), Some(&watch));
     }
 

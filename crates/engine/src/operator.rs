@@ -352,10 +352,12 @@ impl Engine {
         }
         let (from_title, from_severity, from_ongoing) = {
             let source = &mut self.incidents[f];
+            // Still broken: its impact is what the merged incident has now.
             let ongoing = matches!(
                 source.status,
                 IncidentStatus::Investigating | IncidentStatus::Identified
-            );
+            )
+            .then(|| source.impact.clone());
             source.operator.merged_into = Some(into);
             source.move_to(IncidentStatus::Resolved, at);
             (source.title.clone(), source.severity, ongoing)
@@ -386,7 +388,7 @@ impl Engine {
         };
         // A watched event stays watched: its severity bar and its fallback
         // go with it.
-        let watch = source.watch.take();
+        let watch = source.watch.clone();
         let target = &mut self.incidents[t];
         target.tell(told);
         if target.watch.is_none() {
@@ -419,7 +421,13 @@ impl Engine {
         // back, would tell the public "resolved" while the merged fault
         // lasts (and the merged incident's last word sent them here).
         // (The entry goes on its timeline, where the playbook finds it.)
-        if from_ongoing && target.status == IncidentStatus::Monitoring && target.engine_owned() {
+        if let Some(impact) = from_ongoing
+            && target.status == IncidentStatus::Monitoring
+            && target.engine_owned()
+        {
+            // Its own symptoms are gone: what is broken now is the merged
+            // incident's, and the words that reopen it name those areas.
+            target.impact = impact;
             target.last_broken_at = at;
             target.reopen(
                 at,

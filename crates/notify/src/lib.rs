@@ -127,6 +127,15 @@ impl NotifyConfig {
                     ),
                 ));
             }
+            if let Err(e) = smtp.from.parse::<lettre::message::Mailbox>() {
+                return Err(invalid(
+                    "smtp.from",
+                    format!(
+                        "`{}` is not an address ({e}); write it as `Name <status@example.net>`",
+                        smtp.from
+                    ),
+                ));
+            }
             if smtp.security == SmtpSecurity::None && !is_this_host(&smtp.host) {
                 return Err(invalid(
                     "smtp.security",
@@ -163,11 +172,10 @@ impl NotifyConfig {
 }
 
 /// Whether `host` names this machine: `localhost` or a loopback address
-/// (IPv6 in brackets or not).
+/// (IPv6 without brackets, as the relay's host is written).
 fn is_this_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || bare
+        || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
@@ -309,7 +317,7 @@ mod tests {
             ..NotifyConfig::default()
         };
         assert!(with(smtp()).validate().is_ok());
-        for local in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+        for local in ["localhost", "127.0.0.1", "::1"] {
             let plain = SmtpConfig {
                 host: local.into(),
                 security: SmtpSecurity::None,
@@ -339,6 +347,13 @@ mod tests {
                     ..smtp()
                 },
                 "notify.smtp.password: is set without smtp.username",
+            ),
+            (
+                SmtpConfig {
+                    from: "status desk".into(),
+                    ..smtp()
+                },
+                "notify.smtp.from: `status desk` is not an address",
             ),
             (
                 SmtpConfig {

@@ -302,16 +302,22 @@ impl Live {
                     .filter(|(_, end)| *end == Some(inc.id))
                     .map(|&(i, _)| i)
                     .collect();
-                // Each area with the services broken there, in the order
-                // the incidents list them.
+                // Each area with the services broken there, or told of as
+                // broken there (data may have come back before calls), in
+                // the order the incidents list them.
                 let mut broken: Vec<(String, ServiceMask)> = Vec::new();
-                for region in std::iter::once(inc)
+                let areas = std::iter::once(inc)
                     .chain(merged.iter().copied())
-                    .flat_map(|i| &i.impact.regions)
-                {
-                    match broken.iter_mut().find(|(area, _)| *area == region.region) {
-                        Some((_, services)) => *services |= region.services,
-                        None => broken.push((region.region.clone(), region.services)),
+                    .flat_map(|i| {
+                        (i.impact.regions.iter())
+                            .map(|r| (r.region.clone(), r.services))
+                            .chain(i.told_areas())
+                    })
+                    .filter(|(_, services)| *services != 0);
+                for (region, services) in areas {
+                    match broken.iter_mut().find(|(area, _)| *area == region) {
+                        Some((_, known)) => *known |= services,
+                        None => broken.push((region, services)),
                     }
                 }
                 let opened_at = (merged.iter().map(|i| i.opened_at)).fold(inc.opened_at, Timestamp::min);

@@ -242,11 +242,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if config.notify.base_url.is_empty() {
         config.notify.base_url = base_url.clone();
     }
-    // What the courier refuses is the file's `[notify.smtp]`: name the file.
-    let courier = Courier::new(&config.notify).map_err(|e| match &args.config {
-        Some(path) => UsageError(format!("{}: notify.{e}", path.display())),
-        None => UsageError(e.to_string()),
-    })?;
+    let courier = Courier::new(&config.notify).map_err(|e| UsageError(e.to_string()))?;
     let mut run =
         Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
     data_dir::create(&args.data_dir)?;

@@ -433,7 +433,9 @@ fn a_root_cause_not_yet_known_is_left_out_not_sent_empty() {
 #[test]
 fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
     // Calls only are broken in the north now, data only in the west; the
-    // public was told of the south too, before the impact narrowed.
+    // public was told of the south too, before the impact narrowed. An
+    // incident stored before told services were kept (none here): the
+    // south, clear now, hears of any service.
     let mut narrowed = incident();
     narrowed.impact.regions[0].services = Service::Voice.bit();
     let mut west = narrowed.impact.regions[0].clone();
