@@ -4,19 +4,24 @@
 mod common;
 use common::{add_admin, assert_success, assert_usage_error, dialtone};
 
-#[test]
-fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = dialtone(&[
-        "demo",
-        "--scenario",
-        "nope",
+/// `dialtone demo` with `flags`, its data in `data`, on any free port.
+fn demo_with(flags: &[&str], data: &std::path::Path) -> std::process::Output {
+    let mut args = vec!["demo"];
+    args.extend_from_slice(flags);
+    args.extend([
         "--data-dir",
         data.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
     ]);
+    dialtone(&args)
+}
+
+#[test]
+fn unknown_scenario_is_a_usage_error_naming_the_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = demo_with(&["--scenario", "nope"], &data);
     assert_usage_error(
         &out,
         "unknown scenario `nope`: use one of core-software-version",
@@ -36,15 +41,7 @@ fn a_sender_that_is_no_address_is_a_usage_error_naming_the_file() {
         "[notify.smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"not an address\"\n",
     )
     .unwrap();
-    let out = dialtone(&[
-        "demo",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let out = demo_with(&["--config", config.to_str().unwrap()], &data);
     assert_usage_error(
         &out,
         &format!(

@@ -430,12 +430,10 @@ fn a_root_cause_not_yet_known_is_left_out_not_sent_empty() {
     assert!(annotations.get("root_cause").is_none(), "{annotations}");
 }
 
-#[test]
-fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
-    // Calls only are broken in the north now, data only in the west; the
-    // public was told of the south too, before the impact narrowed. An
-    // incident stored before told services were kept (none here): the
-    // south, clear now, hears of any service.
+/// An incident with calls only broken in the north now and data only in
+/// the west, whose public was told of the south too before its impact
+/// narrowed.
+fn narrowed() -> Incident {
     let mut narrowed = incident();
     narrowed.impact.regions[0].services = Service::Voice.bit();
     let mut west = narrowed.impact.regions[0].clone();
@@ -443,21 +441,38 @@ fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
     west.services = Service::Data.bit();
     narrowed.impact.regions.push(west);
     narrowed.told_regions = vec!["north".into(), "south".into(), "west".into()];
+    narrowed
+}
+
+/// Whom the first notice of `inc` reaches among email subscribers, each
+/// following one `(region, service)`: their addresses, numbered from 1.
+fn reached(inc: Incident, following: &[(&str, &str)]) -> Vec<String> {
     let regions = ["north", "south", "west"].map(String::from);
-    let following = |id, region: &str, service: &str| Subscriber {
-        services: vec![service.to_string()],
-        ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
-    };
-    let subscribers = [
-        following(1, "north", "voice"),
-        following(2, "north", "data"),
-        following(3, "south", "data"),
-        following(4, "west", "voice"),
-        following(5, "west", "data"),
-    ];
-    let told: Vec<String> = (first_notices(&[narrowed], &regions, &subscribers).into_iter())
-        .map(|i| i.destination)
+    let subscribers: Vec<Subscriber> = (following.iter().zip(1..))
+        .map(|(&(region, service), id)| Subscriber {
+            services: vec![service.to_string()],
+            ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
+        })
         .collect();
+    (first_notices(&[inc], &regions, &subscribers).into_iter())
+        .map(|i| i.destination)
+        .collect()
+}
+
+#[test]
+fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
+    // Stored before told services were kept (none here): the south, clear
+    // now, hears of any service.
+    let told = reached(
+        narrowed(),
+        &[
+            ("north", "voice"),
+            ("north", "data"),
+            ("south", "data"),
+            ("west", "voice"),
+            ("west", "data"),
+        ],
+    );
     assert_eq!(told, ["1@example.net", "3@example.net", "5@example.net"]);
 }
 
@@ -466,14 +481,8 @@ fn an_area_hears_the_end_of_every_service_it_was_told_of() {
     // The public heard of calls and data broken in the north, calls in the
     // south and data in the west; data then recovered in the north and
     // everything in the south, before the rest.
-    let mut narrowed = incident();
-    narrowed.impact.regions[0].services = Service::Voice.bit();
-    let mut west = narrowed.impact.regions[0].clone();
-    west.region = "west".into();
-    west.services = Service::Data.bit();
-    narrowed.impact.regions.push(west);
-    narrowed.told_regions = vec!["north".into(), "south".into(), "west".into()];
-    narrowed.told_services = [
+    let mut inc = narrowed();
+    inc.told_services = [
         ("north", Service::Voice.bit() | Service::Data.bit()),
         ("south", Service::Voice.bit()),
         ("west", Service::Data.bit()),
@@ -481,22 +490,17 @@ fn an_area_hears_the_end_of_every_service_it_was_told_of() {
     .into_iter()
     .map(|(r, m)| (r.to_string(), m))
     .collect();
-    let regions = ["north", "south", "west"].map(String::from);
-    let following = |id, region: &str, service: &str| Subscriber {
-        services: vec![service.to_string()],
-        ..subscriber(id, Channel::Email, &format!("{id}@example.net"), &[region])
-    };
-    let subscribers = [
-        following(1, "north", "voice"),
-        following(2, "north", "data"),
-        following(3, "south", "data"),
-        following(4, "south", "voice"),
-        following(5, "west", "voice"),
-        following(6, "west", "data"),
-    ];
-    let told: Vec<String> = (first_notices(&[narrowed], &regions, &subscribers).into_iter())
-        .map(|i| i.destination)
-        .collect();
+    let told = reached(
+        inc,
+        &[
+            ("north", "voice"),
+            ("north", "data"),
+            ("south", "data"),
+            ("south", "voice"),
+            ("west", "voice"),
+            ("west", "data"),
+        ],
+    );
     assert_eq!(
         told,
         [
