@@ -467,14 +467,6 @@ impl SuiteRow {
         let share = |k: usize| (n > 0).then(|| k as f64 / f64::from(n));
         let mut ttd: Vec<i64> = faults.iter().filter_map(|f| f.time_to_detect_s).collect();
         ttd.sort_unstable();
-        let ranked_within = |k: usize| {
-            share(
-                faults
-                    .iter()
-                    .filter(|f| f.root_cause_rank.is_some_and(|r| r <= k))
-                    .count(),
-            )
-        };
         let false_incidents = cards.iter().map(|c| c.false_incidents).sum();
         let minutes: u64 = cards.iter().map(|c| u64::from(c.simulated_minutes)).sum();
         let simulated_weeks = minutes as f64 / (7.0 * 24.0 * 60.0);
@@ -491,7 +483,11 @@ impl SuiteRow {
                     .filter(|f| f.root_cause.as_ref() == Some(&f.root_cause_truth))
                     .count(),
             ),
-            root_cause_top3: ranked_within(3),
+            root_cause_top3: share(
+                (faults.iter())
+                    .filter(|f| f.root_cause_rank.is_some_and(|r| r <= 3))
+                    .count(),
+            ),
             false_incidents,
             simulated_weeks,
             false_incidents_per_week: if simulated_weeks > 0.0 {

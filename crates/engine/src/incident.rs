@@ -638,20 +638,26 @@ impl Incident {
     /// Notes the impact's areas, with the services broken in each, as told:
     /// the public words about to go out name them.
     fn tell_regions(&mut self) {
-        let affected: Vec<(String, ServiceMask)> = (self.impact.regions.iter())
-            .map(|r| (r.region.clone(), r.services))
-            .collect();
-        self.tell(affected);
+        for r in &self.impact.regions {
+            note_told(
+                &mut self.told_regions,
+                &mut self.told_services,
+                &r.region,
+                r.services,
+            );
+        }
     }
 
     /// Notes `areas` (regions, each with services) as told: each region
     /// once, in order, with every service told of there.
     pub(crate) fn tell(&mut self, areas: impl IntoIterator<Item = (String, ServiceMask)>) {
         for (region, services) in areas {
-            *self.told_services.entry(region.clone()).or_insert(0) |= services;
-            if !self.told_regions.contains(&region) {
-                self.told_regions.push(region);
-            }
+            note_told(
+                &mut self.told_regions,
+                &mut self.told_services,
+                &region,
+                services,
+            );
         }
     }
 
@@ -694,10 +700,7 @@ impl Incident {
     /// within `next_update_secs`. Only while the trouble lasts (investigating
     /// or identified): monitoring has said service is back.
     pub fn post_progress(&mut self, at: Timestamp, next_update_secs: i64) {
-        if !matches!(
-            self.status,
-            IncidentStatus::Investigating | IncidentStatus::Identified
-        ) {
+        if !self.status.is_ongoing() {
             return;
         }
         // The playbook's cadence is positive (respond checks it).
@@ -758,6 +761,25 @@ impl Incident {
         };
         self.timeline.push(entry.clone());
         entry
+    }
+}
+
+/// Notes `services` in `region` as told, the region once, in order
+/// ([`Incident::told_regions`], [`Incident::told_services`]).
+fn note_told(
+    regions: &mut Vec<String>,
+    services_told: &mut BTreeMap<String, ServiceMask>,
+    region: &str,
+    services: ServiceMask,
+) {
+    match services_told.get_mut(region) {
+        Some(told) => *told |= services,
+        None => {
+            services_told.insert(region.to_string(), services);
+        }
+    }
+    if !regions.iter().any(|r| r == region) {
+        regions.push(region.to_string());
     }
 }
 

@@ -19,8 +19,7 @@ use std::sync::Arc;
 
 use dialtone_detect::{DetectorBank, DetectorConfig};
 use dialtone_model::{
-    ElementId, ElementKind, IncidentStatus, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp,
-    Topology,
+    ElementId, ElementKind, Sample, SeriesId, SeriesKey, ServiceMask, Timestamp, Topology,
 };
 use dialtone_rca::{CHANGE_LOOKBACK_SECS, Explainer, Observations};
 
@@ -507,7 +506,10 @@ impl Engine {
             // guess) predicts, and what those of the incidents merged into it do, so a
             // fault that is not its own opens a new one.
             let claimed = if settling {
-                std::mem::take(&mut residual)
+                let claimed = std::mem::take(&mut residual);
+                // Only ranking reads it, and only a settling incident is ranked.
+                inc.onset = inc.onset.into_iter().chain(self.onset_of(&claimed)).min();
+                claimed
             } else {
                 let mut claimed = HashMap::new();
                 for f in inc.foci(self.explainer.topology()) {
@@ -517,10 +519,6 @@ impl Engine {
                 }
                 claimed
             };
-            // Only ranking reads it, and only a settling incident is ranked.
-            if settling {
-                inc.onset = inc.onset.into_iter().chain(self.onset_of(&claimed)).min();
-            }
             let mut claimed_obs = Observations {
                 observable: obs.observable.clone(),
                 onset: inc.onset,
@@ -531,10 +529,7 @@ impl Engine {
             // the public "working to restore service" after "service has
             // been restored", for a blip short of the symptoms-returned bar.
             // If the symptoms do come back, it is ranked again from there.
-            let restoring = matches!(
-                inc.status,
-                IncidentStatus::Investigating | IncidentStatus::Identified
-            );
+            let restoring = inc.status.is_ongoing();
             let ranked = if settling && restoring && claimed_obs.broken_units() > 0 {
                 Some(
                     self.explainer

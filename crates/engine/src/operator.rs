@@ -199,12 +199,7 @@ impl Incident {
                 // Sent back to investigating or identified: the quiet so far
                 // does not count, or the next minute would move it straight
                 // on to monitoring, telling the public service is restored.
-                if status.is_some()
-                    && matches!(
-                        to,
-                        IncidentStatus::Investigating | IncidentStatus::Identified
-                    )
-                {
+                if status.is_some() && to.is_ongoing() {
                     self.last_broken_at = at;
                 }
                 let detail = format!("update by {by} ({})", to.as_str());
@@ -353,11 +348,7 @@ impl Engine {
         let (from_title, from_severity, from_ongoing) = {
             let source = &mut self.incidents[f];
             // Still broken: its impact is what the merged incident has now.
-            let ongoing = matches!(
-                source.status,
-                IncidentStatus::Investigating | IncidentStatus::Identified
-            )
-            .then(|| source.impact.clone());
+            let ongoing = (source.status.is_ongoing()).then(|| source.impact.clone());
             source.operator.merged_into = Some(into);
             source.move_to(IncidentStatus::Resolved, at);
             (source.title.clone(), source.severity, ongoing)

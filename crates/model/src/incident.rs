@@ -42,6 +42,15 @@ impl IncidentStatus {
     pub const fn is_open(self) -> bool {
         !matches!(self, IncidentStatus::Resolved | IncidentStatus::Postmortem)
     }
+
+    /// Whether the trouble lasts: investigating or identified. Monitoring
+    /// has told the public service is restored.
+    pub const fn is_ongoing(self) -> bool {
+        matches!(
+            self,
+            IncidentStatus::Investigating | IncidentStatus::Identified
+        )
+    }
 }
 
 /// Statuspage incident impact, also our severity scale.

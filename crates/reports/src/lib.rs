@@ -10,7 +10,7 @@
 //! counts at most [`PER_REPORTER`] times a bucket. Pure: time is a parameter, and nothing
 //! is kept beyond counts but the reporters' addresses of the open bucket.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use dialtone_model::{Service, Timestamp};
@@ -173,7 +173,8 @@ pub struct SurgeDetector {
     /// service.
     reporters: HashMap<(String, Service, IpAddr), u32>,
     /// Per area and service: EWMA of counts per bucket, per hour-of-week slot.
-    baseline: HashMap<(String, Service), Box<[f32; SLOTS]>>,
+    /// In key order, so buckets are judged and surges listed in one order.
+    baseline: BTreeMap<(String, Service), Box<[f32; SLOTS]>>,
 }
 
 impl SurgeDetector {
@@ -183,7 +184,7 @@ impl SurgeDetector {
             bucket_at: None,
             open: HashMap::new(),
             reporters: HashMap::new(),
-            baseline: HashMap::new(),
+            baseline: BTreeMap::new(),
         }
     }
 
@@ -265,43 +266,38 @@ impl SurgeDetector {
         if current - at > SLOTS as i64 * 3600 {
             at = current - step;
         }
+        // Every bucket of an hour teaches that hour's slot: the newest week's
+        // buckets together weigh `learning_rate`, not each of them.
+        let buckets_per_slot = (3600.0 / step.max(1) as f64).max(1.0);
+        let per_bucket = 1.0 - (1.0 - self.config.learning_rate).powf(1.0 / buckets_per_slot);
         let mut surges = Vec::new();
         while at < current {
-            surges.extend(self.close_bucket(at));
+            surges.extend(self.close_bucket(at, per_bucket));
             at += step;
         }
         self.bucket_at = Some(current);
         surges
     }
 
-    /// Judges and learns from the bucket from `at` with what is open.
-    fn close_bucket(&mut self, at: Timestamp) -> Vec<Surge> {
+    /// Judges and learns from the bucket from `at` with what is open, each
+    /// bucket weighing `per_bucket` in its slot.
+    fn close_bucket(&mut self, at: Timestamp, per_bucket: f64) -> Vec<Surge> {
         let counts = std::mem::take(&mut self.open);
         self.reporters.clear();
         let s = slot(at);
         let cfg = &self.config;
-        // Every bucket of an hour teaches that hour's slot: the newest week's
-        // buckets together weigh `learning_rate`, not each of them.
-        let buckets_per_slot = (3600.0 / cfg.bucket_secs.max(1) as f64).max(1.0);
-        let per_bucket = 1.0 - (1.0 - cfg.learning_rate).powf(1.0 / buckets_per_slot);
         let mut surges = Vec::new();
-        // Keys seen now or before: silence is also something to learn.
-        let mut keys: Vec<(String, Service)> = self.baseline.keys().cloned().collect();
-        for k in counts.keys() {
-            if !self.baseline.contains_key(k) {
-                keys.push(k.clone());
+        // Keys seen now or before, in order: silence is also something to learn.
+        for key in counts.keys() {
+            if !self.baseline.contains_key(key) {
+                self.baseline.insert(key.clone(), Box::new([0.0; SLOTS]));
             }
         }
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        for key in keys {
+        for (key, base) in &mut self.baseline {
             let Counted {
                 reports: n,
                 reporters,
-            } = counts.get(&key).copied().unwrap_or_default();
-            let base = self
-                .baseline
-                .entry(key.clone())
-                .or_insert_with(|| Box::new([0.0; SLOTS]));
+            } = counts.get(key).copied().unwrap_or_default();
             let expected = f64::from(base[s]).max(cfg.prior_per_bucket);
             let p_value = poisson_tail(n, expected);
             let surge = reporters >= cfg.min_reports && p_value < cfg.surge_p;

@@ -2,7 +2,7 @@
 //! enums exactly as Atlassian's public API has them, so existing clients work.
 
 use dialtone_engine::{Incident, region_name};
-use dialtone_model::{ComponentStatus, IncidentStatus, Service, Severity, Timestamp};
+use dialtone_model::{ComponentStatus, Service, Severity, Timestamp};
 use serde::Serialize;
 
 use crate::{PageState, PlannedMaintenance, iso8601};
@@ -125,13 +125,6 @@ fn component_id(region: &str, service: Option<Service>) -> String {
     }
 }
 
-/// Whether an incident still troubles customers: investigating or
-/// identified. Monitoring has told them service is restored, and their
-/// components show it, so it no longer counts against the page.
-fn is_ongoing(inc: &Incident) -> bool {
-    inc.status.is_open() && inc.status != IncidentStatus::Monitoring
-}
-
 /// Status of one service in one region: the worst over ongoing incidents,
 /// and under maintenance while a window that may interrupt it there is in
 /// progress (an outage there is still worse).
@@ -145,7 +138,7 @@ fn service_status(state: &PageState<'_>, region: &str, service_index: usize) -> 
     state
         .incidents
         .iter()
-        .filter(|i| is_ongoing(i))
+        .filter(|i| i.status.is_ongoing())
         .flat_map(|i| i.impact.regions.iter())
         .filter(|r| r.region == region)
         .map(|r| ComponentStatus::from_affected_share(r.share[service_index]))
@@ -250,7 +243,7 @@ const CONFERENCE_COMPONENT_ID: &str = "conference-calls";
 fn conference_status(state: &PageState<'_>) -> ComponentStatus {
     let hosted = state.conference_participants.max(1) as f64;
     (state.incidents.iter())
-        .filter(|i| is_ongoing(i))
+        .filter(|i| i.status.is_ongoing())
         .map(|i| {
             let hit = i.impact.conference_participants_affected as f64;
             ComponentStatus::from_affected_share(hit / hosted)
@@ -396,7 +389,7 @@ pub fn status_of(state: &PageState<'_>) -> Status {
     let worst = state
         .incidents
         .iter()
-        .filter(|i| is_ongoing(i))
+        .filter(|i| i.status.is_ongoing())
         .map(|i| i.severity)
         .max()
         .unwrap_or(Severity::None);
@@ -448,7 +441,7 @@ mod tests {
     use super::*;
     use crate::{PageInfo, render_atom, render_rss, render_status_html};
     use dialtone_engine::TimelineKind;
-    use dialtone_model::{ALL_SERVICES, RegionImpact};
+    use dialtone_model::{ALL_SERVICES, IncidentStatus, RegionImpact};
 
     #[test]
     fn conference_calls_are_a_component_of_no_region() {
