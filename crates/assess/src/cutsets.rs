@@ -48,7 +48,16 @@ fn union(a: Cover, b: Cover) -> Cover {
 /// the set tolerates for it (`needed[k]` down; `u32::MAX` for a service the
 /// set does not carry).
 fn downs(cover: &Cover, needed: &[u32; Service::ALL.len()]) -> bool {
-    (cover.iter().zip(needed)).any(|(mask, &n)| mask.count_ones() >= n)
+    downed(cover, needed) != 0
+}
+
+/// The members down, for the services `cover` takes the set down for (see
+/// [`downs`]); none if it takes it down for none. (`needed` is at least 1,
+/// so a service taken down has a member down.)
+fn downed(cover: &Cover, needed: &[u32; Service::ALL.len()]) -> u64 {
+    (cover.iter().zip(needed))
+        .filter(|&(mask, &n)| mask.count_ones() >= n)
+        .fold(0, |all, (mask, _)| all | mask)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,15 +231,14 @@ impl Causes<'_, '_> {
 /// the tolerance of its least tolerant group (one needing 2 of 3 falls where
 /// one needing any of the same 3 stands, whichever the file lists first),
 /// and per service the members down that take down the least tolerant group
-/// carrying it; with the groups' dependents, the worst loss among them, and
-/// the services the groups carry through the members.
+/// carrying it (`u32::MAX` for a service no group carries); with the
+/// groups' dependents and the worst loss among them.
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
     needed: [u32; Service::ALL.len()],
     deps: Vec<usize>,
     loss: Loss,
-    services: ServiceMask,
 }
 
 pub(crate) fn analyse(
@@ -252,7 +260,6 @@ pub(crate) fn analyse(
             needed: [u32::MAX; Service::ALL.len()],
             deps: Vec::new(),
             loss: Loss::default(),
-            services: 0,
         });
         set.tolerance = set.tolerance.min(tolerance);
         for (k, s) in Service::ALL.iter().enumerate() {
@@ -261,7 +268,6 @@ pub(crate) fn analyse(
             }
         }
         set.deps.push(g.dependent);
-        set.services |= net.group_services[gi];
     }
     let mut ranked: Vec<SetToAssess> = (sets.into_values())
         .map(|mut set| {
@@ -299,9 +305,12 @@ pub(crate) fn analyse(
         needed,
         deps,
         loss,
-        services,
     } in ranked
     {
+        // The services the groups carry through the members.
+        let services: ServiceMask = (Service::ALL.iter().zip(&needed))
+            .filter(|&(_, &n)| n != u32::MAX)
+            .fold(0, |mask, (s, _)| mask | s.bit());
         // Basic events: elements and vendors, with the members each fails.
         let mut cover: HashMap<String, (u64, f64)> = HashMap::new();
         let mut expanded = true;
@@ -352,11 +361,9 @@ pub(crate) fn analyse(
             if is_cut(&cover) {
                 if !member_ids.contains(&event.as_str()) {
                     // The members down for the services it takes down.
-                    let downed = (cover.iter().zip(&needed))
-                        .filter(|&(m, &n)| m.count_ones() >= n)
-                        .fold(0, |all, (m, _)| all | m);
+                    let down = downed(&cover, &needed);
                     let hit: Vec<usize> = (0..member_ids.len())
-                        .filter(|&i| downed & (1 << i) != 0)
+                        .filter(|&i| down & (1 << i) != 0)
                         .collect();
                     let (shared, via) = match element {
                         Some(c) => {

@@ -184,8 +184,7 @@ pub fn assess(
         subscribers: (0..net.endpoints.len()).map(|k| net.weight(k)).sum(),
         regions: net.regions.len(),
         single_points_of_failure: spofs.len(),
-        // Each cause once, however many redundant sets it takes down (the
-        // risk list names it once too).
+        // Each cause once, however many redundant sets it takes down.
         common_mode_groups: (redundant_sets.iter())
             .flat_map(|s| &s.shared_causes)
             .filter(|c| !c.is_single_point())

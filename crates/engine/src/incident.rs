@@ -663,7 +663,7 @@ impl Incident {
 
     /// The areas told of, each with the services told of there (none where
     /// the record predates their keeping).
-    pub fn told_areas(&self) -> Vec<(String, ServiceMask)> {
+    pub(crate) fn told_areas(&self) -> Vec<(String, ServiceMask)> {
         (self.told_regions.iter())
             .map(|r| (r.clone(), self.told_services.get(r).copied().unwrap_or(0)))
             .collect()
@@ -693,6 +693,23 @@ impl Incident {
             }
         }
         regions
+    }
+
+    /// The areas of [`Incident::closing_regions`], each with the services
+    /// broken there now or told of there before: whoever heard of trouble
+    /// with a service hears how it ends, though it recovered before the
+    /// rest. None for a region clear now whose record predates the keeping
+    /// of told services.
+    pub fn closing_areas(&self) -> Vec<(String, ServiceMask)> {
+        (self.closing_regions().into_iter())
+            .map(|region| {
+                let broken = (self.impact.regions.iter())
+                    .find(|r| r.region == region)
+                    .map_or(0, |r| r.services);
+                let told = self.told_services.get(&region).copied().unwrap_or(0);
+                (region, broken | told)
+            })
+            .collect()
     }
 
     /// Posts the public "still working on it" update that the update

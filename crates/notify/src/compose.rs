@@ -1,7 +1,7 @@
 //! Effects to outbox rows, purely.
 
 use dialtone_engine::Incident;
-use dialtone_model::{Service, Severity};
+use dialtone_model::{Service, ServiceMask, Severity};
 use dialtone_respond::{Effect, MitigationAction, Notice, Page, PageAction};
 use dialtone_statuspage::{PageState, incident_json, iso8601, status_of};
 use dialtone_store::{Channel, OutboxItem, Subscriber, notice_key, token_digest};
@@ -92,20 +92,13 @@ fn services_of(inc: &Incident) -> Vec<&'static str> {
         .collect()
 }
 
-/// The areas a notice about the incident concerns, given its closing
-/// regions ([`Incident::closing_regions`]): each with the services broken
-/// there now and those the public was told of there
-/// ([`Incident::told_services`]): whoever heard of trouble with a service
-/// hears how it ends, though it recovered before the rest. None (any) for
-/// a region clear now whose record predates the keeping of told services.
-fn areas_of<'a>(inc: &Incident, regions: &'a [String]) -> Vec<(&'a str, Vec<&'static str>)> {
-    (regions.iter())
-        .map(|region| {
-            let broken = (inc.impact.regions.iter())
-                .find(|r| r.region == *region)
-                .map_or(0, |r| r.services);
-            let told = inc.told_services.get(region).copied().unwrap_or(0);
-            let services = Service::in_mask(broken | told).map(Service::as_str);
+/// The areas a notice about the incident concerns
+/// ([`Incident::closing_areas`]), by name; an area with no services named
+/// concerns every service.
+fn areas_of(areas: &[(String, ServiceMask)]) -> Vec<(&str, Vec<&'static str>)> {
+    (areas.iter())
+        .map(|(region, services)| {
+            let services = Service::in_mask(*services).map(Service::as_str);
             (region.as_str(), services.collect())
         })
         .collect()
@@ -134,8 +127,8 @@ fn notice(n: &Notice, c: &Compose<'_>, out: &mut Vec<OutboxItem>) {
     let Some(entry) = inc.timeline.get(n.entry) else {
         return;
     };
-    let regions = inc.closing_regions();
-    let areas = areas_of(inc, &regions);
+    let closing = inc.closing_areas();
+    let areas = areas_of(&closing);
     for sub in c.subscribers.iter().filter(|s| s.wants(&areas)) {
         let key = notice_key(inc.id, n.entry, sub);
         let unsubscribe = format!("{}/unsubscribe?token={}", c.base_url, sub.unsubscribe_token);

@@ -105,22 +105,17 @@ impl Courier {
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
                         .map_err(|e| SendError::Permanent(format!("smtp.host {}: {e}", s.host)))?,
                 };
-                let mut builder = builder
-                    .port(s.port)
-                    .timeout(Some(Duration::from_secs(s.timeout_secs)));
+                let timeout = Duration::from_secs(s.timeout_secs);
+                let mut builder = builder.port(s.port).timeout(Some(timeout));
                 if let (Some(u), Some(p)) = (&s.username, &s.password) {
                     builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
                 }
-                let from = s.from.parse().map_err(|e| {
-                    SendError::Permanent(format!(
-                        "smtp.from `{}` is not an address ({e}); write it as `Name <status@example.net>`",
-                        s.from
-                    ))
-                })?;
+                let from = crate::sender(&s.from)
+                    .map_err(|problem| SendError::Permanent(format!("smtp.from {problem}")))?;
                 Some(Relay {
                     transport: builder.build(),
                     from,
-                    timeout: Duration::from_secs(s.timeout_secs),
+                    timeout,
                 })
             }
         };
@@ -338,12 +333,12 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
+        .map_err(|e| could_not_run(&m.destination, e))?;
     let run = exit_status(&mut child);
     let (status, said) = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
         .await
         .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
-        .map_err(|e| SendError::Permanent(format!("could not run {}: {e}", m.destination)))?;
+        .map_err(|e| could_not_run(&m.destination, e))?;
     if status.success() {
         Ok(())
     } else {
@@ -357,6 +352,12 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
 
 /// The most of a mitigation command's error output kept for its message.
 const STDERR_KEPT_BYTES: usize = 4096;
+
+/// A command that could not be started or waited for: trying again
+/// will not help.
+fn could_not_run(program: &str, e: std::io::Error) -> SendError {
+    SendError::Permanent(format!("could not run {program}: {e}"))
+}
 
 /// Waits for `child` to exit; its status and the start of its error
 /// output. Its exit decides, not the end of its output: a process it left

@@ -127,14 +127,8 @@ impl NotifyConfig {
                     ),
                 ));
             }
-            if let Err(e) = smtp.from.parse::<lettre::message::Mailbox>() {
-                return Err(invalid(
-                    "smtp.from",
-                    format!(
-                        "`{}` is not an address ({e}); write it as `Name <status@example.net>`",
-                        smtp.from
-                    ),
-                ));
+            if let Err(problem) = sender(&smtp.from) {
+                return Err(invalid("smtp.from", problem));
             }
             if smtp.security == SmtpSecurity::None && !is_this_host(&smtp.host) {
                 return Err(invalid(
@@ -169,6 +163,14 @@ impl NotifyConfig {
         }
         Ok(())
     }
+}
+
+/// The relay's sender address `from`, or what is wrong with it (to follow
+/// the key's name).
+pub(crate) fn sender(from: &str) -> Result<lettre::message::Mailbox, String> {
+    from.parse().map_err(|e| {
+        format!("`{from}` is not an address ({e}); write it as `Name <status@example.net>`")
+    })
 }
 
 /// Whether `host` names this machine: `localhost` or a loopback address

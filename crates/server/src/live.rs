@@ -308,11 +308,7 @@ impl Live {
                 let mut broken: Vec<(String, ServiceMask)> = Vec::new();
                 let areas = std::iter::once(inc)
                     .chain(merged.iter().copied())
-                    .flat_map(|i| {
-                        (i.impact.regions.iter())
-                            .map(|r| (r.region.clone(), r.services))
-                            .chain(i.told_areas())
-                    })
+                    .flat_map(Incident::closing_areas)
                     .filter(|(_, services)| *services != 0);
                 for (region, services) in areas {
                     match broken.iter_mut().find(|(area, _)| *area == region) {
