@@ -404,11 +404,10 @@ pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response
 }
 
 /// The session cookie a request carries, if any.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     (headers.get(header::COOKIE))
         .and_then(|v| v.to_str().ok())
         .and_then(|h| cookie(h, SESSION_COOKIE))
-        .map(str::to_owned)
 }
 
 /// Starts a session for `user` and sends the browser to the console. The
@@ -513,7 +512,8 @@ pub(crate) async fn login(
 }
 
 async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
-    let previous = session_cookie(req.headers());
+    // Kept past `req`, which reading the form takes.
+    let previous = session_cookie(req.headers()).map(str::to_owned);
     let body = match sign_in_post(state, req, "The form expired. Please sign in again.").await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
@@ -522,10 +522,9 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
     // Names are lowercase; a phone keyboard capitalises the first letter.
     // Typed as is first: a user added before names had to be lowercase
     // may still have capitals.
+    let lower = name.to_lowercase();
     let user = match state.auth.user_by_name(&name).await? {
-        None if name != name.to_lowercase() => {
-            state.auth.user_by_name(&name.to_lowercase()).await?
-        }
+        None if name != lower => state.auth.user_by_name(&lower).await?,
         found => found,
     };
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -609,7 +608,7 @@ pub(crate) async fn login_link(
 
 async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let expired = "The sign-in page expired: open the link again.";
-    let previous = session_cookie(req.headers());
+    let previous = session_cookie(req.headers()).map(str::to_owned);
     let body = match sign_in_post(state, req, expired).await? {
         Ok(body) => body,
         Err(form) => return Ok(form),

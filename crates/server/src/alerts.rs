@@ -6,7 +6,7 @@
 //! (`registration`, `voice`, `data`, comma-separated; all three if absent).
 //! Alerts without an element Dialtone knows are answered as ignored, with the
 //! reason, and the rest are still taken. A firing alert not heard of again
-//! for [`crate::live::PROBE_STALE`] is taken as resolved.
+//! for [`crate::live::PROBE_STALE_SECS`] is taken as resolved.
 
 use std::collections::BTreeMap;
 

@@ -98,7 +98,7 @@ pub struct PipelineStats {
 /// a firing alert every `repeat_interval` (4 h by default), in wall-clock
 /// time whatever the network's clock: a "resolved" lost on its way must not
 /// hold an incident for ever.
-pub const PROBE_STALE: Duration = Duration::from_secs(5 * 3600);
+pub const PROBE_STALE_SECS: i64 = 5 * 3600;
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,13 +222,12 @@ impl Live {
         Ok(())
     }
 
-    /// Resolves the probes not heard of for [`PROBE_STALE`] at `now`, a
+    /// Resolves the probes not heard of for [`PROBE_STALE_SECS`] at `now`, a
     /// Unix time in seconds.
     pub fn forget_stale_probes(&mut self, now: i64) {
         let engine = self.run.engine_mut();
-        let stale_secs = PROBE_STALE.as_secs() as i64;
         self.probes_heard.retain(|(element, id), heard| {
-            let fresh = now.saturating_sub(*heard) <= stale_secs;
+            let fresh = now.saturating_sub(*heard) <= PROBE_STALE_SECS;
             if !fresh {
                 tracing::warn!(%element, alert = %id, "no word of a firing probe for 5 hours: taken as resolved");
                 engine.resolve_probe(element, id);
@@ -458,9 +457,7 @@ impl Live {
         action: &OperatorAction,
     ) -> Result<TimelineEntry, ActionError> {
         let at = self.now;
-        let in_run = self.run.engine().incidents().iter().any(|i| i.id == id);
-        let entry = if in_run {
-            let inc = (self.run.engine_mut().incident_mut(id)).ok_or(ActionError::NotFound(id))?;
+        let entry = if let Some(inc) = self.run.engine_mut().incident_mut(id) {
             inc.apply(at, by, action)?
         } else {
             let inc =

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use common::{authed, first_cell, harness, live_after, sample, send};
 use dialtone_auth::Role;
 use dialtone_engine::ProbeAlert;
-use dialtone_server::live::PROBE_STALE;
+use dialtone_server::live::PROBE_STALE_SECS;
 use dialtone_server::unix_now;
 use dialtone_store::PlanStore;
 use serde_json::json;
@@ -91,9 +91,9 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     assert_eq!(incidents.len(), 1, "{incidents:#?}");
     assert_eq!(incidents[0].root_cause.as_deref(), Some(cell.as_str()));
 
-    // Alertmanager's "resolved" never comes: after PROBE_STALE without word
+    // Alertmanager's "resolved" never comes: after PROBE_STALE_SECS without word
     // of it, the probe is taken as resolved.
-    let stale_secs = PROBE_STALE.as_secs() as i64;
+    let stale_secs = PROBE_STALE_SECS;
     live.forget_stale_probes(unix_now() + stale_secs / 2);
     assert_eq!(live.run().engine().firing_probes(), 1);
     live.forget_stale_probes(unix_now() + stale_secs + 1);

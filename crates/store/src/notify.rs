@@ -166,7 +166,6 @@ pub trait NotifyStore: Send + Sync {
     /// for them; false if none does.
     fn unsubscribe<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
-    fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>>;
     /// At most `limit` subscribers with ids above `after`, in id order: a
     /// page of the list, which may hold millions.
     fn subscribers_after(
@@ -382,8 +381,8 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(&Sha256::digest(token)[..8])
 }
 
-/// The confirmed subscriptions, by id: their destination and the digest of
-/// their unsubscribe token, which a notice's key names.
+/// The confirmed subscriptions, by id: their destination and their
+/// unsubscribe token, whose digest a notice's key names.
 type Confirmed = HashMap<i64, (String, String)>;
 
 /// [`Confirmed`] as the transaction `conn` sees it.
@@ -394,7 +393,7 @@ async fn confirmed(conn: &mut sqlx::SqliteConnection) -> Result<Confirmed, Store
     .fetch_all(conn)
     .await?;
     Ok((rows.into_iter())
-        .map(|(id, target, token)| (id, (target, token_digest(&token))))
+        .map(|(id, target, token)| (id, (target, token)))
         .collect())
 }
 
@@ -415,10 +414,12 @@ fn still_subscribed(confirmed: &Confirmed, m: &OutboxItem) -> bool {
     let named = (m.key.rsplit('/').next())
         .and_then(|last| last.split_once('-'))
         .and_then(|(id, digest)| Some((id.parse::<i64>().ok()?, digest)));
+    // Only the tokens the batch's notices name are hashed, not every
+    // subscriber's.
     named.is_some_and(|(id, digest)| {
-        confirmed
-            .get(&id)
-            .is_some_and(|(target, held)| *target == m.destination && held == digest)
+        (confirmed.get(&id)).is_some_and(|(target, token)| {
+            *target == m.destination && token_digest(token) == digest
+        })
     })
 }
 
@@ -446,11 +447,20 @@ async fn insert_item(
 }
 
 impl SqliteStore {
-    /// Subscribers matching `filter` (a `WHERE` clause, or empty), in id order.
-    async fn subscribers_where(&self, filter: &str) -> Result<Vec<Subscriber>, StoreError> {
+    /// At most `limit` subscribers matching `filter` (an SQL condition)
+    /// with ids above `after`, in id order.
+    async fn subscribers_where(
+        &self,
+        filter: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Subscriber>, StoreError> {
         sqlx::query(&format!(
-            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers {filter} ORDER BY id"
+            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {filter} AND id > ?1 \
+             ORDER BY id LIMIT ?2"
         ))
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -579,11 +589,7 @@ impl NotifyStore for SqliteStore {
     }
 
     fn confirmed_subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
-        Box::pin(self.subscribers_where("WHERE confirmed_at IS NOT NULL"))
-    }
-
-    fn subscribers(&self) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
-        Box::pin(self.subscribers_where(""))
+        Box::pin(self.subscribers_where("confirmed_at IS NOT NULL", i64::MIN, u32::MAX))
     }
 
     fn subscribers_after(
@@ -591,18 +597,7 @@ impl NotifyStore for SqliteStore {
         after: i64,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<Subscriber>, StoreError>> {
-        Box::pin(async move {
-            sqlx::query(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(subscriber_of)
-            .collect()
-        })
+        Box::pin(self.subscribers_where("TRUE", after, limit))
     }
 
     fn enqueue<'a>(
@@ -621,9 +616,10 @@ impl NotifyStore for SqliteStore {
             // transaction, and one who unsubscribed in between, or left and
             // signed up again, must not get it (unsubscribing deletes only
             // the notices already queued). Read once for the whole batch.
-            let confirmed = match items.iter().any(|m| m.key.starts_with("notice/")) {
-                true => confirmed(&mut tx).await?,
-                false => Confirmed::new(),
+            let confirmed = if items.iter().any(|m| m.key.starts_with("notice/")) {
+                confirmed(&mut tx).await?
+            } else {
+                Confirmed::new()
             };
             let mut added = 0;
             for m in items {
@@ -1000,7 +996,10 @@ mod tests {
             .await
             .expect("replaces the unconfirmed one");
         assert!(s.outbox(10).await.expect("lists").is_empty());
-        let listed = s.subscribers().await.expect("lists");
+        let listed = s
+            .subscribers_after(i64::MIN, u32::MAX)
+            .await
+            .expect("lists");
         assert_eq!(listed, [again]);
         assert_eq!(listed[0].unsubscribe_token, "u1");
         assert!(s.confirmed_subscribers().await.expect("lists").is_empty());
@@ -1244,9 +1243,13 @@ mod tests {
                 .expect("adds");
         }
         assert_eq!(s.forget_destinations(500).await.expect("erases"), 5);
-        let kept: Vec<String> = (s.subscribers().await.expect("lists").into_iter())
-            .map(|sub| sub.target)
-            .collect();
+        let kept: Vec<String> = (s
+            .subscribers_after(i64::MIN, u32::MAX)
+            .await
+            .expect("lists")
+            .into_iter())
+        .map(|sub| sub.target)
+        .collect();
         assert_eq!(kept, [&targets[..], &["pending@example.net"]].concat());
         let contacts: Vec<Option<String>> =
             sqlx::query_scalar("SELECT contact FROM reports ORDER BY id")

@@ -10,7 +10,9 @@ use dialtone_drill::Run;
 use dialtone_engine::{EngineConfig, EventWatch, Incident};
 use dialtone_model::Timestamp;
 use dialtone_notify::Courier;
-use dialtone_server::live::{Live, PROBE_STALE, REPORT_HISTORY_SECS, deliver_paced, run_paced};
+use dialtone_server::live::{
+    Live, PROBE_STALE_SECS, REPORT_HISTORY_SECS, deliver_paced, run_paced,
+};
 use dialtone_server::{
     AppState, HEADER_READ_TIMEOUT, Published, Rate, ServerConfig, Stores, app, serve,
 };
@@ -160,12 +162,13 @@ async fn resume_plans(
 }
 
 /// Takes up the probes an earlier run had firing and heard of within
-/// [`PROBE_STALE`]: Alertmanager tells of a firing alert again only after
+/// [`PROBE_STALE_SECS`]: Alertmanager tells of a firing alert again only after
 /// its repeat interval, and until then their evidence would be missing.
 async fn resume_probes(live: &mut Live, store: &dyn PlanStore) -> anyhow::Result<()> {
     let now = dialtone_server::unix_now();
-    let stale = i64::try_from(PROBE_STALE.as_secs()).unwrap_or(i64::MAX);
-    let probes = (store.firing_probes(now.saturating_sub(stale)).await)
+    let probes = (store
+        .firing_probes(now.saturating_sub(PROBE_STALE_SECS))
+        .await)
         .context("loading the probes that were firing")?;
     let mut resumed = 0;
     for (alert, heard_at) in probes {
