@@ -189,10 +189,13 @@ fn detect_writes_scores_and_a_chart_and_summarises_on_stderr() {
     let out = detect(&dir.path().join("no/such/dir/cpu.svg"));
     assert_usage_error(&out, "choose a --plot in a writable directory");
 
-    // The scores' own file by another name: the chart would be drawn over
-    // the scores, which were kept intact when anything failed.
+    // The scores' own file by another name (through `sub/..`, which a
+    // comparison of paths alone does not see through; a `.` it would): the
+    // chart would be drawn over the scores, which were kept intact when
+    // anything failed.
     let before = std::fs::read_to_string(&output).unwrap();
-    let out = detect(&dir.path().join(".").join("scored.csv"));
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let out = detect(&dir.path().join("sub").join("..").join("scored.csv"));
     assert_usage_error(&out, "--output and --plot name the same file");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), before);
 }
