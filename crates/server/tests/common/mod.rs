@@ -78,6 +78,14 @@ impl Harness {
         app(self.state.clone())
     }
 
+    /// Every subscriber the store holds, in id order.
+    pub async fn subscribers(&self) -> Vec<dialtone_store::Subscriber> {
+        (self.state.notify_store)
+            .subscribers_after(i64::MIN, u32::MAX)
+            .await
+            .expect("subscribers")
+    }
+
     /// A user with `role` and an API token for it.
     pub async fn token(&self, name: &str, role: Role) -> String {
         let user = self.store.add_user(name, role, None, 0).await.unwrap();
