@@ -80,6 +80,11 @@ pub enum SimError {
     },
     #[error("fault duration {0} s is not positive: give the fault a length in seconds")]
     BadFaultDuration(i64),
+    #[error(
+        "fault duration {secs} s is too short for `overlapping-faults`: its second fault starts \
+         {after} s into the first and lasts half as long, so use at least {least} s for both to overlap"
+    )]
+    FaultTooShortToOverlap { secs: i64, after: i64, least: i64 },
     /// A bug in the network builder, not in the configuration.
     #[error("the twin built an invalid topology (a bug in dialtone-sim, please report it): {0}")]
     Topology(#[from] TopologyError),
@@ -270,9 +275,12 @@ impl Twin {
         let t = self.now;
         self.refresh(t);
         let load = telemetry::load_at(t);
+        // Two matches may share cells: each cell takes the larger crowd, so
+        // one match's quiet hours never erase the other's load.
+        self.crowd.fill(1.0);
         for c in &self.plan.crowds {
             for (cell, &peak) in c.cells.clone().zip(&c.peak) {
-                self.crowd[cell] = c.factor(peak, t);
+                self.crowd[cell] = self.crowd[cell].max(c.factor(peak, t));
             }
         }
         self.region_load.fill([0.0; 3]);

@@ -374,6 +374,15 @@ pub(crate) fn plan(
             plan.calls.push(fault_at - 10 * MIN..fault_end);
         }
         "overlapping-faults" => {
+            // The second fault, half as long, must end inside the first.
+            let least = 2 * SECOND_FAULT_AFTER_SECS;
+            if cfg.fault_duration_secs < least {
+                return Err(SimError::FaultTooShortToOverlap {
+                    secs: cfg.fault_duration_secs,
+                    after: SECOND_FAULT_AFTER_SECS,
+                    least,
+                });
+            }
             let region = rng.random_range(0..net.regions.len());
             let grid = outage_grid(net, region);
             inject(&mut plan, grid, 0.8, 1.0);

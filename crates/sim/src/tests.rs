@@ -615,6 +615,51 @@ fn restore_ends_the_fault_early_and_kpis_recover() {
 }
 
 #[test]
+fn a_match_keeps_its_crowd_where_the_other_match_shares_cells() {
+    // The first seed whose two matches share a cell.
+    let (mut twin, shared) = (0..200)
+        .find_map(|seed| {
+            let twin = Twin::new(TwinConfig {
+                seed,
+                ..config("quiet-week", MIN_CELLS)
+            })
+            .unwrap();
+            let [day0, day5] = &twin.plan.crowds[..] else {
+                panic!("two matches are planned");
+            };
+            let shared = day0.cells.start.max(day5.cells.start);
+            (shared < day0.cells.end.min(day5.cells.end)).then_some((twin, shared))
+        })
+        .expect("some seed's matches share a cell");
+    let day0 = &twin.plan.crowds[0];
+    let peak = day0.peak[shared - day0.cells.start];
+    let minutes = (day0.kickoff - twin.now) / 60 + 30;
+    let mut out = Vec::new();
+    for _ in 0..minutes {
+        twin.step(&mut out);
+    }
+    assert_eq!(twin.crowd[shared], peak, "cell {shared} at the day-0 match");
+}
+
+#[test]
+fn overlapping_faults_refuses_a_fault_too_short_to_overlap() {
+    let short = TwinConfig {
+        fault_duration_secs: 59 * 60,
+        ..config("overlapping-faults", MIN_CELLS)
+    };
+    let err = Twin::new(short).unwrap_err();
+    assert!(
+        matches!(err, SimError::FaultTooShortToOverlap { least: 3600, .. }),
+        "{err}"
+    );
+    let long_enough = TwinConfig {
+        fault_duration_secs: 60 * 60,
+        ..config("overlapping-faults", MIN_CELLS)
+    };
+    Twin::new(long_enough).unwrap();
+}
+
+#[test]
 fn bad_configurations_say_what_to_fix() {
     let err = Twin::new(config("meteor-strike", 120)).unwrap_err();
     let msg = err.to_string();
