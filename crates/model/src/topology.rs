@@ -4,7 +4,7 @@
 //! too, so a version that fails on every instance running it is just one more
 //! element failing; redundancy lives in [`DependencyGroup`]s.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -172,6 +172,15 @@ pub enum TopologyError {
     },
     #[error("dependency cycle through `{0}`: an element cannot (indirectly) depend on itself")]
     Cycle(ElementId),
+    #[error("`{0}` has a redundant group with no members: list at least one")]
+    EmptyRedundantGroup(ElementId),
+    #[error(
+        "`{dependent}` lists `{member}` twice in one redundant group: a member counted twice is redundancy that is not there"
+    )]
+    RepeatedMember {
+        dependent: ElementId,
+        member: ElementId,
+    },
 }
 
 /// A validated topology: elements, dependency groups, and an evaluation order.
@@ -223,6 +232,18 @@ impl Topology {
                 .iter()
                 .map(|m| lookup(m, &d.dependent))
                 .collect::<Result<Vec<_>, _>>()?;
+            if d.redundancy != Redundancy::All {
+                if members.is_empty() {
+                    return Err(TopologyError::EmptyRedundantGroup(d.dependent));
+                }
+                let mut seen = HashSet::with_capacity(members.len());
+                if let Some(&twice) = members.iter().find(|&&m| !seen.insert(m)) {
+                    return Err(TopologyError::RepeatedMember {
+                        dependent: d.dependent,
+                        member: elements[twice].id.clone(),
+                    });
+                }
+            }
             if let Redundancy::KOfN(k) = d.redundancy
                 && (k == 0 || k as usize > members.len())
             {
@@ -435,7 +456,20 @@ mod tests {
             unknown.unwrap_err(),
             TopologyError::UnknownReference("z".into(), "x".into())
         );
-        let k = Topology::new(els, vec![dep("x", &["y"], Redundancy::KOfN(2))]);
+        let k = Topology::new(els.clone(), vec![dep("x", &["y"], Redundancy::KOfN(2))]);
         assert!(matches!(k, Err(TopologyError::ImpossibleKOfN { .. })));
+        let empty = Topology::new(els.clone(), vec![dep("x", &[], Redundancy::AnyOf)]);
+        assert_eq!(
+            empty.unwrap_err(),
+            TopologyError::EmptyRedundantGroup("x".into())
+        );
+        let twice = Topology::new(els, vec![dep("x", &["y", "y"], Redundancy::KOfN(2))]);
+        assert_eq!(
+            twice.unwrap_err(),
+            TopologyError::RepeatedMember {
+                dependent: "x".into(),
+                member: "y".into()
+            }
+        );
     }
 }

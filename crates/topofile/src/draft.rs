@@ -28,6 +28,29 @@ pub(crate) struct DraftDependency {
     pub services: ServiceMask,
 }
 
+/// Targets grouped by their source, sources in order of first appearance.
+#[derive(Debug, Default)]
+pub(crate) struct GroupsBySource {
+    groups: Vec<(Ref, Vec<Ref>)>,
+    index: HashMap<String, usize>,
+}
+
+impl GroupsBySource {
+    pub fn push(&mut self, source: Ref, target: Ref) {
+        match self.index.get(&source.id) {
+            Some(&i) => self.groups[i].1.push(target),
+            None => {
+                self.index.insert(source.id.clone(), self.groups.len());
+                self.groups.push((source, vec![target]));
+            }
+        }
+    }
+
+    pub fn into_groups(self) -> Vec<(Ref, Vec<Ref>)> {
+        self.groups
+    }
+}
+
 /// Elements and dependencies collected from a file, not yet validated.
 #[derive(Debug)]
 pub(crate) struct Draft {
@@ -39,10 +62,14 @@ pub(crate) struct Draft {
     /// Elements a shorthand implies (`software = "v1"`): created at the end
     /// unless the file defines them itself.
     implied: Vec<(Ref, ElementKind)>,
+    implied_ids: HashSet<String>,
+    /// Per generated link id's base, the suffix to try next: every suffix
+    /// below it is taken, so a file of many parallel links loads in linear
+    /// time, not quadratic.
+    next_link_suffix: HashMap<String, u32>,
     /// Physical uplinks per downstream element, in file order: the element
     /// needs any one of them.
-    uplinks: Vec<(Ref, Vec<Ref>)>,
-    uplinks_of: HashMap<String, usize>,
+    uplinks: GroupsBySource,
 }
 
 impl Draft {
@@ -54,8 +81,9 @@ impl Draft {
             index: HashMap::new(),
             dependencies: Vec::new(),
             implied: Vec::new(),
-            uplinks: Vec::new(),
-            uplinks_of: HashMap::new(),
+            implied_ids: HashSet::new(),
+            next_link_suffix: HashMap::new(),
+            uplinks: GroupsBySource::default(),
         }
     }
 
@@ -67,25 +95,31 @@ impl Draft {
     /// own: `link-<from>-<to>`, or with `-2`, `-3`, ... the first not taken.
     /// Parallel links so become elements (and redundancy) of their own, and
     /// a generated id never collides with one defined before it (`a-b` to
-    /// `c` and `a` to `b-c` both start from `link-a-b-c`), nor with one in
-    /// `reserved`: the ids the file gives links of its own, later in it.
-    pub fn free_link_id(&self, from: &str, to: &str, reserved: &HashSet<&str>) -> String {
-        let free = |id: &str| !self.is_defined(id) && !reserved.contains(id);
+    /// `c` and `a` to `b-c` both start from `link-a-b-c`), nor with one a
+    /// shorthand names (`power = "link-a-b"`), nor with one in `reserved`:
+    /// the ids the file gives links of its own, later in it.
+    pub fn free_link_id(&mut self, from: &str, to: &str, reserved: &HashSet<&str>) -> String {
         let base = format!("link-{from}-{to}");
+        let free = |id: &str| {
+            !self.index.contains_key(id) && !self.implied_ids.contains(id) && !reserved.contains(id)
+        };
         if free(&base) {
             return base;
         }
-        (2..)
-            .map(|n| format!("{base}-{n}"))
-            .find(|id| free(id))
-            .expect("some suffix is free: the draft and the reserved ids are finite")
+        let first = self.next_link_suffix.get(&base).copied().unwrap_or(2);
+        let (n, id) = (first..)
+            .map(|n| (n, format!("{base}-{n}")))
+            .find(|(_, id)| free(id))
+            .expect("some suffix is free: the draft and the reserved ids are finite");
+        self.next_link_suffix.insert(base, n + 1);
+        id
     }
 
     pub fn invalid(&self, line: usize, element: &str, message: impl Into<String>) -> TopoFileError {
         TopoFileError::Invalid {
             file: self.file.clone(),
             line,
-            element: element.to_owned(),
+            element: printable(element),
             message: message.into(),
         }
     }
@@ -94,6 +128,15 @@ impl Draft {
     pub fn define(&mut self, element: Element, line: usize) -> Result<(), TopoFileError> {
         if element.id.trim().is_empty() {
             return Err(self.invalid(line, &element.id, "an element id cannot be empty"));
+        }
+        // Ids are echoed in every error, log line and page: a newline or a
+        // terminal escape in one would forge lines or rewrite the screen.
+        if element.id.chars().any(char::is_control) {
+            return Err(self.invalid(
+                line,
+                &element.id,
+                "an element id cannot hold control characters (newlines, tabs, escapes): use letters, digits and punctuation",
+            ));
         }
         // The assessment names a vendor its members share `vendor:NAME`; an
         // element of that name would be taken for the vendor.
@@ -123,6 +166,7 @@ impl Draft {
     /// Records that `reference` must exist, created with `kind` if the file
     /// does not define it.
     pub fn imply(&mut self, reference: Ref, kind: ElementKind) {
+        self.implied_ids.insert(reference.id.clone());
         self.implied.push((reference, kind));
     }
 
@@ -132,13 +176,7 @@ impl Draft {
 
     /// `from` reaches the rest of the network through `link` (among others).
     pub fn uplink(&mut self, from: Ref, link: Ref) {
-        match self.uplinks_of.get(&from.id) {
-            Some(&i) => self.uplinks[i].1.push(link),
-            None => {
-                self.uplinks_of.insert(from.id.clone(), self.uplinks.len());
-                self.uplinks.push((from, vec![link]));
-            }
-        }
+        self.uplinks.push(from, link);
     }
 
     /// Validates everything and builds the topology. Elements that a
@@ -174,7 +212,7 @@ impl Draft {
                 }
             }
         }
-        for (from, links) in std::mem::take(&mut self.uplinks) {
+        for (from, links) in std::mem::take(&mut self.uplinks).into_groups() {
             self.dependencies.push(DraftDependency {
                 dependent: from,
                 members: links,
@@ -217,8 +255,8 @@ impl Draft {
             .ok_or_else(|| TopoFileError::UnknownReference {
                 file: self.file.clone(),
                 line: reference.line,
-                element: by.to_owned(),
-                reference: reference.id.clone(),
+                element: printable(by),
+                reference: printable(&reference.id),
             })
     }
 
@@ -337,4 +375,15 @@ fn cycle_path(graph: &DiGraph<(), ()>, start: usize, members: &HashSet<usize>) -
         }
     }
     vec![start, start]
+}
+
+/// `id` as an error may show it: control characters escaped (`\n`), so the
+/// message stays on one line and cannot drive the terminal. Defined ids hold
+/// none; references and refused ids may.
+fn printable(id: &str) -> String {
+    if id.chars().any(char::is_control) {
+        id.escape_debug().to_string()
+    } else {
+        id.to_owned()
+    }
 }

@@ -12,14 +12,12 @@ use std::collections::{HashMap, HashSet};
 use dialtone_model::{ALL_SERVICES, Element, ElementKind, Redundancy};
 
 use crate::TopoFileError;
-use crate::draft::{Draft, DraftDependency, Ref};
+use crate::draft::{Draft, DraftDependency, GroupsBySource, Ref};
 
 pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, TopoFileError> {
     let mut draft = Draft::new(file);
-    let mut requires: Vec<(Ref, Vec<Ref>)> = Vec::new();
-    let mut any_of: Vec<(Ref, Vec<Ref>)> = Vec::new();
-    let mut requires_of: HashMap<String, usize> = HashMap::new();
-    let mut any_of_of: HashMap<String, usize> = HashMap::new();
+    let mut requires = GroupsBySource::default();
+    let mut any_of = GroupsBySource::default();
     let mut seen_row = false;
 
     for (i, raw) in text.lines().enumerate() {
@@ -80,8 +78,8 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             line,
         };
         match relation {
-            "requires" => push_group(&mut requires, &mut requires_of, s, t),
-            "any_of" => push_group(&mut any_of, &mut any_of_of, s, t),
+            "requires" => requires.push(s, t),
+            "any_of" => any_of.push(s, t),
             "link" => {
                 let id = draft.free_link_id(source, target, &HashSet::new());
                 draft.define(Element::new(id.clone(), ElementKind::Link), line)?;
@@ -105,7 +103,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
         }
     }
     for (groups, redundancy) in [(requires, Redundancy::All), (any_of, Redundancy::AnyOf)] {
-        for (dependent, members) in groups {
+        for (dependent, members) in groups.into_groups() {
             draft.depend(DraftDependency {
                 dependent,
                 members,
@@ -117,21 +115,6 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
     }
     // An edge list has no defaults: its elements take the built-in rates.
     draft.finish(&HashMap::new())
-}
-
-fn push_group(
-    groups: &mut Vec<(Ref, Vec<Ref>)>,
-    index: &mut HashMap<String, usize>,
-    source: Ref,
-    target: Ref,
-) {
-    match index.get(&source.id) {
-        Some(&i) => groups[i].1.push(target),
-        None => {
-            index.insert(source.id.clone(), groups.len());
-            groups.push((source, vec![target]));
-        }
-    }
 }
 
 /// An element whose kind (and, for core functions, function) is read from

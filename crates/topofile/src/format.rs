@@ -215,17 +215,14 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<dialtone_model::Topology, 
             .map_or(dependent.line, |r| lines.of_span(r));
         let members: Vec<Ref> = d.needs.iter().map(|m| lines.reference(m)).collect();
         let dependency = match (redundancy, &d.k) {
-            ("all", None) => DraftDependency {
+            (plain @ ("all" | "any_of"), None) => DraftDependency {
                 dependent,
                 members,
-                redundancy: Redundancy::All,
-                k: None,
-                services,
-            },
-            ("any_of", None) => DraftDependency {
-                dependent,
-                members,
-                redundancy: Redundancy::AnyOf,
+                redundancy: if plain == "all" {
+                    Redundancy::All
+                } else {
+                    Redundancy::AnyOf
+                },
                 k: None,
                 services,
             },
@@ -342,6 +339,11 @@ fn kind_defaults(
     Ok(out)
 }
 
+/// The longest MTBF or MTTR taken: an element that as good as never fails
+/// (a file may say so with 1e12), and far from where `mtbf + mttr`
+/// overflows to infinity and turns an unavailability into 0.
+const MAX_HOURS: f64 = 1e15;
+
 fn hours(
     value: &Option<Spanned<f64>>,
     lines: &Lines,
@@ -350,12 +352,12 @@ fn hours(
 ) -> Result<Option<f64>, TopoFileError> {
     match value {
         None => Ok(None),
-        Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 => Ok(Some(*v.get_ref())),
+        Some(v) if *v.get_ref() > 0.0 && *v.get_ref() <= MAX_HOURS => Ok(Some(*v.get_ref())),
         Some(v) => Err(draft.invalid(
             lines.of_span(v),
             element,
             format!(
-                "{} hours is not a duration: give a positive number",
+                "{} hours is not a duration: give a positive number of at most {MAX_HOURS:e} (about 10^11 years)",
                 v.get_ref()
             ),
         )),

@@ -198,6 +198,11 @@ fn syntax_and_vocabulary_errors_point_at_their_line() {
         &["positive"],
     );
     assert_points_at(
+        &toml_error("[[element]]\nid = \"a\"\nkind = \"router\"\nmttr_hours = 1e308\n"),
+        4,
+        &["at most 1e15"],
+    );
+    assert_points_at(
         &toml_error(&format!(
             "{TWO}\n[[dependency]]\nelement = \"a\"\nneeds = [\"b\"]\nservices = [\"fax\"]\n"
         )),
@@ -231,6 +236,13 @@ fn edge_list_errors_point_at_their_row() {
     );
 }
 
+/// What every refusal of `text` promises: one line of message, pointing at a
+/// line of the file (or just past its end, for what it lacks there).
+fn points_inside(e: &TopoFileError, text: &str) -> bool {
+    let lines = text.lines().count().max(1);
+    !e.to_string().contains('\n') && e.line().is_some_and(|l| (1..=lines + 1).contains(&l))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -257,7 +269,10 @@ proptest! {
         ],
         0..30,
     )) {
-        let _ = parse_toml(&lines.join("\n"), "fuzz.toml");
+        let text = lines.join("\n");
+        if let Err(e) = parse_toml(&text, "fuzz.toml") {
+            prop_assert!(points_inside(&e, &text), "{e}");
+        }
     }
 
     #[test]
@@ -266,7 +281,7 @@ proptest! {
     ) {
         let text = rows.join("\n");
         if let Err(e) = parse_csv(&text, "fuzz.csv") {
-            prop_assert!(e.line().is_some());
+            prop_assert!(points_inside(&e, &text), "{e}");
         }
     }
 }
@@ -387,4 +402,36 @@ fn a_byte_order_mark_before_a_csv_header_is_ignored() {
     )
     .expect("a spreadsheet's CSV parses");
     assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn generated_link_ids_skip_an_id_a_shorthand_names() {
+    let mut toml = routers_and_links(&["a", "b"], &[("a", "b")]);
+    toml.push_str("[[element]]\nid = \"c\"\nkind = \"cell\"\npower = \"link-a-b\"\n");
+    let t = parse_toml(&toml, "links.toml").expect("the feed and the link both load");
+    assert_eq!(link_ids(&t), ["link-a-b-2"]);
+    let feed = t.element(t.index_of("link-a-b").unwrap());
+    assert_eq!(feed.kind, ElementKind::PowerFeed);
+}
+
+#[test]
+fn generated_link_ids_skip_a_suffix_taken_after_the_last_one_generated() {
+    let t = parse_csv(
+        "a,b,link\na,b,link\nlink-a-b-3,b,requires\na,b,link\n",
+        "links.csv",
+    )
+    .expect("three links, three free ids");
+    let generated: Vec<&str> = link_ids(&t)
+        .into_iter()
+        .filter(|id| *id != "link-a-b-3")
+        .collect();
+    assert_eq!(generated, ["link-a-b", "link-a-b-2", "link-a-b-4"]);
+}
+
+#[test]
+fn an_id_with_a_control_character_is_refused_on_one_line() {
+    let toml = "[[element]]\nid = \"a\\nb\"\nkind = \"router\"\n";
+    assert_points_at(&toml_error(toml), 2, &["control characters", "a\\nb"]);
+    let err = parse_csv("a\u{1b}[2J,b,requires\n", "net.csv").expect_err("refused");
+    assert!(!err.to_string().contains('\u{1b}'), "{err}");
 }
