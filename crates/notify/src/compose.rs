@@ -25,6 +25,20 @@ pub struct Compose<'a> {
     pub now: i64,
 }
 
+/// A command's `args` with `{element}` and `{incident}` filled in, in one
+/// pass: an element id that itself holds `{incident}` goes in as written.
+fn command_args(args: &[String], element: &str, incident: u64) -> Vec<String> {
+    let incident = incident.to_string();
+    (args.iter())
+        .map(|a| {
+            (a.split("{element}"))
+                .map(|part| part.replace("{incident}", &incident))
+                .collect::<Vec<_>>()
+                .join(element)
+        })
+        .collect()
+}
+
 /// The outbox rows for `effects`. Twin failovers are the shell's to apply and
 /// produce no message.
 pub fn compose(effects: &[Effect], c: &Compose<'_>) -> Vec<OutboxItem> {
@@ -57,13 +71,7 @@ pub fn compose(effects: &[Effect], c: &Compose<'_>) -> Vec<OutboxItem> {
                         args,
                         timeout_secs,
                     } => {
-                        let args: Vec<String> = args
-                            .iter()
-                            .map(|a| {
-                                a.replace("{element}", &m.element)
-                                    .replace("{incident}", &m.incident.to_string())
-                            })
-                            .collect();
+                        let args = command_args(args, &m.element, m.incident);
                         out.push(OutboxItem {
                             key,
                             channel: "command".into(),

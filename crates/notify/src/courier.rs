@@ -20,9 +20,9 @@ use crate::{DELIVERY_ENV, DELIVERY_HEADER, NotifyConfig, SIGNATURE_HEADER, SmtpS
 const MAX_ATTEMPTS: u32 = 12;
 /// How long a message being sent is held back from the next passes: if its
 /// outcome cannot be recorded, it is sent again after this, not every second.
-/// Longer than a pass takes with the default timeouts (100 messages, each at
-/// most 30 s by HTTP or 10 s by SMTP), as the claim counts from the pass's
-/// start.
+/// Each claim counts from its own message's start, and no send outlasts it:
+/// HTTP gives up after 30 s, SMTP after 10 s, and a mitigation command is
+/// stopped at its timeout, at most an hour.
 const CLAIM_SECS: i64 = 3600;
 /// How long the operator's own receivers (pagers, mitigation webhooks) may
 /// take, as Statuspage allows its webhooks.
@@ -145,11 +145,6 @@ impl Courier {
             subscriber_http,
             allow_private_webhooks: config.allow_private_webhooks,
         })
-    }
-
-    /// Whether email can be sent at all.
-    pub fn has_smtp(&self) -> bool {
-        self.smtp.is_some()
     }
 
     /// Sends one message.
@@ -430,6 +425,19 @@ pub async fn deliver_due(
         // every pass would send the same message again. A message deleted
         // or claimed since the pass listed it is not sent.
         let at = now();
+        // Only attempts whose outcome was never recorded (the server
+        // stopped mid-send) leave a due message out of attempts: a failure
+        // recorded as the last one gives up there and then.
+        if m.attempts >= MAX_ATTEMPTS {
+            let error = format!(
+                "no outcome was recorded for the last of {} attempts (the server stopped while sending): given up rather than sent again",
+                m.attempts
+            );
+            tracing::warn!(key = %m.item.key, attempts = m.attempts, "delivery given up: no outcome recorded");
+            store.mark_failed(&m.item.key, &error, None, at).await?;
+            report.gave_up += 1;
+            continue;
+        }
         if !store.claim(&m.item.key, at, at + CLAIM_SECS).await? {
             continue;
         }

@@ -37,3 +37,46 @@ async fn a_retry_is_dated_from_the_failed_send_not_the_start_of_the_pass() {
     assert_eq!(message.attempts, 1);
     assert_eq!(message.next_attempt_at, 5_000 + retry_delay_secs(1));
 }
+
+#[tokio::test]
+async fn sends_that_never_record_an_outcome_run_out_of_attempts_and_are_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let drain = OutboxItem {
+        key: "mitigation/1/drain/0".into(),
+        channel: "webhook".into(),
+        // Never called: every attempt below ends before its send.
+        destination: "http://127.0.0.1:9/drain".into(),
+        subject: "Drain upf-1".into(),
+        body: "{}".into(),
+        secret: None,
+        event_at: 1_000,
+    };
+    store
+        .enqueue(std::slice::from_ref(&drain), 1_000)
+        .await
+        .unwrap();
+    // A server killed mid-send twelve times: each claim is an attempt, and
+    // none records an outcome.
+    let mut at = 1_000;
+    for _ in 0..12 {
+        assert!(store.claim(&drain.key, at, at + 3_600).await.unwrap());
+        at += 3_600;
+    }
+    let courier = Courier::new(&NotifyConfig::default()).unwrap();
+    let report = deliver_due(&store, &courier, &|| at, Lane::Mitigations, &|| false)
+        .await
+        .unwrap();
+    assert_eq!(report.gave_up, 1, "{report:?}");
+    let [message] = &store.outbox(10).await.unwrap()[..] else {
+        panic!("one message");
+    };
+    assert_eq!((message.attempts, message.gave_up_at), (12, Some(at)));
+    assert!(
+        message
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no outcome was recorded")),
+        "{message:?}"
+    );
+}

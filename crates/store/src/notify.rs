@@ -199,9 +199,10 @@ pub trait NotifyStore: Send + Sync {
     /// ask for one, and an address its owner never confirmed is not theirs
     /// to keep (its link stops working). Returns how many.
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
-    /// Holds the message back until `until` before it is sent: if the store
-    /// then fails to record the outcome, the next passes do not send it
-    /// again at once. An error means the store cannot be written, and the
+    /// Holds the message back until `until` before it is sent, and counts the
+    /// attempt: if the store then fails to record the outcome, or the server
+    /// stops mid-send, the next passes do not send it again at once, and an
+    /// attempt whose outcome never came still counts towards giving up. An error means the store cannot be written, and the
     /// message must not be sent. So must one this returns `false` for: it
     /// is no longer due at `now` (deleted since it was listed, as a notice
     /// whose subscriber left, or claimed by another pass).
@@ -211,9 +212,10 @@ pub trait NotifyStore: Send + Sync {
         now: i64,
         until: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Records that the attempt [`NotifyStore::claim`] counted delivered it.
     fn mark_delivered<'a>(&'a self, key: &'a str, at: i64)
     -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Records a failed attempt: retried at `retry_at`, or given up on when `None`.
+    /// Records that the attempt [`NotifyStore::claim`] counted failed: retried at `retry_at`, or given up on when `None`.
     fn mark_failed<'a>(
         &'a self,
         key: &'a str,
@@ -693,8 +695,8 @@ impl NotifyStore for SqliteStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let claimed = sqlx::query(
-                "UPDATE outbox SET next_attempt_at = ?2 WHERE key = ?1 AND delivered_at IS NULL \
-                 AND gave_up_at IS NULL AND next_attempt_at <= ?3",
+                "UPDATE outbox SET next_attempt_at = ?2, attempts = attempts + 1 WHERE key = ?1 \
+                 AND delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?3",
             )
             .bind(key)
             .bind(until)
@@ -711,13 +713,11 @@ impl NotifyStore for SqliteStore {
         at: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE key = ?1",
-            )
-            .bind(key)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+            sqlx::query("UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE key = ?1")
+                .bind(key)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
     }
@@ -731,7 +731,7 @@ impl NotifyStore for SqliteStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, \
+                "UPDATE outbox SET last_error = ?2, \
                  next_attempt_at = COALESCE(?3, next_attempt_at), \
                  gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END WHERE key = ?1",
             )

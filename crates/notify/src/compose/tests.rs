@@ -511,3 +511,23 @@ fn an_area_hears_the_end_of_every_service_it_was_told_of() {
         ]
     );
 }
+
+#[test]
+fn command_placeholders_are_filled_once_each_and_never_inside_what_fills_them() {
+    let args = [
+        "{element}",
+        "--incident={incident}",
+        "{element}/{incident}",
+        "plain",
+    ]
+    .map(String::from);
+    assert_eq!(
+        command_args(&args, "odd-{incident}-id", 7),
+        [
+            "odd-{incident}-id",
+            "--incident=7",
+            "odd-{incident}-id/7",
+            "plain"
+        ]
+    );
+}
