@@ -252,7 +252,8 @@ impl LabeledFile {
                 _ => {
                     let u = match next.checked_sub(1).map(|k| self.windows[k]) {
                         None => -1.0,
-                        // A one-row window divides by 0: +inf, so sigmoid -1, as in NAB.
+                        // A one-row window divides by 0: +inf, so sigmoid -1 (NAB itself would
+                        // raise ZeroDivisionError; no NAB window is one row wide).
                         Some(prev) => {
                             scaled_sigmoid((i - prev.end) as f64 / (prev.width() - 1) as f64)
                         }

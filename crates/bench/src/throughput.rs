@@ -149,6 +149,29 @@ impl Workload {
 }
 
 /// The median of `xs` (the mean of the middle two for an even count).
+/// Repeated measurements of one rate: their median and extremes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Repeated {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Repeated {
+    pub fn of(xs: &[f64]) -> Repeated {
+        Repeated {
+            median: median(xs),
+            min: xs.iter().copied().fold(f64::INFINITY, f64::min),
+            max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// (max - min) / median, in percent.
+    pub fn spread_pct(&self) -> f64 {
+        100.0 * (self.max - self.min) / self.median
+    }
+}
+
 pub fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);

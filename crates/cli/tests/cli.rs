@@ -431,15 +431,18 @@ fn a_bad_plot_dir_fails_before_the_benchmark_runs() {
     let file = dir.path().join("file");
     std::fs::write(&file, "").unwrap();
     let charts = file.join("charts");
-    for (bench, data) in [("nab", &nab), ("kpi", &kpi)] {
-        let out = dialtone(&[
-            "bench",
-            bench,
-            "--data",
-            data.to_str().unwrap(),
-            "--plot-dir",
-            charts.to_str().unwrap(),
-        ]);
-        assert_usage_error(&out, "cannot create --plot-dir");
+    // A directory that exists and where nobody may write, root included.
+    for charts in [charts.to_str().unwrap(), "/proc"] {
+        for (bench, data) in [("nab", &nab), ("kpi", &kpi)] {
+            let out = dialtone(&[
+                "bench",
+                bench,
+                "--data",
+                data.to_str().unwrap(),
+                "--plot-dir",
+                charts,
+            ]);
+            assert_usage_error(&out, &format!("cannot write in --plot-dir {charts}"));
+        }
     }
 }

@@ -192,6 +192,14 @@ fn bad_telemetry_is_a_usage_error_naming_file_and_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: skipped: "));
     let early = rca(&["--at", "2023-01-01T00:00:00Z"]);
     assert_eq!(early.status.code(), Some(2));
+    // Inside the last minute with data (13:19): covered; past it: not.
+    success(&rca(&["--at", "2024-05-01 13:19:30"]));
+    let late = rca(&["--at", "2024-05-01 13:20:00"]);
+    assert_eq!(late.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&late.stderr).contains("after the last sample"),
+        "{late:?}"
+    );
 }
 
 #[test]

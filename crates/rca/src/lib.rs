@@ -20,8 +20,9 @@
 //! A change on a candidate shortly before the onset (see `changes.rs`) adds a
 //! small bounded bonus and an evidence line. Each candidate carries a
 //! confidence in [0, 1] (see [`Candidate::confidence`] and `docs/rca.md`):
-//! its agreement times its share of the softmax over every candidate's ranking
-//! score, so it rises with the candidate's own fit and falls as rivals close in.
+//! its ranking score (agreement plus any change bonus, capped at 1) times its
+//! share of the softmax over every candidate's ranking score, so it rises with
+//! the candidate's own fit and falls as rivals close in.
 //!
 //! Pure: no I/O, no clock. Impact sets are computed lazily, only for ancestors
 //! of what is broken, and cached: a topology is fixed for an explainer's life.
@@ -158,7 +159,7 @@ impl Explainer {
     }
 
     /// What breaks if element `e` fails completely, restricted to elements whose loss is
-    /// non-empty. Walks only `e`'s dependents, in the topology's evaluation order.
+    /// non-empty. Walks only `e`'s dependents, breadth first, until no loss grows.
     pub fn impact(&self, e: usize) -> ImpactSet {
         let mut impacts = self.impacts.lock().expect("impact cache poisoned");
         let Impacts { cache, lost } = &mut *impacts;
@@ -321,11 +322,12 @@ impl Explainer {
             .iter()
             .filter_map(|&e| t.element(e).region.as_deref())
             .collect();
-        let placed = regions.len();
         regions.sort_unstable();
         regions.dedup();
         if !regions.is_empty() {
-            let subject = if placed == 1 {
+            // Of what it explains, some may sit in no region: the noun is
+            // for how many it explains.
+            let subject = if explained.len() == 1 {
                 "the broken element it explains sits"
             } else {
                 "broken elements it explains sit"

@@ -262,6 +262,11 @@ impl SurgeDetector {
             self.bucket_at = Some(current);
             return Vec::new();
         };
+        // A clock stepped back: the open bucket stays open, and no bucket
+        // already judged is judged, or learned from, again.
+        if current < at {
+            return Vec::new();
+        }
         let step = self.config.bucket_secs;
         if current - at > SLOTS as i64 * 3600 {
             at = current - step;
@@ -386,6 +391,25 @@ mod tests {
         }
         late.close(t0 + 3 * 300);
         assert_eq!(late.baseline, each.baseline);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_neither_judges_nor_learns_a_bucket_twice() {
+        let t0 = 1_767_571_200;
+        let mut steady = SurgeDetector::new(SurgeConfig::default());
+        let mut stepped = SurgeDetector::new(SurgeConfig::default());
+        for d in [&mut steady, &mut stepped] {
+            d.close(t0);
+            for i in 0..25 {
+                d.record(t0 + i * 10, "north", Problem::CannotCall, None);
+            }
+            assert_eq!(d.close(t0 + 600).len(), 1, "the burst is a surge");
+        }
+        // Ten minutes back, then forward again past where it was.
+        assert!(stepped.close(t0).is_empty());
+        assert!(stepped.close(t0 + 900).is_empty(), "judged once only");
+        steady.close(t0 + 900);
+        assert_eq!(stepped.baseline, steady.baseline);
     }
 
     #[test]

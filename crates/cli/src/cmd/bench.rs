@@ -108,10 +108,11 @@ struct ThroughputArgs {
     #[arg(long, value_name = "CELLS,...", value_delimiter = ',', value_parser = parse_count,
           default_value = "1e3,1e4")]
     ingest_cells: Vec<usize>,
-    /// Timed minutes per twin size for the end-to-end rate.
+    /// Timed minutes per repetition and twin size for the end-to-end rate.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..))]
     ingest_minutes: u16,
-    /// Timed repetitions per series count; the median is reported.
+    /// Timed repetitions per series count and per twin size; the median is
+    /// reported.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     repetitions: u16,
     /// Print one JSON object instead of a table.
@@ -207,7 +208,7 @@ fn print_nab(args: &DataArgs, reports: &[nab::ProfileReport]) -> anyhow::Result<
     if args.json {
         let out = json!({
             "benchmark": "nab",
-            "data": args.data,
+            "data": args.data.display().to_string(),
             "threshold": "corpus-wide oracle per profile, as NAB's scoreboard",
             "profiles": reports,
         });
@@ -320,13 +321,17 @@ fn write_chart(dir: &std::path::Path, stem: &str, svg: &str) -> anyhow::Result<(
     chart.commit()
 }
 
+/// Creates `dir` and checks that a chart can be written in it, before a
+/// run of minutes: an existing directory may be read-only.
 fn create_plot_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
+    let unwritable = |e: std::io::Error| {
         UsageError(format!(
-            "cannot create --plot-dir {}: {e}; choose a writable directory",
+            "cannot write in --plot-dir {}: {e}; choose a writable directory",
             dir.display()
         ))
-    })?;
+    };
+    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(unwritable)?;
     Ok(())
 }
 
@@ -424,7 +429,7 @@ fn print_kpi(args: &DataArgs, report: &kpi::KpiReport) -> anyhow::Result<()> {
     if args.json {
         let out = json!({
             "benchmark": "aiops-kpi",
-            "data": args.data,
+            "data": args.data.display().to_string(),
             "kpis": report.kpis,
             "rows": report.rows,
             "split_at_middle_row": report.split_at_middle,
@@ -540,17 +545,15 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         let rates: Vec<f64> = (0..args.repetitions)
             .map(|_| workload.repetition(&mut bank, intervals))
             .collect();
-        let median = throughput::median(&rates);
-        let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = rates.iter().copied().fold(0.0, f64::max);
+        let rate = throughput::Repeated::of(&rates);
         let row = json!({
             "series": n,
             "repetitions": rates.len(),
             "intervals_per_repetition": intervals,
-            "samples_per_sec_median": median,
-            "samples_per_sec_min": min,
-            "samples_per_sec_max": max,
-            "ns_per_sample_median": 1e9 / median,
+            "samples_per_sec_median": rate.median,
+            "samples_per_sec_min": rate.min,
+            "samples_per_sec_max": rate.max,
+            "ns_per_sample_median": 1e9 / rate.median,
             "state_bytes_per_series": state_bytes,
         });
         if !args.json {
@@ -572,9 +575,9 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
             outln!(
                 "{:>10} {:>14.0} {:>12.2} {:>10.1}% {:>16.2}",
                 n,
-                median,
-                1e9 / median,
-                100.0 * (max - min) / median,
+                rate.median,
+                1e9 / rate.median,
+                rate.spread_pct(),
                 state_bytes,
             )?;
         }
@@ -598,41 +601,58 @@ fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
             bar.set_position((start + 60).min(warm_up) as u64);
         }
         bar.finish_and_clear();
-        let (samples, secs) = run.run(args.ingest_minutes.into());
-        let rate = samples as f64 / secs;
+        // Consecutive blocks of the twin's minutes, one per repetition.
+        let (rates, ms_per_minute): (Vec<f64>, Vec<f64>) = (0..args.repetitions)
+            .map(|_| {
+                let (samples, secs) = run.run(args.ingest_minutes.into());
+                (
+                    samples as f64 / secs,
+                    1e3 * secs / f64::from(args.ingest_minutes),
+                )
+            })
+            .unzip();
+        let rate = throughput::Repeated::of(&rates);
+        let ms_per_minute = throughput::median(&ms_per_minute);
         if !args.json {
             if ingest.is_empty() {
                 outln!()?;
                 outln!(
                     "end to end: digital-twin minutes through Engine::ingest (detector, observations, \
-                     root cause, incidents), one thread, {} timed minutes after a week and an hour of warm-up",
+                     root cause, incidents), one thread, after a week and an hour of warm-up; \
+                     median of {} repetitions of {} timed minutes each",
+                    args.repetitions,
                     args.ingest_minutes
                 )?;
                 outln!(
-                    "{:>10} {:>10} {:>14} {:>12} {:>12}",
+                    "{:>10} {:>10} {:>14} {:>12} {:>11} {:>12}",
                     "cells",
                     "series",
                     "samples/s",
                     "ns/sample",
+                    "spread",
                     "ms/minute"
                 )?;
             }
             outln!(
-                "{:>10} {:>10} {:>14.0} {:>12.1} {:>12.2}",
+                "{:>10} {:>10} {:>14.0} {:>12.1} {:>10.1}% {:>12.2}",
                 cells,
                 run.series(),
-                rate,
-                1e9 / rate,
-                1e3 * secs / f64::from(args.ingest_minutes)
+                rate.median,
+                1e9 / rate.median,
+                rate.spread_pct(),
+                ms_per_minute
             )?;
         }
         ingest.push(json!({
             "cells": cells,
             "series": run.series(),
-            "timed_minutes": args.ingest_minutes,
-            "samples_per_sec": rate,
-            "ns_per_sample": 1e9 / rate,
-            "ms_per_minute": 1e3 * secs / f64::from(args.ingest_minutes),
+            "repetitions": rates.len(),
+            "timed_minutes_per_repetition": args.ingest_minutes,
+            "samples_per_sec_median": rate.median,
+            "samples_per_sec_min": rate.min,
+            "samples_per_sec_max": rate.max,
+            "ns_per_sample_median": 1e9 / rate.median,
+            "ms_per_minute_median": ms_per_minute,
         }));
     }
     if args.json {

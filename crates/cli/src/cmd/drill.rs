@@ -1,7 +1,9 @@
 //! `dialtone drill`.
 
 use anyhow::Context;
-use dialtone_drill::{DrillConfig, Scorecard, SuiteConfig, SuiteRow, SuiteScorecard, drill, suite};
+use dialtone_drill::{
+    DrillConfig, DrillError, Scorecard, SuiteConfig, SuiteRow, SuiteScorecard, drill, suite,
+};
 use dialtone_sim::TwinConfig;
 
 use super::{StdoutError, UsageError, progress_bar};
@@ -29,8 +31,8 @@ pub struct DrillArgs {
     /// Seed of the digital twin; the same seed replays bit for bit.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run seeds `seed .. seed+seeds` and print one scorecard each (default
-    /// 1; 3 with `--all`).
+    /// Run seeds `seed .. seed+seeds`: one scorecard each, or with `--all`
+    /// one suite scorecard over them all (default 1; 3 with `--all`).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     seeds: Option<u64>,
     /// Cells in the simulated network (24 to 1,000,000).
@@ -72,7 +74,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
         let config = DrillConfig::new(twin);
         let bar = minutes_bar(config.minutes);
         let card = drill(&config, |done, _| bar.set_position(u64::from(done)))
-            .map_err(|e| UsageError(e.to_string()))
+            .map_err(exit_code_of)
             .with_context(|| format!("drill of `{}` with seed {seed}", args.scenario))?;
         bar.finish_and_clear();
         if args.json {
@@ -82,6 +84,15 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A twin refusing its configuration is the user's to fix (exit 2); an
+/// engine failing is not (exit 1).
+fn exit_code_of(e: DrillError) -> anyhow::Error {
+    match e {
+        DrillError::Sim(e) => UsageError(e.to_string()).into(),
+        DrillError::Engine(e) => anyhow::Error::new(e),
+    }
 }
 
 /// Seeds `seed` to `seed + seeds - 1`: the largest seed is a seed too.
@@ -116,7 +127,7 @@ fn run_suite(args: &DrillArgs) -> anyhow::Result<()> {
     let total: u64 = config.drills().iter().map(|d| u64::from(d.minutes)).sum();
     let bar = minutes_bar(total);
     let card = suite(&config, |done, _| bar.set_position(done))
-        .map_err(|e| UsageError(e.to_string()))
+        .map_err(exit_code_of)
         .context("drill suite")?;
     bar.finish_and_clear();
     if args.json {

@@ -209,7 +209,7 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
                 outln!("{}/login/link?code={code}", base_url.trim_end_matches('/')).map_err(
                     |e| {
                         anyhow::anyhow!(
-                            "a login link for {name} was created but not shown ({e}); \
+                            "a login link for {name} was created but not shown ({e}); nobody saw its code, and it expires in 30 minutes: \
                              create another with `dialtone user link {name}`"
                         )
                     },
