@@ -383,22 +383,6 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(&Sha256::digest(token)[..8])
 }
 
-/// The confirmed subscriptions, by id: their destination and their
-/// unsubscribe token, whose digest a notice's key names.
-type Confirmed = HashMap<i64, (String, String)>;
-
-/// [`Confirmed`] as the transaction `conn` sees it.
-async fn confirmed(conn: &mut sqlx::SqliteConnection) -> Result<Confirmed, StoreError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, target, unsubscribe_token FROM subscribers WHERE confirmed_at IS NOT NULL",
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok((rows.into_iter())
-        .map(|(id, target, token)| (id, (target, token)))
-        .collect())
-}
-
 /// The outbox key of `sub`'s notice about `incident`'s timeline `entry`:
 /// with a digest of the subscription's token, as for confirmations, since
 /// the store reuses the highest id after its subscriber leaves, and a
@@ -408,21 +392,31 @@ pub fn notice_key(incident: u64, entry: usize, sub: &Subscriber) -> String {
     format!("notice/{incident}/{entry}/{}-{digest}", sub.id)
 }
 
-/// Whether the subscription a notice was composed for is still confirmed:
-/// the one its key names ([`notice_key`]) at its destination. The store reuses the
-/// highest id after its subscriber leaves, so the id alone could name a
-/// newcomer at the same address.
-fn still_subscribed(confirmed: &Confirmed, m: &OutboxItem) -> bool {
+/// Whether the subscription a notice was composed for is still confirmed,
+/// as the transaction `conn` sees it: the one its key names ([`notice_key`])
+/// at its destination. The store reuses the highest id after its subscriber
+/// leaves, so the id alone could name a newcomer at the same address. One
+/// lookup by id each: a batch of a few notices must not read every
+/// subscriber inside a write.
+async fn still_subscribed(
+    conn: &mut sqlx::SqliteConnection,
+    m: &OutboxItem,
+) -> Result<bool, StoreError> {
     let named = (m.key.rsplit('/').next())
         .and_then(|last| last.split_once('-'))
         .and_then(|(id, digest)| Some((id.parse::<i64>().ok()?, digest)));
-    // Only the tokens the batch's notices name are hashed, not every
-    // subscriber's.
-    named.is_some_and(|(id, digest)| {
-        (confirmed.get(&id)).is_some_and(|(target, token)| {
-            *target == m.destination && token_digest(token) == digest
-        })
-    })
+    let Some((id, digest)) = named else {
+        return Ok(false);
+    };
+    let subscription: Option<(String, String)> = sqlx::query_as(
+        "SELECT target, unsubscribe_token FROM subscribers \
+         WHERE id = ?1 AND confirmed_at IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(subscription
+        .is_some_and(|(target, token)| target == m.destination && token_digest(&token) == digest))
 }
 
 /// Queues `m` unless its key is queued already; 1 if it was new.
@@ -617,15 +611,10 @@ impl NotifyStore for SqliteStore {
             // ([`still_subscribed`]): the subscribers were read before this
             // transaction, and one who unsubscribed in between, or left and
             // signed up again, must not get it (unsubscribing deletes only
-            // the notices already queued). Read once for the whole batch.
-            let confirmed = if items.iter().any(|m| m.key.starts_with("notice/")) {
-                confirmed(&mut tx).await?
-            } else {
-                Confirmed::new()
-            };
+            // the notices already queued).
             let mut added = 0;
             for m in items {
-                if m.key.starts_with("notice/") && !still_subscribed(&confirmed, m) {
+                if m.key.starts_with("notice/") && !still_subscribed(&mut tx, m).await? {
                     continue;
                 }
                 added += insert_item(&mut tx, m, now).await?;
@@ -661,15 +650,22 @@ impl NotifyStore for SqliteStore {
     fn forget_destinations(&self, before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let messages = sqlx::query(
-                "UPDATE outbox SET destination = '', last_error = NULL, secret = NULL, \
-                 body = CASE WHEN key LIKE 'confirm/%' THEN '' ELSE body END \
-                 WHERE channel IN ('email', 'webhook') AND destination <> '' \
-                 AND (delivered_at < ?1 OR gave_up_at < ?1)",
-            )
-            .bind(before)
-            .execute(&mut *tx)
-            .await?;
+            // Delivered, then given up on: one statement each, so that each
+            // searches its index (`0009_indexes.sql`) rather than the whole
+            // outbox.
+            let mut messages = 0;
+            for finished in ["delivered_at", "gave_up_at"] {
+                messages += sqlx::query(&format!(
+                    "UPDATE outbox SET destination = '', last_error = NULL, secret = NULL, \
+                     body = CASE WHEN key LIKE 'confirm/%' THEN '' ELSE body END \
+                     WHERE channel IN ('email', 'webhook') AND destination <> '' \
+                     AND {finished} < ?1"
+                ))
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
             let reports = sqlx::query(
                 "UPDATE reports SET contact = NULL WHERE contact IS NOT NULL AND received_at < ?1",
             )
@@ -683,7 +679,7 @@ impl NotifyStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(messages.rows_affected() + reports.rows_affected() + unconfirmed.rows_affected())
+            Ok(messages + reports.rows_affected() + unconfirmed.rows_affected())
         })
     }
 
@@ -713,11 +709,14 @@ impl NotifyStore for SqliteStore {
         at: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query("UPDATE outbox SET delivered_at = ?2, last_error = NULL WHERE key = ?1")
-                .bind(key)
-                .bind(at)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "UPDATE outbox SET delivered_at = ?2, last_error = NULL \
+                 WHERE key = ?1 AND delivered_at IS NULL AND gave_up_at IS NULL",
+            )
+            .bind(key)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
             Ok(())
         })
     }
@@ -733,7 +732,8 @@ impl NotifyStore for SqliteStore {
             sqlx::query(
                 "UPDATE outbox SET last_error = ?2, \
                  next_attempt_at = COALESCE(?3, next_attempt_at), \
-                 gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END WHERE key = ?1",
+                 gave_up_at = CASE WHEN ?3 IS NULL THEN ?4 END \
+                 WHERE key = ?1 AND delivered_at IS NULL AND gave_up_at IS NULL",
             )
             .bind(key)
             .bind(error)
@@ -852,12 +852,23 @@ impl NotifyStore for SqliteStore {
         id: u64,
     ) -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>> {
         Box::pin(async move {
-            let id = id.to_string();
+            // Each kind's keys from `<kind>/<id>/` up to `<kind>/<id>0`
+            // ('0' follows '/'), so the key's index is searched, not the
+            // whole outbox scanned.
+            let range = |kind: &str| {
+                format!(
+                    "SELECT rowid FROM outbox WHERE key >= '{kind}/' || ?1 || '/' \
+                     AND key < '{kind}/' || ?1 || '0'"
+                )
+            };
             sqlx::query(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE key LIKE 'notice/' || ?1 || '/%' \
-                 OR key LIKE 'page/' || ?1 || '/%' OR key LIKE 'mitigation/' || ?1 || '/%' ORDER BY rowid"
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE rowid IN ({} UNION ALL {} UNION ALL {}) \
+                 ORDER BY rowid",
+                range("notice"),
+                range("page"),
+                range("mitigation")
             ))
-            .bind(id)
+            .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -946,6 +957,9 @@ mod tests {
             item("page/1/trigger/0/pagerduty"),
             notice(12, 0, a),
             item("confirm/1"),
+            item("page/10/trigger/0/pagerduty"),
+            item("mitigation/1/drain/upf-1"),
+            item("mitigation/1"),
         ];
         s.enqueue(&items, 0).await.expect("queues");
         let keys: Vec<String> = s
@@ -955,7 +969,14 @@ mod tests {
             .into_iter()
             .map(|m| m.item.key)
             .collect();
-        assert_eq!(keys, [about_1.key.as_str(), "page/1/trigger/0/pagerduty"]);
+        assert_eq!(
+            keys,
+            [
+                about_1.key.as_str(),
+                "page/1/trigger/0/pagerduty",
+                "mitigation/1/drain/upf-1"
+            ]
+        );
     }
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
