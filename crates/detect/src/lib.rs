@@ -1062,7 +1062,8 @@ impl DetectorBank {
     ///
     /// # Panics
     ///
-    /// If `series` was not returned by [`DetectorBank::add_series`].
+    /// If `series` was not returned by [`DetectorBank::add_series`] and
+    /// `value` is finite (a value that is not scores 0 before any lookup).
     pub fn update(&mut self, series: u32, timestamp: Timestamp, value: f64) -> f64 {
         if !value.is_finite() {
             return 0.0;
@@ -1116,8 +1117,8 @@ impl DetectorBank {
     ///
     /// # Panics
     ///
-    /// If a sample's series was not returned by [`DetectorBank::add_series`],
-    /// or `scores` is shorter than `samples`.
+    /// If the series of a sample with a finite value was not returned by
+    /// [`DetectorBank::add_series`], or `scores` is shorter than `samples`.
     pub fn update_samples(&mut self, timestamp: Timestamp, samples: &[Sample], scores: &mut [f64]) {
         update_each(
             &self.tuned,
