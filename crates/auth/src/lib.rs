@@ -25,11 +25,37 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Name of the console session cookie.
-pub const SESSION_COOKIE: &str = "dialtone_session";
-/// Name of the double-submit cookie that protects the login form itself,
-/// before there is a session to tie a CSRF token to.
-pub const LOGIN_CSRF_COOKIE: &str = "dialtone_login_csrf";
+/// The names of the cookies Dialtone sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNames {
+    /// The console session.
+    pub session: &'static str,
+    /// The double-submit cookie that protects the login form itself, before
+    /// there is a session to tie a CSRF token to.
+    pub login_csrf: &'static str,
+}
+
+impl CookieNames {
+    /// The names for cookies that are `Secure` or not. Secure ones carry the
+    /// `__Host-` prefix: a browser then keeps such a cookie only if this very
+    /// host set it over HTTPS, for the whole site and no other domain, so
+    /// neither a sibling subdomain nor an attacker on a plain-HTTP path can
+    /// plant one (a planted login cookie would pass the form's double-submit
+    /// check and sign the victim in as the attacker).
+    pub const fn new(secure: bool) -> CookieNames {
+        if secure {
+            CookieNames {
+                session: "__Host-dialtone_session",
+                login_csrf: "__Host-dialtone_login_csrf",
+            }
+        } else {
+            CookieNames {
+                session: "dialtone_session",
+                login_csrf: "dialtone_login_csrf",
+            }
+        }
+    }
+}
 /// Header a cookie-authenticated API write must carry the session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Form field console forms carry the session's CSRF token in.
@@ -318,12 +344,17 @@ mod tests {
         let s = new_session().unwrap();
         assert_eq!(s.id_hash, sha256_hex(s.cookie_value.as_bytes()));
         assert_ne!(s.csrf, s.cookie_value);
-        let c = set_cookie(SESSION_COOKIE, &s.cookie_value, 60, true);
+        let secure = CookieNames::new(true);
+        let c = set_cookie(secure.session, &s.cookie_value, 60, true);
+        // `__Host-` is kept only with Secure, Path=/ and no Domain.
+        assert!(c.starts_with("__Host-dialtone_session="), "{c}");
         for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
             assert!(c.contains(attr), "{c} has {attr}");
         }
-        assert!(!set_cookie(SESSION_COOKIE, "v", 60, false).contains("Secure"));
-        assert!(clear_cookie(SESSION_COOKIE, false).contains("Max-Age=0"));
+        assert!(!c.contains("Domain"), "{c}");
+        let plain = CookieNames::new(false);
+        assert!(!set_cookie(plain.session, "v", 60, false).contains("Secure"));
+        assert!(clear_cookie(plain.session, false).contains("Max-Age=0"));
     }
 
     #[test]

@@ -14,9 +14,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use dialtone_auth::{
-    CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, Role, SESSION_COOKIE, bearer, clear_cookie,
-    constant_time_eq, cookie, form_field, new_session, parse_token, random_secret, set_cookie,
-    sha256_hex, token_matches, verify_password,
+    CSRF_FIELD, CSRF_HEADER, CookieNames, Role, bearer, clear_cookie, constant_time_eq, cookie,
+    form_field, new_session, parse_token, random_secret, set_cookie, sha256_hex, token_matches,
+    verify_password,
 };
 use dialtone_store::{AuditEntry, User};
 
@@ -144,7 +144,7 @@ pub(crate) async fn authenticate(
             session: None,
         });
     }
-    if let Some(value) = session_cookie(headers) {
+    if let Some(value) = session_cookie(headers, state.config.secure_cookies) {
         let id_hash = sha256_hex(value.as_bytes());
         let session = state
             .auth
@@ -213,7 +213,8 @@ fn refused_form(gate: &Gate, path: &str, body: &Bytes, e: &ApiError) -> Response
         // Already signed out (the session expired or was ended elsewhere):
         // what the button asked for is done.
         let mut resp = Redirect::to("/login").into_response();
-        let stale = clear_cookie(SESSION_COOKIE, gate.state.config.secure_cookies);
+        let secure = gate.state.config.secure_cookies;
+        let stale = clear_cookie(CookieNames::new(secure).session, secure);
         if let Ok(v) = HeaderValue::from_str(&stale) {
             resp.headers_mut().insert(header::SET_COOKIE, v);
         }
@@ -379,11 +380,12 @@ fn sign_in_page(
     html: impl FnOnce(&str) -> String,
 ) -> Result<Response, ApiError> {
     let csrf = random_secret().map_err(internal)?;
+    let secure = state.config.secure_cookies;
     let cookie = set_cookie(
-        LOGIN_CSRF_COOKIE,
+        CookieNames::new(secure).login_csrf,
         &csrf,
         LOGIN_FORM_SECS,
-        state.config.secure_cookies,
+        secure,
     );
     Ok((
         status,
@@ -403,11 +405,12 @@ pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response
     login_form(&state, axum::http::StatusCode::OK, None)
 }
 
-/// The session cookie a request carries, if any.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie a request carries, if any, by the name cookies
+/// `secure` or not have.
+fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
     (headers.get(header::COOKIE))
         .and_then(|v| v.to_str().ok())
-        .and_then(|h| cookie(h, SESSION_COOKIE))
+        .and_then(|h| cookie(h, CookieNames::new(secure).session))
 }
 
 /// Starts a session for `user` and sends the browser to the console. The
@@ -450,12 +453,12 @@ async fn start_session(
     let headers = resp.headers_mut();
     for c in [
         set_cookie(
-            SESSION_COOKIE,
+            CookieNames::new(secure).session,
             &session.cookie_value,
             state.config.session_secs,
             secure,
         ),
-        clear_cookie(LOGIN_CSRF_COOKIE, secure),
+        clear_cookie(CookieNames::new(secure).login_csrf, secure),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             headers.append(header::SET_COOKIE, v);
@@ -480,7 +483,7 @@ async fn sign_in_post(
         .headers()
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|h| cookie(h, LOGIN_CSRF_COOKIE))
+        .and_then(|h| cookie(h, CookieNames::new(state.config.secure_cookies).login_csrf))
         .map(str::to_string);
     let body = read_form(req).await?;
     let sent = field(&body, CSRF_FIELD);
@@ -513,7 +516,7 @@ pub(crate) async fn login(
 
 async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
     // Kept past `req`, which reading the form takes.
-    let previous = session_cookie(req.headers()).map(str::to_owned);
+    let previous = session_cookie(req.headers(), state.config.secure_cookies).map(str::to_owned);
     let body = match sign_in_post(state, req, "The form expired. Please sign in again.").await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
@@ -608,7 +611,7 @@ pub(crate) async fn login_link(
 
 async fn link_sign_in(state: &AppState, req: Request) -> Result<Response, ApiError> {
     let expired = "The sign-in page expired: open the link again.";
-    let previous = session_cookie(req.headers()).map(str::to_owned);
+    let previous = session_cookie(req.headers(), state.config.secure_cookies).map(str::to_owned);
     let body = match sign_in_post(state, req, expired).await? {
         Ok(body) => body,
         Err(form) => return Ok(form),
@@ -647,8 +650,8 @@ pub(crate) async fn logout(
     )
     .await?;
     let mut resp = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&clear_cookie(SESSION_COOKIE, state.config.secure_cookies))
-    {
+    let secure = state.config.secure_cookies;
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie(CookieNames::new(secure).session, secure)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)

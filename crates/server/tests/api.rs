@@ -290,6 +290,66 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
     );
 }
 
+/// With `secure_cookies`, both cookies carry the `__Host-` prefix, which a
+/// browser keeps only from this host over HTTPS; a cookie by the plain name
+/// (as a sibling subdomain could plant) passes no check.
+#[tokio::test]
+async fn secure_cookies_carry_the_host_prefix_and_plain_names_are_not_read() {
+    let config = ServerConfig {
+        secure_cookies: true,
+        ..ServerConfig::default()
+    };
+    let h = harness_with(live_after(0), config).await;
+    let password = "correct horse battery staple";
+    let hash = dialtone_auth::hash_password(password).unwrap();
+    h.store
+        .add_user("ada", Role::Admin, Some(&hash), 0)
+        .await
+        .unwrap();
+    let form = get(h.router(), "/login").await;
+    assert!(set_cookie_value(&form, "dialtone_login_csrf").is_none());
+    let login_csrf = set_cookie_value(&form, "__Host-dialtone_login_csrf").unwrap();
+    let sign_in = |cookie: String| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(Body::from(format!(
+                "csrf={login_csrf}&username=ada&password={}",
+                password.replace(' ', "+")
+            )))
+            .unwrap()
+    };
+    let planted = send(
+        h.router(),
+        sign_in(format!("dialtone_login_csrf={login_csrf}")),
+    )
+    .await;
+    assert_eq!(planted.status, StatusCode::FORBIDDEN);
+    let r = send(
+        h.router(),
+        sign_in(format!("__Host-dialtone_login_csrf={login_csrf}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let session = set_cookie_value(&r, "__Host-dialtone_session").unwrap();
+    let console = |name: &str| {
+        Request::get("/console")
+            .header("cookie", format!("{name}={session}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(h.router(), console("__Host-dialtone_session"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_ne!(
+        send(h.router(), console("dialtone_session")).await.status,
+        StatusCode::OK
+    );
+}
+
 /// Signing in again ends the session the browser signed in over: its cookie
 /// is replaced, and a copy of it must not outlive it.
 #[tokio::test]
