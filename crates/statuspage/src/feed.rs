@@ -1,5 +1,6 @@
-//! `/history.atom` and `/history.rss`: every incident with its public updates,
-//! newest first, as feed readers and chat integrations poll them.
+//! `/history.atom` and `/history.rss`: the latest [`FEED_INCIDENTS`] incidents
+//! with their public updates, newest first, as feed readers and chat
+//! integrations poll them.
 //!
 //! Written by hand with one escaping function rather than an XML crate: the
 //! documents are small and flat, and every piece of text goes through
@@ -17,7 +18,7 @@ use crate::{PageState, iso8601};
 const FEED_INCIDENTS: usize = 50;
 
 /// Escapes text for XML content and attribute values.
-pub fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -74,8 +74,8 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
                 "<section class=\"incident maintenance\"><h3>{}</h3><div class=\"update\"><strong>{}</strong> – {}. {}</div></section>",
                 escape(&m.name),
                 capitalize(&m.status(state.now).replace('_', " ")),
-                m.when(),
-                m.interruption()
+                escape(&m.when()),
+                escape(&m.interruption())
             );
         }
     }
@@ -129,15 +129,6 @@ pub fn render_status_html(state: &PageState<'_>) -> String {
     h
 }
 
-/// Component statuses from best to worst, as Statuspage orders them.
-const STATUS_ORDER: [&str; 5] = [
-    "operational",
-    "under_maintenance",
-    "degraded_performance",
-    "partial_outage",
-    "major_outage",
-];
-
 /// Fill of a region's tile for its worst component status.
 fn tile_fill(status: &str) -> &'static str {
     match status {
@@ -169,12 +160,8 @@ fn render_impact_map(h: &mut String, comps: &[crate::Component]) {
         "<svg id=\"impact-map\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Impact by region\">"
     );
     for (i, group) in groups.iter().enumerate() {
-        let worst = comps
-            .iter()
-            .filter(|c| c.group_id.as_deref() == Some(&group.id))
-            .map(|c| c.status)
-            .max_by_key(|s| STATUS_ORDER.iter().position(|o| o == s).unwrap_or(0))
-            .unwrap_or("operational");
+        // A group's status is its worst service's.
+        let worst = group.status;
         let (x, y) = ((i % COLS) * (W + GAP), (i / COLS) * (H + GAP));
         let _ = write!(
             h,

@@ -9,7 +9,7 @@ mod html;
 mod maintenance;
 mod v2;
 
-pub use feed::{render_atom, render_rss, xml_escape};
+pub use feed::{render_atom, render_rss};
 pub use html::{escape, render_incident_html, render_status_html};
 pub use maintenance::{PlannedMaintenance, planned_maintenance};
 pub use v2::{

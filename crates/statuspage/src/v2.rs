@@ -158,11 +158,12 @@ fn maintenance_in_progress(
 
 /// Whether a component shows an outage (worse than under maintenance), as
 /// [`components`] would list it.
-fn any_outage(state: &PageState<'_>) -> bool {
-    let outage = |status| status > ComponentStatus::UnderMaintenance;
-    (state.regions.iter())
-        .any(|region| (0..Service::ALL.len()).any(|i| outage(service_status(state, region, i))))
-        || (state.conference_participants > 0 && outage(conference_status(state)))
+/// The worst status of any component on the page.
+fn worst_component(state: &PageState<'_>) -> ComponentStatus {
+    let services = (state.regions.iter())
+        .flat_map(|region| (0..Service::ALL.len()).map(|i| service_status(state, region, i)));
+    let conference = (state.conference_participants > 0).then(|| conference_status(state));
+    (services.chain(conference)).fold(ComponentStatus::Operational, ComponentStatus::max)
 }
 
 /// Regions as group components, each holding one component per service.
@@ -192,25 +193,20 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
     let mut position = 1;
     for region in state.regions {
         let group_id = component_id(region, None);
-        let children: Vec<Component> = Service::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Component {
+        let statuses: [ComponentStatus; Service::ALL.len()] =
+            std::array::from_fn(|i| service_status(state, region, i));
+        let children: Vec<Component> = (Service::ALL.iter().zip(statuses).enumerate())
+            .map(|(i, (s, status))| Component {
                 group_id: Some(group_id.clone()),
                 ..component(
                     component_id(region, Some(*s)),
                     format!("{} – {}", region_name(region), s.public_name()),
-                    service_status(state, region, i),
+                    status,
                     position + 1 + i as u32,
                 )
             })
             .collect();
-        let worst = Service::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, _)| service_status(state, region, i))
-            .max()
-            .unwrap_or(ComponentStatus::Operational);
+        let worst = (statuses.into_iter().max()).unwrap_or(ComponentStatus::Operational);
         out.push(Component {
             description: Some(format!("Services in the {} region", region_name(region))),
             showcase: false,
@@ -395,15 +391,16 @@ pub fn status_of(state: &PageState<'_>) -> Status {
         .unwrap_or(Severity::None);
     // An operator may set an ongoing incident's severity to none while its
     // components still show an outage: the banner must not say all is well
-    // above them.
-    let worst = if worst == Severity::None && any_outage(state) {
-        Severity::Minor
-    } else {
-        worst
-    };
+    // above them. Components only degraded say so, as Statuspage does.
+    let components = worst_component(state);
+    let unrated = worst == Severity::None && components > ComponentStatus::UnderMaintenance;
+    let worst = if unrated { Severity::Minor } else { worst };
     let description = match worst {
         Severity::None if maintenance_in_progress(state, |_| true) => "Service Under Maintenance",
         Severity::None => "All Systems Operational",
+        Severity::Minor if unrated && components == ComponentStatus::DegradedPerformance => {
+            "Degraded System Service"
+        }
         Severity::Minor => "Minor Service Outage",
         Severity::Major => "Partial System Outage",
         Severity::Critical => "Major System Outage",
@@ -546,6 +543,25 @@ mod tests {
         assert_eq!(
             seen(Severity::None, IncidentStatus::Investigating),
             ("minor", "Minor Service Outage", "major_outage")
+        );
+        // Unrated, with every component at most degraded: said as such.
+        let mut slight = outage.clone();
+        slight.severity = Severity::None;
+        slight.impact.regions[0].share = [0.05; 3];
+        let incidents = [slight];
+        let state = PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &incidents,
+            maintenances: &[],
+            now: 600,
+            conference_participants: 0,
+        };
+        let s = summary(&state);
+        assert_eq!(s.components[1].status, "degraded_performance");
+        assert_eq!(
+            (s.status.indicator, s.status.description),
+            ("minor", "Degraded System Service")
         );
     }
 

@@ -5,7 +5,6 @@
 //! the same message twice, or again after a restart, is a no-op, and a
 //! message that failed stays until it is delivered or given up on.
 
-use std::collections::HashMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
