@@ -433,9 +433,10 @@ pub async fn deliver_due(
                 "no outcome was recorded for the last of {} attempts (the server stopped while sending): given up rather than sent again",
                 m.attempts
             );
-            tracing::warn!(key = %m.item.key, attempts = m.attempts, "delivery given up: no outcome recorded");
-            store.mark_failed(&m.item.key, &error, None, at).await?;
-            report.gave_up += 1;
+            if store.give_up_due(&m.item.key, &error, at).await? {
+                tracing::warn!(key = %m.item.key, attempts = m.attempts, "delivery given up: no outcome recorded");
+                report.gave_up += 1;
+            }
             continue;
         }
         if !store.claim(&m.item.key, at, at + CLAIM_SECS).await? {

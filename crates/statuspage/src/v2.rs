@@ -156,9 +156,7 @@ fn maintenance_in_progress(
         .any(|m| m.status(state.now) == "in_progress" && concerns(m))
 }
 
-/// Whether a component shows an outage (worse than under maintenance), as
-/// [`components`] would list it.
-/// The worst status of any component on the page.
+/// The worst status of any component on the page, as [`components`] lists them.
 fn worst_component(state: &PageState<'_>) -> ComponentStatus {
     let services = (state.regions.iter())
         .flat_map(|region| (0..Service::ALL.len()).map(|i| service_status(state, region, i)));
@@ -391,7 +389,8 @@ pub fn status_of(state: &PageState<'_>) -> Status {
         .unwrap_or(Severity::None);
     // An operator may set an ongoing incident's severity to none while its
     // components still show an outage: the banner must not say all is well
-    // above them. Components only degraded say so, as Statuspage does.
+    // above them. Components at worst degraded say so, in the words of
+    // Statuspage's descriptions (`shared/reference/formats.md`).
     let components = worst_component(state);
     let unrated = worst == Severity::None && components > ComponentStatus::UnderMaintenance;
     let worst = if unrated { Severity::Minor } else { worst };

@@ -5,7 +5,6 @@
 //! the same message twice, or again after a restart, is a no-op, and a
 //! message that failed stays until it is delivered or given up on.
 
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -210,6 +209,15 @@ pub trait NotifyStore: Send + Sync {
         key: &'a str,
         now: i64,
         until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Gives up on a message still due at `now` without another attempt
+    /// (its attempts ran out without an outcome recorded); `false` if it is
+    /// no longer due (sent, given up, or claimed since it was listed).
+    fn give_up_due<'a>(
+        &'a self,
+        key: &'a str,
+        error: &'a str,
+        now: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// Records that the attempt [`NotifyStore::claim`] counted delivered it.
     fn mark_delivered<'a>(&'a self, key: &'a str, at: i64)
@@ -702,6 +710,26 @@ impl NotifyStore for SqliteStore {
         })
     }
 
+    fn give_up_due<'a>(
+        &'a self,
+        key: &'a str,
+        error: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let given_up = sqlx::query(
+                "UPDATE outbox SET gave_up_at = ?3, last_error = ?2 WHERE key = ?1 \
+                 AND delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?3",
+            )
+            .bind(key)
+            .bind(error)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            Ok(given_up.rows_affected() == 1)
+        })
+    }
+
     fn mark_delivered<'a>(
         &'a self,
         key: &'a str,
@@ -1113,6 +1141,45 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(s.outbox(10).await.expect("lists")[0].gave_up_at, Some(1030));
+    }
+
+    #[tokio::test]
+    async fn only_a_message_still_due_is_given_up_without_an_attempt() {
+        let (_dir, s) = store().await;
+        let page = message(
+            "page/1/trigger/0/pagerduty-0",
+            "pagerduty",
+            "https://pd.example",
+        );
+        s.enqueue(std::slice::from_ref(&page), 1000)
+            .await
+            .expect("queues");
+        // Claimed by another pass since it was listed: not given up.
+        assert!(s.claim(&page.key, 1000, 1010).await.expect("claims"));
+        assert!(
+            !s.give_up_due(&page.key, "ran out", 1005)
+                .await
+                .expect("runs")
+        );
+        assert!(
+            s.give_up_due(&page.key, "ran out", 1010)
+                .await
+                .expect("runs")
+        );
+        assert!(
+            !s.give_up_due(&page.key, "ran out", 1020)
+                .await
+                .expect("runs")
+        );
+        let stored = &s.outbox(10).await.expect("lists")[0];
+        assert_eq!(
+            (
+                stored.gave_up_at,
+                stored.attempts,
+                stored.last_error.as_deref()
+            ),
+            (Some(1010), 1, Some("ran out"))
+        );
     }
 
     #[tokio::test]
