@@ -65,6 +65,16 @@ pub fn write_stdout(args: std::fmt::Arguments) -> Result<(), StdoutError> {
         })
 }
 
+/// The async runtime of a command that talks to the store and nothing
+/// else: one thread is plenty.
+pub fn store_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
 /// Whether `e` is a reader closing standard output, which is no failure.
 pub fn is_stdout_closed(e: &anyhow::Error) -> bool {
     e.chain()

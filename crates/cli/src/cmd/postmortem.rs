@@ -29,10 +29,7 @@ pub struct PostmortemArgs {
 }
 
 pub fn run(args: PostmortemArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = super::store_runtime()?;
     // Opened before any work: a bad path fails first.
     let wal = format!("{}-wal", dialtone_store::SQLITE_FILE);
     let shm = format!("{}-shm", dialtone_store::SQLITE_FILE);

@@ -44,10 +44,7 @@ enum TokenCommand {
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = super::store_runtime()?;
     runtime.block_on(async {
         let (user, label, data) = match args.command {
             TokenCommand::Create { user, label, data } => (user, label, data),

@@ -149,10 +149,7 @@ fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
 }
 
 pub fn run(args: UserArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = super::store_runtime()?;
     runtime.block_on(async {
         match args.command {
             UserCommand::Add {
