@@ -103,6 +103,7 @@ pub(crate) async fn receive(
         )));
     }
     let mut ignored = Vec::new();
+    let mut ignored_total = 0u64;
     let mut live = state.live.lock().await;
     if live.now() == 0 {
         // Alertmanager retries: by then the pipeline has a network time.
@@ -128,17 +129,30 @@ pub(crate) async fn receive(
         match taken {
             Ok(probe) => taken_probes.push(probe),
             Err(reason) => {
-                tracing::warn!(fingerprint = %alert.fingerprint, %reason, "ignored an alert");
-                ignored.push(json!({
-                    "fingerprint": alert.fingerprint,
-                    "alertname": alert.labels.get("alertname"),
-                    "reason": reason,
-                }));
+                ignored_total += 1;
+                // Every alert is still judged, but a flood of bad ones
+                // (a body may hold hundreds of thousands) is named only
+                // in part: the log and the answer stay small.
+                if ignored.len() < IGNORED_LISTED {
+                    tracing::warn!(fingerprint = %alert.fingerprint, %reason, "ignored an alert");
+                    ignored.push(json!({
+                        "fingerprint": alert.fingerprint,
+                        "alertname": alert.labels.get("alertname"),
+                        "reason": reason,
+                    }));
+                }
             }
         }
     }
+    if ignored_total > ignored.len() as u64 {
+        tracing::warn!(
+            ignored = ignored_total,
+            listed = ignored.len(),
+            "ignored more alerts than are listed one by one"
+        );
+    }
     let accepted = taken_probes.len() as u64;
-    live.count_alerts(accepted, ignored.len() as u64);
+    live.count_alerts(accepted, ignored_total);
     // Kept for a restarted run, which Alertmanager tells of a firing alert
     // again only after its repeat interval; under the lock, so two
     // notifications reach the store in the order they counted. Taken
@@ -158,11 +172,17 @@ pub(crate) async fn receive(
         &who.name,
         "receive_alerts",
         "alertmanager".into(),
-        format!("{accepted} taken, {} ignored", ignored.len()),
+        format!("{accepted} taken, {ignored_total} ignored"),
     )
     .await;
-    Ok(Json(json!({ "accepted": accepted, "ignored": ignored })))
+    Ok(Json(
+        json!({ "accepted": accepted, "ignored": ignored, "ignored_total": ignored_total }),
+    ))
 }
+
+/// Ignored alerts an answer (and the log) names one by one; `ignored_total`
+/// counts them all.
+const IGNORED_LISTED: usize = 100;
 
 #[cfg(test)]
 mod tests {

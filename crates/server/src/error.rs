@@ -28,6 +28,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the body is larger than {0} bytes: send less")]
     PayloadTooLarge(usize),
+    /// A route that exists, asked with a method it does not take.
+    #[error("this address does not take {0} requests: the Allow header lists the methods it does")]
+    MethodNotAllowed(String),
     #[error("too many requests from your address: wait {retry_after_secs} s and try again")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) failed; the request may succeed later.
@@ -46,6 +49,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

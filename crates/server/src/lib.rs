@@ -530,6 +530,9 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method.to_string())
+        })
         .layer(RequestBodyLimitLayer::new(MAX_ALERTS_BODY_BYTES))
         // 503, not 408: a request runs out of time mostly waiting on us
         // (the pipeline's lock, the database). A body still arriving after

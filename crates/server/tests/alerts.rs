@@ -41,6 +41,43 @@ fn alert(status: &str, labels: serde_json::Value) -> serde_json::Value {
 }
 
 #[tokio::test]
+async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
+    let live = live_after(90);
+    let cell = first_cell(&live);
+    let h = harness(live).await;
+    let token = h.token("alertmanager", Role::Operator).await;
+    let mut alerts: Vec<_> = (0..5_000)
+        .map(|i| alert("firing", json!({"alertname": format!("NoElement{i}")})))
+        .collect();
+    alerts.push(alert(
+        "firing",
+        json!({"alertname": "TestCallsFailing", "element": cell}),
+    ));
+    let r = send(
+        h.router(),
+        authed(
+            "POST",
+            "/api/v1/alerts",
+            &token,
+            Some(webhook("4", json!(alerts))),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let reply = r.json();
+    assert_eq!(
+        (&reply["accepted"], &reply["ignored_total"]),
+        (&json!(1), &json!(5_000)),
+        "the good alert after the flood still counts"
+    );
+    assert_eq!(reply["ignored"].as_array().unwrap().len(), 100);
+    let metrics = send(h.router(), authed("GET", "/metrics", &token, None))
+        .await
+        .body;
+    assert_eq!(sample(&metrics, "dialtone_alerts_ignored_total"), 5_000.0);
+}
+
+#[tokio::test]
 async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     let live = live_after(90);
     let cell = first_cell(&live);

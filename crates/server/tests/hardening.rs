@@ -485,3 +485,26 @@ async fn a_one_click_unsubscribe_with_the_token_in_the_address_works() {
         again.body
     );
 }
+
+/// A route asked with a method it does not take says so, as every other
+/// refusal does, with the methods it does take in `Allow`.
+#[tokio::test]
+async fn a_method_a_route_does_not_take_gets_405_naming_the_method() {
+    let h = harness(live_after(0)).await;
+    let viewer = h.token("vera", Role::Viewer).await;
+    let r = send(h.router(), authed("GET", "/api/v1/alerts", &viewer, None)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.body);
+    assert!(r.body.contains("does not take GET"), "{}", r.body);
+    let allow = r
+        .headers
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(allow.as_deref(), Some("POST"), "{:?}", r.headers);
+    let r = send(
+        h.router(),
+        Request::put("/report").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.body);
+    assert!(r.body.contains("does not take PUT"), "{}", r.body);
+}
