@@ -105,13 +105,8 @@ pub(crate) async fn receive(
     let mut ignored = Vec::new();
     let mut ignored_total = 0u64;
     let mut live = state.live.lock().await;
-    if live.now() == 0 {
-        // Alertmanager retries: by then the pipeline has a network time.
-        return Err(ApiError::Unavailable(
-            "the pipeline has not ingested its first minute yet: send the alerts again shortly"
-                .into(),
-        ));
-    }
+    // Alertmanager retries: by then the pipeline has a network time.
+    crate::api::network_time_known(&live, "the alerts")?;
     let heard = unix_now();
     let mut taken_probes = Vec::new();
     for alert in &webhook.alerts {

@@ -88,6 +88,18 @@ async fn operate<T>(
     Ok(out)
 }
 
+/// Refuses a write that needs the network's time before the pipeline has
+/// one (it ingests its first minute shortly after start): stamped 0, it
+/// would be lost to every window it belongs in. `again` says what to resend.
+pub(crate) fn network_time_known(live: &Live, again: &str) -> Result<(), ApiError> {
+    if live.now() == 0 {
+        return Err(ApiError::Unavailable(format!(
+            "the pipeline has not ingested its first minute yet: send {again} again shortly"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!(
@@ -495,6 +507,7 @@ pub(crate) async fn record_change(
     let at = b.at.map(|t| network_time("at", t)).transpose()?;
     let change = {
         let mut live = state.live.lock().await;
+        network_time_known(&live, "the change")?;
         let now = live.now();
         let change = dialtone_engine::ChangeEvent {
             at: at.unwrap_or(now),

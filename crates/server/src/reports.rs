@@ -132,6 +132,7 @@ pub(crate) async fn report(
     // email gets one.
     let ((at, counted), _being_stored) = {
         let mut live = state.live.lock().await;
+        crate::api::network_time_known(&live, "the report")?;
         let counted = live.record_report(&report.area, report.problem, reporter);
         (counted, state.report_writes.read().await)
     };

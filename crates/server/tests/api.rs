@@ -836,7 +836,28 @@ async fn oversized_bodies_are_refused() {
 /// Change records arrive over the API and are checked against the topology.
 #[tokio::test]
 async fn changes_are_recorded_for_elements_that_exist() {
-    let h = harness(live_after(0)).await;
+    // Before its first minute the pipeline has no time to stamp a change
+    // with: asked to send it again, not stored at time 0.
+    let early = harness(live_after(0)).await;
+    let otto = early.token("otto", Role::Operator).await;
+    let r = send(
+        early.router(),
+        authed(
+            "POST",
+            "/api/v1/changes",
+            &otto,
+            Some(serde_json::json!({"element": "x", "kind": "deploy", "description": "d"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(
+        r.body.contains("send the change again shortly"),
+        "{}",
+        r.body
+    );
+
+    let h = harness(live_after(1)).await;
     let otto = h.token("otto", Role::Operator).await;
     let element = h
         .state

@@ -264,7 +264,18 @@ async fn reporters_of_a_merged_incident_hear_when_the_one_it_joined_is_fixed() {
 
 #[tokio::test]
 async fn without_email_no_address_is_asked_for_or_kept() {
-    let h = harness_with(live_after(0), ServerConfig::default()).await;
+    // Before the first minute: asked to send it again, not stored at time 0.
+    let early = harness_with(live_after(0), ServerConfig::default()).await;
+    let area = early.state.live.lock().await.regions()[0].clone();
+    let r = send(early.router(), report("cannot_call", &area, None)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(
+        r.body.contains("send the report again shortly"),
+        "{}",
+        r.body
+    );
+
+    let h = harness_with(live_after(1), ServerConfig::default()).await;
     let form = get(h.router(), "/report").await;
     assert!(!form.body.contains("name=\"contact\""), "{}", form.body);
     let area = h.state.live.lock().await.regions()[0].clone();
@@ -289,7 +300,7 @@ async fn without_email_no_address_is_asked_for_or_kept() {
 
 #[tokio::test]
 async fn reports_are_rate_limited_per_client() {
-    let h = harness_with(live_after(0), ServerConfig::default()).await;
+    let h = harness_with(live_after(1), ServerConfig::default()).await;
     let area = h.state.live.lock().await.regions()[0].clone();
     let mut statuses = Vec::new();
     for _ in 0..5 {
@@ -318,7 +329,7 @@ async fn a_form_sent_from_another_sites_page_is_refused() {
         ..ServerConfig::default()
     };
     // The harness's public address is http://127.0.0.1:8080.
-    let h = harness_with(live_after(0), config).await;
+    let h = harness_with(live_after(1), config).await;
     let area = h.state.live.lock().await.regions()[0].clone();
     let form = |path: &str, body: String, headers: &[(&str, &str)]| {
         let mut req =
