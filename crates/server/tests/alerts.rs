@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{authed, first_cell, harness, live_after, sample, send};
+use common::{Harness, Reply, authed, first_cell, harness, live_after, sample, send};
 use dialtone_auth::Role;
 use dialtone_engine::ProbeAlert;
 use dialtone_server::live::PROBE_STALE_SECS;
@@ -40,6 +40,22 @@ fn alert(status: &str, labels: serde_json::Value) -> serde_json::Value {
     })
 }
 
+/// Posts `body` to the receiver as `token`.
+async fn post_alerts(h: &Harness, token: &str, body: serde_json::Value) -> Reply {
+    send(
+        h.router(),
+        authed("POST", "/api/v1/alerts", token, Some(body)),
+    )
+    .await
+}
+
+/// The server's `/metrics` text, read as `token`.
+async fn metrics_text(h: &Harness, token: &str) -> String {
+    send(h.router(), authed("GET", "/metrics", token, None))
+        .await
+        .body
+}
+
 #[tokio::test]
 async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
     let live = live_after(90);
@@ -53,16 +69,7 @@ async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
         "firing",
         json!({"alertname": "TestCallsFailing", "element": cell}),
     ));
-    let r = send(
-        h.router(),
-        authed(
-            "POST",
-            "/api/v1/alerts",
-            &token,
-            Some(webhook("4", json!(alerts))),
-        ),
-    )
-    .await;
+    let r = post_alerts(&h, &token, webhook("4", json!(alerts))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let reply = r.json();
     assert_eq!(
@@ -71,9 +78,7 @@ async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
         "the good alert after the flood still counts"
     );
     assert_eq!(reply["ignored"].as_array().unwrap().len(), 100);
-    let metrics = send(h.router(), authed("GET", "/metrics", &token, None))
-        .await
-        .body;
+    let metrics = metrics_text(&h, &token).await;
     assert_eq!(sample(&metrics, "dialtone_alerts_ignored_total"), 5_000.0);
 }
 
@@ -97,11 +102,7 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
             ),
         ]),
     );
-    let r = send(
-        h.router(),
-        authed("POST", "/api/v1/alerts", &token, Some(body)),
-    )
-    .await;
+    let r = post_alerts(&h, &token, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let reply = r.json();
     assert_eq!(reply["accepted"], 1, "{reply}");
@@ -112,9 +113,7 @@ async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
     assert!(reasons[0].contains("`element` label"), "{reasons:?}");
     assert!(reasons[1].contains("no-such-element"), "{reasons:?}");
 
-    let metrics = send(h.router(), authed("GET", "/metrics", &token, None))
-        .await
-        .body;
+    let metrics = metrics_text(&h, &token).await;
     assert_eq!(sample(&metrics, "dialtone_probes_firing"), 1.0);
     assert_eq!(sample(&metrics, "dialtone_alerts_accepted_total"), 1.0);
     assert_eq!(sample(&metrics, "dialtone_alerts_ignored_total"), 2.0);
@@ -159,11 +158,7 @@ async fn a_webhook_of_another_version_or_shape_is_refused() {
         (webhook("3", json!([])), "version 4"),
         (json!({"version": "4"}), "alerts"),
     ] {
-        let r = send(
-            h.router(),
-            authed("POST", "/api/v1/alerts", &token, Some(body)),
-        )
-        .await;
+        let r = post_alerts(&h, &token, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert!(r.body.contains(why), "{}", r.body);
     }
@@ -191,11 +186,7 @@ async fn a_wide_outages_notification_is_taken_whole() {
         .collect();
     let body = webhook("4", json!(alerts.clone()));
     assert!(body.to_string().len() > dialtone_server::MAX_BODY_BYTES);
-    let r = send(
-        h.router(),
-        authed("POST", "/api/v1/alerts", &token, Some(body)),
-    )
-    .await;
+    let r = post_alerts(&h, &token, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["accepted"], 300, "{}", r.body);
     // Kept for a restart, which Alertmanager would not tell for hours.
@@ -207,16 +198,7 @@ async fn a_wide_outages_notification_is_taken_whole() {
             a
         })
         .collect();
-    let r = send(
-        h.router(),
-        authed(
-            "POST",
-            "/api/v1/alerts",
-            &token,
-            Some(webhook("4", json!(resolved))),
-        ),
-    )
-    .await;
+    let r = post_alerts(&h, &token, webhook("4", json!(resolved))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(h.store.firing_probes(0).await.unwrap(), []);
 
@@ -225,10 +207,6 @@ async fn a_wide_outages_notification_is_taken_whole() {
         "4",
         json!([alert("firing", json!({"element": cell, "pad": padding}))]),
     );
-    let r = send(
-        h.router(),
-        authed("POST", "/api/v1/alerts", &token, Some(huge)),
-    )
-    .await;
+    let r = post_alerts(&h, &token, huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -500,10 +500,11 @@ mod tests {
             services: ALL_SERVICES,
             share: [1.0; 3],
         }];
-        let seen = |severity, status| {
+        let seen = |severity, status, share| {
             let mut inc = outage.clone();
             inc.severity = severity;
             inc.status = status;
+            inc.impact.regions[0].share = [share; 3];
             let incidents = [inc];
             let state = PageState {
                 page: &page,
@@ -531,36 +532,22 @@ mod tests {
             )
         };
         assert_eq!(
-            seen(Severity::Critical, IncidentStatus::Investigating),
+            seen(Severity::Critical, IncidentStatus::Investigating, 1.0),
             ("critical", "Major System Outage", "major_outage")
         );
         assert_eq!(
-            seen(Severity::Critical, IncidentStatus::Monitoring),
+            seen(Severity::Critical, IncidentStatus::Monitoring, 1.0),
             ("none", "All Systems Operational", "operational")
         );
         // Severity set to none by hand, the outage still on: not "all well".
         assert_eq!(
-            seen(Severity::None, IncidentStatus::Investigating),
+            seen(Severity::None, IncidentStatus::Investigating, 1.0),
             ("minor", "Minor Service Outage", "major_outage")
         );
         // Unrated, with every component at most degraded: said as such.
-        let mut slight = outage.clone();
-        slight.severity = Severity::None;
-        slight.impact.regions[0].share = [0.05; 3];
-        let incidents = [slight];
-        let state = PageState {
-            page: &page,
-            regions: &regions,
-            incidents: &incidents,
-            maintenances: &[],
-            now: 600,
-            conference_participants: 0,
-        };
-        let s = summary(&state);
-        assert_eq!(s.components[1].status, "degraded_performance");
         assert_eq!(
-            (s.status.indicator, s.status.description),
-            ("minor", "Degraded System Service")
+            seen(Severity::None, IncidentStatus::Investigating, 0.05),
+            ("minor", "Degraded System Service", "degraded_performance")
         );
     }
 
