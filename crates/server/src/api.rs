@@ -61,8 +61,8 @@ fn network_time(name: &str, t: Timestamp) -> Result<Timestamp, ApiError> {
 }
 
 /// Applies `f` to the live state under its lock, re-renders every document,
-/// saves the touched incidents and writes the audit row, whose `target` is
-/// named from `f`'s result (a declared incident's id is known only then).
+/// saves the touched incidents and writes the audit row (logged, not
+/// answered, if it fails), whose `target` is named from `f`'s result (a declared incident's id is known only then).
 /// `refused` words the engine's refusals for where they are shown (the API
 /// or a console page).
 async fn operate<T>(
@@ -84,7 +84,10 @@ async fn operate<T>(
         live.settle(&state.sinks()).await;
         out
     };
-    audit(state, &who.name, action, target(&out), detail).await?;
+    // Done already: a failed audit row (which `audit` logs as an error)
+    // must not answer 503, or a client that retries on 5xx would declare
+    // the incident, or post the update, twice.
+    let _ = audit(state, &who.name, action, target(&out), detail).await;
     Ok(out)
 }
 
@@ -534,14 +537,15 @@ pub(crate) async fn record_change(
             .expect("known_element found the element under this lock");
         change
     };
-    audit(
+    // Kept already: as for `operate`, a failed audit row is logged, not answered.
+    let _ = audit(
         &state,
         &who.name,
         "record_change",
         format!("element {}", change.element),
         format!("{}: {}", kind.as_str(), change.description),
     )
-    .await?;
+    .await;
     Ok((StatusCode::CREATED, Json(json!({ "change": change }))).into_response())
 }
 
@@ -618,14 +622,15 @@ pub(crate) async fn watch_event(
         live.watch_event(event.clone())
             .expect("known_element found the element under this lock");
     }
-    audit(
+    // Kept already: as for `operate`, a failed audit row is logged, not answered.
+    let _ = audit(
         &state,
         &who.name,
         "watch_event",
         format!("element {}", event.element),
         format!("{} {}..{}", event.name, event.start, event.end),
     )
-    .await?;
+    .await;
     Ok((StatusCode::CREATED, Json(json!({ "watch": event }))).into_response())
 }
 

@@ -1405,3 +1405,39 @@ async fn an_incident_only_in_the_store_is_still_served() {
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// A write that was done is answered as done even when its audit row cannot
+/// be written (which the server logs): a client that retries on 5xx would
+/// otherwise declare the incident twice.
+#[tokio::test]
+async fn a_declared_incident_whose_audit_row_fails_is_answered_once_as_created() {
+    use sqlx::Connection;
+    let h = harness(live_after(1)).await;
+    let otto = h.token("otto", Role::Operator).await;
+    let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let trigger =
+        "CREATE TRIGGER full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'full'); END";
+    sqlx::query(trigger).execute(&mut db).await.unwrap();
+    let id = declare(&h, &otto, "Calls failing in the north").await;
+    let incidents = h
+        .state
+        .live
+        .lock()
+        .await
+        .run()
+        .engine()
+        .incidents()
+        .to_vec();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].id, id);
+    let change = json!({"element": h.state.live.lock().await.run().engine().topology().elements()[0].id, "kind": "config", "description": "push"});
+    let r = send(
+        h.router(),
+        authed("POST", "/api/v1/changes", &otto, Some(change)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
