@@ -161,10 +161,21 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
             .arg("--config")
             .arg(&config)
             .args(["--cells", "120", "--warmup-hours", "8", "--speed", "120"])
-            .args(["--fault-after-mins", "20", "--fault-mins", "600"]),
+            .args(["--fault-after-mins", "60", "--fault-mins", "600"]),
     );
     let (_driver, client) = browser(&dir.path().join("chromium")).await;
     let page = format!("http://{listen}/");
+
+    // Looked at first: the fault is a simulated hour (30 s at this speed)
+    // after the demo starts serving, room for a slow browser start.
+    let healthy = wait_for_text(&client, &page, "#status", Duration::from_secs(120), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert!(
+        healthy.contains("All Systems Operational"),
+        "healthy before the fault, got: {healthy}"
+    );
 
     // A visitor subscribes a webhook through the form.
     let subscribe = format!("http://{listen}/subscribe");
@@ -181,15 +192,6 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     assert!(
         answer.contains("Webhook subscribed") && answer.contains("X-Dialtone-Signature"),
         "the subscription is confirmed with its signing secret: {answer}"
-    );
-
-    let healthy = wait_for_text(&client, &page, "#status", Duration::from_secs(120), |t| {
-        !t.is_empty()
-    })
-    .await;
-    assert!(
-        healthy.contains("All Systems Operational"),
-        "healthy before the fault, got: {healthy}"
     );
 
     let body = wait_for_text(&client, &page, "body", Duration::from_secs(120), |t| {
@@ -234,9 +236,21 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
         t.contains("sw-amf-")
     })
     .await;
-    assert!(ranking.contains("Root cause"), "console: {ranking}");
+    let mut causes = Vec::new();
+    for cause in client
+        .find_all(Locator::Css("[id^=\"root-cause-\"]"))
+        .await
+        .unwrap()
+    {
+        causes.push(cause.text().await.unwrap());
+    }
+    assert!(
+        causes.iter().any(|c| c.starts_with("sw-amf-")),
+        "an incident names the faulty version as its root cause: {causes:?} in {ranking}"
+    );
+    // Data rows only: the table's header row has no `td`.
     let candidates = client
-        .find_all(Locator::Css(".candidates tr"))
+        .find_all(Locator::Css(".candidates td:first-child"))
         .await
         .unwrap();
     assert!(candidates.len() >= 2, "a ranking, not a single guess");
@@ -265,11 +279,10 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     wait_here(&client, "body", |t| t.contains("update by otto")).await;
 
     // ...and the public page shows it.
-    let public = wait_for_text(&client, &page, "body", Duration::from_secs(30), |t| {
+    wait_for_text(&client, &page, "body", Duration::from_secs(30), |t| {
         t.contains(words)
     })
     .await;
-    assert!(public.contains(words));
 
     client.close().await.unwrap();
 }

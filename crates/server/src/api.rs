@@ -76,6 +76,8 @@ async fn operate<T>(
 ) -> Result<T, ApiError> {
     let out = {
         let mut live = state.live.lock().await;
+        // An action is dated by the network's time, as what it acts on is.
+        network_time_known(&live, "the request")?;
         let out = f(&mut live).map_err(refused)?;
         // The playbook sees the action at once: an approved draft or a
         // published update reaches subscribers without waiting a minute.

@@ -33,7 +33,8 @@ pub(crate) const SEVERITIES: [&str; 4] = ["none", "minor", "major", "critical"];
 /// them (a value the server refused) nothing valid is picked for the user:
 /// a blank first choice, which the browser will not send, asks for one.
 pub(crate) fn select(name: &str, options: &[&str], chosen: &str) -> String {
-    let mut h = format!("<select name=\"{name}\" required>");
+    // Named for screen readers by the field it sets (`severity`: "Severity").
+    let mut h = format!("<select name=\"{name}\" aria-label=\"{name}\" required>");
     if !options.contains(&chosen) {
         h.push_str("<option value=\"\" selected disabled>choose one</option>");
     }
@@ -110,9 +111,9 @@ pub fn render_console(
         h,
         "{OPERATOR_ONLY}<details class=\"inc\"><summary>Declare an incident</summary>\
 <form method=\"post\" action=\"/console/incidents\" id=\"declare\"><input type=\"hidden\" name=\"csrf\" value=\"{CSRF_SLOT}\">\
-<p><input name=\"title\" required maxlength=\"200\" placeholder=\"Public title, e.g. Calls failing in North\" size=\"60\"> \
+<p><input name=\"title\" aria-label=\"Public title\" required maxlength=\"200\" placeholder=\"Public title, e.g. Calls failing in North\" size=\"60\"> \
 {}</p>\
-<p><textarea name=\"body\" required rows=\"3\" cols=\"80\" placeholder=\"First public update\"></textarea></p>\
+<p><textarea name=\"body\" aria-label=\"First public update\" required rows=\"3\" cols=\"80\" placeholder=\"First public update\"></textarea></p>\
 <button>Declare</button></form></details>{OPERATOR_ONLY_END}",
         select("severity", &SEVERITIES, "minor")
     );
@@ -329,7 +330,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
         h,
         "assign",
         &format!(
-            "<input name=\"assignee\" required maxlength=\"100\" placeholder=\"Person or team\" value=\"{}\"> ",
+            "<input name=\"assignee\" aria-label=\"Assignee\" required maxlength=\"100\" placeholder=\"Person or team\" value=\"{}\"> ",
             inc.operator
                 .assignee
                 .as_deref()
@@ -343,7 +344,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
         h,
         "update",
         &format!(
-            "{} <textarea name=\"body\" required rows=\"2\" cols=\"70\" placeholder=\"Public update\"></textarea> ",
+            "{} <textarea name=\"body\" aria-label=\"Public update\" required rows=\"2\" cols=\"70\" placeholder=\"Public update\"></textarea> ",
             select("status", &STATUSES, inc.status.as_str())
         ),
         "Publish update",
@@ -366,7 +367,7 @@ fn render_actions(h: &mut String, inc: &Incident) {
     form(
         h,
         "resolve",
-        "<textarea name=\"body\" rows=\"2\" cols=\"70\" placeholder=\"Public words on resolving (optional)\"></textarea> ",
+        "<textarea name=\"body\" aria-label=\"Public words on resolving\" rows=\"2\" cols=\"70\" placeholder=\"Public words on resolving (optional)\"></textarea> ",
         "Resolve",
     );
     let _ = write!(h, "</div>{OPERATOR_ONLY_END}");

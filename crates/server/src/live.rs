@@ -524,16 +524,24 @@ impl Live {
     }
 
     /// Saves dirty incidents; those that fail stay dirty for the next call.
+    /// An incident leaves the dirty set only once saved: a request cut off
+    /// mid-save (its timeout, or its client gone) leaves the rest dirty,
+    /// not forgotten.
     pub async fn save(&mut self, store: &dyn Store) {
-        let dirty = std::mem::take(&mut self.dirty);
-        for id in dirty {
+        let ids: Vec<u64> = self.dirty.iter().copied().collect();
+        for id in ids {
             let Some(inc) = self.incident(id) else {
+                self.dirty.remove(&id);
                 continue;
             };
-            if let Err(e) = store.save_incident(inc).await {
-                tracing::warn!(incident = id, error = %e, "could not save incident; will retry next minute");
-                self.dirty.insert(id);
-                self.stats.save_failures += 1;
+            match store.save_incident(inc).await {
+                Ok(()) => {
+                    self.dirty.remove(&id);
+                }
+                Err(e) => {
+                    tracing::warn!(incident = id, error = %e, "could not save incident; will retry next minute");
+                    self.stats.save_failures += 1;
+                }
             }
         }
     }

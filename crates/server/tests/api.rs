@@ -445,7 +445,7 @@ async fn a_session_acts_with_its_csrf_token_and_signs_out() {
         "unknown status `fixed`: use one of investigating, identified, monitoring, resolved",
         "action=\"/console/incidents/1\"",
         ">Fix &lt;deployed&gt; on all sites.</textarea>",
-        "<select name=\"status\" required>",
+        "<select name=\"status\" aria-label=\"status\" required>",
         "Send again",
     ] {
         assert!(failed.body.contains(part), "{part}: {}", failed.body);
@@ -856,6 +856,22 @@ async fn changes_are_recorded_for_elements_that_exist() {
         "{}",
         r.body
     );
+    let declared = send(
+        early.router(),
+        authed(
+            "POST",
+            "/api/v1/incidents",
+            &otto,
+            Some(json!({"title": "t", "body": "b", "severity": "major"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        declared.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        declared.body
+    );
 
     let h = harness(live_after(1)).await;
     let otto = h.token("otto", Role::Operator).await;
@@ -1262,7 +1278,7 @@ async fn a_failed_form_post_keeps_what_was_typed() {
 /// posted on it afterwards reaches its subscribers, as it would have before.
 #[tokio::test]
 async fn an_update_on_an_incident_closed_before_a_restart_reaches_subscribers() {
-    let before = harness(live_after(0)).await;
+    let before = harness(live_after(1)).await;
     let op = before.token("otto", Role::Operator).await;
     let id = declare(&before, &op, "Fibre cut near Leeds").await;
     let resolved = send(
@@ -1319,7 +1335,7 @@ async fn an_update_on_an_incident_closed_before_a_restart_reaches_subscribers() 
 /// run's here), though no run advances it.
 #[tokio::test]
 async fn an_incident_left_open_comes_back_after_a_restart() {
-    let before = harness(live_after(0)).await;
+    let before = harness(live_after(1)).await;
     let op = before.token("otto", Role::Operator).await;
     let id = declare(&before, &op, "Fibre cut near Leeds").await;
 

@@ -247,6 +247,10 @@ pub trait NotifyStore: Send + Sync {
     /// restarted run's surge baseline learns from again (not those the
     /// detector did not count).
     fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>>;
+    /// The network time of the latest report stored, counted or not: a
+    /// restarted run whose network time starts over must start past it, or
+    /// its replies would reach the earlier run's reporters.
+    fn latest_report_at(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>>;
     /// Queues `reply` to every reporter who left a contact in its areas and
     /// time window, and forgets those contacts, in one transaction: each
     /// reporter is told once and their report keeps their address no longer
@@ -824,6 +828,14 @@ impl NotifyStore for SqliteStore {
         })
     }
 
+    fn latest_report_at(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT MAX(at) FROM reports")
+                .fetch_one(&self.pool)
+                .await?)
+        })
+    }
+
     fn queue_report_replies<'a>(
         &'a self,
         reply: &'a ReportReply,
@@ -1249,6 +1261,7 @@ mod tests {
     #[tokio::test]
     async fn counted_reports_come_back_oldest_first_from_when_asked() {
         let (_dir, s) = store().await;
+        assert_eq!(s.latest_report_at().await.expect("reads"), None);
         for (at, area) in [(300, "south"), (100, "north"), (200, "east")] {
             (s.add_report(at, area, "cannot_call", None, true, at).await).expect("stores");
         }
@@ -1263,6 +1276,12 @@ mod tests {
             problem: "cannot_call".to_string(),
         };
         assert_eq!(since, [cannot_call(200, "east"), cannot_call(300, "south")]);
+        assert_eq!(s.latest_report_at().await.expect("reads"), Some(300));
+        // Uncounted reports are still someone's, owed a reply: they count.
+        (s.add_report(400, "east", "cannot_call", None, false, 400)
+            .await)
+            .expect("stores");
+        assert_eq!(s.latest_report_at().await.expect("reads"), Some(400));
     }
 
     #[tokio::test]

@@ -104,16 +104,23 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 }
 
 /// Where a demo's twin starts: at `default_start`, moved on by whole weeks
-/// past everything the `earlier` runs' incidents recorded. A restarted demo
-/// keeps the incidents of the runs before it (open ones stay open), so its
-/// network time must not run back over theirs: an operator's action on an
-/// old incident would be dated before the incident's own last update, and
-/// the history would hold two outages on the same morning. Whole weeks keep
-/// the twin's days and weeks in the shape its detectors learn.
-fn start_after(earlier: &[Incident], default_start: Timestamp) -> Timestamp {
+/// past everything the `earlier` runs' incidents recorded and their latest
+/// customer report (`latest_report`). A restarted demo keeps the incidents
+/// of the runs before it (open ones stay open), so its network time must not
+/// run back over theirs: an operator's action on an old incident would be
+/// dated before the incident's own last update, the history would hold two
+/// outages on the same morning, and a reply to the reporters of a new
+/// outage would reach an earlier run's reporters too. Whole weeks keep the
+/// twin's days and weeks in the shape its detectors learn.
+fn start_after(
+    earlier: &[Incident],
+    latest_report: Option<Timestamp>,
+    default_start: Timestamp,
+) -> Timestamp {
     const WEEK: i64 = 7 * 86_400;
     let latest = (earlier.iter())
         .flat_map(|i| i.timeline.iter().map(|e| e.at).chain([i.updated_at]))
+        .chain(latest_report)
         .max();
     // Checked: the times come from a database file, and one far out (a
     // damaged or hand-edited row) must not overflow; the default start then.
@@ -257,7 +264,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .recent_incidents(50)
         .await
         .context("loading earlier incidents")?;
-    let start = start_after(&earlier, default_start);
+    let latest_report =
+        (store.latest_report_at().await).context("reading the latest customer report")?;
+    let start = start_after(&earlier, latest_report, default_start);
     if start != default_start {
         let (twin, from) = twin_from(start);
         run = Run::new(twin, EngineConfig::default(), 1).map_err(|e| UsageError(e.to_string()))?;
@@ -488,7 +497,7 @@ mod tests {
     fn a_restarted_demo_starts_whole_weeks_after_what_it_keeps() {
         const START: Timestamp = 1_767_571_200;
         const WEEK: i64 = 7 * 86_400;
-        assert_eq!(start_after(&[], START), START);
+        assert_eq!(start_after(&[], None, START), START);
         let mut inc = Incident::open(1, START + 34 * 3600);
         // A timeline entry later than the incident's last update counts too.
         inc.updated_at = START + 35 * 3600;
@@ -500,8 +509,10 @@ mod tests {
             public_body: String::new(),
             detail: String::new(),
         });
-        assert_eq!(start_after(&[inc], START), START + 2 * WEEK);
+        assert_eq!(start_after(&[inc], None, START), START + 2 * WEEK);
         let before = Incident::open(2, START - 60);
-        assert_eq!(start_after(&[before], START), START);
+        assert_eq!(start_after(&[before], None, START), START);
+        // A run that heard reports and opened no incident moves it on too.
+        assert_eq!(start_after(&[], Some(START + 3600), START), START + WEEK);
     }
 }
