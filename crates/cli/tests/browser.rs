@@ -232,8 +232,10 @@ async fn chromium_walks_subscribe_incident_sign_in_acknowledge_and_publish() {
     // machine) abandons it, and with it the session cookie.
     wait_here(&client, "body", |t| !t.contains("Password")).await;
     let console = format!("http://{listen}/console");
+    // Until the timeline says the cause is named: candidates are ranked each
+    // minute, but a leader is named only once it has held for two.
     let ranking = wait_for_text(&client, &console, "body", Duration::from_secs(60), |t| {
-        t.contains("sw-amf-")
+        t.contains("root cause: sw-amf-")
     })
     .await;
     let mut causes = Vec::new();

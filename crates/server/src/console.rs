@@ -33,7 +33,7 @@ pub(crate) const SEVERITIES: [&str; 4] = ["none", "minor", "major", "critical"];
 /// them (a value the server refused) nothing valid is picked for the user:
 /// a blank first choice, which the browser will not send, asks for one.
 pub(crate) fn select(name: &str, options: &[&str], chosen: &str) -> String {
-    // Named for screen readers by the field it sets (`severity`: "Severity").
+    // Named for screen readers by the field it sets (`severity`).
     let mut h = format!("<select name=\"{name}\" aria-label=\"{name}\" required>");
     if !options.contains(&chosen) {
         h.push_str("<option value=\"\" selected disabled>choose one</option>");

@@ -133,3 +133,39 @@ async fn no_incident_is_saved_while_its_pages_cannot_be_queued() {
         "an incident was saved while its page could not be queued"
     );
 }
+
+/// A store whose saves never finish, as one behind a lock held elsewhere.
+struct Stalls;
+
+impl Store for Stalls {
+    fn save_incident<'a>(&'a self, _: &'a Incident) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn recent_incidents(&self, _: u32) -> BoxFuture<'_, Result<Vec<Incident>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn incident(&self, _: u64) -> BoxFuture<'_, Result<Option<Incident>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn next_incident_id(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async { Ok(1) })
+    }
+}
+
+/// A save cut off part way (a request's timeout, its client gone) leaves
+/// every incident it had not saved dirty, for the next save to write.
+#[tokio::test]
+async fn a_save_cut_off_leaves_its_incidents_to_the_next() {
+    let mut live = live_with_incident();
+    let cut = tokio::time::timeout(std::time::Duration::from_millis(50), live.save(&Stalls)).await;
+    assert!(cut.is_err(), "the save never finishes");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    live.save(&store).await;
+    let saved = store.recent_incidents(100).await.unwrap();
+    assert!(!saved.is_empty());
+    assert_eq!(saved.len(), live.run().engine().incidents().len());
+}

@@ -118,18 +118,18 @@ fn start_after(
     default_start: Timestamp,
 ) -> Timestamp {
     const WEEK: i64 = 7 * 86_400;
+    // The times come from a database file: one before the default start is
+    // no later run's, and one past a century of restarts is a damaged or
+    // hand-edited row, which must neither overflow nor carry every later
+    // run into a far future.
+    const PLAUSIBLE_SECS: i64 = 100 * 365 * 86_400;
     let latest = (earlier.iter())
         .flat_map(|i| i.timeline.iter().map(|e| e.at).chain([i.updated_at]))
         .chain(latest_report)
+        .filter(|&t| t >= default_start && t - default_start <= PLAUSIBLE_SECS)
         .max();
-    // Checked: the times come from a database file, and one far out (a
-    // damaged or hand-edited row) must not overflow; the default start then.
     latest
-        .filter(|&t| t >= default_start)
-        .and_then(|t| {
-            let weeks = (t - default_start) / WEEK + 1;
-            weeks.checked_mul(WEEK)?.checked_add(default_start)
-        })
+        .map(|t| default_start + ((t - default_start) / WEEK + 1) * WEEK)
         .unwrap_or(default_start)
 }
 
@@ -514,5 +514,11 @@ mod tests {
         assert_eq!(start_after(&[before], None, START), START);
         // A run that heard reports and opened no incident moves it on too.
         assert_eq!(start_after(&[], Some(START + 3600), START), START + WEEK);
+        // A damaged row far out is passed over, not followed.
+        assert_eq!(start_after(&[], Some(i64::MAX), START), START);
+        assert_eq!(
+            start_after(&[], Some(START + 200 * 365 * 86_400), START),
+            START
+        );
     }
 }
