@@ -198,9 +198,12 @@ impl Incident {
                 self.move_to(to, at);
                 // Sent back to investigating or identified: the quiet so far
                 // does not count, or the next minute would move it straight
-                // on to monitoring, telling the public service is restored.
+                // on to monitoring, telling the public service is restored;
+                // and it is not monitoring any more (the page and the
+                // postmortem would show a recovery that did not hold).
                 if status.is_some() && to.is_ongoing() {
                     self.last_broken_at = at;
+                    self.monitoring_at = None;
                 }
                 let detail = format!("update by {by} ({})", to.as_str());
                 Ok(self.record(at, TimelineKind::Updated, body, detail))
@@ -589,5 +592,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(i.last_broken_at, 900);
+        assert_eq!(i.monitoring_at, None, "no longer monitoring");
+        // Monitoring again later counts from then.
+        i.apply(
+            1500,
+            "ada",
+            &update(Some(IncidentStatus::Monitoring), "ok now"),
+        )
+        .unwrap();
+        assert_eq!(i.monitoring_at, Some(1500));
     }
 }

@@ -37,7 +37,9 @@ impl Incident {
 /// How long an incident opened from customer reports alone, and never
 /// published, stays open without a new surge: the reports have stopped and
 /// nobody confirmed it, and left open it would stand for ever and take every
-/// later surge in its area.
+/// later surge in its area. One an operator took up (acknowledged or
+/// assigned), or that absorbed another incident's cause by a merge, is
+/// theirs, or that cause's, to close.
 const REPORTS_QUIET_SECS: i64 = 4 * 3600;
 
 impl Engine {
@@ -52,11 +54,16 @@ impl Engine {
             .incidents
             .iter_mut()
             .filter(|i| i.status.is_open() && i.awaiting_approval && i.opened_by_reports())
+            .filter(|i| {
+                i.operator.acknowledged_by.is_none()
+                    && i.operator.assignee.is_none()
+                    && i.merged_causes.is_empty()
+            })
         {
             let last_surge = (inc.timeline.iter().rev())
                 .find(|e| e.kind == TimelineKind::CustomerReports)
                 .map_or(inc.opened_at, |e| e.at);
-            if at - last_surge < REPORTS_QUIET_SECS {
+            if at.saturating_sub(last_surge) < REPORTS_QUIET_SECS {
                 continue;
             }
             inc.move_to(IncidentStatus::Resolved, at);
@@ -187,7 +194,7 @@ mod tests {
     use dialtone_model::{Element, ElementKind, Topology};
 
     use super::*;
-    use crate::EngineConfig;
+    use crate::{EngineConfig, OperatorAction};
 
     fn engine() -> Engine {
         engine_in("north")
@@ -240,6 +247,34 @@ mod tests {
         assert!(
             matches!(later, SurgeOutcome::Opened(new) if new != id),
             "{later:?}"
+        );
+        // One an operator acknowledged stays theirs, however quiet.
+        let SurgeOutcome::Opened(taken) = e.report_surge(
+            900 + REPORTS_QUIET_SECS + 120,
+            "south",
+            Service::Voice,
+            30,
+            0.5,
+        ) else {
+            panic!("opens");
+        };
+        let inc = e.incidents.iter_mut().find(|i| i.id == taken).unwrap();
+        inc.apply(
+            900 + REPORTS_QUIET_SECS + 180,
+            "ada",
+            &OperatorAction::Acknowledge,
+        )
+        .unwrap();
+        e.close_quiet_report_incidents(900 + 3 * REPORTS_QUIET_SECS, &mut timeline);
+        let status = |id: u64| e.incidents.iter().find(|i| i.id == id).unwrap().status;
+        assert!(status(taken).is_open(), "acknowledged: not closed");
+        let SurgeOutcome::Opened(untouched) = later else {
+            unreachable!("checked above");
+        };
+        assert_eq!(
+            status(untouched),
+            IncidentStatus::Resolved,
+            "the same quiet closes one nobody took up"
         );
     }
 
