@@ -809,6 +809,26 @@ mod tests {
     }
 
     #[test]
+    fn a_preflight_hears_the_probes_failing_on_its_element() {
+        let mut engine = watching_x1_for_an_hour();
+        let probe = ProbeAlert {
+            id: "test-calls".into(),
+            element: "x1".into(),
+            services: ALL_SERVICES,
+            firing: true,
+        };
+        engine.probe_alert(START - 60, &probe).unwrap();
+        run_with(&mut engine, 0..1, healthy);
+        let [(_, line)] = engine.watch_log() else {
+            panic!("{:?}", engine.watch_log());
+        };
+        assert!(
+            line.ends_with("1 of its probes fail: consider the fallback now"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn an_element_is_no_longer_watched_after_a_gap_past_its_events_record() {
         let mut engine = watching_x1_for_an_hour();
         let x1 = engine.topology().index_of("x1").unwrap();

@@ -111,13 +111,22 @@ impl Engine {
                 .filter(|&&s| self.series_element[s as usize] as usize == e)
                 .count();
             let reporting = self.reporting[e] == self.observable[e];
-            let verdict = match (reporting, broken) {
-                (true, 0) => "all its KPIs report and look normal".to_string(),
-                (false, _) => {
+            // The operator's own probes speak for it too, and for an element
+            // with no KPIs they alone do.
+            let failing = (self.probes.keys()).filter(|&&(el, _)| el == e).count();
+            let verdict = match (reporting, broken, failing) {
+                (_, _, p) if p > 0 => {
+                    format!("{p} of its probes fail: consider the fallback now")
+                }
+                _ if self.observable[e] == 0 => {
+                    "it has no KPIs and none of its probes fails: only probes watch it".to_string()
+                }
+                (true, 0, _) => "all its KPIs report and look normal".to_string(),
+                (false, _, _) => {
                     "some of its KPIs are not reporting: check collection before the event"
                         .to_string()
                 }
-                (true, n) => {
+                (true, n, _) => {
                     format!("{n} of its KPI series look anomalous: consider the fallback now")
                 }
             };
