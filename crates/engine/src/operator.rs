@@ -305,6 +305,20 @@ impl Engine {
         self.incidents.insert(at, inc);
     }
 
+    /// Hands over the closed incidents resolved before `resolved_before`,
+    /// oldest first. The engine advances only open incidents; a closed one
+    /// kept for a long-running server's whole life would only be copied and
+    /// walked every minute. Numbering goes on from where it was.
+    pub fn retire_closed(&mut self, resolved_before: Timestamp) -> Vec<Incident> {
+        let (retired, kept): (Vec<Incident>, Vec<Incident>) = std::mem::take(&mut self.incidents)
+            .into_iter()
+            .partition(|i| {
+                !i.status.is_open() && i.resolved_at.is_some_and(|t| t < resolved_before)
+            });
+        self.incidents = kept;
+        retired
+    }
+
     /// The engine's incident `id`, for operator actions.
     pub fn incident_mut(&mut self, id: u64) -> Option<&mut Incident> {
         self.incidents.iter_mut().find(|i| i.id == id)

@@ -436,6 +436,13 @@ impl Responder {
         }
     }
 
+    /// Forgets what it tracked of incident `id`, retired from the engine:
+    /// an action on it later is reviewed as one from an earlier run is
+    /// ([`Responder::review_closed`]).
+    pub fn forget(&mut self, id: u64) {
+        self.tracking.remove(&id);
+    }
+
     pub fn playbook(&self) -> &Playbook {
         &self.playbook
     }

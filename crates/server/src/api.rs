@@ -187,7 +187,8 @@ pub(crate) async fn me(Extension(who): Extension<Principal>) -> Json<Value> {
 
 /// How many incidents `GET /api/v1/incidents` lists unless asked, and at most.
 const INCIDENTS_LISTED: usize = 100;
-const MAX_INCIDENTS_LISTED: usize = 1000;
+/// All of them in memory ([`crate::live::CLOSED_KEPT`] closed, and every open one).
+const MAX_INCIDENTS_LISTED: usize = crate::live::CLOSED_KEPT;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

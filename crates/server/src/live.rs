@@ -48,6 +48,13 @@ fn problems_answered(services: ServiceMask) -> Vec<String> {
 /// Minutes of KPI history kept for charts.
 pub const HISTORY_MINUTES: usize = 180;
 
+/// How long after it resolved a closed incident leaves the engine for
+/// [`Live`]'s `earlier` list (network time).
+pub const RETIRE_AFTER_SECS: i64 = 7 * 86_400;
+/// Closed incidents kept in memory at most, the newest: as many as
+/// `GET /api/v1/incidents` lists at once, so a listing never misses one.
+pub const CLOSED_KEPT: usize = 1000;
+
 /// The pipeline as the server runs it.
 pub struct Live {
     run: Run,
@@ -190,6 +197,31 @@ impl Live {
             self.dirty.insert(id);
         }
         self.respond();
+        self.retire_closed(self.now.saturating_sub(RETIRE_AFTER_SECS));
+    }
+
+    /// Moves the engine's closed incidents resolved before `resolved_before`
+    /// to `earlier`, where a restart would have put them, and keeps there
+    /// only the newest [`CLOSED_KEPT`] (and any not yet saved): a server up
+    /// for months would otherwise copy every incident it ever opened at
+    /// every render. Those let go are in the store, which answers for them
+    /// by id.
+    pub fn retire_closed(&mut self, resolved_before: Timestamp) {
+        let retired = self.run.engine_mut().retire_closed(resolved_before);
+        for inc in &retired {
+            self.responder.forget(inc.id);
+        }
+        self.earlier.extend(retired);
+        if self.earlier.len() > CLOSED_KEPT {
+            self.earlier
+                .sort_unstable_by_key(|i| std::cmp::Reverse(i.id));
+            let dirty = &self.dirty;
+            let mut kept = 0;
+            self.earlier.retain(|i| {
+                kept += 1;
+                kept <= CLOSED_KEPT || dirty.contains(&i.id)
+            });
+        }
     }
 
     /// Records a change to the network (at network time now unless given).

@@ -169,3 +169,55 @@ async fn a_save_cut_off_leaves_its_incidents_to_the_next() {
     assert!(!saved.is_empty());
     assert_eq!(saved.len(), live.run().engine().incidents().len());
 }
+
+/// A closed incident resolved long enough ago leaves the engine for the
+/// earlier runs' history, as a restart would put it: still found, shown and
+/// updatable, while the engine keeps only what it may still advance.
+#[tokio::test]
+async fn a_long_closed_incident_is_retired_from_the_engine_and_still_answers() {
+    use dialtone_engine::OperatorAction;
+    let mut live = live_with_incident();
+    let open = (live.run().engine().incidents().iter()).find(|i| i.status.is_open());
+    let id = open.expect("the outage's incident is open").id;
+    live.act(id, "ada", &OperatorAction::Resolve { body: None })
+        .unwrap();
+    live.retire_closed(live.now() + 1);
+    assert!(
+        (live.run().engine().incidents().iter()).all(|i| i.id != id),
+        "retired from the engine"
+    );
+    assert!(live.incident(id).is_some(), "still found");
+    assert!(live.incidents().iter().any(|i| i.id == id), "still listed");
+    let update = OperatorAction::Update {
+        status: Some(dialtone_model::IncidentStatus::Postmortem),
+        body: "A postmortem follows.".into(),
+    };
+    live.act(id, "ada", &update).unwrap();
+    let timeline = &live.incident(id).unwrap().timeline;
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.public_body == "A postmortem follows."),
+        "{timeline:#?}"
+    );
+}
+
+/// Of the closed incidents held outside the engine, only the newest
+/// `CLOSED_KEPT` stay in memory; the store answers for the rest by id.
+#[test]
+fn only_the_newest_closed_incidents_stay_in_memory() {
+    use dialtone_model::IncidentStatus;
+    use dialtone_server::live::CLOSED_KEPT;
+    let closed: Vec<Incident> = (1..=CLOSED_KEPT as u64 + 5)
+        .map(|id| {
+            let mut inc = Incident::open(id, id as i64 * 60);
+            inc.status = IncidentStatus::Resolved;
+            inc.resolved_at = Some(id as i64 * 60 + 30);
+            inc
+        })
+        .collect();
+    let mut live = common::resumed_after(closed, 0);
+    live.retire_closed(0);
+    assert_eq!(live.incidents().len(), CLOSED_KEPT);
+    assert!(live.incident(5).is_none() && live.incident(6).is_some());
+}
