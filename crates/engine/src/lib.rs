@@ -809,6 +809,37 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_incident_merged_into_an_open_one_is_not_retired() {
+        let mut e = two_sites();
+        let d = |title: &str| Declaration {
+            title: title.into(),
+            severity: dialtone_model::Severity::Major,
+            body: "Investigating.".into(),
+        };
+        let a = e.declare(100, "ada", &d("Calls failing")).unwrap().id;
+        let s = e.declare(110, "ada", &d("Calls failing again")).unwrap().id;
+        let c = e.declare(120, "ada", &d("Data slow")).unwrap().id;
+        e.merge(200, "ada", a, s).unwrap();
+        e.incident_mut(c)
+            .unwrap()
+            .apply(300, "ada", &OperatorAction::Resolve { body: None })
+            .unwrap();
+        let retired: Vec<u64> = e.retire_closed(1_000).iter().map(|i| i.id).collect();
+        assert_eq!(retired, [c], "the merged one waits for its open target");
+        let kept: Vec<u64> = e.incidents().iter().map(|i| i.id).collect();
+        assert_eq!(kept, [a, s]);
+        e.incident_mut(a)
+            .unwrap()
+            .apply(400, "ada", &OperatorAction::Resolve { body: None })
+            .unwrap();
+        assert_eq!(
+            e.retire_closed(1_000).len(),
+            2,
+            "both go once the target closed"
+        );
+    }
+
+    #[test]
     fn a_preflight_hears_the_probes_failing_on_its_element() {
         let mut engine = watching_x1_for_an_hour();
         let probe = ProbeAlert {

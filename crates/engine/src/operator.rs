@@ -308,12 +308,24 @@ impl Engine {
     /// Hands over the closed incidents resolved before `resolved_before`,
     /// oldest first. The engine advances only open incidents; a closed one
     /// kept for a long-running server's whole life would only be copied and
-    /// walked every minute. Numbering goes on from where it was.
+    /// walked every minute. One merged into an incident still open stays:
+    /// a later merge of that one re-points it here, and the reply to its
+    /// reporters goes out when the target closes. Numbering goes on from
+    /// where it was.
     pub fn retire_closed(&mut self, resolved_before: Timestamp) -> Vec<Incident> {
+        let open: std::collections::HashSet<u64> = (self.incidents.iter())
+            .filter(|i| i.status.is_open())
+            .map(|i| i.id)
+            .collect();
         let (retired, kept): (Vec<Incident>, Vec<Incident>) = std::mem::take(&mut self.incidents)
             .into_iter()
             .partition(|i| {
-                !i.status.is_open() && i.resolved_at.is_some_and(|t| t < resolved_before)
+                !i.status.is_open()
+                    && i.resolved_at.is_some_and(|t| t < resolved_before)
+                    && !i
+                        .operator
+                        .merged_into
+                        .is_some_and(|into| open.contains(&into))
             });
         self.incidents = kept;
         retired
