@@ -1022,19 +1022,27 @@ fn mailing() -> NotifyConfig {
     }
 }
 
-#[tokio::test]
-async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
+/// Makes the harness's database refuse every new row of `table`, as a full
+/// disk would, until the trigger `full` is dropped on the connection returned.
+async fn refuse_inserts(h: &Harness, table: &str) -> sqlx::SqliteConnection {
     use sqlx::Connection;
-    let h = harness_notifying(live_after(0), ServerConfig::default(), mailing()).await;
-    // The outbox refuses every row, as a full disk would refuse the second
-    // of the two writes.
     let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
     let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
         .await
         .unwrap();
-    let trigger =
-        "CREATE TRIGGER full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'full'); END";
-    sqlx::query(trigger).execute(&mut db).await.unwrap();
+    let trigger = format!(
+        "CREATE TRIGGER full BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'full'); END"
+    );
+    sqlx::query(&trigger).execute(&mut db).await.unwrap();
+    db
+}
+
+#[tokio::test]
+async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
+    let h = harness_notifying(live_after(0), ServerConfig::default(), mailing()).await;
+    // The outbox refuses every row, as a full disk would refuse the second
+    // of the two writes.
+    let mut db = refuse_inserts(&h, "outbox").await;
     let subscribe = || {
         let body = json!({ "email": "a@example.net" }).to_string();
         let req = Request::post("/subscribe")
@@ -1427,16 +1435,9 @@ async fn an_incident_only_in_the_store_is_still_served() {
 /// otherwise declare the incident twice.
 #[tokio::test]
 async fn a_declared_incident_whose_audit_row_fails_is_answered_once_as_created() {
-    use sqlx::Connection;
     let h = harness(live_after(1)).await;
     let otto = h.token("otto", Role::Operator).await;
-    let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
-    let trigger =
-        "CREATE TRIGGER full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'full'); END";
-    sqlx::query(trigger).execute(&mut db).await.unwrap();
+    let _db = refuse_inserts(&h, "audit_log").await;
     let id = declare(&h, &otto, "Calls failing in the north").await;
     let incidents = h
         .state
