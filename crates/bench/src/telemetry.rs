@@ -154,6 +154,13 @@ impl Telemetry {
         self.minute_starts.len()
     }
 
+    /// Whether `at` falls from the first minute with data to the end of the
+    /// last one.
+    pub fn covers(&self, at: Timestamp) -> bool {
+        let (first, last) = self.span();
+        (first..last + 60).contains(&at)
+    }
+
     /// The first and last minute with data ([`read_telemetry`] refuses empty telemetry).
     pub fn span(&self) -> (Timestamp, Timestamp) {
         let minute = |m: Option<&(Timestamp, usize)>| m.map_or(0, |&(at, _)| at);

@@ -148,7 +148,6 @@ impl Workload {
     }
 }
 
-/// The median of `xs` (the mean of the middle two for an even count).
 /// Repeated measurements of one rate: their median and extremes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Repeated {
@@ -172,6 +171,7 @@ impl Repeated {
     }
 }
 
+/// The median of `xs` (the mean of the middle two for an even count).
 pub fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);

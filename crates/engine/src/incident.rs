@@ -680,7 +680,7 @@ impl Incident {
 
     /// The areas the closing words name: those affected now, then any
     /// other the public was told of.
-    pub fn closing_regions(&self) -> Vec<String> {
+    fn closing_regions(&self) -> Vec<String> {
         let mut regions: Vec<String> = self
             .impact
             .regions

@@ -198,12 +198,9 @@ impl Incident {
                 self.move_to(to, at);
                 // Sent back to investigating or identified: the quiet so far
                 // does not count, or the next minute would move it straight
-                // on to monitoring, telling the public service is restored;
-                // and it is not monitoring any more (the page and the
-                // postmortem would show a recovery that did not hold).
+                // on to monitoring, telling the public service is restored.
                 if status.is_some() && to.is_ongoing() {
                     self.last_broken_at = at;
-                    self.monitoring_at = None;
                 }
                 let detail = format!("update by {by} ({})", to.as_str());
                 Ok(self.record(at, TimelineKind::Updated, body, detail))
@@ -264,6 +261,11 @@ impl Incident {
             IncidentStatus::Resolved => self.resolved_at = Some(at),
             _ => {}
         }
+        // Back to investigating or identified: no longer monitoring (the page
+        // and the postmortem would show a recovery that did not hold).
+        if to.is_ongoing() {
+            self.monitoring_at = None;
+        }
         self.status = to;
     }
 }
@@ -313,6 +315,11 @@ impl Engine {
     /// reporters goes out when the target closes. Numbering goes on from
     /// where it was.
     pub fn retire_closed(&mut self, resolved_before: Timestamp) -> Vec<Incident> {
+        // Called every minute: most minutes nothing is due.
+        let due = |i: &Incident| i.resolved_at.is_some_and(|t| t < resolved_before);
+        if !self.incidents.iter().any(|i| !i.status.is_open() && due(i)) {
+            return Vec::new();
+        }
         let open: std::collections::HashSet<u64> = (self.incidents.iter())
             .filter(|i| i.status.is_open())
             .map(|i| i.id)
@@ -321,7 +328,7 @@ impl Engine {
             .into_iter()
             .partition(|i| {
                 !i.status.is_open()
-                    && i.resolved_at.is_some_and(|t| t < resolved_before)
+                    && due(i)
                     && !i
                         .operator
                         .merged_into

@@ -104,9 +104,8 @@ pub(crate) async fn receive(
     }
     let mut ignored = Vec::new();
     let mut ignored_total = 0u64;
-    let mut live = state.live.lock().await;
     // Alertmanager retries: by then the pipeline has a network time.
-    crate::api::network_time_known(&live, "the alerts")?;
+    let mut live = state.live_for_write("the alerts").await?;
     let heard = unix_now();
     let mut taken_probes = Vec::new();
     for alert in &webhook.alerts {

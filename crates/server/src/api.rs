@@ -75,9 +75,8 @@ async fn operate<T>(
     f: impl FnOnce(&mut Live) -> Result<T, ActionError>,
 ) -> Result<T, ApiError> {
     let out = {
-        let mut live = state.live.lock().await;
         // An action is dated by the network's time, as what it acts on is.
-        network_time_known(&live, "the request")?;
+        let mut live = state.live_for_write("the request").await?;
         let out = f(&mut live).map_err(refused)?;
         // The playbook sees the action at once: an approved draft or a
         // published update reaches subscribers without waiting a minute.
@@ -91,18 +90,6 @@ async fn operate<T>(
     // the incident, or post the update, twice.
     let _ = audit(state, &who.name, action, target(&out), detail).await;
     Ok(out)
-}
-
-/// Refuses a write that needs the network's time before the pipeline has
-/// one (it ingests its first minute shortly after start): stamped 0, it
-/// would be lost to every window it belongs in. `again` says what to resend.
-pub(crate) fn network_time_known(live: &Live, again: &str) -> Result<(), ApiError> {
-    if live.now() == 0 {
-        return Err(ApiError::Unavailable(format!(
-            "the pipeline has not ingested its first minute yet: send {again} again shortly"
-        )));
-    }
-    Ok(())
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -512,8 +499,7 @@ pub(crate) async fn record_change(
     }
     let at = b.at.map(|t| network_time("at", t)).transpose()?;
     let change = {
-        let mut live = state.live.lock().await;
-        network_time_known(&live, "the change")?;
+        let mut live = state.live_for_write("the change").await?;
         let now = live.now();
         let change = dialtone_engine::ChangeEvent {
             at: at.unwrap_or(now),

@@ -267,6 +267,23 @@ impl Stores {
 }
 
 impl AppState {
+    /// The pipeline, locked, for a write stamped with the network's time;
+    /// refused before the pipeline has one (it ingests its first minute
+    /// shortly after start): stamped 0, the write would be lost to every
+    /// window it belongs in. `again` says what to resend.
+    pub(crate) async fn live_for_write(
+        &self,
+        again: &str,
+    ) -> Result<tokio::sync::MutexGuard<'_, Live>, ApiError> {
+        let live = self.live.lock().await;
+        if live.now() == 0 {
+            return Err(ApiError::Unavailable(format!(
+                "the pipeline has not ingested its first minute yet: send {again} again shortly"
+            )));
+        }
+        Ok(live)
+    }
+
     /// The state around `live`, which it puts behind the lock that the live
     /// loop ([`live::run_paced`], given [`AppState::live`]) and operator
     /// actions share.

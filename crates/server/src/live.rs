@@ -323,9 +323,8 @@ impl Live {
             return Vec::new();
         }
         // Where each incident ended up, once for all the replies.
-        let count = self.every_incident().count();
         let ends: Vec<(&Incident, Option<u64>)> = (self.every_incident())
-            .map(|i| (i, self.merged_into(i, count)))
+            .map(|i| (i, self.merged_into(i)))
             .collect();
         (resolved.into_iter())
             .map(|inc| {
@@ -376,14 +375,14 @@ impl Live {
             .collect()
     }
 
-    /// The incident `inc` was merged into in the end, of `count` incidents
-    /// in all: the engine points merges into a merged incident on to its
-    /// target, but not those an earlier run made, which sit in its closed
-    /// history.
-    fn merged_into(&self, inc: &Incident, count: usize) -> Option<u64> {
+    /// The incident `inc` was merged into in the end: the engine points
+    /// merges into a merged incident on to its target, but not those an
+    /// earlier run made, which sit in its closed history.
+    fn merged_into(&self, inc: &Incident) -> Option<u64> {
         let mut into = inc.operator.merged_into?;
         // Each step is an incident merged later; a chain is no longer than
         // the incidents there are.
+        let count = self.run.engine().incidents().len() + self.earlier.len();
         for _ in 0..=count {
             match self.incident(into).and_then(|i| i.operator.merged_into) {
                 Some(next) => into = next,

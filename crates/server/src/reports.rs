@@ -131,8 +131,7 @@ pub(crate) async fn report(
     // queues the replies, so the row is there, and the reporter promised an
     // email gets one.
     let ((at, counted), _being_stored) = {
-        let mut live = state.live.lock().await;
-        crate::api::network_time_known(&live, "the report")?;
+        let mut live = state.live_for_write("the report").await?;
         let counted = live.record_report(&report.area, report.problem, reporter);
         (counted, state.report_writes.read().await)
     };

@@ -407,8 +407,9 @@ pub fn notice_key(incident: u64, entry: usize, sub: &Subscriber) -> String {
 /// as the transaction `conn` sees it: the one its key names ([`notice_key`])
 /// at its destination. The store reuses the highest id after its subscriber
 /// leaves, so the id alone could name a newcomer at the same address. One
-/// lookup by id each: a batch of a few notices must not read every
-/// subscriber inside a write.
+/// lookup by primary key per notice, beside the notice's own insert: the
+/// cost follows the batch (a single notice, or one per subscriber of a wide
+/// outage), never the whole subscriber table read inside a write.
 async fn still_subscribed(
     conn: &mut sqlx::SqliteConnection,
     m: &OutboxItem,

@@ -101,7 +101,7 @@ impl Draft {
     pub fn free_link_id(&mut self, from: &str, to: &str, reserved: &HashSet<&str>) -> String {
         let base = format!("link-{from}-{to}");
         let free = |id: &str| {
-            !self.index.contains_key(id) && !self.implied_ids.contains(id) && !reserved.contains(id)
+            !self.is_defined(id) && !self.implied_ids.contains(id) && !reserved.contains(id)
         };
         if free(&base) {
             return base;

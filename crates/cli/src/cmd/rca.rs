@@ -106,10 +106,8 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
         eprintln!("dialtone: warning: {w}");
     }
     let (first, last) = telemetry.span();
-    // `last` is the start of the last minute with data: a time inside that
-    // minute is covered, and ranks it.
     if let Some(at) = args.at
-        && !(first..=last + 59).contains(&at)
+        && !telemetry.covers(at)
     {
         let (side, edge) = if at < first {
             ("before the first", first)
