@@ -815,6 +815,7 @@ mod tests {
             title: title.into(),
             severity: dialtone_model::Severity::Major,
             body: "Investigating.".into(),
+            regions: Vec::new(),
         };
         let a = e.declare(100, "ada", &d("Calls failing")).unwrap().id;
         let s = e.declare(110, "ada", &d("Calls failing again")).unwrap().id;
@@ -1251,6 +1252,7 @@ mod tests {
             title: title.into(),
             severity: dialtone_model::Severity::Minor,
             body: "We are looking into it.".into(),
+            regions: Vec::new(),
         };
         let mut ids = Vec::new();
         let told = [
@@ -1325,6 +1327,7 @@ mod tests {
             title: "Calls failing in the east".into(),
             severity: dialtone_model::Severity::Major,
             body: "We are looking into it.".into(),
+            regions: Vec::new(),
         };
         let declared = engine.declare(at, "noc", &declaration).unwrap().id;
         let found = engine.incidents()[0].id;
@@ -1541,6 +1544,7 @@ mod tests {
             title: "Calls failing".into(),
             severity: dialtone_model::Severity::Major,
             body: "Looking into it.".into(),
+            regions: Vec::new(),
         };
         assert_eq!(engine.declare(START, "noc", &declaration).unwrap().id, 42);
     }

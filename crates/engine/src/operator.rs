@@ -8,7 +8,7 @@
 //! operator declared by hand is the operator's alone: the engine never
 //! advances it, since it cannot see what the operator saw.
 
-use dialtone_model::{ElementId, IncidentStatus, Severity, Timestamp};
+use dialtone_model::{ElementId, IncidentStatus, RegionImpact, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::{Engine, Incident, TimelineEntry, TimelineKind};
@@ -80,6 +80,11 @@ pub struct Declaration {
     pub severity: Severity,
     /// The first public update.
     pub body: String,
+    /// Region ids of the topology where customers are affected, if known:
+    /// customer reports from there corroborate this incident instead of
+    /// opening another, and subscribers there hear of it. Empty: "some
+    /// areas", as before anything is known.
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +113,8 @@ pub enum ActionError {
     },
     #[error("incident {0} is already acknowledged by {1}")]
     AlreadyAcknowledged(u64, String),
+    #[error("there is no region {region:?}: name one of {known}")]
+    UnknownRegion { region: String, known: String },
     #[error("cannot merge incident {0} into itself: name two different incidents")]
     SelfMerge(u64),
     #[error("incident {0} is already public: there is no draft to approve")]
@@ -280,9 +287,11 @@ impl Engine {
     ) -> Result<&Incident, ActionError> {
         let title = text("title", &d.title, MAX_TITLE_CHARS)?;
         let body = text("first update", &d.body, MAX_BODY_CHARS)?;
+        let regions = self.affected_regions(&d.regions)?;
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
         inc.title = title;
+        inc.impact.regions = regions;
         inc.severity = d.severity;
         inc.operator.severity_pinned = true;
         inc.operator.declared_by = Some(by.to_string());
@@ -294,6 +303,36 @@ impl Engine {
         );
         self.incidents.push(inc);
         Ok(&self.incidents[self.incidents.len() - 1])
+    }
+
+    /// The impact of a declaration's `regions`, each checked against the
+    /// topology and kept once, in the order given. No service is named:
+    /// nothing measures which ones broke, and an area with none named
+    /// concerns every service (subscribers of any hear of it).
+    fn affected_regions(&self, regions: &[String]) -> Result<Vec<RegionImpact>, ActionError> {
+        let mut impact: Vec<RegionImpact> = Vec::with_capacity(regions.len());
+        let elements = self.topology().elements();
+        for region in regions {
+            if !elements.iter().any(|e| e.region.as_ref() == Some(region)) {
+                let mut known: Vec<&str> = (elements.iter())
+                    .filter_map(|e| e.region.as_deref())
+                    .collect();
+                known.sort_unstable();
+                known.dedup();
+                return Err(ActionError::UnknownRegion {
+                    region: region.clone(),
+                    known: known.join(", "),
+                });
+            }
+            if !impact.iter().any(|r| &r.region == region) {
+                impact.push(RegionImpact {
+                    region: region.clone(),
+                    services: 0,
+                    share: [0.0; 3],
+                });
+            }
+        }
+        Ok(impact)
     }
 
     /// Takes in an open incident left by an earlier run (loaded from the

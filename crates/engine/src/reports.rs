@@ -135,6 +135,9 @@ impl Engine {
                 ),
                 MAX_BODY_CHARS,
             ),
+            // Added below with the service reported: a report's area need
+            // not be in the topology (the server checks it against its own).
+            regions: Vec::new(),
         };
         let id = self
             .declare(at, REPORTS_ACTOR, &declaration)
@@ -194,7 +197,7 @@ mod tests {
     use dialtone_model::{Element, ElementKind, Topology};
 
     use super::*;
-    use crate::{EngineConfig, OperatorAction};
+    use crate::{ActionError, EngineConfig, OperatorAction};
 
     fn engine() -> Engine {
         engine_in("north")
@@ -205,6 +208,38 @@ mod tests {
         cell.region = Some(region.into());
         let topology = Topology::new(vec![cell], Vec::new()).expect("valid");
         Engine::new(Arc::new(topology), Vec::new(), EngineConfig::default(), 1).expect("engine")
+    }
+
+    #[test]
+    fn reports_from_an_area_a_declared_incident_names_corroborate_it() {
+        let mut e = engine_in("north");
+        let declaration = |regions: &[&str]| Declaration {
+            title: "Calls failing".into(),
+            severity: Severity::Major,
+            body: "Looking into it.".into(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+        };
+        let refused = e.declare(60, "noc", &declaration(&["north", "nowhere"]));
+        assert_eq!(
+            refused.unwrap_err(),
+            ActionError::UnknownRegion {
+                region: "nowhere".into(),
+                known: "north".into()
+            }
+        );
+        assert!(
+            e.incidents().is_empty(),
+            "a refused declaration opens nothing"
+        );
+        let declared = e.declare(60, "noc", &declaration(&["north", "north"]));
+        let declared = declared.unwrap().id;
+        let regions: Vec<&str> = (e.incidents()[0].impact.regions.iter())
+            .map(|r| r.region.as_str())
+            .collect();
+        assert_eq!(regions, ["north"], "named twice, kept once");
+        let surge = e.report_surge(600, "north", Service::Voice, 30, 0.5);
+        assert_eq!(surge, SurgeOutcome::Corroborated(declared));
+        assert_eq!(e.incidents().len(), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use dialtone_auth::{CSRF_FIELD, form_field};
+use dialtone_auth::{CSRF_FIELD, form_field, form_pairs};
 use dialtone_engine::{ActionError, Declaration, Incident, OperatorAction, TimelineEntry};
 use dialtone_model::{IncidentStatus, Severity, Timestamp};
 use dialtone_statuspage::iso8601;
@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::access::{Principal, audit};
-use crate::console::{SEVERITIES, STATUSES, escape, personalise, select};
+use crate::console::{SEVERITIES, STATUSES, escape, personalise, region_checkboxes, select};
 use crate::extract::{Body, Path, Query};
 use crate::live::Live;
-use crate::{ApiError, AppState, field, read_form};
+use crate::{ApiError, AppState, field, read_form, ticked};
 
 /// Audit entries listed by `GET /api/v1/audit`.
 const AUDIT_LISTED: u32 = 500;
@@ -218,17 +218,22 @@ struct DeclareBody {
     title: String,
     body: String,
     severity: Option<String>,
+    /// Region ids where customers are affected; none if not yet known.
+    #[serde(default)]
+    regions: Vec<String>,
 }
 
 fn declaration(
     title: String,
     body: String,
     severity: Option<&str>,
+    regions: Vec<String>,
 ) -> Result<Declaration, ApiError> {
     Ok(Declaration {
         title,
         body,
         severity: severity.map_or(Ok(Severity::Minor), parse_severity)?,
+        regions,
     })
 }
 
@@ -258,7 +263,7 @@ pub(crate) async fn declare(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let b: DeclareBody = parse_json(&body)?;
-    let d = declaration(b.title, b.body, b.severity.as_deref())?;
+    let d = declaration(b.title, b.body, b.severity.as_deref(), b.regions)?;
     let inc = declare_as(&state, &who, d).await?;
     Ok((StatusCode::CREATED, Json(json!({ "incident": inc }))).into_response())
 }
@@ -753,6 +758,16 @@ pub(crate) fn not_done(csrf: Option<&str>, path: &str, body: &Bytes, error: &Api
                 fields += &format!("<label>{label} {}</label>", select(name, options, &v));
             }
         }
+        // The areas a declaration ticked come back ticked, to untick.
+        let ticked_areas: Vec<String> = (form_pairs(body).unwrap_or_default().into_iter())
+            .filter_map(|(k, _)| k.strip_prefix("region_").map(str::to_string))
+            .collect();
+        if !ticked_areas.is_empty() {
+            fields += &format!(
+                "<fieldset><legend>Areas affected</legend>{}</fieldset>",
+                region_checkboxes(&ticked_areas, |_| true)
+            );
+        }
     }
     for (name, label) in [
         ("title", "Title"),
@@ -804,10 +819,12 @@ pub(crate) async fn console_declare(
     };
     let declared = async {
         let severity = form_field(&body, "severity");
+        let regions = ticked(&body, "region_", state.regions.iter().map(String::as_str));
         let d = declaration(
             field(&body, "title"),
             field(&body, "body"),
             severity.as_deref(),
+            regions,
         )?;
         declare_as(&state, &who, d).await
     };

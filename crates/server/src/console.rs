@@ -8,6 +8,7 @@ use dialtone_engine::Incident;
 use dialtone_model::{SeriesKey, Timestamp};
 use dialtone_statuspage::iso8601;
 
+use crate::subscribe::chosen;
 use crate::{History, Principal};
 
 /// Filled per request with the session's CSRF token: the console is
@@ -90,11 +91,28 @@ table{border-collapse:collapse;width:100%;margin:8px 0}td,th{padding:4px 8px;bor
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#0d1017;border-radius:4px;padding:6px}\
 .muted{color:#98a2b3;font-size:.85rem}.tag{display:inline-block;padding:1px 8px;border-radius:10px;background:#2c3446;margin-right:6px}";
 
-/// Renders the console for `incidents` (oldest first) as of `now`.
+/// One checkbox `region_{id}` per region id, labelled with the region's
+/// public name, ticked where `on`: read back with [`crate::ticked`].
+pub(crate) fn region_checkboxes(regions: &[String], on: impl Fn(&str) -> bool) -> String {
+    (regions.iter())
+        .map(|r| {
+            format!(
+                "<label><input type=\"checkbox\" name=\"region_{id}\"{on}> {name}</label>",
+                id = escape(r),
+                on = chosen(on(r), " checked"),
+                name = escape(&dialtone_engine::region_name(r))
+            )
+        })
+        .collect()
+}
+
+/// Renders the console for `incidents` (oldest first) as of `now`; the
+/// declare form offers `regions`.
 pub fn render_console(
     incidents: &[Incident],
     series: &[SeriesKey],
     history: &History,
+    regions: &[String],
     now: Timestamp,
 ) -> String {
     let mut h = String::with_capacity(16 * 1024);
@@ -114,8 +132,10 @@ pub fn render_console(
 <p><input name=\"title\" aria-label=\"Public title\" required maxlength=\"200\" placeholder=\"Public title, e.g. Calls failing in North\" size=\"60\"> \
 {}</p>\
 <p><textarea name=\"body\" aria-label=\"First public update\" required rows=\"3\" cols=\"80\" placeholder=\"First public update\"></textarea></p>\
+<fieldset><legend>Areas affected (customer reports from there join this incident; subscribers there are told)</legend>{}</fieldset>\
 <button>Declare</button></form></details>{OPERATOR_ONLY_END}",
-        select("severity", &SEVERITIES, "minor")
+        select("severity", &SEVERITIES, "minor"),
+        region_checkboxes(regions, |_| false)
     );
     let open: Vec<&Incident> = incidents
         .iter()

@@ -67,9 +67,10 @@ impl From<ActionError> for ApiError {
             | ActionError::AlreadyAcknowledged(..)
             | ActionError::AlreadyPublic(_)
             | ActionError::MergeIntoDraft { .. } => ApiError::Conflict(e.to_string()),
-            ActionError::Empty(_) | ActionError::TooLong { .. } | ActionError::SelfMerge(_) => {
-                ApiError::BadRequest(e.to_string())
-            }
+            ActionError::Empty(_)
+            | ActionError::TooLong { .. }
+            | ActionError::SelfMerge(_)
+            | ActionError::UnknownRegion { .. } => ApiError::BadRequest(e.to_string()),
         }
     }
 }

@@ -104,6 +104,19 @@ pub(crate) fn field(body: &[u8], name: &str) -> String {
     dialtone_auth::form_field(body, name).unwrap_or_default()
 }
 
+/// The names among `names` whose checkbox `{prefix}{name}` the form
+/// `body` ticked, in the order of `names`.
+pub(crate) fn ticked<'a>(
+    body: &[u8],
+    prefix: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    (names.into_iter())
+        .filter(|n| dialtone_auth::form_field(body, &format!("{prefix}{n}")).is_some())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The media type a request was sent as, without its parameters
 /// (`multipart/form-data; boundary=...` is `multipart/form-data`), as sent.
 pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {

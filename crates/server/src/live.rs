@@ -549,6 +549,7 @@ impl Live {
             &incidents,
             self.run.engine().series(),
             &self.history,
+            &self.regions,
             self.now,
         );
         Rendered::render(&state, console)

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::{client_ip, sent_from_another_site, unix_now};
-use crate::console::escape;
+use crate::console::{escape, region_checkboxes};
 use crate::extract::Query;
-use crate::{ApiError, AppState, HTML, check_form, field, read_body, read_form};
+use crate::{ApiError, AppState, HTML, check_form, field, read_body, read_form, ticked};
 
 /// Longest email address (RFC 5321) and webhook URL accepted.
 const MAX_EMAIL_CHARS: usize = 254;
@@ -100,16 +100,7 @@ fn form_page(
             )
         })
         .collect();
-    let regions: String = (state.regions.iter())
-        .map(|r| {
-            format!(
-                "<label><input type=\"checkbox\" name=\"region_{id}\"{on}> {name}</label>",
-                id = escape(r),
-                on = chosen(asked.regions.contains(r), " checked"),
-                name = escape(&dialtone_engine::region_name(r))
-            )
-        })
-        .collect();
+    let regions = region_checkboxes(&state.regions, |r| asked.regions.iter().any(|a| a == r));
     let error = form_alert("Not subscribed", error);
     let value = |v: &Option<String>| escape(v.as_deref().unwrap_or_default());
     let email_note = if state.notify.smtp.is_some() {
@@ -161,20 +152,11 @@ fn read(headers: &HeaderMap, body: &Bytes, regions: &[String]) -> Result<Subscri
         })?
     } else {
         check_form(headers, body)?;
-        let ticked = |prefix: &str, names: &[&str]| -> Vec<String> {
-            names
-                .iter()
-                .filter(|n| form_field(body, &format!("{prefix}{n}")).is_some())
-                .map(|n| n.to_string())
-                .collect()
-        };
-        let service_names: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
-        let region_names: Vec<&str> = regions.iter().map(String::as_str).collect();
         SubscribeBody {
             email: form_field(body, "email"),
             webhook: form_field(body, "webhook"),
-            services: ticked("service_", &service_names),
-            regions: ticked("region_", &region_names),
+            services: ticked(body, "service_", Service::ALL.iter().map(|s| s.as_str())),
+            regions: ticked(body, "region_", regions.iter().map(String::as_str)),
         }
     })
 }

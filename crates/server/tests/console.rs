@@ -262,6 +262,34 @@ async fn the_console_assigns_merges_and_resolves() {
     assert!(public.contains("Calls work again."));
 }
 
+/// The declare form offers the topology's areas; those ticked are the
+/// declared incident's, and come back ticked when the form is refused.
+#[tokio::test]
+async fn the_console_declares_an_incident_for_the_areas_ticked() {
+    let h = harness(live_with_incident()).await;
+    let area = h.state.live.lock().await.regions()[0].clone();
+    let s = session(&h, "otto", Role::Operator, 3600).await;
+    let checkbox = format!("<input type=\"checkbox\" name=\"region_{area}\">");
+    let page = s.get(&h, "/console").await.body;
+    let declare_form = &page[page.find("id=\"declare\"").expect("a declare form")..];
+    let declare_form = &declare_form[..declare_form.find("</form>").unwrap()];
+    assert!(declare_form.contains(&checkbox), "{page}");
+
+    let refused = format!("title=Calls+dropping&severity=huge&body=Looking.&region_{area}=on");
+    let r = s.post(&h, "/console/incidents", &refused).await;
+    let ticked = format!("<input type=\"checkbox\" name=\"region_{area}\" checked>");
+    assert_page(&r, StatusCode::BAD_REQUEST, &["Send again", &ticked]);
+
+    let sent = format!("title=Calls+dropping&body=Looking.&region_{area}=on");
+    let r = s.post(&h, "/console/incidents", &sent).await;
+    assert_eq!(r.headers["location"], "/console#incident-2", "{}", r.body);
+    let op = h.token("ada", Role::Operator).await;
+    let declared = send(h.router(), authed("GET", "/api/v1/incidents/2", &op, None))
+        .await
+        .json();
+    assert_eq!(declared["incident"]["impact"]["regions"][0]["region"], area);
+}
+
 /// A refused value comes back as a dropdown with nothing chosen, to send
 /// again once chosen; what cannot succeed however it is sent (409) has no
 /// button, only the way back to the console.

@@ -126,6 +126,7 @@ async fn history_feeds_match_their_golden_files() {
         title: "Billing <portal> & \"top-ups\" down".into(),
         severity: dialtone_model::Severity::Minor,
         body: "Top-ups fail: use the app\u{0} meanwhile ]]> <b>".into(),
+        regions: Vec::new(),
     };
     live.declare("ada", &declaration).unwrap();
     let h = harness(live).await;

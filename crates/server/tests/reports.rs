@@ -11,7 +11,7 @@ use common::{
     Harness, Reply, authed, declare, get, harness_notifying, harness_with, live_after, send,
 };
 use dialtone_auth::Role;
-use dialtone_engine::Incident;
+use dialtone_engine::{Incident, TimelineKind};
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::live::Live;
 use dialtone_server::{Rate, ServerConfig};
@@ -81,8 +81,8 @@ async fn mailing_harness_over(live: Live) -> (Harness, String) {
 }
 
 /// Twenty reports of calls failing in `area`, the first with an address,
-/// and the incident their surge opens six minutes on.
-async fn surge_incident(h: &Harness, area: &str) -> Incident {
+/// then six minutes on: a surge.
+async fn surge<'h>(h: &'h Harness, area: &str) -> tokio::sync::MutexGuard<'h, Live> {
     for i in 0..20 {
         let contact = (i == 0).then_some("ana@example.net");
         let r = send(h.router(), report("cannot_call", area, contact)).await;
@@ -93,7 +93,14 @@ async fn surge_incident(h: &Harness, area: &str) -> Incident {
         live.step();
     }
     live.settle(&h.state.sinks()).await;
-    live.run()
+    live
+}
+
+/// The incident a [`surge`] in `area` opens.
+async fn surge_incident(h: &Harness, area: &str) -> Incident {
+    surge(h, area)
+        .await
+        .run()
         .engine()
         .incidents()
         .iter()
@@ -175,6 +182,43 @@ async fn a_surge_of_reports_opens_a_held_incident_and_reporters_hear_when_it_is_
     );
     let again = act(&h, &otto, inc.id, "resolve").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "resolved once");
+}
+
+/// An operator who names the areas an incident hits gets their reports on
+/// it: a surge there corroborates it, where it used to open a second
+/// incident. An area the topology lacks is refused, naming those it has.
+#[tokio::test]
+async fn reports_from_an_area_named_at_declaration_join_the_declared_incident() {
+    let (h, area) = mailing_harness().await;
+    let otto = h.token("otto", Role::Operator).await;
+    let declare = |regions: serde_json::Value| {
+        let body =
+            json!({"title": "Calls failing", "body": "Looking into it.", "regions": regions});
+        authed("POST", "/api/v1/incidents", &otto, Some(body))
+    };
+    let refused = send(h.router(), declare(json!([area, "atlantis"]))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("atlantis") && refused.body.contains(&area),
+        "{}",
+        refused.body
+    );
+    let declared = send(h.router(), declare(json!([area]))).await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    let id = declared.json()["incident"]["id"].as_u64().unwrap();
+
+    let live = surge(&h, &area).await;
+    let incidents = live.run().engine().incidents();
+    assert!(
+        (incidents.iter()).all(|i| i.operator.declared_by.as_deref() != Some("customer reports")),
+        "no second incident: {incidents:?}"
+    );
+    let declared = incidents.iter().find(|i| i.id == id).unwrap();
+    assert!(
+        (declared.timeline.iter()).any(|t| t.kind == TimelineKind::CustomerReports),
+        "{:?}",
+        declared.timeline
+    );
 }
 
 /// Merges incident `from` into `into` over the API.
