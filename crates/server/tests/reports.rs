@@ -219,6 +219,14 @@ async fn reports_from_an_area_named_at_declaration_join_the_declared_incident() 
         "{:?}",
         declared.timeline
     );
+    drop(live);
+    // The area was declared with no service named: the reporter of failing
+    // calls there hears that it is fixed.
+    let resolved = act(&h, &otto, id, "resolve").await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let admin = h.token("ada", Role::Admin).await;
+    let replies = report_replies(&h, &admin).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
 }
 
 /// Merges incident `from` into `into` over the API.
