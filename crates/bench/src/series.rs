@@ -5,9 +5,12 @@
 //! that a live feed also has (an empty or non-numeric value) are reported in
 //! the row, not as errors; only a file we cannot interpret at all is an error.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use dialtone_model::Timestamp;
 use time::format_description::BorrowedFormatItem;
@@ -136,10 +139,82 @@ impl<'a> Row<'a> {
     }
 }
 
+/// The line breaks (`\n`, `\r\n` at its `\n`, a lone `\r`) in what the CSV
+/// parser has taken in, so that a row's line can be told from the byte its
+/// read ended at: the csv crate's own record position is where its read
+/// began, before the blank lines it skipped and the `\n` left over from the
+/// previous row's `\r\n`.
+#[derive(Debug, Default)]
+struct LineBreaks {
+    /// Bytes taken in so far.
+    taken: u64,
+    /// A `\r` ending the bytes taken so far: a break of its own unless a
+    /// `\n` follows.
+    carriage_return_at: Option<u64>,
+    /// Offsets of the breaks taken in and not yet passed.
+    ahead: VecDeque<u64>,
+    /// Breaks passed.
+    passed: u64,
+}
+
+impl LineBreaks {
+    /// Notes the breaks in `bytes`, the next taken in; empty at the end.
+    fn take(&mut self, bytes: &[u8]) {
+        if let Some(at) = self.carriage_return_at.take()
+            && bytes.first() != Some(&b'\n')
+        {
+            self.ahead.push_back(at);
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            let at = self.taken + i as u64;
+            match (b, bytes.get(i + 1)) {
+                (b'\n', _) => self.ahead.push_back(at),
+                (b'\r', None) => self.carriage_return_at = Some(at),
+                (b'\r', Some(&next)) if next != b'\n' => self.ahead.push_back(at),
+                _ => {}
+            }
+        }
+        self.taken += bytes.len() as u64;
+    }
+
+    /// The 1-based line of the byte at `offset`, for offsets that never
+    /// decrease from one call to the next.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&at| at < offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// The line breaks in `bytes`, counted as [`LineBreaks`] counts them.
+fn line_breaks_in(bytes: &[u8]) -> u64 {
+    let mut breaks = LineBreaks::default();
+    breaks.take(bytes);
+    breaks.take(&[]);
+    breaks.ahead.len() as u64
+}
+
+/// The input, noting its line breaks in [`LineBreaks`] as the parser reads it.
+struct CountingLineBreaks {
+    input: Box<dyn Read>,
+    breaks: Rc<RefCell<LineBreaks>>,
+}
+
+impl Read for CountingLineBreaks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        self.breaks.borrow_mut().take(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// A streaming reader of a `timestamp,value[,...]` CSV file, gzip-compressed or not.
 pub struct SeriesReader {
     source_name: String,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<CountingLineBreaks>,
+    breaks: Rc<RefCell<LineBreaks>>,
     headers: csv::StringRecord,
     record: csv::StringRecord,
     timestamp_col: usize,
@@ -182,11 +257,16 @@ impl SeriesReader {
         input: Box<dyn Read>,
         source_name: String,
     ) -> Result<SeriesReader, ReadError> {
+        let breaks = Rc::new(RefCell::new(LineBreaks::default()));
+        let counted = CountingLineBreaks {
+            input,
+            breaks: Rc::clone(&breaks),
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             // Short rows (a missing value) are missing samples, not a broken file.
             .flexible(true)
-            .from_reader(input);
+            .from_reader(counted);
         let mut headers = csv::StringRecord::new();
         let got = reader
             .read_record(&mut headers)
@@ -213,6 +293,7 @@ impl SeriesReader {
         Ok(SeriesReader {
             source_name,
             reader,
+            breaks,
             headers,
             record: csv::StringRecord::new(),
             timestamp_col,
@@ -246,8 +327,22 @@ impl SeriesReader {
         if !got {
             return Ok(None);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
+        // The row ends with the byte before where the next read starts (its
+        // line break, or its last byte at the end of the file). A row that
+        // runs on (refused below) started as many lines up as its fields
+        // hold breaks before that byte: a quote left open to the end of the
+        // file ends its last field with the file's last break.
+        let ends_at = self.reader.position().byte().saturating_sub(1);
+        let line = self.breaks.borrow_mut().line_of(ends_at);
         if spans_lines(&self.record) {
+            let held: u64 = (self.record.iter())
+                .map(|field| line_breaks_in(field.as_bytes()))
+                .sum();
+            let ends_in_a_field =
+                (self.record.iter().next_back()).is_some_and(|field| field.ends_with(['\n', '\r']));
+            let line = (line + u64::from(ends_in_a_field))
+                .saturating_sub(held)
+                .max(1);
             return Err(ReadError::SpansLines {
                 source_name: self.source_name.clone(),
                 line,
@@ -382,6 +477,30 @@ mod tests {
         let e = parse_timestamp("1392388200000").unwrap_err().to_string();
         assert!(e.contains("milliseconds"), "{e}");
         assert_eq!(parse_timestamp("1392388200"), Ok(1_392_388_200));
+        for (text, start) in [
+            ("timestamp,value\n1,2\n\n2,\"3\n3\",4\n5,6\n", 4),
+            ("timestamp,value\r\n1,2\r\n\r\n2,\"3\r\n3,4\r\n", 4),
+            ("timestamp,value\n1,2\n2,\"3\n3,4\n4,5", 3),
+        ] {
+            let mut r = reader(text).unwrap();
+            r.next_row().unwrap();
+            let e = r.next_row().unwrap_err().to_string();
+            assert!(e.contains(&format!("line {start}:")), "{text:?}: {e}");
+        }
+        // Blank lines and `\r\n` endings count as the lines they are.
+        for text in [
+            "timestamp,value\n1,2\n\n\n\nnoon,3\n",
+            "timestamp,value\r\n1,2\r\n\r\n\r\n\r\nnoon,3\r\n",
+            "timestamp,value\r1,2\r\r\r\rnoon,3",
+        ] {
+            let mut r = reader(text).unwrap();
+            assert_eq!(r.next_row().unwrap().unwrap().line, 2, "{text:?}");
+            let e = r.next_row().unwrap_err().to_string();
+            assert!(
+                e.contains("line 6") && e.contains("`noon`"),
+                "{text:?}: {e}"
+            );
+        }
         let mut quoted = reader("timestamp,value\n\"1\",\"2\"\n").unwrap();
         assert_eq!(quoted.next_row().unwrap().unwrap().value, Some(2.0));
     }
@@ -410,6 +529,33 @@ mod tests {
         #[test]
         fn finite_values_round_trip(v in proptest::num::f64::NORMAL | proptest::num::f64::ZERO) {
             prop_assert_eq!(parse_value(&v.to_string()), Some(v));
+        }
+
+        #[test]
+        fn rows_name_their_own_lines(
+            ending in proptest::sample::select(vec!["\n", "\r\n", "\r"]),
+            rows in proptest::collection::vec((0u32..1000, 0usize..3), 1..40),
+        ) {
+            // One ending per file: a `\r` before a blank `\n` line is a `\r\n`.
+            let mut text = format!("timestamp,value{ending}");
+            let mut line = 1;
+            let mut expected = Vec::new();
+            for (value, blanks) in rows {
+                for _ in 0..blanks {
+                    text += ending;
+                    line += 1;
+                }
+                line += 1;
+                expected.push(line);
+                text += &format!("{line},{value}{ending}");
+            }
+            let mut r = reader(&text).unwrap();
+            let mut got = Vec::new();
+            while let Some(row) = r.next_row().unwrap() {
+                prop_assert_eq!(row.timestamp, row.line as i64, "{:?}", text);
+                got.push(row.line);
+            }
+            prop_assert_eq!(got, expected);
         }
 
         #[test]
