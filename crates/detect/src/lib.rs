@@ -46,8 +46,9 @@
 //!   ([`DetectorConfig::rarity_memory`] samples) the sum no longer reaches it
 //!   and may stay pinned again until the table's counts are halved.
 //! * **Range envelope** — the highest and lowest values of about the last
-//!   [`DetectorConfig::range_days`] (each jumps out to a new extreme at once
-//!   and creeps back towards the current values with that memory). A value
+//!   [`DetectorConfig::range_days`] (each jumps out to a new extreme at once,
+//!   though after the warm-up by at most [`WILD_SPANS`] spans a sample, and
+//!   creeps back towards the current values with that memory). A value
 //!   beyond the envelope is new to the series, measured as a fraction of the
 //!   envelope's span, whatever its size against the recent noise: a series
 //!   that flips between a few levels or bursts to the same height every hour
@@ -262,8 +263,17 @@ const SCORE_SCALE: f64 = 3.0;
 const MAD_TO_SIGMA: f64 = 1.25;
 /// Residuals are clipped at this many robust deviations before the levels,
 /// spreads and profiles learn from them (the long-run deviation, a floor
-/// for the spreads, learns from them whole).
+/// for the spreads, learns from them whole, up to [`WILD_SPANS`]).
 const CLIP_SIGMAS: f64 = 6.0;
+/// After the warm-up, the range envelope and the long-run deviation learn a
+/// sample at most this many spans of the envelope beyond it: one absurd
+/// value (a unit mix-up, a garbled counter) would otherwise widen both for
+/// weeks, and with them the floor under every spread, blinding the series
+/// (a success rate of 99.5 % that read 10^6 once scored 0 on an outage for
+/// weeks after). A real move that large widens the envelope a
+/// hundredfold a sample, so it is learned within a few samples. During the
+/// warm-up the span is not yet the series' (BENCHMARKS.md, "Absurd values").
+const WILD_SPANS: f64 = 100.0;
 /// Caps that keep every statistic finite (spreads are `f32`).
 const VALUE_CAP: f64 = 1e30;
 const Z_CAP: f64 = 1e6;
@@ -769,9 +779,16 @@ impl SeriesState {
         // this arithmetic.
         let per_sample = 1.0 / n;
         let creep = (dt * t.per_range_sec).at_most(1.0);
+        // `span`, and `learn`, from before this sample.
+        let wild = if learn {
+            WILD_SPANS * span
+        } else {
+            f64::INFINITY
+        };
+        let tamed = value.within(self.range_lo - wild, self.range_hi + wild);
         // Out to a new extreme at once (`creep` is at most 1), else creep in.
-        self.range_hi = value.at_least(self.range_hi + creep * (value - self.range_hi));
-        self.range_lo = value.at_most(self.range_lo + creep * (value - self.range_lo));
+        self.range_hi = tamed.at_least(self.range_hi + creep * (tamed - self.range_hi));
+        self.range_lo = tamed.at_most(self.range_lo + creep * (tamed - self.range_lo));
         self.slow += r_slow_c * (dt * t.per_slow_sec).at_most(1.0).at_least(per_sample);
         learn_spread(
             &mut self.slow_spread,
@@ -780,7 +797,7 @@ impl SeriesState {
             clip,
             seeding,
         );
-        self.long_spread += ((r_fast.abs() - self.long_spread as f64)
+        self.long_spread += ((r_fast.abs().at_most(wild) - self.long_spread as f64)
             * per_sample.at_least(t.per_rarity_sample)) as f32;
         // Each profile bin sees `dt / bin width` of the samples; its memory
         // is in days (weeks), shorter while the series is younger.
@@ -1487,6 +1504,27 @@ mod tests {
         assert!(scores[0] >= threshold, "onset scored {}", scores[0]);
         let held = scores.iter().filter(|&&x| x >= threshold).count();
         assert_eq!(held, scores.len(), "{scores:?}");
+    }
+
+    #[test]
+    fn one_absurd_sample_does_not_blind_the_series() {
+        // A glitch (a unit mix-up, a counter read as garbage) far beyond
+        // anything the series showed: an outage half a day later must still
+        // alarm. (A glitch in the watched direction is an episode of its
+        // own, whose peak damps what follows for a few hours by design.)
+        for glitch in [1e6, 1e20, -1e20, 0.0] {
+            let mut noise = Noise(29);
+            let (mut bank, s, start) = warmed_success_rate(2 * 1440, &mut noise);
+            let threshold = bank.config().alarm_threshold;
+            bank.update(s, T0 + 60 * start, glitch);
+            let mut m = start + 1;
+            for _ in 0..12 * 60 {
+                bank.update(s, T0 + 60 * m, 99.5 + 0.15 * noise.gauss());
+                m += 1;
+            }
+            let onset = bank.update(s, T0 + 60 * m, 92.0 + 0.15 * noise.gauss());
+            assert!(onset >= threshold, "after {glitch:e}: onset scored {onset}");
+        }
     }
 
     #[test]
