@@ -155,11 +155,25 @@ struct LineBreaks {
     ahead: VecDeque<u64>,
     /// Breaks passed.
     passed: u64,
+    /// The last byte taken that is not a break, and whether the input has
+    /// ended: whether a row that ends in a break ended inside a quote.
+    last_content: Option<u8>,
+    ended: bool,
 }
 
 impl LineBreaks {
     /// Notes the breaks in `bytes`, the next taken in; empty at the end.
+    /// The parser asks for more only once it has used up what it took
+    /// before (its buffer is refilled when empty), so every row it reads
+    /// from here on ends in these bytes or later, unless there are none (a
+    /// row that ends the file ends in the bytes before): the breaks taken
+    /// before are passed, and only one read's breaks are ever held, however
+    /// many blank lines the file has.
     fn take(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.passed += self.ahead.len() as u64;
+            self.ahead.clear();
+        }
         if let Some(at) = self.carriage_return_at.take()
             && bytes.first() != Some(&b'\n')
         {
@@ -175,6 +189,10 @@ impl LineBreaks {
             }
         }
         self.taken += bytes.len() as u64;
+        if let Some(&b) = bytes.iter().rev().find(|&&b| b != b'\n' && b != b'\r') {
+            self.last_content = Some(b);
+        }
+        self.ended |= bytes.is_empty();
     }
 
     /// The 1-based line of the byte at `offset`, for offsets that never
@@ -315,32 +333,38 @@ impl SeriesReader {
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
         // An error with no position (the input itself failing, such as a
         // truncated gzip stream) is placed where reading had got to.
-        let reached = self.reader.position().line();
-        let got = self
-            .reader
-            .read_record(&mut self.record)
-            .map_err(|err| ReadError::Csv {
-                source_name: self.source_name.clone(),
-                line: err.position().map_or(reached, |p| p.line()),
-                err,
-            })?;
+        let got = self.reader.read_record(&mut self.record);
+        // The row ends with the byte before where the next read starts (its
+        // line break, or its last byte at the end of the file). An error
+        // is placed there too: a row that is not UTF-8 has been read
+        // whole, and an input that failed (a truncated gzip stream) stopped
+        // where reading had got to.
+        let read_to = self.reader.position().byte();
+        let ends_at = read_to.saturating_sub(1);
+        let line = self.breaks.borrow_mut().line_of(ends_at);
+        let got = got.map_err(|err| ReadError::Csv {
+            source_name: self.source_name.clone(),
+            line,
+            err,
+        })?;
         if !got {
             return Ok(None);
         }
-        // The row ends with the byte before where the next read starts (its
-        // line break, or its last byte at the end of the file). A row that
-        // runs on (refused below) started as many lines up as its fields
-        // hold breaks before that byte: a quote left open to the end of the
-        // file ends its last field with the file's last break.
-        let ends_at = self.reader.position().byte().saturating_sub(1);
-        let line = self.breaks.borrow_mut().line_of(ends_at);
         if spans_lines(&self.record) {
+            // The row started as many lines up as its fields hold breaks
+            // before its last byte. A quote left open to the end of the
+            // file (the input ended, its last row's last field ends in a
+            // break, and no quote closed it) holds that byte too.
             let held: u64 = (self.record.iter())
                 .map(|field| line_breaks_in(field.as_bytes()))
                 .sum();
-            let ends_in_a_field =
-                (self.record.iter().next_back()).is_some_and(|field| field.ends_with(['\n', '\r']));
-            let line = (line + u64::from(ends_in_a_field))
+            let breaks = self.breaks.borrow();
+            let open_to_the_end = breaks.ended
+                && read_to == breaks.taken
+                && breaks.last_content != Some(b'"')
+                && (self.record.iter().next_back())
+                    .is_some_and(|field| field.ends_with(['\n', '\r']));
+            let line = (line + u64::from(open_to_the_end))
                 .saturating_sub(held)
                 .max(1);
             return Err(ReadError::SpansLines {
@@ -481,6 +505,10 @@ mod tests {
             ("timestamp,value\n1,2\n\n2,\"3\n3\",4\n5,6\n", 4),
             ("timestamp,value\r\n1,2\r\n\r\n2,\"3\r\n3,4\r\n", 4),
             ("timestamp,value\n1,2\n2,\"3\n3,4\n4,5", 3),
+            ("timestamp,value\n1,2\n2,\"3\n3,4\n4,5\n", 3),
+            ("timestamp,value\n1,2\n\n2,\"3\n\"\n5,6\n", 4),
+            ("timestamp,value\n1,2\n\n2,\"3\n\"\n", 4),
+            ("timestamp,value\n1,2\n\n2,\"3\n\"", 4),
         ] {
             let mut r = reader(text).unwrap();
             r.next_row().unwrap();
@@ -488,6 +516,13 @@ mod tests {
             assert!(e.contains(&format!("line {start}:")), "{text:?}: {e}");
         }
         // Blank lines and `\r\n` endings count as the lines they are.
+        let not_utf8 = b"timestamp,value\r\n1,2\r\n\r\n3,\xff\r\n".to_vec();
+        let mut r =
+            SeriesReader::from_reader(Box::new(std::io::Cursor::new(not_utf8)), "t.csv".into())
+                .unwrap();
+        r.next_row().unwrap();
+        let e = r.next_row().unwrap_err().to_string();
+        assert!(e.contains("line 4"), "{e}");
         for text in [
             "timestamp,value\n1,2\n\n\n\nnoon,3\n",
             "timestamp,value\r\n1,2\r\n\r\n\r\n\r\nnoon,3\r\n",
@@ -503,6 +538,29 @@ mod tests {
         }
         let mut quoted = reader("timestamp,value\n\"1\",\"2\"\n").unwrap();
         assert_eq!(quoted.next_row().unwrap().unwrap().value, Some(2.0));
+    }
+
+    #[test]
+    fn rows_past_many_reads_name_their_own_lines() {
+        // Far more than one read of the parser's buffer, in runs of blank lines.
+        let mut text = String::from("timestamp,value\r\n");
+        let mut line = 1;
+        let mut expected = Vec::new();
+        for i in 0..20_000u64 {
+            for _ in 0..i % 4 {
+                text += "\r\n";
+                line += 1;
+            }
+            line += 1;
+            expected.push(line);
+            text += &format!("{line},{i}\r\n");
+        }
+        let mut r = reader(&text).unwrap();
+        let mut got = Vec::new();
+        while let Some(row) = r.next_row().unwrap() {
+            got.push(row.line);
+        }
+        assert_eq!(got, expected);
     }
 
     proptest! {

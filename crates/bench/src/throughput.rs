@@ -20,7 +20,7 @@ pub const WARM_UP_INTERVALS: usize = (STEADY_STATE_SECS / INTERVAL_SECS) as usiz
 /// Series warmed up sample by sample; a larger workload repeats their
 /// parameters and the bank their warmed-up states (a multiple of 3, so each
 /// copy keeps its alarm direction).
-const DISTINCT_SERIES: usize = 12_000;
+pub const DISTINCT_SERIES: usize = 12_000;
 /// Samples timed per repetition, so small N still runs long enough to time.
 const SAMPLES_PER_REPETITION: usize = 20_000_000;
 
