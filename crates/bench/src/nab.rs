@@ -534,7 +534,7 @@ pub fn read_result(dir: &Path, detector: &str, file: &str) -> Result<ResultFile,
         scores.push(score.parse().map_err(|_| NabError::ResultScore {
             path: path.clone(),
             line: row.line,
-            value: score.to_owned(),
+            value: score.into_owned(),
         })?);
         timestamps.push(row.timestamp);
         labels.push(row.field(label_col) == "1");

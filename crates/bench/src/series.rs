@@ -110,8 +110,8 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
 /// Whether a CSV record runs over more than one line. Rows of our files are
 /// one line each, so this is a stray quote, which would otherwise take every
 /// following line into one field and pass the rest of the file as one row.
-pub(crate) fn spans_lines(record: &csv::StringRecord) -> bool {
-    record.iter().any(|f| f.contains(['\n', '\r']))
+pub(crate) fn spans_lines<'f>(fields: impl IntoIterator<Item = &'f [u8]>) -> bool {
+    (fields.into_iter()).any(|f| f.contains(&b'\n') || f.contains(&b'\r'))
 }
 
 /// The value of a row, or `None` when it is empty, non-numeric or not finite:
@@ -127,15 +127,19 @@ pub struct Row<'a> {
     pub line: u64,
     pub timestamp_raw: &'a str,
     pub timestamp: Timestamp,
-    pub value_raw: &'a str,
+    /// As read, whatever the bytes: a value that is not UTF-8 text is a
+    /// missing sample, echoed unchanged.
+    pub value_raw: &'a [u8],
     pub value: Option<f64>,
-    record: &'a csv::StringRecord,
+    record: &'a csv::ByteRecord,
 }
 
 impl<'a> Row<'a> {
-    /// The field in column `index` (see [`SeriesReader::column`]); empty if the row is short.
-    pub fn field(&self, index: usize) -> &'a str {
-        self.record.get(index).unwrap_or("")
+    /// The field in column `index` (see [`SeriesReader::column`]); empty if
+    /// the row is short, with U+FFFD for bytes that are not UTF-8 (columns
+    /// the caller does not read may hold anything).
+    pub fn field(&self, index: usize) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.record.get(index).unwrap_or_default())
     }
 }
 
@@ -234,7 +238,7 @@ pub struct SeriesReader {
     reader: csv::Reader<CountingLineBreaks>,
     breaks: Rc<RefCell<LineBreaks>>,
     headers: csv::StringRecord,
-    record: csv::StringRecord,
+    record: csv::ByteRecord,
     timestamp_col: usize,
     value_col: usize,
 }
@@ -313,7 +317,7 @@ impl SeriesReader {
             reader,
             breaks,
             headers,
-            record: csv::StringRecord::new(),
+            record: csv::ByteRecord::new(),
             timestamp_col,
             value_col,
         })
@@ -333,7 +337,7 @@ impl SeriesReader {
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
         // An error with no position (the input itself failing, such as a
         // truncated gzip stream) is placed where reading had got to.
-        let got = self.reader.read_record(&mut self.record);
+        let got = self.reader.read_byte_record(&mut self.record);
         // The row ends with the byte before where the next read starts (its
         // line break, or its last byte at the end of the file). An error
         // is placed there too: a row that is not UTF-8 has been read
@@ -355,15 +359,13 @@ impl SeriesReader {
             // before its last byte. A quote left open to the end of the
             // file (the input ended, its last row's last field ends in a
             // break, and no quote closed it) holds that byte too.
-            let held: u64 = (self.record.iter())
-                .map(|field| line_breaks_in(field.as_bytes()))
-                .sum();
+            let held: u64 = self.record.iter().map(line_breaks_in).sum();
             let breaks = self.breaks.borrow();
             let open_to_the_end = breaks.ended
                 && read_to == breaks.taken
                 && breaks.last_content != Some(b'"')
                 && (self.record.iter().next_back())
-                    .is_some_and(|field| field.ends_with(['\n', '\r']));
+                    .is_some_and(|field| field.ends_with(b"\n") || field.ends_with(b"\r"));
             let line = (line + u64::from(open_to_the_end))
                 .saturating_sub(held)
                 .max(1);
@@ -372,19 +374,25 @@ impl SeriesReader {
                 line,
             });
         }
-        let timestamp_raw = self.record.get(self.timestamp_col).unwrap_or("");
-        let timestamp = parse_timestamp(timestamp_raw).map_err(|err| ReadError::Timestamp {
+        let timestamp_bytes = self.record.get(self.timestamp_col).unwrap_or_default();
+        let timestamp_error = |err| ReadError::Timestamp {
             source_name: self.source_name.clone(),
             line,
             err,
+        };
+        // Not UTF-8: the timestamp is named as it reads, and refused.
+        let timestamp_raw = std::str::from_utf8(timestamp_bytes).map_err(|_| {
+            let lossy = String::from_utf8_lossy(timestamp_bytes);
+            timestamp_error(parse_timestamp(&lossy).expect_err("U+FFFD is in no timestamp"))
         })?;
-        let value_raw = self.record.get(self.value_col).unwrap_or("");
+        let timestamp = parse_timestamp(timestamp_raw).map_err(timestamp_error)?;
+        let value_raw = self.record.get(self.value_col).unwrap_or_default();
         Ok(Some(Row {
             line,
             timestamp_raw,
             timestamp,
             value_raw,
-            value: parse_value(value_raw),
+            value: std::str::from_utf8(value_raw).ok().and_then(parse_value),
             record: &self.record,
         }))
     }
@@ -450,16 +458,16 @@ mod tests {
         let label = r.column("label").unwrap();
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(
-            (row.line, row.timestamp, row.value, row.field(label)),
+            (row.line, row.timestamp, row.value, &*row.field(label)),
             (2, 100, Some(1.0), "0")
         );
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(
-            (row.value_raw, row.value, row.field(label)),
-            ("", None, "1")
+            (row.value_raw, row.value, &*row.field(label)),
+            (&b""[..], None, "1")
         );
         let row = r.next_row().unwrap().unwrap();
-        assert_eq!((row.line, row.value, row.field(label)), (4, None, ""));
+        assert_eq!((row.line, row.value, &*row.field(label)), (4, None, ""));
         assert!(r.next_row().unwrap().is_none());
     }
 
@@ -516,13 +524,25 @@ mod tests {
             assert!(e.contains(&format!("line {start}:")), "{text:?}: {e}");
         }
         // Blank lines and `\r\n` endings count as the lines they are.
-        let not_utf8 = b"timestamp,value\r\n1,2\r\n\r\n3,\xff\r\n".to_vec();
+        // Bytes that are not UTF-8: in a column nobody reads or in the
+        // value, the row is kept (the value a missing sample, echoed as it
+        // was); in the timestamp, refused naming the line.
+        let not_utf8 = b"timestamp,value,note\r\n1,2,\xff\r\n\r\n3,\xfe\r\n\xfd,4\r\n".to_vec();
         let mut r =
             SeriesReader::from_reader(Box::new(std::io::Cursor::new(not_utf8)), "t.csv".into())
                 .unwrap();
-        r.next_row().unwrap();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.line, row.value, &*row.field(2)),
+            (2, Some(2.0), "\u{fffd}")
+        );
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.line, row.value, row.value_raw),
+            (4, None, &b"\xfe"[..])
+        );
         let e = r.next_row().unwrap_err().to_string();
-        assert!(e.contains("line 4"), "{e}");
+        assert!(e.contains("line 5") && e.contains('\u{fffd}'), "{e}");
         for text in [
             "timestamp,value\n1,2\n\n\n\nnoon,3\n",
             "timestamp,value\r\n1,2\r\n\r\n\r\n\r\nnoon,3\r\n",

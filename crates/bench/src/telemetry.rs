@@ -310,7 +310,7 @@ impl<'t> Builder<'t> {
             let (line, value) = (row.line, row.value);
             let at = in_range(row.timestamp, &source_name, line)?;
             let name = row.field(column);
-            let id = self.id(name, |err| InputError::Series {
+            let id = self.id(&name, |err| InputError::Series {
                 source_name: source_name.clone(),
                 line,
                 err,
@@ -441,7 +441,7 @@ pub fn parse_changes(
             problem(line, e.to_string())
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        if spans_lines(&record) {
+        if spans_lines(record.iter().map(str::as_bytes)) {
             return Err(problem(
                 line,
                 "a quoted field runs on past the end of its line (an unclosed `\"`?); \

@@ -239,8 +239,12 @@ fn score(mut reader: SeriesReader, out: impl Write, to: &str) -> anyhow::Result<
         summary.count(&row, labelled, fed);
         score_text.clear();
         std::fmt::Write::write_fmt(&mut score_text, format_args!("{}", fed.score()))?;
-        (writer.write_record([row.timestamp_raw, row.value_raw, score_text.as_str()]))
-            .with_context(writing)?;
+        (writer.write_record([
+            row.timestamp_raw.as_bytes(),
+            row.value_raw,
+            score_text.as_bytes(),
+        ]))
+        .with_context(writing)?;
     }
     writer.flush().with_context(writing)?;
     Ok(summary)
