@@ -26,7 +26,10 @@ use super::output::{Output, same_destination};
 pub struct DetectArgs {
     /// CSV with a `timestamp,value` header (NAB layout; extra columns are
     /// ignored). Timestamps are `YYYY-MM-DD HH:MM:SS`, RFC 3339 or Unix seconds. A
-    /// `.gz` file is decompressed on the fly.
+    /// `.gz` file is decompressed on the fly. A row whose value is empty or
+    /// not a finite number, or whose timestamp is not after the previous
+    /// one, is passed through with score 0; a timestamp that cannot be read
+    /// stops the run, naming its line.
     #[arg(long, value_name = "FILE.csv")]
     input: PathBuf,
     /// Write `timestamp,value,anomaly_score` here instead of standard output:
