@@ -159,9 +159,10 @@ struct LineBreaks {
     ahead: VecDeque<u64>,
     /// Breaks passed.
     passed: u64,
-    /// The last byte taken that is not a break, and whether the input has
-    /// ended: whether a row that ends in a break ended inside a quote.
-    last_content: Option<u8>,
+    /// The last byte taken, and whether the input has ended: a row the end
+    /// of the input ended (the parser reads past a row's break only for
+    /// the next row) whose last byte is a break ended inside a quote.
+    last_byte: Option<u8>,
     ended: bool,
 }
 
@@ -193,8 +194,8 @@ impl LineBreaks {
             }
         }
         self.taken += bytes.len() as u64;
-        if let Some(&b) = bytes.iter().rev().find(|&&b| b != b'\n' && b != b'\r') {
-            self.last_content = Some(b);
+        if let Some(&b) = bytes.last() {
+            self.last_byte = Some(b);
         }
         self.ended |= bytes.is_empty();
     }
@@ -357,13 +358,13 @@ impl SeriesReader {
         if spans_lines(&self.record) {
             // The row started as many lines up as its fields hold breaks
             // before its last byte. A quote left open to the end of the
-            // file (the input ended, its last row's last field ends in a
-            // break, and no quote closed it) holds that byte too.
+            // file holds that byte too: the end of the input ended the row,
+            // and the input's last byte, a break, is in its last field.
             let held: u64 = self.record.iter().map(line_breaks_in).sum();
             let breaks = self.breaks.borrow();
             let open_to_the_end = breaks.ended
                 && read_to == breaks.taken
-                && breaks.last_content != Some(b'"')
+                && matches!(breaks.last_byte, Some(b'\n' | b'\r'))
                 && (self.record.iter().next_back())
                     .is_some_and(|field| field.ends_with(b"\n") || field.ends_with(b"\r"));
             let line = (line + u64::from(open_to_the_end))
@@ -517,6 +518,8 @@ mod tests {
             ("timestamp,value\n1,2\n\n2,\"3\n\"\n5,6\n", 4),
             ("timestamp,value\n1,2\n\n2,\"3\n\"\n", 4),
             ("timestamp,value\n1,2\n\n2,\"3\n\"", 4),
+            ("timestamp,value\n1,2\n2,\"3\n\"\"\n", 3),
+            ("timestamp,value\r\n1,2\r\n2,\"3\r\n\"\"\r\n\r\n", 3),
         ] {
             let mut r = reader(text).unwrap();
             r.next_row().unwrap();
