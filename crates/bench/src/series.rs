@@ -563,27 +563,38 @@ mod tests {
         assert_eq!(quoted.next_row().unwrap().unwrap().value, Some(2.0));
     }
 
-    #[test]
-    fn rows_past_many_reads_name_their_own_lines() {
-        // Far more than one read of the parser's buffer, in runs of blank lines.
-        let mut text = String::from("timestamp,value\r\n");
+    /// A file of rows `(value, blank lines before it)` with one line
+    /// ending throughout (a `\r` before a blank `\n` line would be a
+    /// `\r\n`), each row's timestamp its line: the lines the reader names,
+    /// and those the rows are on.
+    fn lines_named_and_true(ending: &str, rows: &[(u32, usize)]) -> (Vec<u64>, Vec<u64>) {
+        let mut text = format!("timestamp,value{ending}");
         let mut line = 1;
         let mut expected = Vec::new();
-        for i in 0..20_000u64 {
-            for _ in 0..i % 4 {
-                text += "\r\n";
+        for (value, blanks) in rows {
+            for _ in 0..*blanks {
+                text += ending;
                 line += 1;
             }
             line += 1;
             expected.push(line);
-            text += &format!("{line},{i}\r\n");
+            text += &format!("{line},{value}{ending}");
         }
         let mut r = reader(&text).unwrap();
-        let mut got = Vec::new();
+        let mut named = Vec::new();
         while let Some(row) = r.next_row().unwrap() {
-            got.push(row.line);
+            assert_eq!(row.timestamp, row.line as i64, "{text:?}");
+            named.push(row.line);
         }
-        assert_eq!(got, expected);
+        (named, expected)
+    }
+
+    #[test]
+    fn rows_past_many_reads_name_their_own_lines() {
+        // Far more than one read of the parser's buffer, in runs of blank lines.
+        let rows: Vec<(u32, usize)> = (0..20_000).map(|i| (i, i as usize % 4)).collect();
+        let (named, expected) = lines_named_and_true("\r\n", &rows);
+        assert_eq!(named, expected);
     }
 
     proptest! {
@@ -617,26 +628,8 @@ mod tests {
             ending in proptest::sample::select(vec!["\n", "\r\n", "\r"]),
             rows in proptest::collection::vec((0u32..1000, 0usize..3), 1..40),
         ) {
-            // One ending per file: a `\r` before a blank `\n` line is a `\r\n`.
-            let mut text = format!("timestamp,value{ending}");
-            let mut line = 1;
-            let mut expected = Vec::new();
-            for (value, blanks) in rows {
-                for _ in 0..blanks {
-                    text += ending;
-                    line += 1;
-                }
-                line += 1;
-                expected.push(line);
-                text += &format!("{line},{value}{ending}");
-            }
-            let mut r = reader(&text).unwrap();
-            let mut got = Vec::new();
-            while let Some(row) = r.next_row().unwrap() {
-                prop_assert_eq!(row.timestamp, row.line as i64, "{:?}", text);
-                got.push(row.line);
-            }
-            prop_assert_eq!(got, expected);
+            let (named, expected) = lines_named_and_true(ending, &rows);
+            prop_assert_eq!(named, expected);
         }
 
         #[test]
