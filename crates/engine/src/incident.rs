@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dialtone_model::{
-    Candidate, ElementId, ElementKind, Impact, IncidentStatus, RegionImpact, SeriesId, SeriesKey,
-    Service, ServiceMask, Severity, Timestamp, Topology,
+    ALL_SERVICES, Candidate, ElementId, ElementKind, Impact, IncidentStatus, RegionImpact,
+    SeriesId, SeriesKey, Service, ServiceMask, Severity, Timestamp, Topology,
 };
 use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
@@ -698,14 +698,18 @@ impl Incident {
     /// The areas of [`Incident::closing_regions`], each with the services
     /// broken there now or told of there before: whoever heard of trouble
     /// with a service hears how it ends, though it recovered before the
-    /// rest. None for a region clear now whose record predates the keeping
-    /// of told services.
+    /// rest. Every service for an area declared with none named (nothing
+    /// measured which broke); none for a region clear now whose record
+    /// predates the keeping of told services.
     pub fn closing_areas(&self) -> Vec<(String, ServiceMask)> {
         (self.closing_regions().into_iter())
             .map(|region| {
                 let broken = (self.impact.regions.iter())
                     .find(|r| r.region == region)
-                    .map_or(0, |r| r.services);
+                    .map_or(0, |r| match r.services {
+                        0 => ALL_SERVICES,
+                        named => named,
+                    });
                 let told = self.told_services.get(&region).copied().unwrap_or(0);
                 (region, broken | told)
             })

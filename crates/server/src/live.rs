@@ -17,7 +17,7 @@ use dialtone_drill::Run;
 use dialtone_engine::{
     ActionError, Declaration, Incident, OperatorAction, ProbeAlert, ProbeRefused, TimelineEntry,
 };
-use dialtone_model::{ALL_SERVICES, ServiceMask, Timestamp};
+use dialtone_model::{ServiceMask, Timestamp};
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
@@ -334,19 +334,11 @@ impl Live {
                     .collect();
                 // Each area with the services broken there, or told of as
                 // broken there (data may have come back before calls), in
-                // the order the incidents list them. An area declared with
-                // no service named concerns every service.
+                // the order the incidents list them.
                 let mut broken: Vec<(String, ServiceMask)> = Vec::new();
                 let areas = std::iter::once(inc)
                     .chain(merged.iter().copied())
-                    .flat_map(|i| {
-                        (i.closing_areas().into_iter()).map(|(region, services)| {
-                            let declared_whole = services == 0
-                                && (i.impact.regions.iter())
-                                    .any(|r| r.region == region && r.services == 0);
-                            (region, if declared_whole { ALL_SERVICES } else { services })
-                        })
-                    })
+                    .flat_map(Incident::closing_areas)
                     .filter(|(_, services)| *services != 0);
                 for (region, services) in areas {
                     match broken.iter_mut().find(|(area, _)| *area == region) {
