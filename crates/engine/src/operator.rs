@@ -285,9 +285,22 @@ impl Engine {
         by: &str,
         d: &Declaration,
     ) -> Result<&Incident, ActionError> {
+        let regions = self.affected_regions(&d.regions)?;
+        Ok(self.open_declared(at, by, d, regions)?)
+    }
+
+    /// Opens the incident `d` declares, affecting `regions` (its own
+    /// `regions` not read: [`Engine::declare`] checks them against the
+    /// topology, customer reports name their area and service).
+    pub(crate) fn open_declared(
+        &mut self,
+        at: Timestamp,
+        by: &str,
+        d: &Declaration,
+        regions: Vec<RegionImpact>,
+    ) -> Result<&mut Incident, ActionError> {
         let title = text("title", &d.title, MAX_TITLE_CHARS)?;
         let body = text("first update", &d.body, MAX_BODY_CHARS)?;
-        let regions = self.affected_regions(&d.regions)?;
         let mut inc = Incident::open(self.next_incident_id, at);
         self.next_incident_id += 1;
         inc.title = title;
@@ -302,7 +315,7 @@ impl Engine {
             format!("declared by {by}"),
         );
         self.incidents.push(inc);
-        Ok(&self.incidents[self.incidents.len() - 1])
+        Ok(self.incidents.last_mut().expect("just pushed"))
     }
 
     /// The impact of a declaration's `regions`, each checked against the

@@ -135,25 +135,20 @@ impl Engine {
                 ),
                 MAX_BODY_CHARS,
             ),
-            // Added below with the service reported: a report's area need
+            // The area and service reported, below: a report's area need
             // not be in the topology (the server checks it against its own).
             regions: Vec::new(),
         };
-        let id = self
-            .declare(at, REPORTS_ACTOR, &declaration)
-            .expect("a short, non-empty title and body always declare")
-            .id;
-        let inc = self
-            .incidents
-            .iter_mut()
-            .find(|i| i.id == id)
-            .expect("just declared");
-        inc.impact.regions.push(RegionImpact {
+        let reported = RegionImpact {
             region: region.to_string(),
             services: service.bit(),
             // No KPI measures it: the share of cells affected is unknown.
             share: [0.0; 3],
-        });
+        };
+        let inc = self
+            .open_declared(at, REPORTS_ACTOR, &declaration, vec![reported])
+            .expect("a short, non-empty title and body always declare");
+        let id = inc.id;
         inc.awaiting_approval = true;
         inc.note(
             at,
