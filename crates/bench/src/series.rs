@@ -5,12 +5,10 @@
 //! that a live feed also has (an empty or non-numeric value) are reported in
 //! the row, not as errors; only a file we cannot interpret at all is an error.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
 
 use dialtone_model::Timestamp;
 use time::format_description::BorrowedFormatItem;
@@ -222,13 +220,13 @@ fn line_breaks_in(bytes: &[u8]) -> u64 {
 /// The input, noting its line breaks in [`LineBreaks`] as the parser reads it.
 struct CountingLineBreaks {
     input: Box<dyn Read>,
-    breaks: Rc<RefCell<LineBreaks>>,
+    breaks: LineBreaks,
 }
 
 impl Read for CountingLineBreaks {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.input.read(buf)?;
-        self.breaks.borrow_mut().take(&buf[..n]);
+        self.breaks.take(&buf[..n]);
         Ok(n)
     }
 }
@@ -236,8 +234,8 @@ impl Read for CountingLineBreaks {
 /// A streaming reader of a `timestamp,value[,...]` CSV file, gzip-compressed or not.
 pub struct SeriesReader {
     source_name: String,
+    /// Its input counts the line breaks (`get_ref`, `get_mut`).
     reader: csv::Reader<CountingLineBreaks>,
-    breaks: Rc<RefCell<LineBreaks>>,
     headers: csv::StringRecord,
     record: csv::ByteRecord,
     timestamp_col: usize,
@@ -280,10 +278,9 @@ impl SeriesReader {
         input: Box<dyn Read>,
         source_name: String,
     ) -> Result<SeriesReader, ReadError> {
-        let breaks = Rc::new(RefCell::new(LineBreaks::default()));
         let counted = CountingLineBreaks {
             input,
-            breaks: Rc::clone(&breaks),
+            breaks: LineBreaks::default(),
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -316,7 +313,6 @@ impl SeriesReader {
         Ok(SeriesReader {
             source_name,
             reader,
-            breaks,
             headers,
             record: csv::ByteRecord::new(),
             timestamp_col,
@@ -346,7 +342,7 @@ impl SeriesReader {
         // where reading had got to.
         let read_to = self.reader.position().byte();
         let ends_at = read_to.saturating_sub(1);
-        let line = self.breaks.borrow_mut().line_of(ends_at);
+        let line = self.reader.get_mut().breaks.line_of(ends_at);
         let got = got.map_err(|err| ReadError::Csv {
             source_name: self.source_name.clone(),
             line,
@@ -361,7 +357,7 @@ impl SeriesReader {
             // file holds that byte too: the end of the input ended the row,
             // and the input's last byte, a break, is in its last field.
             let held: u64 = self.record.iter().map(line_breaks_in).sum();
-            let breaks = self.breaks.borrow();
+            let breaks = &self.reader.get_ref().breaks;
             let open_to_the_end = breaks.ended
                 && read_to == breaks.taken
                 && matches!(breaks.last_byte, Some(b'\n' | b'\r'))
