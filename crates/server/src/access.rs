@@ -307,7 +307,8 @@ pub(crate) async fn rate_limit(State(budget): State<Budget>, req: Request, next:
     }
 }
 
-/// Writes one audit row; an operator action is not complete without it.
+/// Writes one audit row; a sign-in or sign-out is not complete without it
+/// (the answer is 503, which the user can retry).
 pub(crate) async fn audit(
     state: &AppState,
     actor: &str,
@@ -315,6 +316,37 @@ pub(crate) async fn audit(
     target: String,
     detail: String,
 ) -> Result<(), ApiError> {
+    write_audit(state, actor, action, target, detail)
+        .await
+        .map_err(|()| {
+            ApiError::Unavailable(format!(
+                "`{action}` was done but the audit log could not be written; the server's log says why"
+            ))
+        })
+}
+
+/// Writes the audit row of an action already done: a row that cannot be
+/// written is logged, not answered, as a client that retries on 5xx would
+/// do the action twice (declare an incident again, resend alerts that
+/// Alertmanager then counts twice).
+pub(crate) async fn audit_done(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: String,
+    detail: String,
+) {
+    let _ = write_audit(state, actor, action, target, detail).await;
+}
+
+/// Writes one audit row, logging why it could not.
+async fn write_audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: String,
+    detail: String,
+) -> Result<(), ()> {
     let entry = AuditEntry {
         at: unix_now(),
         actor: actor.to_string(),
@@ -326,9 +358,6 @@ pub(crate) async fn audit(
         // The database's words stay in the log: the answer may go to
         // someone not signed in (a refused sign-in is audited too).
         tracing::error!(error = %e, ?entry, "could not write the audit log");
-        ApiError::Unavailable(format!(
-            "`{action}` was done but the audit log could not be written; the server's log says why"
-        ))
     })
 }
 

@@ -17,7 +17,7 @@ use dialtone_model::{ALL_SERVICES, Service, ServiceMask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::access::{Principal, audit, unix_now};
+use crate::access::{Principal, audit_done, unix_now};
 use crate::api::parse_json;
 use crate::extract::Body;
 use crate::{ApiError, AppState, MAX_ALERTS_BODY_BYTES};
@@ -158,10 +158,7 @@ pub(crate) async fn receive(
         tracing::warn!(error = %e, "could not keep the probes' alerts for a restart");
     }
     drop(live);
-    // The alerts are taken: a failed audit row (which `audit` logs) must not
-    // make Alertmanager send them again (it retries on an error) and count
-    // them twice.
-    let _ = audit(
+    audit_done(
         &state,
         &who.name,
         "receive_alerts",

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::access::{Principal, audit};
+use crate::access::{Principal, audit_done};
 use crate::console::{SEVERITIES, STATUSES, escape, personalise, region_checkboxes, select};
 use crate::extract::{Body, Path, Query};
 use crate::live::Live;
@@ -85,10 +85,7 @@ async fn operate<T>(
         live.settle(&state.sinks()).await;
         out
     };
-    // Done already: a failed audit row (which `audit` logs as an error)
-    // must not answer 503, or a client that retries on 5xx would declare
-    // the incident, or post the update, twice.
-    let _ = audit(state, &who.name, action, target(&out), detail).await;
+    audit_done(state, &who.name, action, target(&out), detail).await;
     Ok(out)
 }
 
@@ -531,8 +528,7 @@ pub(crate) async fn record_change(
             .expect("known_element found the element under this lock");
         change
     };
-    // Kept already: as for `operate`, a failed audit row is logged, not answered.
-    let _ = audit(
+    audit_done(
         &state,
         &who.name,
         "record_change",
@@ -616,8 +612,7 @@ pub(crate) async fn watch_event(
         live.watch_event(event.clone())
             .expect("known_element found the element under this lock");
     }
-    // Kept already: as for `operate`, a failed audit row is logged, not answered.
-    let _ = audit(
+    audit_done(
         &state,
         &who.name,
         "watch_event",
