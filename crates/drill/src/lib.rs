@@ -112,16 +112,8 @@ impl Run {
 
     /// The twin's regions, in id order: the status page's components.
     pub fn regions(&self) -> Vec<String> {
-        let mut regions: Vec<String> = self
-            .twin
-            .topology()
-            .elements()
-            .iter()
-            .filter_map(|e| e.region.clone())
-            .collect();
-        regions.sort_unstable();
-        regions.dedup();
-        regions
+        let regions = self.twin.topology().regions();
+        regions.into_iter().map(str::to_string).collect()
     }
 }
 

@@ -324,14 +324,9 @@ impl Engine {
     /// concerns every service (subscribers of any hear of it).
     fn affected_regions(&self, regions: &[String]) -> Result<Vec<RegionImpact>, ActionError> {
         let mut impact: Vec<RegionImpact> = Vec::with_capacity(regions.len());
-        let elements = self.topology().elements();
+        let known = self.topology().regions();
         for region in regions {
-            if !elements.iter().any(|e| e.region.as_ref() == Some(region)) {
-                let mut known: Vec<&str> = (elements.iter())
-                    .filter_map(|e| e.region.as_deref())
-                    .collect();
-                known.sort_unstable();
-                known.dedup();
+            if known.binary_search(&region.as_str()).is_err() {
                 return Err(ActionError::UnknownRegion {
                     region: region.clone(),
                     known: known.join(", "),

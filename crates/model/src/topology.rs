@@ -288,6 +288,16 @@ impl Topology {
         &self.elements
     }
 
+    /// The region ids its elements name, each once, in id order.
+    pub fn regions(&self) -> Vec<&str> {
+        let mut regions: Vec<&str> = (self.elements.iter())
+            .filter_map(|e| e.region.as_deref())
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        regions
+    }
+
     pub fn element(&self, i: usize) -> &Element {
         &self.elements[i]
     }
