@@ -276,8 +276,11 @@ impl Twin {
         self.refresh(t);
         let load = telemetry::load_at(t);
         // Two matches may share cells: each cell takes the larger crowd, so
-        // one match's quiet hours never erase the other's load.
-        self.crowd.fill(1.0);
+        // one match's quiet hours never erase the other's load. (Only the
+        // crowds' cells ever leave 1.)
+        for c in &self.plan.crowds {
+            self.crowd[c.cells.clone()].fill(1.0);
+        }
         for c in &self.plan.crowds {
             for (cell, &peak) in c.cells.clone().zip(&c.peak) {
                 self.crowd[cell] = self.crowd[cell].max(c.factor(peak, t));
