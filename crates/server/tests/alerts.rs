@@ -49,6 +49,16 @@ async fn post_alerts(h: &Harness, token: &str, body: serde_json::Value) -> Reply
     .await
 }
 
+/// A server an hour and a half into a healthy twin, the receiver's token
+/// (an operator named `alertmanager`) and a cell its alerts can name.
+async fn receiver() -> (Harness, String, String) {
+    let live = live_after(90);
+    let cell = first_cell(&live);
+    let h = harness(live).await;
+    let token = h.token("alertmanager", Role::Operator).await;
+    (h, token, cell)
+}
+
 /// The server's `/metrics` text, read as `token`.
 async fn metrics_text(h: &Harness, token: &str) -> String {
     send(h.router(), authed("GET", "/metrics", token, None))
@@ -58,10 +68,7 @@ async fn metrics_text(h: &Harness, token: &str) -> String {
 
 #[tokio::test]
 async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
-    let live = live_after(90);
-    let cell = first_cell(&live);
-    let h = harness(live).await;
-    let token = h.token("alertmanager", Role::Operator).await;
+    let (h, token, cell) = receiver().await;
     let mut alerts: Vec<_> = (0..5_000)
         .map(|i| alert("firing", json!({"alertname": format!("NoElement{i}")})))
         .collect();
@@ -84,10 +91,7 @@ async fn a_flood_of_bad_alerts_is_counted_whole_and_named_in_part() {
 
 #[tokio::test]
 async fn a_firing_probe_alert_opens_an_incident_on_its_element() {
-    let live = live_after(90);
-    let cell = first_cell(&live);
-    let h = harness(live).await;
-    let token = h.token("alertmanager", Role::Operator).await;
+    let (h, token, cell) = receiver().await;
     let body = webhook(
         "4",
         json!([
@@ -169,10 +173,7 @@ async fn a_webhook_of_another_version_or_shape_is_refused() {
 /// would be dropped, not sent again.
 #[tokio::test]
 async fn a_wide_outages_notification_is_taken_whole() {
-    let live = live_after(90);
-    let cell = first_cell(&live);
-    let h = harness(live).await;
-    let token = h.token("alertmanager", Role::Operator).await;
+    let (h, token, cell) = receiver().await;
     let alerts: Vec<serde_json::Value> = (0..300)
         .map(|k| {
             let mut a = alert(
