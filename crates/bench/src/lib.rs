@@ -7,6 +7,7 @@
 //! Scoring is pure and deterministic; only the runners read files, and they
 //! feed the detector strictly online, sample by sample, as the server would.
 
+mod csv_lines;
 pub mod ingest;
 pub mod kpi;
 pub mod nab;

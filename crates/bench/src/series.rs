@@ -5,9 +5,10 @@
 //! that a live feed also has (an empty or non-numeric value) are reported in
 //! the row, not as errors; only a file we cannot interpret at all is an error.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+
+use crate::csv_lines::{NumberedCsv, RecordError};
 use std::path::Path;
 
 use dialtone_model::Timestamp;
@@ -38,11 +39,12 @@ pub enum ReadError {
     )]
     Empty { source_name: String },
     #[error(
-        "{source_name}: line 1: the header `{header}` has no `{column}` column; \
+        "{source_name}: line {line}: the header `{header}` has no `{column}` column; \
          expected a header line starting `timestamp,value`"
     )]
     MissingColumn {
         source_name: String,
+        line: u64,
         header: String,
         column: &'static str,
     },
@@ -58,6 +60,20 @@ pub enum ReadError {
         #[source]
         err: TimestampError,
     },
+}
+
+impl ReadError {
+    fn from_record(source_name: &str, err: RecordError) -> ReadError {
+        let source_name = source_name.to_owned();
+        match err {
+            RecordError::Csv { line, err } => ReadError::Csv {
+                source_name,
+                line,
+                err,
+            },
+            RecordError::SpansLines { line } => ReadError::SpansLines { source_name, line },
+        }
+    }
 }
 
 /// A timestamp that is neither `YYYY-MM-DD HH:MM:SS[.ffffff]`, RFC 3339 nor
@@ -105,13 +121,6 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimestampError> {
         .map_err(|_| TimestampError::Unparsed(s.to_owned()))
 }
 
-/// Whether a CSV record runs over more than one line. Rows of our files are
-/// one line each, so this is a stray quote, which would otherwise take every
-/// following line into one field and pass the rest of the file as one row.
-pub(crate) fn spans_lines<'f>(fields: impl IntoIterator<Item = &'f [u8]>) -> bool {
-    (fields.into_iter()).any(|f| f.contains(&b'\n') || f.contains(&b'\r'))
-}
-
 /// The value of a row, or `None` when it is empty, non-numeric or not finite:
 /// such a row is a missing sample, not a reason to stop.
 pub fn parse_value(s: &str) -> Option<f64> {
@@ -141,101 +150,10 @@ impl<'a> Row<'a> {
     }
 }
 
-/// The line breaks (`\n`, `\r\n` at its `\n`, a lone `\r`) in what the CSV
-/// parser has taken in, so that a row's line can be told from the byte its
-/// read ended at: the csv crate's own record position is where its read
-/// began, before the blank lines it skipped and the `\n` left over from the
-/// previous row's `\r\n`.
-#[derive(Debug, Default)]
-struct LineBreaks {
-    /// Bytes taken in so far.
-    taken: u64,
-    /// A `\r` ending the bytes taken so far: a break of its own unless a
-    /// `\n` follows.
-    carriage_return_at: Option<u64>,
-    /// Offsets of the breaks taken in and not yet passed.
-    ahead: VecDeque<u64>,
-    /// Breaks passed.
-    passed: u64,
-    /// The last byte taken, and whether the input has ended: a row the end
-    /// of the input ended (the parser reads past a row's break only for
-    /// the next row) whose last byte is a break ended inside a quote.
-    last_byte: Option<u8>,
-    ended: bool,
-}
-
-impl LineBreaks {
-    /// Notes the breaks in `bytes`, the next taken in; empty at the end.
-    /// The parser asks for more only once it has used up what it took
-    /// before (its buffer is refilled when empty), so every row it reads
-    /// from here on ends in these bytes or later, unless there are none (a
-    /// row that ends the file ends in the bytes before): the breaks taken
-    /// before are passed, and only one read's breaks are ever held, however
-    /// many blank lines the file has.
-    fn take(&mut self, bytes: &[u8]) {
-        if !bytes.is_empty() {
-            self.passed += self.ahead.len() as u64;
-            self.ahead.clear();
-        }
-        if let Some(at) = self.carriage_return_at.take()
-            && bytes.first() != Some(&b'\n')
-        {
-            self.ahead.push_back(at);
-        }
-        for (i, &b) in bytes.iter().enumerate() {
-            let at = self.taken + i as u64;
-            match (b, bytes.get(i + 1)) {
-                (b'\n', _) => self.ahead.push_back(at),
-                (b'\r', None) => self.carriage_return_at = Some(at),
-                (b'\r', Some(&next)) if next != b'\n' => self.ahead.push_back(at),
-                _ => {}
-            }
-        }
-        self.taken += bytes.len() as u64;
-        if let Some(&b) = bytes.last() {
-            self.last_byte = Some(b);
-        }
-        self.ended |= bytes.is_empty();
-    }
-
-    /// The 1-based line of the byte at `offset`, for offsets that never
-    /// decrease from one call to the next.
-    fn line_of(&mut self, offset: u64) -> u64 {
-        while self.ahead.front().is_some_and(|&at| at < offset) {
-            self.ahead.pop_front();
-            self.passed += 1;
-        }
-        self.passed + 1
-    }
-}
-
-/// The line breaks in `bytes`, counted as [`LineBreaks`] counts them.
-fn line_breaks_in(bytes: &[u8]) -> u64 {
-    let mut breaks = LineBreaks::default();
-    breaks.take(bytes);
-    breaks.take(&[]);
-    breaks.ahead.len() as u64
-}
-
-/// The input, noting its line breaks in [`LineBreaks`] as the parser reads it.
-struct CountingLineBreaks {
-    input: Box<dyn Read>,
-    breaks: LineBreaks,
-}
-
-impl Read for CountingLineBreaks {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.input.read(buf)?;
-        self.breaks.take(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// A streaming reader of a `timestamp,value[,...]` CSV file, gzip-compressed or not.
 pub struct SeriesReader {
     source_name: String,
-    /// Its input counts the line breaks (`get_ref`, `get_mut`).
-    reader: csv::Reader<CountingLineBreaks>,
+    reader: NumberedCsv<Box<dyn Read>>,
     headers: csv::StringRecord,
     record: csv::ByteRecord,
     timestamp_col: usize,
@@ -278,32 +196,23 @@ impl SeriesReader {
         input: Box<dyn Read>,
         source_name: String,
     ) -> Result<SeriesReader, ReadError> {
-        let counted = CountingLineBreaks {
-            input,
-            breaks: LineBreaks::default(),
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            // Short rows (a missing value) are missing samples, not a broken file.
-            .flexible(true)
-            .from_reader(counted);
-        let mut headers = csv::StringRecord::new();
-        let got = reader
-            .read_record(&mut headers)
-            .map_err(|err| ReadError::Csv {
-                source_name: source_name.clone(),
-                line: 1,
-                err,
-            })?;
-        if !got {
+        let mut reader = NumberedCsv::new(input);
+        let mut header = csv::ByteRecord::new();
+        let Some(header_line) = reader
+            .read(&mut header)
+            .map_err(|err| ReadError::from_record(&source_name, err))?
+        else {
             return Err(ReadError::Empty { source_name });
-        }
+        };
+        // Not UTF-8: its names will not match, and the error shows it.
+        let headers = csv::StringRecord::from_byte_record_lossy(header);
         let find = |column: &'static str| {
             headers
                 .iter()
                 .position(|h| h.trim() == column)
                 .ok_or_else(|| ReadError::MissingColumn {
                     source_name: source_name.clone(),
+                    line: header_line,
                     header: headers.iter().collect::<Vec<_>>().join(","),
                     column,
                 })
@@ -332,45 +241,12 @@ impl SeriesReader {
 
     /// The next row, or `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, ReadError> {
-        // An error with no position (the input itself failing, such as a
-        // truncated gzip stream) is placed where reading had got to.
-        let got = self.reader.read_byte_record(&mut self.record);
-        // The row ends with the byte before where the next read starts (its
-        // line break, or its last byte at the end of the file). An error
-        // is placed there too: a row that is not UTF-8 has been read
-        // whole, and an input that failed (a truncated gzip stream) stopped
-        // where reading had got to.
-        let read_to = self.reader.position().byte();
-        let ends_at = read_to.saturating_sub(1);
-        let line = self.reader.get_mut().breaks.line_of(ends_at);
-        let got = got.map_err(|err| ReadError::Csv {
-            source_name: self.source_name.clone(),
-            line,
-            err,
-        })?;
-        if !got {
+        let Some(line) = (self.reader)
+            .read(&mut self.record)
+            .map_err(|err| ReadError::from_record(&self.source_name, err))?
+        else {
             return Ok(None);
-        }
-        if spans_lines(&self.record) {
-            // The row started as many lines up as its fields hold breaks
-            // before its last byte. A quote left open to the end of the
-            // file holds that byte too: the end of the input ended the row,
-            // and the input's last byte, a break, is in its last field.
-            let held: u64 = self.record.iter().map(line_breaks_in).sum();
-            let breaks = &self.reader.get_ref().breaks;
-            let open_to_the_end = breaks.ended
-                && read_to == breaks.taken
-                && matches!(breaks.last_byte, Some(b'\n' | b'\r'))
-                && (self.record.iter().next_back())
-                    .is_some_and(|field| field.ends_with(b"\n") || field.ends_with(b"\r"));
-            let line = (line + u64::from(open_to_the_end))
-                .saturating_sub(held)
-                .max(1);
-            return Err(ReadError::SpansLines {
-                source_name: self.source_name.clone(),
-                line,
-            });
-        }
+        };
         let timestamp_bytes = self.record.get(self.timestamp_col).unwrap_or_default();
         let timestamp_error = |err| ReadError::Timestamp {
             source_name: self.source_name.clone(),
@@ -495,6 +371,13 @@ mod tests {
         );
         let e = reader("timestamp,val\n1,2\n").unwrap_err().to_string();
         assert!(e.contains("no `value` column"), "{e}");
+        let e = reader("\r\n\r\ntimestamp,val\r\n1,2\r\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("no `value` column"),
+            "{e}"
+        );
         let mut r = reader("timestamp,value\n1,2\nnoon,3\n").unwrap();
         r.next_row().unwrap();
         let e = r.next_row().unwrap_err().to_string();

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp, spans_lines};
+use crate::csv_lines::{NumberedCsv, RecordError};
+use crate::series::{ReadError, SeriesReader, TimestampError, parse_timestamp};
 use dialtone_model::{Kpi, Sample, SeriesId, SeriesKey, Timestamp, Topology};
 use dialtone_rca::{ChangeEvent, ChangeKind};
 
@@ -403,25 +404,28 @@ pub fn parse_changes(
         line,
         problem,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(problem(1, e.to_string())),
-        None => {
-            return Err(problem(
-                1,
-                "the file is empty; expected a header `timestamp,element,kind,description`".into(),
-            ));
-        }
+    let record_problem = |err| match err {
+        RecordError::Csv { line, err } => problem(line, err.to_string()),
+        RecordError::SpansLines { line } => problem(
+            line,
+            "a quoted field runs on past the end of its line (an unclosed `\"`?); \
+             each change is one line: close the quote, or keep the description on one line"
+                .into(),
+        ),
     };
+    let mut reader = NumberedCsv::new(input);
+    let mut bytes = csv::ByteRecord::new();
+    let Some(header_line) = reader.read(&mut bytes).map_err(record_problem)? else {
+        return Err(problem(
+            1,
+            "the file is empty; expected a header `timestamp,element,kind,description`".into(),
+        ));
+    };
+    let header = csv::StringRecord::from_byte_record_lossy(bytes.clone());
     let column = |name: &str| {
         header.iter().position(|h| h.trim() == name).ok_or_else(|| {
             problem(
-                1,
+                header_line,
                 format!(
                     "the header has no `{name}` column; expected `timestamp,element,kind,description`"
                 ),
@@ -435,20 +439,9 @@ pub fn parse_changes(
         column("description")?,
     );
     let mut changes = Vec::new();
-    for record in records {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            problem(line, e.to_string())
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        if spans_lines(record.iter().map(str::as_bytes)) {
-            return Err(problem(
-                line,
-                "a quoted field runs on past the end of its line (an unclosed `\"`?); \
-                 each change is one line: close the quote, or keep the description on one line"
-                    .into(),
-            ));
-        }
+    while let Some(line) = reader.read(&mut bytes).map_err(record_problem)? {
+        let record = csv::StringRecord::from_byte_record(bytes.clone())
+            .map_err(|e| problem(line, format!("{e}; save the file as UTF-8")))?;
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let at = parse_timestamp(field(t_col))
             .map_err(|e: TimestampError| problem(line, e.to_string()))?;
@@ -650,6 +643,34 @@ mod tests {
         assert!(
             err(&format!("{head}-1,cell-1,config,x\n")).contains("line 2: timestamp -1 is not")
         );
+        // Blank lines and `\r\n` endings count as the lines they are.
+        for ending in ["\n", "\r\n", "\r"] {
+            let text = [
+                "",
+                "timestamp,element,kind,description",
+                "0,cell-1,config,x",
+                "",
+                "",
+            ]
+            .join(ending)
+                + "0,ghost,config,x"
+                + ending;
+            let e = err(&text);
+            assert!(
+                e.starts_with("c.csv: line 5: unknown element"),
+                "{text:?}: {e}"
+            );
+            let e = err(&text.replace(",description", ",note"));
+            assert!(e.starts_with("c.csv: line 2: the header has no"), "{e}");
+        }
+        let e = parse(&format!("{head}0,cell-1,config,caf\u{e9}\n"));
+        assert_eq!(e.unwrap()[0].description, "caf\u{e9}");
+        let mut latin1 = head.as_bytes().to_vec();
+        latin1.extend(b"0,cell-1,config,caf\xe9\n");
+        let e = parse_changes(&latin1[..], "c.csv", &t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("UTF-8"), "{e}");
     }
 
     proptest! {
