@@ -477,6 +477,12 @@ impl SqliteStore {
     }
 }
 
+/// The surge baseline's reports and the latest report's time, which both
+/// search `reports_by_time` (`0010_reports_by_time.sql`).
+const COUNTED_REPORTS_SINCE: &str =
+    "SELECT at, area, problem FROM reports WHERE at >= ?1 AND counted ORDER BY at, id";
+const LATEST_REPORT_AT: &str = "SELECT MAX(at) FROM reports";
+
 impl NotifyStore for SqliteStore {
     fn add_subscriber<'a>(
         &'a self,
@@ -819,19 +825,17 @@ impl NotifyStore for SqliteStore {
 
     fn reports_since(&self, at: i64) -> BoxFuture<'_, Result<Vec<CountedReport>, StoreError>> {
         Box::pin(async move {
-            let rows = sqlx::query_as(
-                "SELECT at, area, problem FROM reports WHERE at >= ?1 AND counted ORDER BY at, id",
-            )
-            .bind(at)
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query_as(COUNTED_REPORTS_SINCE)
+                .bind(at)
+                .fetch_all(&self.pool)
+                .await?;
             Ok(rows)
         })
     }
 
     fn latest_report_at(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar("SELECT MAX(at) FROM reports")
+            Ok(sqlx::query_scalar(LATEST_REPORT_AT)
                 .fetch_one(&self.pool)
                 .await?)
         })
@@ -1283,6 +1287,24 @@ mod tests {
             .await)
             .expect("stores");
         assert_eq!(s.latest_report_at().await.expect("reads"), Some(400));
+    }
+
+    #[tokio::test]
+    async fn report_times_are_read_from_an_index_not_the_whole_table() {
+        let (_dir, s) = store().await;
+        for query in [COUNTED_REPORTS_SINCE, LATEST_REPORT_AT] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}"))
+                    .bind(0)
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("plans");
+            let steps: Vec<&str> = plan.iter().map(|(.., detail)| detail.as_str()).collect();
+            // Without an index on `at`, every row is read.
+            let searched =
+                |step: &&str| step.starts_with("SEARCH reports USING") && step.contains("INDEX");
+            assert!(steps.iter().all(searched), "{query}: {steps:?}");
+        }
     }
 
     #[tokio::test]
