@@ -326,14 +326,18 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
+        // A group of its own, so that stopping it stops what it started.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| could_not_run(&m.destination, e))?;
+    let mut group = StopGroupUnlessExited(child.id());
     let run = exit_status(&mut child);
     let (status, said) = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
         .await
         .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
         .map_err(|e| could_not_run(&m.destination, e))?;
+    group.0 = None;
     if status.success() {
         Ok(())
     } else {
@@ -342,6 +346,27 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
             m.destination,
             String::from_utf8_lossy(&said).trim()
         )))
+    }
+}
+
+/// A running mitigation command's process group (its id is the command's),
+/// killed when this is dropped before the command is seen to exit: on a
+/// timeout, or when delivery is abandoned. Killing the command alone would
+/// leave what it started (a shell script's `drain-site`) running beside the
+/// retry. A command that exited may leave helpers in the background on
+/// purpose; they are left alone. Until the command is waited for, its
+/// process is not reaped, so the group id cannot have been reused.
+struct StopGroupUnlessExited(Option<u32>);
+
+impl Drop for StopGroupUnlessExited {
+    fn drop(&mut self) {
+        let group = (self.0)
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(group) = group {
+            // Already gone is fine: the group may have ended on its own.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
     }
 }
 
@@ -608,5 +633,46 @@ mod tests {
             matches!(&err, SendError::Transient(e) if e.contains("took over 1 s")),
             "{err:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_command_is_stopped_with_what_it_started() {
+        let courier = Courier::new(&NotifyConfig::default()).expect("builds");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pid_file = dir.path().join("helper.pid");
+        // A script whose helper outlives a kill of the script alone.
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let run = OutboxItem {
+            key: "mitigation/7/drain/site-3".into(),
+            channel: "command".into(),
+            destination: "/bin/sh".into(),
+            subject: String::new(),
+            body: serde_json::json!({"args": ["-c", script], "timeout_secs": 1}).to_string(),
+            secret: None,
+            event_at: 0,
+        };
+        let err = courier.send(&run).await.expect_err("stopped after 1 s");
+        assert!(matches!(&err, SendError::Transient(_)), "{err:?}");
+        let helper = std::fs::read_to_string(&pid_file).expect("the script started its helper");
+        let status = std::path::Path::new("/proc")
+            .join(helper.trim())
+            .join("stat");
+        // Killed, it is gone once reaped; until then a zombie (`Z`).
+        let stopped = || {
+            std::fs::read_to_string(&status).map_or(true, |stat| {
+                stat.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+        };
+        for _ in 0..50 {
+            if stopped() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the helper {} still runs", helper.trim());
     }
 }
