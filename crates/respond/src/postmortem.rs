@@ -56,7 +56,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let mut md = String::new();
     let first = |kind: TimelineKind| inc.timeline.iter().find(|e| e.kind == kind).map(|e| e.at);
     let opened = inc.opened_at;
-    let mitigated = first(TimelineKind::Mitigated);
+    let fired = first(TimelineKind::Mitigated);
     let recovered = inc.monitoring_at.or(inc.resolved_at);
     let _ = writeln!(
         md,
@@ -93,14 +93,28 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
             minutes(opened, Some(at))
         );
     }
-    for (what, at) in [
-        ("root cause named", named),
-        ("acknowledged", inc.operator.acknowledged_at),
-        ("mitigated", mitigated),
-        ("service recovered (monitoring)", inc.monitoring_at),
-        ("resolved", inc.resolved_at),
+    // A rule firing queues its action; whether the action was carried out
+    // is its delivery, counted under Communications.
+    let mitigations: Vec<&Sent> = (sent.iter())
+        .filter(|s| matches!(s.channel.as_str(), "mitigation" | "command"))
+        .collect();
+    let none_delivered = !mitigations.is_empty() && !mitigations.iter().any(|s| s.delivered);
+    for (what, at, caveat) in [
+        ("root cause named", named, ""),
+        ("acknowledged", inc.operator.acknowledged_at, ""),
+        (
+            "mitigation fired",
+            fired,
+            if none_delivered {
+                " (none delivered)"
+            } else {
+                ""
+            },
+        ),
+        ("service recovered (monitoring)", inc.monitoring_at, ""),
+        ("resolved", inc.resolved_at, ""),
     ] {
-        let _ = writeln!(md, "| {what} | {} |", minutes(opened, at));
+        let _ = writeln!(md, "| {what} | {}{caveat} |", minutes(opened, at));
     }
     let outage_minutes = recovered.map_or(0, |r| (r - opened).max(0) / 60);
     let _ = writeln!(

@@ -121,7 +121,28 @@ fn failover_closes_the_loop_from_detection_to_resolved() {
     assert_eq!(inc.status, IncidentStatus::Resolved);
     let report = dialtone_respond::postmortem::render(inc, &[]);
     assert!(report.contains("mitigation 'fail over to the standby' fired on"));
-    assert!(!report.contains("| mitigated | not reached |"), "{report}");
+    let fired = inc
+        .timeline
+        .iter()
+        .find(|e| e.kind == TimelineKind::Mitigated);
+    let minutes = (fired.expect("fired").at - inc.opened_at) / 60;
+    assert!(
+        report.contains(&format!("| mitigation fired | {minutes} min |")),
+        "{report}"
+    );
+    let sent = |delivered| dialtone_respond::postmortem::Sent {
+        channel: "command".into(),
+        delivered,
+    };
+    let undelivered = dialtone_respond::postmortem::render(inc, &[sent(false), sent(false)]);
+    assert!(
+        undelivered.contains(&format!(
+            "| mitigation fired | {minutes} min (none delivered) |"
+        )),
+        "{undelivered}"
+    );
+    let retried = dialtone_respond::postmortem::render(inc, &[sent(false), sent(true)]);
+    assert!(!retried.contains("none delivered"), "{retried}");
     assert!(report.contains("Subscriber-minutes lost"));
 
     let pages: Vec<&PageAction> = out
@@ -354,24 +375,33 @@ fn a_long_outage_is_never_silent_for_longer_than_the_cadence() {
     );
 }
 
-/// An incident an earlier run left open, announced, paged and acknowledged,
-/// comes back after a restart without a second announcement, page or
-/// mitigation.
+/// An incident an earlier run left open, announced and paged, acknowledged
+/// an hour ago or paged a minute ago and not yet due an escalation, comes
+/// back after a restart without a second announcement, page or mitigation.
 #[test]
 fn a_carried_over_incident_is_not_announced_paged_or_mitigated_again() {
+    for (acknowledged_by, left_secs_ago) in [(Some("ada"), 3600), (None, 60)] {
+        let effects = review_carried_over(acknowledged_by, left_secs_ago);
+        assert!(effects.is_empty(), "{acknowledged_by:?}: {effects:?}");
+    }
+}
+
+/// The first review after a restart of an incident the earlier run left
+/// `left_secs_ago`.
+fn review_carried_over(acknowledged_by: Option<&str>, left_secs_ago: i64) -> Vec<Effect> {
     let twin = TwinConfig {
         cells: 60,
         ..TwinConfig::default()
     };
     let start = twin.start;
     let mut run = Run::new(twin, EngineConfig::default(), 1).expect("twin builds");
-    let mut left = dialtone_engine::Incident::open(9, start - 3600);
+    let left_at = start - left_secs_ago;
+    let mut left = dialtone_engine::Incident::open(9, left_at);
     left.title = "Calls disrupted in North".into();
     left.severity = Severity::Critical;
     left.status = IncidentStatus::Identified;
     left.root_cause = Some(run.twin().ground_truth()[0].root_cause.to_string());
-    // Acknowledged: nobody is owed an escalation either.
-    left.operator.acknowledged_by = Some("ada".into());
+    left.operator.acknowledged_by = acknowledged_by.map(str::to_owned);
     for (kind, public_body) in [
         (
             TimelineKind::Detected,
@@ -382,7 +412,7 @@ fn a_carried_over_incident_is_not_announced_paged_or_mitigated_again() {
     ] {
         left.timeline.push(dialtone_engine::TimelineEntry {
             incident: 9,
-            at: start - 3600,
+            at: left_at,
             kind,
             status: IncidentStatus::Identified,
             public_body: public_body.into(),
@@ -391,6 +421,5 @@ fn a_carried_over_incident_is_not_announced_paged_or_mitigated_again() {
     }
     run.engine_mut().adopt(left);
     let mut responder = Responder::new(act_on_everything());
-    let effects = responder.review(start, run.engine_mut());
-    assert!(effects.is_empty(), "{effects:?}");
+    responder.review(start, run.engine_mut())
 }
