@@ -146,7 +146,8 @@ pub struct RedundantSet {
     /// sets of order 2 and more together, disjoint from the shared causes so
     /// that the two are never counted twice.
     pub combination_probability: f64,
-    /// What the dependents lose when the set fails (the worst dependent).
+    /// What the endpoints lose when the set fails: its groups' dependents
+    /// losing the services those groups carry, and all that follows.
     pub loss: Loss,
 }
 
@@ -232,20 +233,20 @@ impl Causes<'_, '_> {
 /// one needing any of the same 3 stands, whichever the file lists first),
 /// and per service the members down that take down the least tolerant group
 /// carrying it (`u32::MAX` for a service no group carries); with the
-/// groups' dependents and the worst loss among them.
+/// groups' dependents, what each loses when the set fails (the services of
+/// its groups on the set), and what the endpoints lose then.
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
     needed: [u32; Service::ALL.len()],
     deps: Vec<usize>,
+    deps_losing: Vec<(u32, ServiceMask)>,
     loss: Loss,
 }
 
-pub(crate) fn analyse(
-    net: &Network<'_>,
-    single: &[crate::blast::SingleFailure],
-) -> Vec<RedundantSet> {
+pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
     let t = net.topology;
+    let mut propagator = Propagator::new(net);
     let mut sets: HashMap<Vec<usize>, SetToAssess> = HashMap::new();
     for (gi, g) in t.groups().iter().enumerate() {
         let tolerance = net.group_tolerance[gi];
@@ -259,6 +260,7 @@ pub(crate) fn analyse(
             tolerance,
             needed: [u32::MAX; Service::ALL.len()],
             deps: Vec::new(),
+            deps_losing: Vec::new(),
             loss: Loss::default(),
         });
         set.tolerance = set.tolerance.min(tolerance);
@@ -268,15 +270,16 @@ pub(crate) fn analyse(
             }
         }
         set.deps.push(g.dependent);
+        (set.deps_losing).push((g.dependent as u32, net.group_services[gi]));
     }
     let mut ranked: Vec<SetToAssess> = (sets.into_values())
         .map(|mut set| {
             set.deps.sort_unstable();
             set.deps.dedup();
-            set.loss = (set.deps.iter())
-                .map(|&d| single[d].loss)
-                .max_by_key(|l| (l.subscribers, l.cells))
-                .unwrap_or_default();
+            // Every member down fails each of the set's groups (none
+            // tolerates all its members lost).
+            propagator.run_losing(set.deps_losing.iter().copied());
+            set.loss = propagator.loss();
             set
         })
         .filter(|s| s.loss.cells > 0)
@@ -297,7 +300,6 @@ pub(crate) fn analyse(
         position,
         memo: HashMap::new(),
     };
-    let mut propagator = Propagator::new(net);
     let mut out = Vec::new();
     for SetToAssess {
         members,
@@ -305,6 +307,7 @@ pub(crate) fn analyse(
         needed,
         deps,
         loss,
+        ..
     } in ranked
     {
         // The services the groups carry through the members.
@@ -643,6 +646,55 @@ mod tests {
         assert_eq!(shared, ["power"], "{pool:#?}");
         // The members themselves are the only pair: not the resolvers.
         assert_eq!(pool.order_2, 1, "{pool:#?}");
+    }
+
+    /// A resolver pair that one SMF needs for data alone and another for
+    /// everything. The pair failing takes data from the first SMF's cell
+    /// (not voice from the cell needing that SMF for voice alone) and
+    /// everything from the second's: not the first SMF's whole loss, nor
+    /// only one dependent's.
+    #[test]
+    fn a_sets_loss_is_what_its_failure_takes() {
+        let cell = |id: &str, subscribers| {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = subscribers;
+            cell
+        };
+        let mut elements = vec![
+            cell("cell-a", 1_000),
+            cell("cell-b", 300),
+            cell("cell-c", 50),
+        ];
+        for id in ["smf-1", "smf-2", "dns-1", "dns-2"] {
+            elements.push(Element::new(id, ElementKind::CoreInstance));
+        }
+        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        };
+        let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
+        let resolvers = ["dns-1", "dns-2"];
+        let deps = vec![
+            needs("smf-1", &resolvers, Redundancy::AnyOf, data),
+            needs("smf-2", &resolvers, Redundancy::AnyOf, all),
+            needs("cell-a", &["smf-1"], Redundancy::All, all),
+            needs("cell-b", &["smf-1"], Redundancy::All, Service::Voice.bit()),
+            needs("cell-c", &["smf-2"], Redundancy::All, all),
+        ];
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let pair = (a.redundant_sets.iter())
+            .find(|s| s.members == resolvers)
+            .expect("the pair is assessed");
+        assert_eq!(
+            (pair.loss.cells, pair.loss.subscribers),
+            (2, 1_050),
+            "{pair:#?}"
+        );
+        // Registration, voice, data.
+        assert_eq!(pair.loss.subscribers_by_service, [50, 50, 1_050]);
     }
 
     /// A cell behind `groups` (members, redundancy, services) and the

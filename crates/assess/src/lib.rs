@@ -132,7 +132,7 @@ pub fn assess(
         done: 0,
         total: 1,
     });
-    let redundant_sets = cutsets::analyse(&net, &single);
+    let redundant_sets = cutsets::analyse(&net);
     progress(Progress {
         stage: "availability",
         done: 0,
