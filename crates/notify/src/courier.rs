@@ -332,12 +332,11 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
         .spawn()
         .map_err(|e| could_not_run(&m.destination, e))?;
     let mut group = StopGroupUnlessExited(child.id());
-    let run = exit_status(&mut child);
+    let run = exit_status(&mut child, &mut group);
     let (status, said) = tokio::time::timeout(Duration::from_secs(timeout_secs), run)
         .await
         .map_err(|_| SendError::Transient(format!("{} took over {timeout_secs} s", m.destination)))?
         .map_err(|e| could_not_run(&m.destination, e))?;
-    group.0 = None;
     if status.success() {
         Ok(())
     } else {
@@ -354,8 +353,9 @@ async fn run_command(m: &OutboxItem) -> Result<(), SendError> {
 /// timeout, or when delivery is abandoned. Killing the command alone would
 /// leave what it started (a shell script's `drain-site`) running beside the
 /// retry. A command that exited may leave helpers in the background on
-/// purpose; they are left alone. Until the command is waited for, its
-/// process is not reaped, so the group id cannot have been reused.
+/// purpose; they are left alone: `exit_status` disarms this as it reaps
+/// the command. Until then the command's process holds the group id, which
+/// so cannot have been reused.
 struct StopGroupUnlessExited(Option<u32>);
 
 impl Drop for StopGroupUnlessExited {
@@ -387,6 +387,7 @@ fn could_not_run(program: &str, e: std::io::Error) -> SendError {
 /// it.
 async fn exit_status(
     child: &mut tokio::process::Child,
+    group: &mut StopGroupUnlessExited,
 ) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
     use tokio::io::AsyncReadExt;
     let mut stderr = (child.stderr.take()).expect("run_command spawns it with its stderr piped");
@@ -401,12 +402,17 @@ async fn exit_status(
         tokio::pin!(read_to_end);
         tokio::select! {
             status = child.wait() => {
+                group.0 = None;
                 // What it wrote just before it exited, as far as it comes at once.
                 let _ = tokio::time::timeout(Duration::from_millis(100), read_to_end).await;
                 status?
             }
             // Closed: only the exit is left to wait for.
-            () = &mut read_to_end => child.wait().await?,
+            () = &mut read_to_end => {
+                let status = child.wait().await;
+                group.0 = None;
+                status?
+            }
         }
     };
     Ok((status, said))
