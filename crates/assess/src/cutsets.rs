@@ -146,8 +146,9 @@ pub struct RedundantSet {
     /// sets of order 2 and more together, disjoint from the shared causes so
     /// that the two are never counted twice.
     pub combination_probability: f64,
-    /// What the endpoints lose when the set fails: its groups' dependents
-    /// losing the services those groups carry, and all that follows.
+    /// What the endpoints lose when the set fails: every member down, for
+    /// everything that needs them (its groups' dependents for the services
+    /// those groups carry, and whatever else needs a member).
     pub loss: Loss,
 }
 
@@ -233,14 +234,12 @@ impl Causes<'_, '_> {
 /// one needing any of the same 3 stands, whichever the file lists first),
 /// and per service the members down that take down the least tolerant group
 /// carrying it (`u32::MAX` for a service no group carries); with the
-/// groups' dependents, what each loses when the set fails (the services of
-/// its groups on the set), and what the endpoints lose then.
+/// groups' dependents, and what the endpoints lose when every member fails.
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
     needed: [u32; Service::ALL.len()],
     deps: Vec<usize>,
-    deps_losing: Vec<(u32, ServiceMask)>,
     loss: Loss,
 }
 
@@ -260,7 +259,6 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             tolerance,
             needed: [u32::MAX; Service::ALL.len()],
             deps: Vec::new(),
-            deps_losing: Vec::new(),
             loss: Loss::default(),
         });
         set.tolerance = set.tolerance.min(tolerance);
@@ -270,15 +268,13 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             }
         }
         set.deps.push(g.dependent);
-        (set.deps_losing).push((g.dependent as u32, net.group_services[gi]));
     }
     let mut ranked: Vec<SetToAssess> = (sets.into_values())
         .map(|mut set| {
             set.deps.sort_unstable();
             set.deps.dedup();
-            // Every member down fails each of the set's groups (none
-            // tolerates all its members lost).
-            propagator.run_losing(set.deps_losing.iter().copied());
+            let members: Vec<u32> = set.members.iter().map(|&m| m as u32).collect();
+            propagator.run(&members);
             set.loss = propagator.loss();
             set
         })
@@ -307,7 +303,6 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
         needed,
         deps,
         loss,
-        ..
     } in ranked
     {
         // The services the groups carry through the members.
@@ -651,8 +646,8 @@ mod tests {
     /// A resolver pair that one SMF needs for data alone and another for
     /// everything. The pair failing takes data from the first SMF's cell
     /// (not voice from the cell needing that SMF for voice alone) and
-    /// everything from the second's: not the first SMF's whole loss, nor
-    /// only one dependent's.
+    /// everything from the second's and from a cell needing two of three
+    /// resolvers: not the first SMF's whole loss, nor only one dependent's.
     #[test]
     fn a_sets_loss_is_what_its_failure_takes() {
         let cell = |id: &str, subscribers| {
@@ -664,8 +659,9 @@ mod tests {
             cell("cell-a", 1_000),
             cell("cell-b", 300),
             cell("cell-c", 50),
+            cell("cell-x", 7),
         ];
-        for id in ["smf-1", "smf-2", "dns-1", "dns-2"] {
+        for id in ["smf-1", "smf-2", "dns-1", "dns-2", "dns-3"] {
             elements.push(Element::new(id, ElementKind::CoreInstance));
         }
         let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
@@ -682,6 +678,14 @@ mod tests {
             needs("cell-a", &["smf-1"], Redundancy::All, all),
             needs("cell-b", &["smf-1"], Redundancy::All, Service::Voice.bit()),
             needs("cell-c", &["smf-2"], Redundancy::All, all),
+            // Not behind the pair's groups, but needing two of three
+            // resolvers: lost with the pair all the same.
+            needs(
+                "cell-x",
+                &["dns-1", "dns-2", "dns-3"],
+                Redundancy::KOfN(2),
+                all,
+            ),
         ];
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});
@@ -690,11 +694,11 @@ mod tests {
             .expect("the pair is assessed");
         assert_eq!(
             (pair.loss.cells, pair.loss.subscribers),
-            (2, 1_050),
+            (3, 1_057),
             "{pair:#?}"
         );
         // Registration, voice, data.
-        assert_eq!(pair.loss.subscribers_by_service, [50, 50, 1_050]);
+        assert_eq!(pair.loss.subscribers_by_service, [57, 57, 1_057]);
     }
 
     /// A cell behind `groups` (members, redundancy, services) and the

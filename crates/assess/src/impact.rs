@@ -68,11 +68,6 @@ impl<'n, 't> Propagator<'n, 't> {
 
     /// Fails `seeds` completely and propagates.
     pub fn run(&mut self, seeds: &[u32]) {
-        self.run_losing(seeds.iter().map(|&s| (s, ALL_SERVICES)));
-    }
-
-    /// Takes each seed's services from it and propagates.
-    pub fn run_losing(&mut self, seeds: impl IntoIterator<Item = (u32, ServiceMask)>) {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             // Wrapped: old stamps could alias the new one.
@@ -82,8 +77,8 @@ impl<'n, 't> Propagator<'n, 't> {
         }
         self.touched.clear();
         self.failed_redundant_groups.clear();
-        for (s, bits) in seeds {
-            self.lose(s, bits);
+        for &s in seeds {
+            self.lose(s, ALL_SERVICES);
         }
         while let Some((e, bits)) = self.queue.pop() {
             for &g in self.net.member_of(e as usize) {
