@@ -451,30 +451,30 @@ impl Incident {
 
     fn refresh_impact(&mut self, claimed: &Observations, view: &View<'_>) {
         let topology = view.explainer.topology();
+        // Its cause's predicted impact and those of the incidents merged
+        // into it: it claims their symptoms, and tells their areas.
+        let impacts: Vec<ImpactSet> = (self.foci(topology))
+            .map(|f| view.explainer.impact(f))
+            .collect();
         let cells: Vec<(usize, ServiceMask)> = match self.root {
-            Some(root) => view
-                .explainer
-                .impact(root)
-                .iter()
-                .map(|&(e, m)| (e as usize, m))
-                .collect(),
+            Some(_) => {
+                let mut predicted: BTreeMap<usize, ServiceMask> = BTreeMap::new();
+                for &(e, lost) in impacts.iter().flat_map(|impact| impact.iter()) {
+                    *predicted.entry(e as usize).or_default() |= lost;
+                }
+                predicted.into_iter().collect()
+            }
             // No root yet: what is broken, as far as the likeliest cause so
-            // far explains it. A settling incident claims every broken unit,
-            // and a stray blip in another region named that region in the
-            // first public update (probed); all that is broken where the
-            // best guess explains nothing.
+            // far (and the causes merged in) explains it. A settling
+            // incident claims every broken unit, and a stray blip in
+            // another region named that region in the first public update
+            // (probed); all that is broken where the guesses explain nothing.
             None => {
                 let broken = claimed.broken.iter().map(|(&e, &m)| (e, m));
-                let explained: Vec<(usize, ServiceMask)> = match self.focus(topology) {
-                    Some(guess) => {
-                        let impact = view.explainer.impact(guess);
-                        broken
-                            .clone()
-                            .filter(|&(e, _)| in_impact(&impact, e))
-                            .collect()
-                    }
-                    None => Vec::new(),
-                };
+                let explained: Vec<(usize, ServiceMask)> = broken
+                    .clone()
+                    .filter(|&(e, _)| impacts.iter().any(|impact| in_impact(impact, e)))
+                    .collect();
                 if explained.is_empty() {
                     broken.collect()
                 } else {

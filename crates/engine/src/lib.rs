@@ -1243,6 +1243,15 @@ mod tests {
         // Of y's trouble, in y's area.
         assert!(last.public_body.contains("South"), "{}", last.public_body);
         assert_eq!(target.watch.as_ref(), Some(&watch));
+        // And so it stays, minute after minute, while y's fault lasts (x's
+        // area too: the impact of a named cause is what it breaks).
+        run_with(&mut engine, Y_FAILS + 8..Y_FAILS + 12, level);
+        let target = &engine.incidents()[0];
+        let regions: Vec<&str> = (target.impact.regions.iter())
+            .map(|r| r.region.as_str())
+            .collect();
+        assert!(regions.contains(&"south"), "{target:#?}");
+        assert!(target.title.contains("South"), "{}", target.title);
     }
 
     #[test]
