@@ -1,7 +1,7 @@
 //! Statuspage v2 shapes (see `shared/reference/formats.md`): field names and
 //! enums exactly as Atlassian's public API has them, so existing clients work.
 
-use dialtone_engine::{Incident, region_name};
+use dialtone_engine::{Incident, TimelineEntry, region_name};
 use dialtone_model::{ComponentStatus, Service, Severity, Timestamp};
 use serde::Serialize;
 
@@ -263,12 +263,12 @@ pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
                     })
         })
         .collect();
-    let updates = inc
-        .timeline
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, e)| e.kind.is_public())
+    // Numbered among the public entries alone: numbers counting the whole
+    // timeline would show where internal entries (pages, assignments) lie.
+    let public: Vec<&TimelineEntry> = (inc.timeline.iter())
+        .filter(|e| e.kind.is_public())
+        .collect();
+    let updates = (public.into_iter().enumerate().rev())
         .map(|(n, e)| IncidentUpdate {
             id: format!("{id}-{n}"),
             status: e.status.as_str(),
