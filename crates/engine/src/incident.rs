@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dialtone_model::{
-    ALL_SERVICES, Candidate, ElementId, ElementKind, Impact, IncidentStatus, RegionImpact,
-    SeriesId, SeriesKey, Service, ServiceMask, Severity, Timestamp, Topology,
+    ALL_SERVICES, Candidate, ComponentStatus, ElementId, ElementKind, Impact, IncidentStatus,
+    RegionImpact, SeriesId, SeriesKey, Service, ServiceMask, Severity, Timestamp, Topology,
 };
 use dialtone_rca::{Explainer, ImpactSet, Observations};
 use serde::{Deserialize, Serialize};
@@ -164,6 +164,14 @@ pub struct Incident {
     /// impact, worked out again each minute, never rates it below that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merged_severity: Option<Severity>,
+    /// When what the public sees of the incident besides its updates last
+    /// changed (see [`PublicFace`]): Statuspage's `updated_at` moves then too.
+    #[serde(default)]
+    pub(crate) public_changed_at: Timestamp,
+    /// The face last noted; none before the first note (an incident
+    /// stored by an earlier version too: not a change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_face: Option<PublicFace>,
     /// The last minute some of the scope's services were silent, which
     /// counts as not quiet (see [`Incident::unobserved_units`]).
     #[serde(skip)]
@@ -240,6 +248,8 @@ impl Incident {
             scope: BTreeMap::new(),
             merged_causes: Vec::new(),
             merged_severity: None,
+            public_changed_at: at,
+            public_face: None,
             last_unobserved_at: Timestamp::MIN,
             onset: None,
             unobserved_noted_in: None,
@@ -281,6 +291,7 @@ impl Incident {
         let first_minute = self.title.is_empty();
         let verdict = ranked.and_then(|ranked| self.consider(at, ranked, view));
         self.refresh_impact(claimed, view);
+        self.note_public_face(at);
         self.chart_more(claimed, view);
         if first_minute {
             let detail = self.detected_detail(view.explainer.topology());
@@ -746,13 +757,29 @@ impl Incident {
         !self.awaiting_approval
     }
 
-    /// When the public last heard of the incident: its latest public
-    /// timeline entry. `updated_at` also moves with internal notes (paging,
-    /// reminders), whose timing the status page must not show.
+    /// When what the public sees of the incident last changed: its latest
+    /// public timeline entry, or a change of its title, rating or the
+    /// component statuses its impact sets, if later. `updated_at` also
+    /// moves with internal notes (paging, reminders), whose timing the
+    /// status page must not show.
     pub fn public_updated_at(&self) -> Timestamp {
         (self.timeline.iter().rev())
             .find(|e| e.kind.is_public())
             .map_or(self.opened_at, |e| e.at)
+            .max(self.public_changed_at)
+    }
+
+    /// Notes at `at` whether the public face changed since last noted.
+    fn note_public_face(&mut self, at: Timestamp) {
+        let face = PublicFace::of(self);
+        match &self.public_face {
+            Some(noted) if *noted == face => {}
+            Some(_) => {
+                self.public_face = Some(face);
+                self.public_changed_at = self.public_changed_at.max(at);
+            }
+            None => self.public_face = Some(face),
+        }
     }
 
     /// Writes an internal timeline entry (paging, mitigation, notification):
@@ -772,6 +799,8 @@ impl Incident {
         detail: String,
     ) -> TimelineEntry {
         self.updated_at = at;
+        // Operator actions change the rating or title before they record.
+        self.note_public_face(at);
         let entry = TimelineEntry {
             incident: self.id,
             at,
@@ -782,6 +811,37 @@ impl Incident {
         };
         self.timeline.push(entry.clone());
         entry
+    }
+}
+
+/// What the status page shows of an incident besides its updates: its
+/// title, its rating (Statuspage's `impact`), per region the status each
+/// service's component takes from it, and the conference callers it hits.
+/// Shares of cells move minute by minute; only a status crossing one of
+/// [`ComponentStatus::from_affected_share`]'s bounds shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PublicFace {
+    title: String,
+    severity: Severity,
+    components: Vec<(String, [ComponentStatus; 3])>,
+    conference_participants: u64,
+}
+
+impl PublicFace {
+    fn of(inc: &Incident) -> PublicFace {
+        PublicFace {
+            title: inc.title.clone(),
+            severity: inc.severity,
+            components: (inc.impact.regions.iter())
+                .map(|r| {
+                    (
+                        r.region.clone(),
+                        r.share.map(ComponentStatus::from_affected_share),
+                    )
+                })
+                .collect(),
+            conference_participants: inc.impact.conference_participants_affected,
+        }
     }
 }
 
@@ -976,6 +1036,43 @@ mod tests {
     use dialtone_model::RegionImpact;
 
     use super::*;
+
+    /// What Statuspage clients poll: `updated_at` moves when a component
+    /// the incident sets changes status, its title or its rating, with no
+    /// update written; not when a share moves within one status, nor when
+    /// the first note learns the face of an incident stored without one.
+    #[test]
+    fn the_public_face_moves_public_updated_at() {
+        let mut inc = Incident::open(1, 1_000);
+        inc.impact = impact(&["north"]);
+        inc.impact.regions[0].share = [0.0, 0.05, 0.0];
+        inc.note_public_face(1_060);
+        assert_eq!(inc.public_updated_at(), 1_000, "first noted: no change");
+        let noted = |inc: &mut Incident, at| {
+            inc.note_public_face(at);
+            inc.public_updated_at()
+        };
+        inc.impact.regions[0].share = [0.0, 0.08, 0.0];
+        assert_eq!(noted(&mut inc, 1_120), 1_000, "still degraded");
+        inc.impact.regions[0].share = [0.0, 0.6, 0.0];
+        assert_eq!(noted(&mut inc, 1_180), 1_180, "now a major outage");
+        inc.title = "Calls disrupted in North".into();
+        assert_eq!(noted(&mut inc, 1_240), 1_240);
+        inc.severity = Severity::Critical;
+        assert_eq!(noted(&mut inc, 1_300), 1_300);
+        inc.impact.conference_participants_affected = 40;
+        assert_eq!(noted(&mut inc, 1_360), 1_360);
+        // An operator's action records after changing the rating.
+        let entry = inc.note(1_420, TimelineKind::Paged, String::new());
+        assert_eq!(noted(&mut inc, 1_480), 1_360, "{entry:?}");
+        inc.severity = Severity::Major;
+        inc.note(1_540, TimelineKind::SeverityChanged, String::new());
+        assert_eq!(inc.public_updated_at(), 1_540);
+        // Stored and read back, the face goes with it.
+        let mut back: Incident =
+            serde_json::from_str(&serde_json::to_string(&inc).unwrap()).unwrap();
+        assert_eq!(noted(&mut back, 1_600), 1_540);
+    }
 
     fn impact(regions: &[&str]) -> Impact {
         Impact {
