@@ -19,23 +19,20 @@ struct Cli {
     command: Command,
 }
 
+/// A subcommand whose arguments' doc comment teaches (a summary line, the
+/// details, examples) takes its help from there: a doc comment on the
+/// variant would replace it.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole loop on the built-in digital twin, with the status page and console.
     Demo(cmd::demo::DemoArgs),
-    /// Run one scenario headless, as fast as the machine allows, and print a scorecard.
     Drill(cmd::drill::DrillArgs),
     /// List the digital twin's scenarios.
     Scenarios(cmd::scenarios::ScenariosArgs),
-    /// Score a `timestamp,value` CSV with the detector the server runs.
     Detect(cmd::detect::DetectArgs),
     /// Benchmarks: NAB, the AIOps KPI set, throughput, assess, the status page under load.
     Bench(cmd::bench::BenchArgs),
-    /// Rank root-cause candidates for a telemetry file over a topology, with evidence.
     Rca(cmd::rca::RcaArgs),
-    /// Assess a topology: single points of failure, common modes, blast radius, availability.
     Assess(cmd::assess::AssessArgs),
-    /// Write the Markdown postmortem of an incident.
     Postmortem(cmd::postmortem::PostmortemArgs),
     /// Console and API users: add one, or print a one-time sign-in link.
     User(cmd::user::UserArgs),

@@ -354,6 +354,22 @@ fn a_failed_write_names_the_output() {
     }
 }
 
+/// The commands people run first teach by example in `--help`: the
+/// argument structs' doc comments, not a one-line summary that replaced them.
+#[test]
+fn long_help_shows_the_details_and_an_example() {
+    for command in ["demo", "drill", "detect", "rca", "assess", "postmortem"] {
+        let out = dialtone(&[command, "--help"]);
+        assert!(out.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let before_usage = help.split("Usage:").next().unwrap_or_default();
+        assert!(
+            before_usage.contains("\n\n") && before_usage.contains("Example: dialtone "),
+            "{command} --help:\n{help}"
+        );
+    }
+}
+
 #[test]
 fn help_that_cannot_be_written_is_no_success() {
     for flag in ["--help", "--version"] {

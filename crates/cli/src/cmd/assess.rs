@@ -15,8 +15,12 @@ use super::{UsageError, progress_bar};
 /// Inputs at least this large get a progress bar (on a terminal).
 const PROGRESS_FROM_ELEMENTS: usize = 50_000;
 
+/// Assess a topology: single points of failure, common modes, blast radius, availability.
+///
 /// Finds single points of failure, common-mode groups and cut sets, blast
 /// radius and availability in a topology, and ranks the risks with fixes.
+///
+/// Example: dialtone assess examples/small-mobile.toml --html report.html
 #[derive(Debug, clap::Args)]
 pub struct AssessArgs {
     /// The topology: the TOML format (docs/topology.md) or, for a `.csv`

@@ -24,9 +24,10 @@ use super::UsageError;
 use super::data_dir::{self, DataDirLock};
 use crate::config::Config;
 
-/// Run the whole loop on the built-in digital twin: a simulated operator
-/// network has an outage; Dialtone detects it, names the failing element,
-/// opens an incident, and the public status page says so.
+/// Run the whole loop on the built-in digital twin, with the status page and console.
+///
+/// A simulated operator network has an outage; Dialtone detects it, names
+/// the failing element, opens an incident, and the public status page says so.
 ///
 /// The twin first runs flat out through a warm-up (so detectors learn what
 /// normal looks like), then in accelerated real time; the scenario's fault

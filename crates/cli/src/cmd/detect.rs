@@ -13,7 +13,9 @@ use super::UsageError;
 use super::chart::{Envelope, Legend};
 use super::output::{Output, same_destination};
 
-/// Scores each row of a `timestamp,value` CSV as the server would have live.
+/// Score a `timestamp,value` CSV with the detector the server runs.
+///
+/// Each row is scored as the server would have scored it live.
 ///
 /// The detector runs strictly online: a row's score depends only on the rows
 /// before it. Rows with an empty or non-numeric value, or a timestamp not after
@@ -21,7 +23,7 @@ use super::output::{Output, same_destination};
 /// error: rows scored and passed through, and the rows at or above the
 /// server's alarm threshold.
 ///
-/// Example: `dialtone detect --input cpu.csv --output scored.csv --plot cpu.svg`
+/// Example: dialtone detect --input cpu.csv --output scored.csv --plot cpu.svg
 #[derive(Debug, clap::Args)]
 pub struct DetectArgs {
     /// CSV with a `timestamp,value` header (NAB layout; extra columns are

@@ -8,8 +8,9 @@ use dialtone_sim::TwinConfig;
 
 use super::{StdoutError, UsageError, progress_bar};
 
-/// Run a scenario on the digital twin, headless and as fast as the machine
-/// allows, and print a scorecard: was it detected, how fast, was the injected
+/// Run one scenario headless, as fast as the machine allows, and print a scorecard.
+///
+/// The scorecard says: was it detected, how fast, was the injected
 /// root cause ranked first, how many false incidents.
 ///
 /// Times in the scorecard are simulated Unix seconds. With `--all`, every
@@ -19,6 +20,7 @@ use super::{StdoutError, UsageError, progress_bar};
 /// scenario and in total.
 ///
 /// Example: dialtone drill --scenario core-software-version --seed 3 --json
+///
 /// Example: dialtone drill --all --seeds 3 --json
 #[derive(Debug, clap::Args)]
 pub struct DrillArgs {

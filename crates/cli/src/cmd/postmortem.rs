@@ -11,9 +11,11 @@ use super::data_dir::open_existing;
 use super::output::Output;
 use super::user::DataDir;
 
-/// Write the postmortem of an incident as Markdown: response times, impact
-/// (subscriber-minutes lost), root cause with its evidence, actions,
-/// communications sent, the whole timeline, and sections for the lessons.
+/// Write the Markdown postmortem of an incident.
+///
+/// The report holds response times, impact (subscriber-minutes lost), root
+/// cause with its evidence, actions, communications sent, the whole
+/// timeline, and sections for the lessons.
 /// The console shows the same report at /console/incidents/ID/postmortem.
 ///
 /// Example: dialtone postmortem 3 --output incident-3.md

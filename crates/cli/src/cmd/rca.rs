@@ -16,6 +16,8 @@ use super::{UsageError, progress_bar};
 /// Inputs with at least this many minutes get a progress bar (on a terminal).
 const PROGRESS_FROM_MINUTES: usize = 10_000;
 
+/// Rank root-cause candidates for a telemetry file over a topology, with evidence.
+///
 /// Names the elements whose failure best explains what the telemetry shows,
 /// ranked, with confidence and evidence.
 ///
