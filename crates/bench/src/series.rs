@@ -155,6 +155,7 @@ pub struct SeriesReader {
     source_name: String,
     reader: NumberedCsv<Box<dyn Read>>,
     headers: csv::StringRecord,
+    header_line: u64,
     record: csv::ByteRecord,
     timestamp_col: usize,
     value_col: usize,
@@ -223,6 +224,7 @@ impl SeriesReader {
             source_name,
             reader,
             headers,
+            header_line,
             record: csv::ByteRecord::new(),
             timestamp_col,
             value_col,
@@ -232,6 +234,11 @@ impl SeriesReader {
     /// The index of the column named `name`, for [`Row::field`].
     pub fn column(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h.trim() == name)
+    }
+
+    /// The line the header is on (after any blank lines).
+    pub fn header_line(&self) -> u64 {
+        self.header_line
     }
 
     /// The name given to errors (the path, for opened files).

@@ -21,10 +21,14 @@ pub enum InputError {
     #[error(transparent)]
     Read(#[from] ReadError),
     #[error(
-        "{source_name}: line 1: the header has no `series` column; expected `timestamp,series,value` \
+        "{source_name}: line {line}: {problem}; expected a header `timestamp,series,value` \
          (or a directory of `timestamp,value` files named ELEMENT:KPI.csv)"
     )]
-    NoSeriesColumn { source_name: String },
+    LongHeader {
+        source_name: String,
+        line: u64,
+        problem: String,
+    },
     #[error("{source_name}: line {line}: {err}")]
     Series {
         source_name: String,
@@ -213,7 +217,7 @@ pub fn read_telemetry(
             progress(done + 1, total);
         }
     } else {
-        builder.long(SeriesReader::open(path)?)?;
+        builder.long(SeriesReader::open(path))?;
     }
     builder.finish_nonempty(&path.display().to_string())
 }
@@ -227,7 +231,7 @@ pub fn parse_long(
     lenient: bool,
 ) -> Result<Telemetry, InputError> {
     let mut builder = Builder::new(topology, lenient);
-    builder.long(SeriesReader::from_reader(input, source_name.to_owned())?)?;
+    builder.long(SeriesReader::from_reader(input, source_name.to_owned()))?;
     builder.finish_nonempty(source_name)
 }
 
@@ -300,13 +304,35 @@ impl<'t> Builder<'t> {
     }
 
     /// One long `timestamp,series,value` file.
-    fn long(&mut self, mut reader: SeriesReader) -> Result<(), InputError> {
+    /// Reads one long file, `opened` by the series reader, whose own words
+    /// for a header it refuses describe `timestamp,value` files.
+    fn long(&mut self, opened: Result<SeriesReader, ReadError>) -> Result<(), InputError> {
+        let header = |source_name: String, line, problem: String| InputError::LongHeader {
+            source_name,
+            line,
+            problem,
+        };
+        let mut reader = match opened {
+            Ok(reader) => reader,
+            Err(ReadError::Empty { source_name }) => {
+                return Err(header(source_name, 1, "the file is empty".into()));
+            }
+            Err(ReadError::MissingColumn {
+                source_name,
+                line,
+                column,
+                ..
+            }) => {
+                let problem = format!("the header has no `{column}` column");
+                return Err(header(source_name, line, problem));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let source_name = reader.source_name().to_owned();
-        let column = reader
-            .column("series")
-            .ok_or_else(|| InputError::NoSeriesColumn {
-                source_name: source_name.clone(),
-            })?;
+        let Some(column) = reader.column("series") else {
+            let problem = "the header has no `series` column".into();
+            return Err(header(source_name, reader.header_line(), problem));
+        };
         while let Some(row) = reader.next_row()? {
             let (line, value) = (row.line, row.value);
             let at = in_range(row.timestamp, &source_name, line)?;
@@ -492,11 +518,10 @@ mod tests {
     fn long(text: &str, lenient: bool) -> Result<Telemetry, InputError> {
         let t = topology();
         let mut b = Builder::new(&t, lenient);
-        let reader = SeriesReader::from_reader(
+        b.long(SeriesReader::from_reader(
             Box::new(std::io::Cursor::new(text.to_owned())),
             "t.csv".into(),
-        )?;
-        b.long(reader)?;
+        ))?;
         Ok(b.finish())
     }
 
@@ -575,6 +600,26 @@ mod tests {
             e.starts_with("t.csv: line 1: the header has no `series` column"),
             "{e}"
         );
+        // The series reader's refusals, in this file's layout.
+        let expected = "; expected a header `timestamp,series,value`";
+        for (text, problem) in [
+            ("", "line 1: the file is empty"),
+            (
+                "\ntimestamp,series\n",
+                "line 2: the header has no `value` column",
+            ),
+            (
+                "\n\nvalue,series\n",
+                "line 3: the header has no `timestamp` column",
+            ),
+            (
+                "\n\ntimestamp,value\n",
+                "line 3: the header has no `series` column",
+            ),
+        ] {
+            let e = long(text, false).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("t.csv: {problem}{expected}")), "{e}");
+        }
         let text = "timestamp,series,value\n60,cell-1/latency_ms,1\n120,ghost/latency_ms,2\n";
         let e = long(text, false).unwrap_err().to_string();
         assert!(
