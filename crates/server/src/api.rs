@@ -594,7 +594,9 @@ pub(crate) async fn watch_event(
         )));
     }
     {
-        let mut live = state.live.lock().await;
+        // Not before the first minute: there is no time yet to measure
+        // "within the year" from.
+        let mut live = state.live_for_write("the watch").await?;
         known_element(&live, &event.element)?;
         let now = live.now();
         if too_far_ahead(now, start, WATCH_AHEAD_SECS) {

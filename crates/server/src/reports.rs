@@ -113,14 +113,18 @@ pub(crate) async fn report(
         }
         Err(e) => (ReportBody::default(), Err(e)),
     };
+    // A browser's refusal is the form again, with what was chosen and why.
+    let refused = |e: ApiError| {
+        if json {
+            return Err(e);
+        }
+        let mut shown = form_page(&state, e.status(), &b, Some(&e.to_string()));
+        e.add_headers(shown.headers_mut());
+        Ok(shown)
+    };
     let report = match checked {
         Ok(report) => report,
-        Err(e) if !json => {
-            let mut shown = form_page(&state, e.status(), &b, Some(&e.to_string()));
-            e.add_headers(shown.headers_mut());
-            return Ok(shown);
-        }
-        Err(e) => return Err(e),
+        Err(e) => return refused(e),
     };
     // Counted per client as the rate limit counts them (an IPv6 host is its /64).
     let reporter = ip.map(crate::ratelimit::client_of);
@@ -131,7 +135,10 @@ pub(crate) async fn report(
     // queues the replies, so the row is there, and the reporter promised an
     // email gets one.
     let ((at, counted), _being_stored) = {
-        let mut live = state.live_for_write("the report").await?;
+        let mut live = match state.live_for_write("the report").await {
+            Ok(live) => live,
+            Err(e) => return refused(e),
+        };
         let counted = live.record_report(&report.area, report.problem, reporter);
         (counted, state.report_writes.read().await)
     };

@@ -916,9 +916,26 @@ async fn changes_are_recorded_for_elements_that_exist() {
 /// Event watches are scheduled over the API on elements that exist.
 #[tokio::test]
 async fn event_watches_are_scheduled_and_listed() {
-    let h = harness(live_after(0)).await;
-    let otto = h.token("otto", Role::Operator).await;
     let bridge = "bridge-conference-1";
+    let watch = json!({"name": "Board call", "element": bridge, "start": 1_767_700_000, "end": 1_767_703_600, "fallback": "bridge-standby"});
+    // Before its first minute the pipeline has no time to tell "within the
+    // year" from: asked to send it again.
+    let early = harness(live_after(0)).await;
+    let otto = early.token("otto", Role::Operator).await;
+    let r = send(
+        early.router(),
+        authed("POST", "/api/v1/watches", &otto, Some(watch.clone())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(
+        r.body.contains("send the watch again shortly"),
+        "{}",
+        r.body
+    );
+
+    let h = harness(live_after(1)).await;
+    let otto = h.token("otto", Role::Operator).await;
     let ok = send(
         h.router(),
         authed(

@@ -327,6 +327,22 @@ async fn without_email_no_address_is_asked_for_or_kept() {
         r.body
     );
 
+    // A browser's form comes back with its choices.
+    let posted = Request::post("/report")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("problem=no_data&area={area}")))
+        .unwrap();
+    let r = send(early.router(), posted).await;
+    common::assert_page(
+        &r,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &[
+            "send the report again shortly",
+            "<form method=\"post\"",
+            &format!("value=\"{area}\" selected"),
+        ],
+    );
+
     let h = harness_with(live_after(1), ServerConfig::default()).await;
     let form = get(h.router(), "/report").await;
     assert!(!form.body.contains("name=\"contact\""), "{}", form.body);
