@@ -378,17 +378,20 @@ input{{display:block;width:100%;margin:6px 0 12px;padding:6px}}.err{{color:#ef53
 }
 
 /// The sign-in form, with `message` (what went wrong) above it.
-fn login_html(csrf: &str, message: Option<&str>) -> String {
+/// The sign-in form, with `message` above it and `username` typed in
+/// (the name from a refused attempt, so only the password is typed again).
+fn login_html(csrf: &str, message: Option<&str>, username: &str) -> String {
     sign_in_html(&format!(
         "{}<form method=\"post\" action=\"/login\" id=\"login\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" required></label>\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>User<input name=\"username\" value=\"{}\" autocomplete=\"username\" autocapitalize=\"none\" required></label>\
 <label>Password<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
 <button type=\"submit\">Sign in</button></form>",
         message.map_or(String::new(), |m| format!(
             "<p class=\"err\" id=\"error\">{}</p>",
             escape(m)
         )),
-        escape(csrf)
+        escape(csrf),
+        escape(username)
     ))
 }
 
@@ -397,7 +400,17 @@ fn login_form(
     status: axum::http::StatusCode,
     message: Option<&str>,
 ) -> Result<Response, ApiError> {
-    sign_in_page(state, status, |csrf| login_html(csrf, message))
+    login_form_for(state, status, message, "")
+}
+
+/// [`login_form`] with `username` typed in.
+fn login_form_for(
+    state: &AppState,
+    status: axum::http::StatusCode,
+    message: Option<&str>,
+    username: &str,
+) -> Result<Response, ApiError> {
+    sign_in_page(state, status, |csrf| login_html(csrf, message, username))
 }
 
 /// A sign-in page (`html` of its CSRF token) with the double-submit cookie
@@ -593,10 +606,11 @@ async fn password_sign_in(state: &AppState, req: Request) -> Result<Response, Ap
                 String::new(),
             )
             .await?;
-            login_form(
+            login_form_for(
                 state,
                 axum::http::StatusCode::UNAUTHORIZED,
                 Some("Wrong user name or password."),
+                &name,
             )
         }
     }

@@ -249,6 +249,12 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
     let wrong = send(h.router(), login("abc", "abc", "nope")).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("Wrong user name or password"));
+    // Only the password is typed again.
+    assert!(
+        wrong.body.contains("name=\"username\" value=\"ada\""),
+        "{}",
+        wrong.body
+    );
     assert!(set_cookie_value(&wrong, "dialtone_session").is_none());
     let forged = send(
         h.router(),
