@@ -27,8 +27,13 @@ impl Config {
         let Some(path) = path else {
             return Ok(Config::default());
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read the configuration file {}: {e}; `examples/dialtone.toml` is one to \
+                 start from, and docs/configuration.md explains every key",
+                path.display()
+            ))
+        })?;
         let config: Config =
             toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
         let invalid = |e: &dyn std::fmt::Display| UsageError(format!("{}: {e}", path.display()));

@@ -136,6 +136,10 @@ fn a_token_is_created_once_and_revoked_by_its_id() {
         Some(2),
         "an unknown token is a usage error"
     );
+    assert_usage_error(
+        &dialtone(&["token", "revoke", "1", "--data-dir", data]),
+        "name it by the 16 hexadecimal digits after `dt_`",
+    );
 }
 
 #[test]
@@ -279,6 +283,22 @@ fn commands_on_a_database_do_not_create_one_where_there_is_none() {
         assert_usage_error(&dialtone(&args), "there is no Dialtone database in");
     }
     assert!(!dir.path().join("typo").exists(), "nothing created");
+    let file = dir.path().join("notes.csv");
+    std::fs::write(&file, "a,b\n").unwrap();
+    assert_usage_error(
+        &dialtone(&["postmortem", "3", "--data-dir", file.to_str().unwrap()]),
+        "notes.csv is a file: --data-dir names the directory",
+    );
+}
+
+#[test]
+fn a_missing_configuration_file_points_to_one_to_start_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("dialtone.toml");
+    assert_usage_error(
+        &dialtone(&["demo", "--config", missing.to_str().unwrap()]),
+        "`examples/dialtone.toml` is one to start from",
+    );
 }
 
 #[test]

@@ -104,6 +104,13 @@ pub async fn open_store(data_dir: &Path) -> Result<SqliteStore, UsageError> {
 /// reads or changes what is there must not create an empty database where a
 /// mistyped `--data-dir` points.
 pub async fn open_existing(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    if data_dir.is_file() {
+        return Err(UsageError(format!(
+            "{} is a file: --data-dir names the directory `dialtone demo` keeps its database in",
+            data_dir.display()
+        ))
+        .into());
+    }
     if !data_dir.join(dialtone_store::SQLITE_FILE).is_file() {
         return Err(UsageError(format!(
             "there is no Dialtone database in {}: point --data-dir at the directory \

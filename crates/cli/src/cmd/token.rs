@@ -56,7 +56,11 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
                 };
                 let store = open_existing(&data.data_dir).await?;
                 if !store.revoke_token(&id).await.context("revoking the token")? {
-                    return Err(UsageError(format!("there is no token `{id}`")).into());
+                    return Err(UsageError(format!(
+                        "there is no token `{id}`: name it by the 16 hexadecimal digits after \
+                         `dt_` in the token, as `dialtone token create` printed it"
+                    ))
+                    .into());
                 }
                 audit(&store, "token_revoke", format!("token {id}")).await?;
                 eprintln!("token {id} revoked");
