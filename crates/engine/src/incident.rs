@@ -506,7 +506,15 @@ impl Incident {
             }
             if el.kind != ElementKind::Cell {
                 // Subscribers served without a cell: fixed lines.
-                impact.fixed_lines_affected |= el.subscribers > 0;
+                if el.subscribers > 0 {
+                    impact.fixed_lines_affected = true;
+                    impact.fixed_line_subscribers_affected += u64::from(el.subscribers);
+                    if let Some(region) = &el.region
+                        && !impact.fixed_line_regions.contains(region)
+                    {
+                        impact.fixed_line_regions.push(region.clone());
+                    }
+                }
                 continue;
             }
             impact.cells_affected += 1;
@@ -542,8 +550,10 @@ impl Incident {
             .collect();
         regions.sort_by(|a, b| a.region.cmp(&b.region));
         impact.regions = regions;
+        impact.fixed_line_regions.sort_unstable();
         if impact.cells_affected > 0
             || impact.conference_participants_affected > 0
+            || impact.fixed_lines_affected
             || self.title.is_empty()
         {
             // A severity an operator set stands until they change it again;
@@ -865,8 +875,10 @@ fn note_told(
 }
 
 fn severity_of(impact: &Impact) -> Severity {
+    // Fixed lines are subscribers no cell serves: counted with the cells'.
     // Conference participants are mostly subscribers too: counted once.
-    match (impact.subscribers_affected).max(impact.conference_participants_affected) {
+    let subscribers = impact.subscribers_affected + impact.fixed_line_subscribers_affected;
+    match subscribers.max(impact.conference_participants_affected) {
         s if s >= 100_000 => Severity::Critical,
         s if s >= 10_000 => Severity::Major,
         _ => Severity::Minor,
@@ -916,8 +928,12 @@ pub fn region_name(region: &str) -> String {
 
 /// The impact's areas as the public reads them; "some areas" where none
 /// is known yet (a report-only or watched-event incident).
+/// The regions of the cells and the fixed lines an impact hits, in id order.
 fn regions_phrase(impact: &Impact) -> String {
-    let ids: Vec<String> = impact.regions.iter().map(|r| r.region.clone()).collect();
+    let cells = impact.regions.iter().map(|r| &r.region);
+    let ids: std::collections::BTreeSet<&String> =
+        cells.chain(&impact.fixed_line_regions).collect();
+    let ids: Vec<String> = ids.into_iter().cloned().collect();
     areas_phrase(&ids)
 }
 
@@ -930,7 +946,7 @@ fn areas_phrase(region_ids: &[String]) -> String {
 }
 
 fn public_title(impact: &Impact) -> String {
-    let services = services_phrase(impact.services());
+    let services = sentence_case(join_words(&area_service_names(impact)));
     let conference = impact.conference_participants_affected > 0;
     match (services.is_empty(), conference) {
         (true, false) => "Service disruption under investigation".into(),
@@ -945,10 +961,21 @@ fn public_title(impact: &Impact) -> String {
     }
 }
 
-/// "network access, calls and conference calls": the services an impact
-/// takes down, conference calls included; "our services" where none is known.
-fn what_phrase(impact: &Impact) -> String {
+/// The public names of the services an impact takes down in its areas,
+/// lower case: the cells' services, then fixed-line service.
+fn area_service_names(impact: &Impact) -> Vec<String> {
     let mut names = service_names(impact.services());
+    if impact.fixed_lines_affected {
+        names.push("fixed-line service".into());
+    }
+    names
+}
+
+/// "network access, calls, fixed-line service and conference calls": the
+/// services an impact takes down, conference calls included; "our
+/// services" where none is known.
+fn what_phrase(impact: &Impact) -> String {
+    let mut names = area_service_names(impact);
     if impact.conference_participants_affected > 0 {
         names.push("conference calls".into());
     }
@@ -961,7 +988,9 @@ fn what_phrase(impact: &Impact) -> String {
 /// Conference calls are hit and no region's cells are: the bridge serves
 /// callers wherever they are, so the words name no area.
 fn conference_only(impact: &Impact) -> bool {
-    impact.regions.is_empty() && impact.conference_participants_affected > 0
+    impact.regions.is_empty()
+        && impact.fixed_line_regions.is_empty()
+        && impact.conference_participants_affected > 0
 }
 
 /// The public words of an engine event. `closing` is every area the

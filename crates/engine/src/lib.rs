@@ -1179,6 +1179,55 @@ mod tests {
         assert_eq!(first(&timeline, TimelineKind::Unobserved), Some(WINDOW));
     }
 
+    /// A fixed-line gateway fails alone: no cell is hit, yet its lines are
+    /// subscribers in a region, and the rating and the public words say so.
+    #[test]
+    fn a_gateway_alone_is_rated_and_named_by_its_lines() {
+        let mut gateway = Element::new("bng-north", ElementKind::Router);
+        gateway.subscribers = 12_000;
+        gateway.region = Some("north".into());
+        let mut a1 = cell("a1");
+        a1.region = Some("north".into());
+        let key = |element: &str, kpi| SeriesKey {
+            element: element.into(),
+            kpi,
+        };
+        let series = vec![
+            key("bng-north", Kpi::AttachSuccess),
+            key("bng-north", Kpi::CallSetupSuccess),
+            key("a1", Kpi::AttachSuccess),
+        ];
+        let mut engine = engine_over(vec![gateway, a1], Vec::new(), series);
+        run_with(
+            &mut engine,
+            0..FAULT_MINUTE + 15,
+            a_cells_down_from_the_fault,
+        );
+        let [inc] = engine.incidents() else {
+            panic!("one incident: {:#?}", engine.incidents());
+        };
+        assert_eq!(
+            (
+                inc.impact.cells_affected,
+                inc.impact.fixed_line_subscribers_affected,
+                &inc.impact.fixed_line_regions[..],
+            ),
+            (0, 12_000, &["north".to_string()][..])
+        );
+        assert_eq!(inc.severity, dialtone_model::Severity::Major);
+        assert_eq!(inc.title, "Fixed-line service disrupted in North");
+        let detected = (inc.timeline.iter())
+            .find(|e| e.kind == TimelineKind::Detected)
+            .expect("detected");
+        assert!(
+            (detected.public_body).starts_with(
+                "We are investigating problems with fixed-line service for customers in North."
+            ),
+            "{}",
+            detected.public_body
+        );
+    }
+
     #[test]
     fn a_merged_incidents_symptoms_open_no_new_one() {
         // Site x fails, then site y once x's incident has settled: two

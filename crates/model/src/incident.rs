@@ -159,6 +159,13 @@ pub struct Impact {
     /// no way round. Absent (false) in records written before it existed.
     #[serde(default)]
     pub fixed_lines_affected: bool,
+    /// How many such lines, and the regions of the elements serving them:
+    /// subscribers no cell counts. Absent (0, none) in records written
+    /// before they existed.
+    #[serde(default)]
+    pub fixed_line_subscribers_affected: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed_line_regions: Vec<String>,
     /// Participants the broken conference bridges host. Conference calls
     /// are a service of their own, to callers wherever they are: no region's
     /// cells measure them. Absent (0) in records written before it existed.

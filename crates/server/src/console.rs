@@ -191,10 +191,14 @@ fn render_incident(
         } else {
             ""
         },
-        if inc.impact.fixed_lines_affected {
-            " · fixed lines hit"
-        } else {
-            ""
+        match (
+            inc.impact.fixed_lines_affected,
+            inc.impact.fixed_line_subscribers_affected,
+        ) {
+            (false, _) => String::new(),
+            // A record from before lines were counted.
+            (true, 0) => " · fixed lines hit".into(),
+            (true, n) => format!(" · {n} fixed lines hit"),
         },
         match inc.impact.conference_participants_affected {
             0 => String::new(),
