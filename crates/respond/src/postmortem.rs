@@ -329,6 +329,12 @@ mod tests {
             ),
             "{md}"
         );
+        inc.impact.fixed_line_subscribers_affected = 12_000;
+        let md = render(&inc, &[]);
+        assert!(
+            md.contains("at the peak; 12000 fixed lines served by a broken gateway hit too"),
+            "{md}"
+        );
         inc.impact.fixed_lines_affected = false;
         inc.impact.conference_participants_affected = 500;
         let md = render(&inc, &[]);

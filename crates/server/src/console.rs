@@ -420,6 +420,9 @@ mod tests {
         assert!(!tags(&inc).contains("fixed lines hit"));
         inc.impact.fixed_lines_affected = true;
         assert!(tags(&inc).contains("0 cells · 0 subscribers · fixed lines hit</span>"));
+        inc.impact.fixed_line_subscribers_affected = 12_000;
+        assert!(tags(&inc).contains("0 subscribers · 12000 fixed lines hit</span>"));
+        inc.impact.fixed_line_subscribers_affected = 0;
         inc.impact.fixed_lines_affected = false;
         inc.impact.conference_participants_affected = 500;
         assert!(
