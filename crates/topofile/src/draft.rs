@@ -119,7 +119,7 @@ impl Draft {
         TopoFileError::Invalid {
             file: self.file.clone(),
             line,
-            element: printable(element),
+            element: element.to_owned(),
             message: message.into(),
         }
     }
@@ -136,6 +136,33 @@ impl Draft {
                 line,
                 &element.id,
                 "an element id cannot hold control characters (newlines, tabs, escapes): use letters, digits and punctuation",
+            ));
+        }
+        // `amf-1 ` would be another element than the `amf-1` a dependency
+        // names, and the two look the same in every message.
+        if element.id.trim() != element.id {
+            return Err(self.invalid(
+                line,
+                &element.id,
+                "an element id cannot begin or end with spaces: remove them",
+            ));
+        }
+        // Regions are named on the public page, vendors and functions in
+        // the assessment and logs, as ids are.
+        let named = [
+            ("region", &element.region),
+            ("vendor", &element.vendor),
+            ("function", &element.function),
+        ];
+        if let Some((key, _)) = (named.iter()).find(|(_, value)| {
+            value
+                .as_ref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+        }) {
+            return Err(self.invalid(
+                line,
+                &element.id,
+                format!("its {key} cannot hold control characters (newlines, tabs, escapes)"),
             ));
         }
         // The assessment names a vendor its members share `vendor:NAME`; an
@@ -248,15 +275,25 @@ impl Draft {
         })
     }
 
+    /// The index of `reference`, made by `by` (itself, for a dependency's
+    /// own element).
     fn resolve(&self, reference: &Ref, by: &str) -> Result<usize, TopoFileError> {
+        let (file, line) = (self.file.clone(), reference.line);
         self.index
             .get(&reference.id)
             .copied()
-            .ok_or_else(|| TopoFileError::UnknownReference {
-                file: self.file.clone(),
-                line: reference.line,
-                element: printable(by),
-                reference: printable(&reference.id),
+            .ok_or_else(|| match by == reference.id {
+                true => TopoFileError::UnknownElement {
+                    file,
+                    line,
+                    element: by.to_owned(),
+                },
+                false => TopoFileError::UnknownReference {
+                    file,
+                    line,
+                    element: by.to_owned(),
+                    reference: reference.id.clone(),
+                },
             })
     }
 
@@ -375,15 +412,4 @@ fn cycle_path(graph: &DiGraph<(), ()>, start: usize, members: &HashSet<usize>) -
         }
     }
     vec![start, start]
-}
-
-/// `id` as an error may show it: control characters escaped (`\n`), so the
-/// message stays on one line and cannot drive the terminal. Defined ids hold
-/// none; references and refused ids may.
-fn printable(id: &str) -> String {
-    if id.chars().any(char::is_control) {
-        id.escape_debug().to_string()
-    } else {
-        id.to_owned()
-    }
 }

@@ -100,6 +100,50 @@ fn an_unknown_reference_points_at_the_reference() {
 }
 
 #[test]
+fn an_undefined_element_with_dependencies_is_named_as_such() {
+    let text = format!("{TWO}\n[[dependency]]\nelement = \"ghost\"\nneeds = [\"a\"]\n");
+    let e = toml_error(&text);
+    assert_points_at(&e, 11, &["`ghost` is not defined"]);
+    assert!(!e.to_string().contains("refers to"), "{e}");
+}
+
+/// What a file says is quoted in messages with its control characters
+/// escaped: no line of the file's making, no terminal escape.
+#[test]
+fn messages_quote_the_file_on_one_line_without_escapes() {
+    let forged = "net.toml:1: all good";
+    let kind = format!("[[element]]\nid = \"a\"\nkind = \"x\\n{forged}\"\n");
+    let e = toml_error(&kind);
+    assert_points_at(&e, 3, &["unknown kind `x\\nnet.toml:1: all good`"]);
+    let key = "[[element]]\nid = \"a\"\nkind = \"cell\"\n\"\\u001b[31m\" = 1\n";
+    let e = toml_error(key);
+    assert!(!e.to_string().contains('\u{1b}'), "{e}");
+    assert!(e.to_string().contains("\\u{1b}"), "{e}");
+    let e = csv_error("a,b\nb,c,\u{1b}[2J\n");
+    assert_eq!(e.line(), Some(2));
+    assert!(!e.to_string().contains('\u{1b}'), "{e}");
+}
+
+#[test]
+fn names_shown_to_people_hold_no_control_characters_and_ids_no_edge_spaces() {
+    for key in ["region", "vendor", "function"] {
+        let text =
+            format!("[[element]]\nid = \"a\"\nkind = \"cell\"\n{key} = \"north\\n\\u001b[2J\"\n");
+        assert_points_at(
+            &toml_error(&text),
+            2,
+            &[&format!("its {key} cannot hold control characters")],
+        );
+    }
+    let spaced = "[[element]]\nid = \"amf-1 \"\nkind = \"cell\"\n";
+    assert_points_at(
+        &toml_error(spaced),
+        2,
+        &["`amf-1 `", "cannot begin or end with spaces"],
+    );
+}
+
+#[test]
 fn an_impossible_k_of_n_points_at_k() {
     let text = format!(
         "{TWO}\n[[element]]\nid = \"pool\"\nkind = \"core_pool\"\nk_of_n = {{ k = 3, of = [\"a\", \"b\"] }}\n"
