@@ -462,16 +462,23 @@ impl Incident {
 
     fn refresh_impact(&mut self, claimed: &Observations, view: &View<'_>) {
         let topology = view.explainer.topology();
-        // Its cause's predicted impact and those of the incidents merged
-        // into it: it claims their symptoms, and tells their areas.
-        let impacts: Vec<ImpactSet> = (self.foci(topology))
-            .map(|f| view.explainer.impact(f))
-            .collect();
         let cells: Vec<(usize, ServiceMask)> = match self.root {
-            Some(_) => {
+            // Its cause's predicted impact, and of the causes of the
+            // incidents merged into it (it claims their symptoms and tells
+            // their areas) what it has seen broken: such a cause may be
+            // only a guess, whose prediction reaches past what broke.
+            Some(root) => {
                 let mut predicted: BTreeMap<usize, ServiceMask> = BTreeMap::new();
-                for &(e, lost) in impacts.iter().flat_map(|impact| impact.iter()) {
+                for &(e, lost) in view.explainer.impact(root).iter() {
                     *predicted.entry(e as usize).or_default() |= lost;
+                }
+                let merged = (self.merged_causes.iter()).filter_map(|id| topology.index_of(id));
+                for cause in merged {
+                    for &(e, lost) in view.explainer.impact(cause).iter() {
+                        if let Some(&seen) = self.scope.get(&(e as usize)) {
+                            *predicted.entry(e as usize).or_default() |= lost & seen;
+                        }
+                    }
                 }
                 predicted.into_iter().collect()
             }
@@ -481,6 +488,9 @@ impl Incident {
             // another region named that region in the first public update
             // (probed); all that is broken where the guesses explain nothing.
             None => {
+                let impacts: Vec<ImpactSet> = (self.foci(topology))
+                    .map(|f| view.explainer.impact(f))
+                    .collect();
                 let broken = claimed.broken.iter().map(|(&e, &m)| (e, m));
                 let explained: Vec<(usize, ServiceMask)> = broken
                     .clone()

@@ -1229,6 +1229,48 @@ mod tests {
     }
 
     #[test]
+    fn a_merged_guess_adds_only_what_was_broken() {
+        // Site x fails; later two of site y's three cells, whose incident,
+        // its cause only a guess yet, is merged into x's. The guess
+        // predicts y3 too: y3 never broke, and stays out of the impact.
+        const Y_FAILS: i64 = FAULT_MINUTE + 20;
+        let mut els = vec![
+            Element::new("site-x", ElementKind::Site),
+            Element::new("site-y", ElementKind::Site),
+        ];
+        let cells = ["x1", "x2", "y1", "y2", "y3"];
+        els.extend(cells.map(cell));
+        let deps = cells
+            .map(|c| needs(c, &[&format!("site-{}", &c[..1])]))
+            .to_vec();
+        let mut engine = engine_over(els, deps, attach_success(&cells));
+        let level = |minute: i64, series: u32| {
+            let down = match series {
+                0 | 1 => minute >= FAULT_MINUTE,
+                2 | 3 => minute >= Y_FAILS,
+                _ => false,
+            };
+            Some(if down { 40.0 } else { 98.5 })
+        };
+        run_with(&mut engine, 0..Y_FAILS + 5, level);
+        let [x, y] = engine.incidents() else {
+            panic!("two incidents: {:#?}", engine.incidents());
+        };
+        assert_eq!(y.root, None, "still a guess: {y:#?}");
+        let guess = y
+            .focus(engine.topology())
+            .map(|f| engine.topology().element(f).id.clone());
+        assert_eq!(guess.as_deref(), Some("site-y"));
+        let (x, y) = (x.id, y.id);
+        engine
+            .merge(START + 60 * (Y_FAILS + 2), "noc", x, y)
+            .unwrap();
+        run_with(&mut engine, Y_FAILS + 2..Y_FAILS + 10, level);
+        let target = &engine.incidents()[0];
+        assert_eq!(target.impact.cells_affected, 4, "{target:#?}");
+    }
+
+    #[test]
     fn a_merged_incidents_symptoms_open_no_new_one() {
         // Site x fails, then site y once x's incident has settled: two
         // incidents, which an operator merges. Y's cells stay broken.
