@@ -677,6 +677,11 @@ impl Incident {
                 r.services,
             );
         }
+        // Named in the words, so closed in them too; no mobile service
+        // told of there, so no subscriber's notice.
+        for region in &self.impact.fixed_line_regions {
+            note_told(&mut self.told_regions, &mut self.told_services, region, 0);
+        }
     }
 
     /// Notes `areas` (regions, each with services) as told: each region
@@ -709,8 +714,8 @@ impl Incident {
         )
     }
 
-    /// The areas the closing words name: those affected now, then any
-    /// other the public was told of.
+    /// The areas the closing words name: those affected now (cells, then
+    /// fixed lines), then any other the public was told of.
     fn closing_regions(&self) -> Vec<String> {
         let mut regions: Vec<String> = self
             .impact
@@ -718,7 +723,12 @@ impl Incident {
             .iter()
             .map(|r| r.region.clone())
             .collect();
-        for r in &self.told_regions {
+        for r in self
+            .impact
+            .fixed_line_regions
+            .iter()
+            .chain(&self.told_regions)
+        {
             if !regions.contains(r) {
                 regions.push(r.clone());
             }

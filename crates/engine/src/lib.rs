@@ -1226,6 +1226,12 @@ mod tests {
             "{}",
             detected.public_body
         );
+        // And closed where it was opened.
+        assert_eq!(
+            inc.resolved_words(),
+            "This incident has been resolved. Services in North are working normally."
+        );
+        assert_eq!(inc.closing_areas(), [("north".to_string(), 0)]);
     }
 
     #[test]

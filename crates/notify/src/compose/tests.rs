@@ -477,6 +477,23 @@ fn notices_reach_each_area_told_of_and_only_the_services_broken_there() {
 }
 
 #[test]
+fn fixed_lines_down_reach_whoever_follows_their_region() {
+    // A gateway alone: no cell's service broken, no fixed-line service to
+    // follow, so each follower of its region hears, whatever they chose.
+    let mut inc = incident();
+    inc.impact.regions.clear();
+    inc.told_regions.clear();
+    inc.impact.fixed_lines_affected = true;
+    inc.impact.fixed_line_subscribers_affected = 12_000;
+    inc.impact.fixed_line_regions = vec!["west".into()];
+    let told = reached(
+        inc,
+        &[("north", "voice"), ("west", "voice"), ("west", "data")],
+    );
+    assert_eq!(told, ["2@example.net", "3@example.net"]);
+}
+
+#[test]
 fn an_area_hears_the_end_of_every_service_it_was_told_of() {
     // The public heard of calls and data broken in the north, calls in the
     // south and data in the west; data then recovered in the north and
