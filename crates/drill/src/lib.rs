@@ -206,11 +206,17 @@ pub fn drill(
         timeline.clear();
         let at = run.step(&mut timeline);
         if !timeline.is_empty() {
+            // What the public page lists, as the server hands it over:
+            // a draft awaiting approval is not published.
+            let public: Vec<Incident> = (run.engine().incidents().iter())
+                .filter(|i| i.is_public())
+                .cloned()
+                .collect();
             let state = PageState {
                 page: &page,
                 maintenances: &[],
                 regions: &regions,
-                incidents: run.engine().incidents(),
+                incidents: &public,
                 now: at,
                 conference_participants,
             };
@@ -273,11 +279,12 @@ fn lost_to(run: &Run, truth: &FaultTruth) -> Vec<ServiceMask> {
 }
 
 /// Gives each fault its own incident: of those open in its time that no
-/// earlier fault took, the one ranking its root cause best, else the first
-/// that shows its symptoms (an unrelated false alarm in the same hour does
-/// not count as detecting it). So two overlapping faults merged into one
-/// incident leave the second undetected, and a fault split into two
-/// incidents leaves one of them false.
+/// earlier fault took and that show its symptoms (an unrelated false alarm
+/// in the same hour does not count as detecting it, even one listing the
+/// root cause among its candidates), the one ranking its root cause best,
+/// else the first. So two overlapping faults merged into one incident
+/// leave the second undetected, and a fault split into two incidents
+/// leaves one of them false.
 fn match_faults<'i>(
     run: &Run,
     truths: &[FaultTruth],
@@ -288,20 +295,18 @@ fn match_faults<'i>(
     truths
         .iter()
         .map(|t| {
-            let open_then = incidents
-                .iter()
-                .filter(|i| belongs(i, t, settle_secs) && !taken.contains(&i.id));
+            let lost = lost_to(run, t);
+            let open_then = incidents.iter().filter(|i| {
+                belongs(i, t, settle_secs)
+                    && !taken.contains(&i.id)
+                    && shows_symptoms_of(run, i, &lost)
+            });
             let best = open_then
                 .clone()
                 .filter_map(|i| rank_of(i, t).map(|r| (r, i)))
                 .min_by_key(|(r, i)| (*r, i.id))
                 .map(|(_, i)| i)
-                .or_else(|| {
-                    let lost = lost_to(run, t);
-                    open_then
-                        .filter(|i| shows_symptoms_of(run, i, &lost))
-                        .min_by_key(|i| i.id)
-                });
+                .or_else(|| open_then.min_by_key(|i| i.id));
             taken.extend(best.map(|i| i.id));
             best
         })
@@ -549,7 +554,7 @@ pub fn suite(
 
 #[cfg(test)]
 mod tests {
-    use dialtone_model::{Candidate, SeriesKey};
+    use dialtone_model::{Candidate, SeriesId, SeriesKey};
 
     use super::*;
 
@@ -585,6 +590,12 @@ mod tests {
         let mut truth = run.twin().ground_truth()[0].clone();
         truth.symptoms_at = truth.onset + 240;
         let mut inc = Incident::open(1, truth.onset + 60);
+        // Charting a series the fault breaks: it shows the fault's symptoms.
+        let lost = lost_to(&run, &truth);
+        let broken = (run.engine().series().iter()).position(|key| {
+            (run.twin().topology().index_of(&key.element)).is_some_and(|e| lost[e] != 0)
+        });
+        inc.charted_series = vec![broken.expect("the fault breaks a series") as SeriesId];
         inc.candidates = vec![Candidate {
             element: truth.root_cause.clone(),
             kind: "core_instance".into(),
@@ -611,6 +622,18 @@ mod tests {
         assert_eq!(row(&inc), (Some(0.0), Some(1.0)), "ranked, never named");
         inc.root_cause = Some(truth.root_cause.clone());
         assert_eq!(row(&inc), (Some(1.0), Some(1.0)));
+        // Naming the cause without showing its symptoms detects nothing:
+        // an unrelated alarm in the same hour that lists it too.
+        inc.charted_series.clear();
+        let unrelated = score(
+            &config,
+            &run,
+            std::slice::from_ref(&truth),
+            std::slice::from_ref(&inc),
+            &[],
+        );
+        assert_eq!(unrelated.faults[0].detected_at, None);
+        assert_eq!(unrelated.false_incidents, 1);
     }
 
     #[test]
