@@ -261,7 +261,8 @@ pub trait NotifyStore: Send + Sync {
         reply: &'a ReportReply,
         now: i64,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// Every notice, page and mitigation about incident `id`, oldest first.
+    /// Every notice, page, mitigation and reply to a reporter about
+    /// incident `id`, oldest first.
     fn outbox_for_incident(&self, id: u64)
     -> BoxFuture<'_, Result<Vec<OutboxMessage>, StoreError>>;
 }
@@ -905,9 +906,14 @@ impl NotifyStore for SqliteStore {
                      AND key < '{kind}/' || ?1 || '0'"
                 )
             };
+            // Replies are keyed `report/<report>/<incident>`: among the
+            // replies' keys, those ending in the incident (report ids hold
+            // no `/`).
+            let replies = "SELECT rowid FROM outbox WHERE key >= 'report/' AND key < 'report0' \
+                           AND key GLOB 'report/*/' || ?1";
             sqlx::query(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE rowid IN ({} UNION ALL {} UNION ALL {}) \
-                 ORDER BY rowid",
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE rowid IN \
+                 ({} UNION ALL {} UNION ALL {} UNION ALL {replies}) ORDER BY rowid",
                 range("notice"),
                 range("page"),
                 range("mitigation")
@@ -1004,6 +1010,9 @@ mod tests {
             item("page/10/trigger/0/pagerduty"),
             item("mitigation/1/drain/upf-1"),
             item("mitigation/1"),
+            item("report/7/1"),
+            item("report/1/7"),
+            item("report/8/11"),
         ];
         s.enqueue(&items, 0).await.expect("queues");
         let keys: Vec<String> = s
@@ -1018,7 +1027,8 @@ mod tests {
             [
                 about_1.key.as_str(),
                 "page/1/trigger/0/pagerduty",
-                "mitigation/1/drain/upf-1"
+                "mitigation/1/drain/upf-1",
+                "report/7/1"
             ]
         );
     }
