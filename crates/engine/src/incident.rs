@@ -168,9 +168,10 @@ pub struct Incident {
     /// changed (see [`PublicFace`]): Statuspage's `updated_at` moves then too.
     #[serde(default)]
     pub(crate) public_changed_at: Timestamp,
-    /// The face last noted; none before the first note (an incident
-    /// stored by an earlier version too: not a change).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The face last noted; none before the first note, which is no change
+    /// (not stored: a restarted run learns it again from what it loads,
+    /// and `public_changed_at`, stored, keeps the time of the last change).
+    #[serde(skip)]
     public_face: Option<PublicFace>,
     /// The last minute some of the scope's services were silent, which
     /// counts as not quiet (see [`Incident::unobserved_units`]).
@@ -849,7 +850,7 @@ impl Incident {
 /// service's component takes from it, and the conference callers it hits.
 /// Shares of cells move minute by minute; only a status crossing one of
 /// [`ComponentStatus::from_affected_share`]'s bounds shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct PublicFace {
     title: String,
     severity: Severity,
@@ -1117,7 +1118,8 @@ mod tests {
         inc.severity = Severity::Major;
         inc.note(1_540, TimelineKind::SeverityChanged, String::new());
         assert_eq!(inc.public_updated_at(), 1_540);
-        // Stored and read back, the face goes with it.
+        // Stored and read back: the face is learnt again, not taken for a
+        // change, and the time of the last change is kept.
         let mut back: Incident =
             serde_json::from_str(&serde_json::to_string(&inc).unwrap()).unwrap();
         assert_eq!(noted(&mut back, 1_600), 1_540);
