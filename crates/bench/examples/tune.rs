@@ -214,11 +214,12 @@ fn main() {
                 std::fs::write(path, body).unwrap();
             }
         }
-        let windows: usize = nab_files.iter().map(|(f, _)| f.scored_windows()).sum();
+        let scored: usize = nab_files.iter().map(|(f, _)| f.scored_windows()).sum();
+        let labelled: usize = nab_files.iter().map(|(f, _)| f.windows.len()).sum();
         let mut out = format!("{spec:40}");
         for p in &profiles {
             let best = nab::sweep(&inputs, &p.costs).unwrap();
-            let n = nab::normalized(best.score, &p.costs, windows).unwrap();
+            let n = nab::normalized(best.score, &p.costs, scored, labelled).unwrap();
             out += &format!(
                 " {}={n:.2}@{:.3}",
                 &p.name[..p.name.len().min(10)],
@@ -229,7 +230,7 @@ fn main() {
                     .iter()
                     .map(|(f, s)| nab::score_file(f, s, &p.costs, th).unwrap().score)
                     .sum();
-                let n = nab::normalized(raw, &p.costs, windows).unwrap();
+                let n = nab::normalized(raw, &p.costs, scored, labelled).unwrap();
                 out += &format!(" [{n:.2}@{th}]");
             }
             if verbose && p.name == "standard" {
@@ -358,8 +359,9 @@ fn standard(profiles: &[nab::Profile]) -> &nab::Profile {
 /// The standard-profile score of `set`, swept over its own threshold.
 fn nab_score(set: &[(&LabeledFile, &[f64])], profile: &nab::Profile) -> f64 {
     let best = nab::sweep(set, &profile.costs).unwrap();
-    let windows = set.iter().map(|(f, _)| f.scored_windows()).sum();
-    nab::normalized(best.score, &profile.costs, windows).unwrap_or(0.0)
+    let scored = set.iter().map(|(f, _)| f.scored_windows()).sum();
+    let labelled = set.iter().map(|(f, _)| f.windows.len()).sum();
+    nab::normalized(best.score, &profile.costs, scored, labelled).unwrap_or(0.0)
 }
 
 /// Numenta HTM's official result files and its standard-profile score on

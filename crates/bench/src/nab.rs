@@ -421,12 +421,16 @@ pub fn sweep(files: &[(&LabeledFile, &[f64])], costs: &CostMatrix) -> Result<Swe
     Ok(best)
 }
 
-/// `100 * (raw - null) / (perfect - null)`; `None` without windows, where NAB's
-/// normalization is undefined (null and perfect are both 0).
-pub fn normalized(raw: f64, costs: &CostMatrix, windows: usize) -> Option<f64> {
-    let null = -costs.fn_weight * windows as f64;
-    let perfect = costs.tp_weight * windows as f64;
-    (windows > 0).then(|| 100.0 * (raw - null) / (perfect - null))
+/// `100 * (raw - null) / (perfect - null)`, as NAB v1.1's runner normalizes:
+/// null is the null detector's score, which misses each of the `scored`
+/// windows (those reaching past probation), and perfect counts every one of
+/// the `labelled` windows, as the runner counts the label file's. The two
+/// differ only where a window lies wholly inside probation. `None` without
+/// windows, where the normalization is undefined.
+pub fn normalized(raw: f64, costs: &CostMatrix, scored: usize, labelled: usize) -> Option<f64> {
+    let null = -costs.fn_weight * scored as f64;
+    let perfect = costs.tp_weight * labelled as f64;
+    (labelled > 0).then(|| 100.0 * (raw - null) / (perfect - null))
 }
 
 /// A data file of a NAB directory.
@@ -486,7 +490,10 @@ pub fn data_files(dir: &Path) -> Result<Vec<DataFile>, NabError> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupScore {
     pub files: usize,
+    /// Windows scored (reaching past probation)...
     pub windows: usize,
+    /// ...and labelled (see [`normalized`]).
+    pub labelled_windows: usize,
     /// `None` when the group has no windows (normalization is undefined).
     pub normalized: Option<f64>,
     #[serde(flatten)]
@@ -629,11 +636,17 @@ pub fn run_detector(
                 ] {
                     group.files += 1;
                     group.windows += f.file.scored_windows();
+                    group.labelled_windows += f.file.windows.len();
                     group.raw += s;
                 }
             }
             for group in std::iter::once(&mut total).chain(categories.values_mut()) {
-                group.normalized = normalized(group.raw.score, &costs, group.windows);
+                group.normalized = normalized(
+                    group.raw.score,
+                    &costs,
+                    group.windows,
+                    group.labelled_windows,
+                );
             }
             Ok(ProfileReport {
                 profile: profile.name,
@@ -655,6 +668,7 @@ impl GroupScore {
         GroupScore {
             files: 0,
             windows: 0,
+            labelled_windows: 0,
             normalized: None,
             raw: FileScore::default(),
         }
@@ -745,9 +759,17 @@ mod tests {
 
     #[test]
     fn normalization_maps_null_to_0_and_perfect_to_100() {
-        assert_eq!(normalized(-55.0, &STANDARD, 55), Some(0.0));
-        assert_eq!(normalized(55.0, &STANDARD, 55), Some(100.0));
-        assert_eq!(normalized(0.0, &STANDARD, 0), None);
+        assert_eq!(normalized(-55.0, &STANDARD, 55, 55), Some(0.0));
+        assert_eq!(normalized(55.0, &STANDARD, 55, 55), Some(100.0));
+        assert_eq!(normalized(0.0, &STANDARD, 0, 0), None);
+        // A window wholly inside probation: the null detector is not
+        // scored on it, and NAB's perfect score still counts it.
+        assert_eq!(normalized(-55.0, &STANDARD, 55, 56), Some(0.0));
+        let all_found = normalized(55.0, &STANDARD, 55, 56).unwrap();
+        assert!(
+            (all_found - 100.0 * 110.0 / 111.0).abs() < 1e-12,
+            "{all_found}"
+        );
     }
 
     #[test]

@@ -64,5 +64,5 @@ fuzz_target!(|input: (Vec<Window>, Vec<u8>, u8, [i8; 3])| {
     let best = sweep(&[(&file, &scores)], &costs).expect("one score per row");
     // The sweep tries every threshold that changes what is detected.
     assert!(best.score >= scored.score - 1e-6, "{best:?} < {scored:?}");
-    let _ = normalized(best.score, &costs, file.scored_windows());
+    let _ = normalized(best.score, &costs, file.scored_windows(), file.windows.len());
 });
