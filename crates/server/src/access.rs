@@ -464,12 +464,6 @@ async fn start_session(
     how: &str,
     previous: Option<String>,
 ) -> Result<Response, ApiError> {
-    if let Some(previous) = previous {
-        state
-            .auth
-            .delete_session(&sha256_hex(previous.as_bytes()))
-            .await?;
-    }
     let session = new_session().map_err(internal)?;
     let now = unix_now();
     state
@@ -482,14 +476,28 @@ async fn start_session(
             now + state.config.session_secs,
         )
         .await?;
-    audit(
+    let audited = audit(
         state,
         &user.name,
         "login",
         format!("user {}", user.name),
         how.to_string(),
     )
-    .await?;
+    .await;
+    if let Err(e) = audited {
+        // Not signed in after all: the new session goes (its cookie is
+        // never sent), and whoever was signed in on this browser still is.
+        let _ = state.auth.delete_session(&session.id_hash).await;
+        return Err(e);
+    }
+    // Signed in: the browser's previous session ends, so an id planted
+    // before sign-in is worth nothing after it.
+    if let Some(previous) = previous {
+        state
+            .auth
+            .delete_session(&sha256_hex(previous.as_bytes()))
+            .await?;
+    }
     let secure = state.config.secure_cookies;
     let mut resp = Redirect::to("/console").into_response();
     let headers = resp.headers_mut();

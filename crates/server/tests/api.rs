@@ -1060,6 +1060,63 @@ async fn refuse_inserts(h: &Harness, table: &str) -> sqlx::SqliteConnection {
     db
 }
 
+/// A sign-in refused because its audit row cannot be written leaves whoever
+/// was signed in on the browser signed in, and no session behind.
+#[tokio::test]
+async fn a_sign_in_that_cannot_be_audited_keeps_the_session_before_it() {
+    let h = harness(live_after(0)).await;
+    let ada = sign_in_as(&h, "ada", Role::Operator).await;
+    let sessions = || async {
+        let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(sessions().await, 1);
+    let _db = refuse_inserts(&h, "audit_log").await;
+    let form = get(h.router(), "/login").await;
+    let login_csrf = set_cookie_value(&form, "dialtone_login_csrf").unwrap();
+    let again = send(
+        h.router(),
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "cookie",
+                format!(
+                    "dialtone_login_csrf={login_csrf}; dialtone_session={}",
+                    ada.cookie
+                ),
+            )
+            .body(Body::from(format!(
+                "csrf={login_csrf}&username=ada&password=correct+horse+battery+staple"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        again.body
+    );
+    assert!(set_cookie_value(&again, "dialtone_session").is_none());
+    let console = send(
+        h.router(),
+        Request::get("/console")
+            .header("cookie", format!("dialtone_session={}", ada.cookie))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(console.status, StatusCode::OK, "still signed in");
+    assert_eq!(sessions().await, 1, "the refused sign-in's session is gone");
+}
+
 #[tokio::test]
 async fn a_sign_up_whose_confirmation_cannot_be_queued_is_undone() {
     let h = harness_notifying(live_after(0), ServerConfig::default(), mailing()).await;
