@@ -168,6 +168,11 @@ pub struct Incident {
     /// changed (see [`PublicFace`]): Statuspage's `updated_at` moves then too.
     #[serde(default)]
     pub(crate) public_changed_at: Timestamp,
+    /// When the engine resolved it (quiet since monitoring began), not an
+    /// operator: its scope is watched for the outage coming back (see
+    /// [`EngineConfig::repeat_watch_secs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) engine_resolved_at: Option<Timestamp>,
     /// The face last noted; none before the first note, which is no change
     /// (not stored: a restarted run learns it again from what it loads,
     /// and `public_changed_at`, stored, keeps the time of the last change).
@@ -250,6 +255,7 @@ impl Incident {
             merged_causes: Vec::new(),
             merged_severity: None,
             public_changed_at: at,
+            engine_resolved_at: None,
             public_face: None,
             last_unobserved_at: Timestamp::MIN,
             onset: None,
@@ -332,6 +338,7 @@ impl Incident {
                     }) =>
             {
                 self.move_to(IncidentStatus::Resolved, at);
+                self.engine_resolved_at = Some(at);
                 self.push(
                     at,
                     TimelineKind::Resolved,

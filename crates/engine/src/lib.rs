@@ -61,6 +61,12 @@ pub struct EngineConfig {
     /// An incident younger than this claims every broken unit and may revise its
     /// root cause as symptoms spread.
     pub settle_secs: i64,
+    /// How long after the engine resolves an incident a series of its scope
+    /// back as far from normal as the outage held it counts as broken again,
+    /// whatever its score: the detector's memory of an episode damps the same
+    /// outage coming back for hours (about 3 at one sample a minute, 15 at
+    /// one every 5 minutes), and a repeat must open an incident.
+    pub repeat_watch_secs: i64,
 }
 
 impl EngineConfig {
@@ -90,6 +96,7 @@ impl Default for EngineConfig {
             candidates_kept: 5,
             startup_grace_secs: 3600,
             settle_secs: 600,
+            repeat_watch_secs: 24 * 3600,
         }
     }
 }
@@ -335,6 +342,9 @@ impl Engine {
         // The elements open incidents of the engine's own claim (see below):
         // built only once a sample below the threshold has an unrecovered series.
         let mut in_scope: Option<HashSet<usize>> = None;
+        // The elements of incidents the engine resolved lately (see below):
+        // built once a minute, usually empty, so most samples pay one test.
+        let mut watched_again: Option<HashSet<usize>> = None;
         // All of the minute's scores first, in one pass over the detectors.
         // The hold test below then reads a series' state after the minute,
         // which is after its sample unless the minute holds it twice.
@@ -372,14 +382,29 @@ impl Engine {
                     })
                     .contains(&e)
                 && self.bank.still_away(s.series, at, s.value);
-            if scored || held {
+            // The same outage back after the engine resolved it (an
+            // operator's resolution may have accepted a new normal).
+            let back = !scored
+                && !held
+                && {
+                    let watched = watched_again.get_or_insert_with(|| {
+                        let since = at.saturating_sub(self.config.repeat_watch_secs);
+                        (self.incidents.iter())
+                            .filter(|i| i.engine_resolved_at.is_some_and(|r| r >= since))
+                            .flat_map(|i| i.scope.keys().copied())
+                            .collect()
+                    });
+                    !watched.is_empty() && watched.contains(&e)
+                }
+                && self.bank.still_away(s.series, at, s.value);
+            if scored || held || back {
                 if !hot {
                     self.hot.push(s.series);
                     self.hot_since[i] = at;
                 }
                 self.last_anomalous[i] = at;
             }
-            self.unrecovered[i] = scored || held;
+            self.unrecovered[i] = scored || held || back;
         }
         let hold = self.config.hold_secs;
         let last = &self.last_anomalous;
@@ -1274,6 +1299,41 @@ mod tests {
         run_with(&mut engine, Y_FAILS + 2..Y_FAILS + 10, level);
         let target = &engine.incidents()[0];
         assert_eq!(target.impact.cells_affected, 4, "{target:#?}");
+    }
+
+    #[test]
+    fn an_outage_back_hours_after_it_was_resolved_opens_an_incident() {
+        // a1 and a2 fail for ten minutes; their incident resolves. Two
+        // hours after the first alarm the detector's hold is over, but
+        // its memory of the episode still damps the same outage coming
+        // back: the engine must see it all the same, unless an operator
+        // resolved the first (who may have accepted a new normal).
+        const BACK_FOR_GOOD: i64 = FAULT_MINUTE + 10;
+        const AGAIN: i64 = FAULT_MINUTE + 130;
+        let level = |minute: i64, series: u32| {
+            let down = (FAULT_MINUTE..BACK_FOR_GOOD).contains(&minute) || minute >= AGAIN;
+            Some(if series < 2 && down { 40.0 } else { 98.5 })
+        };
+        let incidents_after = |by_hand: bool| {
+            let mut engine = engine();
+            run_with(&mut engine, 0..BACK_FOR_GOOD + 8, level);
+            if by_hand {
+                let id = engine.incidents()[0].id;
+                let resolve = OperatorAction::Resolve { body: None };
+                (engine.incident_mut(id).unwrap())
+                    .apply(START + 60 * (BACK_FOR_GOOD + 8), "ada", &resolve)
+                    .unwrap();
+            }
+            run_with(&mut engine, BACK_FOR_GOOD + 8..AGAIN, level);
+            let [first] = engine.incidents() else {
+                panic!("one incident: {:#?}", engine.incidents());
+            };
+            assert_eq!(first.status, IncidentStatus::Resolved, "{first:#?}");
+            run_with(&mut engine, AGAIN..AGAIN + 15, level);
+            engine.incidents().len()
+        };
+        assert_eq!(incidents_after(false), 2);
+        assert_eq!(incidents_after(true), 1);
     }
 
     #[test]
