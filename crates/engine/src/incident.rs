@@ -807,6 +807,11 @@ impl Incident {
             .max(self.public_changed_at)
     }
 
+    /// Takes the public face as it is for the one to tell changes from.
+    pub(crate) fn learn_public_face(&mut self) {
+        self.public_face = Some(PublicFace::of(self));
+    }
+
     /// Notes at `at` whether the public face changed since last noted.
     fn note_public_face(&mut self, at: Timestamp) {
         let face = PublicFace::of(self);

@@ -151,6 +151,11 @@ pub struct Engine {
     /// changes, so a broken series costs one lookup instead of a scan of
     /// every window's impact set.
     maintained: Vec<bool>,
+    /// The incidents the engine resolved within `repeat_watch_secs`, by
+    /// id, and per element whether one's scope holds it: rebuilt only when
+    /// those incidents change, so a sample costs one lookup.
+    repeat_watching: Vec<u64>,
+    repeat_watched: Vec<bool>,
     incidents: Vec<Incident>,
     next_incident_id: u64,
     /// The coherent fault not yet confirmed, if one was seen last minute.
@@ -233,6 +238,8 @@ impl Engine {
             watch_log: Vec::new(),
             open_windows: Vec::new(),
             maintained: vec![false; n_elements],
+            repeat_watching: Vec::new(),
+            repeat_watched: vec![false; n_elements],
             incidents: Vec::new(),
             next_incident_id: first_incident_id,
             pending: None,
@@ -342,9 +349,7 @@ impl Engine {
         // The elements open incidents of the engine's own claim (see below):
         // built only once a sample below the threshold has an unrecovered series.
         let mut in_scope: Option<HashSet<usize>> = None;
-        // The elements of incidents the engine resolved lately (see below):
-        // built once a minute, usually empty, so most samples pay one test.
-        let mut watched_again: Option<HashSet<usize>> = None;
+        self.refresh_repeat_watch(at);
         // All of the minute's scores first, in one pass over the detectors.
         // The hold test below then reads a series' state after the minute,
         // which is after its sample unless the minute holds it twice.
@@ -386,16 +391,8 @@ impl Engine {
             // operator's resolution may have accepted a new normal).
             let back = !scored
                 && !held
-                && {
-                    let watched = watched_again.get_or_insert_with(|| {
-                        let since = at.saturating_sub(self.config.repeat_watch_secs);
-                        (self.incidents.iter())
-                            .filter(|i| i.engine_resolved_at.is_some_and(|r| r >= since))
-                            .flat_map(|i| i.scope.keys().copied())
-                            .collect()
-                    });
-                    !watched.is_empty() && watched.contains(&e)
-                }
+                && self.repeat_watched[e]
+                && self.series[i].kpi.services() != 0
                 && self.bank.still_away(s.series, at, s.value);
             if scored || held || back {
                 if !hot {
@@ -411,6 +408,26 @@ impl Engine {
         self.hot.retain(|&s| last[s as usize] >= at - hold);
         self.hot.sort_unstable();
         self.hot.dedup();
+    }
+
+    /// Brings `repeat_watched` up to date for the incidents the engine
+    /// resolved within `repeat_watch_secs` of `at`.
+    fn refresh_repeat_watch(&mut self, at: Timestamp) {
+        let since = at.saturating_sub(self.config.repeat_watch_secs);
+        let watching: Vec<u64> = (self.incidents.iter())
+            .filter(|i| i.engine_resolved_at.is_some_and(|r| r >= since))
+            .map(|i| i.id)
+            .collect();
+        if watching == self.repeat_watching {
+            return;
+        }
+        self.repeat_watched.fill(false);
+        for inc in self.incidents.iter().filter(|i| watching.contains(&i.id)) {
+            for &e in inc.scope.keys() {
+                self.repeat_watched[e] = true;
+            }
+        }
+        self.repeat_watching = watching;
     }
 
     /// Brings `maintained` up to date for the windows open at `at`.
@@ -1299,6 +1316,20 @@ mod tests {
         run_with(&mut engine, Y_FAILS + 2..Y_FAILS + 10, level);
         let target = &engine.incidents()[0];
         assert_eq!(target.impact.cells_affected, 4, "{target:#?}");
+    }
+
+    /// Left open by an earlier run: the engine never advances it, yet an
+    /// operator's new rating is news for Statuspage clients.
+    #[test]
+    fn an_adopted_incident_rerated_by_an_operator_shows_as_updated() {
+        let mut engine = engine();
+        let stored = serde_json::to_string(&Incident::open(7, START)).unwrap();
+        engine.adopt(serde_json::from_str(&stored).unwrap());
+        let rerate = OperatorAction::SetSeverity(dialtone_model::Severity::Critical);
+        (engine.incident_mut(7).unwrap())
+            .apply(START + 600, "ada", &rerate)
+            .unwrap();
+        assert_eq!(engine.incidents()[0].public_updated_at(), START + 600);
     }
 
     #[test]

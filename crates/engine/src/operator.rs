@@ -349,6 +349,9 @@ impl Engine {
     /// operators act on and merge it like any other.
     pub fn adopt(&mut self, mut inc: Incident) {
         inc.operator.carried_over = true;
+        // What the public sees of it now, so an operator's change to it
+        // moves its `updated_at` (the engine never advances it).
+        inc.learn_public_face();
         self.next_incident_id = self.next_incident_id.max(inc.id + 1);
         let at = self.incidents.partition_point(|i| i.id < inc.id);
         self.incidents.insert(at, inc);

@@ -492,11 +492,13 @@ async fn start_session(
     }
     // Signed in: the browser's previous session ends, so an id planted
     // before sign-in is worth nothing after it.
-    if let Some(previous) = previous {
-        state
-            .auth
+    if let Some(previous) = previous
+        && let Err(e) = (state.auth)
             .delete_session(&sha256_hex(previous.as_bytes()))
-            .await?;
+            .await
+    {
+        let _ = state.auth.delete_session(&session.id_hash).await;
+        return Err(e.into());
     }
     let secure = state.config.secure_cookies;
     let mut resp = Redirect::to("/console").into_response();
