@@ -171,7 +171,8 @@ pub struct Incident {
     /// When the engine resolved it (quiet since monitoring began), not an
     /// operator: its scope is watched for the outage coming back (see
     /// [`EngineConfig::repeat_watch_secs`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Not stored: a restarted run loads no closed incident, nor any scope.
+    #[serde(skip)]
     pub(crate) engine_resolved_at: Option<Timestamp>,
     /// The face last noted; none before the first note, which is no change
     /// (not stored: a restarted run learns it again from what it loads,
@@ -382,11 +383,12 @@ impl Incident {
     /// Its focus and those of the incidents merged into it: the causes whose
     /// symptoms it claims.
     pub(crate) fn foci<'a>(&'a self, topology: &'a Topology) -> impl Iterator<Item = usize> + 'a {
-        (self.focus(topology).into_iter()).chain(
-            self.merged_causes
-                .iter()
-                .filter_map(|id| topology.index_of(id)),
-        )
+        (self.focus(topology).into_iter()).chain(self.merged_foci(topology))
+    }
+
+    /// The foci of the incidents merged into it.
+    fn merged_foci<'a>(&'a self, topology: &'a Topology) -> impl Iterator<Item = usize> + 'a {
+        (self.merged_causes.iter()).filter_map(|id| topology.index_of(id))
     }
 
     /// Services of the scope's elements that stopped reporting. A fault that
@@ -480,8 +482,7 @@ impl Incident {
                 for &(e, lost) in view.explainer.impact(root).iter() {
                     *predicted.entry(e as usize).or_default() |= lost;
                 }
-                let merged = (self.merged_causes.iter()).filter_map(|id| topology.index_of(id));
-                for cause in merged {
+                for cause in self.merged_foci(topology) {
                     for &(e, lost) in view.explainer.impact(cause).iter() {
                         if let Some(&seen) = self.scope.get(&(e as usize)) {
                             *predicted.entry(e as usize).or_default() |= lost & seen;
@@ -527,11 +528,7 @@ impl Incident {
                 if el.subscribers > 0 {
                     impact.fixed_lines_affected = true;
                     impact.fixed_line_subscribers_affected += u64::from(el.subscribers);
-                    if let Some(region) = &el.region
-                        && !impact.fixed_line_regions.contains(region)
-                    {
-                        impact.fixed_line_regions.push(region.clone());
-                    }
+                    impact.fixed_line_regions.extend(el.region.clone());
                 }
                 continue;
             }
@@ -569,6 +566,7 @@ impl Incident {
         regions.sort_by(|a, b| a.region.cmp(&b.region));
         impact.regions = regions;
         impact.fixed_line_regions.sort_unstable();
+        impact.fixed_line_regions.dedup();
         if impact.cells_affected > 0
             || impact.conference_participants_affected > 0
             || impact.fixed_lines_affected
@@ -685,8 +683,8 @@ impl Incident {
                 r.services,
             );
         }
-        // Named in the words, so closed in them too; no mobile service
-        // told of there, so no subscriber's notice.
+        // Named in the words, so closed in them too. No service told of
+        // there: each follower of the region hears, whatever they chose.
         for region in &self.impact.fixed_line_regions {
             note_told(&mut self.told_regions, &mut self.told_services, region, 0);
         }
@@ -959,9 +957,9 @@ pub fn region_name(region: &str) -> String {
         .join("-")
 }
 
-/// The impact's areas as the public reads them; "some areas" where none
-/// is known yet (a report-only or watched-event incident).
-/// The regions of the cells and the fixed lines an impact hits, in id order.
+/// The impact's areas as the public reads them: the regions of the cells
+/// and the fixed lines it hits, in id order; "some areas" where none is
+/// known yet (a report-only or watched-event incident).
 fn regions_phrase(impact: &Impact) -> String {
     let cells = impact.regions.iter().map(|r| &r.region);
     let ids: std::collections::BTreeSet<&String> =
