@@ -178,6 +178,16 @@ impl Impact {
     pub fn services(&self) -> ServiceMask {
         self.regions.iter().fold(0, |m, r| m | r.services)
     }
+
+    /// "12000 fixed lines", or "fixed lines" in a record from before lines
+    /// were counted; `None` when no fixed line is hit.
+    pub fn fixed_lines_phrase(&self) -> Option<String> {
+        self.fixed_lines_affected
+            .then(|| match self.fixed_line_subscribers_affected {
+                0 => "fixed lines".to_string(),
+                n => format!("{n} fixed lines"),
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -127,18 +127,11 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
         } else {
             ""
         },
-        match (
-            inc.impact.fixed_lines_affected,
-            inc.impact.fixed_line_subscribers_affected,
-        ) {
-            (false, _) => String::new(),
-            // A record from before lines were counted.
-            (true, 0) =>
-                "; fixed lines served by a broken gateway hit too (not counted above)".into(),
-            (true, n) => {
-                format!("; {n} fixed lines served by a broken gateway hit too (not counted above)")
-            }
-        },
+        inc.impact
+            .fixed_lines_phrase()
+            .map_or(String::new(), |lines| {
+                format!("; {lines} served by a broken gateway hit too (not counted above)")
+            }),
         match inc.impact.conference_participants_affected {
             0 => String::new(),
             n => format!(

@@ -191,15 +191,7 @@ fn render_incident(
         } else {
             ""
         },
-        match (
-            inc.impact.fixed_lines_affected,
-            inc.impact.fixed_line_subscribers_affected,
-        ) {
-            (false, _) => String::new(),
-            // A record from before lines were counted.
-            (true, 0) => " · fixed lines hit".into(),
-            (true, n) => format!(" · {n} fixed lines hit"),
-        },
+        (inc.impact.fixed_lines_phrase()).map_or(String::new(), |lines| format!(" · {lines} hit")),
         match inc.impact.conference_participants_affected {
             0 => String::new(),
             n => format!(" · conference calls hit ({n} participants)"),
