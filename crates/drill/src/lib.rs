@@ -296,17 +296,18 @@ fn match_faults<'i>(
         .iter()
         .map(|t| {
             let lost = lost_to(run, t);
-            let open_then = incidents.iter().filter(|i| {
-                belongs(i, t, settle_secs)
-                    && !taken.contains(&i.id)
-                    && shows_symptoms_of(run, i, &lost)
-            });
-            let best = open_then
-                .clone()
-                .filter_map(|i| rank_of(i, t).map(|r| (r, i)))
+            let open_then: Vec<&Incident> = (incidents.iter())
+                .filter(|i| {
+                    belongs(i, t, settle_secs)
+                        && !taken.contains(&i.id)
+                        && shows_symptoms_of(run, i, &lost)
+                })
+                .collect();
+            let best = (open_then.iter())
+                .filter_map(|&i| rank_of(i, t).map(|r| (r, i)))
                 .min_by_key(|(r, i)| (*r, i.id))
                 .map(|(_, i)| i)
-                .or_else(|| open_then.min_by_key(|i| i.id));
+                .or_else(|| open_then.iter().copied().min_by_key(|i| i.id));
             taken.extend(best.map(|i| i.id));
             best
         })
