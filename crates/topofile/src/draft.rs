@@ -278,23 +278,23 @@ impl Draft {
     /// The index of `reference`, made by `by` (itself, for a dependency's
     /// own element).
     fn resolve(&self, reference: &Ref, by: &str) -> Result<usize, TopoFileError> {
-        let (file, line) = (self.file.clone(), reference.line);
-        self.index
-            .get(&reference.id)
-            .copied()
-            .ok_or_else(|| match by == reference.id {
-                true => TopoFileError::UnknownElement {
+        self.index.get(&reference.id).copied().ok_or_else(|| {
+            let (file, line) = (self.file.clone(), reference.line);
+            if by == reference.id {
+                TopoFileError::UnknownElement {
                     file,
                     line,
                     element: by.to_owned(),
-                },
-                false => TopoFileError::UnknownReference {
+                }
+            } else {
+                TopoFileError::UnknownReference {
                     file,
                     line,
                     element: by.to_owned(),
                     reference: reference.id.clone(),
-                },
-            })
+                }
+            }
+        })
     }
 
     fn check_redundancy(&self, d: &DraftDependency) -> Result<(), TopoFileError> {
