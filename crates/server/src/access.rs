@@ -316,13 +316,21 @@ pub(crate) async fn audit(
     target: String,
     detail: String,
 ) -> Result<(), ApiError> {
-    write_audit(state, actor, action, target, detail)
-        .await
-        .map_err(|()| {
-            ApiError::Unavailable(format!(
-                "`{action}` was done but the audit log could not be written; the server's log says why"
-            ))
-        })
+    let entry = AuditEntry {
+        at: unix_now(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target,
+        detail,
+    };
+    state.auth.audit(&entry).await.map_err(|e| {
+        // The database's words stay in the log: the answer may go to
+        // someone not signed in (a refused sign-in is audited too).
+        tracing::error!(error = %e, ?entry, "could not write the audit log");
+        ApiError::Unavailable(format!(
+            "`{action}` was done but the audit log could not be written; the server's log says why"
+        ))
+    })
 }
 
 /// Writes the audit row of an action already done: a row that cannot be
@@ -336,29 +344,8 @@ pub(crate) async fn audit_done(
     target: String,
     detail: String,
 ) {
-    let _ = write_audit(state, actor, action, target, detail).await;
-}
-
-/// Writes one audit row, logging why it could not.
-async fn write_audit(
-    state: &AppState,
-    actor: &str,
-    action: &str,
-    target: String,
-    detail: String,
-) -> Result<(), ()> {
-    let entry = AuditEntry {
-        at: unix_now(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        target,
-        detail,
-    };
-    state.auth.audit(&entry).await.map_err(|e| {
-        // The database's words stay in the log: the answer may go to
-        // someone not signed in (a refused sign-in is audited too).
-        tracing::error!(error = %e, ?entry, "could not write the audit log");
-    })
+    // Logged by `audit`; the answer is the action's.
+    let _ = audit(state, actor, action, target, detail).await;
 }
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -377,9 +364,9 @@ input{{display:block;width:100%;margin:6px 0 12px;padding:6px}}.err{{color:#ef53
     )
 }
 
-/// The sign-in form, with `message` (what went wrong) above it.
-/// The sign-in form, with `message` above it and `username` typed in
-/// (the name from a refused attempt, so only the password is typed again).
+/// The sign-in form, with `message` (what went wrong) above it and
+/// `username` typed in (the name from a refused attempt, so only the
+/// password is typed again).
 fn login_html(csrf: &str, message: Option<&str>, username: &str) -> String {
     sign_in_html(&format!(
         "{}<form method=\"post\" action=\"/login\" id=\"login\">\
@@ -476,29 +463,30 @@ async fn start_session(
             now + state.config.session_secs,
         )
         .await?;
-    let audited = audit(
-        state,
-        &user.name,
-        "login",
-        format!("user {}", user.name),
-        how.to_string(),
-    )
+    let finished: Result<(), ApiError> = async {
+        audit(
+            state,
+            &user.name,
+            "login",
+            format!("user {}", user.name),
+            how.to_string(),
+        )
+        .await?;
+        // Signed in: the browser's previous session ends, so an id planted
+        // before sign-in is worth nothing after it.
+        if let Some(previous) = previous {
+            (state.auth)
+                .delete_session(&sha256_hex(previous.as_bytes()))
+                .await?;
+        }
+        Ok(())
+    }
     .await;
-    if let Err(e) = audited {
+    if let Err(e) = finished {
         // Not signed in after all: the new session goes (its cookie is
         // never sent), and whoever was signed in on this browser still is.
         let _ = state.auth.delete_session(&session.id_hash).await;
         return Err(e);
-    }
-    // Signed in: the browser's previous session ends, so an id planted
-    // before sign-in is worth nothing after it.
-    if let Some(previous) = previous
-        && let Err(e) = (state.auth)
-            .delete_session(&sha256_hex(previous.as_bytes()))
-            .await
-    {
-        let _ = state.auth.delete_session(&session.id_hash).await;
-        return Err(e.into());
     }
     let secure = state.config.secure_cookies;
     let mut resp = Redirect::to("/console").into_response();
