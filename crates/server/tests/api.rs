@@ -175,6 +175,19 @@ fn set_cookie_value(r: &common::Reply, name: &str) -> Option<String> {
     })
 }
 
+/// The sign-in form's post: `cookies` as the browser sends them (the
+/// form's CSRF cookie among them), its `csrf` field, a name and password.
+fn login_post(cookies: &str, csrf: &str, name: &str, password: &str) -> Request<Body> {
+    Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies)
+        .body(Body::from(format!(
+            "csrf={csrf}&username={name}&password={}",
+            password.replace(' ', "+")
+        )))
+        .unwrap()
+}
+
 /// Signs in through the real form; returns the session cookie and its CSRF token.
 async fn sign_in_as(h: &Harness, name: &str, role: Role) -> SignedIn {
     let password = "correct horse battery staple";
@@ -187,16 +200,10 @@ async fn sign_in_as(h: &Harness, name: &str, role: Role) -> SignedIn {
         form.body.contains(&login_csrf),
         "the form carries the double-submit token"
     );
+    let cookies = format!("dialtone_login_csrf={login_csrf}");
     let r = send(
         h.router(),
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", format!("dialtone_login_csrf={login_csrf}"))
-            .body(Body::from(format!(
-                "csrf={login_csrf}&username={name}&password={}",
-                password.replace(' ', "+")
-            )))
-            .unwrap(),
+        login_post(&cookies, &login_csrf, name, password),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -238,13 +245,8 @@ async fn a_wrong_password_or_a_stale_form_does_not_sign_in() {
         .await
         .unwrap();
     let login = |csrf_cookie: &str, csrf_field: &str, password: &str| {
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", format!("dialtone_login_csrf={csrf_cookie}"))
-            .body(Body::from(format!(
-                "csrf={csrf_field}&username=ada&password={password}"
-            )))
-            .unwrap()
+        let cookies = format!("dialtone_login_csrf={csrf_cookie}");
+        login_post(&cookies, csrf_field, "ada", password)
     };
     let wrong = send(h.router(), login("abc", "abc", "nope")).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -315,16 +317,7 @@ async fn secure_cookies_carry_the_host_prefix_and_plain_names_are_not_read() {
     let form = get(h.router(), "/login").await;
     assert!(set_cookie_value(&form, "dialtone_login_csrf").is_none());
     let login_csrf = set_cookie_value(&form, "__Host-dialtone_login_csrf").unwrap();
-    let sign_in = |cookie: String| {
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", cookie)
-            .body(Body::from(format!(
-                "csrf={login_csrf}&username=ada&password={}",
-                password.replace(' ', "+")
-            )))
-            .unwrap()
-    };
+    let sign_in = |cookie: String| login_post(&cookie, &login_csrf, "ada", password);
     let planted = send(
         h.router(),
         sign_in(format!("dialtone_login_csrf={login_csrf}")),
@@ -843,25 +836,23 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn changes_are_recorded_for_elements_that_exist() {
     // Before its first minute the pipeline has no time to stamp a change
-    // with: asked to send it again, not stored at time 0.
+    // with, nor to tell "within the year" from for a watch: asked to send
+    // it again, not stored at time 0.
     let early = harness(live_after(0)).await;
     let otto = early.token("otto", Role::Operator).await;
-    let r = send(
-        early.router(),
-        authed(
-            "POST",
+    let watch = json!({"name": "Board call", "element": "bridge-conference-1", "start": 1_767_700_000, "end": 1_767_703_600, "fallback": "bridge-standby"});
+    for (path, body, again) in [
+        (
             "/api/v1/changes",
-            &otto,
-            Some(serde_json::json!({"element": "x", "kind": "deploy", "description": "d"})),
+            json!({"element": "x", "kind": "deploy", "description": "d"}),
+            "send the change again shortly",
         ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
-    assert!(
-        r.body.contains("send the change again shortly"),
-        "{}",
-        r.body
-    );
+        ("/api/v1/watches", watch, "send the watch again shortly"),
+    ] {
+        let r = send(early.router(), authed("POST", path, &otto, Some(body))).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert!(r.body.contains(again), "{}", r.body);
+    }
     let declared = send(
         early.router(),
         authed(
@@ -923,23 +914,6 @@ async fn changes_are_recorded_for_elements_that_exist() {
 #[tokio::test]
 async fn event_watches_are_scheduled_and_listed() {
     let bridge = "bridge-conference-1";
-    let watch = json!({"name": "Board call", "element": bridge, "start": 1_767_700_000, "end": 1_767_703_600, "fallback": "bridge-standby"});
-    // Before its first minute the pipeline has no time to tell "within the
-    // year" from: asked to send it again.
-    let early = harness(live_after(0)).await;
-    let otto = early.token("otto", Role::Operator).await;
-    let r = send(
-        early.router(),
-        authed("POST", "/api/v1/watches", &otto, Some(watch.clone())),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
-    assert!(
-        r.body.contains("send the watch again shortly"),
-        "{}",
-        r.body
-    );
-
     let h = harness(live_after(1)).await;
     let otto = h.token("otto", Role::Operator).await;
     let ok = send(
@@ -1066,36 +1040,19 @@ async fn refuse_inserts(h: &Harness, table: &str) -> sqlx::SqliteConnection {
 async fn a_sign_in_that_cannot_be_audited_keeps_the_session_before_it() {
     let h = harness(live_after(0)).await;
     let ada = sign_in_as(&h, "ada", Role::Operator).await;
-    let sessions = || async {
-        let file = h.dir.path().join(dialtone_store::SQLITE_FILE);
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        n
-    };
-    assert_eq!(sessions().await, 1);
-    let _db = refuse_inserts(&h, "audit_log").await;
+    let mut db = refuse_inserts(&h, "audit_log").await;
+    let count = "SELECT COUNT(*) FROM sessions";
+    let sessions: i64 = sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap();
+    assert_eq!(sessions, 1);
     let form = get(h.router(), "/login").await;
     let login_csrf = set_cookie_value(&form, "dialtone_login_csrf").unwrap();
+    let cookies = format!(
+        "dialtone_login_csrf={login_csrf}; dialtone_session={}",
+        ada.cookie
+    );
     let again = send(
         h.router(),
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(
-                "cookie",
-                format!(
-                    "dialtone_login_csrf={login_csrf}; dialtone_session={}",
-                    ada.cookie
-                ),
-            )
-            .body(Body::from(format!(
-                "csrf={login_csrf}&username=ada&password=correct+horse+battery+staple"
-            )))
-            .unwrap(),
+        login_post(&cookies, &login_csrf, "ada", "correct horse battery staple"),
     )
     .await;
     assert_eq!(
@@ -1114,7 +1071,8 @@ async fn a_sign_in_that_cannot_be_audited_keeps_the_session_before_it() {
     )
     .await;
     assert_eq!(console.status, StatusCode::OK, "still signed in");
-    assert_eq!(sessions().await, 1, "the refused sign-in's session is gone");
+    let sessions: i64 = sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap();
+    assert_eq!(sessions, 1, "the refused sign-in's session is gone");
 }
 
 #[tokio::test]

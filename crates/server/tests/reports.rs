@@ -11,7 +11,7 @@ use common::{
     Harness, Reply, authed, declare, get, harness_notifying, harness_with, live_after, send,
 };
 use dialtone_auth::Role;
-use dialtone_engine::{Incident, TimelineKind};
+use dialtone_engine::{Incident, REPORTS_ACTOR, TimelineKind};
 use dialtone_notify::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use dialtone_server::live::Live;
 use dialtone_server::{Rate, ServerConfig};
@@ -104,7 +104,7 @@ async fn surge_incident(h: &Harness, area: &str) -> Incident {
         .engine()
         .incidents()
         .iter()
-        .find(|i| i.operator.declared_by.as_deref() == Some("customer reports"))
+        .find(|i| i.operator.declared_by.as_deref() == Some(REPORTS_ACTOR))
         .expect("the surge opened an incident")
         .clone()
 }
@@ -210,7 +210,7 @@ async fn reports_from_an_area_named_at_declaration_join_the_declared_incident() 
     let live = surge(&h, &area).await;
     let incidents = live.run().engine().incidents();
     assert!(
-        (incidents.iter()).all(|i| i.operator.declared_by.as_deref() != Some("customer reports")),
+        (incidents.iter()).all(|i| i.operator.declared_by.as_deref() != Some(REPORTS_ACTOR)),
         "no second incident: {incidents:?}"
     );
     let declared = incidents.iter().find(|i| i.id == id).unwrap();
