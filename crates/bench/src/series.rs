@@ -207,28 +207,18 @@ impl SeriesReader {
         };
         // Not UTF-8: its names will not match, and the error shows it.
         let headers = csv::StringRecord::from_byte_record_lossy(header);
-        let find = |column: &'static str| {
-            headers
-                .iter()
-                .position(|h| h.trim() == column)
-                .ok_or_else(|| ReadError::MissingColumn {
-                    source_name: source_name.clone(),
-                    line: header_line,
-                    header: headers.iter().collect::<Vec<_>>().join(","),
-                    column,
-                })
-        };
-        let timestamp_col = find("timestamp")?;
-        let value_col = find("value")?;
-        Ok(SeriesReader {
+        let mut reader = SeriesReader {
             source_name,
             reader,
             headers,
             header_line,
             record: csv::ByteRecord::new(),
-            timestamp_col,
-            value_col,
-        })
+            timestamp_col: 0,
+            value_col: 0,
+        };
+        reader.timestamp_col = reader.require("timestamp")?;
+        reader.value_col = reader.require("value")?;
+        Ok(reader)
     }
 
     /// The index of the column named `name`, for [`Row::field`].
@@ -236,9 +226,15 @@ impl SeriesReader {
         self.headers.iter().position(|h| h.trim() == name)
     }
 
-    /// The line the header is on (after any blank lines).
-    pub fn header_line(&self) -> u64 {
-        self.header_line
+    /// The index of the column named `column`, or the error naming the
+    /// header's line.
+    pub fn require(&self, column: &'static str) -> Result<usize, ReadError> {
+        self.column(column).ok_or_else(|| ReadError::MissingColumn {
+            source_name: self.source_name.clone(),
+            line: self.header_line,
+            header: self.headers.iter().collect::<Vec<_>>().join(","),
+            column,
+        })
     }
 
     /// The name given to errors (the path, for opened files).
@@ -263,7 +259,7 @@ impl SeriesReader {
         // Not UTF-8: the timestamp is named as it reads, and refused.
         let timestamp_raw = std::str::from_utf8(timestamp_bytes).map_err(|_| {
             let lossy = String::from_utf8_lossy(timestamp_bytes);
-            timestamp_error(parse_timestamp(&lossy).expect_err("U+FFFD is in no timestamp"))
+            timestamp_error(TimestampError::Unparsed(lossy.trim().to_owned()))
         })?;
         let timestamp = parse_timestamp(timestamp_raw).map_err(timestamp_error)?;
         let value_raw = self.record.get(self.value_col).unwrap_or_default();

@@ -303,17 +303,21 @@ impl<'t> Builder<'t> {
         }
     }
 
-    /// One long `timestamp,series,value` file.
-    /// Reads one long file, `opened` by the series reader, whose own words
-    /// for a header it refuses describe `timestamp,value` files.
+    /// Reads one long `timestamp,series,value` file, `opened` by the series
+    /// reader, whose own words for a header it refuses describe
+    /// `timestamp,value` files.
     fn long(&mut self, opened: Result<SeriesReader, ReadError>) -> Result<(), InputError> {
         let header = |source_name: String, line, problem: String| InputError::LongHeader {
             source_name,
             line,
             problem,
         };
-        let mut reader = match opened {
-            Ok(reader) => reader,
+        let with_series = opened.and_then(|reader| {
+            let column = reader.require("series")?;
+            Ok((reader, column))
+        });
+        let (mut reader, column) = match with_series {
+            Ok(found) => found,
             Err(ReadError::Empty { source_name }) => {
                 return Err(header(source_name, 1, "the file is empty".into()));
             }
@@ -329,10 +333,6 @@ impl<'t> Builder<'t> {
             Err(e) => return Err(e.into()),
         };
         let source_name = reader.source_name().to_owned();
-        let Some(column) = reader.column("series") else {
-            let problem = "the header has no `series` column".into();
-            return Err(header(source_name, reader.header_line(), problem));
-        };
         while let Some(row) = reader.next_row()? {
             let (line, value) = (row.line, row.value);
             let at = in_range(row.timestamp, &source_name, line)?;
@@ -447,7 +447,7 @@ pub fn parse_changes(
             "the file is empty; expected a header `timestamp,element,kind,description`".into(),
         ));
     };
-    let header = csv::StringRecord::from_byte_record_lossy(bytes.clone());
+    let header = csv::StringRecord::from_byte_record_lossy(std::mem::take(&mut bytes));
     let column = |name: &str| {
         header.iter().position(|h| h.trim() == name).ok_or_else(|| {
             problem(
@@ -466,7 +466,7 @@ pub fn parse_changes(
     );
     let mut changes = Vec::new();
     while let Some(line) = reader.read(&mut bytes).map_err(record_problem)? {
-        let record = csv::StringRecord::from_byte_record(bytes.clone())
+        let record = csv::StringRecord::from_byte_record(std::mem::take(&mut bytes))
             .map_err(|e| problem(line, format!("{e}; save the file as UTF-8")))?;
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let at = parse_timestamp(field(t_col))
@@ -496,6 +496,8 @@ pub fn parse_changes(
             kind,
             description: field(d_col).to_owned(),
         });
+        // Its allocation serves the next row.
+        bytes = record.into_byte_record();
     }
     Ok(changes)
 }
