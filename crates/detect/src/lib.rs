@@ -1651,6 +1651,32 @@ mod tests {
         assert!(again >= threshold, "second outage scored {again}");
     }
 
+    /// BENCHMARKS.md, "Repeat outages": the same outage back 130 minutes
+    /// after a short one, the hold over, is damped as the first episode's
+    /// tail (the engine's repeat watch sees it instead). The scores print
+    /// with `--nocapture`; a change that alarms here must update that text.
+    #[test]
+    fn a_repeat_within_the_episodes_memory_is_damped() {
+        for level in [92.0, 80.0] {
+            let mut noise = Noise(53);
+            let (mut bank, s, start) = warmed_success_rate(2 * 1440, &mut noise);
+            let threshold = bank.config().alarm_threshold;
+            let at = |m: i64| T0 + 60 * m;
+            let first: Vec<f64> = (start..start + 3)
+                .map(|m| bank.update(s, at(m), 92.0 + 0.15 * noise.gauss()))
+                .collect();
+            for m in start + 3..start + 130 {
+                bank.update(s, at(m), 99.5 + 0.15 * noise.gauss());
+            }
+            let again: Vec<f64> = (start + 130..start + 160)
+                .map(|m| bank.update(s, at(m), level + 0.15 * noise.gauss()))
+                .collect();
+            eprintln!("first outage {first:.2?}; back at {level} %: {again:.2?}");
+            assert!(first.iter().all(|&x| x >= threshold), "{first:?}");
+            assert!(again.iter().all(|&x| x < threshold), "{again:?}");
+        }
+    }
+
     #[test]
     fn a_lone_spike_ranks_below_the_same_spike_in_a_run() {
         // Two copies of one warmed series see the same dip; in one, the
