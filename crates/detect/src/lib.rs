@@ -133,7 +133,8 @@
 //! included; the fast and slow levels and the range envelope are `f64` (KPIs
 //! can sit on large offsets), the mid level an `f32` offset from the fast
 //! one, spreads `f32`, the two profiles `i16` with a shared scale
-//! (`profile.rs`), the rarity histograms `u16`, the routine table `u8`.
+//! (`profile.rs`), the rarity histograms' tail counts `u16`, the routine
+//! table `u8`.
 
 mod profile;
 
@@ -339,14 +340,17 @@ pub const CUSUM_LIVE_SECS: i64 = (SEASON_READY_DAYS * DAY) as i64 + 3600;
 /// Bytes of detector state per series.
 pub const SERIES_STATE_BYTES: usize = std::mem::size_of::<SeriesState>();
 
-/// Decayed histogram of one statistic over a ladder of levels: `hist[j]`
-/// counts the samples in `[LADDER[j], LADDER[j+1])` (the top rung is open).
-/// Integer counts, halved with the series' sample count when that reaches
-/// [`Tuned::rarity_cap`], cost a quarter of the memory of exceedance
-/// frequencies and one increment per sample instead of a pass over the ladder.
+/// Decayed histogram of one statistic over a ladder of levels, kept as its
+/// tail counts: `tail[j]` counts the samples at or above `LADDER[j]` (the
+/// top rung is open). Integer counts, halved bin by bin with the series'
+/// sample count when that reaches [`Tuned::rarity_cap`], cost a quarter of
+/// the memory of exceedance frequencies. Tails rather than bins: a lookup
+/// reads two counts instead of summing the bins above its rung in a loop
+/// whose length depends on the sample, and counting a sample adds a row of
+/// [`COUNT_AT`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Rarity {
-    hist: [u16; LEVELS],
+    tail: [u16; LEVELS],
 }
 
 /// The rarity ladder, `2^(j/2)`.
@@ -362,6 +366,24 @@ const LADDER: [f64; LEVELS] = {
         j += 1;
     }
     l
+};
+
+/// `COUNT_AT[j]`: what counting a sample at rung `j` adds to each tail count
+/// (one for the rungs at or below `j`). Adding a row is a few vector
+/// instructions; LLVM turns the comparison `k <= j` written in the loop into
+/// sixteen scalar ones.
+const COUNT_AT: [[u16; LEVELS]; LEVELS] = {
+    let mut rows = [[0; LEVELS]; LEVELS];
+    let mut j = 0;
+    while j < LEVELS {
+        let mut k = 0;
+        while k <= j {
+            rows[j][k] = 1;
+            k += 1;
+        }
+        j += 1;
+    }
+    rows
 };
 
 /// Everything a series needs that only depends on the configuration.
@@ -426,12 +448,13 @@ fn rung(v: f64) -> (usize, f64) {
 }
 
 impl Rarity {
-    const NEW: Rarity = Rarity { hist: [0; LEVELS] };
+    const NEW: Rarity = Rarity { tail: [0; LEVELS] };
 
     /// Probability, under this table after `n` samples, of a statistic at
     /// least `v >= 0`: the tail count at `v`'s rung, smoothed towards the
     /// prior tail, interpolated towards the next rung. Then, if `learn`,
     /// counts `v` in the table: one rung lookup for both.
+    #[inline(always)]
     fn p_value_then_learn(&mut self, v: f64, n: f64, t: &Tuned, learn: bool) -> f64 {
         // Below the ladder the statistic is unremarkable, and not counted.
         if v.is_nan() || v < 1.0 {
@@ -446,24 +469,31 @@ impl Rarity {
             1.0
         } else if j >= top {
             // Beyond the ladder, extrapolate with the prior's slope.
-            let tail = (self.hist[top] as f64 + t.prior[top]) * per_sample;
+            let tail = (self.tail[top] as f64 + t.prior[top]) * per_sample;
             tail * (LADDER[top] / v).powf(t.cfg.prior_exponent)
         } else {
-            let above: u32 = self.hist[j + 1..].iter().map(|&c| c as u32).sum();
-            let at = above + self.hist[j] as u32;
-            let tail_at = at as f64 + t.prior[j];
-            let tail_next = above as f64 + t.prior[j + 1];
+            let tail_at = self.tail[j] as f64 + t.prior[j];
+            let tail_next = self.tail[j + 1] as f64 + t.prior[j + 1];
             (tail_at + f * (tail_next - tail_at)) * per_sample
         };
         if learn {
-            self.hist[j.min(top)] += 1;
+            for (count, &step) in self.tail.iter_mut().zip(&COUNT_AT[j.min(top)]) {
+                *count += step;
+            }
         }
         p
     }
 
+    /// Halves every bin (rounding down), as a histogram of bins would be,
+    /// and sums the tails again.
     fn halve(&mut self) {
-        for c in &mut self.hist {
-            *c /= 2;
+        let mut above = 0;
+        let mut halved_above = 0;
+        for count in self.tail.iter_mut().rev() {
+            let bin = *count - above;
+            above = *count;
+            halved_above += bin / 2;
+            *count = halved_above;
         }
     }
 }
@@ -1818,7 +1848,7 @@ mod tests {
             bank.update(s, T0 + 60 * m, 50.0 + noise.gauss() + lift);
         }
         let [fast, mid, ..] = &bank.states[s as usize].rare_point;
-        let high = |r: &Rarity| r.hist[5..].iter().map(|&c| u32::from(c)).sum();
+        let high = |r: &Rarity| u32::from(r.tail[5]);
         (high(fast), high(mid))
     }
 
@@ -1943,6 +1973,29 @@ mod tests {
     }
 
     proptest! {
+        /// The tail counts are those of a histogram of bins counted and
+        /// halved as the rarity tables were before they kept tails.
+        #[test]
+        fn tail_counts_match_a_histogram_of_bins(
+            steps in proptest::collection::vec(prop_oneof![9 => 1.0..2e6f64, 1 => Just(0.0)], 0..600),
+        ) {
+            let t = Tuned::new(DetectorConfig::default());
+            let mut table = Rarity::NEW;
+            let mut hist = [0u16; LEVELS];
+            for v in steps {
+                // 0 stands for a halving.
+                if v == 0.0 {
+                    table.halve();
+                    hist.iter_mut().for_each(|c| *c /= 2);
+                } else {
+                    table.p_value_then_learn(v, 0.0, &t, true);
+                    hist[rung(v.min(Z_CAP)).0.min(LEVELS - 1)] += 1;
+                }
+                let tails: Vec<u16> = (0..LEVELS).map(|j| hist[j..].iter().sum()).collect();
+                prop_assert_eq!(&table.tail[..], &tails[..]);
+            }
+        }
+
         #[test]
         fn scores_are_in_unit_interval_and_deterministic(
             samples in prop::collection::vec((-1_000i64..100_000, value()), 1..300),
