@@ -198,8 +198,7 @@ pub fn drill(
     let mut run = Run::new(config.twin.clone(), config.engine.clone(), 1)?;
     let page = PageInfo::default();
     let regions = run.regions();
-    let conference_participants =
-        dialtone_statuspage::conference_participants(run.engine().topology());
+    let hosted = dialtone_statuspage::Hosted::of(run.engine().topology());
     let mut timeline = Vec::new();
     let mut published: Vec<(u64, Timestamp)> = Vec::new();
     for minute in 0..config.minutes {
@@ -218,7 +217,7 @@ pub fn drill(
                 regions: &regions,
                 incidents: &public,
                 now: at,
-                conference_participants,
+                hosted,
             };
             for inc in summary(&state).incidents {
                 let id: u64 = inc.id.parse().unwrap_or(0);

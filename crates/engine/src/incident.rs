@@ -523,13 +523,13 @@ impl Incident {
                 impact.conference_participants_affected += u64::from(el.subscribers);
                 continue;
             }
+            if el.serves_fixed_lines() {
+                impact.fixed_lines_affected = true;
+                impact.fixed_line_subscribers_affected += u64::from(el.subscribers);
+                impact.fixed_line_regions.extend(el.region.clone());
+                continue;
+            }
             if el.kind != ElementKind::Cell {
-                // Subscribers served without a cell: fixed lines.
-                if el.subscribers > 0 {
-                    impact.fixed_lines_affected = true;
-                    impact.fixed_line_subscribers_affected += u64::from(el.subscribers);
-                    impact.fixed_line_regions.extend(el.region.clone());
-                }
                 continue;
             }
             impact.cells_affected += 1;
@@ -857,7 +857,8 @@ impl Incident {
 
 /// What the status page shows of an incident besides its updates: its
 /// title, its rating (Statuspage's `impact`), per region the status each
-/// service's component takes from it, and the conference callers it hits.
+/// service's component takes from it, and the conference callers and fixed
+/// lines it hits.
 /// Shares of cells move minute by minute; only a status crossing one of
 /// [`ComponentStatus::from_affected_share`]'s bounds shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -866,6 +867,7 @@ struct PublicFace {
     severity: Severity,
     components: Vec<(String, [ComponentStatus; 3])>,
     conference_participants: u64,
+    fixed_line_subscribers: u64,
 }
 
 impl PublicFace {
@@ -882,6 +884,7 @@ impl PublicFace {
                 })
                 .collect(),
             conference_participants: inc.impact.conference_participants_affected,
+            fixed_line_subscribers: inc.impact.fixed_line_subscribers_affected,
         }
     }
 }
@@ -1122,9 +1125,11 @@ mod tests {
         assert_eq!(noted(&mut inc, 1_300), 1_300);
         inc.impact.conference_participants_affected = 40;
         assert_eq!(noted(&mut inc, 1_360), 1_360);
+        inc.impact.fixed_line_subscribers_affected = 900;
+        assert_eq!(noted(&mut inc, 1_390), 1_390);
         // An operator's action records after changing the rating.
         let entry = inc.note(1_420, TimelineKind::Paged, String::new());
-        assert_eq!(noted(&mut inc, 1_480), 1_360, "{entry:?}");
+        assert_eq!(noted(&mut inc, 1_480), 1_390, "{entry:?}");
         inc.severity = Severity::Major;
         inc.note(1_540, TimelineKind::SeverityChanged, String::new());
         assert_eq!(inc.public_updated_at(), 1_540);

@@ -96,7 +96,9 @@ pub struct Element {
     pub function: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
-    /// Subscribers served directly (cells).
+    /// Subscribers served directly: a cell's; a conference bridge's
+    /// participants; on another element, the fixed lines it serves (see
+    /// [`Element::serves_fixed_lines`]).
     #[serde(default)]
     pub subscribers: u32,
     #[serde(default)]
@@ -123,6 +125,13 @@ impl Element {
             mtbf_hours: None,
             mttr_hours: None,
         }
+    }
+
+    /// Whether this element serves subscribers without a cell or a
+    /// conference bridge: fixed lines, such as a fixed-line gateway's.
+    pub fn serves_fixed_lines(&self) -> bool {
+        self.subscribers > 0
+            && !matches!(self.kind, ElementKind::Cell | ElementKind::ConferenceBridge)
     }
 }
 

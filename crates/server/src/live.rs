@@ -21,7 +21,7 @@ use dialtone_model::{ServiceMask, Timestamp};
 use dialtone_notify::{Compose, Courier, NotifyConfig, compose, deliver_due};
 use dialtone_reports::{Problem, SurgeConfig, SurgeDetector};
 use dialtone_respond::{Effect, MitigationAction, NoticeKind, Playbook, Responder};
-use dialtone_statuspage::{PageInfo, PageState, PlannedMaintenance};
+use dialtone_statuspage::{Hosted, PageInfo, PageState, PlannedMaintenance};
 use dialtone_store::{
     CountedReport, Lane, NotifyStore, OutboxItem, ReportReply, Store, Subscriber,
 };
@@ -78,9 +78,9 @@ pub struct Live {
     stats: PipelineStats,
     /// Firing probes by element and alert id, and when they were last heard of.
     probes_heard: HashMap<(String, String), i64>,
-    /// Participants the network's conference bridges host (the page's
-    /// conference component).
-    conference_participants: u64,
+    /// What the network serves outside its cells (the page's components
+    /// in no region).
+    hosted: Hosted,
 }
 
 /// What the pipeline did since the process started, for `/metrics`.
@@ -117,8 +117,7 @@ impl Live {
     pub fn new(mut run: Run, earlier: Vec<Incident>, page: PageInfo, playbook: Playbook) -> Live {
         let history = History::new(run.engine().series().len(), HISTORY_MINUTES);
         let regions = run.regions();
-        let conference_participants =
-            dialtone_statuspage::conference_participants(run.engine().topology());
+        let hosted = Hosted::of(run.engine().topology());
         let (open, closed): (Vec<Incident>, Vec<Incident>) =
             earlier.into_iter().partition(|i| i.status.is_open());
         for inc in open {
@@ -137,7 +136,7 @@ impl Live {
             surges: SurgeDetector::new(SurgeConfig::default()),
             stats: PipelineStats::default(),
             probes_heard: HashMap::new(),
-            conference_participants,
+            hosted,
         }
     }
 
@@ -436,7 +435,7 @@ impl Live {
                 incidents: &public,
                 maintenances: &planned,
                 now: self.now,
-                conference_participants: self.conference_participants,
+                hosted: self.hosted,
             },
             all_incidents: &all,
             base_url: &notify.base_url,
@@ -543,7 +542,7 @@ impl Live {
             incidents: &public,
             maintenances: &planned,
             now: self.now,
-            conference_participants: self.conference_participants,
+            hosted: self.hosted,
         };
         let console = render_console(
             &incidents,

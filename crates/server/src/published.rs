@@ -189,7 +189,7 @@ mod tests {
             incidents: &incidents,
             maintenances: &[],
             now: 10_000,
-            conference_participants: 0,
+            hosted: dialtone_statuspage::Hosted::default(),
         };
         let rendered = Rendered::render(&state, String::new());
         let unresolved: serde_json::Value =

@@ -240,7 +240,7 @@ mod tests {
             regions: &regions,
             incidents: &[],
             now: 0,
-            conference_participants: 0,
+            hosted: crate::Hosted::default(),
         };
         let html = render_status_html(&state);
         assert!(html.contains("id=\"impact-map\""));
@@ -267,7 +267,7 @@ mod tests {
             incidents: &[],
             maintenances: &window,
             now,
-            conference_participants: 0,
+            hosted: crate::Hosted::default(),
         };
         let statuses: Vec<(&str, usize)> = [500, 1500, 2500]
             .into_iter()

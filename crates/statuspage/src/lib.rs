@@ -55,18 +55,36 @@ pub struct PageState<'a> {
     /// Planned maintenance windows, any time, earliest first.
     pub maintenances: &'a [PlannedMaintenance],
     pub now: Timestamp,
-    /// Participants the network's conference bridges host
-    /// ([`conference_participants`]): where there are any, the page has a
-    /// "Conference calls" component, in no region (its callers are anywhere).
-    pub conference_participants: u64,
+    /// What the network serves outside its cells: the components in no
+    /// region.
+    pub hosted: Hosted,
 }
 
-/// Participants the conference bridges of `topology` host, together.
-pub fn conference_participants(topology: &dialtone_model::Topology) -> u64 {
-    (topology.elements().iter())
-        .filter(|e| e.kind == dialtone_model::ElementKind::ConferenceBridge)
-        .map(|e| u64::from(e.subscribers))
-        .sum()
+/// What a network serves outside its cells, together: where it serves any
+/// conference participants, the page has a "Conference calls" component,
+/// and where it serves any fixed lines, a "Fixed-line phones" one, both in
+/// no region, each with its status from the share an incident hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hosted {
+    /// Participants the conference bridges host.
+    pub conference_participants: u64,
+    /// Lines the elements that serve fixed lines serve
+    /// ([`dialtone_model::Element::serves_fixed_lines`]).
+    pub fixed_line_subscribers: u64,
+}
+
+impl Hosted {
+    pub fn of(topology: &dialtone_model::Topology) -> Hosted {
+        let mut hosted = Hosted::default();
+        for e in topology.elements() {
+            if e.kind == dialtone_model::ElementKind::ConferenceBridge {
+                hosted.conference_participants += u64::from(e.subscribers);
+            } else if e.serves_fixed_lines() {
+                hosted.fixed_line_subscribers += u64::from(e.subscribers);
+            }
+        }
+        hosted
+    }
 }
 
 /// `2026-01-07T10:00:00.000Z`, the timestamp form Statuspage uses.

@@ -2,7 +2,7 @@
 //! enums exactly as Atlassian's public API has them, so existing clients work.
 
 use dialtone_engine::{Incident, TimelineEntry, region_name};
-use dialtone_model::{ComponentStatus, Service, Severity, Timestamp};
+use dialtone_model::{ComponentStatus, Impact, Service, Severity, Timestamp};
 use serde::Serialize;
 
 use crate::{PageState, PlannedMaintenance, iso8601};
@@ -160,8 +160,8 @@ fn maintenance_in_progress(
 fn worst_component(state: &PageState<'_>) -> ComponentStatus {
     let services = (state.regions.iter())
         .flat_map(|region| (0..Service::ALL.len()).map(|i| service_status(state, region, i)));
-    let conference = (state.conference_participants > 0).then(|| conference_status(state));
-    (services.chain(conference)).fold(ComponentStatus::Operational, ComponentStatus::max)
+    let network_wide = network_wide(state).map(|n| n.status(state));
+    (services.chain(network_wide)).fold(ComponentStatus::Operational, ComponentStatus::max)
 }
 
 /// Regions as group components, each holding one component per service.
@@ -215,46 +215,77 @@ pub fn components(state: &PageState<'_>) -> Vec<Component> {
         position += 1 + Service::ALL.len() as u32;
         out.extend(children);
     }
-    if state.conference_participants > 0 {
+    for n in network_wide(state) {
         out.push(Component {
-            description: Some("Conference calls, wherever their callers are".into()),
-            ..component(
-                CONFERENCE_COMPONENT_ID.into(),
-                "Conference calls".into(),
-                conference_status(state),
-                position,
-            )
+            description: Some(n.description.into()),
+            ..component(n.id.into(), n.name.into(), n.status(state), position)
         });
+        position += 1;
     }
     out
 }
 
-/// The conference component's id: it belongs to no region.
-const CONFERENCE_COMPONENT_ID: &str = "conference-calls";
+/// A component in no region: conference calls, whose callers are anywhere,
+/// and fixed-line phones, which a network has few of in each region.
+struct NetworkWide {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    /// How many the network serves: participants or lines.
+    hosted: u64,
+    /// How many of them an incident hits.
+    hit: fn(&Impact) -> u64,
+}
 
-/// Status of conference calls: the worst over ongoing incidents, by the
-/// share of the bridges' participants each has hit.
-fn conference_status(state: &PageState<'_>) -> ComponentStatus {
-    let hosted = state.conference_participants.max(1) as f64;
-    (state.incidents.iter())
-        .filter(|i| i.status.is_ongoing())
-        .map(|i| {
-            let hit = i.impact.conference_participants_affected as f64;
-            ComponentStatus::from_affected_share(hit / hosted)
-        })
-        .fold(ComponentStatus::Operational, ComponentStatus::max)
+/// The components in no region that the network has (those it hosts any
+/// of), in page order.
+fn network_wide(state: &PageState<'_>) -> impl Iterator<Item = NetworkWide> {
+    [
+        NetworkWide {
+            id: "conference-calls",
+            name: "Conference calls",
+            description: "Conference calls, wherever their callers are",
+            hosted: state.hosted.conference_participants,
+            hit: |impact| impact.conference_participants_affected,
+        },
+        NetworkWide {
+            id: "fixed-line-phones",
+            name: "Fixed-line phones",
+            description: "Phones on fixed lines, in every region",
+            hosted: state.hosted.fixed_line_subscribers,
+            hit: |impact| impact.fixed_line_subscribers_affected,
+        },
+    ]
+    .into_iter()
+    .filter(|n| n.hosted > 0)
+}
+
+impl NetworkWide {
+    /// The worst over ongoing incidents, by the share of what the network
+    /// hosts that each has hit.
+    fn status(&self, state: &PageState<'_>) -> ComponentStatus {
+        (state.incidents.iter())
+            .filter(|i| i.status.is_ongoing())
+            .map(|i| {
+                ComponentStatus::from_affected_share(
+                    (self.hit)(&i.impact) as f64 / self.hosted as f64,
+                )
+            })
+            .fold(ComponentStatus::Operational, ComponentStatus::max)
+    }
 }
 
 /// One incident in Statuspage's shape; updates newest first, as Statuspage lists them.
 pub fn incident_json(state: &PageState<'_>, inc: &Incident) -> IncidentJson {
     let id = inc.id.to_string();
     let all = components(state);
+    let network_wide: Vec<NetworkWide> = network_wide(state).collect();
     let affected: Vec<Component> = all
         .into_iter()
         .filter(|c| {
-            let conference =
-                c.id == CONFERENCE_COMPONENT_ID && inc.impact.conference_participants_affected > 0;
-            conference
+            let network_wide =
+                (network_wide.iter()).any(|n| n.id == c.id && (n.hit)(&inc.impact) > 0);
+            network_wide
                 || !c.group
                     && inc.impact.regions.iter().any(|r| {
                         Service::ALL.iter().enumerate().any(|(i, s)| {
@@ -437,56 +468,110 @@ mod tests {
     use super::*;
     use crate::{PageInfo, render_atom, render_rss, render_status_html};
     use dialtone_engine::TimelineKind;
-    use dialtone_model::{ALL_SERVICES, IncidentStatus, RegionImpact};
+    use dialtone_model::{ALL_SERVICES, Impact, IncidentStatus, RegionImpact};
 
     #[test]
-    fn conference_calls_are_a_component_of_no_region() {
+    fn conference_calls_and_fixed_lines_are_components_of_no_region() {
+        type Case = (
+            &'static str,
+            &'static str,
+            fn(&mut Impact) -> &mut u64,
+            fn(u64) -> crate::Hosted,
+        );
+        let cases: [Case; 2] = [
+            (
+                "conference-calls",
+                "Conference calls",
+                |impact| &mut impact.conference_participants_affected,
+                |n| crate::Hosted {
+                    conference_participants: n,
+                    ..Default::default()
+                },
+            ),
+            (
+                "fixed-line-phones",
+                "Fixed-line phones",
+                |impact| &mut impact.fixed_line_subscribers_affected,
+                |n| crate::Hosted {
+                    fixed_line_subscribers: n,
+                    ..Default::default()
+                },
+            ),
+        ];
         let page = PageInfo::default();
         let regions = vec!["north".to_string()];
-        let mut bridge = Incident::open(1, 0);
-        bridge.severity = Severity::Minor;
-        bridge.impact.conference_participants_affected = 500;
-        let page_with = |incidents: &[Incident], conference_participants| {
-            let state = PageState {
-                page: &page,
-                regions: &regions,
-                incidents,
-                maintenances: &[],
-                now: 600,
-                conference_participants,
+        for (id, name, hit, hosted) in cases {
+            let mut inc = Incident::open(1, 0);
+            inc.severity = Severity::Minor;
+            *hit(&mut inc.impact) = 500;
+            let page_with = |incidents: &[Incident], served| {
+                let state = PageState {
+                    page: &page,
+                    regions: &regions,
+                    incidents,
+                    maintenances: &[],
+                    now: 600,
+                    hosted: hosted(served),
+                };
+                (summary(&state), render_status_html(&state))
             };
-            (summary(&state), render_status_html(&state))
+            let (quiet, _) = page_with(&[], 0);
+            assert!(!quiet.components.iter().any(|c| c.id == id), "{id}");
+            let (s, html) = page_with(std::slice::from_ref(&inc), 500);
+            let component = s.components.last().unwrap();
+            assert_eq!(
+                (
+                    component.id.as_str(),
+                    component.name.as_str(),
+                    component.status
+                ),
+                (id, name, "major_outage")
+            );
+            assert_eq!(component.group_id, None);
+            assert!(
+                s.components[..s.components.len() - 1]
+                    .iter()
+                    .all(|c| c.status == "operational"),
+                "{id}: no region's services are hit"
+            );
+            let affected: Vec<&str> = (s.incidents[0].components.iter())
+                .map(|c| c.id.as_str())
+                .collect();
+            assert_eq!(affected, [id]);
+            let row = format!(
+                "<tr><td>All regions</td><td>{name}</td><td class=\"st major_outage\">major outage</td></tr>"
+            );
+            assert!(html.contains(&row), "{html}");
+            // A quarter of what the network serves: a partial outage.
+            let (s, _) = page_with(std::slice::from_ref(&inc), 2000);
+            assert_eq!(
+                s.components.last().unwrap().status,
+                "partial_outage",
+                "{id}"
+            );
+            // Rated none by an operator, the banner still speaks of the outage.
+            let mut unrated = inc.clone();
+            unrated.severity = Severity::None;
+            let (s, _) = page_with(std::slice::from_ref(&unrated), 500);
+            assert_eq!(s.status.description, "Minor Service Outage", "{id}");
+        }
+        // Both on one page: each after the regions, in their own positions.
+        let state = PageState {
+            page: &page,
+            regions: &regions,
+            incidents: &[],
+            maintenances: &[],
+            now: 600,
+            hosted: crate::Hosted {
+                conference_participants: 10,
+                fixed_line_subscribers: 10,
+            },
         };
-        let (quiet, _) = page_with(&[], 0);
-        assert!(!quiet.components.iter().any(|c| c.id == "conference-calls"));
-        let (s, html) = page_with(std::slice::from_ref(&bridge), 500);
-        let conference = s.components.last().unwrap();
-        assert_eq!(
-            (
-                conference.id.as_str(),
-                conference.name.as_str(),
-                conference.status
-            ),
-            ("conference-calls", "Conference calls", "major_outage")
-        );
-        assert_eq!(conference.group_id, None);
-        assert!(
-            s.components[..s.components.len() - 1]
-                .iter()
-                .all(|c| c.status == "operational"),
-            "no region's services are hit"
-        );
-        let affected: Vec<&str> = (s.incidents[0].components.iter())
-            .map(|c| c.id.as_str())
+        let components = summary(&state).components;
+        let tail: Vec<(&str, u32)> = (components.iter().rev().take(2).rev())
+            .map(|c| (c.id.as_str(), c.position))
             .collect();
-        assert_eq!(affected, ["conference-calls"]);
-        assert!(
-            html.contains("<tr><td>All regions</td><td>Conference calls</td><td class=\"st major_outage\">major outage</td></tr>"),
-            "{html}"
-        );
-        // A quarter of the participants the bridges host: a partial outage.
-        let (s, _) = page_with(std::slice::from_ref(&bridge), 2000);
-        assert_eq!(s.components.last().unwrap().status, "partial_outage");
+        assert_eq!(tail, [("conference-calls", 5), ("fixed-line-phones", 6)]);
     }
 
     #[test]
@@ -512,7 +597,7 @@ mod tests {
                 incidents: &incidents,
                 maintenances: &[],
                 now: 600,
-                conference_participants: 0,
+                hosted: crate::Hosted::default(),
             };
             let s = summary(&state);
             let html = render_status_html(&state);
@@ -566,7 +651,7 @@ mod tests {
             incidents,
             maintenances,
             now,
-            conference_participants: 0,
+            hosted: crate::Hosted::default(),
         }
     }
 

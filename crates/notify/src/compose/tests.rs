@@ -81,7 +81,7 @@ fn composer<'a>(
             regions,
             incidents,
             now,
-            conference_participants: 0,
+            hosted: dialtone_statuspage::Hosted::default(),
         },
         all_incidents: incidents,
         base_url: "https://status.example.net",
