@@ -210,4 +210,14 @@ fn at_ranks_an_earlier_minute() {
         "{quiet}"
     );
     assert!(quiet.contains("nothing is broken"), "{quiet}");
+    // Inside the first hour the detectors are still training: "cannot
+    // tell", not "nothing is broken".
+    let training = rca(&["--at", "2024-05-01 12:30:00"]);
+    assert_eq!(training.status.code(), Some(2), "{training:?}");
+    assert!(
+        String::from_utf8_lossy(&training.stderr).contains(
+            "first hour, which only trains the detectors: give a time from 2024-05-01 13:00"
+        ),
+        "{training:?}"
+    );
 }

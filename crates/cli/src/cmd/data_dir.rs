@@ -83,6 +83,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
 /// (An existing directory keeps its mode: the operator chose it.)
 pub fn create(data_dir: &Path) -> Result<(), UsageError> {
     use std::os::unix::fs::DirBuilderExt;
+    refuse_a_file(data_dir)?;
     (std::fs::DirBuilder::new().recursive(true).mode(0o700))
         .create(data_dir)
         .map_err(|e| {
@@ -91,6 +92,18 @@ pub fn create(data_dir: &Path) -> Result<(), UsageError> {
                 data_dir.display()
             ))
         })
+}
+
+/// Refuses a `--data-dir` that names a file, saying so (creating the
+/// directory would only say that the file exists).
+fn refuse_a_file(data_dir: &Path) -> Result<(), UsageError> {
+    if data_dir.is_file() {
+        return Err(UsageError(format!(
+            "{} is a file: --data-dir names the directory `dialtone demo` keeps its database in",
+            data_dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens (creating if missing) the store in the existing `data_dir`.
@@ -104,13 +117,7 @@ pub async fn open_store(data_dir: &Path) -> Result<SqliteStore, UsageError> {
 /// reads or changes what is there must not create an empty database where a
 /// mistyped `--data-dir` points.
 pub async fn open_existing(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    if data_dir.is_file() {
-        return Err(UsageError(format!(
-            "{} is a file: --data-dir names the directory `dialtone demo` keeps its database in",
-            data_dir.display()
-        ))
-        .into());
-    }
+    refuse_a_file(data_dir)?;
     if !data_dir.join(dialtone_store::SQLITE_FILE).is_file() {
         return Err(UsageError(format!(
             "there is no Dialtone database in {}: point --data-dir at the directory \

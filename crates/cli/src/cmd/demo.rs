@@ -57,7 +57,7 @@ pub struct DemoArgs {
     /// Scenario to inject (see `dialtone scenarios`).
     #[arg(long, default_value = "core-software-version")]
     scenario: String,
-    /// Simulated hours run flat out before going live.
+    /// Simulated hours run flat out before going live, 2 to 672.
     #[arg(long, default_value_t = 34, value_parser = clap::value_parser!(u32).range(2..=24 * 28))]
     warmup_hours: u32,
     /// Simulated minutes of live, healthy running before the fault starts.

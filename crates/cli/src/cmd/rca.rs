@@ -134,10 +134,24 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
     for change in changes {
         engine.record_change(change).context("recording a change")?;
     }
+    // Within the first hour nothing is judged broken yet: ranking there
+    // would report "nothing is broken" where the truth is "cannot tell".
+    let trained_from = first + EngineConfig::default().startup_grace_secs;
+    if let Some(at) = args.at
+        && at < trained_from
+    {
+        return Err(UsageError(format!(
+            "--at {} is within the telemetry's first hour, which only trains the detectors: \
+             give a time from {} on",
+            utc(at),
+            utc(trained_from)
+        ))
+        .into());
+    }
     let chosen = replay(&mut engine, &telemetry, args.at).ok_or_else(|| {
         UsageError(format!(
             "the telemetry ends at {}, within an hour of its start: the first hour only \
-             trains the detectors; give more history, or rank inside it with --at",
+             trains the detectors; give more history",
             utc(last)
         ))
     })?;

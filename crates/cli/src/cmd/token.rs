@@ -57,8 +57,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
                 let store = open_existing(&data.data_dir).await?;
                 if !store.revoke_token(&id).await.context("revoking the token")? {
                     return Err(UsageError(format!(
-                        "there is no token `{id}`: name it by the 16 hexadecimal digits after \
-                         `dt_` in the token, as `dialtone token create` printed it"
+                        "there is no token `{id}` (or it was revoked already): name it by the \
+                         16 hexadecimal digits after `dt_` in the token, as `dialtone token \
+                         create` printed it"
                     ))
                     .into());
                 }
