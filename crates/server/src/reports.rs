@@ -208,14 +208,15 @@ struct CheckedReport {
     contact: Option<String>,
 }
 
-/// The client's budget, then the report against what exists: everything
-/// that can refuse it before it counts.
+/// The report against what exists, then the client's budget: everything
+/// that can refuse it before it counts. A report refused as malformed
+/// spends none of the budget, so a customer who corrects it is not kept
+/// waiting.
 fn check(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
     b: &ReportBody,
 ) -> Result<CheckedReport, ApiError> {
-    state.limits.reports.admit(ip)?;
     let problem = Problem::parse(&b.problem).ok_or_else(|| {
         let known: Vec<&str> = Problem::ALL.iter().map(|p| p.as_str()).collect();
         ApiError::BadRequest(format!(
@@ -241,6 +242,7 @@ fn check(
             state.regions.join(", ")
         )));
     }
+    state.limits.reports.admit(ip)?;
     Ok(CheckedReport {
         problem,
         area: b.area.clone(),

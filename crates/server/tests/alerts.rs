@@ -2,7 +2,8 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use common::{Harness, Reply, authed, first_cell, harness, live_after, sample, send};
 use dialtone_auth::Role;
 use dialtone_engine::ProbeAlert;
@@ -210,4 +211,28 @@ async fn a_wide_outages_notification_is_taken_whole() {
     );
     let r = post_alerts(&h, &token, huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Its length declared, the same answer, in the API's words, before the
+    // token is even looked at.
+    let declared = Request::post("/api/v1/alerts")
+        .header("content-type", "application/json")
+        .header(
+            "content-length",
+            (dialtone_server::MAX_ALERTS_BODY_BYTES + 1).to_string(),
+        )
+        .body(Body::from(vec![
+            b' ';
+            dialtone_server::MAX_ALERTS_BODY_BYTES + 1
+        ]))
+        .expect("request");
+    let r = send(h.router(), declared).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(
+        r.json()["error"],
+        format!(
+            "the body is larger than {} bytes: send less",
+            dialtone_server::MAX_ALERTS_BODY_BYTES
+        ),
+        "{}",
+        r.body
+    );
 }

@@ -1200,7 +1200,7 @@ async fn malformed_requests_get_the_json_error() {
             "{path}: {}",
             r.body
         );
-        // Declared too large: refused before the handler, in plain text.
+        // Its length declared: refused too.
         let declared = Request::post(path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("content-length", "70000")

@@ -370,6 +370,11 @@ async fn without_email_no_address_is_asked_for_or_kept() {
 async fn reports_are_rate_limited_per_client() {
     let h = harness_with(live_after(1), ServerConfig::default()).await;
     let area = h.state.live.lock().await.regions()[0].clone();
+    // Refused reports spend nothing: a customer may correct a mistake.
+    for _ in 0..5 {
+        let r = send(h.router(), report("no_data", "atlantis", None)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    }
     let mut statuses = Vec::new();
     for _ in 0..5 {
         statuses.push(
