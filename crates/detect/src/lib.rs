@@ -1977,7 +1977,11 @@ mod tests {
         /// halved as the rarity tables were before they kept tails.
         #[test]
         fn tail_counts_match_a_histogram_of_bins(
-            steps in proptest::collection::vec(prop_oneof![9 => 1.0..2e6f64, 1 => Just(0.0)], 0..600),
+            // Log-uniform from 1 to past the cap, so every rung is drawn.
+            steps in proptest::collection::vec(
+                prop_oneof![9 => (0.0..21.0f64).prop_map(f64::exp2), 1 => Just(0.0)],
+                0..600,
+            ),
         ) {
             let t = Tuned::new(DetectorConfig::default());
             let mut table = Rarity::NEW;

@@ -1,9 +1,9 @@
 //! The one HTTP error type: every failure of a request maps to a status code
 //! here, malformed paths, queries and bodies included (`extract.rs`). The
 //! HTML pages that answer a browser's sign-in or subscription link with a
-//! page of their own (a form to try again) set their status beside it. Two
-//! answers come from the middleware, before any handler, as plain text: 413
-//! for a `Content-Length` over the body limit, 503 for a request out of time.
+//! page of their own (a form to try again) set their status beside it. One
+//! answer comes from the middleware, before any handler, as plain text: 503
+//! for a request out of time.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -63,9 +63,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_ALERTS_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// A request's body, at most [`MAX_BODY_BYTES`]: one answer (413) for a
-/// body too large however it was sent (a `Content-Length` over the largest
-/// limit is refused by [`refuse_declared_oversize`] before any handler; a
-/// chunked body, or one over its route's limit, is cut off here).
+/// body too large however it was sent, its length declared or not. Every
+/// body is read here or in [`read_body_up_to`], and none is read before
+/// the request is signed in, so no body-limit layer is needed in front: a
+/// body is read up to its route's limit and no further, and the route
+/// answers in its own words (a form route with its form).
 pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
     read_body_up_to(body, MAX_BODY_BYTES).await
 }
@@ -86,18 +88,6 @@ pub(crate) async fn read_body_up_to(
         ApiError::BadRequest(format!("could not read the request body: {e}"))
     })
 }
-/// Refuses a body declared (`Content-Length`) larger than any route takes,
-/// before anyone is signed in or a byte of it is read: the same 413, with
-/// the same words, as [`read_body_up_to`] gives one that is cut off.
-async fn refuse_declared_oversize(req: Request, next: axum::middleware::Next) -> Response {
-    let declared = (req.headers().get(header::CONTENT_LENGTH))
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_ALERTS_BODY_BYTES as u64) {
-        return ApiError::PayloadTooLarge(MAX_ALERTS_BODY_BYTES).into_response();
-    }
-    next.run(req).await
-}
-
 /// A form's body, at most [`MAX_BODY_BYTES`], checked to be one: the one
 /// place a form is read, so a body sent otherwise (multipart, bad `%`
 /// escapes, not UTF-8) is refused as unreadable rather than read as a form
@@ -574,7 +564,6 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|method: axum::http::Method| async move {
             ApiError::MethodNotAllowed(method.to_string())
         })
-        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         // 503, not 408: a request runs out of time mostly waiting on us
         // (the pipeline's lock, the database). A body still arriving after
         // the timeout gets the same answer: bodies are at most 64 KiB, or

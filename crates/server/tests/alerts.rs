@@ -211,9 +211,9 @@ async fn a_wide_outages_notification_is_taken_whole() {
     );
     let r = post_alerts(&h, &token, huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    // Its length declared, the same answer, in the API's words, before the
-    // token is even looked at.
+    // Its length declared, the same answer, in the API's words.
     let declared = Request::post("/api/v1/alerts")
+        .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .header(
             "content-length",

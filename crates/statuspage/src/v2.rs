@@ -251,7 +251,7 @@ fn network_wide(state: &PageState<'_>) -> impl Iterator<Item = NetworkWide> {
         NetworkWide {
             id: "fixed-line-phones",
             name: "Fixed-line phones",
-            description: "Phones on fixed lines, in every region",
+            description: "Phones on fixed lines, wherever they are",
             hosted: state.hosted.fixed_line_subscribers,
             hit: |impact| impact.fixed_line_subscribers_affected,
         },

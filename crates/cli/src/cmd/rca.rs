@@ -123,17 +123,6 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let mut engine = Engine::new(
-        Arc::new(topology),
-        telemetry.series.clone(),
-        EngineConfig::default(),
-        1,
-    )
-    .context("building the engine")?;
-    let change_count = changes.len();
-    for change in changes {
-        engine.record_change(change).context("recording a change")?;
-    }
     // Within the first hour nothing is judged broken yet: ranking there
     // would report "nothing is broken" where the truth is "cannot tell".
     let trained_from = first + EngineConfig::default().startup_grace_secs;
@@ -148,7 +137,18 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let chosen = replay(&mut engine, &telemetry, args.at).ok_or_else(|| {
+    let mut engine = Engine::new(
+        Arc::new(topology),
+        telemetry.series.clone(),
+        EngineConfig::default(),
+        1,
+    )
+    .context("building the engine")?;
+    let change_count = changes.len();
+    for change in changes {
+        engine.record_change(change).context("recording a change")?;
+    }
+    let chosen = replay(&mut engine, &telemetry, args.at, trained_from).ok_or_else(|| {
         UsageError(format!(
             "the telemetry ends at {}, within an hour of its start: the first hour only \
              trains the detectors; give more history",
@@ -177,12 +177,14 @@ pub fn run(args: RcaArgs) -> anyhow::Result<()> {
 
 /// Feeds `telemetry` through the engine's detectors minute by minute and
 /// returns the minute to rank: the last one at or before `at`, or else the
-/// first with the most broken observations after the first hour (the last
-/// minute if nothing broke). `None` if the telemetry ends within that hour.
+/// first with the most broken observations from `trained_from` on, the end
+/// of the first hour (the last minute if nothing broke). `None` if the
+/// telemetry ends before then.
 fn replay(
     engine: &mut Engine,
     telemetry: &input::Telemetry,
     at: Option<Timestamp>,
+    trained_from: Timestamp,
 ) -> Option<Snapshot> {
     let bar = if telemetry.minute_count() >= PROGRESS_FROM_MINUTES {
         progress_bar(
@@ -192,7 +194,6 @@ fn replay(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let learned_from = telemetry.span().0 + EngineConfig::default().startup_grace_secs;
     let mut peak: Option<Snapshot> = None;
     let mut last = None;
     for (minute, samples) in telemetry.minutes() {
@@ -204,7 +205,7 @@ fn replay(
         last = Some(minute);
         // Observations cost a pass over the topology: only build them when
         // something is broken and they could be the peak.
-        if at.is_none() && minute >= learned_from && !engine.broken_series().is_empty() {
+        if at.is_none() && minute >= trained_from && !engine.broken_series().is_empty() {
             let obs = engine.observations();
             if peak
                 .as_ref()
@@ -222,7 +223,7 @@ fn replay(
     };
     match at {
         Some(_) => Some(at_last()),
-        None => peak.or_else(|| (last >= learned_from).then(at_last)),
+        None => peak.or_else(|| (last >= trained_from).then(at_last)),
     }
 }
 
