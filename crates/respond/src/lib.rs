@@ -657,7 +657,11 @@ fn page(
         Some(Paged { level, .. }) => {
             let unacknowledged = at - first_at;
             let next = level + 1;
-            if next >= playbook.escalation.len()
+            // Service restored (monitoring): nobody more needs waking for
+            // it. The page stays open until the incident is resolved, and
+            // escalation resumes if the trouble comes back.
+            if !inc.status.is_ongoing()
+                || next >= playbook.escalation.len()
                 // Saturating: a playbook built in code skips `validate`, and a
                 // wrapped product would escalate at once.
                 || unacknowledged < playbook.escalate_after_secs.saturating_mul(next as i64)
@@ -972,13 +976,12 @@ mod tests {
             page(&p, minute * 60, &mut inc, &mut track, &mut effects);
         }
         assert_eq!(levels(&effects), [0], "no escalation before its time");
-        page(
-            &p,
-            50 * 60 + p.escalate_after_secs,
-            &mut inc,
-            &mut track,
-            &mut effects,
-        );
+        let due = 50 * 60 + p.escalate_after_secs;
+        inc.status = IncidentStatus::Monitoring;
+        page(&p, due, &mut inc, &mut track, &mut effects);
+        assert_eq!(levels(&effects), [0], "service restored: no escalation");
+        inc.status = IncidentStatus::Identified;
+        page(&p, due + 60, &mut inc, &mut track, &mut effects);
         assert_eq!(levels(&effects), [0, 1]);
     }
 
