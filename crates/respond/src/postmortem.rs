@@ -224,7 +224,12 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
         }
     }
     if channels.is_empty() {
-        md.push_str("\nNo messages were sent.\n");
+        // The timeline may still say updates were queued and people paged:
+        // say why none of it left.
+        md.push_str(
+            "\nNo messages were sent: notices go only to those who follow an affected area, \
+             and pages only through a configured pager.\n",
+        );
     } else {
         md.push_str("\n| channel | messages | delivered |\n|---|---|---|\n");
         for (channel, total, delivered) in channels {
@@ -333,6 +338,17 @@ mod tests {
         let md = render(&inc, &[]);
         assert!(
             md.contains("at the peak; conference calls on a broken bridge hosting 500 participants (not counted above).\n"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_report_with_nothing_sent_says_why() {
+        let md = render(&Incident::open(7, 0), &[]);
+        assert!(
+            md.contains(
+                "No messages were sent: notices go only to those who follow an affected area"
+            ),
             "{md}"
         );
     }
