@@ -148,7 +148,9 @@ pub struct RedundantSet {
     pub combination_probability: f64,
     /// What the endpoints lose when the set fails: every member down, for
     /// everything that needs them (its groups' dependents for the services
-    /// those groups carry, and whatever else needs a member).
+    /// those groups carry, and whatever else needs more than one member),
+    /// less what any one member takes down alone, which is ranked as that
+    /// member's single point of failure and not counted twice.
     pub loss: Loss,
 }
 
@@ -234,7 +236,8 @@ impl Causes<'_, '_> {
 /// one needing any of the same 3 stands, whichever the file lists first),
 /// and per service the members down that take down the least tolerant group
 /// carrying it (`u32::MAX` for a service no group carries); with the
-/// groups' dependents, and what the endpoints lose when every member fails.
+/// groups' dependents, and what the endpoints lose when every member fails
+/// beyond what any one member takes down alone.
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
@@ -274,8 +277,18 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             set.deps.sort_unstable();
             set.deps.dedup();
             let members: Vec<u32> = set.members.iter().map(|&m| m as u32).collect();
+            // What a member takes down alone is its own risk (a single
+            // point of failure): the set is charged only with what takes
+            // more than one of its members, as a minimal cut set is.
+            let mut alone: HashMap<u32, ServiceMask> = HashMap::new();
+            for &m in &members {
+                propagator.run(&[m]);
+                for &e in &propagator.touched {
+                    *alone.entry(e).or_default() |= propagator.lost(e as usize);
+                }
+            }
             propagator.run(&members);
-            set.loss = propagator.loss();
+            set.loss = propagator.loss_beyond(&alone);
             set
         })
         .filter(|s| s.loss.cells > 0)
@@ -699,6 +712,56 @@ mod tests {
         );
         // Registration, voice, data.
         assert_eq!(pair.loss.subscribers_by_service, [57, 57, 1_057]);
+    }
+
+    /// A member that takes a cell down alone (`amf-2` needs `amf-1`, so
+    /// their pool falls with `amf-1`) is that cell's single point of
+    /// failure: another set holding `amf-1` is charged only with what takes
+    /// more than one of its members, here the second cell.
+    #[test]
+    fn a_set_is_not_charged_with_what_one_member_takes_alone() {
+        let mut elements = Vec::new();
+        for (id, subscribers) in [("cell-1", 100), ("cell-2", 40)] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = subscribers;
+            cell.emergency_capable = true;
+            elements.push(cell);
+        }
+        for id in ["amf-1", "amf-2", "amf-3"] {
+            elements.push(Element::new(id, ElementKind::CoreInstance));
+        }
+        let all = dialtone_model::ALL_SERVICES;
+        let needs = |dependent: &str, members: &[&str], redundancy| DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services: all,
+        };
+        let deps = vec![
+            needs("amf-2", &["amf-1"], Redundancy::All),
+            needs("cell-1", &["amf-1", "amf-2"], Redundancy::AnyOf),
+            needs("cell-2", &["amf-1", "amf-3"], Redundancy::AnyOf),
+        ];
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let pair = (a.redundant_sets.iter())
+            .find(|s| s.members == ["amf-1", "amf-3"])
+            .expect("the pair is assessed");
+        assert_eq!(
+            (
+                pair.loss.cells,
+                pair.loss.subscribers,
+                pair.loss.emergency_cells
+            ),
+            (1, 40, 1),
+            "{pair:#?}"
+        );
+        // The pool that falls with `amf-1` alone adds nothing of its own.
+        assert!(
+            !(a.redundant_sets.iter()).any(|s| s.members == ["amf-1", "amf-2"]),
+            "{:#?}",
+            a.redundant_sets
+        );
     }
 
     /// A cell behind `groups` (members, redundancy, services) and the

@@ -6,6 +6,8 @@
 //! The counts only grow, so the result is the same fixpoint as
 //! [`dialtone_model::Topology::propagate`] whatever the visiting order.
 
+use std::collections::HashMap;
+
 use dialtone_model::{ALL_SERVICES, Service, ServiceMask};
 use serde::Serialize;
 
@@ -128,6 +130,12 @@ impl<'n, 't> Propagator<'n, 't> {
 
     /// The endpoints' loss after the last run.
     pub fn loss(&self) -> Loss {
+        self.loss_beyond(&HashMap::new())
+    }
+
+    /// The endpoints' loss after the last run, less the services `already`
+    /// lost at each endpoint (by element index).
+    pub fn loss_beyond(&self, already: &HashMap<u32, ServiceMask>) -> Loss {
         let mut loss = Loss::default();
         let emergency_bits = Service::Voice.bit() | Service::Registration.bit();
         for &e in &self.touched {
@@ -135,7 +143,10 @@ impl<'n, 't> Propagator<'n, 't> {
             if endpoint == u32::MAX {
                 continue;
             }
-            let bits = self.lost[e as usize];
+            let bits = self.lost[e as usize] & !already.get(&e).copied().unwrap_or(0);
+            if bits == 0 {
+                continue;
+            }
             let element = self.net.topology.element(e as usize);
             let subs = u64::from(element.subscribers);
             loss.cells += 1;
