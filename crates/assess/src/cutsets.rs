@@ -148,10 +148,14 @@ pub struct RedundantSet {
     pub combination_probability: f64,
     /// What the endpoints lose when the set fails: every member down, for
     /// everything that needs them (its groups' dependents for the services
-    /// those groups carry, and whatever else needs more than one member),
-    /// less what any one member takes down alone, which is ranked as that
-    /// member's single point of failure and not counted twice.
+    /// those groups carry, and whatever else needs a member). A common
+    /// cause that takes every member down (a vendor's defect) takes this.
     pub loss: Loss,
+    /// [`RedundantSet::loss`] less what any one member takes down alone:
+    /// what independent failures of members combining add, as a minimal
+    /// cut set does. The rest is ranked as that member's single point of
+    /// failure, and would otherwise be counted twice.
+    pub combination_loss: Loss,
 }
 
 pub(crate) fn shared_label(kind: dialtone_model::ElementKind) -> &'static str {
@@ -237,13 +241,14 @@ impl Causes<'_, '_> {
 /// and per service the members down that take down the least tolerant group
 /// carrying it (`u32::MAX` for a service no group carries); with the
 /// groups' dependents, and what the endpoints lose when every member fails
-/// beyond what any one member takes down alone.
+/// (see [`RedundantSet::loss`] and [`RedundantSet::combination_loss`]).
 struct SetToAssess {
     members: Vec<usize>,
     tolerance: u32,
     needed: [u32; Service::ALL.len()],
     deps: Vec<usize>,
     loss: Loss,
+    combination_loss: Loss,
 }
 
 pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
@@ -263,6 +268,7 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             needed: [u32::MAX; Service::ALL.len()],
             deps: Vec::new(),
             loss: Loss::default(),
+            combination_loss: Loss::default(),
         });
         set.tolerance = set.tolerance.min(tolerance);
         for (k, s) in Service::ALL.iter().enumerate() {
@@ -277,9 +283,6 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             set.deps.sort_unstable();
             set.deps.dedup();
             let members: Vec<u32> = set.members.iter().map(|&m| m as u32).collect();
-            // What a member takes down alone is its own risk (a single
-            // point of failure): the set is charged only with what takes
-            // more than one of its members, as a minimal cut set is.
             let mut alone: HashMap<u32, ServiceMask> = HashMap::new();
             for &m in &members {
                 propagator.run(&[m]);
@@ -288,7 +291,8 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
                 }
             }
             propagator.run(&members);
-            set.loss = propagator.loss_beyond(&alone);
+            set.loss = propagator.loss();
+            set.combination_loss = propagator.loss_beyond(&alone);
             set
         })
         .filter(|s| s.loss.cells > 0)
@@ -316,6 +320,7 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
         needed,
         deps,
         loss,
+        combination_loss,
     } in ranked
     {
         // The services the groups carry through the members.
@@ -474,6 +479,7 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             examples,
             combination_probability,
             loss,
+            combination_loss,
         });
     }
     out
@@ -744,24 +750,25 @@ mod tests {
         ];
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});
-        let pair = (a.redundant_sets.iter())
-            .find(|s| s.members == ["amf-1", "amf-3"])
-            .expect("the pair is assessed");
-        assert_eq!(
-            (
-                pair.loss.cells,
-                pair.loss.subscribers,
-                pair.loss.emergency_cells
-            ),
-            (1, 40, 1),
-            "{pair:#?}"
-        );
+        let set = |members: [&str; 2]| {
+            (a.redundant_sets.iter())
+                .find(|s| s.members == members)
+                .expect("the set is assessed")
+        };
+        let counts = |loss: &Loss| (loss.cells, loss.subscribers, loss.emergency_cells);
+        let pair = set(["amf-1", "amf-3"]);
+        assert_eq!(counts(&pair.combination_loss), (1, 40, 1), "{pair:#?}");
+        // Every member down, as a shared cause would take them: both cells.
+        assert_eq!(counts(&pair.loss), (2, 140, 2), "{pair:#?}");
         // The pool that falls with `amf-1` alone adds nothing of its own.
-        assert!(
-            !(a.redundant_sets.iter()).any(|s| s.members == ["amf-1", "amf-2"]),
-            "{:#?}",
-            a.redundant_sets
-        );
+        let pool = set(["amf-1", "amf-2"]);
+        assert_eq!(counts(&pool.combination_loss), (0, 0, 0), "{pool:#?}");
+        let cut_set_risks: Vec<&str> = (a.risks.iter())
+            .filter(|r| r.category == "cut set")
+            .map(|r| r.title.as_str())
+            .collect();
+        assert_eq!(cut_set_risks.len(), 1, "{cut_set_risks:?}");
+        assert!(cut_set_risks[0].contains("amf-3"), "{cut_set_risks:?}");
     }
 
     /// A cell behind `groups` (members, redundancy, services) and the

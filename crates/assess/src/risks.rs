@@ -334,7 +334,7 @@ pub(crate) fn rank(
     // one would understate it.
     for set in sets {
         let probability = set.combination_probability;
-        if probability <= 0.0 {
+        if probability <= 0.0 || set.combination_loss.cells == 0 {
             continue;
         }
         let name = set_name(t, &set.members);
@@ -367,9 +367,9 @@ pub(crate) fn rank(
             category: "cut set".to_owned(),
             title: format!("{who} failing together take {name} down{also}"),
             elements,
-            loss: set.loss,
+            loss: set.combination_loss,
             probability,
-            expected_subscriber_hours_per_year: score(&set.loss, probability),
+            expected_subscriber_hours_per_year: score(&set.combination_loss, probability),
             fix: format!(
                 "{name} survives {survives} only: keep {keep} independent (separate feeds, versions, paths) or add a member"
             ),
