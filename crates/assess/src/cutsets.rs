@@ -605,6 +605,53 @@ mod tests {
         assert_eq!(named, 5);
     }
 
+    /// A resolver two AMFs need for data only takes their pool down for
+    /// data: the common mode's title says so, as a single point of
+    /// failure's does.
+    #[test]
+    fn a_common_mode_for_some_services_names_them() {
+        let mut elements = Vec::new();
+        for id in ["cell-1", "cell-2"] {
+            let mut cell = Element::new(id, ElementKind::Cell);
+            cell.subscribers = 100;
+            elements.push(cell);
+        }
+        for id in ["pool", "pool2"] {
+            elements.push(Element::new(id, ElementKind::CorePool));
+        }
+        for id in ["amf-1", "amf-2", "amf-3"] {
+            elements.push(Element::new(id, ElementKind::CoreInstance));
+        }
+        elements.push(Element::new("dns-1", ElementKind::Dns));
+        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        };
+        let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
+        let deps = vec![
+            needs("cell-1", &["pool"], Redundancy::All, all),
+            needs("cell-2", &["pool2"], Redundancy::All, all),
+            needs("pool", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
+            needs("pool2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
+            needs("amf-2", &["amf-1"], Redundancy::All, all),
+            needs("amf-1", &["dns-1"], Redundancy::All, data),
+            needs("amf-3", &["dns-1"], Redundancy::All, data),
+        ];
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let titles: Vec<&str> = (a.risks.iter())
+            .filter(|r| r.category == "common mode")
+            .map(|r| r.title.as_str())
+            .collect();
+        assert_eq!(titles.len(), 1, "{:#?}", a.risks);
+        assert!(
+            titles[0].ends_with("; it takes data down on 2 cells"),
+            "{titles:?}"
+        );
+    }
+
     /// Two AMFs in a voice pool serving a cell; both need `power` for
     /// everything and `dns` for data only, and each its own resolver
     /// (`dns-1`, `dns-2`) for data only too.

@@ -261,6 +261,13 @@ pub(crate) fn rank(
             } else {
                 format!(" (through {})", and_list(&cause.via))
             };
+            // A cause needed for some services only takes the set down for
+            // those: say which, as a single point of failure's title does.
+            let through = if loss.cells_by_service.iter().all(|&c| c == loss.cells) {
+                through
+            } else {
+                format!("{through}; it {}", takes_down(&loss))
+            };
             let (title, fix) = if cause.members.len() == set.members.len() {
                 let all = set.members.join(", ");
                 let fix = if cause.via.is_empty() {
