@@ -263,10 +263,10 @@ pub(crate) fn rank(
             };
             // A cause needed for some services only takes the set down for
             // those: say which, as a single point of failure's title does.
-            let through = if loss.cells_by_service.iter().all(|&c| c == loss.cells) {
-                through
+            let for_services = if loss.cells_by_service.iter().all(|&c| c == loss.cells) {
+                String::new()
             } else {
-                format!("{through}; it {}", takes_down(&loss))
+                format!("; it {}", takes_down(&loss))
             };
             let (title, fix) = if cause.members.len() == set.members.len() {
                 let all = set.members.join(", ");
@@ -278,7 +278,7 @@ pub(crate) fn rank(
                 };
                 (
                     format!(
-                        "{} ({}) takes {name} down at once: {all}{through}",
+                        "{} ({}) takes {name} down at once: {all}{through}{for_services}",
                         cause.event, cause.shared
                     ),
                     fix,
@@ -288,7 +288,7 @@ pub(crate) fn rank(
                 let part = format!("{hit}, more of {name} than it can lose,");
                 (
                     format!(
-                        "{} ({}) takes {name} down at once: {hit}{through}, more than it can lose",
+                        "{} ({}) takes {name} down at once: {hit}{through}, more than it can lose{for_services}",
                         cause.event, cause.shared
                     ),
                     common_mode_fix(&part, true, &cause.shared, &cause.event),
