@@ -91,7 +91,7 @@ td,th{{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-ali
 
     let _ = write!(
         h,
-        "<h2>Availability</h2><p>Expected share of subscribers with service, elements failing independently at their MTBF/MTTR ({}{}).</p>\
+        "<h2>Availability</h2><p>Expected share of subscribers with service, elements failing independently at their MTBF/MTTR; vendor defects, ranked above, are not in it ({}{}).</p>\
 <table><tr><th>region</th><th>service</th><th class=\"num\">availability</th><th class=\"num\">95% interval</th><th class=\"num\">minutes down / year</th><th></th></tr>",
         esc(&a.availability.method),
         if a.availability.rounds > 0 {

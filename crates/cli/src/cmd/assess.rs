@@ -179,7 +179,8 @@ fn human(name: &str, a: &Assessment) -> String {
     let av = &a.availability;
     let _ = writeln!(
         out,
-        "Availability ({}{}):",
+        "Availability, elements failing independently at their MTBF/MTTR; vendor defects, \
+         ranked above, are not in it ({}{}):",
         av.method,
         if av.rounds > 0 {
             format!(", {} rounds, seed {}, 95% interval", av.rounds, av.seed)
