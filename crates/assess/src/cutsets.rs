@@ -605,6 +605,21 @@ mod tests {
         assert_eq!(named, 5);
     }
 
+    /// `dependent` needs `members` with `redundancy`, for `services`.
+    fn needs(
+        dependent: &str,
+        members: &[&str],
+        redundancy: Redundancy,
+        services: ServiceMask,
+    ) -> DependencySpec {
+        DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        }
+    }
+
     /// A resolver two AMFs need for data only takes their pool down for
     /// data: the common mode's title says so, as a single point of
     /// failure's does.
@@ -623,12 +638,6 @@ mod tests {
             elements.push(Element::new(id, ElementKind::CoreInstance));
         }
         elements.push(Element::new("dns-1", ElementKind::Dns));
-        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|&m| m.into()).collect(),
-            redundancy,
-            services,
-        };
         let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
         let deps = vec![
             needs("cell-1", &["pool"], Redundancy::All, all),
@@ -669,12 +678,6 @@ mod tests {
             Element::new("dns-1", ElementKind::CoreInstance),
             Element::new("dns-2", ElementKind::CoreInstance),
         ];
-        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|&m| m.into()).collect(),
-            redundancy,
-            services,
-        };
         let all = dialtone_model::ALL_SERVICES;
         let mut deps = vec![
             needs("cell", &["pool"], Redundancy::All, all),
@@ -730,12 +733,6 @@ mod tests {
         for id in ["smf-1", "smf-2", "dns-1", "dns-2", "dns-3"] {
             elements.push(Element::new(id, ElementKind::CoreInstance));
         }
-        let needs = |dependent: &str, members: &[&str], redundancy, services| DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|&m| m.into()).collect(),
-            redundancy,
-            services,
-        };
         let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
         let resolvers = ["dns-1", "dns-2"];
         let deps = vec![
@@ -784,16 +781,10 @@ mod tests {
             elements.push(Element::new(id, ElementKind::CoreInstance));
         }
         let all = dialtone_model::ALL_SERVICES;
-        let needs = |dependent: &str, members: &[&str], redundancy| DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|&m| m.into()).collect(),
-            redundancy,
-            services: all,
-        };
         let deps = vec![
-            needs("amf-2", &["amf-1"], Redundancy::All),
-            needs("cell-1", &["amf-1", "amf-2"], Redundancy::AnyOf),
-            needs("cell-2", &["amf-1", "amf-3"], Redundancy::AnyOf),
+            needs("amf-2", &["amf-1"], Redundancy::All, all),
+            needs("cell-1", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
+            needs("cell-2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
         ];
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});
