@@ -605,21 +605,6 @@ mod tests {
         assert_eq!(named, 5);
     }
 
-    /// `dependent` needs `members` with `redundancy`, for `services`.
-    fn needs(
-        dependent: &str,
-        members: &[&str],
-        redundancy: Redundancy,
-        services: ServiceMask,
-    ) -> DependencySpec {
-        DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|&m| m.into()).collect(),
-            redundancy,
-            services,
-        }
-    }
-
     /// A resolver two AMFs need for data only takes their pool down for
     /// data: the common mode's title says so, as a single point of
     /// failure's does.
@@ -640,13 +625,13 @@ mod tests {
         elements.push(Element::new("dns-1", ElementKind::Dns));
         let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
         let deps = vec![
-            needs("cell-1", &["pool"], Redundancy::All, all),
-            needs("cell-2", &["pool2"], Redundancy::All, all),
-            needs("pool", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
-            needs("pool2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
-            needs("amf-2", &["amf-1"], Redundancy::All, all),
-            needs("amf-1", &["dns-1"], Redundancy::All, data),
-            needs("amf-3", &["dns-1"], Redundancy::All, data),
+            DependencySpec::new("cell-1", &["pool"], Redundancy::All, all),
+            DependencySpec::new("cell-2", &["pool2"], Redundancy::All, all),
+            DependencySpec::new("pool", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
+            DependencySpec::new("pool2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
+            DependencySpec::new("amf-2", &["amf-1"], Redundancy::All, all),
+            DependencySpec::new("amf-1", &["dns-1"], Redundancy::All, data),
+            DependencySpec::new("amf-3", &["dns-1"], Redundancy::All, data),
         ];
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});
@@ -680,8 +665,8 @@ mod tests {
         ];
         let all = dialtone_model::ALL_SERVICES;
         let mut deps = vec![
-            needs("cell", &["pool"], Redundancy::All, all),
-            needs(
+            DependencySpec::new("cell", &["pool"], Redundancy::All, all),
+            DependencySpec::new(
                 "pool",
                 &["amf-1", "amf-2"],
                 Redundancy::AnyOf,
@@ -689,8 +674,8 @@ mod tests {
             ),
         ];
         for (amf, own) in [("amf-1", "dns-1"), ("amf-2", "dns-2")] {
-            deps.push(needs(amf, &["power"], Redundancy::All, all));
-            deps.push(needs(
+            deps.push(DependencySpec::new(amf, &["power"], Redundancy::All, all));
+            deps.push(DependencySpec::new(
                 amf,
                 &["dns", own],
                 Redundancy::All,
@@ -736,14 +721,14 @@ mod tests {
         let (all, data) = (dialtone_model::ALL_SERVICES, Service::Data.bit());
         let resolvers = ["dns-1", "dns-2"];
         let deps = vec![
-            needs("smf-1", &resolvers, Redundancy::AnyOf, data),
-            needs("smf-2", &resolvers, Redundancy::AnyOf, all),
-            needs("cell-a", &["smf-1"], Redundancy::All, all),
-            needs("cell-b", &["smf-1"], Redundancy::All, Service::Voice.bit()),
-            needs("cell-c", &["smf-2"], Redundancy::All, all),
+            DependencySpec::new("smf-1", &resolvers, Redundancy::AnyOf, data),
+            DependencySpec::new("smf-2", &resolvers, Redundancy::AnyOf, all),
+            DependencySpec::new("cell-a", &["smf-1"], Redundancy::All, all),
+            DependencySpec::new("cell-b", &["smf-1"], Redundancy::All, Service::Voice.bit()),
+            DependencySpec::new("cell-c", &["smf-2"], Redundancy::All, all),
             // Not behind the pair's groups, but needing two of three
             // resolvers: lost with the pair all the same.
-            needs(
+            DependencySpec::new(
                 "cell-x",
                 &["dns-1", "dns-2", "dns-3"],
                 Redundancy::KOfN(2),
@@ -782,9 +767,9 @@ mod tests {
         }
         let all = dialtone_model::ALL_SERVICES;
         let deps = vec![
-            needs("amf-2", &["amf-1"], Redundancy::All, all),
-            needs("cell-1", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
-            needs("cell-2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
+            DependencySpec::new("amf-2", &["amf-1"], Redundancy::All, all),
+            DependencySpec::new("cell-1", &["amf-1", "amf-2"], Redundancy::AnyOf, all),
+            DependencySpec::new("cell-2", &["amf-1", "amf-3"], Redundancy::AnyOf, all),
         ];
         let t = Topology::new(elements, deps).expect("valid");
         let a = assess(&t, &Options::default(), &mut |_| {});

@@ -215,6 +215,23 @@ pub struct DependencySpec {
     pub services: ServiceMask,
 }
 
+impl DependencySpec {
+    /// `dependent` needs `members` with `redundancy`, for `services`.
+    pub fn new(
+        dependent: &str,
+        members: &[&str],
+        redundancy: Redundancy,
+        services: ServiceMask,
+    ) -> DependencySpec {
+        DependencySpec {
+            dependent: dependent.into(),
+            members: members.iter().map(|&m| m.into()).collect(),
+            redundancy,
+            services,
+        }
+    }
+}
+
 impl Topology {
     /// Validates and indexes a topology.
     pub fn new(

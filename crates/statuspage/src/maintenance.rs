@@ -175,20 +175,6 @@ mod tests {
         }
     }
 
-    fn needs(
-        dependent: &str,
-        members: &[&str],
-        redundancy: Redundancy,
-        services: ServiceMask,
-    ) -> DependencySpec {
-        DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|m| (*m).into()).collect(),
-            redundancy,
-            services,
-        }
-    }
-
     /// Central: a site with a cell, whose data rides a pair of UPFs.
     /// North: a cell whose data needs one gateway.
     fn topology() -> Topology {
@@ -202,14 +188,14 @@ mod tests {
                 element("cell-n", ElementKind::Cell, "north"),
             ],
             vec![
-                needs("cell-c", &["site-c"], Redundancy::All, ALL_SERVICES),
-                needs(
+                DependencySpec::new("cell-c", &["site-c"], Redundancy::All, ALL_SERVICES),
+                DependencySpec::new(
                     "cell-c",
                     &["upf-1", "upf-2"],
                     Redundancy::AnyOf,
                     Service::Data.bit(),
                 ),
-                needs("cell-n", &["gw-n"], Redundancy::All, Service::Data.bit()),
+                DependencySpec::new("cell-n", &["gw-n"], Redundancy::All, Service::Data.bit()),
             ],
         )
         .unwrap()
