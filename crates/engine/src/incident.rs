@@ -909,10 +909,7 @@ fn note_told(
 }
 
 fn severity_of(impact: &Impact) -> Severity {
-    // Fixed lines are subscribers no cell serves: counted with the cells'.
-    // Conference participants are mostly subscribers too: counted once.
-    let subscribers = impact.subscribers_affected + impact.fixed_line_subscribers_affected;
-    match subscribers.max(impact.conference_participants_affected) {
+    match impact.people_affected() {
         s if s >= 100_000 => Severity::Critical,
         s if s >= 10_000 => Severity::Major,
         _ => Severity::Minor,

@@ -181,6 +181,14 @@ impl Impact {
 
     /// "12000 fixed lines", or "fixed lines" in a record from before lines
     /// were counted; `None` when no fixed line is hit.
+    /// People hit at once: the cells' subscribers and the fixed lines, or
+    /// the conference participants where those are more (they are mostly
+    /// the same subscribers, so counted once). Severity is set by it.
+    pub fn people_affected(&self) -> u64 {
+        let subscribers = self.subscribers_affected + self.fixed_line_subscribers_affected;
+        subscribers.max(self.conference_participants_affected)
+    }
+
     pub fn fixed_lines_phrase(&self) -> Option<String> {
         self.fixed_lines_affected
             .then(|| match self.fixed_line_subscribers_affected {

@@ -119,7 +119,7 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
     let outage_minutes = recovered.map_or(0, |r| (r - opened).max(0) / 60);
     let _ = writeln!(
         md,
-        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}{}{}.\n- Subscriber-minutes lost: at most {} (peak subscribers x {} minutes to recovery; an upper bound, as not every subscriber was affected for the whole time).",
+        "\n## Impact\n\n- {} cells, {} subscribers at the peak{}{}{}.\n- Subscriber-minutes lost: at most {} ({} people hit at the peak, fixed lines included, or conference participants where those are more, x {} minutes to recovery; an upper bound, as not everyone was affected for the whole time).",
         inc.impact.cells_affected,
         inc.impact.subscribers_affected,
         if inc.impact.emergency_calls_affected {
@@ -138,7 +138,8 @@ pub fn render(inc: &Incident, sent: &[Sent]) -> String {
                 "; conference calls on a broken bridge hosting {n} participants (not counted above)"
             ),
         },
-        inc.impact.subscribers_affected * outage_minutes as u64,
+        inc.impact.people_affected() * outage_minutes as u64,
+        inc.impact.people_affected(),
         outage_minutes
     );
     for r in &inc.impact.regions {
@@ -340,6 +341,24 @@ mod tests {
             md.contains("at the peak; conference calls on a broken bridge hosting 500 participants (not counted above).\n"),
             "{md}"
         );
+    }
+
+    /// Conference participants count as the people hit where no cell was:
+    /// the bound on subscriber-minutes is not 0 beside 500 of them.
+    #[test]
+    fn subscriber_minutes_count_the_people_severity_counts() {
+        let mut inc = Incident::open(7, 0);
+        inc.impact.conference_participants_affected = 500;
+        inc.monitoring_at = Some(600);
+        let md = render(&inc, &[]);
+        assert!(
+            md.contains("- Subscriber-minutes lost: at most 5000 (500 people hit at the peak"),
+            "{md}"
+        );
+        inc.impact.subscribers_affected = 2_000;
+        inc.impact.fixed_line_subscribers_affected = 300;
+        let md = render(&inc, &[]);
+        assert!(md.contains("at most 23000 (2300 people"), "{md}");
     }
 
     #[test]
