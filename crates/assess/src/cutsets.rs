@@ -148,8 +148,10 @@ pub struct RedundantSet {
     pub combination_probability: f64,
     /// What the endpoints lose when the set fails: every member down, for
     /// everything that needs them (its groups' dependents for the services
-    /// those groups carry, and whatever else needs a member). A common
-    /// cause that takes every member down (a vendor's defect) takes this.
+    /// those groups carry, and whatever else needs a member). A shared
+    /// cause that is no element of the topology (a vendor's defect) is
+    /// charged with it, even one taking only some of the members: an upper
+    /// bound for that case.
     pub loss: Loss,
     /// [`RedundantSet::loss`] less what any one member takes down alone:
     /// what independent failures of members combining add, as a minimal
@@ -753,6 +755,36 @@ mod tests {
     /// their pool falls with `amf-1`) is that cell's single point of
     /// failure: another set holding `amf-1` is charged only with what takes
     /// more than one of its members, here the second cell.
+    /// A pair whose failure together takes nothing that one of them does
+    /// not take alone (the cell needs `a` anyway) is no cut-set risk, though
+    /// independent failures do combine to take the pair down.
+    #[test]
+    fn a_set_that_adds_nothing_to_its_members_alone_is_no_risk() {
+        let mut cell = Element::new("cell", ElementKind::Cell);
+        cell.subscribers = 100;
+        let mut elements = vec![cell];
+        for id in ["a", "b"] {
+            elements.push(Element::new(id, ElementKind::CoreInstance));
+        }
+        let all = dialtone_model::ALL_SERVICES;
+        let deps = vec![
+            DependencySpec::new("cell", &["a", "b"], Redundancy::AnyOf, all),
+            DependencySpec::new("cell", &["a"], Redundancy::All, all),
+        ];
+        let t = Topology::new(elements, deps).expect("valid");
+        let a = assess(&t, &Options::default(), &mut |_| {});
+        let pair = (a.redundant_sets.iter())
+            .find(|s| s.members == ["a", "b"])
+            .expect("the pair is assessed");
+        assert!(pair.combination_probability > 0.0, "{pair:#?}");
+        assert_eq!(pair.combination_loss.cells, 0, "{pair:#?}");
+        assert!(
+            !(a.risks.iter()).any(|r| r.category == "cut set"),
+            "{:#?}",
+            a.risks
+        );
+    }
+
     #[test]
     fn a_set_is_not_charged_with_what_one_member_takes_alone() {
         let mut elements = Vec::new();

@@ -179,8 +179,6 @@ impl Impact {
         self.regions.iter().fold(0, |m, r| m | r.services)
     }
 
-    /// "12000 fixed lines", or "fixed lines" in a record from before lines
-    /// were counted; `None` when no fixed line is hit.
     /// People hit at once: the cells' subscribers and the fixed lines, or
     /// the conference participants where those are more (they are mostly
     /// the same subscribers, so counted once). Severity is set by it.
@@ -189,6 +187,8 @@ impl Impact {
         subscribers.max(self.conference_participants_affected)
     }
 
+    /// "12000 fixed lines", or "fixed lines" in a record from before lines
+    /// were counted; `None` when no fixed line is hit.
     pub fn fixed_lines_phrase(&self) -> Option<String> {
         self.fixed_lines_affected
             .then(|| match self.fixed_line_subscribers_affected {

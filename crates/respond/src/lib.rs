@@ -16,8 +16,9 @@
 //!   keyed by incident and entry, so a restart duplicates nothing);
 //! - pages the first escalation level at or above `page_at`, escalates one
 //!   level each `escalate_after_secs` after that first page while nobody
-//!   acknowledges, and resolves the page when the incident resolves or is
-//!   merged into another;
+//!   acknowledges and service is not restored (monitoring stops the clock),
+//!   and resolves the page when the incident resolves or is merged into
+//!   another;
 //! - fires each matching [`MitigationRule`] once on the named root cause;
 //! - reminds the owner when `update_cadence_secs` pass without a public
 //!   update, and on an incident the engine opened posts a public progress
@@ -651,17 +652,26 @@ fn page(
     {
         return;
     }
+    // Service restored (monitoring): nobody more needs waking for it. The
+    // page stays open until the incident is resolved, and the clock stops:
+    // if the trouble comes back, the next level is due a whole interval
+    // later, not at once for the time spent monitoring.
+    if !inc.status.is_ongoing() {
+        if let Some(paged) = &mut track.paged {
+            let served = playbook
+                .escalate_after_secs
+                .saturating_mul(paged.level as i64);
+            paged.first_at = at.saturating_sub(served);
+        }
+        return;
+    }
     let first_at = track.paged.map_or(at, |p| p.first_at);
     let due_level = match track.paged {
         None => 0,
         Some(Paged { level, .. }) => {
             let unacknowledged = at - first_at;
             let next = level + 1;
-            // Service restored (monitoring): nobody more needs waking for
-            // it. The page stays open until the incident is resolved, and
-            // escalation resumes if the trouble comes back.
-            if !inc.status.is_ongoing()
-                || next >= playbook.escalation.len()
+            if next >= playbook.escalation.len()
                 // Saturating: a playbook built in code skips `validate`, and a
                 // wrapped product would escalate at once.
                 || unacknowledged < playbook.escalate_after_secs.saturating_mul(next as i64)
@@ -976,13 +986,32 @@ mod tests {
             page(&p, minute * 60, &mut inc, &mut track, &mut effects);
         }
         assert_eq!(levels(&effects), [0], "no escalation before its time");
+        // Restored when the escalation falls due, for three intervals:
+        // nobody more is woken, and the clock stops.
         let due = 50 * 60 + p.escalate_after_secs;
         inc.status = IncidentStatus::Monitoring;
-        page(&p, due, &mut inc, &mut track, &mut effects);
+        let relapse = due + 3 * p.escalate_after_secs;
+        for at in (due..relapse).step_by(60) {
+            page(&p, at, &mut inc, &mut track, &mut effects);
+        }
         assert_eq!(levels(&effects), [0], "service restored: no escalation");
+        // Back: the next level is due a whole interval after the last
+        // restored minute.
         inc.status = IncidentStatus::Identified;
-        page(&p, due + 60, &mut inc, &mut track, &mut effects);
+        let next_due = relapse - 60 + p.escalate_after_secs;
+        for at in (relapse..next_due).step_by(60) {
+            page(&p, at, &mut inc, &mut track, &mut effects);
+        }
+        assert_eq!(levels(&effects), [0], "not at once on the relapse");
+        page(&p, next_due, &mut inc, &mut track, &mut effects);
         assert_eq!(levels(&effects), [0, 1]);
+        // A first page never goes out for a restored incident.
+        let (mut restored, mut fresh) = (Incident::open(2, 0), Tracking::default());
+        restored.severity = Severity::Major;
+        restored.status = IncidentStatus::Monitoring;
+        let mut none = Vec::new();
+        page(&p, 600, &mut restored, &mut fresh, &mut none);
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]
