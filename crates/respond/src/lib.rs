@@ -357,12 +357,14 @@ pub struct Mitigation {
     pub at: Timestamp,
 }
 
-/// The page of an incident: the escalation level reached, and when it was
-/// first paged (escalation counts from then).
+/// The page of an incident: the escalation level reached, and when its
+/// unacknowledged clock started (escalation counts from then): the first
+/// page, moved on while the incident is monitoring, as time with service
+/// restored does not count.
 #[derive(Debug, Clone, Copy)]
 struct Paged {
     level: usize,
-    first_at: Timestamp,
+    clock_from: Timestamp,
 }
 
 /// What the responder has done for one incident.
@@ -406,9 +408,9 @@ impl Tracking {
             seen_entries: last_notified.map_or(0, |last| last + 1),
             announced: last_notified.is_some(),
             // Each page or escalation wrote one `paged` entry.
-            paged: paged.first().map(|&first_at| Paged {
+            paged: paged.first().map(|&clock_from| Paged {
                 level: paged.len() - 1,
-                first_at,
+                clock_from,
             }),
             decided: true,
             // The earlier run told the pager when someone took it on.
@@ -661,15 +663,15 @@ fn page(
             let served = playbook
                 .escalate_after_secs
                 .saturating_mul(paged.level as i64);
-            paged.first_at = at.saturating_sub(served);
+            paged.clock_from = at.saturating_sub(served);
         }
         return;
     }
-    let first_at = track.paged.map_or(at, |p| p.first_at);
+    let clock_from = track.paged.map_or(at, |p| p.clock_from);
     let due_level = match track.paged {
         None => 0,
         Some(Paged { level, .. }) => {
-            let unacknowledged = at - first_at;
+            let unacknowledged = at - clock_from;
             let next = level + 1;
             if next >= playbook.escalation.len()
                 // Saturating: a playbook built in code skips `validate`, and a
@@ -683,7 +685,7 @@ fn page(
     };
     track.paged = Some(Paged {
         level: due_level,
-        first_at,
+        clock_from,
     });
     let who = target(playbook, due_level);
     let detail = if due_level == 0 {
@@ -691,7 +693,7 @@ fn page(
     } else {
         format!(
             "escalated to {who}: not acknowledged {} min after the first page",
-            (at - first_at) / 60
+            (at - clock_from) / 60
         )
     };
     inc.note(at, TimelineKind::Paged, detail);
@@ -1021,7 +1023,7 @@ mod tests {
         let mut track = Tracking {
             paged: Some(Paged {
                 level: 1,
-                first_at: 0,
+                clock_from: 0,
             }),
             ..Tracking::default()
         };
