@@ -285,16 +285,8 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             set.deps.sort_unstable();
             set.deps.dedup();
             let members: Vec<u32> = set.members.iter().map(|&m| m as u32).collect();
-            let mut alone: HashMap<u32, ServiceMask> = HashMap::new();
-            for &m in &members {
-                propagator.run(&[m]);
-                for &e in &propagator.touched {
-                    *alone.entry(e).or_default() |= propagator.lost(e as usize);
-                }
-            }
             propagator.run(&members);
             set.loss = propagator.loss();
-            set.combination_loss = propagator.loss_beyond(&alone);
             set
         })
         .filter(|s| s.loss.cells > 0)
@@ -305,6 +297,21 @@ pub(crate) fn analyse(net: &Network<'_>) -> Vec<RedundantSet> {
             .then_with(|| a.members.cmp(&b.members))
     });
     ranked.truncate(MAX_SETS);
+    // Only for the sets kept: each member failed alone, then all of them.
+    for set in &mut ranked {
+        let members: Vec<u32> = set.members.iter().map(|&m| m as u32).collect();
+        let mut alone: HashMap<u32, ServiceMask> = HashMap::new();
+        for &m in &members {
+            propagator.run(&[m]);
+            for &e in &propagator.touched {
+                if net.endpoint_of[e as usize] != u32::MAX {
+                    *alone.entry(e).or_default() |= propagator.lost(e as usize);
+                }
+            }
+        }
+        propagator.run(&members);
+        set.combination_loss = propagator.loss_beyond(&alone);
+    }
 
     let mut position = vec![0u32; t.len()];
     for (p, &e) in t.evaluation_order().iter().enumerate() {
@@ -751,10 +758,6 @@ mod tests {
         assert_eq!(pair.loss.subscribers_by_service, [57, 57, 1_057]);
     }
 
-    /// A member that takes a cell down alone (`amf-2` needs `amf-1`, so
-    /// their pool falls with `amf-1`) is that cell's single point of
-    /// failure: another set holding `amf-1` is charged only with what takes
-    /// more than one of its members, here the second cell.
     /// A pair whose failure together takes nothing that one of them does
     /// not take alone (the cell needs `a` anyway) is no cut-set risk, though
     /// independent failures do combine to take the pair down.
@@ -785,6 +788,10 @@ mod tests {
         );
     }
 
+    /// A member that takes a cell down alone (`amf-2` needs `amf-1`, so
+    /// their pool falls with `amf-1`) is that cell's single point of
+    /// failure: another set holding `amf-1` is charged only with what takes
+    /// more than one of its members, here the second cell.
     #[test]
     fn a_set_is_not_charged_with_what_one_member_takes_alone() {
         let mut elements = Vec::new();

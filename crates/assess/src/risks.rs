@@ -114,12 +114,17 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
+/// Whether every cell the loss counts loses every service.
+fn loses_every_service(loss: &Loss) -> bool {
+    loss.cells_by_service.iter().all(|&c| c == loss.cells)
+}
+
 /// What a loss takes away: "takes 2 cells down", or, when some services
 /// survive, "takes voice down on 2 cells" ("takes down voice on 2 cells,
 /// data on 1 cell" when the counts differ).
 fn takes_down(loss: &Loss) -> String {
     let by_service = loss.cells_by_service;
-    if by_service.iter().all(|&c| c == loss.cells) {
+    if loses_every_service(loss) {
         return format!("takes {} down", count(loss.cells, "cell", "cells"));
     }
     let lost: Vec<(&str, u32)> = service_names()
@@ -263,7 +268,7 @@ pub(crate) fn rank(
             };
             // A cause needed for some services only takes the set down for
             // those: say which, as a single point of failure's title does.
-            let for_services = if loss.cells_by_service.iter().all(|&c| c == loss.cells) {
+            let for_services = if loses_every_service(&loss) {
                 String::new()
             } else {
                 format!("; it {}", takes_down(&loss))
