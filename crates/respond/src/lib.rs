@@ -357,13 +357,14 @@ pub struct Mitigation {
     pub at: Timestamp,
 }
 
-/// The page of an incident: the escalation level reached, and when its
-/// unacknowledged clock started (escalation counts from then): the first
-/// page, moved on while the incident is monitoring, as time with service
-/// restored does not count.
+/// The page of an incident: the escalation level reached, when it was
+/// first paged, and when its unacknowledged clock started (escalation
+/// counts from then): the first page, moved on while the incident is
+/// monitoring, as time with service restored does not count.
 #[derive(Debug, Clone, Copy)]
 struct Paged {
     level: usize,
+    first_at: Timestamp,
     clock_from: Timestamp,
 }
 
@@ -408,9 +409,10 @@ impl Tracking {
             seen_entries: last_notified.map_or(0, |last| last + 1),
             announced: last_notified.is_some(),
             // Each page or escalation wrote one `paged` entry.
-            paged: paged.first().map(|&clock_from| Paged {
+            paged: paged.first().map(|&first_at| Paged {
                 level: paged.len() - 1,
-                clock_from,
+                first_at,
+                clock_from: first_at,
             }),
             decided: true,
             // The earlier run told the pager when someone took it on.
@@ -667,7 +669,7 @@ fn page(
         }
         return;
     }
-    let clock_from = track.paged.map_or(at, |p| p.clock_from);
+    let (first_at, clock_from) = track.paged.map_or((at, at), |p| (p.first_at, p.clock_from));
     let due_level = match track.paged {
         None => 0,
         Some(Paged { level, .. }) => {
@@ -685,6 +687,7 @@ fn page(
     };
     track.paged = Some(Paged {
         level: due_level,
+        first_at,
         clock_from,
     });
     let who = target(playbook, due_level);
@@ -693,7 +696,7 @@ fn page(
     } else {
         format!(
             "escalated to {who}: not acknowledged {} min after the first page",
-            (at - clock_from) / 60
+            (at - first_at) / 60
         )
     };
     inc.note(at, TimelineKind::Paged, detail);
@@ -1023,6 +1026,7 @@ mod tests {
         let mut track = Tracking {
             paged: Some(Paged {
                 level: 1,
+                first_at: 0,
                 clock_from: 0,
             }),
             ..Tracking::default()
