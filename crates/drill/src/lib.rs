@@ -205,12 +205,8 @@ pub fn drill(
         timeline.clear();
         let at = run.step(&mut timeline);
         if !timeline.is_empty() {
-            // What the public page lists, as the server hands it over:
-            // a draft awaiting approval is not published.
-            let public: Vec<Incident> = (run.engine().incidents().iter())
-                .filter(|i| i.is_public())
-                .cloned()
-                .collect();
+            // What the public page lists, as the server hands it over.
+            let public = dialtone_statuspage::public_incidents(run.engine().incidents());
             let state = PageState {
                 page: &page,
                 maintenances: &[],

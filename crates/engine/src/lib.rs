@@ -932,12 +932,7 @@ mod tests {
 
     /// `dependent` needs every one of `members`, for every service.
     fn needs(dependent: &str, members: &[&str]) -> DependencySpec {
-        DependencySpec {
-            dependent: dependent.into(),
-            members: members.iter().map(|m| m.to_string()).collect(),
-            redundancy: Redundancy::All,
-            services: ALL_SERVICES,
-        }
+        DependencySpec::new(dependent, members, Redundancy::All, ALL_SERVICES)
     }
 
     /// The attach success of each of `elements`.

@@ -433,12 +433,7 @@ mod tests {
     use crate::kpi::ALL_SERVICES;
 
     fn dep(d: &str, m: &[&str], r: Redundancy) -> DependencySpec {
-        DependencySpec {
-            dependent: d.into(),
-            members: m.iter().map(|s| s.to_string()).collect(),
-            redundancy: r,
-            services: ALL_SERVICES,
-        }
+        DependencySpec::new(d, m, r, ALL_SERVICES)
     }
 
     fn pool_topology() -> Topology {

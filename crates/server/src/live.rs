@@ -425,7 +425,7 @@ impl Live {
             return Vec::new();
         }
         let all = self.incidents();
-        let public: Vec<Incident> = all.iter().filter(|i| i.is_public()).cloned().collect();
+        let public = dialtone_statuspage::public_incidents(&all);
         // A webhook's page and components say what status.json says.
         let planned = self.planned_maintenance();
         let c = Compose {
@@ -529,12 +529,7 @@ impl Live {
     /// Renders every public document and the console as of now.
     pub fn render(&mut self) -> Rendered {
         let incidents = self.incidents();
-        // Incidents held for approval are the console's until approved.
-        let public: Vec<Incident> = incidents
-            .iter()
-            .filter(|i| i.is_public())
-            .cloned()
-            .collect();
+        let public = dialtone_statuspage::public_incidents(&incidents);
         let planned = self.planned_maintenance();
         let state = PageState {
             page: &self.page,

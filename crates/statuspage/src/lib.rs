@@ -60,6 +60,15 @@ pub struct PageState<'a> {
     pub hosted: Hosted,
 }
 
+/// The incidents the public page lists ([`PageState::incidents`]): a draft
+/// awaiting an operator's approval is the console's until approved.
+pub fn public_incidents(incidents: &[dialtone_engine::Incident]) -> Vec<dialtone_engine::Incident> {
+    (incidents.iter())
+        .filter(|i| i.is_public())
+        .cloned()
+        .collect()
+}
+
 /// What a network serves outside its cells, together: where it serves any
 /// conference participants, the page has a "Conference calls" component,
 /// and where it serves any fixed lines, a "Fixed-line phones" one, both in
