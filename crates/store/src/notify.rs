@@ -908,7 +908,8 @@ impl NotifyStore for SqliteStore {
             };
             // Replies are keyed `report/<report>/<incident>`: among the
             // replies' keys, those ending in the incident (report ids hold
-            // no `/`).
+            // no `/`). Those are every reply ever queued, read on the index
+            // but not narrowed by it: a postmortem's read, not a hot path.
             let replies = "SELECT rowid FROM outbox WHERE key >= 'report/' AND key < 'report0' \
                            AND key GLOB 'report/*/' || ?1";
             sqlx::query(&format!(
